@@ -1,0 +1,112 @@
+"""HTTP routes of the playground page: state, commands and answers as JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from adapters.playground.platform import (
+    CHANNEL,
+    PERSONAS,
+    PLATFORM,
+    WORKSPACE,
+    Feed,
+    notice_payload,
+)
+from rituals.i18n import translator
+from rituals.ports import Inbound
+from rituals.types import Actor, ChannelRef
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 64 * 1024
+
+
+def _persona(user: object) -> Any:
+    for p in PERSONAS:
+        if p.id == user:
+            return p
+    raise web.HTTPBadRequest(text=json.dumps({"error": "unknown persona"}), content_type="application/json")
+
+
+def _actor(user: object) -> Actor:
+    p = _persona(user)
+    return Actor(platform=PLATFORM, workspace_id=WORKSPACE, user_id=p.id, display_name=p.name)
+
+
+CHANNEL_REF = ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL)
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    if request.content_length and request.content_length > MAX_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "body is not JSON"}), content_type="application/json") from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json")
+    return data
+
+
+def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
+    """The playground's routes; ``team_info`` returns (name, language, timezone) of its team."""
+    r = web.RouteTableDef()
+
+    @r.get("/")
+    async def index(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    @r.get("/playground/api/state")
+    async def state(request: web.Request) -> web.Response:
+        persona = _persona(request.query.get("user", PERSONAS[0].id))
+        name, language, timezone = await team_info()
+        _ = translator(language)
+        messages = await feed.messages(CHANNEL, persona.id)
+        roles = {"admin": _("admin"), "leader": _("leader"), "member": _("member")}
+        return web.json_response({
+            "team": {"name": name or "Playground", "language": language, "timezone": timezone},
+            "personas": [{"id": p.id, "name": p.name, "role": p.role, "role_label": roles[p.role]} for p in PERSONAS],
+            "labels": {
+                "title": _("Ritme playground"), "you_are": _("You are"), "send": _("Send"),
+                "placeholder": _("Type a command, e.g. /ritme help"), "answer": _("Answer"),
+                "submit": _("Submit"), "cancel": _("Cancel"), "closes": _("Closes"),
+                "private": _("Only visible to you"),
+            },
+            "messages": [
+                {"id": mid, "private": uid is not None, "created_at": created.isoformat(), "payload": payload}
+                for mid, uid, payload, created in messages
+            ],
+        })
+
+    @r.post("/playground/api/command")
+    async def command(request: web.Request) -> web.Response:
+        data = await _json(request)
+        actor = _actor(data.get("user"))
+        text = data.get("text")
+        if not isinstance(text, str) or len(text) > 4000:
+            raise web.HTTPBadRequest(text=json.dumps({"error": "text must be a string of at most 4000 characters"}), content_type="application/json")
+        await feed.post(CHANNEL, actor.user_id, {"type": "command", "user": actor.user_id, "text": text})
+        notice = await inbound.command(actor, CHANNEL_REF, text, channel_name="Playground")
+        reply = notice_payload(notice)
+        await feed.post(CHANNEL, actor.user_id, reply)
+        return web.json_response({"ok": True, "reply": reply})
+
+    @r.post("/playground/api/answer")
+    async def answer(request: web.Request) -> web.Response:
+        data = await _json(request)
+        actor = _actor(data.get("user"))
+        occurrence = data.get("occurrence_id")
+        values = data.get("values")
+        if not isinstance(occurrence, int) or isinstance(occurrence, bool) or not isinstance(values, dict):
+            raise web.HTTPBadRequest(text=json.dumps({"error": "occurrence_id (a number) and values (an object) are needed"}), content_type="application/json")
+        ok, message = await inbound.answer(actor, occurrence, values)
+        return web.json_response({"ok": ok, "message": message})
+
+    r.static("/static/playground", STATIC)
+    return r

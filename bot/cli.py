@@ -1,0 +1,103 @@
+"""The ``ritme`` command line: serve the bot, migrate the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _fail(message: str) -> int:
+    print(f"ritme: configuration error: {message}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+async def _check_database(settings: Settings) -> str | None:
+    from storage.db import create_engine, ping
+
+    engine = create_engine(settings.database_url)
+    try:
+        ok = await ping(engine)
+    finally:
+        await engine.dispose()
+    return None if ok else "RITME_DATABASE_URL: the database does not answer"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.server import create_app
+    from storage.db import upgrade
+
+    try:
+        settings = _settings()
+    except ConfigError as err:
+        return _fail(str(err))
+    try:
+        problem = asyncio.run(_check_database(settings))
+    except Exception as err:  # a malformed URL or a missing driver
+        problem = f"RITME_DATABASE_URL: {err}"
+    if problem:
+        return _fail(problem)
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    where = "the playground" if settings.playground_enabled else "the platform endpoints"
+    logging.getLogger("ritme").info("serving %s on http://%s:%s", where, settings.host, settings.port)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=25)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from storage.db import upgrade
+
+    try:
+        settings = _settings()
+    except ConfigError as err:
+        return _fail(str(err))
+    try:
+        upgrade(settings.database_url)
+    except Exception as err:
+        return _fail(f"RITME_DATABASE_URL: {err}")
+    print("database is up to date")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ritme",
+        description="Ritme keeps a team's rituals alive in Slack, Microsoft Teams or the local playground.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="serve the bot (and the playground when no platform is configured)")
+    serve.set_defaults(func=cmd_serve)
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", metavar="TASK")
+    up = db_sub.add_parser("upgrade", help="apply the database migrations")
+    up.set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0 if args.command is None else EXIT_CONFIG
+    return int(func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

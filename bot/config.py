@@ -1,0 +1,117 @@
+"""Configuration, read once from the environment (and ``.env``) and validated at start-up."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names the variable."""
+
+
+def _alias(name: str) -> Any:
+    return Field(default=None, validation_alias=AliasChoices(name))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True, populate_by_name=False)
+
+    database_url: str = Field(default="sqlite+aiosqlite:///ritme.db", validation_alias="RITME_DATABASE_URL")
+    host: str = Field(default="127.0.0.1", validation_alias="RITME_HOST")
+    port: int = Field(default=3978, validation_alias="RITME_PORT", ge=1, le=65535)
+    public_url: str | None = _alias("RITME_PUBLIC_URL")
+    secret_key: str | None = _alias("RITME_SECRET_KEY")
+    default_timezone: str = Field(default="Europe/Amsterdam", validation_alias="RITME_DEFAULT_TIMEZONE")
+    default_language: str = Field(default="nl", validation_alias="RITME_DEFAULT_LANGUAGE")
+    playground: bool | None = _alias("RITME_PLAYGROUND")
+    tick_seconds: float = Field(default=5.0, validation_alias="RITME_TICK_SECONDS", gt=0)
+    replica: str | None = _alias("RITME_REPLICA_ID")
+
+    slack_bot_token: str | None = _alias("SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = _alias("SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = _alias("SLACK_APP_TOKEN")
+    slack_client_id: str | None = _alias("SLACK_CLIENT_ID")
+    slack_client_secret: str | None = _alias("SLACK_CLIENT_SECRET")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    microsoft_app_id: str | None = _alias("MicrosoftAppId")
+    microsoft_app_password: str | None = _alias("MicrosoftAppPassword")
+    microsoft_app_type: str | None = _alias("MicrosoftAppType")
+    microsoft_app_tenant_id: str | None = _alias("MicrosoftAppTenantId")
+    to_bot_from_channel_openid_metadata_url: str | None = _alias("TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL")
+    to_bot_from_channel_token_issuer: str | None = _alias("TO_BOT_FROM_CHANNEL_TOKEN_ISSUER")
+    to_channel_from_bot_login_url: str | None = _alias("TO_CHANNEL_FROM_BOT_LOGIN_URL")
+    to_channel_from_bot_oauth_scope: str | None = _alias("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE")
+    oauth_url: str | None = _alias("OAUTH_URL")
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in ("nl", "en"):
+            raise ValueError("must be nl or en")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (an IANA name such as Europe/Amsterdam)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _platforms(self) -> Settings:
+        if self.slack_bot_token and not self.slack_signing_secret:
+            raise ValueError("SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set")
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            raise ValueError("SLACK_CLIENT_SECRET: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together")
+        if self.slack_client_id and not self.slack_signing_secret:
+            raise ValueError("SLACK_SIGNING_SECRET: required for the Slack OAuth install")
+        if self.microsoft_app_id and not self.microsoft_app_password and (self.microsoft_app_type or "MultiTenant") != "UserAssignedMSI":
+            raise ValueError("MicrosoftAppPassword: required when MicrosoftAppId is set")
+        if self.any_platform and not self.secret_key:
+            raise ValueError("RITME_SECRET_KEY: required when a platform is configured")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token or self.slack_client_id)
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.microsoft_app_id)
+
+    @property
+    def any_platform(self) -> bool:
+        return self.slack_enabled or self.teams_enabled
+
+    @property
+    def playground_enabled(self) -> bool:
+        return self.playground if self.playground is not None else not self.any_platform
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+_NAMES = {name: (f.validation_alias if isinstance(f.validation_alias, str) else f.validation_alias.choices[0]) for name, f in Settings.model_fields.items()}  # type: ignore[union-attr]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; a ConfigError names the first wrong variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = error.get("loc") or ()
+        field = str(loc[0]) if loc else ""
+        variable = _NAMES.get(field, field)
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if not variable or message.split(":")[0] in _NAMES.values():
+            raise ConfigError(message) from None
+        raise ConfigError(f"{variable}: {message}") from None

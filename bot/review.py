@@ -1,0 +1,55 @@
+"""``review``: a summary of recent answers, short enough to read in a channel."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from rituals.engine import Engine
+from rituals.i18n import Translator
+from rituals.kinds import KINDS
+from rituals.kinds.base import summarise
+from rituals.ports import RitualView, TeamView
+from rituals.types import Notice
+from storage.repo import Repo
+
+RECENT = 3
+
+
+async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: list[RitualView], _: Translator) -> Notice:
+    """Per ritual: the latest round in full, and participation of the rounds before it."""
+    tz = ZoneInfo(team.timezone)
+    invited = await repo.invited_count(team.id)
+    sections: list[str] = []
+    for ritual in rituals:
+        kind = KINDS[ritual.kind]
+        occurrences = await repo.recent_occurrences(ritual.id, RECENT + 1, ("open", "closed"))
+        header = f"*#{ritual.id} {kind.title(_)}*"
+        if not occurrences:
+            sections.append(header + "\n" + _("No rounds yet."))
+            continue
+        latest, earlier = occurrences[0], occurrences[1 : RECENT + 1]
+        replies = await repo.replies_for(latest.id)
+        previous = await repo.replies_for(earlier[0].id) if earlier else None
+        day = latest.planned_at.astimezone(tz).strftime("%Y-%m-%d")
+        state = _("open") if latest.status == "open" else _("closed")
+        lines = [header, _("Latest round {day} ({state})", day=day, state=state)]
+        hidden = latest.status == "open" and ritual.kind == "appreciation"
+        if hidden:
+            lines.append(_("{answered} of {invited} answered; revealed when the round closes.", answered=len(replies), invited=max(invited, len(replies))))
+        else:
+            summary = summarise(
+                inputs=kind.inputs(latest.content, team, _), replies=replies, anonymous=kind.anonymous,
+                shared=True, invited=invited, threshold=team.anonymity_threshold, _=_, rng=engine.rng,
+                previous=previous,
+            )
+            lines += [f"{label}: {value}" for label, value in summary.fields]
+            if summary.text:
+                lines.append(summary.text)
+            lines.append(summary.footer)
+        for occ in earlier:
+            count = len(await repo.replies_for(occ.id))
+            lines.append(_("{day}: {answered} of {invited} answered", day=occ.planned_at.astimezone(tz).strftime("%Y-%m-%d"), answered=count, invited=max(invited, count)))
+        sections.append("\n".join(line for line in lines if line))
+    if not sections:
+        return Notice(title=_("Review"), text=_("This channel has no rituals yet."))
+    return Notice(title=_("Review"), text="\n\n".join(sections))

@@ -1,0 +1,165 @@
+"""The one aiohttp server: health, the playground, and room for the platform endpoints.
+
+``create_app`` wires the parts (the composition root); ``lifecycle`` starts the engine's
+tick and dispatcher and stops them in order on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from adapters.playground.platform import CHANNEL, PERSONAS, PLATFORM, WORKSPACE, PlaygroundPlatform
+from adapters.playground.web import routes as playground_routes
+from bot.config import Settings
+from bot.service import Ritme
+from rituals.engine import Engine, EngineSettings, utcnow
+from rituals.ports import Platform
+from rituals.types import ChannelRef
+from storage.db import create_engine, ping
+from storage.repo import Repo
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+REPO = web.AppKey("repo", Repo)
+ENGINE = web.AppKey("engine", Engine)
+RITME = web.AppKey("ritme", Ritme)
+
+MAX_BODY = 1024 * 1024  # 1 MiB: larger requests get 413
+
+CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    """No stack trace reaches a user; pages get strict security headers."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.json_response({"error": "internal error; the details are in the server log"}, status=500)
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+class RepoFeed:
+    """The playground's feed, kept in the database so it survives a restart."""
+
+    def __init__(self, repo: Repo, clock: Callable[[], datetime]) -> None:
+        self.repo, self.clock = repo, clock
+
+    async def post(self, channel_id: str, user_id: str | None, payload: dict[str, Any]) -> int:
+        return await self.repo.post_channel_message(channel_id, user_id, payload, self.clock())
+
+    async def update(self, message_id: int, payload: dict[str, Any]) -> None:
+        await self.repo.update_channel_message(message_id, payload, self.clock())
+
+    async def messages(self, channel_id: str, user_id: str | None) -> list[tuple[int, str | None, dict[str, Any], datetime]]:
+        return await self.repo.channel_messages(channel_id, user_id)
+
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, background: bool = True) -> web.Application:
+    """Wire configuration, storage, engine, service and adapters into one aiohttp app."""
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
+    repo = Repo(create_engine(settings.database_url))
+    platforms: dict[str, Platform] = {}
+    replica = settings.replica or f"{socket.gethostname()}:{os.getpid()}"
+    engine = Engine(repo, platforms, settings=EngineSettings(replica=replica), clock=clock)
+    ritme = Ritme(repo, engine, default_timezone=settings.default_timezone,
+                  default_language=settings.default_language, clock=clock)
+    app[SETTINGS], app[REPO], app[ENGINE], app[RITME] = settings, repo, engine, ritme
+
+    async def healthz(request: web.Request) -> web.Response:
+        if await ping(repo.engine):
+            return web.json_response({"status": "ok"})
+        return web.json_response({"status": "unavailable", "reason": "database"}, status=503)
+
+    app.router.add_get("/healthz", healthz)
+
+    if settings.playground_enabled:
+        feed = RepoFeed(repo, clock)
+        platforms[PLATFORM] = PlaygroundPlatform(feed)
+
+        async def team_info() -> tuple[str, str, str]:
+            team = await ritme.team_for(ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL), "Playground")
+            return team.name, team.language, team.timezone
+
+        app.router.add_routes(playground_routes(ritme, feed, team_info))
+        app.cleanup_ctx.append(_seed_playground)
+
+    app.cleanup_ctx.append(_dispose)
+    if background:
+        app.cleanup_ctx.append(_background)
+    return app
+
+
+async def _seed_playground(app: web.Application) -> AsyncIterator[None]:
+    """The playground channel with its personas: Anna is admin, Bram leader."""
+    ritme, repo = app[RITME], app[REPO]
+    team = await ritme.team_for(ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL), "Playground")
+    for persona in PERSONAS:
+        member = await repo.ensure_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id=persona.id,
+                                          display_name=persona.name, now=ritme.clock(), team_id=team.id)
+        if persona.role != "member":
+            await repo.grant(team.id, member, persona.role, ritme.clock())
+    yield
+
+
+async def _dispose(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[REPO].engine.dispose()
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    """The engine's tick (APScheduler) and the outbox dispatcher, stopped gracefully."""
+    engine, settings = app[ENGINE], app[SETTINGS]
+    stopping = asyncio.Event()
+
+    async def tick() -> None:
+        try:
+            await engine.tick()
+        except Exception:
+            log.exception("tick failed; trying again at the next tick")
+
+    async def dispatcher() -> None:
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(engine.wake.wait(), timeout=1.0)
+            engine.wake.clear()
+            try:
+                while not stopping.is_set() and await engine.dispatch():
+                    pass
+            except Exception:
+                log.exception("dispatch failed; trying again shortly")
+                await asyncio.sleep(1.0)
+
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(tick, IntervalTrigger(seconds=settings.tick_seconds), id="tick",
+                      max_instances=1, coalesce=True, next_run_time=utcnow())
+    scheduler.start()
+    task = asyncio.create_task(dispatcher(), name="ritme-dispatcher")
+    log.info("engine started (tick every %.0fs, replica %s)", settings.tick_seconds, engine.settings.replica)
+    yield
+    scheduler.shutdown(wait=False)
+    stopping.set()
+    engine.wake.set()
+    try:
+        await asyncio.wait_for(task, timeout=20)
+    except TimeoutError:
+        task.cancel()
+    log.info("engine stopped")

@@ -1,0 +1,454 @@
+"""Runs commands and answers for every platform: roles, teams, and the engine behind them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.commands import KIND_WORDS, Command, CommandError, parse
+from rituals.calendar import known_country
+from rituals.engine import Engine, utcnow
+from rituals.i18n import Translator, translator
+from rituals.kinds import KINDS
+from rituals.library import THEMES, find_theme
+from rituals.ports import TeamView
+from rituals.schedule import ScheduleError, parse_duration, parse_schedule
+from rituals.types import Actor, ChannelRef, Notice
+from storage.repo import Repo
+
+log = logging.getLogger(__name__)
+
+# Who may run what; commands not named here are open to every member.
+NEEDS = {
+    "add": "admin", "pause": "admin", "resume": "admin", "remove": "admin",
+    "timezone": "admin", "language": "admin", "holiday add": "admin", "holiday remove": "admin",
+    "holiday list": "admin", "holidays": "admin", "role add": "admin", "role remove": "admin",
+    "role list": "admin", "question add": "admin", "theme": "admin",
+    "run": "leader", "close": "leader", "goal set": "leader", "review": "leader",
+    "appreciation start": "leader", "appreciation close": "leader",
+}
+
+
+class Ritme:
+    """The inbound side of the bot (``rituals.ports.Inbound``)."""
+
+    def __init__(
+        self, repo: Repo, engine: Engine, *, default_timezone: str, default_language: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.repo = repo
+        self.engine = engine
+        self.default_timezone = default_timezone
+        self.default_language = default_language
+        self.clock = clock
+
+    async def team_for(self, channel: ChannelRef, name: str = "") -> TeamView:
+        team, created = await self.repo.ensure_team(
+            platform=channel.platform, workspace_id=channel.workspace_id, channel_id=channel.channel_id,
+            name=name, timezone=self.default_timezone, language=self.default_language, now=self.clock(),
+        )
+        if created:
+            log.info("team %s created for %s channel %s", team.id, channel.platform, channel.channel_id)
+        return team
+
+    async def member_for(self, actor: Actor, team: TeamView | None) -> int:
+        return await self.repo.ensure_member(
+            platform=actor.platform, workspace_id=actor.workspace_id, user_id=actor.user_id,
+            display_name=actor.display_name, now=self.clock(), team_id=team.id if team else None,
+        )
+
+    async def role_of(self, actor: Actor, team: TeamView, member_id: int) -> str:
+        roles = await self.repo.roles(team.id, member_id)
+        if actor.is_platform_admin or "admin" in roles:
+            return "admin"
+        return "leader" if "leader" in roles else "member"
+
+    # -- inbound --------------------------------------------------------------------
+
+    async def command(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice:
+        team = await self.team_for(channel, channel_name)
+        _ = translator(team.language)
+        try:
+            cmd = parse(text)
+        except CommandError as err:
+            return error_notice(_, _(err.msgid, **err.params), err.example)
+        member_id = await self.member_for(actor, team)
+        role = await self.role_of(actor, team, member_id)
+        needed = NEEDS.get(cmd.name)
+        if needed == "admin" and role != "admin":
+            return Notice(title=_("Not allowed"), text=_("Only an admin of this team can do that."))
+        if needed == "leader" and role not in ("admin", "leader"):
+            return Notice(title=_("Not allowed"), text=_("Only a leader or an admin of this team can do that."))
+        handler = getattr(self, "do_" + cmd.name.replace(" ", "_").replace("-", "_"))
+        try:
+            result: Notice = await handler(cmd, team, member_id, role, _)
+        except CommandError as err:
+            return error_notice(_, _(err.msgid, **err.params), err.example)
+        log.info("command %r by %s in team %s: done", cmd.name, actor.user_id, team.id)
+        return result
+
+    async def answer(self, actor: Actor, occurrence_id: int, values: dict[str, Any]) -> tuple[bool, str]:
+        member_id = await self.member_for(actor, None)
+        team_id = await self._team_of_occurrence(occurrence_id)
+        if team_id is not None:
+            await self.repo.ensure_member(platform=actor.platform, workspace_id=actor.workspace_id,
+                                          user_id=actor.user_id, display_name=actor.display_name,
+                                          now=self.clock(), team_id=team_id)
+        return await self.engine.submit(occurrence_id=occurrence_id, member_id=member_id, values=values)
+
+    async def _team_of_occurrence(self, occurrence_id: int) -> int | None:
+        async with self.repo.transaction() as tx:
+            occ = await tx.occurrence(occurrence_id)
+            ritual = await tx.ritual(occ.ritual_id) if occ else None
+            return ritual.team_id if ritual else None
+
+    # -- commands -------------------------------------------------------------------
+
+    async def do_help(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        rows = [
+            ("help", _("this overview")),
+            ("list", _("the rituals of this channel")),
+            ("goal", _("our shared goal")),
+            ("forget-me", _("erase your answers and identity")),
+        ]
+        if role in ("admin", "leader"):
+            rows += [
+                ("run #1", _("send a ritual's prompt now")),
+                ("close #1", _("close the open round and post its results")),
+                ("review #1", _("a summary of recent answers")),
+                ("goal set " + _("Every pupil reads with pleasure"), _("set the shared goal")),
+                ("appreciation start 3d", _("start an appreciation round")),
+            ]
+        if role == "admin":
+            rows += [
+                ("add reflection every monday at 09:00", _("a weekly reflection question")),
+                ("add checkout every weekday at 16:30", _("a check-out after the daily meeting")),
+                ("add pulse every 2 weeks on friday at 15:00 open 2d", _("an anonymous team-climate pulse")),
+                ("add goal every month on the first tuesday at 09:00", _("a monthly look at the goal")),
+                ("add reflection elke maandag om 09:00", _("Dutch works too")),
+                ("pause #1 / resume #1 / remove #1", _("pause, resume or remove a ritual")),
+                ("timezone Europe/Amsterdam", _("the team's timezone")),
+                ("language en", _("the team's language (nl or en)")),
+                ("holiday add 2026-12-21..2027-01-01", _("no prompts in this period")),
+                ("holidays NL", _("skip the public holidays of a country")),
+                ("role add leader @anna", _("give someone a role")),
+                ("question add " + _("What surprised you this week?"), _("add your own reflection question")),
+                ("theme safety learning", _("choose reflection themes")),
+            ]
+        fields = tuple((f"/ritme {example}", what) for example, what in rows)
+        kinds = ", ".join(sorted(KINDS))
+        return Notice(
+            title=_("Ritme keeps your team's rituals going"),
+            text=_("Kinds of ritual: {kinds}. A schedule may end with 'open 2d': how long answers are taken.", kinds=kinds),
+            fields=fields,
+            footer=_("Your role in this team: {role}", role=role_name(_, role)),
+        )
+
+    async def do_list(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        rituals = await self.repo.rituals(team.id)
+        if not rituals:
+            return Notice(title=_("Rituals"), text=_("This channel has no rituals yet. An admin adds one, e.g. /ritme add reflection every monday at 09:00"))
+        tz = ZoneInfo(team.timezone)
+        open_by = await self.repo.open_occurrences([r.id for r in rituals])
+        skipped = await self.repo.last_skipped([r.id for r in rituals])
+        fields = []
+        for r in rituals:
+            kind = KINDS[r.kind]
+            when = describe_schedule(r.schedule, _)
+            parts = [when]
+            if r.paused:
+                parts.append(_("paused"))
+            elif r.next_due_at:
+                parts.append(_("next: {when}", when=format_time(r.next_due_at, tz)))
+            for occ in open_by.get(r.id, []):
+                if occ.closes_at:
+                    parts.append(_("open until {when}", when=format_time(occ.closes_at, tz)))
+            if r.id in skipped:
+                occ = skipped[r.id]
+                parts.append(_("skipped {day} ({reason})", day=occ.planned_at.astimezone(tz).date().isoformat(), reason=occ.reason or ""))
+            fields.append((f"#{r.id} {kind.title(_)}", " · ".join(parts)))
+        return Notice(title=_("Rituals"), text="", fields=tuple(fields), footer=_("Times in {tz}", tz=team.timezone))
+
+    async def do_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        kind = cmd.args["kind"]
+        if kind not in KINDS:
+            raise CommandError("The '{kind}' ritual is not available in this version. Choose one of: {kinds}.", "add reflection every monday at 09:00", kind=kind, kinds=", ".join(sorted(KINDS)))
+        schedule = self._schedule(cmd.args["schedule"], kind)
+        tz = ZoneInfo(team.timezone)
+        now = self.clock()
+        open_for = schedule.open_for or KINDS[kind].default_open
+        next_due = schedule.next_after(now, tz)
+        ritual_id = await self.repo.add_ritual(
+            team_id=team.id, kind=kind, schedule=schedule.spec, open_seconds=int(open_for.total_seconds()),
+            options={}, next_due_at=next_due, now=now,
+        )
+        await self.repo.audit(team.id, member_id, "ritual.add", {"ritual": ritual_id, "kind": kind, "schedule": schedule.spec}, now)
+        when = format_time(next_due, tz) if next_due else "-"
+        return Notice(
+            title=_("Ritual #{id} added", id=ritual_id),
+            text=_("{kind}, {schedule}. First prompt: {when}. Answers are taken for {open}.",
+                   kind=KINDS[kind].title(_), schedule=schedule.describe(_), when=when, open=format_duration(open_for, _)),
+            footer=_("Send it now with /ritme run #{id}", id=ritual_id),
+        )
+
+    def _schedule(self, text: str, kind: str) -> Any:
+        try:
+            return parse_schedule(text, anchor=self.clock().date())
+        except ScheduleError as err:
+            raise CommandError(err.msgid, f"add {kind} {err.example or 'every monday at 09:00'}", **err.params) from None
+
+    async def _ritual(self, cmd: Command, team: TeamView) -> Any:
+        ritual = await self.repo.ritual_in_team(team.id, cmd.args["id"])
+        if ritual is None:
+            raise CommandError("There is no ritual #{id} in this channel. See /ritme list.", "list", id=cmd.args["id"])
+        return ritual
+
+    async def do_pause(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        ritual = await self._ritual(cmd, team)
+        await self.repo.set_ritual(ritual.id, paused=True)
+        await self.repo.audit(team.id, member_id, "ritual.pause", {"ritual": ritual.id}, self.clock())
+        return Notice(title=_("Ritual #{id} paused", id=ritual.id), text=_("Resume it with /ritme resume #{id}", id=ritual.id))
+
+    async def do_resume(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        ritual = await self._ritual(cmd, team)
+        now = self.clock()
+        tz = ZoneInfo(team.timezone)
+        next_due = parse_schedule(ritual.schedule).next_after(now, tz) if ritual.schedule else None
+        await self.repo.set_ritual(ritual.id, paused=False, next_due_at=next_due)
+        await self.repo.audit(team.id, member_id, "ritual.resume", {"ritual": ritual.id}, now)
+        when = format_time(next_due, tz) if next_due else "-"
+        return Notice(title=_("Ritual #{id} resumed", id=ritual.id), text=_("Next prompt: {when}", when=when))
+
+    async def do_remove(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        ritual = await self._ritual(cmd, team)
+        await self.repo.remove_ritual(ritual.id)
+        await self.repo.audit(team.id, member_id, "ritual.remove", {"ritual": ritual.id, "kind": ritual.kind}, self.clock())
+        return Notice(title=_("Ritual #{id} removed", id=ritual.id), text=_("Its prompts and answers are removed too."))
+
+    async def do_run(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        ritual = await self._ritual(cmd, team)
+        occ = await self.engine.run_now(ritual.id)
+        if occ is None:
+            return Notice(title=_("Not sent"), text=_("Ritual #{id} was sent a moment ago already.", id=ritual.id))
+        return Notice(title=_("Ritual #{id} sent", id=ritual.id), text=_("The prompt is on its way to the channel."))
+
+    async def do_close(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        ritual = await self._ritual(cmd, team)
+        closed = await self.engine.close_now(ritual.id)
+        if not closed:
+            return Notice(title=_("Nothing to close"), text=_("Ritual #{id} has no open round.", id=ritual.id))
+        return Notice(title=_("Ritual #{id} closed", id=ritual.id), text=_("The results are posted in the channel."))
+
+    async def do_goal(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        if team.goal:
+            return Notice(title=_("Our shared goal"), text=team.goal)
+        return Notice(title=_("Our shared goal"), text=_("This team has no shared goal yet. An admin or leader sets it with /ritme goal set TEXT."))
+
+    async def do_goal_set(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        await self.repo.update_team(team.id, goal=cmd.args["text"])
+        await self.repo.audit(team.id, member_id, "goal.set", {"goal": cmd.args["text"]}, self.clock())
+        return Notice(title=_("Shared goal set"), text=cmd.args["text"])
+
+    async def do_review(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        from bot.review import review_notice
+
+        rituals = await self.repo.rituals(team.id)
+        if "id" in cmd.args:
+            rituals = [r for r in rituals if r.id == cmd.args["id"]]
+            if not rituals:
+                raise CommandError("There is no ritual #{id} in this channel. See /ritme list.", "list", id=cmd.args["id"])
+        return await review_notice(self.repo, self.engine, team, rituals, _)
+
+    async def do_timezone(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        zone = cmd.args["zone"]
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CommandError("'{zone}' is not a timezone I know. Use a name like Europe/Amsterdam.", "timezone Europe/Amsterdam", zone=zone[:60]) from None
+        await self.repo.update_team(team.id, timezone=zone)
+        now = self.clock()
+        for r in await self.repo.rituals(team.id):
+            if r.schedule:
+                await self.repo.set_ritual(r.id, next_due_at=parse_schedule(r.schedule).next_after(now, tz))
+        await self.repo.audit(team.id, member_id, "team.timezone", {"timezone": zone}, now)
+        return Notice(title=_("Timezone set"), text=_("Times are now in {tz}.", tz=zone))
+
+    async def do_language(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        lang = cmd.args["language"]
+        await self.repo.update_team(team.id, language=lang)
+        await self.repo.audit(team.id, member_id, "team.language", {"language": lang}, self.clock())
+        t = translator(lang)
+        return Notice(title=t("Language set"), text=t("I speak English in this channel from now on."))
+
+    async def do_holiday_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        a, b, name = cmd.args["start"], cmd.args["end"], cmd.args["name"]
+        if (b - a).days > 366:
+            raise CommandError("A holiday period is at most a year long.", "holiday add 2026-12-21..2027-01-01")
+        added = await self.repo.add_holiday(team.id, a, b, name)
+        if added:
+            await self.repo.audit(team.id, member_id, "holiday.add", {"start": a.isoformat(), "end": b.isoformat()}, self.clock())
+        return Notice(title=_("Holiday added") if added else _("Already there"), text=_("No prompts from {start} to {end}.", start=a.isoformat(), end=b.isoformat()))
+
+    async def do_holiday_remove(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        a, b = cmd.args["start"], cmd.args["end"]
+        removed = await self.repo.remove_holiday(team.id, a, b)
+        if not removed:
+            raise CommandError("There is no holiday from {start} to {end}. See /ritme holiday list.", "holiday list", start=a.isoformat(), end=b.isoformat())
+        await self.repo.audit(team.id, member_id, "holiday.remove", {"start": a.isoformat(), "end": b.isoformat()}, self.clock())
+        return Notice(title=_("Holiday removed"), text=f"{a.isoformat()}..{b.isoformat()}")
+
+    async def do_holiday_list(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        rows = await self.repo.holidays(team.id)
+        country = team.holiday_country
+        footer = _("Public holidays of {country} are skipped too.", country=country) if country else _("Public holidays are not skipped.")
+        if not rows:
+            return Notice(title=_("Holidays"), text=_("No holidays added yet."), footer=footer)
+        return Notice(title=_("Holidays"), text="", fields=tuple((f"{a.isoformat()}..{b.isoformat()}", n or "-") for a, b, n in rows), footer=footer)
+
+    async def do_holidays(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        country = cmd.args["country"]
+        if country and not known_country(country):
+            raise CommandError("I don't know the public holidays of '{country}'.", "holidays NL", country=country)
+        await self.repo.update_team(team.id, holiday_country=country)
+        await self.repo.audit(team.id, member_id, "team.holidays", {"country": country}, self.clock())
+        if country is None:
+            return Notice(title=_("Public holidays"), text=_("Public holidays are not skipped."))
+        return Notice(title=_("Public holidays"), text=_("Public holidays of {country} are skipped too.", country=country))
+
+    async def _target(self, team: TeamView, who: str) -> tuple[int, str]:
+        """A person named in a command: a platform mention, a user id or a display name."""
+        mention = re.fullmatch(r"<@([A-Za-z0-9._:-]+)(?:\|([^>]*))?>", who.strip())
+        user_id = mention.group(1) if mention else who.strip().lstrip("@")
+        display = (mention.group(2) if mention else None) or ""
+        roster = await self.repo.team_members(team.id)
+        for mid, uid, name in roster:
+            if uid == user_id or (not mention and name.lower() == user_id.lower()):
+                return mid, name or uid
+        if not mention:
+            raise CommandError("I don't know '{who}' in this channel. Mention them, e.g. @name.", "role add leader @anna", who=who[:60])
+        mid = await self.repo.ensure_member(platform=team.platform, workspace_id=team.workspace_id, user_id=user_id,
+                                            display_name=display, now=self.clock(), team_id=team.id)
+        return mid, display or user_id
+
+    async def do_role_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        target, name = await self._target(team, cmd.args["user"])
+        await self.repo.grant(team.id, target, cmd.args["role"], self.clock())
+        await self.repo.audit(team.id, member_id, "role.add", {"role": cmd.args["role"], "member": target}, self.clock())
+        return Notice(title=_("Role given"), text=_("{name} is now {role} in this team.", name=name, role=role_name(_, cmd.args["role"])))
+
+    async def do_role_remove(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        target, name = await self._target(team, cmd.args["user"])
+        if cmd.args["role"] == "admin" and target == member_id:
+            admins = [r for r in await self.repo.role_list(team.id) if r[0] == "admin"]
+            if len(admins) <= 1:
+                raise CommandError("You are the last admin of this team; give someone else the role first.", "role add admin @anna")
+        removed = await self.repo.revoke(team.id, target, cmd.args["role"])
+        if not removed:
+            raise CommandError("{name} does not have that role.", "role list", name=name)
+        await self.repo.audit(team.id, member_id, "role.remove", {"role": cmd.args["role"], "member": target}, self.clock())
+        return Notice(title=_("Role removed"), text=_("{name} is no longer {role} in this team.", name=name, role=role_name(_, cmd.args["role"])))
+
+    async def do_role_list(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        rows = await self.repo.role_list(team.id)
+        if not rows:
+            return Notice(title=_("Roles"), text=_("Nobody has a role in this team yet."))
+        return Notice(title=_("Roles"), text="", fields=tuple((name or uid, role_name(_, r)) for r, uid, name in rows))
+
+    async def do_question_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        settings = dict(team.settings)
+        questions = list(settings.get("questions", []))
+        if cmd.args["text"] in questions:
+            return Notice(title=_("Already there"), text=cmd.args["text"])
+        questions.append(cmd.args["text"])
+        settings["questions"] = questions
+        await self.repo.update_team(team.id, settings=settings)
+        await self.repo.audit(team.id, member_id, "question.add", {"text": cmd.args["text"]}, self.clock())
+        return Notice(title=_("Question added"), text=_("Reflections will ask it too: {text}", text=cmd.args["text"]))
+
+    async def do_theme(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        words = cmd.args["themes"]
+        names = ", ".join(f"{key} ({_(t.name)})" for key, t in THEMES.items())
+        if not words:
+            current = team.settings.get("themes") or []
+            text = ", ".join(current) if current else _("all themes")
+            return Notice(title=_("Themes"), text=_("Reflections draw from: {themes}", themes=text), footer=_("Available: {names}", names=names))
+        themes = []
+        for word in words:
+            theme = find_theme(word)
+            if theme is None:
+                raise CommandError("'{word}' is not a theme. Available: {names}", "theme safety learning", word=word[:40], names=names)
+            themes.append(theme.key)
+        settings = dict(team.settings)
+        settings["themes"] = themes
+        await self.repo.update_team(team.id, settings=settings)
+        await self.repo.audit(team.id, member_id, "team.themes", {"themes": themes}, self.clock())
+        return Notice(title=_("Themes set"), text=_("Reflections draw from: {themes}", themes=", ".join(_(THEMES[k].name) for k in themes)))
+
+    async def do_appreciation_start(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        open_for = KINDS["appreciation"].default_open
+        if cmd.args.get("duration"):
+            try:
+                open_for = parse_duration(cmd.args["duration"])
+            except ScheduleError as err:
+                raise CommandError(err.msgid, "appreciation start 3d", **err.params) from None
+        rituals = [r for r in await self.repo.rituals(team.id) if r.kind == "appreciation" and not r.schedule]
+        now = self.clock()
+        if rituals:
+            ritual_id = rituals[0].id
+            if (await self.repo.open_occurrences([ritual_id])).get(ritual_id):
+                raise CommandError("An appreciation round is open already; close it with 'appreciation close'.", "appreciation close")
+            await self.repo.set_ritual(ritual_id, open_seconds=int(open_for.total_seconds()))
+        else:
+            ritual_id = await self.repo.add_ritual(team_id=team.id, kind="appreciation", schedule="", open_seconds=int(open_for.total_seconds()), options={}, next_due_at=None, now=now)
+        await self.engine.run_now(ritual_id)
+        await self.repo.audit(team.id, member_id, "appreciation.start", {"ritual": ritual_id}, now)
+        return Notice(title=_("Appreciation round started"), text=_("Everyone can answer for {open}; the round is revealed when it closes.", open=format_duration(open_for, _)))
+
+    async def do_appreciation_close(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        closed = []
+        for r in await self.repo.rituals(team.id):
+            if r.kind == "appreciation":
+                closed += await self.engine.close_now(r.id)
+        if not closed:
+            return Notice(title=_("Nothing to close"), text=_("There is no open appreciation round."))
+        return Notice(title=_("Appreciation round closed"), text=_("The round is posted in the channel."))
+
+    async def do_forget_me(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        erased = await self.repo.forget_member(member_id)
+        log.info("forget-me: a member was erased with %d answers", erased)
+        return Notice(title=_("You are forgotten"), text=_("{count} of your answers and everything that identified you were erased.", count=erased))
+
+
+def error_notice(_: Translator, reason: str, example: str) -> Notice:
+    footer = _("For example: /ritme {example}", example=example) if example else ""
+    return Notice(title=_("That did not work"), text=reason, footer=footer)
+
+
+def role_name(_: Translator, role: str) -> str:
+    return {"admin": _("admin"), "leader": _("leader"), "member": _("member")}.get(role, role)
+
+
+def describe_schedule(spec: str, _: Translator) -> str:
+    if not spec:
+        return _("on demand")
+    return parse_schedule(spec).describe(_)
+
+
+def format_time(when: datetime, tz: ZoneInfo) -> str:
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def format_duration(delta: timedelta, _: Translator) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    if hours and hours % 24 == 0:
+        return _("{n} days", n=hours // 24) if hours != 24 else _("1 day")
+    if hours:
+        return _("{n} hours", n=hours) if hours != 1 else _("1 hour")
+    return _("{n} minutes", n=int(delta.total_seconds() // 60))
+
+
+__all__ = ["Ritme", "KIND_WORDS"]

@@ -1,0 +1,394 @@
+"""The ritual engine: turns due rituals into occurrences and outbox messages, delivers them,
+takes answers and closes occurrences with their results.
+
+State lives in the store; the engine holds none between calls, so any number of engines
+(replicas) can share one database. A ritual fires once per planned time because the store
+refuses a second occurrence with the same (ritual, planned time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rituals.calendar import public_holiday
+from rituals.i18n import translator
+from rituals.kinds import KINDS
+from rituals.kinds.base import AnswerError, PlanContext, summarise, validate
+from rituals.ports import (
+    Delivery,
+    OccurrenceView,
+    OutboxItem,
+    Platform,
+    RitualView,
+    Store,
+    TeamView,
+    Tx,
+)
+from rituals.schedule import parse_schedule
+from rituals.types import DeliveryError, Notice, Prompt
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+CATCH_UP_LIMIT = timedelta(hours=24)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EngineSettings:
+    replica: str = "local"
+    batch: int = 200
+    send_concurrency: int = 32
+    lease_seconds: float = 60.0
+
+
+class Engine:
+    """Fires, delivers and closes rituals. Time and randomness are injected."""
+
+    def __init__(
+        self,
+        store: Store,
+        platforms: dict[str, Platform],
+        *,
+        settings: EngineSettings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.platforms = platforms
+        self.settings = settings or EngineSettings()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.wake = asyncio.Event()  # set when new outbox messages wait
+
+    # -- scheduling -----------------------------------------------------------------
+
+    @staticmethod
+    def next_due(schedule: str, timezone: str, after: datetime) -> datetime | None:
+        return parse_schedule(schedule).next_after(after, ZoneInfo(timezone))
+
+    async def tick(self) -> int:
+        """Fire every due ritual and close every ended occurrence; returns how many changed."""
+        now = self.clock()
+        fired = await self.fire_due(now)
+        closed = await self.close_due(now)
+        return fired + closed
+
+    async def fire_due(self, now: datetime) -> int:
+        count = 0
+        while True:
+            async with self.store.transaction() as tx:
+                due = await tx.lock_due_rituals(now, self.settings.batch)
+                for ritual in due:
+                    if await self._fire(tx, ritual, now):
+                        count += 1
+            if len(due) < self.settings.batch:
+                break
+        if count:
+            self.wake.set()
+        return count
+
+    async def _fire(self, tx: Tx, ritual: RitualView, now: datetime) -> bool:
+        """Claim the latest missed planned time of one due ritual (never a burst)."""
+        assert ritual.next_due_at is not None
+        team = await tx.team(ritual.team_id)
+        tz = ZoneInfo(team.timezone)
+        schedule = parse_schedule(ritual.schedule)
+        latest = ritual.next_due_at
+        steps = 0
+        while steps < 10_000:
+            following = schedule.next_after(latest, tz)
+            if following is None or following > now:
+                break
+            latest, steps = following, steps + 1
+        await tx.set_next_due(ritual.id, schedule.next_after(now, tz))
+        window = timedelta(seconds=ritual.open_seconds)
+        if now - latest > min(window, CATCH_UP_LIMIT):
+            log.info("ritual #%s: planned %s passed while down; skipped", ritual.id, latest)
+            return False
+        return await self._open(tx, ritual, team, latest, now) is not None
+
+    async def _open(
+        self, tx: Tx, ritual: RitualView, team: TeamView, planned: datetime, now: datetime,
+        *, skip_holidays: bool = True,
+    ) -> int | None:
+        day = planned.astimezone(ZoneInfo(team.timezone)).date()
+        holiday = await self._holiday(tx, team, day) if skip_holidays else None
+        common = {"ritual_id": ritual.id, "planned_at": planned, "claimed_by": self.settings.replica}
+        if holiday:
+            await tx.add_occurrence(
+                **common, status="skipped", reason=holiday, content={}, opened_at=None, closes_at=None
+            )
+            log.info("ritual #%s: %s skipped (holiday: %s)", ritual.id, day, holiday)
+            return None
+        content = await self._plan(tx, ritual, team, day)
+        closes = now + timedelta(seconds=ritual.open_seconds)
+        occ = await tx.add_occurrence(
+            **common, status="open", reason=None, content=content, opened_at=now, closes_at=closes
+        )
+        if occ is None:
+            return None
+        await tx.enqueue(
+            team_id=team.id,
+            occurrence_id=occ,
+            destination=team.channel,
+            payload={"type": "prompt", "occurrence_id": occ},
+            at=now,
+        )
+        log.info("ritual #%s (%s): occurrence %s opened in %s", ritual.id, ritual.kind, occ, team.channel_id)
+        return occ
+
+    async def _plan(self, tx: Tx, ritual: RitualView, team: TeamView, day: date) -> dict[str, Any]:
+        history = tuple(o.content for o in await tx.recent_occurrences(ritual.id, 50) if o.content)
+        ctx = PlanContext(
+            team=team, options=ritual.options, day=day, history=history,
+            roster=tuple(await tx.roster(team.id)), rng=self.rng,
+        )
+        return KINDS[ritual.kind].plan(ctx)
+
+    async def _holiday(self, tx: Tx, team: TeamView, day: date) -> str | None:
+        return await tx.holiday_name(team.id, day) or public_holiday(team.holiday_country, day)
+
+    async def run_now(self, ritual_id: int) -> int | None:
+        """Open an occurrence now, whatever the schedule says (``run #N``)."""
+        now = self.clock().replace(microsecond=0)
+        async with self.store.transaction() as tx:
+            ritual = await tx.ritual(ritual_id)
+            if ritual is None:
+                return None
+            team = await tx.team(ritual.team_id)
+            occ = await self._open(tx, ritual, team, now, now, skip_holidays=False)
+        self.wake.set()
+        return occ
+
+    # -- closing --------------------------------------------------------------------
+
+    async def close_due(self, now: datetime) -> int:
+        count = 0
+        async with self.store.transaction() as tx:
+            for occ in await tx.lock_closable(now, self.settings.batch):
+                if await self._close(tx, occ, now):
+                    count += 1
+        if count:
+            self.wake.set()
+        return count
+
+    async def close_now(self, ritual_id: int) -> list[int]:
+        """Close the ritual's open occurrences now and post their results (``close #N``)."""
+        now = self.clock()
+        closed: list[int] = []
+        async with self.store.transaction() as tx:
+            for occ in await tx.open_occurrences(ritual_id):
+                if await self._close(tx, occ, now):
+                    closed.append(occ.id)
+        self.wake.set()
+        return closed
+
+    async def _close(self, tx: Tx, occ: OccurrenceView, now: datetime) -> bool:
+        if not await tx.close_occurrence(occ.id, now):
+            return False
+        ritual = await tx.ritual(occ.ritual_id)
+        assert ritual is not None
+        team = await tx.team(ritual.team_id)
+        notice = await self.results(tx, ritual, team, occ)
+        for payload in (
+            {"type": "prompt_closed", "occurrence_id": occ.id},
+            {"type": "notice", "notice": notice_to_dict(notice)},
+        ):
+            await tx.enqueue(
+                team_id=team.id, occurrence_id=occ.id, destination=team.channel, payload=payload, at=now
+            )
+        log.info("ritual #%s: occurrence %s closed", ritual.id, occ.id)
+        return True
+
+    async def results(self, tx: Tx, ritual: RitualView, team: TeamView, occ: OccurrenceView) -> Notice:
+        """The summary of one occurrence, in the team's language."""
+        _ = translator(team.language)
+        kind = KINDS[ritual.kind]
+        replies = await tx.replies(occ.id)
+        earlier = [o for o in await tx.recent_occurrences(ritual.id, 10) if o.id != occ.id and o.status == "closed" and o.planned_at < occ.planned_at]
+        previous = await tx.replies(earlier[0].id) if earlier else None
+        invited = await tx.invited_count(team.id)
+        notice = summarise(
+            inputs=kind.inputs(occ.content, team, _),
+            replies=replies,
+            anonymous=kind.anonymous,
+            shared=kind.shared,
+            invited=invited,
+            threshold=team.anonymity_threshold,
+            _=_,
+            rng=self.rng,
+            previous=previous,
+        )
+        title = _("{title}: results", title=kind.title(_))
+        return Notice(title=f"#{ritual.id} {title}", text=notice.text, fields=notice.fields, footer=notice.footer)
+
+    # -- prompts and answers ----------------------------------------------------------
+
+    async def prompt(self, occurrence_id: int) -> tuple[Prompt, TeamView] | None:
+        async with self.store.transaction() as tx:
+            occ = await tx.occurrence(occurrence_id)
+            if occ is None:
+                return None
+            ritual = await tx.ritual(occ.ritual_id)
+            if ritual is None:
+                return None
+            team = await tx.team(ritual.team_id)
+        return self.render_prompt(ritual, team, occ), team
+
+    def render_prompt(self, ritual: RitualView, team: TeamView, occ: OccurrenceView) -> Prompt:
+        _ = translator(team.language)
+        kind = KINDS[ritual.kind]
+        if kind.anonymous:
+            context = _("Anonymous: nobody, admins included, can see who answered what. Results show once {n} have answered.", n=team.anonymity_threshold)
+        elif kind.shared:
+            context = _("Your answer is shared with the team when the round closes.")
+        else:
+            context = _("Your answer is seen by the team's leaders and admins; the team sees a summary.")
+        closed = occ.status != "open"
+        return Prompt(
+            occurrence_id=occ.id,
+            ritual_id=ritual.id,
+            kind=ritual.kind,
+            title=f"#{ritual.id} {kind.title(_)}",
+            intro=kind.intro(occ.content, team, _),
+            inputs=kind.inputs(occ.content, team, _),
+            context=context,
+            anonymous=kind.anonymous,
+            closes_at=occ.closes_at,
+            closed=closed,
+            answer_label=_("This round has closed") if closed else _("Answer"),
+            answered_label=_("Answer saved. You can change it until the round closes.")
+            if not kind.anonymous
+            else _("Answer saved anonymously."),
+        )
+
+    async def submit(
+        self, *, occurrence_id: int, member_id: int, values: dict[str, Any]
+    ) -> tuple[bool, str]:
+        """Validate and store a member's answer. Returns (stored, message for the member)."""
+        now = self.clock()
+        async with self.store.transaction() as tx:
+            occ = await tx.occurrence(occurrence_id)
+            ritual = await tx.ritual(occ.ritual_id) if occ else None
+            if occ is None or ritual is None:
+                return False, translator("en")("That question no longer exists.")
+            team = await tx.team(ritual.team_id)
+            _ = translator(team.language)
+            if occ.status != "open" or (occ.closes_at and occ.closes_at <= now):
+                return False, _("This round has closed; answers are no longer taken.")
+            kind = KINDS[ritual.kind]
+            try:
+                clean = validate(kind.inputs(occ.content, team, _), values)
+            except AnswerError as err:
+                return False, _(err.msgid, **err.params)
+            stored = await tx.save_reply(
+                occurrence_id=occ.id, team_id=team.id, member_id=member_id,
+                anonymous=kind.anonymous, values=clean,
+                today=now.astimezone(ZoneInfo(team.timezone)).date(), now=now,
+            )
+            if not stored:
+                return False, _("You have answered already. Anonymous answers cannot be changed.")
+        log.info("occurrence %s: answer stored", occ.id)
+        if kind.anonymous:
+            return True, _("Answer saved anonymously.")
+        return True, _("Answer saved. You can change it until the round closes.")
+
+    # -- delivery -------------------------------------------------------------------
+
+    async def dispatch(self) -> int:
+        """Deliver one batch of due outbox messages; returns how many were handled."""
+        now = self.clock()
+        items = await self.store.claim_outbox(
+            now, self.settings.batch, self.settings.replica, self.settings.lease_seconds
+        )
+        if not items:
+            return 0
+        limit = asyncio.Semaphore(self.settings.send_concurrency)
+
+        async def one(item: OutboxItem) -> Delivery:
+            async with limit:
+                return await self._deliver(item)
+
+        deliveries = await asyncio.gather(*(one(i) for i in items))
+        await self.store.finish_outbox(list(deliveries), self.clock())
+        await self._pause_undeliverable(deliveries)
+        return len(items)
+
+    async def _deliver(self, item: OutboxItem) -> Delivery:
+        platform = self.platforms.get(item.destination.platform)
+        if platform is None:
+            return Delivery(item=item, error="no adapter for platform", retry_at=None)
+        try:
+            kind = item.payload.get("type")
+            if kind == "prompt":
+                rendered = await self.prompt(int(item.payload["occurrence_id"]))
+                if rendered is None:
+                    return Delivery(item=item, error="occurrence gone")
+                ref = await platform.send_prompt(item.destination, rendered[0])
+                return Delivery(item=item, ref=ref)
+            if kind == "prompt_closed":
+                occ_id = int(item.payload["occurrence_id"])
+                rendered = await self.prompt(occ_id)
+                async with self.store.transaction() as tx:
+                    refs = await tx.prompt_refs(occ_id)
+                if rendered is not None:
+                    for to, ref in refs:
+                        await platform.update_prompt(ref, to, rendered[0])
+                return Delivery(item=item)
+            if kind == "notice":
+                ref = await platform.send_notice(item.destination, notice_from_dict(item.payload["notice"]))
+                return Delivery(item=item, ref=ref)
+            return Delivery(item=item, error=f"unknown message type {kind!r}")
+        except DeliveryError as err:
+            if err.retryable and item.attempts < MAX_ATTEMPTS:
+                delay = err.retry_after if err.retry_after is not None else self._backoff(item.attempts)
+                log.warning("outbox %s: %s; retry in %.1fs", item.id, err.reason, delay)
+                return Delivery(item=item, error=err.reason, retry_at=self.clock() + timedelta(seconds=delay))
+            log.error("outbox %s: giving up: %s", item.id, err.reason)
+            return Delivery(item=item, error=err.reason)
+        except Exception as err:  # a bug or an unexpected platform answer: retry, then give up
+            log.exception("outbox %s: unexpected error", item.id)
+            retry = self.clock() + timedelta(seconds=self._backoff(item.attempts))
+            return Delivery(item=item, error=repr(err)[:400], retry_at=retry if item.attempts < MAX_ATTEMPTS else None)
+
+    def _backoff(self, attempts: int) -> float:
+        base: float = min(600.0, 2.0 ** max(attempts, 1))
+        return base / 2 + self.rng.random() * base / 2
+
+    async def _pause_undeliverable(self, deliveries: list[Delivery]) -> None:
+        """A prompt that can never be delivered pauses its ritual instead of retrying forever."""
+        failed = [d for d in deliveries if d.error and d.retry_at is None and d.item.occurrence_id]
+        if not failed:
+            return
+        async with self.store.transaction() as tx:
+            for d in failed:
+                assert d.item.occurrence_id is not None
+                occ = await tx.occurrence(d.item.occurrence_id)
+                if occ is not None and d.item.payload.get("type") == "prompt":
+                    await tx.set_paused(occ.ritual_id, True)
+                    log.error("ritual #%s paused: %s", occ.ritual_id, d.error)
+
+
+def notice_to_dict(notice: Notice) -> dict[str, Any]:
+    return {"title": notice.title, "text": notice.text, "fields": [list(f) for f in notice.fields], "footer": notice.footer}
+
+
+def notice_from_dict(data: dict[str, Any]) -> Notice:
+    return Notice(
+        title=str(data.get("title", "")),
+        text=str(data.get("text", "")),
+        fields=tuple((str(a), str(b)) for a, b in data.get("fields", [])),
+        footer=str(data.get("footer", "")),
+    )
+

@@ -1,0 +1,43 @@
+"""Appreciation: everyone names what they value in a colleague; revealed together at the close."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rituals.i18n import Translator
+from rituals.kinds.base import PlanContext
+from rituals.library import APPRECIATION
+from rituals.ports import TeamView
+from rituals.types import Input, InputKind, Option
+
+
+class Appreciation:
+    key = "appreciation"
+    anonymous = False
+    shared = True
+    default_open = timedelta(days=3)
+
+    def plan(self, ctx: PlanContext) -> dict[str, Any]:
+        return {"roster": [list(m) for m in ctx.roster]}
+
+    def title(self, _: Translator) -> str:
+        return _("Appreciation round")
+
+    def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
+        starters = " / ".join(_(s) for s in APPRECIATION.starters[:3])
+        return _(APPRECIATION.free_prompt) + " " + _("Answers stay private until the round closes. For example: {starters}", starters=starters)
+
+    def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
+        roster = content.get("roster") or []
+        colleague = (
+            Input(
+                key="colleague",
+                label=_("Colleague"),
+                kind=InputKind.CHOICE,
+                options=tuple(Option(value=str(mid), label=str(name)) for mid, name in roster),
+            )
+            if roster
+            else Input(key="colleague", label=_("Colleague"), kind=InputKind.TEXT)
+        )
+        return (colleague, Input(key="appreciation", label=_("What do you value in them?"), kind=InputKind.TEXT))

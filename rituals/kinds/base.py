@@ -1,0 +1,168 @@
+"""What every ritual kind provides, and the shared summary of replies."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from statistics import mean, pstdev
+from typing import Any, Protocol
+
+from rituals.i18n import Translator
+from rituals.ports import ReplyView, TeamView
+from rituals.types import Input, InputKind, Notice, Option
+
+
+class AnswerError(ValueError):
+    """A reply that does not fit the prompt; ``msgid`` is shown to the member."""
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+        self.params = params
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanContext:
+    """What a kind may look at when it decides what an occurrence asks."""
+
+    team: TeamView
+    options: dict[str, Any]
+    day: date
+    history: tuple[dict[str, Any], ...] = ()  # contents of earlier occurrences, newest first
+    roster: tuple[tuple[int, str], ...] = ()  # (member id, name) of the team's members
+    rng: random.Random = field(default_factory=random.Random)
+
+
+class RitualKind(Protocol):
+    key: str
+    anonymous: bool
+    shared: bool  # answers are shown to the team (else: summaries only)
+    default_open: timedelta
+
+    def plan(self, ctx: PlanContext) -> dict[str, Any]:
+        """The content of a new occurrence (e.g. which question), stored with it."""
+        ...
+
+    def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
+        """The questions of the prompt, in the team's language."""
+        ...
+
+    def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
+        """The text above the questions."""
+        ...
+
+    def title(self, _: Translator) -> str: ...
+
+
+def scale_input(key: str, label: str, _: Translator, low: str = "", high: str = "") -> Input:
+    return Input(
+        key=key,
+        label=label,
+        kind=InputKind.SCALE,
+        options=tuple(Option(value=str(n), label=str(n)) for n in range(1, 6)),
+        low_label=low,
+        high_label=high,
+    )
+
+
+def validate(inputs: tuple[Input, ...], values: dict[str, Any]) -> dict[str, Any]:
+    """Check submitted values against the inputs; return the cleaned values."""
+    clean: dict[str, Any] = {}
+    for item in inputs:
+        raw = values.get(item.key)
+        if raw is None or raw == "" or raw == []:
+            if not item.optional:
+                raise AnswerError("Please answer: {question}", question=item.label)
+            continue
+        if item.kind is InputKind.SCALE:
+            try:
+                score = int(str(raw).strip())
+            except ValueError:
+                raise AnswerError("A score is a whole number from 1 to 5.") from None
+            if not 1 <= score <= 5:
+                raise AnswerError("A score is a whole number from 1 to 5.")
+            clean[item.key] = score
+        elif item.kind is InputKind.TEXT:
+            text = str(raw).strip()
+            if len(text) > 3000:
+                raise AnswerError("That answer is too long (at most 3000 characters).")
+            clean[item.key] = text
+        elif item.kind is InputKind.CHOICE:
+            allowed = {o.value for o in item.options}
+            if str(raw) not in allowed:
+                raise AnswerError("Please choose one of the options.")
+            clean[item.key] = str(raw)
+        else:
+            picked = [str(v) for v in (raw if isinstance(raw, list) else [raw])]
+            allowed = {o.value for o in item.options}
+            if not picked or any(v not in allowed for v in picked) or len(set(picked)) != len(picked):
+                raise AnswerError("Please choose from the options.")
+            if len(picked) > item.max_choices:
+                raise AnswerError("Choose at most {count}.", count=item.max_choices)
+            clean[item.key] = picked
+    if not clean:
+        raise AnswerError("Please answer at least one question.")
+    return clean
+
+
+def summarise(
+    *,
+    inputs: tuple[Input, ...],
+    replies: list[ReplyView],
+    anonymous: bool,
+    shared: bool,
+    invited: int,
+    threshold: int,
+    _: Translator,
+    rng: random.Random | None = None,
+    previous: list[ReplyView] | None = None,
+) -> Notice:
+    """The results of one occurrence, as a team reads them together."""
+    count = len(replies)
+    lines: list[str] = []
+    fields: list[tuple[str, str]] = []
+    participation = _("{answered} of {invited} answered", answered=count, invited=max(invited, count))
+    if count == 0:
+        return Notice(title=_("Results"), text=_("Nobody answered this time."), footer=participation)
+    if anonymous and count < threshold:
+        return Notice(
+            title=_("Results"),
+            text=_(
+                "Too few answers to show results: at least {threshold} are needed to keep answers anonymous.",
+                threshold=threshold,
+            ),
+            footer=participation,
+        )
+    for item in inputs:
+        answers = [r.values[item.key] for r in replies if item.key in r.values]
+        if not answers:
+            continue
+        if item.kind is InputKind.SCALE:
+            scores = [int(a) for a in answers]
+            value = _("average {avg}, spread {spread}", avg=f"{mean(scores):.1f}", spread=f"{pstdev(scores):.1f}")
+            before = [int(r.values[item.key]) for r in previous or [] if item.key in r.values]
+            if before:
+                delta = mean(scores) - mean(before)
+                value += " " + _("(change {delta})", delta=f"{delta:+.1f}")
+            fields.append((item.label, value))
+        elif item.kind in (InputKind.CHOICE, InputKind.MULTI):
+            labels = {o.value: o.label for o in item.options}
+            counts: Counter[str] = Counter()
+            for a in answers:
+                counts.update(a if isinstance(a, list) else [a])
+            top = ", ".join(f"{labels.get(k, k)} ({n})" for k, n in counts.most_common())
+            fields.append((item.label, top))
+        elif shared or anonymous:
+            texts = [str(a) for a in answers]
+            if anonymous:
+                (rng or random.Random()).shuffle(texts)
+                shown = [f"• {t}" for t in texts]
+            else:
+                named = [(r.member_name, r.values[item.key]) for r in replies if item.key in r.values]
+                shown = [f"• {name}: {text}" for name, text in named]
+            lines.append(f"*{item.label}*\n" + "\n".join(shown))
+        else:
+            fields.append((item.label, _("{count} written answers", count=len(answers))))
+    return Notice(title=_("Results"), text="\n\n".join(lines), fields=tuple(fields), footer=participation)

@@ -1,0 +1,34 @@
+"""Values: each member picks the three values that guide their work; the team sees its profile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rituals.i18n import Translator
+from rituals.kinds.base import PlanContext
+from rituals.library import VALUES
+from rituals.ports import TeamView
+from rituals.types import Input, InputKind, Option
+
+
+class Values:
+    key = "values"
+    anonymous = False
+    shared = True
+    default_open = timedelta(days=3)
+
+    def plan(self, ctx: PlanContext) -> dict[str, Any]:
+        return {"extra": list(ctx.team.settings.get("values", []))}
+
+    def title(self, _: Translator) -> str:
+        return _("Our values")
+
+    def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
+        return _("Which three values guide your work in this team?")
+
+    def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
+        options = tuple(Option(value=v.key, label=_(v.name)) for v in VALUES) + tuple(
+            Option(value=f"own:{name}", label=str(name)) for name in content.get("extra", [])
+        )
+        return (Input(key="values", label=_("Pick three values"), kind=InputKind.MULTI, options=options, max_choices=3),)

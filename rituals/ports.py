@@ -1,0 +1,226 @@
+"""The two doors of the engine: the platforms it sends through and the store it keeps state in.
+
+Both are small protocols. Adapters implement ``Platform``; ``storage`` implements ``Store``.
+The engine only ever sees the neutral views defined here.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from rituals.types import Actor, ChannelRef, MessageRef, Notice, Prompt
+
+
+class Platform(Protocol):
+    """How the engine talks to one chat platform.
+
+    Every method raises ``rituals.types.DeliveryError`` when the platform refuses or
+    cannot be reached; ``retryable`` on that error tells the dispatcher what to do.
+    """
+
+    name: str
+
+    async def send_prompt(self, to: ChannelRef, prompt: Prompt) -> MessageRef:
+        """Post a prompt (question with inputs) and return where it landed."""
+        ...
+
+    async def update_prompt(self, ref: MessageRef, to: ChannelRef, prompt: Prompt) -> None:
+        """Replace a posted prompt, e.g. to show that it closed."""
+        ...
+
+    async def send_notice(self, to: ChannelRef, notice: Notice) -> MessageRef:
+        """Post a message without inputs: results, reminders, confirmations."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TeamView:
+    id: int
+    platform: str
+    workspace_id: str
+    channel_id: str
+    name: str
+    timezone: str
+    language: str
+    goal: str | None
+    holiday_country: str | None
+    anonymity_threshold: int
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def channel(self) -> ChannelRef:
+        return ChannelRef(
+            platform=self.platform, workspace_id=self.workspace_id, channel_id=self.channel_id
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RitualView:
+    id: int
+    team_id: int
+    kind: str
+    schedule: str
+    open_seconds: int
+    options: dict[str, Any]
+    paused: bool
+    next_due_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OccurrenceView:
+    id: int
+    ritual_id: int
+    planned_at: datetime
+    status: str
+    reason: str | None
+    content: dict[str, Any]
+    opened_at: datetime | None
+    closes_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReplyView:
+    member_id: int | None
+    member_name: str
+    values: dict[str, Any]
+    created_on: date
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutboxItem:
+    id: int
+    team_id: int
+    occurrence_id: int | None
+    destination: ChannelRef
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Delivery:
+    """The outcome of one send, written back in one batch."""
+
+    item: OutboxItem
+    ref: MessageRef | None = None
+    error: str | None = None
+    retry_at: datetime | None = None  # None with an error: failed for good
+
+
+class Tx(Protocol):
+    """One database transaction, as the engine uses it."""
+
+    async def lock_due_rituals(self, now: datetime, limit: int) -> list[RitualView]:
+        """Unpaused rituals whose next_due_at <= now, locked against other replicas."""
+        ...
+
+    async def team(self, team_id: int) -> TeamView: ...
+
+    async def ritual(self, ritual_id: int) -> RitualView | None: ...
+
+    async def set_next_due(self, ritual_id: int, when: datetime | None) -> None: ...
+
+    async def add_occurrence(
+        self,
+        *,
+        ritual_id: int,
+        planned_at: datetime,
+        status: str,
+        reason: str | None,
+        content: dict[str, Any],
+        opened_at: datetime | None,
+        closes_at: datetime | None,
+        claimed_by: str,
+    ) -> int | None:
+        """Insert the occurrence; None when (ritual, planned_at) exists already."""
+        ...
+
+    async def occurrence(self, occurrence_id: int) -> OccurrenceView | None: ...
+
+    async def recent_occurrences(self, ritual_id: int, limit: int) -> list[OccurrenceView]:
+        """Newest first."""
+        ...
+
+    async def open_occurrences(self, ritual_id: int) -> list[OccurrenceView]: ...
+
+    async def lock_closable(self, now: datetime, limit: int) -> list[OccurrenceView]:
+        """Open occurrences whose window ended, locked against other replicas."""
+        ...
+
+    async def close_occurrence(self, occurrence_id: int, now: datetime) -> bool:
+        """Mark closed; False when it was not open any more."""
+        ...
+
+    async def holiday_name(self, team_id: int, day: date) -> str | None:
+        """The name of a team holiday covering the day, if any."""
+        ...
+
+    async def replies(self, occurrence_id: int) -> list[ReplyView]: ...
+
+    async def invited_count(self, team_id: int) -> int: ...
+
+    async def roster(self, team_id: int) -> list[tuple[int, str]]:
+        """(member id, display name) of the team's members."""
+        ...
+
+    async def answered_count(self, occurrence_id: int) -> int: ...
+
+    async def has_answered(self, occurrence_id: int, member_id: int) -> bool: ...
+
+    async def save_reply(
+        self,
+        *,
+        occurrence_id: int,
+        team_id: int,
+        member_id: int,
+        anonymous: bool,
+        values: dict[str, Any],
+        today: date,
+        now: datetime,
+    ) -> bool:
+        """Store a reply. Named: insert or replace (True). Anonymous: record participation
+        and a reply without member in one go; False when the member had answered already."""
+        ...
+
+    async def enqueue(
+        self,
+        *,
+        team_id: int,
+        occurrence_id: int | None,
+        destination: ChannelRef,
+        payload: dict[str, Any],
+        at: datetime,
+    ) -> None: ...
+
+    async def prompt_refs(self, occurrence_id: int) -> list[tuple[ChannelRef, MessageRef]]: ...
+
+    async def set_paused(self, ritual_id: int, paused: bool) -> None: ...
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """A transaction that commits on success and rolls back on error."""
+        ...
+
+    async def claim_outbox(self, now: datetime, limit: int, owner: str, lease_s: float) -> list[OutboxItem]:
+        """Take due messages for ``lease_s`` seconds (FOR UPDATE SKIP LOCKED where supported)."""
+        ...
+
+    async def finish_outbox(self, deliveries: list[Delivery], now: datetime) -> None:
+        """Write back a batch of send outcomes in one transaction (sent prompts recorded)."""
+        ...
+
+
+class Inbound(Protocol):
+    """What the adapters call when a person does something on a platform."""
+
+    async def command(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice:
+        """Run a ``/ritme`` command; the answer is meant for the actor only."""
+        ...
+
+    async def answer(self, actor: Actor, occurrence_id: int, values: dict[str, Any]) -> tuple[bool, str]:
+        """Store an answer to a prompt; (stored, message for the actor)."""
+        ...

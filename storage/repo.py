@@ -1,0 +1,575 @@
+"""Repositories: the engine's store (``rituals.ports.Store``) and what the commands need.
+
+Everything that touches SQL lives here. Each public coroutine of ``Repo`` is one
+transaction; ``SqlTx`` is the engine's view of one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from rituals.ports import (
+    Delivery,
+    OccurrenceView,
+    OutboxItem,
+    ReplyView,
+    RitualView,
+    TeamView,
+)
+from rituals.types import ChannelRef, MessageRef
+from storage.db import sessionmaker
+from storage.models import (
+    AuditEntry,
+    ChannelMessage,
+    Holiday,
+    Member,
+    Occurrence,
+    OutboxMessage,
+    Participation,
+    Reply,
+    Ritual,
+    RoleGrant,
+    SentPrompt,
+    Team,
+    TeamMember,
+)
+
+
+def team_view(t: Team) -> TeamView:
+    return TeamView(
+        id=t.id, platform=t.platform, workspace_id=t.workspace_id, channel_id=t.channel_id,
+        name=t.name, timezone=t.timezone, language=t.language, goal=t.goal,
+        holiday_country=t.holiday_country, anonymity_threshold=t.anonymity_threshold,
+        settings=dict(t.settings or {}),
+    )
+
+
+def ritual_view(r: Ritual) -> RitualView:
+    return RitualView(
+        id=r.id, team_id=r.team_id, kind=r.kind, schedule=r.schedule,
+        open_seconds=r.open_seconds, options=dict(r.options or {}), paused=r.paused,
+        next_due_at=r.next_due_at,
+    )
+
+
+def occurrence_view(o: Occurrence) -> OccurrenceView:
+    return OccurrenceView(
+        id=o.id, ritual_id=o.ritual_id, planned_at=o.planned_at, status=o.status,
+        reason=o.reason, content=dict(o.content or {}), opened_at=o.opened_at,
+        closes_at=o.closes_at, closed_at=o.closed_at,
+    )
+
+
+def channel_from(data: dict[str, Any]) -> ChannelRef:
+    return ChannelRef(
+        platform=data["platform"], workspace_id=data["workspace_id"], channel_id=data["channel_id"],
+        user_id=data.get("user_id"), ephemeral=bool(data.get("ephemeral", False)),
+    )
+
+
+def channel_to(ref: ChannelRef) -> dict[str, Any]:
+    return {
+        "platform": ref.platform, "workspace_id": ref.workspace_id, "channel_id": ref.channel_id,
+        "user_id": ref.user_id, "ephemeral": ref.ephemeral,
+    }
+
+
+class SqlTx:
+    """The engine's operations inside one transaction (see ``rituals.ports.Tx``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+        self.locking = session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
+
+    def _locked(self, stmt: Any) -> Any:
+        return stmt.with_for_update(skip_locked=True) if self.locking else stmt
+
+    async def lock_due_rituals(self, now: datetime, limit: int) -> list[RitualView]:
+        stmt = (
+            select(Ritual)
+            .join(Team, Team.id == Ritual.team_id)
+            .where(Ritual.paused.is_(False), Ritual.next_due_at <= now, Team.active.is_(True))
+            .order_by(Ritual.next_due_at)
+            .limit(limit)
+        )
+        if self.locking:
+            stmt = stmt.with_for_update(skip_locked=True, of=Ritual)
+        return [ritual_view(r) for r in (await self.s.scalars(stmt)).all()]
+
+    async def team(self, team_id: int) -> TeamView:
+        team = await self.s.get(Team, team_id)
+        assert team is not None
+        return team_view(team)
+
+    async def ritual(self, ritual_id: int) -> RitualView | None:
+        r = await self.s.get(Ritual, ritual_id)
+        return ritual_view(r) if r else None
+
+    async def set_next_due(self, ritual_id: int, when: datetime | None) -> None:
+        await self.s.execute(update(Ritual).where(Ritual.id == ritual_id).values(next_due_at=when))
+
+    async def add_occurrence(self, **fields: Any) -> int | None:
+        try:
+            async with self.s.begin_nested():
+                occ = Occurrence(**fields)
+                self.s.add(occ)
+                await self.s.flush()
+        except IntegrityError:
+            return None
+        return occ.id
+
+    async def occurrence(self, occurrence_id: int) -> OccurrenceView | None:
+        o = await self.s.get(Occurrence, occurrence_id)
+        return occurrence_view(o) if o else None
+
+    async def recent_occurrences(self, ritual_id: int, limit: int) -> list[OccurrenceView]:
+        rows = await self.s.scalars(
+            select(Occurrence).where(Occurrence.ritual_id == ritual_id)
+            .order_by(Occurrence.planned_at.desc(), Occurrence.id.desc()).limit(limit)
+        )
+        return [occurrence_view(o) for o in rows]
+
+    async def open_occurrences(self, ritual_id: int) -> list[OccurrenceView]:
+        rows = await self.s.scalars(
+            self._locked(select(Occurrence).where(Occurrence.ritual_id == ritual_id, Occurrence.status == "open"))
+        )
+        return [occurrence_view(o) for o in rows]
+
+    async def lock_closable(self, now: datetime, limit: int) -> list[OccurrenceView]:
+        rows = await self.s.scalars(
+            self._locked(
+                select(Occurrence).where(Occurrence.status == "open", Occurrence.closes_at <= now)
+                .order_by(Occurrence.closes_at).limit(limit)
+            )
+        )
+        return [occurrence_view(o) for o in rows]
+
+    async def close_occurrence(self, occurrence_id: int, now: datetime) -> bool:
+        result = await self.s.execute(
+            update(Occurrence).where(Occurrence.id == occurrence_id, Occurrence.status == "open")
+            .values(status="closed", closed_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def holiday_name(self, team_id: int, day: date) -> str | None:
+        row = await self.s.scalar(
+            select(Holiday).where(Holiday.team_id == team_id, Holiday.start_date <= day, Holiday.end_date >= day).limit(1)
+        )
+        if row is None:
+            return None
+        return row.name or f"{row.start_date.isoformat()}..{row.end_date.isoformat()}"
+
+    async def replies(self, occurrence_id: int) -> list[ReplyView]:
+        rows = await self.s.execute(
+            select(Reply, Member.display_name).outerjoin(Member, Member.id == Reply.member_id)
+            .where(Reply.occurrence_id == occurrence_id).order_by(Member.display_name, Reply.id)
+        )
+        return [
+            ReplyView(member_id=r.member_id, member_name=name or "", values=dict(r.values), created_on=r.created_on)
+            for r, name in rows.all()
+        ]
+
+    async def invited_count(self, team_id: int) -> int:
+        return int(await self.s.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)) or 0)
+
+    async def roster(self, team_id: int) -> list[tuple[int, str]]:
+        rows = await self.s.execute(
+            select(Member.id, Member.display_name).join(TeamMember, TeamMember.member_id == Member.id)
+            .where(TeamMember.team_id == team_id).order_by(Member.display_name)
+        )
+        return [(mid, name or str(mid)) for mid, name in rows.all()]
+
+    async def answered_count(self, occurrence_id: int) -> int:
+        return int(await self.s.scalar(select(func.count()).select_from(Reply).where(Reply.occurrence_id == occurrence_id)) or 0)
+
+    async def has_answered(self, occurrence_id: int, member_id: int) -> bool:
+        named = await self.s.scalar(select(Reply.id).where(Reply.occurrence_id == occurrence_id, Reply.member_id == member_id))
+        if named:
+            return True
+        anon = await self.s.scalar(
+            select(Participation.member_id).where(Participation.occurrence_id == occurrence_id, Participation.member_id == member_id)
+        )
+        return anon is not None
+
+    async def save_reply(
+        self, *, occurrence_id: int, team_id: int, member_id: int, anonymous: bool,
+        values: dict[str, Any], today: date, now: datetime,
+    ) -> bool:
+        if anonymous:
+            try:
+                async with self.s.begin_nested():
+                    self.s.add(Participation(occurrence_id=occurrence_id, member_id=member_id))
+                    await self.s.flush()
+            except IntegrityError:
+                return False
+            self.s.add(Reply(id=str(uuid.uuid4()), occurrence_id=occurrence_id, member_id=None,
+                             team_id=team_id, values=values, created_on=today, updated_at=None))
+            await self.s.flush()
+            return True
+        existing = await self.s.scalar(
+            select(Reply).where(Reply.occurrence_id == occurrence_id, Reply.member_id == member_id).with_for_update()
+            if self.locking else select(Reply).where(Reply.occurrence_id == occurrence_id, Reply.member_id == member_id)
+        )
+        if existing is not None:
+            existing.values = values
+            existing.updated_at = now
+            await self.s.flush()
+            return True
+        try:
+            async with self.s.begin_nested():
+                self.s.add(Reply(id=str(uuid.uuid4()), occurrence_id=occurrence_id, member_id=member_id,
+                                 team_id=team_id, values=values, created_on=today, updated_at=now))
+                await self.s.flush()
+        except IntegrityError:  # a concurrent first answer won: replace it
+            await self.s.execute(
+                update(Reply).where(Reply.occurrence_id == occurrence_id, Reply.member_id == member_id)
+                .values(values=values, updated_at=now)
+            )
+        return True
+
+    async def enqueue(
+        self, *, team_id: int, occurrence_id: int | None, destination: ChannelRef,
+        payload: dict[str, Any], at: datetime,
+    ) -> None:
+        self.s.add(OutboxMessage(
+            team_id=team_id, occurrence_id=occurrence_id, destination=channel_to(destination),
+            payload=payload, status="pending", attempts=0, next_attempt_at=at, created_at=at,
+        ))
+        await self.s.flush()
+
+    async def prompt_refs(self, occurrence_id: int) -> list[tuple[ChannelRef, MessageRef]]:
+        occ = await self.s.get(Occurrence, occurrence_id)
+        if occ is None:
+            return []
+        ritual = await self.s.get(Ritual, occ.ritual_id)
+        team = await self.s.get(Team, ritual.team_id) if ritual else None
+        if team is None:
+            return []
+        rows = await self.s.scalars(select(SentPrompt).where(SentPrompt.occurrence_id == occurrence_id))
+        return [
+            (
+                ChannelRef(platform=team.platform, workspace_id=team.workspace_id, channel_id=p.channel_id, user_id=p.user_id),
+                MessageRef(channel_id=p.channel_id, message_id=p.message_id, thread_id=p.thread_id),
+            )
+            for p in rows
+        ]
+
+    async def set_paused(self, ritual_id: int, paused: bool) -> None:
+        await self.s.execute(update(Ritual).where(Ritual.id == ritual_id).values(paused=paused))
+
+
+class Repo:
+    """The database, as the engine and the commands use it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as s, s.begin():
+            yield s
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlTx]:
+        async with self.session() as s:
+            yield SqlTx(s)
+
+    # -- outbox ---------------------------------------------------------------------
+
+    async def claim_outbox(self, now: datetime, limit: int, owner: str, lease_s: float) -> list[OutboxItem]:
+        async with self.session() as s:
+            stmt = (
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+                )
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+            )
+            if s.bind.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = list((await s.scalars(stmt)).all())
+            if not rows:
+                return []
+            lease = now + timedelta(seconds=lease_s)
+            await s.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
+                .values(lease_until=lease, claimed_by=owner, attempts=OutboxMessage.attempts + 1)
+            )
+            return [
+                OutboxItem(id=r.id, team_id=r.team_id, occurrence_id=r.occurrence_id,
+                           destination=channel_from(r.destination), payload=dict(r.payload), attempts=r.attempts + 1)
+                for r in rows
+            ]
+
+    async def finish_outbox(self, deliveries: list[Delivery], now: datetime) -> None:
+        async with self.session() as s:
+            sent = [d for d in deliveries if d.error is None]
+            if sent:
+                await s.execute(
+                    update(OutboxMessage).where(OutboxMessage.id.in_([d.item.id for d in sent]))
+                    .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+                )
+            for d in deliveries:
+                if d.error is not None:
+                    values: dict[str, Any] = {"last_error": d.error[:500], "lease_until": None}
+                    if d.retry_at is None:
+                        values["status"] = "failed"
+                    else:
+                        values["next_attempt_at"] = d.retry_at
+                    await s.execute(update(OutboxMessage).where(OutboxMessage.id == d.item.id).values(**values))
+                elif d.ref is not None and d.item.payload.get("type") == "prompt":
+                    s.add(SentPrompt(
+                        occurrence_id=int(d.item.payload["occurrence_id"]), platform=d.item.destination.platform,
+                        channel_id=d.ref.channel_id, message_id=d.ref.message_id, thread_id=d.ref.thread_id,
+                        user_id=d.item.destination.user_id, created_at=now,
+                    ))
+
+    # -- teams, members, roles ----------------------------------------------------------
+
+    async def ensure_team(
+        self, *, platform: str, workspace_id: str, channel_id: str, name: str,
+        timezone: str, language: str, now: datetime,
+    ) -> tuple[TeamView, bool]:
+        """The team of a channel, created with the defaults on first contact."""
+        where = and_(Team.platform == platform, Team.workspace_id == workspace_id, Team.channel_id == channel_id)
+        async with self.session() as s:
+            team = await s.scalar(select(Team).where(where))
+            if team is not None:
+                return team_view(team), False
+            try:
+                async with s.begin_nested():
+                    team = Team(platform=platform, workspace_id=workspace_id, channel_id=channel_id,
+                                name=name, timezone=timezone, language=language, created_at=now,
+                                settings={}, conversation={}, holiday_country="NL",
+                                anonymity_threshold=3, retention_days=730, active=True)
+                    s.add(team)
+                    await s.flush()
+                return team_view(team), True
+            except IntegrityError:
+                team = await s.scalar(select(Team).where(where))
+                assert team is not None
+                return team_view(team), False
+
+    async def ensure_member(
+        self, *, platform: str, workspace_id: str, user_id: str, display_name: str,
+        now: datetime, team_id: int | None = None,
+    ) -> int:
+        """The member's id, created on first contact; joins the team when given."""
+        where = and_(Member.platform == platform, Member.workspace_id == workspace_id, Member.user_id == user_id)
+        async with self.session() as s:
+            member = await s.scalar(select(Member).where(where))
+            if member is None:
+                try:
+                    async with s.begin_nested():
+                        member = Member(platform=platform, workspace_id=workspace_id, user_id=user_id,
+                                        display_name=display_name, created_at=now, mute_reminders=False)
+                        s.add(member)
+                        await s.flush()
+                except IntegrityError:
+                    member = await s.scalar(select(Member).where(where))
+                    assert member is not None
+            elif display_name and member.display_name != display_name:
+                member.display_name = display_name
+            if team_id is not None:
+                joined = await s.get(TeamMember, (team_id, member.id))
+                if joined is None:
+                    try:
+                        async with s.begin_nested():
+                            s.add(TeamMember(team_id=team_id, member_id=member.id))
+                            await s.flush()
+                    except IntegrityError:
+                        pass
+            return member.id
+
+    async def find_member(self, *, platform: str, workspace_id: str, user_id: str) -> int | None:
+        async with self.session() as s:
+            return await s.scalar(select(Member.id).where(
+                Member.platform == platform, Member.workspace_id == workspace_id, Member.user_id == user_id))
+
+    async def roles(self, team_id: int, member_id: int) -> set[str]:
+        async with self.session() as s:
+            rows = await s.scalars(select(RoleGrant.role).where(RoleGrant.team_id == team_id, RoleGrant.member_id == member_id))
+            return set(rows)
+
+    async def grant(self, team_id: int, member_id: int, role: str, now: datetime) -> bool:
+        async with self.session() as s:
+            if await s.get(RoleGrant, (team_id, member_id, role)) is not None:
+                return False
+            s.add(RoleGrant(team_id=team_id, member_id=member_id, role=role, created_at=now))
+            return True
+
+    async def revoke(self, team_id: int, member_id: int, role: str) -> bool:
+        async with self.session() as s:
+            result = await s.execute(delete(RoleGrant).where(
+                RoleGrant.team_id == team_id, RoleGrant.member_id == member_id, RoleGrant.role == role))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def role_list(self, team_id: int) -> list[tuple[str, str, str]]:
+        """(role, user id, display name) of every grant in the team."""
+        async with self.session() as s:
+            rows = await s.execute(
+                select(RoleGrant.role, Member.user_id, Member.display_name)
+                .join(Member, Member.id == RoleGrant.member_id)
+                .where(RoleGrant.team_id == team_id).order_by(RoleGrant.role, Member.display_name)
+            )
+            return [(r, u, n) for r, u, n in rows.all()]
+
+    async def update_team(self, team_id: int, **values: Any) -> None:
+        async with self.session() as s:
+            await s.execute(update(Team).where(Team.id == team_id).values(**values))
+
+    async def team(self, team_id: int) -> TeamView:
+        async with self.transaction() as tx:
+            return await tx.team(team_id)
+
+    # -- rituals --------------------------------------------------------------------
+
+    async def add_ritual(
+        self, *, team_id: int, kind: str, schedule: str, open_seconds: int,
+        options: dict[str, Any], next_due_at: datetime | None, now: datetime,
+    ) -> int:
+        async with self.session() as s:
+            ritual = Ritual(team_id=team_id, kind=kind, schedule=schedule, open_seconds=open_seconds,
+                            options=options, paused=False, next_due_at=next_due_at, created_at=now)
+            s.add(ritual)
+            await s.flush()
+            return ritual.id
+
+    async def rituals(self, team_id: int) -> list[RitualView]:
+        async with self.session() as s:
+            rows = await s.scalars(select(Ritual).where(Ritual.team_id == team_id).order_by(Ritual.id))
+            return [ritual_view(r) for r in rows]
+
+    async def ritual_in_team(self, team_id: int, ritual_id: int) -> RitualView | None:
+        async with self.session() as s:
+            r = await s.get(Ritual, ritual_id)
+            return ritual_view(r) if r is not None and r.team_id == team_id else None
+
+    async def set_ritual(self, ritual_id: int, **values: Any) -> None:
+        async with self.session() as s:
+            await s.execute(update(Ritual).where(Ritual.id == ritual_id).values(**values))
+
+    async def remove_ritual(self, ritual_id: int) -> None:
+        async with self.session() as s:
+            await s.execute(delete(Ritual).where(Ritual.id == ritual_id))
+
+    async def open_occurrences(self, ritual_ids: Sequence[int]) -> dict[int, list[OccurrenceView]]:
+        async with self.session() as s:
+            rows = await s.scalars(select(Occurrence).where(Occurrence.ritual_id.in_(ritual_ids), Occurrence.status == "open"))
+            out: dict[int, list[OccurrenceView]] = {}
+            for o in rows:
+                out.setdefault(o.ritual_id, []).append(occurrence_view(o))
+            return out
+
+    async def recent_occurrences(self, ritual_id: int, limit: int, statuses: tuple[str, ...] = ("open", "closed", "skipped")) -> list[OccurrenceView]:
+        async with self.session() as s:
+            rows = await s.scalars(
+                select(Occurrence).where(Occurrence.ritual_id == ritual_id, Occurrence.status.in_(statuses))
+                .order_by(Occurrence.planned_at.desc(), Occurrence.id.desc()).limit(limit)
+            )
+            return [occurrence_view(o) for o in rows]
+
+    async def last_skipped(self, ritual_ids: Sequence[int]) -> dict[int, OccurrenceView]:
+        async with self.session() as s:
+            rows = await s.scalars(
+                select(Occurrence).where(Occurrence.ritual_id.in_(ritual_ids), Occurrence.status == "skipped")
+                .order_by(Occurrence.planned_at)
+            )
+            return {o.ritual_id: occurrence_view(o) for o in rows}
+
+    # -- holidays -------------------------------------------------------------------
+
+    async def add_holiday(self, team_id: int, start: date, end: date, name: str, source: str = "manual") -> bool:
+        async with self.session() as s:
+            exists = await s.scalar(select(Holiday.id).where(Holiday.team_id == team_id, Holiday.start_date == start, Holiday.end_date == end))
+            if exists:
+                return False
+            s.add(Holiday(team_id=team_id, start_date=start, end_date=end, name=name, source=source))
+            return True
+
+    async def remove_holiday(self, team_id: int, start: date, end: date) -> bool:
+        async with self.session() as s:
+            result = await s.execute(delete(Holiday).where(Holiday.team_id == team_id, Holiday.start_date == start, Holiday.end_date == end))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def holidays(self, team_id: int) -> list[tuple[date, date, str]]:
+        async with self.session() as s:
+            rows = await s.execute(select(Holiday.start_date, Holiday.end_date, Holiday.name).where(Holiday.team_id == team_id).order_by(Holiday.start_date))
+            return [(a, b, n) for a, b, n in rows.all()]
+
+    # -- audit, privacy ---------------------------------------------------------------
+
+    async def audit(self, team_id: int, member_id: int | None, action: str, detail: dict[str, Any], now: datetime) -> None:
+        async with self.session() as s:
+            s.add(AuditEntry(team_id=team_id, member_id=member_id, action=action, detail=detail, created_at=now))
+
+    async def team_members(self, team_id: int) -> list[tuple[int, str, str]]:
+        """(member id, platform user id, display name) of everyone in the team."""
+        async with self.session() as s:
+            rows = await s.execute(
+                select(Member.id, Member.user_id, Member.display_name)
+                .join(TeamMember, TeamMember.member_id == Member.id).where(TeamMember.team_id == team_id)
+            )
+            return [(a, b, c) for a, b, c in rows.all()]
+
+    async def forget_member(self, member_id: int) -> int:
+        """Erase a member's replies and identity everywhere; the number of replies erased."""
+        async with self.session() as s:
+            member = await s.get(Member, member_id)
+            if member is None:
+                return 0
+            platform, user_id = member.platform, member.user_id
+            erased = int(await s.scalar(select(func.count()).select_from(Reply).where(Reply.member_id == member_id)) or 0)
+            await s.execute(delete(Reply).where(Reply.member_id == member_id))
+            await s.execute(delete(Participation).where(Participation.member_id == member_id))
+            await s.execute(delete(RoleGrant).where(RoleGrant.member_id == member_id))
+            await s.execute(delete(TeamMember).where(TeamMember.member_id == member_id))
+            await s.execute(update(AuditEntry).where(AuditEntry.member_id == member_id).values(member_id=None))
+            await s.execute(delete(SentPrompt).where(SentPrompt.user_id == user_id, SentPrompt.platform == platform))
+            await s.execute(delete(ChannelMessage).where(ChannelMessage.user_id == user_id))
+            await s.execute(delete(Member).where(Member.id == member_id))
+            return erased
+
+    async def replies_for(self, occurrence_id: int) -> list[ReplyView]:
+        async with self.transaction() as tx:
+            return await tx.replies(occurrence_id)
+
+    async def invited_count(self, team_id: int) -> int:
+        async with self.transaction() as tx:
+            return await tx.invited_count(team_id)
+
+    # -- playground channel ------------------------------------------------------------
+
+    async def post_channel_message(self, channel_id: str, user_id: str | None, payload: dict[str, Any], now: datetime) -> int:
+        async with self.session() as s:
+            msg = ChannelMessage(channel_id=channel_id, user_id=user_id, payload=payload, created_at=now)
+            s.add(msg)
+            await s.flush()
+            return msg.id
+
+    async def update_channel_message(self, message_id: int, payload: dict[str, Any], now: datetime) -> None:
+        async with self.session() as s:
+            await s.execute(update(ChannelMessage).where(ChannelMessage.id == message_id).values(payload=payload, updated_at=now))
+
+    async def channel_messages(self, channel_id: str, user_id: str | None, limit: int = 200) -> list[tuple[int, str | None, dict[str, Any], datetime]]:
+        """The latest messages of a channel that ``user_id`` may see, oldest first."""
+        async with self.session() as s:
+            rows = await s.execute(
+                select(ChannelMessage.id, ChannelMessage.user_id, ChannelMessage.payload, ChannelMessage.created_at)
+                .where(ChannelMessage.channel_id == channel_id,
+                       or_(ChannelMessage.user_id.is_(None), ChannelMessage.user_id == user_id))
+                .order_by(ChannelMessage.id.desc()).limit(limit)
+            )
+            return [(i, u, p, c) for i, u, p, c in reversed(rows.all())]
