@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="TASK")
     up = db_sub.add_parser("upgrade", help="apply the database migrations")
     up.set_defaults(func=cmd_db_upgrade)
+    # -- slack commands --
+    # -- teams commands --
     return parser
 
 

@@ -102,6 +102,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
         app.router.add_routes(playground_routes(ritme, feed, team_info))
         app.cleanup_ctx.append(_seed_playground)
 
+    # Platform adapters: each adds its routes, its Platform and its lifecycle here.
+    # -- slack --
+    # -- teams --
+
     app.cleanup_ctx.append(_dispose)
     if background:
         app.cleanup_ctx.append(_background)

@@ -314,14 +314,21 @@ class Engine:
         )
         if not items:
             return 0
+        # Conversations are served concurrently; within one conversation, in order, so
+        # results never overtake the prompt they belong to.
         limit = asyncio.Semaphore(self.settings.send_concurrency)
+        queues: dict[tuple[str, str, str | None], list[OutboxItem]] = {}
+        for item in items:
+            d = item.destination
+            queues.setdefault((d.platform, d.channel_id, d.user_id), []).append(item)
 
-        async def one(item: OutboxItem) -> Delivery:
+        async def conversation(queue: list[OutboxItem]) -> list[Delivery]:
             async with limit:
-                return await self._deliver(item)
+                return [await self._deliver(item) for item in queue]
 
-        deliveries = await asyncio.gather(*(one(i) for i in items))
-        await self.store.finish_outbox(list(deliveries), self.clock())
+        done = await asyncio.gather(*(conversation(q) for q in queues.values()))
+        deliveries = [d for queue in done for d in queue]
+        await self.store.finish_outbox(deliveries, self.clock())
         await self._pause_undeliverable(deliveries)
         return len(items)
 

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from rituals.i18n import N_, Translator
@@ -174,7 +175,7 @@ _MAX_WEEKS = 52
 _FIRST_DATE = date(1970, 1, 1)
 _LAST_DATE = date(9000, 12, 31)
 _CRON_CHECK_FROM = datetime(2000, 1, 1, tzinfo=UTC)
-_MAX_SKIPS = 10_000
+_MAX_CANDIDATES = 100_000
 
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -243,7 +244,7 @@ class Schedule:
     cron: str | None = None
 
     def trigger(self, tz: ZoneInfo) -> WallClockTrigger:
-        """An APScheduler trigger firing in ``tz`` (a CronTrigger; see WallClockTrigger)."""
+        """An APScheduler trigger firing at this schedule's wall-clock times in ``tz``."""
         if self.kind is ScheduleKind.CRON:
             assert self.cron is not None
             return _cron_trigger(self.cron, tz)
@@ -252,21 +253,17 @@ class Schedule:
                 day = f"{_CRON_ORDINALS[self.nth]} {_CRON_DAYS[self.weekdays[0]]}"
             else:
                 day = "last" if self.month_day == -1 else str(self.month_day)
-            return WallClockTrigger(
-                day=day, hour=self.hour, minute=self.minute, second=0, timezone=tz
-            )
-        start = None
-        if self.every_weeks > 1 and self.anchor is not None:
-            start = datetime.combine(self.anchor, time(), tzinfo=tz)
+            return WallClockTrigger(tz, day=day, hour=self.hour, minute=self.minute, second=0)
         return WallClockTrigger(
-            day_of_week=",".join(_CRON_DAYS[d] for d in self.weekdays),
+            tz,
+            every_weeks=self.every_weeks,
+            anchor=self.anchor,
+            day_of_week="*"
+            if self.weekdays == ALL_DAYS
+            else ",".join(_CRON_DAYS[d] for d in self.weekdays),
             hour=self.hour,
             minute=self.minute,
             second=0,
-            timezone=tz,
-            start_date=start,
-            every_weeks=self.every_weeks,
-            anchor=self.anchor if self.every_weeks > 1 else None,
         )
 
     def next_after(self, after: datetime, tz: ZoneInfo) -> datetime | None:
@@ -342,48 +339,76 @@ def _duration_unit(duration: timedelta) -> tuple[int, str, str, str]:
 # --- The trigger ----------------------------------------------------------------------------
 
 
-class WallClockTrigger(CronTrigger):
-    """A CronTrigger that fires at most once per wall-clock time, optionally every N weeks.
+class WallClockTrigger(BaseTrigger):
+    """An APScheduler trigger for wall-clock times in a time zone, firing at most once per time.
 
-    APScheduler's CronTrigger on its own fires twice when the clock goes back over the ritual's
-    time, and hands back a non-existent local time when the clock jumps over it. This subclass
-    resolves every candidate the way the module docstring says (first occurrence; a skipped
-    time fires shifted by the jump) and drops candidates that resolve to a moment already
-    passed. With ``every_weeks`` > 1 it only keeps dates in every N-th week counted from the
-    Monday of ``anchor``'s week, and none before ``anchor``.
+    A CronTrigger with ``timezone=tz`` is not used directly: APScheduler 3.11 adds wall-clock
+    differences as UTC durations when it moves to the next day, so across a DST change it can
+    skip a whole day (a 00:30 ritual in New York after the spring change fired a day late), and
+    it fires twice when the clock goes back over the ritual's time. Instead ``cron`` is a
+    CronTrigger in UTC that reads the *wall clock* (no DST, so its arithmetic is exact), and
+    each wall-clock candidate is turned into a real moment in ``timezone`` by the rule in the
+    module docstring. The result is the earliest such moment at or after the start the
+    scheduler asks for, never the same moment twice.
+
+    With ``every_weeks`` > 1 only dates in every N-th week, counted from the Monday of
+    ``anchor``'s week, are kept, and none before ``anchor``.
     """
 
-    __slots__ = ("anchor", "every_weeks")
+    __slots__ = ("anchor", "cron", "every_weeks", "timezone")
 
-    def __init__(self, *, every_weeks: int = 1, anchor: date | None = None, **fields: Any) -> None:
-        super().__init__(**fields)
+    def __init__(
+        self,
+        timezone: tzinfo,
+        *,
+        every_weeks: int = 1,
+        anchor: date | None = None,
+        **fields: Any,
+    ) -> None:
+        self.timezone = timezone
         self.every_weeks = every_weeks
-        self.anchor = anchor
+        self.anchor = anchor if every_weeks > 1 else None
+        start = datetime.combine(self.anchor, time(), tzinfo=UTC) if self.anchor else None
+        self.cron = CronTrigger(**fields, start_date=start, timezone=UTC)
 
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
-        # The earliest acceptable moment, as CronTrigger computes it.
+        # The earliest acceptable moment, as CronTrigger defines it: after the previous fire
+        # time (catching up on missed ones), else from now.
         if previous_fire_time is not None:
-            start = min(
-                now.astimezone(UTC), previous_fire_time.astimezone(UTC) + timedelta(microseconds=1)
-            )
-        elif self.start_date is not None:
-            start = max(now.astimezone(UTC), self.start_date.astimezone(UTC))
+            previous = previous_fire_time.astimezone(UTC)
+            start = min(now.astimezone(UTC), previous + _TICK)
+            if start == previous:
+                start += _TICK
         else:
             start = now.astimezone(UTC)
-        candidate = super().get_next_fire_time(previous_fire_time, now)
-        for _ in range(_MAX_SKIPS):
-            if candidate is None:
-                return None
-            fire = _resolve(candidate, self.timezone)
-            if fire >= start and self._in_cycle(candidate.date()):
-                return fire
-            candidate = super().get_next_fire_time(candidate, candidate)
-        return None  # not reached by any schedule this module builds
+        fire = self._first_at_or_after(start)
+        return None if fire is None else fire.astimezone(self.timezone)
+
+    def _first_at_or_after(self, start: datetime) -> datetime | None:
+        tz = self.timezone
+        # Wall-clock times in a jump just before `start` resolve to after it: look back over it.
+        jump = _offset(start, tz) - _offset(start - _LOOK, tz)
+        wall = _wall(start, tz) - max(jump, timedelta(0))
+        best: datetime | None = None
+        stop: datetime | None = None
+        candidate = self.cron.get_next_fire_time(None, wall)
+        for _ in range(_MAX_CANDIDATES):
+            if candidate is None or (stop is not None and candidate >= stop):
+                break
+            if self._in_cycle(candidate.date()):
+                fire = _resolve(candidate, tz)
+                if fire >= start and (best is None or fire < best):
+                    best = fire
+                    # A later wall-clock time can only resolve earlier across a forward jump.
+                    reach = max(_offset(fire, tz), _offset(fire + _LOOK, tz))
+                    stop = (fire + reach).replace(tzinfo=UTC)
+            candidate = self.cron.get_next_fire_time(candidate, candidate)
+        return best
 
     def _in_cycle(self, day: date) -> bool:
-        if self.every_weeks <= 1 or self.anchor is None:
+        if self.anchor is None:
             return True
         if day < self.anchor:
             return False
@@ -391,34 +416,49 @@ class WallClockTrigger(CronTrigger):
         return weeks % self.every_weeks == 0
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state["every_weeks"] = self.every_weeks
-        state["anchor"] = self.anchor
-        return state
+        return {
+            "version": 1,
+            "timezone": self.timezone,
+            "cron": self.cron,
+            "every_weeks": self.every_weeks,
+            "anchor": self.anchor,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self.every_weeks = state.get("every_weeks", 1)
-        self.anchor = state.get("anchor")
+        if state.get("version", 1) > 1:
+            raise ValueError(f"Cannot read WallClockTrigger state version {state['version']}")
+        self.timezone = state["timezone"]
+        self.cron = state["cron"]
+        self.every_weeks = state["every_weeks"]
+        self.anchor = state["anchor"]
 
     def __str__(self) -> str:
-        text = super().__str__()
-        if self.every_weeks > 1:
-            text += f" every {self.every_weeks} weeks from {self.anchor}"
-        return text
+        text = f"wallclock[{str(self.cron)[5:-1]}, timezone='{self.timezone}'"
+        if self.anchor is not None:
+            text += f", every_weeks={self.every_weeks}, anchor='{self.anchor}'"
+        return text + "]"
 
     def __repr__(self) -> str:
-        text = super().__repr__()
-        if self.every_weeks > 1:
-            text = f"{text[:-1]}, every_weeks={self.every_weeks}, anchor='{self.anchor}')>"
-        return text
+        return f"<{type(self).__name__} ({str(self)[10:-1]})>"
 
 
-def _resolve(candidate: datetime, tz: tzinfo) -> datetime:
-    """The real moment of a wall-clock time: the first one if it repeats; shifted by the jump if
-    the clock skips it (fold=0 means the offset in force before a transition, PEP 495)."""
-    wall = candidate.replace(tzinfo=tz, fold=0)
-    return wall.astimezone(UTC).astimezone(tz)
+_TICK = timedelta(microseconds=1)
+_LOOK = timedelta(hours=25)  # longer than any DST jump; at most one jump in this window
+
+
+def _offset(moment: datetime, tz: tzinfo) -> timedelta:
+    return moment.astimezone(tz).utcoffset() or timedelta(0)
+
+
+def _wall(moment: datetime, tz: tzinfo) -> datetime:
+    """The wall clock in ``tz`` at ``moment``, labelled UTC (how ``WallClockTrigger.cron`` reads it)."""
+    return moment.astimezone(tz).replace(tzinfo=UTC, fold=0)
+
+
+def _resolve(wall: datetime, tz: tzinfo) -> datetime:
+    """The real moment (UTC) of a wall-clock time in ``tz``: the first one if it repeats; shifted
+    by the jump if the clock skips it (fold=0 is the offset in force before a change, PEP 495)."""
+    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def _monday(day: date) -> date:
@@ -429,13 +469,13 @@ def _cron_trigger(expr: str, tz: tzinfo) -> WallClockTrigger:
     """A trigger for a five-field crontab expression, with crontab's day-of-week numbers."""
     minute, hour, day, month, day_of_week = expr.split(" ")
     return WallClockTrigger(
+        tz,
         minute=minute,
         hour=hour,
         day=day,
         month=month,
         day_of_week=_crontab_weekdays(day_of_week),
         second=0,
-        timezone=tz,
     )
 
 
@@ -578,7 +618,7 @@ def _parse_cron(head: str, open_for: timedelta | None) -> Schedule:
     assert match is not None
     expr = match.group(2) if match.group(2) is not None else match.group(4)
     expr = " ".join(expr.split())
-    shown = _quote(expr)
+    shown = _quote(expr or head)
     fields = expr.split(" ")
     if len(fields) != 5:
         raise ScheduleError(E_BAD_CRON, expr=shown, example=EXAMPLE_CRON)

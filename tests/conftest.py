@@ -4,3 +4,36 @@
 # Browser: browser_page, browser_requests, browser_session (per test); see tests/fakes/browser.py
 from tests.fakes.browser import browser_page, browser_requests, browser_session  # noqa: F401
 from tests.fakes.postgres import fresh_postgres_url, postgres_url  # noqa: F401
+
+# Databases: `db_url` runs a test on SQLite and on PostgreSQL, migrated; `sqlite_url` on SQLite only.
+import asyncio  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from storage.db import create_engine, upgrade  # noqa: E402
+from storage.repo import Repo  # noqa: E402
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ritme.db'}"
+    await asyncio.to_thread(upgrade, url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'ritme.db'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    await asyncio.to_thread(upgrade, url)
+    return url
+
+
+@pytest.fixture
+async def repo(db_url: str) -> AsyncIterator[Repo]:
+    r = Repo(create_engine(db_url))
+    yield r
+    await r.engine.dispose()

@@ -34,15 +34,6 @@
 
   var CHIPS = ['help', 'list', 'review', 'add reflection every monday at 09:00', 'run #1'];
 
-  var KIND_ICONS = {
-    reflection: '💭',
-    checkout: '👋',
-    pulse: '📊',
-    appreciation: '🙏',
-    values: '🧭',
-    goal: '🎯'
-  };
-
   var state = {
     user: null,
     team: {},
@@ -127,6 +118,13 @@
       ['path', { d: 'M2 12s3.6-7 10-7 10 7 10 7-3.6 7-10 7S2 12 2 12z', 'class': 'icon-stroke' }],
       ['circle', { cx: '12', cy: '12', r: '3', 'class': 'icon-stroke' }]
     ], 'icon');
+  }
+
+  function lockIcon() {
+    return svg('0 0 24 24', [
+      ['rect', { x: '5', y: '11', width: '14', height: '10', rx: '2', 'class': 'icon-stroke' }],
+      ['path', { d: 'M8 11V8a4 4 0 0 1 8 0v3', 'class': 'icon-stroke' }]
+    ], 'icon icon-lock');
   }
 
   function label(key) {
@@ -685,9 +683,8 @@
     });
 
     card.appendChild(h('header', { 'class': 'prompt-head' },
-      h('span', { 'class': 'prompt-icon', 'aria-hidden': 'true', text: KIND_ICONS[kind] || '✳️' }),
       h('h3', { 'class': 'prompt-title', id: titleId, text: str(p.title) }),
-      p.anonymous ? h('span', { 'class': 'prompt-anon', 'aria-hidden': 'true', text: '🔒' }) : null));
+      p.anonymous ? h('span', { 'class': 'prompt-anon' }, lockIcon()) : null));
 
     if (p.intro) card.appendChild(h('div', { 'class': 'prompt-intro' }, rich(p.intro)));
 
@@ -701,7 +698,10 @@
       })));
     }
 
-    if (p.context) card.appendChild(h('p', { 'class': 'prompt-context' }, rich(p.context)));
+    if (p.context) {
+      card.appendChild(h('p', { 'class': 'prompt-context' + (p.anonymous ? ' is-anonymous' : '') },
+        p.anonymous ? lockIcon() : null, h('span', null, rich(p.context))));
+    }
 
     var actions = h('div', { 'class': 'prompt-actions' });
     if (p.closed) {
@@ -756,9 +756,9 @@
       function (res) {
         if (el.composer.value.trim() === text) el.composer.value = '';
         state.forceBottom = true;
-        if (res && res.ok === false) {
-          var reply = res.reply && (res.reply.text || res.reply.title);
-          if (res.message || (reply && !res.reply)) toast(res.message || reply, 'error');
+        // The reply itself shows up in the feed; only a bare refusal needs a toast.
+        if (res && res.ok === false && !res.reply && (res.message || res.error)) {
+          toast(res.message || res.error, 'error');
         }
       },
       function (err) {
@@ -1017,7 +1017,7 @@
           toast(res.message || label('saved'), 'success');
         } else {
           setDialogError(res.message || res.error || '');
-          focusError();
+          revealError();
         }
       },
       function (err) {
@@ -1031,8 +1031,7 @@
     });
   }
 
-  function focusError() {
-    // Put the member on the first question the server is unhappy with, or leave focus be.
+  function revealError() {
     el.dialogError.scrollIntoView({ block: 'nearest' });
   }
 

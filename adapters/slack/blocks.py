@@ -1,0 +1,213 @@
+"""Neutral prompts and notices out as Block Kit; Slack's modal state in as neutral values.
+
+Pure functions only: no client, no I/O. Slack's size limits (header 150, modal title 24,
+option text 75, section 3000 characters) are applied here so that a long question never
+turns into an ``invalid_blocks`` error at delivery time.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from rituals.i18n import Translator
+from rituals.types import Input, InputKind, Notice, Prompt
+
+ANSWER_ACTION = "ritme_answer"  # the button that opens the modal; value: occurrence id
+SCALE_ACTION = "ritme_scale_"  # quick scale buttons ritme_scale_1..5; value: JSON
+MODAL_CALLBACK = "ritme_answer_modal"  # view_submission; private_metadata: JSON
+INPUT_ACTION = "value"  # every input element's action_id; its block_id names the input
+
+
+def clip(text: str, limit: int) -> str:
+    """Slack refuses over-long texts; cut them with an ellipsis instead."""
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str, limit: int = 3000) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
+
+
+def mrkdwn(text: str, limit: int = 3000) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, limit) or " "}
+
+
+def slack_date(when: datetime) -> str:
+    """A time Slack shows in each reader's own timezone (with a UTC fallback)."""
+    fallback = when.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def quick_scale(prompt: Prompt) -> Input | None:
+    """The prompt's one scale input when it is the only thing required, else None."""
+    scales = [i for i in prompt.inputs if i.kind is InputKind.SCALE]
+    required = [i for i in prompt.inputs if not i.optional]
+    if len(scales) == 1 and all(i is scales[0] for i in required) and required:
+        return scales[0]
+    return None
+
+
+def thread_input(prompt: Prompt) -> Input | None:
+    """The text input a thread reply answers: only for named prompts asking one text."""
+    required = [i for i in prompt.inputs if not i.optional]
+    if prompt.anonymous or len(required) != 1 or required[0].kind is not InputKind.TEXT:
+        return None
+    return required[0]
+
+
+def prompt_blocks(prompt: Prompt, _: Translator) -> list[dict[str, Any]]:
+    """A posted prompt: header, intro, who sees the answers, and the ways to answer."""
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(prompt.title, 150)}]
+    if prompt.intro:
+        blocks.append({"type": "section", "text": mrkdwn(prompt.intro)})
+    context = [prompt.context] if prompt.context else []
+    if prompt.closes_at and not prompt.closed:
+        context.append(_("Closes {when}", when=slack_date(prompt.closes_at)))
+    if context:
+        blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(context), 2000)]})
+    if prompt.closed:
+        blocks.append({"type": "context", "elements": [mrkdwn(prompt.answer_label or _("This round has closed"), 2000)]})
+        return blocks
+    scale = quick_scale(prompt)
+    if scale is not None:
+        blocks.append({"type": "section", "text": mrkdwn(f"*{clip(scale.label, 2900)}*")})
+        blocks.append({
+            "type": "actions",
+            "block_id": "ritme_scale",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": f"{SCALE_ACTION}{n}",
+                    "text": plain(str(n), 75),
+                    "value": json.dumps({"o": prompt.occurrence_id, "k": scale.key, "v": n}),
+                }
+                for n in range(1, 6)
+            ],
+        })
+        if scale.low_label or scale.high_label:
+            blocks.append({"type": "context", "elements": [mrkdwn(f"1 = {scale.low_label} · 5 = {scale.high_label}", 2000)]})
+    blocks.append({
+        "type": "actions",
+        "block_id": "ritme_answer",
+        "elements": [{
+            "type": "button",
+            "action_id": ANSWER_ACTION,
+            "style": "primary",
+            "text": plain(prompt.answer_label or _("Answer"), 75),
+            "value": str(prompt.occurrence_id),
+        }],
+    })
+    if thread_input(prompt) is not None:
+        blocks.append({"type": "context", "elements": [mrkdwn(_("You can also answer by replying in this message's thread."), 2000)]})
+    return blocks
+
+
+def _options(item: Input) -> list[dict[str, Any]]:
+    options = []
+    for o in item.options:
+        label = o.label
+        if item.kind is InputKind.SCALE and o.value == "1" and item.low_label:
+            label = f"1 · {item.low_label}"
+        elif item.kind is InputKind.SCALE and o.value == "5" and item.high_label:
+            label = f"5 · {item.high_label}"
+        options.append({"text": plain(label, 75), "value": clip(o.value, 150)})
+    return options
+
+
+def input_element(item: Input) -> dict[str, Any]:
+    """Text → multiline input; scale and choice → radio (select when long); multi → checkboxes."""
+    if item.kind is InputKind.TEXT:
+        return {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True, "max_length": 3000}
+    options = _options(item)
+    if item.kind in (InputKind.SCALE, InputKind.CHOICE):
+        if len(options) <= 10:
+            return {"type": "radio_buttons", "action_id": INPUT_ACTION, "options": options}
+        return {"type": "static_select", "action_id": INPUT_ACTION, "options": options[:100]}
+    if len(options) <= 10:
+        return {"type": "checkboxes", "action_id": INPUT_ACTION, "options": options}
+    return {"type": "multi_static_select", "action_id": INPUT_ACTION, "options": options[:100],
+            "max_selected_items": max(1, item.max_choices)}
+
+
+def block_id(item: Input) -> str:
+    return f"in_{item.key}"
+
+
+def modal_view(prompt: Prompt, channel_id: str, _: Translator) -> dict[str, Any]:
+    """The answer form; the occurrence and channel travel in ``private_metadata``."""
+    blocks: list[dict[str, Any]] = []
+    if prompt.intro:
+        blocks.append({"type": "section", "text": mrkdwn(prompt.intro)})
+    if prompt.context:
+        blocks.append({"type": "context", "elements": [mrkdwn(prompt.context, 2000)]})
+    for item in prompt.inputs:
+        label = item.label
+        if item.kind is InputKind.MULTI and item.max_choices > 1:
+            label = f"{label} ({_('at most {count}', count=item.max_choices)})"
+        blocks.append({
+            "type": "input",
+            "block_id": block_id(item),
+            "label": plain(label, 2000),
+            "optional": item.optional,
+            "element": input_element(item),
+        })
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK,
+        "private_metadata": json.dumps({"o": prompt.occurrence_id, "c": channel_id}),
+        "title": plain(prompt.title, 24),
+        "submit": plain(_("Submit"), 24),
+        "close": plain(_("Cancel"), 24),
+        "blocks": blocks,
+    }
+
+
+def first_input_block(view: dict[str, Any]) -> str | None:
+    for block in view.get("blocks", []):
+        if block.get("type") == "input":
+            return str(block.get("block_id"))
+    return None
+
+
+def view_values(view: dict[str, Any]) -> dict[str, Any]:
+    """The submitted modal state as {input key: str | list[str]}; empty fields are left out."""
+    values: dict[str, Any] = {}
+    state = (view.get("state") or {}).get("values") or {}
+    for bid, actions in state.items():
+        if not bid.startswith("in_"):
+            continue
+        element = (actions or {}).get(INPUT_ACTION) or {}
+        key = bid[3:]
+        if "selected_options" in element:
+            picked = [o.get("value") for o in element.get("selected_options") or []]
+            if picked:
+                values[key] = picked
+        elif "selected_option" in element:
+            if element["selected_option"]:
+                values[key] = element["selected_option"].get("value")
+        elif element.get("value"):
+            values[key] = element["value"]
+    return values
+
+
+def notice_blocks(notice: Notice) -> list[dict[str, Any]]:
+    """A notice: header, text, fields (in pairs of ten, Slack's limit), context footer."""
+    blocks: list[dict[str, Any]] = []
+    if notice.title:
+        blocks.append({"type": "header", "text": plain(notice.title, 150)})
+    if notice.text:
+        blocks.append({"type": "section", "text": mrkdwn(notice.text)})
+    fields = [mrkdwn(f"*{clip(label, 300)}*\n{clip(value, 1600)}", 2000) for label, value in notice.fields]
+    for start in range(0, min(len(fields), 400), 10):
+        blocks.append({"type": "section", "fields": fields[start:start + 10]})
+    if notice.footer:
+        blocks.append({"type": "context", "elements": [mrkdwn(notice.footer, 2000)]})
+    return blocks[:50]
+
+
+def notice_text(notice: Notice) -> str:
+    """The plain fallback shown in notifications and by screen readers."""
+    parts = [p for p in (notice.title, notice.text) if p]
+    return clip("\n".join(parts) or notice.footer or " ", 3000)

@@ -1,0 +1,240 @@
+"""Every ritual kind end to end through the playground's HTTP interface, on the real app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.config import Settings
+from bot.server import ENGINE, create_app
+from tests.fakes.clock import Clock
+
+
+class Playground:
+    """A thin client for the playground API, as the page uses it."""
+
+    def __init__(self, client: TestClient, app: Any) -> None:
+        self.client, self.app = client, app
+
+    async def command(self, user: str, text: str) -> dict[str, Any]:
+        resp = await self.client.post("/playground/api/command", json={"user": user, "text": text})
+        assert resp.status == 200, await resp.text()
+        return (await resp.json())["reply"]
+
+    async def answer(self, user: str, occurrence: int, values: dict[str, Any]) -> dict[str, Any]:
+        resp = await self.client.post("/playground/api/answer", json={"user": user, "occurrence_id": occurrence, "values": values})
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+    async def state(self, user: str) -> dict[str, Any]:
+        resp = await self.client.get("/playground/api/state", params={"user": user})
+        assert resp.status == 200
+        return await resp.json()
+
+    async def deliver(self) -> None:
+        while await self.app[ENGINE].dispatch():
+            pass
+
+    async def prompts(self, user: str = "chris") -> list[dict[str, Any]]:
+        await self.deliver()
+        return [m["payload"] for m in (await self.state(user))["messages"] if m["payload"]["type"] == "prompt"]
+
+    async def notices(self, user: str = "chris", *, public: bool = True) -> list[dict[str, Any]]:
+        return [m["payload"] for m in (await self.state(user))["messages"]
+                if m["payload"]["type"] == "notice" and m["private"] != public]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def pg(sqlite_url: str, clock: Clock) -> AsyncIterator[Playground]:
+    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en")
+    app = create_app(settings, clock=clock, background=False)
+    async with TestClient(TestServer(app)) as client:
+        yield Playground(client, app)
+
+
+async def test_new_user_flow_add_run_answer_review(pg: Playground) -> None:
+    reply = await pg.command("anna", "/ritme add reflection every monday at 09:00")
+    assert reply["title"] == "Ritual #1 added"
+    assert "every Monday at 09:00" in reply["text"]
+    await pg.command("anna", "run #1")
+    (prompt,) = await pg.prompts()
+    assert prompt["title"] == "#1 Reflection" and prompt["inputs"][0]["kind"] == "text"
+    occ = prompt["occurrence_id"]
+    assert (await pg.answer("chris", occ, {"answer": "I asked Dewi for help."}))["ok"]
+    assert (await pg.answer("dewi", occ, {"answer": "Chris asked me, that felt good."}))["ok"]
+    review = await pg.command("bram", "review #1")
+    assert "Chris: I asked Dewi for help." in review["text"]
+    assert "Dewi: Chris asked me, that felt good." in review["text"]
+    assert "2 of 4 answered" in review["text"]
+    listing = await pg.command("chris", "list")
+    assert listing["fields"][0][0] == "#1 Reflection"
+    assert "every Monday at 09:00" in listing["fields"][0][1] and "open until" in listing["fields"][0][1]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("add dance every monday at 09:00", "'dance' is not a kind of ritual"),
+        ("add reflection every funday at 25:00", "funday"),
+        ("pause", "Which ritual?"),
+        ("run #x", "not a ritual number"),
+        ("frobnicate", "I don't know the command"),
+        ("language fr", "nl or en"),
+        ("timezone Mars/Olympus", "not a timezone"),
+        ("run #99", "There is no ritual #99"),
+    ],
+)
+async def test_bad_input_gets_a_reason_and_an_example_and_changes_nothing(pg: Playground, text: str, reason: str) -> None:
+    reply = await pg.command("anna", text)
+    assert reply["title"] == "That did not work"
+    assert reason in reply["text"]
+    assert reply["footer"].startswith("For example: /ritme ")
+    assert "Traceback" not in str(reply)
+    assert (await pg.command("anna", "list"))["fields"] == []
+
+
+async def test_roles_are_checked(pg: Playground) -> None:
+    refused = await pg.command("chris", "add reflection every monday at 09:00")
+    assert refused["title"] == "Not allowed" and "admin" in refused["text"]
+    assert (await pg.command("anna", "list"))["fields"] == []
+    await pg.command("anna", "add checkout every weekday at 16:30")
+    assert (await pg.command("chris", "run #1"))["title"] == "Not allowed"
+    assert (await pg.command("bram", "run #1"))["title"] == "Ritual #1 sent"
+    assert (await pg.command("bram", "pause #1"))["title"] == "Not allowed"
+    await pg.command("anna", "role add leader chris")
+    assert (await pg.command("chris", "close #1"))["title"] == "Ritual #1 closed"
+    roles = await pg.command("anna", "role list")
+    assert ("Chris", "leader") in [tuple(f) for f in roles["fields"]]
+
+
+async def test_goal_ritual(pg: Playground) -> None:
+    await pg.command("bram", "goal set Every pupil reads with pleasure")
+    assert (await pg.command("dewi", "goal"))["text"] == "Every pupil reads with pleasure"
+    await pg.command("anna", "add goal every month on the first tuesday at 09:00")
+    await pg.command("anna", "run #1")
+    (prompt,) = await pg.prompts()
+    assert "Every pupil reads with pleasure" in prompt["intro"]
+    assert (await pg.answer("chris", prompt["occurrence_id"], {"answer": "Reading corner"}))["ok"]
+    await pg.command("anna", "close #1")
+    await pg.deliver()
+    (results,) = await pg.notices()
+    assert "Chris: Reading corner" in results["text"]
+
+
+async def test_checkout_ritual(pg: Playground) -> None:
+    await pg.command("anna", "add checkout every weekday at 16:30 open 4h")
+    await pg.command("anna", "run #1")
+    (prompt,) = await pg.prompts()
+    occ = prompt["occurrence_id"]
+    assert [i["kind"] for i in prompt["inputs"]] == ["scale", "text", "text"]
+    bad = await pg.answer("chris", occ, {"score": 7, "takeaway": "x"})
+    assert not bad["ok"] and "1 to 5" in bad["message"]
+    assert (await pg.answer("chris", occ, {"score": 4, "takeaway": "Clear agenda"}))["ok"]
+    assert (await pg.answer("dewi", occ, {"score": 2, "takeaway": "Too long"}))["ok"]
+    await pg.command("bram", "close #1")
+    await pg.deliver()
+    (results,) = await pg.notices()
+    assert ["How useful was this meeting for you?", "average 3.0, spread 1.0"] in results["fields"]
+    closed = (await pg.prompts())[0]
+    assert closed["closed"] is True
+    late = await pg.answer("anna", occ, {"score": 5, "takeaway": "late"})
+    assert not late["ok"] and "closed" in late["message"]
+
+
+async def test_pulse_ritual_is_anonymous(pg: Playground) -> None:
+    await pg.command("anna", "add pulse every 2 weeks on friday at 15:00 open 2d")
+    await pg.command("anna", "run #1")
+    (prompt,) = await pg.prompts()
+    assert prompt["anonymous"] is True
+    scores = {i["key"]: 4 for i in prompt["inputs"] if i["kind"] == "scale"}
+    for user in ("anna", "chris"):
+        assert (await pg.answer(user, prompt["occurrence_id"], scores))["ok"]
+    await pg.command("anna", "close #1")
+    await pg.deliver()
+    (results,) = await pg.notices()
+    assert "Too few answers" in results["text"]
+
+
+async def test_appreciation_round(pg: Playground) -> None:
+    started = await pg.command("bram", "appreciation start 2d")
+    assert started["title"] == "Appreciation round started"
+    (prompt,) = await pg.prompts()
+    colleague = prompt["inputs"][0]
+    assert colleague["kind"] == "choice" and {o["label"] for o in colleague["options"]} == {"Anna", "Bram", "Chris", "Dewi"}
+    dewi = next(o["value"] for o in colleague["options"] if o["label"] == "Dewi")
+    assert (await pg.answer("chris", prompt["occurrence_id"], {"colleague": dewi, "appreciation": "Your calm in the morning"}))["ok"]
+    review = await pg.command("bram", "review")
+    assert "Your calm" not in review["text"]  # private until the round closes
+    assert (await pg.command("bram", "appreciation close"))["title"] == "Appreciation round closed"
+    await pg.deliver()
+    (results,) = await pg.notices()
+    assert "Your calm in the morning" in results["text"] and "Dewi" in results["fields"][0][1]
+
+
+async def test_values_ritual(pg: Playground) -> None:
+    await pg.command("anna", "add values every month on day 1 at 09:00")
+    await pg.command("anna", "run #1")
+    (prompt,) = await pg.prompts()
+    (choice,) = prompt["inputs"]
+    assert choice["kind"] == "multi" and choice["max_choices"] == 3
+    too_many = await pg.answer("chris", prompt["occurrence_id"], {"values": ["trust", "care", "joy", "growth"]})
+    assert not too_many["ok"]
+    assert (await pg.answer("chris", prompt["occurrence_id"], {"values": ["trust", "care", "joy"]}))["ok"]
+    assert (await pg.answer("dewi", prompt["occurrence_id"], {"values": ["trust", "growth"]}))["ok"]
+    await pg.command("anna", "close #1")
+    await pg.deliver()
+    (results,) = await pg.notices()
+    assert results["fields"][0][1].startswith("Trust (2)")
+
+
+async def test_everything_survives_a_restart(sqlite_url: str, clock: Clock) -> None:
+    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en")
+    app = create_app(settings, clock=clock, background=False)
+    async with TestClient(TestServer(app)) as client:
+        first = Playground(client, app)
+        await first.command("anna", "add reflection every monday at 09:00")
+        await first.command("anna", "run #1")
+        (prompt,) = await first.prompts()
+        await first.answer("chris", prompt["occurrence_id"], {"answer": "Still here"})
+    app = create_app(settings, clock=clock, background=False)
+    async with TestClient(TestServer(app)) as client:
+        second = Playground(client, app)
+        assert "Chris: Still here" in (await second.command("anna", "review #1"))["text"]
+        assert len(await second.prompts()) == 1
+
+
+async def test_forget_me_erases_the_member(pg: Playground) -> None:
+    await pg.command("anna", "add reflection every monday at 09:00")
+    await pg.command("anna", "run #1")
+    (prompt,) = await pg.prompts()
+    await pg.answer("chris", prompt["occurrence_id"], {"answer": "Something personal"})
+    reply = await pg.command("chris", "forget-me")
+    assert "1 of your answers" in reply["text"]
+    assert "Something personal" not in (await pg.command("anna", "review #1"))["text"]
+
+
+async def test_dutch_team(pg: Playground) -> None:
+    await pg.command("anna", "language nl")
+    reply = await pg.command("anna", "add reflectie elke maandag om 09:00")
+    assert reply["title"] == "Ritueel #1 toegevoegd"
+    assert "elke maandag om 09:00" in reply["text"]
+
+
+async def test_malformed_requests_get_4xx(pg: Playground) -> None:
+    c = pg.client
+    assert (await c.post("/playground/api/command", data=b"{not json")).status == 400
+    assert (await c.post("/playground/api/command", json=[1, 2])).status == 400
+    assert (await c.post("/playground/api/command", json={"user": "mallory", "text": "help"})).status == 400
+    assert (await c.post("/playground/api/answer", json={"user": "anna", "occurrence_id": "1", "values": {}})).status == 400
+    assert (await c.post("/playground/api/command", data=b"x" * (2 * 1024 * 1024))).status == 413
+    health = await c.get("/healthz")
+    assert health.status == 200 and await health.json() == {"status": "ok"}

@@ -1,0 +1,268 @@
+"""The engine against a real store (SQLite and PostgreSQL) with an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from rituals.engine import Engine, EngineSettings
+from rituals.types import DeliveryError
+from storage.db import create_engine
+from storage.models import Occurrence, OutboxMessage, Ritual
+from storage.repo import Repo
+from tests.fakes.clock import Clock
+from tests.fakes.platform import RecordingPlatform
+
+AMS = ZoneInfo("Europe/Amsterdam")
+MONDAY_0900 = datetime(2026, 11, 23, 9, 0, tzinfo=AMS)
+
+
+async def setup_team(repo: Repo, clock: Clock, *, members: int = 3) -> int:
+    team, _ = await repo.ensure_team(platform="test", workspace_id="w", channel_id="c", name="T",
+                                     timezone="Europe/Amsterdam", language="en", now=clock())
+    for n in range(members):
+        await repo.ensure_member(platform="test", workspace_id="w", user_id=f"u{n}", display_name=f"User {n}",
+                                 now=clock(), team_id=team.id)
+    return team.id
+
+
+async def add_weekly(repo: Repo, team_id: int, clock: Clock, kind: str = "reflection", open_hours: int = 48) -> int:
+    engine_next = Engine.next_due("every monday at 09:00", "Europe/Amsterdam", clock())
+    return await repo.add_ritual(team_id=team_id, kind=kind, schedule="every monday at 09:00",
+                                 open_seconds=open_hours * 3600, options={}, next_due_at=engine_next, now=clock())
+
+
+def make_engine(repo: Repo, clock: Clock, platform: RecordingPlatform, replica: str = "r1") -> Engine:
+    return Engine(repo, {"test": platform}, settings=EngineSettings(replica=replica), clock=clock,
+                  rng=random.Random(7))
+
+
+async def count(repo: Repo, model: type, **where: object) -> int:
+    async with repo.session() as s:
+        stmt = select(func.count()).select_from(model)
+        for key, value in where.items():
+            stmt = stmt.where(getattr(model, key) == value)
+        return int(await s.scalar(stmt) or 0)
+
+
+async def test_fires_once_at_the_planned_time_and_delivers(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock)
+    ritual = await add_weekly(repo, team, clock)
+
+    assert await engine.tick() == 0  # Sunday: nothing due
+    clock.set(MONDAY_0900 + timedelta(seconds=3))
+    assert await engine.tick() == 1
+    assert await engine.tick() == 0  # the same planned time never fires twice
+    assert await engine.dispatch() == 1
+    (to, prompt), = platform.prompts
+    assert to.channel_id == "c" and prompt.ritual_id == ritual and prompt.inputs
+    async with repo.session() as s:
+        occ = (await s.scalars(select(Occurrence))).one()
+        r = await s.get(Ritual, ritual)
+    assert occ.planned_at == MONDAY_0900.astimezone(UTC)
+    assert r is not None and r.next_due_at == (MONDAY_0900 + timedelta(days=7)).astimezone(UTC)
+
+
+async def test_two_replicas_claim_each_occurrence_once(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    team = await setup_team(repo, clock)
+    for _ in range(20):
+        await add_weekly(repo, team, clock)
+    clock.set(MONDAY_0900 + timedelta(seconds=1))
+    second = Repo(create_engine(str(repo.engine.url.render_as_string(hide_password=False))))
+    try:
+        a = make_engine(repo, clock, RecordingPlatform(), "a")
+        b = make_engine(second, clock, RecordingPlatform(), "b")
+        fired = await asyncio.gather(a.tick(), b.tick(), a.tick(), b.tick())
+    finally:
+        await second.engine.dispose()
+    assert sum(fired) == 20
+    assert await count(repo, Occurrence) == 20
+    assert await count(repo, OutboxMessage) == 20
+
+
+async def test_catch_up_sends_only_the_latest_missed_occurrence_within_its_window(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock)
+    await add_weekly(repo, team, clock, open_hours=48)
+    # Down for three weeks: Mondays 2, 9 and 16 passed; back up on Monday 16 at 11:00.
+    clock.set(datetime(2026, 11, 16, 11, 0, tzinfo=AMS))
+    assert await engine.tick() == 1
+    async with repo.session() as s:
+        occ = (await s.scalars(select(Occurrence))).one()
+    assert occ.planned_at == datetime(2026, 11, 16, 9, 0, tzinfo=AMS).astimezone(UTC)
+
+
+async def test_catch_up_gives_up_when_the_window_has_passed(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+    engine = make_engine(repo, clock, RecordingPlatform())
+    team = await setup_team(repo, clock)
+    ritual = await add_weekly(repo, team, clock, kind="checkout", open_hours=4)
+    clock.set(datetime(2026, 11, 18, 12, 0, tzinfo=AMS))  # Wednesday: Monday's window is over
+    assert await engine.tick() == 0
+    assert await count(repo, Occurrence) == 0
+    async with repo.session() as s:
+        r = await s.get(Ritual, ritual)
+    assert r is not None and r.next_due_at == datetime(2026, 11, 23, 9, 0, tzinfo=AMS).astimezone(UTC)
+
+
+async def test_holidays_are_skipped_and_recorded(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 12, 20, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock)
+    await add_weekly(repo, team, clock)
+    await repo.add_holiday(team, date(2026, 12, 19), date(2027, 1, 3), "Christmas break")
+    clock.set(datetime(2026, 12, 21, 9, 0, 5, tzinfo=AMS))
+    assert await engine.tick() == 0
+    async with repo.session() as s:
+        occ = (await s.scalars(select(Occurrence))).one()
+    assert occ.status == "skipped" and occ.reason == "Christmas break"
+    assert await engine.dispatch() == 0 and not platform.prompts
+
+
+async def test_public_holidays_of_the_team_country_are_skipped(repo: Repo) -> None:
+    # Easter Monday 2027 (NL public holiday) is 29 March, the day after the DST change.
+    clock = Clock(datetime(2027, 3, 27, 12, 0, tzinfo=UTC))
+    engine = make_engine(repo, clock, RecordingPlatform())
+    team = await setup_team(repo, clock)
+    await add_weekly(repo, team, clock)
+    clock.set(datetime(2027, 3, 29, 9, 0, 1, tzinfo=AMS))
+    await engine.tick()
+    async with repo.session() as s:
+        occ = (await s.scalars(select(Occurrence))).one()
+    assert occ.status == "skipped" and occ.reason
+    assert occ.planned_at == datetime(2027, 3, 29, 7, 0, tzinfo=UTC)  # 09:00 CEST
+
+
+async def test_retryable_failures_are_retried_and_permanent_ones_pause(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform(failures=[DeliveryError("ratelimited", retryable=True, retry_after=30)])
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock)
+    ritual = await add_weekly(repo, team, clock)
+    await engine.run_now(ritual)
+    assert await engine.dispatch() == 1 and not platform.prompts
+    assert await engine.dispatch() == 0  # not yet due again
+    clock.advance(seconds=31)
+    assert await engine.dispatch() == 1 and len(platform.prompts) == 1
+
+    platform.failures.append(DeliveryError("channel_not_found", retryable=False))
+    clock.advance(seconds=1)
+    await engine.run_now(ritual)
+    await engine.dispatch()
+    async with repo.session() as s:
+        r = await s.get(Ritual, ritual)
+        failed = await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "failed"))
+    assert r is not None and r.paused and failed == 1
+
+
+async def test_lease_expiry_hands_work_to_another_replica(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    team = await setup_team(repo, clock)
+    ritual = await add_weekly(repo, team, clock)
+    dead = make_engine(repo, clock, RecordingPlatform(), "dead")
+    await dead.run_now(ritual)
+    claimed = await repo.claim_outbox(clock(), 10, "dead", 60)  # claims, then dies before sending
+    assert len(claimed) == 1
+    platform = RecordingPlatform()
+    alive = make_engine(repo, clock, platform, "alive")
+    assert await alive.dispatch() == 0
+    clock.advance(seconds=61)
+    assert await alive.dispatch() == 1 and len(platform.prompts) == 1
+
+
+async def test_answers_are_validated_stored_once_and_closed_rounds_refuse(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock)
+    ritual = await add_weekly(repo, team, clock, kind="checkout")
+    occ = await engine.run_now(ritual)
+    assert occ is not None
+    member = await repo.find_member(platform="test", workspace_id="w", user_id="u0")
+    assert member is not None
+    ok, message = await engine.submit(occurrence_id=occ, member_id=member, values={"score": "9", "takeaway": "x"})
+    assert not ok and "1 to 5" in message
+    assert (await engine.submit(occurrence_id=occ, member_id=member, values={"score": "4", "takeaway": "focus"}))[0]
+    assert (await engine.submit(occurrence_id=occ, member_id=member, values={"score": "5", "takeaway": "focus!"}))[0]
+    replies = await repo.replies_for(occ)
+    assert [r.values["score"] for r in replies] == [5]
+    await engine.close_now(ritual)
+    ok, message = await engine.submit(occurrence_id=occ, member_id=member, values={"score": "3", "takeaway": "late"})
+    assert not ok and "closed" in message
+    assert [r.values["score"] for r in await repo.replies_for(occ)] == [5]
+
+
+async def test_close_posts_results_with_hand_computed_figures(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock, members=4)
+    ritual = await add_weekly(repo, team, clock, kind="checkout")
+    occ = await engine.run_now(ritual)
+    assert occ is not None and await engine.dispatch() == 1
+    for n, score in enumerate((2, 4, 5)):
+        member = await repo.find_member(platform="test", workspace_id="w", user_id=f"u{n}")
+        assert member is not None
+        await engine.submit(occurrence_id=occ, member_id=member, values={"score": score, "takeaway": f"t{n}"})
+    await engine.close_now(ritual)
+    await engine.dispatch()
+    (_, notice), = platform.notices
+    fields = dict(notice.fields)
+    assert fields["How useful was this meeting for you?"] == "average 3.7, spread 1.2"
+    assert notice.footer == "3 of 4 answered"
+    assert "User 0: t0" in notice.text
+    assert len(platform.updates) == 1 and platform.updates[0][1].closed
+
+
+async def test_anonymous_pulse_stores_no_member_and_respects_the_threshold(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock, members=3)
+    ritual = await add_weekly(repo, team, clock, kind="pulse")
+    occ = await engine.run_now(ritual)
+    assert occ is not None
+    await engine.dispatch()
+    prompt = platform.prompts[0][1]
+    answers = {i.key: 4 for i in prompt.inputs if i.kind == "scale"}
+    for n in range(2):
+        member = await repo.find_member(platform="test", workspace_id="w", user_id=f"u{n}")
+        assert member is not None
+        assert (await engine.submit(occurrence_id=occ, member_id=member, values=answers))[0]
+        again = await engine.submit(occurrence_id=occ, member_id=member, values=answers)
+        assert not again[0]  # an anonymous answer is taken once
+    async with repo.session() as s:
+        from storage.models import Reply
+
+        rows = (await s.scalars(select(Reply))).all()
+    assert len(rows) == 2 and all(r.member_id is None for r in rows)
+    await engine.close_now(ritual)
+    await engine.dispatch()
+    (_, notice), = platform.notices
+    assert "Too few answers" in notice.text and not notice.fields
+
+
+@pytest.mark.parametrize("when", [datetime(2026, 10, 26, 9, 0, 1, tzinfo=AMS), datetime(2027, 3, 29, 9, 0, 1, tzinfo=AMS)])
+async def test_weekly_ritual_keeps_its_local_time_across_dst(repo: Repo, when: datetime) -> None:
+    clock = Clock(when - timedelta(days=3))
+    engine = make_engine(repo, clock, RecordingPlatform())
+    team = await setup_team(repo, clock)
+    await repo.update_team(team, holiday_country=None)
+    await add_weekly(repo, team, clock)
+    clock.set(when)
+    assert await engine.tick() == 1
+    async with repo.session() as s:
+        occ = (await s.scalars(select(Occurrence))).one()
+    assert occ.planned_at.astimezone(AMS).hour == 9
