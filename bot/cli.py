@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="apply the database migrations")
     up.set_defaults(func=cmd_db_upgrade)
     # -- slack commands --
+    from adapters.slack.manifest import cmd_slack_manifest
+
+    slack_manifest = sub.add_parser("slack-manifest", help="print the Slack app manifest (JSON) for RITME_PUBLIC_URL")
+    slack_manifest.set_defaults(func=lambda args: cmd_slack_manifest(_settings, _fail, ConfigError))
     # -- teams commands --
     return parser
 

@@ -104,6 +104,21 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
 
     # Platform adapters: each adds its routes, its Platform and its lifecycle here.
     # -- slack --
+    if settings.slack_enabled and settings.slack_bot_token and settings.slack_signing_secret:
+        from adapters.slack.app import SLACK_ADAPTER, SlackAdapter
+        from adapters.slack.config import SlackConfig
+        from bot.slack_support import SlackSupport
+
+        slack = SlackAdapter(SlackConfig(
+            bot_token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
+            api_url=settings.slack_api_url, base_url=settings.base_url, app_token=settings.slack_app_token,
+            client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+        ), SlackSupport(ritme, repo))
+        platforms[slack.platform.name] = slack.platform
+        app[SLACK_ADAPTER] = slack
+        app.router.add_routes(slack.routes())
+        app.cleanup_ctx.append(lambda _app: slack.lifecycle())
+        app.on_shutdown.append(lambda _app: slack.drain(timeout=10))
     # -- teams --
 
     app.cleanup_ctx.append(_dispose)

@@ -123,6 +123,8 @@ _DAY_GROUPS = {
     "weekday": WORKDAYS,
     "werkdag": WORKDAYS,
     "workday": WORKDAYS,
+    "weekend": (5, 6),
+    "weekenddag": (5, 6),
 }
 
 _EVERY = {"every", "each", "elke", "elk", "iedere", "ieder"}
@@ -622,12 +624,16 @@ def _parse_cron(head: str, open_for: timedelta | None) -> Schedule:
     fields = expr.split(" ")
     if len(fields) != 5:
         raise ScheduleError(E_BAD_CRON, expr=shown, example=EXAMPLE_CRON)
-    day, day_of_week = fields[2], fields[4]
-    if not day.startswith("*") and not day_of_week.startswith("*"):
-        raise ScheduleError(E_CRON_BOTH_DAYS, example=EXAMPLE_CRON)
     try:
         # APScheduler's field parsers raise several exception types for bad input.
         trigger = _cron_trigger(expr, UTC)
+    except Exception as exc:
+        raise ScheduleError(E_BAD_CRON, expr=shown, example=EXAMPLE_CRON) from exc
+    # crontab fires when either day field matches, APScheduler only when both do: refuse the
+    # combination rather than silently change its meaning.
+    if not fields[2].startswith("*") and not fields[4].startswith("*"):
+        raise ScheduleError(E_CRON_BOTH_DAYS, example=EXAMPLE_CRON)
+    try:
         first = trigger.get_next_fire_time(None, _CRON_CHECK_FROM)
     except Exception as exc:
         raise ScheduleError(E_BAD_CRON, expr=shown, example=EXAMPLE_CRON) from exc
@@ -775,13 +781,13 @@ class _Parser:
             self.example = EXAMPLE_BIWEEKLY
         if on:
             self.take(_ON)
-        days = self.days(groups=weeks == 1)
-        hour, minute = self.time()
+        days = self.days()
+        hour, minute = self.time_of_day()
         anchor = None
         if weeks > 1:
             base = self.anchor if self.anchor is not None else datetime.now(UTC).date()
             if self.take(_FROM):
-                base = self.date()
+                base = self.from_date()
             anchor = self.first_on_or_after(base, days)
         self.end()
         return _build(
@@ -827,7 +833,7 @@ class _Parser:
             self.take(_THE | _EVERY)
             if not self.take(_MONTH):
                 raise self.unknown()
-        hour, minute = self.time()
+        hour, minute = self.time_of_day()
         self.end()
         return _build(
             kind=ScheduleKind.MONTHLY,
@@ -867,9 +873,9 @@ class _Parser:
             raise self.error(E_UNKNOWN_DAY, day=_quote(token or ""))
         raise self.error(E_MISSING_DAY)
 
-    def days(self, *, groups: bool) -> tuple[int, ...]:
+    def days(self) -> tuple[int, ...]:
         token = self.peek()
-        if groups and token is not None:
+        if token is not None:
             group = _DAY_GROUPS.get(token) or _DAY_GROUPS.get(_singular(token))
             if group is not None:
                 self.i += 1
@@ -883,7 +889,7 @@ class _Parser:
             else:
                 return tuple(sorted(chosen))
 
-    def time(self) -> tuple[int, int]:
+    def time_of_day(self) -> tuple[int, int]:
         said_at = self.take(_AT) is not None
         token = self.peek()
         if token is None:
@@ -918,7 +924,7 @@ class _Parser:
             raise self.error(E_BAD_TIME, time=_quote(token))
         return hour, minute
 
-    def date(self) -> date:
+    def from_date(self) -> date:
         token = self.peek() or ""
         if match := _ISO_DATE.fullmatch(token):
             year, month, day = (int(part) for part in match.groups())

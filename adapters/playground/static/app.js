@@ -340,6 +340,13 @@
       },
       function (err) {
         if (seq !== state.seq) return;
+        var unknown = user && !state.personas.some(function (p) { return p.id === user; });
+        if (!err.network && unknown) {
+          // A remembered persona the server no longer knows: start over with the default one.
+          state.user = null;
+          try { window.localStorage.removeItem(STORAGE_KEY); } catch (e) { /* ignore */ }
+          return refresh();
+        }
         if (!state.failing) {
           state.failing = true;
           toast(err.message, 'error');
@@ -721,7 +728,7 @@
     if (who.length) {
       actions.appendChild(h('span', {
         'class': 'prompt-answered',
-        'data-testid': 'answered-' + occ,
+        'data-testid': 'prompt-answered-' + occ,
         title: p.anonymous ? null : who.join(', '),
         text: answeredText(who.length)
       }));

@@ -1,0 +1,77 @@
+"""The Slack app manifest for Ritme: paste it at api.slack.com/apps → Create → From a manifest.
+
+Every Request URL is the one endpoint ``{base}/slack/events``. The bot scopes are the ones
+the adapter uses, no more: why each is needed is written next to it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+BOT_SCOPES: tuple[tuple[str, str], ...] = (
+    ("commands", "the /ritme slash command"),
+    ("chat:write", "post prompts, results and confirmations"),
+    ("chat:write.public", "post in public channels the bot was not invited to"),
+    ("im:write", "open direct conversations (appreciation rounds, reminders)"),
+    ("users:read", "workspace admins and owners may manage rituals; display names"),
+    ("channels:read", "names of public channels"),
+    ("groups:read", "names of private channels the bot is in"),
+    ("channels:history", "replies in a prompt's thread count as answers (public channels)"),
+    ("groups:history", "replies in a prompt's thread count as answers (private channels)"),
+    ("app_mentions:read", "an @mention of the bot"),
+)
+
+BOT_EVENTS: tuple[str, ...] = (
+    "app_home_opened", "app_mention", "app_uninstalled", "message.channels", "message.groups",
+    "tokens_revoked",
+)
+
+
+def manifest(base_url: str, *, name: str = "Ritme") -> dict[str, Any]:
+    """The manifest as a dict; request URLs are built from ``base_url`` (RITME_PUBLIC_URL)."""
+    url = base_url.rstrip("/") + "/slack/events"
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": name,
+            "description": "Keeps your team's rituals alive: reflections, check-outs, pulses, appreciation.",
+            "background_color": "#0a6640",
+        },
+        "features": {
+            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": False, "messages_tab_read_only_enabled": True},
+            "bot_user": {"display_name": name.lower(), "always_online": True},
+            "slash_commands": [{
+                "command": "/ritme",
+                "url": url,
+                "description": "Rituals of this channel: help, list, add, run, review…",
+                "usage_hint": "help | list | add reflection every monday at 09:00",
+                "should_escape": True,
+            }],
+        },
+        "oauth_config": {"scopes": {"bot": [scope for scope, _why in BOT_SCOPES]}},
+        "settings": {
+            "event_subscriptions": {"request_url": url, "bot_events": list(BOT_EVENTS)},
+            "interactivity": {"is_enabled": True, "request_url": url},
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": False,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def manifest_json(base_url: str) -> str:
+    return json.dumps(manifest(base_url), indent=2, ensure_ascii=False)
+
+
+def cmd_slack_manifest(settings: Any, fail: Any, config_error: type[Exception]) -> int:
+    """``ritme slack-manifest``: print the manifest for the configured public URL.
+
+    ``settings`` reads the configuration; ``fail`` reports a configuration error (exit 2).
+    """
+    try:
+        base_url = settings().base_url
+    except config_error as err:
+        return int(fail(str(err)))
+    print(manifest_json(base_url))
+    return 0

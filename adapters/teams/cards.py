@@ -1,0 +1,133 @@
+"""Neutral prompts and notices as Adaptive Cards, and card submissions back as neutral values.
+
+Cards use schema version 1.5 (what Teams renders on desktop, web and mobile). Input ids are
+prefixed so that they can never collide with the submit data's own keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rituals.types import Input, InputKind, Notice, Prompt
+
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+INPUT_PREFIX = "q."
+SUBMIT_MARK = "ritme"
+SCALE = ("1", "2", "3", "4", "5")
+
+
+def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body}
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _input(item: Input) -> list[dict[str, Any]]:
+    """One question: its label and the Adaptive Card input that answers it."""
+    ident = INPUT_PREFIX + item.key
+    common: dict[str, Any] = {"id": ident, "label": item.label, "isRequired": not item.optional}
+    if item.kind is InputKind.TEXT:
+        return [{"type": "Input.Text", "isMultiline": True, "maxLength": 3000, **common}]
+    if item.kind is InputKind.SCALE:
+        choices = []
+        for value in SCALE:
+            title = value
+            if value == "1" and item.low_label:
+                title = f"1 · {item.low_label}"
+            elif value == "5" and item.high_label:
+                title = f"5 · {item.high_label}"
+            choices.append({"title": title, "value": value})
+        return [{"type": "Input.ChoiceSet", "style": "expanded", "choices": choices, **common}]
+    choices = [{"title": o.label, "value": o.value} for o in item.options]
+    block: dict[str, Any] = {"type": "Input.ChoiceSet", "style": "expanded", "choices": choices, **common}
+    if item.kind is InputKind.MULTI:
+        block["isMultiSelect"] = True
+    return [block]
+
+
+def prompt_card(prompt: Prompt, *, footer: str = "") -> dict[str, Any]:
+    """A prompt as a card: header, intro, who sees the answers, the inputs and a submit button.
+
+    A closed prompt keeps its question but loses its inputs, so nobody answers in vain.
+    """
+    body: list[dict[str, Any]] = [_text(prompt.title, size="Medium", weight="Bolder", style="heading")]
+    if prompt.intro:
+        body.append(_text(prompt.intro))
+    if prompt.closed:
+        body.extend(_text(item.label, weight="Bolder") for item in prompt.inputs)
+        body.append(_text(prompt.answer_label, isSubtle=True))
+        return _card(body)
+    body.append(_text(prompt.context, isSubtle=True, size="Small"))
+    for item in prompt.inputs:
+        body.extend(_input(item))
+    if footer:
+        body.append(_text(footer, isSubtle=True, size="Small"))
+    submit = {
+        "type": "Action.Submit",
+        "title": prompt.answer_label,
+        "style": "positive",
+        "data": {
+            SUBMIT_MARK: "answer",
+            "occurrence_id": prompt.occurrence_id,
+            "multi": [item.key for item in prompt.inputs if item.kind is InputKind.MULTI],
+        },
+    }
+    return _card(body, [submit])
+
+
+def answered_card(prompt: Prompt) -> dict[str, Any]:
+    """What a member's own (1:1) copy of a prompt shows after they answered."""
+    body: list[dict[str, Any]] = [_text(prompt.title, size="Medium", weight="Bolder", style="heading")]
+    if prompt.intro:
+        body.append(_text(prompt.intro))
+    body.extend(_text(item.label, weight="Bolder") for item in prompt.inputs)
+    body.append(_text("✓ " + prompt.answered_label, color="Good"))
+    return _card(body)
+
+
+def notice_card(notice: Notice) -> dict[str, Any]:
+    """Results, summaries and command answers: a title, text, a fact list and a footer."""
+    body: list[dict[str, Any]] = []
+    if notice.title:
+        body.append(_text(notice.title, size="Medium", weight="Bolder", style="heading"))
+    if notice.text:
+        body.append(_text(notice.text))
+    if notice.fields:
+        body.append({"type": "FactSet", "facts": [{"title": a, "value": b} for a, b in notice.fields]})
+    if notice.footer:
+        body.append(_text(notice.footer, isSubtle=True, size="Small"))
+    return _card(body or [_text(" ")])
+
+
+def attachment(card: dict[str, Any]) -> dict[str, Any]:
+    return {"contentType": CARD_CONTENT_TYPE, "content": card}
+
+
+def parse_submit(data: Any) -> tuple[int, dict[str, Any]] | None:
+    """(occurrence id, values by input key) of a Ritme card submission, else None.
+
+    Multi-select choice sets arrive as one comma-separated string; they become lists here.
+    """
+    if not isinstance(data, dict) or data.get(SUBMIT_MARK) != "answer":
+        return None
+    try:
+        occurrence_id = int(data["occurrence_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    multi = data.get("multi") if isinstance(data.get("multi"), list) else []
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        if isinstance(key, str) and key.startswith(INPUT_PREFIX):
+            name = key.removeprefix(INPUT_PREFIX)
+            if name in multi and isinstance(raw, str):
+                raw = [v for v in raw.split(",") if v]
+            values[name] = raw
+    return occurrence_id, values
+

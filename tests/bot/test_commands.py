@@ -1,0 +1,89 @@
+"""The command grammar: English and Dutch words, one parse, never an unexpected exception."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.commands import Command, CommandError, parse
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", Command(name="help")),
+        ("/ritme help", Command(name="help")),
+        ("hulp", Command(name="help")),
+        ("lijst", Command(name="list")),
+        ("add reflection every monday at 09:00", Command(name="add", args={"kind": "reflection", "schedule": "every monday at 09:00"})),
+        ("toevoegen reflectie elke maandag om 09:00", Command(name="add", args={"kind": "reflection", "schedule": "elke maandag om 09:00"})),
+        ("add pulse every 2 weeks on friday at 15:00 open 2d", Command(name="add", args={"kind": "pulse", "schedule": "every 2 weeks on friday at 15:00 open 2d"})),
+        ("pause #3", Command(name="pause", args={"id": 3})),
+        ("pauzeer 3", Command(name="pause", args={"id": 3})),
+        ("hervat #3", Command(name="resume", args={"id": 3})),
+        ("run #12", Command(name="run", args={"id": 12})),
+        ("sluit #2", Command(name="close", args={"id": 2})),
+        ("review", Command(name="review")),
+        ("terugblik #4", Command(name="review", args={"id": 4})),
+        ("goal", Command(name="goal")),
+        ("doel zet Elke leerling leest met plezier", Command(name="goal set", args={"text": "Elke leerling leest met plezier"})),
+        ("language EN", Command(name="language", args={"language": "en"})),
+        ("taal nl", Command(name="language", args={"language": "nl"})),
+        ("timezone Europe/London", Command(name="timezone", args={"zone": "Europe/London"})),
+        ("holiday add 2026-12-21..2027-01-01 Kerstvakantie", Command(name="holiday add", args={"start": date(2026, 12, 21), "end": date(2027, 1, 1), "name": "Kerstvakantie"})),
+        ("vakantie toevoegen 21-12-2026..01-01-2027", Command(name="holiday add", args={"start": date(2026, 12, 21), "end": date(2027, 1, 1), "name": ""})),
+        ("holiday list", Command(name="holiday list")),
+        ("holidays nl", Command(name="holidays", args={"country": "NL"})),
+        ("role add leader <@U123|anna>", Command(name="role add", args={"role": "leader", "user": "<@U123|anna>"})),
+        ("rol toevoegen beheerder @bram", Command(name="role add", args={"role": "admin", "user": "@bram"})),
+        ("question add What surprised you?", Command(name="question add", args={"text": "What surprised you?"})),
+        ("thema veiligheid samen-leren", Command(name="theme", args={"themes": ["veiligheid", "samen-leren"]})),
+        ("appreciation start 3d", Command(name="appreciation start", args={"duration": "3d"})),
+        ("waardering sluit", Command(name="appreciation close")),
+        ("vergeet-mij", Command(name="forget-me")),
+    ],
+)
+def test_parses(text: str, expected: Command) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "example"),
+    [
+        ("add", "add reflection every monday at 09:00"),
+        ("add dance every monday", "add reflection every monday at 09:00"),
+        ("add goal", "add goal every monday at 09:00"),
+        ("pause", "pause #1"),
+        ("pause #abc", "pause #1"),
+        ("holiday add 2026-13-40", "holiday add 2026-12-21..2027-01-01 Christmas"),
+        ("holiday add 2027-01-02..2026-12-21", "holiday add 2026-12-21..2027-01-01 Christmas"),
+        ("role add boss @x", "role add leader @anna"),
+        ("language klingon", "language en"),
+        ("nonsense", "help"),
+    ],
+)
+def test_errors_carry_an_example(text: str, example: str) -> None:
+    with pytest.raises(CommandError) as err:
+        parse(text)
+    assert err.value.example == example and err.value.msgid
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=120))
+def test_any_text_parses_or_gives_a_clear_error(text: str) -> None:
+    try:
+        assert isinstance(parse(text), Command)
+    except CommandError as err:
+        assert err.msgid
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["add", "pause", "role", "holiday", "goal", "language", "appreciation", "theme"]), st.text(max_size=60))
+def test_known_verbs_with_any_arguments(verb: str, rest: str) -> None:
+    try:
+        parse(f"{verb} {rest}")
+    except CommandError:
+        pass

@@ -1,0 +1,107 @@
+"""Storage contract tests: the same expectations on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from sqlalchemy import inspect, select, text
+
+from rituals.engine import Engine, EngineSettings
+from rituals.library import PULSE_STATEMENTS
+from storage.models import Base, Member, Occurrence, Participation, Reply
+from storage.repo import Repo
+from tests.fakes.clock import Clock
+from tests.fakes.platform import RecordingPlatform
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+async def team_with(repo: Repo, users: list[str]) -> tuple[int, dict[str, int]]:
+    team, created = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T",
+                                           timezone="Europe/Amsterdam", language="en", now=NOW)
+    assert created
+    again, created = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T",
+                                            timezone="UTC", language="nl", now=NOW)
+    assert not created and again.id == team.id and again.timezone == "Europe/Amsterdam"
+    ids = {u: await repo.ensure_member(platform="p", workspace_id="w", user_id=u, display_name=u.title(), now=NOW, team_id=team.id) for u in users}
+    return team.id, ids
+
+
+async def test_migrations_create_every_table(repo: Repo) -> None:
+    async with repo.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert set(Base.metadata.tables) <= tables
+    assert "alembic_version" in tables
+
+
+async def test_occurrence_is_unique_per_ritual_and_planned_time(repo: Repo) -> None:
+    team, _ = await team_with(repo, [])
+    ritual = await repo.add_ritual(team_id=team, kind="reflection", schedule="every monday at 09:00",
+                                   open_seconds=3600, options={}, next_due_at=NOW, now=NOW)
+    fields = dict(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
+                  opened_at=NOW, closes_at=NOW, claimed_by="x")
+    async with repo.transaction() as tx:
+        first = await tx.add_occurrence(**fields)
+        second = await tx.add_occurrence(**fields)
+    assert first is not None and second is None
+    async with repo.session() as s:
+        assert len((await s.scalars(select(Occurrence))).all()) == 1
+
+
+async def test_named_replies_replace_and_anonymous_replies_carry_no_member(repo: Repo) -> None:
+    team, ids = await team_with(repo, ["ann", "bob"])
+    ritual = await repo.add_ritual(team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    async with repo.transaction() as tx:
+        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
+                                      opened_at=NOW, closes_at=NOW, claimed_by="x")
+        assert occ is not None
+        assert await tx.save_reply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"a": 1}, today=NOW.date(), now=NOW)
+        assert await tx.save_reply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"a": 2}, today=NOW.date(), now=NOW)
+        occ2 = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW.replace(hour=13), status="open", reason=None, content={},
+                                       opened_at=NOW, closes_at=NOW, claimed_by="x")
+        assert occ2 is not None
+        assert await tx.save_reply(occurrence_id=occ2, team_id=team, member_id=ids["bob"], anonymous=True, values={"a": 5}, today=NOW.date(), now=NOW)
+        assert not await tx.save_reply(occurrence_id=occ2, team_id=team, member_id=ids["bob"], anonymous=True, values={"a": 1}, today=NOW.date(), now=NOW)
+    async with repo.session() as s:
+        named = (await s.scalars(select(Reply).where(Reply.occurrence_id == occ))).all()
+        anon = (await s.scalars(select(Reply).where(Reply.occurrence_id == occ2))).all()
+        part = (await s.scalars(select(Participation))).all()
+    assert [(r.member_id, r.values) for r in named] == [(ids["ann"], {"a": 2})]
+    assert [(r.member_id, r.values, r.updated_at) for r in anon] == [(None, {"a": 5}, None)]
+    assert [(p.occurrence_id, p.member_id) for p in part] == [(occ2, ids["bob"])]
+
+
+async def test_forget_me_leaves_no_trace_of_the_member(repo: Repo) -> None:
+    clock = Clock(NOW)
+    team, ids = await team_with(repo, ["zq-ann", "bob"])
+    await repo.grant(team, ids["zq-ann"], "leader", NOW)
+    await repo.audit(team, ids["zq-ann"], "goal.set", {"goal": "x"}, NOW)
+    await repo.post_channel_message("c", "zq-ann", {"type": "command", "user": "zq-ann", "text": "help"}, NOW)
+    engine = Engine(repo, {"p": RecordingPlatform(name="p")}, settings=EngineSettings(), clock=clock, rng=random.Random(1))
+    for kind in ("reflection", "pulse"):
+        ritual = await repo.add_ritual(team_id=team, kind=kind, schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+        occ = await engine.run_now(ritual)
+        assert occ is not None
+        pulse = {s.key: 4 for s in PULSE_STATEMENTS}
+        values = {"answer": "mine"} if kind == "reflection" else pulse
+        assert (await engine.submit(occurrence_id=occ, member_id=ids["zq-ann"], values=values))[0]
+        assert (await engine.submit(occurrence_id=occ, member_id=ids["bob"], values={"answer": "bob's"} if kind == "reflection" else pulse))[0]
+        clock.advance(seconds=1)
+    await engine.dispatch()
+
+    erased = await repo.forget_member(ids["zq-ann"])
+    assert erased == 1  # the named reflection answer; the anonymous one was never linked to her
+
+    async with repo.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            rows = (await conn.execute(select(table))).all()
+            for row in rows:
+                flat = " ".join(str(v) for v in row)
+                assert "zq-ann" not in flat.lower(), f"{table.name} still mentions the member: {row}"
+            if "member_id" in table.c:
+                left = (await conn.execute(select(table).where(table.c.member_id == ids["zq-ann"]))).all()
+                assert left == [], f"{table.name} still points at the member"
+        assert (await conn.execute(text("SELECT count(*) FROM members"))).scalar() == 1
+    async with repo.session() as s:
+        assert (await s.scalars(select(Member.user_id))).all() == ["bob"]
