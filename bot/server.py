@@ -120,6 +120,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
         app.cleanup_ctx.append(lambda _app: slack.lifecycle())
         app.on_shutdown.append(lambda _app: slack.drain(timeout=10))
     # -- teams --
+    if settings.teams_enabled:
+        from bot.teams_support import setup_teams
+
+        setup_teams(app, settings, repo, ritme, engine, platforms, clock)
 
     app.cleanup_ctx.append(_dispose)
     if background:

@@ -76,7 +76,10 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
                 "title": _("Ritme playground"), "you_are": _("You are"), "send": _("Send"),
                 "placeholder": _("Type a command, e.g. /ritme help"), "answer": _("Answer"),
                 "submit": _("Submit"), "cancel": _("Cancel"), "closes": _("Closes"),
-                "private": _("Only visible to you"),
+                "private": _("Only visible to you"), "answered": _("{n} answered"),
+                "optional": _("optional"), "bot": "Ritme", "quick": _("Quick commands"),
+                "new_messages": _("New messages"), "offline": _("The server cannot be reached."),
+                "saved": _("Answer saved."),
             },
             "messages": [
                 {"id": mid, "private": uid is not None, "created_at": created.isoformat(), "payload": payload}

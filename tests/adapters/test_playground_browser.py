@@ -1,0 +1,47 @@
+"""The playground page in headless Chromium: a new user's first ritual, with nothing from outside."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.config import Settings
+from bot.server import create_app
+from tests.fakes.browser import screenshot, serve_app
+from tests.fakes.clock import Clock
+
+
+async def test_playground_page_runs_a_ritual(sqlite_url: str, browser_page, browser_requests) -> None:
+    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en")
+    app = create_app(settings, clock=Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC)))
+    page = browser_page
+    async with serve_app(app) as base:
+        await page.goto(base + "/")
+        await page.get_by_test_id("persona-anna").click()
+        composer = page.get_by_test_id("composer")
+        await composer.fill("/ritme add checkout every weekday at 16:30")
+        await page.get_by_test_id("send").click()
+        await page.get_by_text("Ritual #1 added").wait_for()
+        await composer.fill("/ritme run #1")
+        await page.get_by_test_id("send").click()
+        prompt = page.locator('[data-testid="message"][data-type="prompt"]')
+        await prompt.first.wait_for()
+        occurrence = await prompt.first.get_attribute("data-occurrence")
+
+        await page.get_by_test_id("persona-chris").click()
+        await page.get_by_test_id(f"answer-{occurrence}").click()
+        dialog = page.get_by_test_id("answer-dialog")
+        await dialog.wait_for()
+        await page.get_by_test_id("input-score-4").check()
+        await page.get_by_test_id("input-takeaway").fill("A clear agenda helps me.")
+        await screenshot(page, "playground-answer-dialog")
+        await page.get_by_test_id("submit-answer").click()
+        await dialog.wait_for(state="hidden")
+
+        await page.get_by_test_id("persona-bram").click()
+        await composer.fill("/ritme review #1")
+        await page.get_by_test_id("send").click()
+        await page.get_by_text("Chris: A clear agenda helps me.").wait_for()
+        await screenshot(page, "playground-review")
+        assert await page.get_by_text("1 of 4 answered").count() >= 1
+    browser_requests.assert_only_local()
+    assert any(url.endswith("/static/playground/app.js") for url in browser_requests.urls)
