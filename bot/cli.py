@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     slack_manifest = sub.add_parser("slack-manifest", help="print the Slack app manifest (JSON) for RITME_PUBLIC_URL")
     slack_manifest.set_defaults(func=lambda args: cmd_slack_manifest(_settings, _fail, ConfigError))
     # -- teams commands --
+    from adapters.teams.manifest import cmd_teams_manifest
+
+    teams = sub.add_parser("teams-manifest", help="write the Teams app package (manifest.json and icons) to a zip")
+    teams.add_argument("out", metavar="OUT.zip", help="where to write the package")
+    teams.set_defaults(func=lambda args: cmd_teams_manifest(args.out, _settings, _fail, ConfigError))
     return parser
 
 

@@ -44,6 +44,8 @@ VERBS = {
     "theme": "theme", "thema": "theme", "themes": "theme", "themas": "theme", "thema's": "theme",
     "appreciation": "appreciation", "waardering": "appreciation",
     "forget-me": "forget-me", "vergeet-mij": "forget-me", "forgetme": "forget-me",
+    "action": "action", "actie": "action",
+    "reminders": "reminders", "herinneringen": "reminders",
 }
 
 SUB_ADD = {"add", "toevoegen", "voeg-toe", "nieuw"}
@@ -180,6 +182,21 @@ def parse(text: str) -> Command:
             if not words:
                 return Command(name="theme", args={"themes": []})
             return Command(name="theme", args={"themes": [w.lower() for w in words]})
+        case "action":
+            example = "action add #1 We start every meeting with the goal"
+            if first in SUB_ADD and len(words) > 2:
+                ritual = parse_id(words[1], example)
+                text_start = rest.find(words[1]) + len(words[1])
+                action = rest[text_start:].strip()
+                if len(action) > 500:
+                    raise CommandError(N_("Keep the action short (at most 500 characters)."), example)
+                return Command(name="action add", args={"id": ritual, "text": action})
+            raise CommandError(N_("Use 'action add #N TEXT': what the team agreed after ritual #N."), example)
+        case "reminders":
+            state = {"on": True, "aan": True, "off": False, "uit": False}.get(first)
+            if state is None or len(words) != 1:
+                raise CommandError(N_("Use 'reminders off' or 'reminders on'."), "reminders off")
+            return Command(name="reminders", args={"on": state})
         case "appreciation":
             if first in SUB_START:
                 duration = " ".join(words[1:]) or None

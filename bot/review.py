@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from rituals.engine import Engine
 from rituals.i18n import Translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import summarise
+from rituals.kinds.base import prompt_inputs, summarise
 from rituals.ports import RitualView, TeamView
 from rituals.types import Notice
 from storage.repo import Repo
@@ -38,7 +38,7 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
             lines.append(_("{answered} of {invited} answered; revealed when the round closes.", answered=len(replies), invited=max(invited, len(replies))))
         else:
             summary = summarise(
-                inputs=kind.inputs(latest.content, team, _), replies=replies, anonymous=kind.anonymous,
+                inputs=prompt_inputs(kind, latest.content, team, _), replies=replies, anonymous=kind.anonymous,
                 shared=True, invited=invited, threshold=team.anonymity_threshold, _=_, rng=engine.rng,
                 previous=previous,
             )

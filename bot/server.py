@@ -118,7 +118,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
         app[SLACK_ADAPTER] = slack
         app.router.add_routes(slack.routes())
         app.cleanup_ctx.append(lambda _app: slack.lifecycle())
-        app.on_shutdown.append(lambda _app: slack.drain(timeout=10))
+        app.on_shutdown.append(lambda _app: slack.drain(within=10))
     # -- teams --
     if settings.teams_enabled:
         from bot.teams_support import setup_teams

@@ -29,7 +29,7 @@ NEEDS = {
     "holiday list": "admin", "holidays": "admin", "role add": "admin", "role remove": "admin",
     "role list": "admin", "question add": "admin", "theme": "admin",
     "run": "leader", "close": "leader", "goal set": "leader", "review": "leader",
-    "appreciation start": "leader", "appreciation close": "leader",
+    "appreciation start": "leader", "appreciation close": "leader", "action add": "leader",
 }
 
 
@@ -114,6 +114,7 @@ class Ritme:
             ("list", _("the rituals of this channel")),
             ("goal", _("our shared goal")),
             ("forget-me", _("erase your answers and identity")),
+            ("reminders off", _("no reminders for you (reminders on: back on)")),
         ]
         if role in ("admin", "leader"):
             rows += [
@@ -122,6 +123,7 @@ class Ritme:
                 ("review #1", _("a summary of recent answers")),
                 ("goal set " + _("Every pupil reads with pleasure"), _("set the shared goal")),
                 ("appreciation start 3d", _("start an appreciation round")),
+                ("action add #1 " + _("We start every meeting with our goal"), _("record what the team agreed; the next round asks how it went")),
             ]
         if role == "admin":
             rows += [
@@ -421,6 +423,19 @@ class Ritme:
         erased = await self.repo.forget_member(member_id)
         log.info("forget-me: a member was erased with %d answers", erased)
         return Notice(title=_("You are forgotten"), text=_("{count} of your answers and everything that identified you were erased.", count=erased))
+
+
+    async def do_action_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        ritual = await self._ritual(cmd, team)
+        await self.repo.add_action(ritual_id=ritual.id, text=cmd.args["text"], member_id=member_id, now=self.clock())
+        await self.repo.audit(team.id, member_id, "action.add", {"ritual": ritual.id, "text": cmd.args["text"]}, self.clock())
+        return Notice(title=_("Action recorded"), text=_("The next round of #{id} first asks how it went: {text}", id=ritual.id, text=cmd.args["text"]))
+
+    async def do_reminders(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        await self.repo.set_mute(member_id, not cmd.args["on"])
+        if cmd.args["on"]:
+            return Notice(title=_("Reminders on"), text=_("You get one reminder before a round closes, if you have not answered yet."))
+        return Notice(title=_("Reminders off"), text=_("You get no more reminders. Turn them on again with /ritme reminders on."))
 
 
 def error_notice(_: Translator, reason: str, example: str) -> Notice:

@@ -9,14 +9,17 @@ it lives here, not in ``bot/service.py``, so that the service stays platform-neu
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from adapters.slack.app import PromptInfo
-from bot.service import Ritme
+from bot.service import Ritme, describe_schedule, format_time
+from rituals.i18n import translator
+from rituals.kinds import KINDS
 from rituals.types import Actor, ChannelRef, Notice
-from storage.models import Occurrence, Ritual, SentPrompt, Team
-from storage.repo import Repo
+from storage.models import Member, Occurrence, Ritual, SentPrompt, Team, TeamMember
+from storage.repo import Repo, team_view
 
 PLATFORM = "slack"
 
@@ -75,3 +78,43 @@ class SlackSupport:
             )
             await s.execute(update(Team).where(Team.id.in_(team_ids)).values(active=False))
             return int(getattr(result, "rowcount", 0) or 0)
+
+    async def home(self, actor: Actor) -> list[Notice]:
+        """The App Home: one section per team of the member (its rituals, open rounds);
+        admins get a short how-to under each."""
+        async with self.repo.session() as s:
+            rows = (await s.execute(
+                select(Team, Member.id)
+                .join(TeamMember, TeamMember.team_id == Team.id)
+                .join(Member, Member.id == TeamMember.member_id)
+                .where(Member.platform == PLATFORM, Member.workspace_id == actor.workspace_id,
+                       Member.user_id == actor.user_id, Team.active.is_(True))
+                .order_by(Team.id).limit(20)
+            )).all()
+            teams = [(team_view(team), member_id) for team, member_id in rows]
+        if not teams:
+            _ = translator(self.ritme.default_language)
+            return [Notice(text=_("You are not in a team with rituals yet. Type /ritme help in a channel to begin."))]
+        notices = []
+        for team, member_id in teams:
+            _ = translator(team.language)
+            tz = ZoneInfo(team.timezone)
+            rituals = await self.repo.rituals(team.id)
+            open_by = await self.repo.open_occurrences([r.id for r in rituals])
+            fields = []
+            for r in rituals:
+                parts = [describe_schedule(r.schedule, _)]
+                if r.paused:
+                    parts.append(_("paused"))
+                for occ in open_by.get(r.id, []):
+                    if occ.closes_at:
+                        parts.append(_("open until {when}", when=format_time(occ.closes_at, tz)))
+                fields.append((f"#{r.id} {KINDS[r.kind].title(_)}", " · ".join(parts)))
+            admin = actor.is_platform_admin or "admin" in await self.repo.roles(team.id, member_id)
+            footer = _("How to: in the channel, /ritme add reflection every monday at 09:00 adds a ritual; /ritme help shows every command.") if admin else ""
+            notices.append(Notice(
+                title=team.name or team.channel_id,
+                text=f"<#{team.channel_id}>" + ("" if rituals else "\n" + _("This channel has no rituals yet. An admin adds one, e.g. /ritme add reflection every monday at 09:00")),
+                fields=tuple(fields), footer=footer,
+            ))
+        return notices

@@ -23,8 +23,8 @@ from adapters.teams.web import build_adapter, routes
 from bot.config import Settings
 from bot.service import Ritme
 from rituals.engine import Engine
-from rituals.ports import Platform, Prompt
-from rituals.types import ChannelRef
+from rituals.ports import Platform
+from rituals.types import ChannelRef, Prompt
 from storage.models import Team
 from storage.repo import Repo
 

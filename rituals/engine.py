@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 from rituals.calendar import public_holiday
 from rituals.i18n import translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import AnswerError, PlanContext, summarise, validate
+from rituals.kinds.base import AnswerError, PlanContext, prompt_inputs, summarise, validate
+from rituals.library import THEMES
 from rituals.ports import (
     Delivery,
     OccurrenceView,
@@ -31,8 +32,8 @@ from rituals.ports import (
     TeamView,
     Tx,
 )
-from rituals.schedule import parse_schedule
-from rituals.types import DeliveryError, Notice, Prompt
+from rituals.schedule import ScheduleError, parse_schedule
+from rituals.types import ChannelRef, DeliveryError, Notice, Prompt
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,9 @@ class Engine:
         """Fire every due ritual and close every ended occurrence; returns how many changed."""
         now = self.clock()
         fired = await self.fire_due(now)
+        reminded = await self.remind_due(now)
         closed = await self.close_due(now)
-        return fired + closed
+        return fired + reminded + closed
 
     async def fire_due(self, now: datetime) -> int:
         count = 0
@@ -103,7 +105,13 @@ class Engine:
         assert ritual.next_due_at is not None
         team = await tx.team(ritual.team_id)
         tz = ZoneInfo(team.timezone)
-        schedule = parse_schedule(ritual.schedule)
+        try:
+            schedule = parse_schedule(ritual.schedule)
+        except ScheduleError as err:  # stored before a parser change: stop, don't loop
+            log.error("ritual #%s paused: its schedule no longer parses (%s)", ritual.id, err)
+            await tx.set_next_due(ritual.id, None)
+            await tx.set_paused(ritual.id, True)
+            return False
         latest = ritual.next_due_at
         steps = 0
         while steps < 10_000:
@@ -132,12 +140,19 @@ class Engine:
             log.info("ritual #%s: %s skipped (holiday: %s)", ritual.id, day, holiday)
             return None
         content = await self._plan(tx, ritual, team, day)
+        action = await tx.open_action(ritual.id)
+        if action:
+            content["action"] = {"id": action[0], "text": action[1]}
         closes = now + timedelta(seconds=ritual.open_seconds)
+        remind = await self._reminder_time(tx, team, now, closes)
         occ = await tx.add_occurrence(
-            **common, status="open", reason=None, content=content, opened_at=now, closes_at=closes
+            **common, status="open", reason=None, content=content, opened_at=now, closes_at=closes,
+            remind_at=remind,
         )
         if occ is None:
             return None
+        if action:
+            await tx.follow_up_action(action[0], occ)
         await tx.enqueue(
             team_id=team.id,
             occurrence_id=occ,
@@ -155,6 +170,43 @@ class Engine:
             roster=tuple(await tx.roster(team.id)), rng=self.rng,
         )
         return KINDS[ritual.kind].plan(ctx)
+
+    async def _reminder_time(self, tx: Tx, team: TeamView, opened: datetime, closes: datetime) -> datetime | None:
+        """When the one reminder goes out: a quarter of the window before the close, moved
+        into working hours (08:00-17:00 local); none on a holiday or in a very short window."""
+        tz = ZoneInfo(team.timezone)
+        local = (closes - (closes - opened) / 4).astimezone(tz)
+        if local.hour < 8:
+            local = local.replace(hour=8, minute=0, second=0, microsecond=0)
+        elif local.hour >= 17:
+            local = local.replace(hour=17, minute=0, second=0, microsecond=0)
+        when = local.astimezone(UTC)
+        if when < opened + timedelta(minutes=30) or when > closes - timedelta(minutes=15):
+            return None
+        if await self._holiday(tx, team, local.date()):
+            return None
+        return when
+
+    async def remind_due(self, now: datetime) -> int:
+        """Send the one reminder of each open round, privately, to who has not answered."""
+        count = 0
+        async with self.store.transaction() as tx:
+            for occ in await tx.lock_remindable(now, self.settings.batch):
+                await tx.mark_reminded(occ.id, now)
+                ritual = await tx.ritual(occ.ritual_id)
+                if ritual is None or ritual.paused:
+                    continue
+                team = await tx.team(ritual.team_id)
+                for user_id in await tx.unanswered(occ.id, team.id):
+                    to = ChannelRef(platform=team.platform, workspace_id=team.workspace_id,
+                                    channel_id=team.channel_id, user_id=user_id)
+                    await tx.enqueue(team_id=team.id, occurrence_id=occ.id, destination=to,
+                                     payload={"type": "reminder", "occurrence_id": occ.id}, at=now)
+                    count += 1
+                log.info("ritual #%s: reminder for occurrence %s queued", ritual.id, occ.id)
+        if count:
+            self.wake.set()
+        return count
 
     async def _holiday(self, tx: Tx, team: TeamView, day: date) -> str | None:
         return await tx.holiday_name(team.id, day) or public_holiday(team.holiday_country, day)
@@ -220,7 +272,7 @@ class Engine:
         previous = await tx.replies(earlier[0].id) if earlier else None
         invited = await tx.invited_count(team.id)
         notice = summarise(
-            inputs=kind.inputs(occ.content, team, _),
+            inputs=prompt_inputs(kind, occ.content, team, _),
             replies=replies,
             anonymous=kind.anonymous,
             shared=kind.shared,
@@ -231,7 +283,11 @@ class Engine:
             previous=previous,
         )
         title = _("{title}: results", title=kind.title(_))
-        return Notice(title=f"#{ritual.id} {title}", text=notice.text, fields=notice.fields, footer=notice.footer)
+        text = notice.text
+        question = discussion_question(ritual.kind, occ.content, self.rng)
+        if question and replies:
+            text = (text + "\n\n" if text else "") + _("*For your next meeting:* {question}", question=_(question))
+        return Notice(title=f"#{ritual.id} {title}", text=text, fields=notice.fields, footer=notice.footer)
 
     # -- prompts and answers ----------------------------------------------------------
 
@@ -262,7 +318,7 @@ class Engine:
             kind=ritual.kind,
             title=f"#{ritual.id} {kind.title(_)}",
             intro=kind.intro(occ.content, team, _),
-            inputs=kind.inputs(occ.content, team, _),
+            inputs=prompt_inputs(kind, occ.content, team, _),
             context=context,
             anonymous=kind.anonymous,
             closes_at=occ.closes_at,
@@ -289,7 +345,7 @@ class Engine:
                 return False, _("This round has closed; answers are no longer taken.")
             kind = KINDS[ritual.kind]
             try:
-                clean = validate(kind.inputs(occ.content, team, _), values)
+                clean = validate(prompt_inputs(kind, occ.content, team, _), values)
             except AnswerError as err:
                 return False, _(err.msgid, **err.params)
             stored = await tx.save_reply(
@@ -344,6 +400,19 @@ class Engine:
                     return Delivery(item=item, error="occurrence gone")
                 ref = await platform.send_prompt(item.destination, rendered[0])
                 return Delivery(item=item, ref=ref)
+            if kind == "reminder":
+                rendered = await self.prompt(int(item.payload["occurrence_id"]))
+                if rendered is None or rendered[0].closed:
+                    return Delivery(item=item)  # closed meanwhile: nothing to remind of
+                prompt, team = rendered
+                _ = translator(team.language)
+                reminder = replace(
+                    prompt,
+                    title=_("Reminder: {title}", title=prompt.title),
+                    intro=_("This round closes soon and your answer still counts. (Mute reminders with /ritme reminders off.)") + "\n\n" + prompt.intro,
+                )
+                ref = await platform.send_prompt(item.destination, reminder)
+                return Delivery(item=item, ref=ref)
             if kind == "prompt_closed":
                 occ_id = int(item.payload["occurrence_id"])
                 rendered = await self.prompt(occ_id)
@@ -385,6 +454,15 @@ class Engine:
                 if occ is not None and d.item.payload.get("type") == "prompt":
                     await tx.set_paused(occ.ritual_id, True)
                     log.error("ritual #%s paused: %s", occ.ritual_id, d.error)
+
+
+DISCUSSION_THEME = {"goal": "goal", "checkout": "meetings", "pulse": "safety", "appreciation": "differences", "values": "values"}
+
+
+def discussion_question(kind: str, content: dict[str, Any], rng: random.Random) -> str | None:
+    """A short question from the library for the team's next meeting about these results."""
+    theme = THEMES.get(str(content.get("theme") or DISCUSSION_THEME.get(kind, "")))
+    return rng.choice(theme.discussion) if theme and theme.discussion else None
 
 
 def notice_to_dict(notice: Notice) -> dict[str, Any]:

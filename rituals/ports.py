@@ -134,6 +134,7 @@ class Tx(Protocol):
         opened_at: datetime | None,
         closes_at: datetime | None,
         claimed_by: str,
+        remind_at: datetime | None = None,
     ) -> int | None:
         """Insert the occurrence; None when (ritual, planned_at) exists already."""
         ...
@@ -198,6 +199,22 @@ class Tx(Protocol):
     async def prompt_refs(self, occurrence_id: int) -> list[tuple[ChannelRef, MessageRef]]: ...
 
     async def set_paused(self, ritual_id: int, paused: bool) -> None: ...
+
+    async def lock_remindable(self, now: datetime, limit: int) -> list[OccurrenceView]:
+        """Open occurrences whose reminder is due and not sent, locked against other replicas."""
+        ...
+
+    async def mark_reminded(self, occurrence_id: int, now: datetime) -> None: ...
+
+    async def unanswered(self, occurrence_id: int, team_id: int) -> list[str]:
+        """Platform user ids of team members who have not answered and want reminders."""
+        ...
+
+    async def open_action(self, ritual_id: int) -> tuple[int, str] | None:
+        """The latest agreed action of the ritual that no occurrence has asked about yet."""
+        ...
+
+    async def follow_up_action(self, action_id: int, occurrence_id: int) -> None: ...
 
 
 class Store(Protocol):

@@ -163,6 +163,7 @@ class Occurrence(Base):
     __table_args__ = (
         UniqueConstraint("ritual_id", "planned_at"),
         Index("ix_occurrences_open", "status", "closes_at"),
+        Index("ix_occurrences_remind", "status", "remind_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -175,6 +176,8 @@ class Occurrence(Base):
     closes_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(100))
+    remind_at: Mapped[datetime | None]  # when the one reminder goes out; None: no reminder
+    reminded_at: Mapped[datetime | None]
 
 
 class SentPrompt(Base):
@@ -250,6 +253,20 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Action(Base):
+    """What a team agreed after a round; the next occurrence asks how it went."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ritual_id: Mapped[int] = mapped_column(ForeignKey("rituals.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    source_occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("occurrences.id", ondelete="SET NULL"))
+    followup_occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("occurrences.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
 
 
 class Holiday(Base):

@@ -27,6 +27,7 @@ from rituals.ports import (
 from rituals.types import ChannelRef, MessageRef
 from storage.db import sessionmaker
 from storage.models import (
+    Action,
     AuditEntry,
     ChannelMessage,
     Holiday,
@@ -265,6 +266,41 @@ class SqlTx:
     async def set_paused(self, ritual_id: int, paused: bool) -> None:
         await self.s.execute(update(Ritual).where(Ritual.id == ritual_id).values(paused=paused))
 
+    async def lock_remindable(self, now: datetime, limit: int) -> list[OccurrenceView]:
+        rows = await self.s.scalars(
+            self._locked(
+                select(Occurrence).where(
+                    Occurrence.status == "open", Occurrence.remind_at <= now,
+                    Occurrence.reminded_at.is_(None), Occurrence.closes_at > now,
+                ).order_by(Occurrence.remind_at).limit(limit)
+            )
+        )
+        return [occurrence_view(o) for o in rows]
+
+    async def mark_reminded(self, occurrence_id: int, now: datetime) -> None:
+        await self.s.execute(update(Occurrence).where(Occurrence.id == occurrence_id).values(reminded_at=now))
+
+    async def unanswered(self, occurrence_id: int, team_id: int) -> list[str]:
+        named = select(Reply.member_id).where(Reply.occurrence_id == occurrence_id, Reply.member_id.is_not(None))
+        anonymous = select(Participation.member_id).where(Participation.occurrence_id == occurrence_id)
+        rows = await self.s.scalars(
+            select(Member.user_id).join(TeamMember, TeamMember.member_id == Member.id)
+            .where(TeamMember.team_id == team_id, Member.mute_reminders.is_(False),
+                   Member.id.not_in(named), Member.id.not_in(anonymous))
+            .order_by(Member.user_id)
+        )
+        return list(rows)
+
+    async def open_action(self, ritual_id: int) -> tuple[int, str] | None:
+        row = (await self.s.execute(
+            select(Action.id, Action.text).where(Action.ritual_id == ritual_id, Action.followup_occurrence_id.is_(None))
+            .order_by(Action.id.desc()).limit(1)
+        )).first()
+        return (row[0], row[1]) if row else None
+
+    async def follow_up_action(self, action_id: int, occurrence_id: int) -> None:
+        await self.s.execute(update(Action).where(Action.id == action_id).values(followup_occurrence_id=occurrence_id))
+
 
 class Repo:
     """The database, as the engine and the commands use it."""
@@ -488,6 +524,31 @@ class Repo:
                 .order_by(Occurrence.planned_at)
             )
             return {o.ritual_id: occurrence_view(o) for o in rows}
+
+    async def add_action(self, *, ritual_id: int, text: str, member_id: int | None, now: datetime) -> int:
+        """Record an agreed action, linked to the ritual's latest closed round."""
+        async with self.session() as s:
+            source = await s.scalar(
+                select(Occurrence.id).where(Occurrence.ritual_id == ritual_id, Occurrence.status == "closed")
+                .order_by(Occurrence.planned_at.desc()).limit(1)
+            )
+            action = Action(ritual_id=ritual_id, text=text, member_id=member_id, source_occurrence_id=source, created_at=now)
+            s.add(action)
+            await s.flush()
+            return action.id
+
+    async def actions(self, ritual_ids: Sequence[int]) -> list[tuple[int, int, str, datetime, int | None]]:
+        """(action id, ritual id, text, created, follow-up occurrence id), oldest first."""
+        async with self.session() as s:
+            rows = await s.execute(
+                select(Action.id, Action.ritual_id, Action.text, Action.created_at, Action.followup_occurrence_id)
+                .where(Action.ritual_id.in_(ritual_ids)).order_by(Action.id)
+            )
+            return [(a, b, c, d, e) for a, b, c, d, e in rows.all()]
+
+    async def set_mute(self, member_id: int, muted: bool) -> None:
+        async with self.session() as s:
+            await s.execute(update(Member).where(Member.id == member_id).values(mute_reminders=muted))
 
     # -- holidays -------------------------------------------------------------------
 

@@ -56,6 +56,21 @@ class RitualKind(Protocol):
     def title(self, _: Translator) -> str: ...
 
 
+def prompt_inputs(kind: RitualKind, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
+    """The kind's questions, preceded by a follow-up on the action the team agreed last time."""
+    inputs = kind.inputs(content, team, _)
+    action = content.get("action")
+    if isinstance(action, dict) and action.get("text"):
+        follow_up = Input(
+            key="action_followup",
+            label=_("Last time we agreed: \u201c{action}\u201d. How did it go?", action=action["text"]),
+            kind=InputKind.TEXT,
+            optional=True,
+        )
+        return (follow_up, *inputs)
+    return inputs
+
+
 def scale_input(key: str, label: str, _: Translator, low: str = "", high: str = "") -> Input:
     return Input(
         key=key,

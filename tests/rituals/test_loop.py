@@ -1,0 +1,124 @@
+"""The loop of a ritual, driven through the playground with an injected clock:
+open -> one private reminder -> close -> results -> agreed action -> asked about next time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.config import Settings
+from bot.server import ENGINE, create_app
+from tests.adapters.test_playground import Playground
+from tests.fakes.clock import Clock
+
+AMS = ZoneInfo("Europe/Amsterdam")
+SUNDAY = datetime(2026, 11, 22, 12, 0, tzinfo=AMS)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(SUNDAY)
+
+
+@pytest.fixture
+async def pg(sqlite_url: str, clock: Clock) -> AsyncIterator[Playground]:
+    app = create_app(Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en"), clock=clock, background=False)
+    async with TestClient(TestServer(app)) as client:
+        yield Playground(client, app)
+
+
+async def tick(pg: Playground) -> None:
+    await pg.app[ENGINE].tick()
+    await pg.deliver()
+
+
+def reminders(state: dict) -> list[dict]:
+    return [m["payload"] for m in state["messages"] if m["private"] and m["payload"]["type"] == "prompt"]
+
+
+async def test_open_remind_close_results_action_follow_up(pg: Playground, clock: Clock) -> None:
+    await pg.command("anna", "add checkout every monday at 09:00 open 2d")
+    await pg.command("dewi", "reminders off")
+    clock.set(datetime(2026, 11, 23, 9, 0, 1, tzinfo=AMS))
+    await tick(pg)
+    (prompt,) = await pg.prompts()
+    occ = prompt["occurrence_id"]
+    assert (await pg.answer("chris", occ, {"score": 4, "takeaway": "Clear goals"}))["ok"]
+    assert (await pg.answer("bram", occ, {"score": 2, "takeaway": "Too long"}))["ok"]
+
+    clock.set(datetime(2026, 11, 24, 16, 59, tzinfo=AMS))
+    await tick(pg)
+    assert not reminders(await pg.state("anna"))
+    clock.set(datetime(2026, 11, 24, 17, 0, 30, tzinfo=AMS))  # a quarter before the close, in working hours
+    await tick(pg)
+    await tick(pg)  # once only
+    got = {user: reminders(await pg.state(user)) for user in ("anna", "bram", "chris", "dewi")}
+    assert [len(v) for v in got.values()] == [1, 0, 0, 0]  # Anna only: Bram and Chris answered, Dewi muted
+    assert got["anna"][0]["title"].startswith("Reminder: #1")
+
+    clock.set(datetime(2026, 11, 25, 9, 0, 1, tzinfo=AMS))
+    await tick(pg)
+    (results,) = await pg.notices()
+    assert ["How useful was this meeting for you?", "average 3.0, spread 1.0"] in results["fields"]
+    assert "Bram: Too long" in results["text"] and "Chris: Clear goals" in results["text"]
+    assert "For your next meeting:" in results["text"]
+    assert results["footer"] == "2 of 4 answered"
+    late = await pg.answer("anna", occ, {"score": 5, "takeaway": "late"})
+    assert not late["ok"] and "closed" in late["message"]
+
+    recorded = await pg.command("bram", "action add #1 Send the agenda a day before")
+    assert recorded["title"] == "Action recorded"
+    clock.set(datetime(2026, 11, 30, 9, 0, 1, tzinfo=AMS))
+    await tick(pg)
+    latest = (await pg.prompts())[-1]
+    assert latest["occurrence_id"] != occ
+    assert latest["inputs"][0]["key"] == "action_followup"
+    assert "Send the agenda a day before" in latest["inputs"][0]["label"]
+    assert (await pg.answer("chris", latest["occurrence_id"], {"action_followup": "It helped", "score": 5, "takeaway": "Better"}))["ok"]
+    clock.set(datetime(2026, 12, 7, 9, 0, 1, tzinfo=AMS))
+    await tick(pg)
+    assert (await pg.prompts())[-1]["inputs"][0]["key"] != "action_followup"  # asked once
+
+
+async def test_pulse_below_threshold_posts_too_few_answers_and_no_figures(pg: Playground, clock: Clock) -> None:
+    await pg.command("anna", "add pulse every monday at 09:00 open 1d")
+    clock.set(datetime(2026, 11, 23, 9, 0, 1, tzinfo=AMS))
+    await tick(pg)
+    (prompt,) = await pg.prompts()
+    scores = {i["key"]: 3 for i in prompt["inputs"] if i["kind"] == "scale"}
+    for user in ("chris", "dewi"):
+        assert (await pg.answer(user, prompt["occurrence_id"], scores))["ok"]
+    clock.advance(days=1)
+    await tick(pg)
+    (results,) = await pg.notices()
+    assert "Too few answers" in results["text"] and results["fields"] == []
+
+
+async def test_pulse_at_threshold_shows_scores_and_change(pg: Playground, clock: Clock) -> None:
+    await pg.command("anna", "add pulse every monday at 09:00 open 1d")
+    for week, score in enumerate((2, 4)):
+        clock.set(datetime(2026, 11, 23, 9, 0, 1, tzinfo=AMS) + timedelta(weeks=week))
+        await tick(pg)
+        prompt = (await pg.prompts())[-1]
+        statements = [i for i in prompt["inputs"] if i["kind"] == "scale"]
+        for user in ("anna", "chris", "dewi"):
+            assert (await pg.answer(user, prompt["occurrence_id"], {i["key"]: score for i in statements}))["ok"]
+        clock.advance(days=1)
+        await tick(pg)
+    results = (await pg.notices())[-1]
+    first = statements[0]["label"]
+    assert [first, "average 4.0, spread 0.0 (change +2.0)"] in results["fields"]
+
+
+async def test_reminder_skips_holidays(pg: Playground, clock: Clock) -> None:
+    await pg.command("anna", "add reflection every monday at 09:00 open 2d")
+    await pg.command("anna", "holiday add 2026-11-24")
+    clock.set(datetime(2026, 11, 23, 9, 0, 1, tzinfo=AMS))
+    await tick(pg)
+    clock.set(datetime(2026, 11, 24, 17, 30, tzinfo=AMS))
+    await tick(pg)
+    assert not reminders(await pg.state("chris"))
