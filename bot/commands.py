@@ -45,6 +45,7 @@ VERBS = {
     "appreciation": "appreciation", "waardering": "appreciation",
     "forget-me": "forget-me", "vergeet-mij": "forget-me", "forgetme": "forget-me",
     "action": "action", "actie": "action",
+    "plan": "plan", "jaarplan": "plan", "jaarkalender": "plan",
     "reminders": "reminders", "herinneringen": "reminders",
 }
 
@@ -182,6 +183,19 @@ def parse(text: str) -> Command:
             if not words:
                 return Command(name="theme", args={"themes": []})
             return Command(name="theme", args={"themes": [w.lower() for w in words]})
+        case "plan":
+            example = "plan add 2026-09-01..2026-10-31 safety"
+            if first in SUB_LIST or not words:
+                return Command(name="plan list")
+            if first in SUB_ADD:
+                start, end = parse_period(words[1] if len(words) > 1 else None, example)
+                if len(words) < 3:
+                    raise CommandError(N_("Which theme? Name it after the period."), example)
+                return Command(name="plan add", args={"start": start, "end": end, "theme": " ".join(words[2:]).lower()})
+            if first in SUB_REMOVE:
+                start, end = parse_period(words[1] if len(words) > 1 else None, "plan remove 2026-09-01..2026-10-31")
+                return Command(name="plan remove", args={"start": start, "end": end})
+            raise CommandError(N_("Use 'plan add', 'plan list' or 'plan remove'."), example)
         case "action":
             example = "action add #1 We start every meeting with the goal"
             if first in SUB_ADD and len(words) > 2:
@@ -231,6 +245,8 @@ def _holiday(words: list[str]) -> Command:
     if sub in SUB_REMOVE:
         start, end = parse_period(words[1] if len(words) > 1 else None, "holiday remove 2026-12-21..2027-01-01")
         return Command(name="holiday remove", args={"start": start, "end": end})
+    if sub in {"import", "importeer"}:
+        return Command(name="holiday import")
     raise CommandError(N_("Use 'holiday add', 'holiday list' or 'holiday remove'."), example)
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands import KIND_WORDS, Command, CommandError, parse
-from rituals.calendar import known_country
+from rituals.calendar import CalendarError, known_country, parse_ics
 from rituals.engine import Engine, utcnow
-from rituals.i18n import Translator, translator
+from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
 from rituals.library import THEMES, find_theme
 from rituals.ports import TeamView
@@ -28,6 +28,7 @@ NEEDS = {
     "timezone": "admin", "language": "admin", "holiday add": "admin", "holiday remove": "admin",
     "holiday list": "admin", "holidays": "admin", "role add": "admin", "role remove": "admin",
     "role list": "admin", "question add": "admin", "theme": "admin",
+    "plan add": "admin", "plan list": "admin", "plan remove": "admin", "holiday import": "admin",
     "run": "leader", "close": "leader", "goal set": "leader", "review": "leader",
     "appreciation start": "leader", "appreciation close": "leader", "action add": "leader",
 }
@@ -69,7 +70,10 @@ class Ritme:
 
     # -- inbound --------------------------------------------------------------------
 
-    async def command(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice:
+    async def command(
+        self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "",
+        files: tuple[tuple[str, bytes], ...] = (),
+    ) -> Notice:
         team = await self.team_for(channel, channel_name)
         _ = translator(team.language)
         try:
@@ -83,6 +87,8 @@ class Ritme:
             return Notice(title=_("Not allowed"), text=_("Only an admin of this team can do that."))
         if needed == "leader" and role not in ("admin", "leader"):
             return Notice(title=_("Not allowed"), text=_("Only a leader or an admin of this team can do that."))
+        if files:
+            cmd = Command(name=cmd.name, args={**cmd.args, "files": files})
         handler = getattr(self, "do_" + cmd.name.replace(" ", "_").replace("-", "_"))
         try:
             result: Notice = await handler(cmd, team, member_id, role, _)
@@ -436,6 +442,50 @@ class Ritme:
         if cmd.args["on"]:
             return Notice(title=_("Reminders on"), text=_("You get one reminder before a round closes, if you have not answered yet."))
         return Notice(title=_("Reminders off"), text=_("You get no more reminders. Turn them on again with /ritme reminders on."))
+
+
+    async def do_plan_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        theme = find_theme(cmd.args["theme"])
+        if theme is None:
+            raise CommandError(N_("'{word}' is not a theme. Available: {names}"), "plan add 2026-09-01..2026-10-31 safety",
+                               word=cmd.args["theme"][:40], names=", ".join(THEMES))
+        a, b = cmd.args["start"].isoformat(), cmd.args["end"].isoformat()
+        plan = [p for p in team.settings.get("plan", []) if p["end"] < a or p["start"] > b]
+        plan.append({"start": a, "end": b, "theme": theme.key})
+        await self.repo.update_team(team.id, settings={**team.settings, "plan": sorted(plan, key=lambda p: p["start"])})
+        await self.repo.audit(team.id, member_id, "plan.add", {"start": a, "end": b, "theme": theme.key}, self.clock())
+        return Notice(title=_("Year plan updated"), text=_("From {start} to {end} reflections draw from: {theme}", start=a, end=b, theme=_(theme.name)))
+
+    async def do_plan_list(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        plan = team.settings.get("plan", [])
+        if not plan:
+            return Notice(title=_("Year plan"), text=_("No periods planned yet."), footer=_("For example: /ritme {example}", example="plan add 2026-09-01..2026-10-31 safety"))
+        return Notice(title=_("Year plan"), text="", fields=tuple((f"{p['start']}..{p['end']}", _(THEMES[p["theme"]].name)) for p in plan if p["theme"] in THEMES))
+
+    async def do_plan_remove(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        a, b = cmd.args["start"].isoformat(), cmd.args["end"].isoformat()
+        plan = team.settings.get("plan", [])
+        kept = [p for p in plan if (p["start"], p["end"]) != (a, b)]
+        if len(kept) == len(plan):
+            raise CommandError(N_("There is no planned period from {start} to {end}. See /ritme plan list."), "plan list", start=a, end=b)
+        await self.repo.update_team(team.id, settings={**team.settings, "plan": kept})
+        await self.repo.audit(team.id, member_id, "plan.remove", {"start": a, "end": b}, self.clock())
+        return Notice(title=_("Year plan updated"), text=f"{a}..{b}")
+
+    async def do_holiday_import(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        files = [f for f in cmd.args.get("files", ()) if f[0].lower().endswith(".ics")]
+        if not files:
+            raise CommandError(N_("Attach an iCalendar file (.ics) with the school holidays to the command."), "holiday import")
+        added = 0
+        for _name, content in files:
+            try:
+                periods = parse_ics(content)
+            except CalendarError:
+                raise CommandError(N_("That file is not an iCalendar file I can read."), "holiday import") from None
+            for start, end, name in periods:
+                added += await self.repo.add_holiday(team.id, start, end, name[:200], source="ics")
+        await self.repo.audit(team.id, member_id, "holiday.import", {"added": added}, self.clock())
+        return Notice(title=_("Holidays imported"), text=_("{count} holiday periods added; no prompts on those days.", count=added))
 
 
 def error_notice(_: Translator, reason: str, example: str) -> Notice:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import cache
 
 import holidays
+from icalendar import Calendar
 
 
 @cache
@@ -29,3 +30,35 @@ def public_holiday(country: str | None, day: date) -> str | None:
 
 def known_country(country: str) -> bool:
     return country.upper() in holidays.list_supported_countries()
+
+
+class CalendarError(ValueError):
+    """The file is not an iCalendar file with events."""
+
+
+def parse_ics(content: bytes) -> list[tuple[date, date, str]]:
+    """Holiday periods (first day, last day, name) from the events of an iCalendar file.
+
+    An all-day event's DTEND is exclusive in iCalendar; the last day returned is inclusive.
+    """
+    try:
+        calendar = Calendar.from_ical(content)
+    except Exception as exc:  # the parser raises several types for malformed input
+        raise CalendarError(str(exc)) from None
+    periods: list[tuple[date, date, str]] = []
+    for event in calendar.walk("VEVENT"):
+        start = event.decoded("DTSTART", None)
+        if start is None:
+            continue
+        end = event.decoded("DTEND", None)
+        first = start.date() if isinstance(start, datetime) else start
+        if end is None:
+            last = first
+        elif isinstance(end, datetime):
+            last = end.date()
+        else:
+            last = max(first, end - timedelta(days=1))
+        periods.append((first, last, str(event.get("SUMMARY", ""))))
+    if not periods:
+        raise CalendarError("no events")
+    return periods

@@ -234,8 +234,12 @@ class Store(Protocol):
 class Inbound(Protocol):
     """What the adapters call when a person does something on a platform."""
 
-    async def command(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice:
-        """Run a ``/ritme`` command; the answer is meant for the actor only."""
+    async def command(
+        self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "",
+        files: tuple[tuple[str, bytes], ...] = (),
+    ) -> Notice:
+        """Run a ``/ritme`` command; the answer is meant for the actor only.
+        ``files`` are (name, content) of files sent with it (``holiday import``)."""
         ...
 
     async def answer(self, actor: Actor, occurrence_id: int, values: dict[str, Any]) -> tuple[bool, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 from pathlib import Path
@@ -24,7 +26,7 @@ from rituals.types import Actor, ChannelRef
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-MAX_BODY = 64 * 1024
+MAX_BODY = 512 * 1024
 
 
 def _persona(user: object) -> Any:
@@ -52,6 +54,24 @@ async def _json(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json")
     return data
+
+
+def _files(raw: object) -> tuple[tuple[str, bytes], ...]:
+    """Files sent with a command: ``[{"name": ..., "content_base64": ...}]``."""
+    if raw is None:
+        return ()
+    bad = web.HTTPBadRequest(text=json.dumps({"error": "files must be a list of {name, content_base64}"}), content_type="application/json")
+    if not isinstance(raw, list) or len(raw) > 5:
+        raise bad
+    files = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("content_base64"), str):
+            raise bad
+        try:
+            files.append((item["name"][:200], base64.b64decode(item["content_base64"], validate=True)))
+        except (binascii.Error, ValueError):
+            raise bad from None
+    return tuple(files)
 
 
 def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
@@ -94,8 +114,10 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
         text = data.get("text")
         if not isinstance(text, str) or len(text) > 4000:
             raise web.HTTPBadRequest(text=json.dumps({"error": "text must be a string of at most 4000 characters"}), content_type="application/json")
-        await feed.post(CHANNEL, actor.user_id, {"type": "command", "user": actor.user_id, "text": text})
-        notice = await inbound.command(actor, CHANNEL_REF, text, channel_name="Playground")
+        files = _files(data.get("files"))
+        await feed.post(CHANNEL, actor.user_id, {"type": "command", "user": actor.user_id, "text": text,
+                                                 "files": [name for name, _ in files]})
+        notice = await inbound.command(actor, CHANNEL_REF, text, channel_name="Playground", files=files)
         reply = notice_payload(notice)
         await feed.post(CHANNEL, actor.user_id, reply)
         return web.json_response({"ok": True, "reply": reply})

@@ -7,7 +7,7 @@ from typing import Any
 
 from rituals.i18n import Translator
 from rituals.kinds.base import PlanContext
-from rituals.library import APPRECIATION
+from rituals.library import APPRECIATION, VALUES
 from rituals.ports import TeamView
 from rituals.types import Input, InputKind, Option
 
@@ -40,4 +40,11 @@ class Appreciation:
             if roster
             else Input(key="colleague", label=_("Colleague"), kind=InputKind.TEXT)
         )
-        return (colleague, Input(key="appreciation", label=_("What do you value in them?"), kind=InputKind.TEXT))
+        value = Input(
+            key="value",
+            label=_("Which of our values does it show? (optional)"),
+            kind=InputKind.CHOICE,
+            options=tuple(Option(value=v.key, label=_(v.name)) for v in VALUES),
+            optional=True,
+        )
+        return (colleague, Input(key="appreciation", label=_("What do you value in them?"), kind=InputKind.TEXT), value)

@@ -20,6 +20,15 @@ def themes_for(ctx: PlanContext) -> list[Theme]:
     return chosen or list(THEMES.values())
 
 
+def planned_theme(ctx: PlanContext) -> Theme | None:
+    """The theme the year plan gives the occurrence's day, if any."""
+    day = ctx.day.isoformat()
+    for period in ctx.team.settings.get("plan", []):
+        if period.get("start", "") <= day <= period.get("end", ""):
+            return find_theme(str(period.get("theme", "")))
+    return None
+
+
 class Reflection:
     key = "reflection"
     anonymous = False
@@ -27,10 +36,12 @@ class Reflection:
     default_open = timedelta(days=2)
 
     def plan(self, ctx: PlanContext) -> dict[str, Any]:
-        themes = themes_for(ctx)
-        last = str(ctx.history[0].get("theme")) if ctx.history else None
-        keys = [t.key for t in themes]
-        theme = themes[(keys.index(last) + 1) % len(themes)] if last in keys else themes[0]
+        theme = planned_theme(ctx)
+        if theme is None:
+            themes = themes_for(ctx)
+            last = str(ctx.history[0].get("theme")) if ctx.history else None
+            keys = [t.key for t in themes]
+            theme = themes[(keys.index(last) + 1) % len(themes)] if last in keys else themes[0]
         own = tuple(ctx.team.settings.get("questions", ()))
         pool = theme.questions + own
         asked = [str(h.get("question")) for h in ctx.history if h.get("theme") == theme.key]
