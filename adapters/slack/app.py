@@ -93,6 +93,10 @@ class SlackInbound(Inbound, Protocol):
         """The app left the workspace: pause its rituals; returns how many."""
         ...
 
+    async def home(self, actor: Actor) -> list[Notice]:
+        """What the member's App Home shows, one notice per team."""
+        ...
+
 
 class SeenRequests:
     """A bounded LRU of request keys already handled, against Slack's retries."""
@@ -154,7 +158,7 @@ class SlackAdapter:
         try:
             yield
         finally:
-            await self.drain(timeout=10)
+            await self.drain(within=10)
             self.client.session = None
             await self.session.close()
             self.session = None
@@ -181,10 +185,11 @@ class SlackAdapter:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def drain(self, timeout: float | None = None) -> None:
-        """Wait until the work started after acks is done (shutdown, tests)."""
+    async def drain(self, within: float | None = None) -> None:
+        """Wait until the work started after acks is done (shutdown, tests); ``within``
+        seconds per round at most, so a hung call cannot stop a shutdown."""
         while self.tasks:
-            done, _pending = await asyncio.wait(set(self.tasks), timeout=timeout)
+            done, _pending = await asyncio.wait(set(self.tasks), timeout=within)
             if not done:
                 break
 
@@ -237,7 +242,7 @@ class SlackAdapter:
         app.view(MODAL_CALLBACK)(self._on_view_submission)
         app.event("message")(self._on_message)
         app.event("app_mention")(self._on_ignored_event)
-        app.event("app_home_opened")(self._on_ignored_event)
+        app.event("app_home_opened")(self._on_home_opened)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_uninstalled)
 
@@ -361,6 +366,20 @@ class SlackAdapter:
 
     async def _on_ignored_event(self, ack: Any) -> None:
         await ack()
+
+    async def _on_home_opened(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
+        await ack()
+        if event.get("tab", "home") == "home" and event.get("user"):
+            self.spawn(self._publish_home(str(body.get("team_id", "")), str(event["user"])))
+
+    async def _publish_home(self, team_id: str, user_id: str) -> None:
+        actor = await self._actor(team_id, user_id)
+        blocks: list[dict[str, Any]] = []
+        for notice in await self.inbound.home(actor):
+            if blocks:
+                blocks.append({"type": "divider"})
+            blocks += notice_blocks(notice)
+        await self._api("views.publish", user_id=user_id, view={"type": "home", "blocks": blocks[:100]})
 
     async def _on_uninstalled(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()

@@ -145,7 +145,7 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator) -> dict[str, Any]
     for item in prompt.inputs:
         label = item.label
         if item.kind is InputKind.MULTI and item.max_choices > 1:
-            label = f"{label} ({_('at most {count}', count=item.max_choices)})"
+            label = f"{label} ({_('Choose at most {count}.', count=item.max_choices)})"
         blocks.append({
             "type": "input",
             "block_id": block_id(item),

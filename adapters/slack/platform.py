@@ -8,7 +8,6 @@ ritual instead of knocking forever.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -75,7 +74,7 @@ class SlackPlatform:
             error = delivery_error(err)
             log.warning("slack %s failed: %s (retryable: %s)", method, error.reason, error.retryable)
             raise error from None
-        except (SlackClientError, aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, OSError) as err:
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as err:
             log.warning("slack %s: network error %r", method, err)
             raise DeliveryError(f"network: {type(err).__name__}", retryable=True) from None
         data = response.data

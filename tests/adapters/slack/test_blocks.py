@@ -1,0 +1,56 @@
+"""Block Kit rendering: quick scale buttons, closed prompts, the modal and its state."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from adapters.slack.blocks import modal_view, prompt_blocks, quick_scale, thread_input, view_values
+from rituals.i18n import translator
+from rituals.kinds.base import scale_input
+from rituals.types import Input, InputKind, Option, Prompt
+
+_ = translator("en")
+
+
+def prompt(*inputs: Input, closed: bool = False, anonymous: bool = False) -> Prompt:
+    return Prompt(occurrence_id=7, ritual_id=1, kind="x", title="#1 Check", intro="How was it?", inputs=inputs,
+                  context="Seen by leaders", anonymous=anonymous, closed=closed,
+                  closes_at=datetime(2026, 3, 2, 12, tzinfo=UTC), answer_label="Answer")
+
+
+def test_one_scale_gets_quick_buttons() -> None:
+    p = prompt(scale_input("score", "Score", _, "bad", "good"), Input(key="c", label="C", kind=InputKind.TEXT, optional=True))
+    assert quick_scale(p) is not None
+    buttons = [e for b in prompt_blocks(p, _) if b["type"] == "actions" for e in b["elements"]]
+    assert [e["action_id"] for e in buttons] == [f"ritme_scale_{n}" for n in range(1, 6)] + ["ritme_answer"]
+    assert json.loads(buttons[3]["value"]) == {"o": 7, "k": "score", "v": 4}
+
+
+def test_no_quick_buttons_when_more_is_required_and_none_when_closed() -> None:
+    p = prompt(scale_input("score", "Score", _), Input(key="t", label="T", kind=InputKind.TEXT))
+    assert quick_scale(p) is None and thread_input(p) is None
+    closed = prompt(Input(key="t", label="T", kind=InputKind.TEXT), closed=True)
+    assert all(b["type"] != "actions" for b in prompt_blocks(closed, _))
+    assert thread_input(prompt(Input(key="t", label="T", kind=InputKind.TEXT), anonymous=True)) is None
+
+
+def test_modal_elements_and_state() -> None:
+    many = tuple(Option(value=str(n), label=f"Name {n}") for n in range(12))
+    p = prompt(
+        Input(key="t", label="T", kind=InputKind.TEXT),
+        scale_input("s", "S", _),
+        Input(key="c", label="C", kind=InputKind.CHOICE, options=many),
+        Input(key="m", label="M", kind=InputKind.MULTI, options=many[:4], max_choices=2, optional=True),
+    )
+    view = modal_view(p, "C1", _)
+    elements = {b["block_id"]: b["element"]["type"] for b in view["blocks"] if b["type"] == "input"}
+    assert elements == {"in_t": "plain_text_input", "in_s": "radio_buttons", "in_c": "static_select", "in_m": "checkboxes"}
+    assert len(view["title"]["text"]) <= 24
+    state = {"view": None, "state": {"values": {
+        "in_t": {"value": {"type": "plain_text_input", "value": "hi"}},
+        "in_s": {"value": {"type": "radio_buttons", "selected_option": {"value": "3"}}},
+        "in_c": {"value": {"type": "static_select", "selected_option": None}},
+        "in_m": {"value": {"type": "checkboxes", "selected_options": [{"value": "1"}, {"value": "2"}]}},
+    }}}
+    assert view_values(state) == {"t": "hi", "s": "3", "m": ["1", "2"]}

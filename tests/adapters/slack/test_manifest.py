@@ -1,0 +1,29 @@
+"""``ritme slack-manifest``: one Request URL built from RITME_PUBLIC_URL, the scopes we use."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapters.slack.manifest import manifest
+from bot.cli import main
+
+
+def test_manifest_urls_scopes_and_events() -> None:
+    m = manifest("https://ritme.example.org/")
+    url = "https://ritme.example.org/slack/events"
+    assert m["features"]["slash_commands"][0] == {**m["features"]["slash_commands"][0], "command": "/ritme", "url": url}
+    assert m["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
+    assert m["settings"]["event_subscriptions"]["request_url"] == url
+    assert {"message.channels", "message.groups", "app_home_opened", "app_uninstalled", "tokens_revoked"} <= set(m["settings"]["event_subscriptions"]["bot_events"])
+    assert {"commands", "chat:write", "im:write", "users:read", "channels:history", "groups:history"} <= set(m["oauth_config"]["scopes"]["bot"])
+    assert m["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_cli_prints_the_manifest(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("RITME_PUBLIC_URL", "https://school.example")
+    assert main(["slack-manifest"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["settings"]["interactivity"]["request_url"] == "https://school.example/slack/events"

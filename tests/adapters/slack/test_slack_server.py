@@ -1,0 +1,273 @@
+"""The Slack adapter end to end: signed requests into the real server, Web API calls out to
+the fake. Nothing here waits on a schedule: the dispatcher runs on demand."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+
+from bot.server import REPO
+from storage.models import Reply, Ritual, SentPrompt, Team
+from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, TEAM, Harness, sign
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def texts(blocks: list[dict[str, Any]]) -> str:
+    """Every text in a list of blocks, for assertions."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                out.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(blocks)
+    return "\n".join(out)
+
+
+async def add_and_run(slack: Harness, kind: str) -> tuple[int, dict[str, Any]]:
+    """An admin adds a ritual and runs it; returns (occurrence id, the posted message)."""
+    added = await slack.command(f"add {kind} every monday at 09:00", user=ADMIN)
+    assert "added" in texts(added["blocks"]), added
+    ritual_id = int(texts(added["blocks"]).split("#")[1].split()[0])
+    sent = await slack.command(f"run #{ritual_id}", user=ADMIN)
+    assert "sent" in texts(sent["blocks"]).lower(), sent
+    assert await slack.dispatch() >= 1
+    posted = slack.fake.called("chat.postMessage")[-1].body
+    async with slack.app[REPO].session() as s:
+        occurrence_id = await s.scalar(select(SentPrompt.occurrence_id).order_by(SentPrompt.id.desc()))
+    assert occurrence_id is not None
+    return occurrence_id, posted
+
+
+def button_payload(occurrence_id: int, action_id: str, value: str, user: str = MEMBER) -> dict[str, Any]:
+    return {
+        "type": "block_actions", "team": {"id": TEAM, "domain": "school"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+        "api_app_id": "A1", "token": "x", "trigger_id": f"trig.{occurrence_id}",
+        "channel": {"id": CHANNEL, "name": "team-a"}, "container": {"type": "message", "channel_id": CHANNEL},
+        "message": {"ts": "1700000001.000100", "type": "message"},
+        "response_url": "https://hooks.invalid/unused",
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                     "action_ts": str(time.time())}],
+    }
+
+
+def submission(view: dict[str, Any], values: dict[str, Any], user: str = MEMBER) -> dict[str, Any]:
+    """A view_submission of the modal ``view`` with ``values`` as Slack's state."""
+    return {
+        "type": "view_submission", "team": {"id": TEAM, "domain": "school"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+        "api_app_id": "A1", "token": "x", "trigger_id": "trig.v",
+        "view": {**view, "id": "V1", "hash": "h1", "state": {"values": values}},
+    }
+
+
+async def open_modal(slack: Harness, occurrence_id: int) -> dict[str, Any]:
+    response = await slack.interact(button_payload(occurrence_id, "ritme_answer", str(occurrence_id)))
+    assert response.status == 200
+    opened = slack.fake.called("views.open")[-1].body
+    assert opened["trigger_id"] == f"trig.{occurrence_id}"
+    return opened["view"]
+
+
+# -- the edge ------------------------------------------------------------------------
+
+
+async def test_unsigned_bad_and_stale_requests_get_401_and_change_nothing(slack: Harness) -> None:
+    body = urlencode({"team_id": TEAM, "channel_id": CHANNEL, "user_id": ADMIN, "command": "/ritme",
+                      "text": "add reflection every monday at 09:00", "response_url": slack.fake.response_url()})
+    unsigned = await slack.post(body, FORM, signed=False)
+    wrong = await slack.post(body, FORM, signed=False, headers=sign(body, secret="not-the-secret"))
+    stale = await slack.post(body, FORM, signed=False, headers=sign(body, timestamp=int(time.time()) - 6 * 60))
+    tampered_headers = sign(body)
+    tampered = await slack.post(body + "x", FORM, signed=False, headers=tampered_headers)
+    assert [r.status for r in (unsigned, wrong, stale, tampered)] == [401, 401, 401, 401]
+    assert slack.fake.calls == []
+    assert await slack.count(Team) == 0
+    assert await slack.count(Ritual) == 0
+
+
+async def test_non_admin_cannot_add(slack: Harness) -> None:
+    answer = await slack.command("add reflection every monday at 09:00", user=MEMBER)
+    assert answer["response_type"] == "ephemeral"
+    assert "Only an admin" in texts(answer["blocks"])
+    assert await slack.count(Ritual) == 0
+    info = slack.fake.called("users.info")
+    assert info and info[-1].body["user"] == MEMBER
+
+
+async def test_admin_adds_and_runs_a_reflection(slack: Harness) -> None:
+    answer = await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    blocks = answer["blocks"]
+    assert blocks[0]["type"] == "header" and "#1" in blocks[0]["text"]["text"]
+    assert blocks[-1]["type"] == "context"  # the footer: how to send it now
+    assert await slack.count(Ritual) == 1
+
+    listed = await slack.command("list", user=MEMBER)
+    assert "#1" in texts(listed["blocks"])
+
+    occurrence_id, posted = await add_and_run(slack, "reflection")
+    assert posted["channel"] == CHANNEL
+    kinds = [b["type"] for b in posted["blocks"]]
+    assert kinds[0] == "header" and "actions" in kinds
+    answer_buttons = [e for b in posted["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [e["action_id"] for e in answer_buttons] == ["ritme_answer"]
+    assert answer_buttons[0]["value"] == str(occurrence_id)
+    assert "Closes" in texts(posted["blocks"])
+
+
+async def test_help_in_dutch(slack: Harness) -> None:
+    await slack.command("language nl", user=ADMIN)
+    answer = await slack.command("help", user=MEMBER)
+    assert "/ritme" in texts(answer["blocks"])
+
+
+# -- answers -----------------------------------------------------------------------
+
+
+async def test_answer_through_the_modal_is_stored_once(slack: Harness) -> None:
+    occurrence_id, _posted = await add_and_run(slack, "reflection")
+    view = await open_modal(slack, occurrence_id)
+    assert view["type"] == "modal" and json.loads(view["private_metadata"])["o"] == occurrence_id
+    inputs = [b for b in view["blocks"] if b["type"] == "input"]
+    assert inputs[0]["element"]["type"] == "plain_text_input" and inputs[0]["element"]["multiline"]
+
+    empty = await slack.interact(submission(view, {inputs[0]["block_id"]: {"value": {"type": "plain_text_input", "value": None}}}))
+    refused = await empty.json()
+    assert refused["response_action"] == "errors" and inputs[0]["block_id"] in refused["errors"]
+    assert await slack.replies() == []
+
+    filled = submission(view, {inputs[0]["block_id"]: {"value": {"type": "plain_text_input", "value": "Pair reading works"}}})
+    first = await slack.interact(filled)
+    assert (await first.json()) == {"response_action": "clear"}
+    again = await slack.interact(filled, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert again.status == 200
+    assert await slack.replies() == [{"answer": "Pair reading works"}]
+    confirmations = slack.fake.called("chat.postEphemeral")
+    assert len(confirmations) == 1 and confirmations[0].body["user"] == MEMBER
+    assert confirmations[0].body["channel"] == CHANNEL
+
+    review = await slack.command("review #1", user=ADMIN)
+    assert "Pair reading works" in texts(review["blocks"])
+
+
+async def test_scale_through_the_modal_and_an_anonymous_retry(slack: Harness) -> None:
+    occurrence_id, _posted = await add_and_run(slack, "pulse")
+    view = await open_modal(slack, occurrence_id)
+    inputs = [b for b in view["blocks"] if b["type"] == "input"]
+    scales = [b for b in inputs if b["element"]["type"] == "radio_buttons"]
+    assert scales and [o["value"] for o in scales[0]["element"]["options"]] == ["1", "2", "3", "4", "5"]
+    state = {b["block_id"]: {"value": {"type": "radio_buttons", "selected_option": {"value": "4"}}} for b in scales}
+    payload = submission(view, state)
+    first = await slack.interact(payload)
+    assert (await first.json()) == {"response_action": "clear"}
+    retry = await slack.interact(payload, **{"X-Slack-Retry-Num": "1"})
+    assert retry.status == 200 and (await retry.read()) == b""  # acked, not refused as a second answer
+    assert await slack.participations() == 1
+    stored = await slack.replies()
+    assert len(stored) == 1 and set(stored[0].values()) == {4}
+    async with slack.app[REPO].session() as s:
+        assert (await s.scalars(select(Reply.member_id))).all() == [None]  # anonymous
+
+
+async def test_quick_scale_button_answers_directly(slack: Harness) -> None:
+    occurrence_id, _posted = await add_and_run(slack, "checkout")
+    view = await open_modal(slack, occurrence_id)  # checkout asks more than a score: modal path
+    assert any(b["element"]["type"] == "radio_buttons" for b in view["blocks"] if b["type"] == "input")
+    value = json.dumps({"o": occurrence_id, "k": "score", "v": 4})
+    await slack.interact(button_payload(occurrence_id, "ritme_scale_4", value))
+    refusal = slack.fake.called("chat.postEphemeral")[-1].body
+    assert refusal["user"] == MEMBER and "Please answer" in refusal["text"]  # the takeaway is required
+    assert await slack.replies() == []
+
+
+async def test_thread_reply_is_an_answer_once(slack: Harness) -> None:
+    occurrence_id, posted = await add_and_run(slack, "reflection")
+    ts = slack.fake.called("chat.postMessage")[-1]
+    async with slack.app[REPO].session() as s:
+        thread_ts = await s.scalar(select(SentPrompt.message_id).where(SentPrompt.occurrence_id == occurrence_id))
+    assert thread_ts and ts.method == "chat.postMessage"
+    assert "thread" in texts(posted["blocks"])
+
+    event = {"type": "message", "channel": CHANNEL, "user": MEMBER, "text": "We read aloud more",
+             "ts": "1700000999.000200", "thread_ts": thread_ts, "channel_type": "channel"}
+    assert (await slack.event(event, "Ev1")).status == 200
+    assert (await slack.event(event, "Ev1", **{"X-Slack-Retry-Num": "1"})).status == 200
+    await slack.event({**event, "user": None, "bot_id": "BBOT", "text": "bot talk", "ts": "1700000999.000300"}, "Ev2")
+    await slack.event({**event, "thread_ts": "1699999999.000000", "ts": "1700000999.000400"}, "Ev3")
+    await slack.event({**event, "text": "not in a thread", "thread_ts": None, "ts": "1700000999.000500"}, "Ev4")
+    assert await slack.replies() == [{"answer": "We read aloud more"}]
+    confirmations = slack.fake.called("chat.postEphemeral")
+    assert len(confirmations) == 1 and confirmations[0].body["thread_ts"] == thread_ts
+
+    review = await slack.command("review", user=ADMIN)
+    assert "We read aloud more" in texts(review["blocks"])
+
+
+# -- delivery ----------------------------------------------------------------------
+
+
+async def test_rate_limit_is_retried(slack: Harness) -> None:
+    await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    slack.fake.fail("chat.postMessage", "ratelimited", times=2, status=429, retry_after=0)
+    await slack.command("run #1", user=ADMIN)
+    await slack.dispatch()  # the client retries once itself, then the outbox takes over
+    assert len(slack.fake.called("chat.postMessage")) == 3
+    assert await slack.count(SentPrompt) == 1
+    async with slack.app[REPO].session() as s:
+        assert (await s.scalar(select(Ritual.paused))) is False
+
+
+async def test_channel_not_found_pauses_the_ritual(slack: Harness) -> None:
+    await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    slack.fake.fail("chat.postMessage", "channel_not_found", times=5)
+    await slack.command("run #1", user=ADMIN)
+    await slack.dispatch()
+    assert len(slack.fake.called("chat.postMessage")) == 1  # not retried
+    assert await slack.count(SentPrompt) == 0
+    async with slack.app[REPO].session() as s:
+        assert (await s.scalar(select(Ritual.paused))) is True
+    listed = await slack.command("list", user=MEMBER)
+    assert "paused" in texts(listed["blocks"])
+
+
+async def test_close_updates_the_prompt_without_buttons(slack: Harness) -> None:
+    occurrence_id, _posted = await add_and_run(slack, "reflection")
+    await slack.command("close #1", user=ADMIN)
+    await slack.dispatch()
+    update = slack.fake.called("chat.update")[-1].body
+    assert update["channel"] == CHANNEL
+    assert all(b["type"] != "actions" for b in update["blocks"])
+    results = slack.fake.called("chat.postMessage")[-1].body
+    assert "results" in results["text"]
+
+
+async def test_app_uninstalled_pauses_the_workspace(slack: Harness) -> None:
+    await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    await slack.event({"type": "app_uninstalled"}, "EvU")
+    async with slack.app[REPO].session() as s:
+        assert (await s.scalar(select(Ritual.paused))) is True
+
+
+async def test_app_home_shows_the_members_teams(slack: Harness) -> None:
+    await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    await slack.event({"type": "app_home_opened", "user": ADMIN, "channel": "D1", "tab": "home"}, "EvH1")
+    published = slack.fake.called("views.publish")[-1].body
+    assert published["user_id"] == ADMIN and published["view"]["type"] == "home"
+    shown = texts(published["view"]["blocks"])
+    assert f"<#{CHANNEL}>" in shown and "#1" in shown and "/ritme help" in shown  # admins get the how-to
+
+    await slack.event({"type": "app_home_opened", "user": "ULONELY", "channel": "D2", "tab": "home"}, "EvH2")
+    lonely = texts(slack.fake.called("views.publish")[-1].body["view"]["blocks"])
+    assert "not in a team" in lonely
