@@ -14,8 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botbuilder.core import ActivityHandler, TurnContext
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
-from botbuilder.schema import AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+    ChannelAccount,
+)
 
 from adapters.teams.cards import (
     CARD_CONTENT_TYPE,

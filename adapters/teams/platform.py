@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
@@ -22,7 +23,6 @@ from botbuilder.schema import (
     ConversationParameters,
     ConversationReference,
 )
-from botbuilder.integration.aiohttp import CloudAdapter
 
 from adapters.teams.cards import attachment, notice_card, prompt_card
 from rituals.types import ChannelRef, DeliveryError, MessageRef, Notice, Prompt
@@ -120,7 +120,13 @@ class TeamsPlatform:
         result: dict[str, Any] = {}
 
         async def callback(turn_context: TurnContext) -> None:
-            result["value"] = await work(turn_context)
+            # The SDK gives the continuation turn a made-up activity id and would send as a
+            # reply to it; without one, a post is a new top-level message in the channel.
+            turn_context.activity.id = None
+            try:
+                result["value"] = await work(turn_context)
+            except Exception as err:  # kept: the adapter's turn-error handler would swallow it
+                result["error"] = err
 
         await self.pacer.wait(reference.conversation.id)
         try:
@@ -129,6 +135,8 @@ class TeamsPlatform:
             raise
         except Exception as err:
             raise delivery_error(err) from err
+        if "error" in result:
+            raise delivery_error(result["error"]) from result["error"]
         return result.get("value")
 
     async def _conversation(self, to: ChannelRef) -> ConversationReference:

@@ -61,7 +61,10 @@ def routes(adapter: CloudAdapter, bot: Bot) -> list[web.RouteDef]:
             return web.json_response({"error": "unauthorized"}, status=401)
         invoke = await adapter.process_activity(result, activity, bot.on_turn)
         if invoke:
-            return web.json_response(data=serializer_helper(invoke.body), status=invoke.status)
+            body = invoke.body
+            if body is not None and not isinstance(body, (dict, list, str, int, float, bool)):
+                body = serializer_helper(body)  # an SDK model; the ActivityHandler gives plain JSON
+            return web.json_response(data=body, status=invoke.status)
         return web.Response(status=201)
 
     return [web.post(PATH, messages)]

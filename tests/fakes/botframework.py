@@ -54,6 +54,7 @@ class Sent:
     activity_id: str | None
     body: dict[str, Any]
     token: str
+    response_id: str = ""  # the id the connector gave the new (or updated) activity
 
 
 @dataclass
@@ -215,7 +216,7 @@ class FakeBotFramework:
         new_id = target if request.method == "PUT" else f"act-{next(self._ids)}"
         self.sent.append(Sent(method=request.method, path=request.path,
                               conversation_id=request.match_info["conversation"],
-                              activity_id=target, body=body, token=token))
+                              activity_id=target, body=body, token=token, response_id=new_id))
         return web.json_response({"id": new_id})
 
     def _tls(self) -> ssl.SSLContext:

@@ -1,0 +1,173 @@
+"""The Teams app package: manifest.json (schema v1.17), a Dutch localization and two icons.
+
+The icons are drawn here and written as PNG with zlib and struct, so building a package
+needs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import uuid
+import zipfile
+import zlib
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+from rituals.i18n import N_, translator
+
+MANIFEST_VERSION = "1.17"
+SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+LOCALIZATION_SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
+ACCENT = "#2E7D6B"
+ACCENT_RGB = (0x2E, 0x7D, 0x6B)
+
+NAME_FULL = N_("Ritme: team rituals for schools")
+DESCRIPTION_SHORT = N_("Weekly reflection, check-outs, pulses and appreciation for school teams.")
+DESCRIPTION_FULL = N_("Ritme keeps a school team's rituals going: weekly reflection questions, meeting check-outs, anonymous team-climate pulses and appreciation rounds, on a schedule the team sets.")
+
+# At most ten commands per list (a Teams limit); titles are what a member types.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("help", N_("The commands, with examples")),
+    ("list", N_("The rituals of this channel")),
+    ("add", N_("Add a ritual, e.g. add reflection every monday at 09:00")),
+    ("run", N_("Send a ritual's prompt now, e.g. run #1")),
+    ("close", N_("Close a ritual's open round and post its results")),
+    ("review", N_("A summary of recent answers")),
+    ("goal", N_("The team's shared goal")),
+    ("appreciation start", N_("Start an appreciation round")),
+    ("language", N_("The team's language: nl or en")),
+    ("forget-me", N_("Erase your answers and identity")),
+)
+
+
+def _png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int, int]]) -> bytes:
+    """An RGBA PNG, one filter byte per row."""
+    rows = b"".join(
+        b"\x00" + b"".join(struct.pack("4B", *pixel(x, y)) for x in range(width)) for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+
+
+def _ring(x: int, y: int, size: int, outer: float, inner: float) -> bool:
+    """Whether a pixel lies on a ring (the 'cycle' of a ritual) centred in the icon."""
+    cx = cy = (size - 1) / 2
+    d2 = (x - cx) ** 2 + (y - cy) ** 2
+    return inner**2 <= d2 <= outer**2
+
+
+def color_icon() -> bytes:
+    """192×192: a white ring with a dot on the accent colour, full bleed."""
+    size = 192
+
+    def pixel(x: int, y: int) -> tuple[int, int, int, int]:
+        dot = (x - 96) ** 2 + (y - 40) ** 2 <= 14**2
+        if _ring(x, y, size, 62, 46) or dot:
+            return (255, 255, 255, 255)
+        return (*ACCENT_RGB, 255)
+
+    return _png(size, size, pixel)
+
+
+def outline_icon() -> bytes:
+    """32×32: the same ring in white on transparent, as Teams requires for outlines."""
+    size = 32
+
+    def pixel(x: int, y: int) -> tuple[int, int, int, int]:
+        return (255, 255, 255, 255) if _ring(x, y, size, 13, 10) else (0, 0, 0, 0)
+
+    return _png(size, size, pixel)
+
+
+def manifest(*, app_id: str, public_url: str, version: str = "1.0.0") -> dict[str, Any]:
+    """manifest.json for the bot ``app_id`` served from ``public_url``."""
+    tr = translator("en")
+    host = urlparse(public_url).hostname or "localhost"
+    base = public_url.rstrip("/")
+    return {
+        "$schema": SCHEMA,
+        "manifestVersion": MANIFEST_VERSION,
+        "version": version,
+        "id": app_id,
+        "developer": {
+            "name": "Ritme",
+            "websiteUrl": base,
+            "privacyUrl": f"{base}/privacy",
+            "termsOfUseUrl": f"{base}/terms",
+        },
+        "name": {"short": "Ritme", "full": tr(NAME_FULL)},
+        "description": {"short": tr(DESCRIPTION_SHORT), "full": tr(DESCRIPTION_FULL)},
+        "icons": {"color": "color.png", "outline": "outline.png"},
+        "accentColor": ACCENT,
+        "bots": [{
+            "botId": app_id,
+            "scopes": ["team", "personal", "groupChat"],
+            "supportsFiles": False,
+            "isNotificationOnly": False,
+            "commandLists": [{
+                "scopes": ["team", "personal", "groupChat"],
+                "commands": [{"title": title, "description": tr(description)} for title, description in COMMANDS],
+            }],
+        }],
+        "permissions": ["identity", "messageTeamMembers"],
+        "validDomains": [host],
+        "localizationInfo": {
+            "defaultLanguageTag": "en",
+            "additionalLanguages": [{"languageTag": "nl", "file": "nl.json"}],
+        },
+    }
+
+
+def localization(data: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The manifest's user-visible strings in another language (Teams localization file)."""
+    tr = translator(lang)
+    out: dict[str, Any] = {
+        "$schema": LOCALIZATION_SCHEMA,
+        "name.short": data["name"]["short"],
+        "name.full": tr(NAME_FULL),
+        "description.short": tr(DESCRIPTION_SHORT),
+        "description.full": tr(DESCRIPTION_FULL),
+    }
+    for i, (_title, description) in enumerate(COMMANDS):
+        out[f"bots[0].commandLists[0].commands[{i}].description"] = tr(description)
+    return out
+
+
+def package(*, app_id: str, public_url: str) -> bytes:
+    """The zip Teams installs: manifest.json, nl.json, color.png and outline.png at the root."""
+    if not app_id:
+        raise ValueError("MicrosoftAppId is needed for the Teams manifest")
+    uuid.UUID(app_id)  # Teams wants the bot's app id, a GUID; ValueError otherwise
+    data = manifest(app_id=app_id, public_url=public_url)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", json.dumps(data, indent=2, ensure_ascii=False))
+        z.writestr("nl.json", json.dumps(localization(data, "nl"), indent=2, ensure_ascii=False))
+        z.writestr("color.png", color_icon())
+        z.writestr("outline.png", outline_icon())
+    return buffer.getvalue()
+
+
+def cmd_teams_manifest(out: str, settings: Callable[[], Any], fail: Callable[[str], int],
+                       config_error: type[Exception]) -> int:
+    """``ritme teams-manifest OUT.zip``: the package for MicrosoftAppId and RITME_PUBLIC_URL."""
+    from pathlib import Path
+
+    try:
+        loaded = settings()
+    except config_error as err:
+        return fail(str(err))
+    try:
+        data = package(app_id=loaded.microsoft_app_id or "", public_url=loaded.base_url)
+    except ValueError:
+        return fail("MicrosoftAppId: the bot's app id (a GUID) is needed for the Teams manifest")
+    Path(out).write_bytes(data)
+    print(f"Teams app package written to {out}")
+    return 0

@@ -1,0 +1,127 @@
+"""The real app with Teams configured against the fake Microsoft side, on a fresh SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.config import Settings
+from bot.server import ENGINE, REPO, create_app
+from storage.db import upgrade
+from tests.fakes.botframework import CHANNEL, FakeBotFramework
+
+TENANT = "tenant-1"
+BOT_ID = "28:ritme-bot"
+GENERAL = "19:general@thread.tacv2"
+TEAM = {"id": "19:team@thread.tacv2", "name": "Groep 7"}
+
+PEOPLE = {
+    "anna": {"id": "29:anna", "aadObjectId": "aad-anna", "name": "Anna"},
+    "bram": {"id": "29:bram", "aadObjectId": "aad-bram", "name": "Bram"},
+    "chris": {"id": "29:chris", "aadObjectId": "aad-chris", "name": "Chris"},
+}
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBotFramework]:
+    with FakeBotFramework() as bf:
+        # The bot's own token comes from the fake login endpoint over https (msal insists).
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", bf.ca_file)
+        yield bf
+
+
+@pytest.fixture
+async def teams_db_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'teams.db'}"
+    await asyncio.to_thread(upgrade, url)
+    return url
+
+
+class Teams:
+    """Sends signed activities to the app, as the Bot Framework channel would."""
+
+    def __init__(self, client: TestClient, app: Any, fake: FakeBotFramework) -> None:
+        self.client, self.app, self.fake = client, app, fake
+        self._ids = itertools.count(1)
+
+    def activity(self, kind: str, who: str = "anna", *, conversation: str = GENERAL,
+                 conversation_type: str = "channel", **extra: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": kind,
+            "id": f"in-{next(self._ids)}",
+            "channelId": CHANNEL,
+            "serviceUrl": self.fake.service_url,
+            "from": PEOPLE[who],
+            "recipient": {"id": BOT_ID, "name": "Ritme"},
+            "conversation": {"id": conversation, "conversationType": conversation_type, "tenantId": TENANT},
+            "channelData": {"tenant": {"id": TENANT}, "team": TEAM, "channel": {"id": GENERAL, "name": "General"}},
+        }
+        data.update(extra)
+        return data
+
+    async def post(self, activity: dict[str, Any], token: str | None = "valid") -> int:
+        headers = {}
+        if token == "valid":
+            headers["Authorization"] = self.fake.sign(service_url=activity["serviceUrl"])
+        elif token is not None:
+            headers["Authorization"] = token
+        resp = await self.client.post("/api/messages", json=activity, headers=headers)
+        return resp.status
+
+    async def install(self, who: str = "anna") -> int:
+        return await self.post(self.activity("conversationUpdate", who, membersAdded=[{"id": BOT_ID}]))
+
+    async def say(self, who: str, text: str, *, mention: bool = True) -> dict[str, Any]:
+        """A message to the bot; returns the card the bot replied with."""
+        before = len(self.fake.sent)
+        body = f"<at>Ritme</at> {text}" if mention else text
+        extra: dict[str, Any] = {"text": body}
+        if mention:
+            extra["entities"] = [{"type": "mention", "text": "<at>Ritme</at>",
+                                  "mentioned": {"id": BOT_ID, "name": "Ritme"}}]
+        status = await self.post(self.activity("message", who, **extra))
+        assert status in (200, 201)
+        replies = self.fake.sent[before:]
+        assert len(replies) == 1, replies
+        return replies[0].body["attachments"][0]["content"]
+
+    async def deliver(self) -> None:
+        while await self.app[ENGINE].dispatch():
+            pass
+
+
+@pytest.fixture
+async def teams(fake: FakeBotFramework, teams_db_url: str) -> AsyncIterator[Teams]:
+    settings = Settings(RITME_DATABASE_URL=teams_db_url, RITME_DEFAULT_LANGUAGE="en",
+                        RITME_SECRET_KEY="test-secret-key-test-secret-key", **fake.env())
+    app = create_app(settings, background=False)
+    async with TestClient(TestServer(app)) as client:
+        yield Teams(client, app, fake)
+
+
+def card_text(card: dict[str, Any]) -> str:
+    """Every text on a card, for assertions."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("text", "title", "value", "label"):
+                if isinstance(node.get(key), str):
+                    parts.append(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    return "\n".join(parts)
+
+
+__all__ = ["BOT_ID", "GENERAL", "REPO", "TENANT", "Teams", "card_text"]

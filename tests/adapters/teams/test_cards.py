@@ -1,0 +1,52 @@
+"""Prompts as Adaptive Cards, and card submissions back as the values the engine validates."""
+
+from __future__ import annotations
+
+from adapters.teams.cards import parse_submit, prompt_card
+from rituals.types import Input, InputKind, Option, Prompt
+
+
+def prompt(**extra: object) -> Prompt:
+    options = (Option(value="a", label="Alpha"), Option(value="b", label="Beta"))
+    fields: dict = {
+        "occurrence_id": 7, "ritual_id": 2, "kind": "pulse", "title": "#2 Pulse", "intro": "How is it going?",
+        "context": "Anonymous.", "anonymous": True,
+        "inputs": (
+            Input(key="mood", label="Mood", kind=InputKind.SCALE, low_label="bad", high_label="great"),
+            Input(key="pick", label="Pick one", kind=InputKind.CHOICE, options=options),
+            Input(key="many", label="Pick some", kind=InputKind.MULTI, options=options, max_choices=2, optional=True),
+            Input(key="why", label="Why?", kind=InputKind.TEXT, optional=True),
+        ),
+    }
+    fields.update(extra)
+    return Prompt(**fields)
+
+
+def test_inputs_render_as_adaptive_card_inputs() -> None:
+    card = prompt_card(prompt())
+    assert card["version"] == "1.5"
+    inputs = {b["id"]: b for b in card["body"] if b["type"].startswith("Input.")}
+    mood, pick, many, why = inputs["q.mood"], inputs["q.pick"], inputs["q.many"], inputs["q.why"]
+    assert mood["type"] == "Input.ChoiceSet" and mood["style"] == "expanded"
+    assert [c["value"] for c in mood["choices"]] == ["1", "2", "3", "4", "5"]
+    assert "bad" in mood["choices"][0]["title"] and "great" in mood["choices"][4]["title"]
+    assert pick["type"] == "Input.ChoiceSet" and not pick.get("isMultiSelect") and pick["isRequired"]
+    assert many["isMultiSelect"] is True and many["isRequired"] is False
+    assert why["type"] == "Input.Text" and why["isMultiline"]
+    action = card["actions"][0]
+    assert action["type"] == "Action.Submit"
+    assert action["data"]["ritme"] == "answer" and action["data"]["occurrence_id"] == 7
+
+
+def test_a_submission_becomes_neutral_values() -> None:
+    data = dict(prompt_card(prompt())["actions"][0]["data"])
+    data.update({"q.mood": "4", "q.pick": "a", "q.many": "a,b", "q.why": "fine"})
+    assert parse_submit(data) == (7, {"mood": "4", "pick": "a", "many": ["a", "b"], "why": "fine"})
+    assert parse_submit({"something": "else"}) is None
+    assert parse_submit({"ritme": "answer", "occurrence_id": "x"}) is None
+
+
+def test_a_closed_prompt_has_no_inputs() -> None:
+    card = prompt_card(prompt(closed=True, answer_label="This round has closed"))
+    assert "actions" not in card
+    assert not [b for b in card["body"] if b["type"].startswith("Input.")]

@@ -1,0 +1,112 @@
+"""``ritme teams-manifest OUT.zip``: an installable package.
+
+The official v1.17 JSON schema is not available offline here, so the test checks what that
+schema requires (and Teams' own limits) field by field instead of validating against it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from adapters.teams.manifest import COMMANDS
+from bot.cli import main
+
+APP_ID = "3f1b6c3e-2a6e-4c39-9a8e-6c1d2b7f0a11"
+
+
+def pixels(png: bytes) -> tuple[int, int, list[tuple[int, ...]]]:
+    """Width, height and RGBA pixels of an unfiltered 8-bit RGBA PNG (as we write them)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height = 8, b"", 0, 0
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        data = png[pos + 8:pos + 8 + length]
+        crc = struct.unpack(">I", png[pos + 8 + length:pos + 12 + length])[0]
+        assert crc == zlib.crc32(kind + data) & 0xFFFFFFFF
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", data[:10])
+            assert (depth, colour) == (8, 6)
+        elif kind == b"IDAT":
+            idat += data
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = 1 + 4 * width
+    out = []
+    for y in range(height):
+        row = raw[y * stride:(y + 1) * stride]
+        assert row[0] == 0
+        out += [tuple(row[1 + 4 * x:5 + 4 * x]) for x in range(width)]
+    return width, height, out
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> zipfile.ZipFile:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MicrosoftAppId", APP_ID)
+    monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    monkeypatch.setenv("RITME_SECRET_KEY", "test-secret-key-test-secret-key")
+    monkeypatch.setenv("RITME_PUBLIC_URL", "https://ritme.school.example/")
+    out = tmp_path / "ritme-teams.zip"
+    assert main(["teams-manifest", str(out)]) == 0
+    return zipfile.ZipFile(out)
+
+
+def test_package_has_the_files_at_its_root(package: zipfile.ZipFile) -> None:
+    assert sorted(package.namelist()) == ["color.png", "manifest.json", "nl.json", "outline.png"]
+
+
+def test_manifest_has_what_the_schema_requires(package: zipfile.ZipFile) -> None:
+    m = json.loads(package.read("manifest.json"))
+    assert m["$schema"].endswith("/v1.17/MicrosoftTeams.schema.json")
+    assert m["manifestVersion"] == "1.17"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", m["version"])
+    assert m["id"] == APP_ID
+    for key in ("name", "websiteUrl", "privacyUrl", "termsOfUseUrl"):
+        assert m["developer"][key]
+        if key != "name":
+            assert m["developer"][key].startswith("https://")
+    assert 0 < len(m["name"]["short"]) <= 30 and len(m["name"]["full"]) <= 100
+    assert 0 < len(m["description"]["short"]) <= 80 and len(m["description"]["full"]) <= 4000
+    assert m["icons"] == {"color": "color.png", "outline": "outline.png"}
+    assert re.fullmatch(r"#[0-9A-Fa-f]{6}", m["accentColor"])
+    bot = m["bots"][0]
+    assert bot["botId"] == APP_ID
+    assert sorted(bot["scopes"]) == ["groupChat", "personal", "team"]
+    commands = bot["commandLists"][0]["commands"]
+    assert 0 < len(commands) <= 10
+    assert [c["title"] for c in commands] == [t for t, _ in COMMANDS]
+    assert all(0 < len(c["title"]) <= 32 and 0 < len(c["description"]) <= 128 for c in commands)
+    assert m["validDomains"] == ["ritme.school.example"]
+
+
+def test_dutch_localization_covers_the_visible_strings(package: zipfile.ZipFile) -> None:
+    m = json.loads(package.read("manifest.json"))
+    nl = json.loads(package.read("nl.json"))
+    assert m["localizationInfo"]["additionalLanguages"] == [{"languageTag": "nl", "file": "nl.json"}]
+    assert nl["description.short"] != m["description"]["short"]
+    for i in range(len(COMMANDS)):
+        assert nl[f"bots[0].commandLists[0].commands[{i}].description"]
+
+
+def test_icons_have_the_sizes_teams_wants(package: zipfile.ZipFile) -> None:
+    width, height, colour = pixels(package.read("color.png"))
+    assert (width, height) == (192, 192)
+    assert all(p[3] == 255 for p in colour)
+    width, height, outline = pixels(package.read("outline.png"))
+    assert (width, height) == (32, 32)
+    assert outline[0][3] == 0  # transparent background
+    assert {p for p in outline if p[3]} == {(255, 255, 255, 255)}  # white outline only
+
+
+def test_without_an_app_id_it_says_which_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MicrosoftAppId", raising=False)
+    assert main(["teams-manifest", str(tmp_path / "x.zip")]) == 2
+    assert "MicrosoftAppId" in capsys.readouterr().err

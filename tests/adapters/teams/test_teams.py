@@ -1,0 +1,206 @@
+"""Teams end to end: the real app, real tokens, the fake Bot Framework connector."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+
+from adapters.teams.platform import TeamsPlatform
+from bot.server import ENGINE, REPO
+from rituals.types import ChannelRef, DeliveryError, Notice
+from storage.models import Team
+from tests.adapters.teams.conftest import GENERAL, TENANT, Teams, card_text
+from tests.fakes.botframework import ISSUER, FakeBotFramework
+
+
+def expired(fake: FakeBotFramework) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": fake.app_id, "serviceurl": fake.service_url,
+              "nbf": now - 7200, "iat": now - 7200, "exp": now - 3600}
+    return "Bearer " + jwt.encode(claims, fake.key, algorithm="RS256", headers={"kid": fake.key_id})
+
+
+BAD_TOKENS = {
+    "no token": lambda f: None,
+    "not a jwt": lambda f: "Bearer not-a-token",
+    "wrong audience": lambda f: f.sign(audience="some-other-bot"),
+    "wrong serviceurl": lambda f: f.sign(service_url="https://evil.example/"),
+    "wrong issuer": lambda f: f.sign(issuer="https://issuer.example"),
+    "expired": expired,
+    "unknown key": lambda f: f.sign(key=f.other_key, key_id="unknown-key"),
+    "bad signature": lambda f: f.sign(key=f.other_key),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TOKENS))
+async def test_requests_without_a_valid_token_get_401_and_change_nothing(teams: Teams, case: str) -> None:
+    activity = teams.activity("conversationUpdate", membersAdded=[{"id": "28:ritme-bot"}])
+    status = await teams.post(activity, token=BAD_TOKENS[case](teams.fake))
+    assert status == 401
+    message = teams.activity("message", text="add reflection every monday at 09:00")
+    assert await teams.post(message, token=BAD_TOKENS[case](teams.fake)) == 401
+    assert teams.fake.sent == []
+    async with teams.app[REPO].session() as s:
+        assert (await s.scalars(Team.__table__.select())).all() == []
+
+
+async def test_a_valid_token_is_accepted(teams: Teams) -> None:
+    assert await teams.install() == 201
+    assert len(teams.fake.sent) == 1
+
+
+async def test_install_command_prompt_answers_and_review(teams: Teams) -> None:
+    fake = teams.fake
+    assert await teams.install("anna") == 201
+    welcome = fake.sent[-1]
+    assert welcome.conversation_id == GENERAL
+    assert "Ritme" in card_text(welcome.body["attachments"][0]["content"])
+
+    added = await teams.say("anna", "add reflection every monday at 09:00")
+    assert "#1" in card_text(added)
+
+    refused = await teams.say("bram", "add reflection every monday at 09:00")
+    assert "admin" in card_text(refused).lower()
+
+    sent = await teams.say("anna", "run #1")
+    assert "#1" in card_text(sent)
+    before = len(fake.sent)
+    await teams.deliver()
+    posted = fake.sent[before:]
+    assert len(posted) == 1
+    prompt = posted[0]
+    assert prompt.method == "POST" and prompt.activity_id is None  # a new top-level post
+    assert prompt.conversation_id == GENERAL
+    card = prompt.body["attachments"][0]["content"]
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
+    inputs = [b for b in card["body"] if b["type"].startswith("Input.")]
+    assert [i["type"] for i in inputs] == ["Input.Text"] and inputs[0]["isMultiline"]
+    data = card["actions"][0]["data"]
+    assert data["ritme"] == "answer"
+    card_id = prompt.response_id
+
+    async def submit(who: str, text: str, activity_id: str | None = None) -> dict[str, Any]:
+        activity = teams.activity("message", who, replyToId=card_id,
+                                  value={**data, inputs[0]["id"]: text})
+        if activity_id:
+            activity["id"] = activity_id
+        return activity
+
+    bram = await submit("bram", "We read aloud every morning.")
+    before = len(fake.sent)
+    assert await teams.post(bram) == 201
+    assert await teams.post(bram) == 201  # the channel delivers the same activity again
+    assert await teams.post(await submit("chris", "Pairs worked well.")) == 201
+    after = fake.sent[before:]
+    confirmations = [s for s in after if s.method == "POST" and s.body.get("text")]
+    updates = [s for s in after if s.method == "PUT"]
+    assert len(confirmations) == 2
+    assert all("saved" in s.body["text"].lower() for s in confirmations)
+    assert updates and all(u.activity_id == card_id for u in updates)
+    assert "2" in card_text(updates[-1].body["attachments"][0]["content"])
+
+    occurrence = int(data["occurrence_id"])
+    replies = await teams.app[REPO].replies_for(occurrence)
+    assert sorted(r.member_name for r in replies) == ["Bram", "Chris"]
+
+    review = card_text(await teams.say("anna", "review #1"))
+    assert "We read aloud every morning." in review
+    assert "Pairs worked well." in review
+
+    closed = await teams.say("anna", "close #1")
+    assert "#1" in card_text(closed)
+    before = len(fake.sent)
+    await teams.deliver()
+    after = fake.sent[before:]
+    updated = [s for s in after if s.method == "PUT" and s.activity_id == card_id]
+    assert len(updated) == 1
+    assert "actions" not in updated[0].body["attachments"][0]["content"]  # no more answering
+    results = [s for s in after if s.method == "POST"]
+    assert len(results) == 1 and "We read aloud every morning." in card_text(results[0].body)
+
+
+async def test_commands_without_mention_and_in_dutch(teams: Teams) -> None:
+    await teams.install("anna")
+    helped = await teams.say("chris", "help", mention=False)
+    assert "help" in card_text(helped)
+    dutch = await teams.say("anna", "language nl")
+    assert card_text(dutch)
+
+
+async def test_uninstall_sets_the_team_inactive(teams: Teams) -> None:
+    await teams.install("anna")
+    status = await teams.post(teams.activity("installationUpdate", "anna", action="remove"))
+    assert status in (200, 201)
+    async with teams.app[REPO].session() as s:
+        team = (await s.scalars(Team.__table__.select())).all()
+    assert len(team) == 1
+    async with teams.app[REPO].session() as s:
+        row = await s.get(Team, team[0])
+        assert row is not None and row.active is False
+
+
+def platform_of(teams: Teams) -> TeamsPlatform:
+    platform = teams.app[ENGINE].platforms["teams"]
+    assert isinstance(platform, TeamsPlatform)
+    return platform
+
+
+async def test_throttling_and_removal_become_delivery_errors(teams: Teams) -> None:
+    await teams.install("anna")
+    platform = platform_of(teams)
+    to = ChannelRef(platform="teams", workspace_id=TENANT, channel_id=GENERAL)
+
+    teams.fake.fail_next(429, retry_after="7")
+    with pytest.raises(DeliveryError) as err:
+        await platform.send_notice(to, Notice(text="hi"))
+    assert err.value.retryable and err.value.retry_after == 7
+
+    teams.fake.fail_next(403)
+    with pytest.raises(DeliveryError) as err:
+        await platform.send_notice(to, Notice(text="hi"))
+    assert not err.value.retryable
+
+    ref = await platform.send_notice(to, Notice(text="hi"))
+    assert ref.channel_id == GENERAL and ref.message_id
+
+
+async def test_no_reference_is_a_permanent_delivery_error(teams: Teams) -> None:
+    platform = platform_of(teams)
+    with pytest.raises(DeliveryError) as err:
+        await platform.send_notice(ChannelRef(platform="teams", workspace_id=TENANT, channel_id="19:unknown"), Notice(text="hi"))
+    assert not err.value.retryable
+
+
+async def test_a_member_gets_a_direct_message(teams: Teams) -> None:
+    await teams.install("anna")
+    platform = platform_of(teams)
+    to = ChannelRef(platform="teams", workspace_id=TENANT, channel_id=GENERAL, user_id="29:bram")
+    ref = await platform.send_notice(to, Notice(title="Thanks", text="for your help"))
+    created = [s for s in teams.fake.sent if s.path == "/v3/conversations"]
+    assert len(created) == 1
+    assert created[0].body["members"][0]["id"] == "29:bram"
+    assert ref.channel_id.startswith("a:1on1-")
+    assert teams.fake.sent[-1].conversation_id == ref.channel_id
+
+
+async def test_universal_action_answers_and_returns_the_card(teams: Teams) -> None:
+    await teams.install("anna")
+    await teams.say("anna", "add reflection every monday at 09:00")
+    await teams.say("anna", "run #1")
+    before = len(teams.fake.sent)
+    await teams.deliver()
+    data = teams.fake.sent[before].body["attachments"][0]["content"]["actions"][0]["data"]
+    value = {"action": {"type": "Action.Execute", "verb": "answer", "data": {**data, "q.answer": "Calm week."}},
+             "trigger": "manual"}
+    activity = teams.activity("invoke", "chris", name="adaptiveCard/action", value=value)
+    resp = await teams.client.post("/api/messages", json=activity,
+                                   headers={"Authorization": teams.fake.sign()})
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "actions" not in body["value"]
+    replies = await teams.app[REPO].replies_for(int(data["occurrence_id"]))
+    assert [r.values for r in replies] == [{"answer": "Calm week."}]
