@@ -35,6 +35,7 @@ VERBS = {
     "close": "close", "sluit": "close",
     "goal": "goal", "doel": "goal",
     "review": "review", "terugblik": "review", "overzicht": "review",
+    "export": "export", "exporteer": "export", "exporteren": "export",
     "timezone": "timezone", "tijdzone": "timezone",
     "language": "language", "taal": "language",
     "holiday": "holiday", "vakantie": "holiday", "vrije-dag": "holiday",
@@ -46,6 +47,7 @@ VERBS = {
     "forget-me": "forget-me", "vergeet-mij": "forget-me", "forgetme": "forget-me",
     "action": "action", "actie": "action",
     "plan": "plan", "jaarplan": "plan", "jaarkalender": "plan",
+    "pairs": "pairs", "duos": "pairs", "duo's": "pairs",
     "reminders": "reminders", "herinneringen": "reminders",
 }
 
@@ -142,7 +144,11 @@ def parse(text: str) -> Command:
         case "review":
             if not words:
                 return Command(name="review")
+            if first in ("link", "koppeling") and len(words) == 1:
+                return Command(name="review link")
             return Command(name="review", args={"id": parse_id(first, "review #1")})
+        case "export":
+            return Command(name="export")
         case "goal":
             if not words:
                 return Command(name="goal")
@@ -183,6 +189,13 @@ def parse(text: str) -> Command:
             if not words:
                 return Command(name="theme", args={"themes": []})
             return Command(name="theme", args={"themes": [w.lower() for w in words]})
+        case "pairs":
+            if first in {"skip", "overslaan", "sla-over"} and len(words) == 1:
+                return Command(name="pairs skip")
+            if first in {"exclude", "uitsluiten", "include", "meedoen"} and len(words) > 1:
+                name = "pairs exclude" if first in {"exclude", "uitsluiten"} else "pairs include"
+                return Command(name=name, args={"user": " ".join(words[1:])})
+            raise CommandError(N_("Use 'pairs skip', or as admin 'pairs exclude @name' / 'pairs include @name'."), "pairs skip")
         case "plan":
             example = "plan add 2026-09-01..2026-10-31 safety"
             if first in SUB_LIST or not words:

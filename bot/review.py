@@ -30,11 +30,16 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
         latest, earlier = occurrences[0], occurrences[1 : RECENT + 1]
         replies = await repo.replies_for(latest.id)
         previous = await repo.replies_for(earlier[0].id) if earlier else None
+        if kind.anonymous and previous is not None and len(previous) < team.anonymity_threshold:
+            previous = None  # a change against a round too small to show would reveal its answers
         day = latest.planned_at.astimezone(tz).strftime("%Y-%m-%d")
         state = _("open") if latest.status == "open" else _("closed")
         lines = [header, _("Latest round {day} ({state})", day=day, state=state)]
         hidden = latest.status == "open" and ritual.kind == "appreciation"
-        if hidden:
+        own = kind.results(latest.content, replies, _)
+        if own is not None:
+            lines.append(own.text)
+        elif hidden:
             lines.append(_("{answered} of {invited} answered; revealed when the round closes.", answered=len(replies), invited=max(invited, len(replies))))
         else:
             summary = summarise(

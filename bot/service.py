@@ -28,9 +28,10 @@ NEEDS = {
     "timezone": "admin", "language": "admin", "holiday add": "admin", "holiday remove": "admin",
     "holiday list": "admin", "holidays": "admin", "role add": "admin", "role remove": "admin",
     "role list": "admin", "question add": "admin", "theme": "admin",
-    "plan add": "admin", "plan list": "admin", "plan remove": "admin", "holiday import": "admin",
+    "pairs exclude": "admin", "pairs include": "admin", "plan add": "admin", "plan list": "admin", "plan remove": "admin", "holiday import": "admin",
     "run": "leader", "close": "leader", "goal set": "leader", "review": "leader",
     "appreciation start": "leader", "appreciation close": "leader", "action add": "leader",
+    "review link": "leader", "export": "admin",
 }
 
 
@@ -486,6 +487,39 @@ class Ritme:
                 added += await self.repo.add_holiday(team.id, start, end, name[:200], source="ics")
         await self.repo.audit(team.id, member_id, "holiday.import", {"added": added}, self.clock())
         return Notice(title=_("Holidays imported"), text=_("{count} holiday periods added; no prompts on those days.", count=added))
+
+    async def do_review_link(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        from bot.review_page import link_notice
+
+        return await link_notice(self, team, member_id, _, export=False)
+
+    async def do_export(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        from bot.review_page import link_notice
+
+        return await link_notice(self, team, member_id, _, export=True)
+
+
+    async def do_pairs_skip(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        today = self.clock().astimezone(ZoneInfo(team.timezone)).date().isoformat()
+        skips = {**team.settings.get("pairs_skip", {}), str(member_id): today}
+        await self.repo.update_team(team.id, settings={**team.settings, "pairs_skip": skips})
+        return Notice(title=_("Skipped"), text=_("You are left out of the next pairs round."))
+
+    async def _pairs_exclusion(self, cmd: Command, team: TeamView, member_id: int, exclude: bool, _: Translator) -> Notice:
+        target, name = await self._target(team, cmd.args["user"])
+        excluded = set(team.settings.get("pairs_exclude", []))
+        excluded = excluded | {target} if exclude else excluded - {target}
+        await self.repo.update_team(team.id, settings={**team.settings, "pairs_exclude": sorted(excluded)})
+        await self.repo.audit(team.id, member_id, "pairs.exclude" if exclude else "pairs.include", {"member": target}, self.clock())
+        if exclude:
+            return Notice(title=_("Left out of pairs"), text=_("{name} is left out of pairs rounds until included again.", name=name))
+        return Notice(title=_("Back in pairs"), text=_("{name} takes part in pairs rounds again.", name=name))
+
+    async def do_pairs_exclude(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        return await self._pairs_exclusion(cmd, team, member_id, True, _)
+
+    async def do_pairs_include(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        return await self._pairs_exclusion(cmd, team, member_id, False, _)
 
 
 def error_notice(_: Translator, reason: str, example: str) -> Notice:

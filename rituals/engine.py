@@ -143,8 +143,9 @@ class Engine:
         action = await tx.open_action(ritual.id)
         if action:
             content["action"] = {"id": action[0], "text": action[1]}
+        kind = KINDS[ritual.kind]
         closes = now + timedelta(seconds=ritual.open_seconds)
-        remind = await self._reminder_time(tx, team, now, closes)
+        remind = await self._reminder_time(tx, team, now, closes, kind.remind_fraction)
         occ = await tx.add_occurrence(
             **common, status="open", reason=None, content=content, opened_at=now, closes_at=closes,
             remind_at=remind,
@@ -153,29 +154,53 @@ class Engine:
             return None
         if action:
             await tx.follow_up_action(action[0], occ)
-        await tx.enqueue(
-            team_id=team.id,
-            occurrence_id=occ,
-            destination=team.channel,
-            payload={"type": "prompt", "occurrence_id": occ},
-            at=now,
-        )
+        if kind.private:
+            await self._open_private(tx, ritual, team, occ, content, now)
+        else:
+            await tx.enqueue(
+                team_id=team.id,
+                occurrence_id=occ,
+                destination=team.channel,
+                payload={"type": "prompt", "occurrence_id": occ},
+                at=now,
+            )
         log.info("ritual #%s (%s): occurrence %s opened in %s", ritual.id, ritual.kind, occ, team.channel_id)
         return occ
 
+    async def _open_private(
+        self, tx: Tx, ritual: RitualView, team: TeamView, occ: int, content: dict[str, Any], now: datetime
+    ) -> None:
+        """A private ritual: one message per group, and a short announcement in the channel."""
+        _ = translator(team.language)
+        kind = KINDS[ritual.kind]
+        groups = kind.groups(content)
+        for group in groups:
+            users = tuple(str(m["user"]) for m in group)
+            to = replace(team.channel, user_id=users[0], members=users)
+            notice = kind.group_notice(content, group, team, _)
+            await tx.enqueue(team_id=team.id, occurrence_id=occ, destination=to,
+                             payload={"type": "notice", "notice": notice_to_dict(notice)}, at=now)
+        announcement = Notice(title=f"#{ritual.id} {kind.title(_)}", text=kind.intro(content, team, _))
+        await tx.enqueue(team_id=team.id, occurrence_id=occ, destination=team.channel,
+                         payload={"type": "notice", "notice": notice_to_dict(announcement)}, at=now)
+
     async def _plan(self, tx: Tx, ritual: RitualView, team: TeamView, day: date) -> dict[str, Any]:
         history = tuple(o.content for o in await tx.recent_occurrences(ritual.id, 50) if o.content)
+        roster = await tx.roster(team.id)
         ctx = PlanContext(
             team=team, options=ritual.options, day=day, history=history,
-            roster=tuple(await tx.roster(team.id)), rng=self.rng,
+            roster=tuple((mid, name) for mid, name, _ in roster),
+            users={mid: uid for mid, _, uid in roster}, rng=self.rng,
         )
         return KINDS[ritual.kind].plan(ctx)
 
-    async def _reminder_time(self, tx: Tx, team: TeamView, opened: datetime, closes: datetime) -> datetime | None:
-        """When the one reminder goes out: a quarter of the window before the close, moved
+    async def _reminder_time(
+        self, tx: Tx, team: TeamView, opened: datetime, closes: datetime, fraction: float
+    ) -> datetime | None:
+        """When the one reminder goes out: ``fraction`` of the window before the close, moved
         into working hours (08:00-17:00 local); none on a holiday or in a very short window."""
         tz = ZoneInfo(team.timezone)
-        local = (closes - (closes - opened) / 4).astimezone(tz)
+        local = (closes - (closes - opened) * fraction).astimezone(tz)
         if local.hour < 8:
             local = local.replace(hour=8, minute=0, second=0, microsecond=0)
         elif local.hour >= 17:
@@ -197,7 +222,12 @@ class Engine:
                 if ritual is None or ritual.paused:
                     continue
                 team = await tx.team(ritual.team_id)
-                for user_id in await tx.unanswered(occ.id, team.id):
+                recipients = await tx.unanswered(occ.id, team.id)
+                kind = KINDS[ritual.kind]
+                if kind.private:  # only those in a group were asked
+                    grouped = {str(m["user"]) for g in kind.groups(occ.content) for m in g}
+                    recipients = [u for u in recipients if u in grouped]
+                for user_id in recipients:
                     to = ChannelRef(platform=team.platform, workspace_id=team.workspace_id,
                                     channel_id=team.channel_id, user_id=user_id)
                     await tx.enqueue(team_id=team.id, occurrence_id=occ.id, destination=to,
@@ -268,6 +298,9 @@ class Engine:
         _ = translator(team.language)
         kind = KINDS[ritual.kind]
         replies = await tx.replies(occ.id)
+        own = kind.results(occ.content, replies, _)
+        if own is not None:
+            return replace(own, title=f"#{ritual.id} {own.title}")
         earlier = [o for o in await tx.recent_occurrences(ritual.id, 10) if o.id != occ.id and o.status == "closed" and o.planned_at < occ.planned_at]
         previous = await tx.replies(earlier[0].id) if earlier else None
         invited = await tx.invited_count(team.id)
@@ -406,11 +439,14 @@ class Engine:
                     return Delivery(item=item)  # closed meanwhile: nothing to remind of
                 prompt, team = rendered
                 _ = translator(team.language)
-                reminder = replace(
-                    prompt,
-                    title=_("Reminder: {title}", title=prompt.title),
-                    intro=_("This round closes soon and your answer still counts. (Mute reminders with /ritme reminders off.)") + "\n\n" + prompt.intro,
-                )
+                if KINDS[prompt.kind].private:  # a nudge, halfway through the period
+                    reminder = replace(prompt, intro=_("Halfway through this round: did you and your pair meet?"))
+                else:
+                    reminder = replace(
+                        prompt,
+                        title=_("Reminder: {title}", title=prompt.title),
+                        intro=_("This round closes soon and your answer still counts. (Mute reminders with /ritme reminders off.)") + "\n\n" + prompt.intro,
+                    )
                 ref = await platform.send_prompt(item.destination, reminder)
                 return Delivery(item=item, ref=ref)
             if kind == "prompt_closed":

@@ -163,8 +163,8 @@ class Tx(Protocol):
 
     async def invited_count(self, team_id: int) -> int: ...
 
-    async def roster(self, team_id: int) -> list[tuple[int, str]]:
-        """(member id, display name) of the team's members."""
+    async def roster(self, team_id: int) -> list[tuple[int, str, str]]:
+        """(member id, display name, platform user id) of the team's members."""
         ...
 
     async def answered_count(self, occurrence_id: int) -> int: ...

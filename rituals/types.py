@@ -81,6 +81,7 @@ class ChannelRef:
     channel_id: str
     user_id: str | None = None  # set for a direct conversation with one member
     ephemeral: bool = False  # shown to user_id only, inside channel_id
+    members: tuple[str, ...] = ()  # set for a private group conversation (user_id is one of them)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

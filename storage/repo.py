@@ -73,13 +73,14 @@ def channel_from(data: dict[str, Any]) -> ChannelRef:
     return ChannelRef(
         platform=data["platform"], workspace_id=data["workspace_id"], channel_id=data["channel_id"],
         user_id=data.get("user_id"), ephemeral=bool(data.get("ephemeral", False)),
+        members=tuple(data.get("members") or ()),
     )
 
 
 def channel_to(ref: ChannelRef) -> dict[str, Any]:
     return {
         "platform": ref.platform, "workspace_id": ref.workspace_id, "channel_id": ref.channel_id,
-        "user_id": ref.user_id, "ephemeral": ref.ephemeral,
+        "user_id": ref.user_id, "ephemeral": ref.ephemeral, "members": list(ref.members),
     }
 
 
@@ -181,12 +182,12 @@ class SqlTx:
     async def invited_count(self, team_id: int) -> int:
         return int(await self.s.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)) or 0)
 
-    async def roster(self, team_id: int) -> list[tuple[int, str]]:
+    async def roster(self, team_id: int) -> list[tuple[int, str, str]]:
         rows = await self.s.execute(
-            select(Member.id, Member.display_name).join(TeamMember, TeamMember.member_id == Member.id)
+            select(Member.id, Member.display_name, Member.user_id).join(TeamMember, TeamMember.member_id == Member.id)
             .where(TeamMember.team_id == team_id).order_by(Member.display_name)
         )
-        return [(mid, name or str(mid)) for mid, name in rows.all()]
+        return [(mid, name or uid, uid) for mid, name, uid in rows.all()]
 
     async def answered_count(self, occurrence_id: int) -> int:
         return int(await self.s.scalar(select(func.count()).select_from(Reply).where(Reply.occurrence_id == occurrence_id)) or 0)

@@ -66,5 +66,7 @@ class PlaygroundPlatform:
         await self.feed.update(int(ref.message_id), prompt_payload(prompt))
 
     async def send_notice(self, to: ChannelRef, notice: Notice) -> MessageRef:
+        for member in to.members[1:]:  # a private group: each member sees it privately
+            await self.feed.post(to.channel_id, member, notice_payload(notice))
         message_id = await self.feed.post(to.channel_id, to.user_id, notice_payload(notice))
         return MessageRef(channel_id=to.channel_id, message_id=str(message_id))

@@ -6,13 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from rituals.i18n import Translator
-from rituals.kinds.base import PlanContext
+from rituals.kinds.base import KindDefaults, PlanContext
 from rituals.library import APPRECIATION, VALUES
 from rituals.ports import TeamView
 from rituals.types import Input, InputKind, Option
 
 
-class Appreciation:
+class Appreciation(KindDefaults):
     key = "appreciation"
     anonymous = False
     shared = True

@@ -32,6 +32,7 @@ class PlanContext:
     day: date
     history: tuple[dict[str, Any], ...] = ()  # contents of earlier occurrences, newest first
     roster: tuple[tuple[int, str], ...] = ()  # (member id, name) of the team's members
+    users: dict[int, str] = field(default_factory=dict)  # member id -> platform user id
     rng: random.Random = field(default_factory=random.Random)
 
 
@@ -54,6 +55,38 @@ class RitualKind(Protocol):
         ...
 
     def title(self, _: Translator) -> str: ...
+
+    # Defaults for these come from ``KindDefaults``.
+    remind_fraction: float  # the reminder goes out this share of the window before the close
+    private: bool  # the prompt is not posted in the channel; ``groups`` get their own message
+
+    def groups(self, content: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        """Private groups of an occurrence ({id, name, user} each); empty for channel rituals."""
+        ...
+
+    def group_notice(self, content: dict[str, Any], group: list[dict[str, Any]], team: TeamView, _: Translator) -> Notice:
+        """The message a private group gets when the occurrence opens."""
+        ...
+
+    def results(self, content: dict[str, Any], replies: list[ReplyView], _: Translator) -> Notice | None:
+        """The kind's own results message, or None for the shared summary."""
+        ...
+
+
+class KindDefaults:
+    """What most kinds share: a prompt in the channel, a reminder a quarter before the close."""
+
+    remind_fraction = 0.25
+    private = False
+
+    def groups(self, content: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        return []
+
+    def group_notice(self, content: dict[str, Any], group: list[dict[str, Any]], team: TeamView, _: Translator) -> Notice:
+        raise NotImplementedError("only private kinds have group messages")
+
+    def results(self, content: dict[str, Any], replies: list[ReplyView], _: Translator) -> Notice | None:
+        return None
 
 
 def prompt_inputs(kind: RitualKind, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:

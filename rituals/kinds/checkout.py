@@ -6,13 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from rituals.i18n import Translator
-from rituals.kinds.base import PlanContext, scale_input
+from rituals.kinds.base import KindDefaults, PlanContext, scale_input
 from rituals.library import CHECKOUT
 from rituals.ports import TeamView
 from rituals.types import Input, InputKind
 
 
-class Checkout:
+class Checkout(KindDefaults):
     key = "checkout"
     anonymous = False
     shared = True

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from rituals.i18n import Translator
-from rituals.kinds.base import PlanContext
+from rituals.kinds.base import KindDefaults, PlanContext
 from rituals.library import GOAL_QUESTIONS, QUARTERLY_GOAL_QUESTIONS
 from rituals.ports import TeamView
 from rituals.types import Input, InputKind
@@ -24,7 +24,7 @@ def rotate(pool: tuple[str, ...], asked: list[str], ctx: PlanContext) -> str:
     return ctx.rng.choice(fresh or list(pool))
 
 
-class Goal:
+class Goal(KindDefaults):
     key = "goal"
     anonymous = False
     shared = True

@@ -6,13 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from rituals.i18n import Translator
-from rituals.kinds.base import PlanContext, scale_input
+from rituals.kinds.base import KindDefaults, PlanContext, scale_input
 from rituals.library import PULSE_STATEMENTS, SCALE_LABELS
 from rituals.ports import TeamView
 from rituals.types import Input, InputKind
 
 
-class Pulse:
+class Pulse(KindDefaults):
     key = "pulse"
     anonymous = True
     shared = False

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from rituals.i18n import Translator
-from rituals.kinds.base import PlanContext
+from rituals.kinds.base import KindDefaults, PlanContext
 from rituals.kinds.goal import rotate
 from rituals.library import THEMES, Theme, find_theme
 from rituals.ports import TeamView
@@ -29,7 +29,7 @@ def planned_theme(ctx: PlanContext) -> Theme | None:
     return None
 
 
-class Reflection:
+class Reflection(KindDefaults):
     key = "reflection"
     anonymous = False
     shared = True

@@ -6,13 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from rituals.i18n import Translator
-from rituals.kinds.base import PlanContext
+from rituals.kinds.base import KindDefaults, PlanContext
 from rituals.library import VALUES
 from rituals.ports import TeamView
 from rituals.types import Input, InputKind, Option
 
 
-class Values:
+class Values(KindDefaults):
     key = "values"
     anonymous = False
     shared = True

@@ -1,0 +1,108 @@
+"""Pairs: duos for collegial consultation, a new partner each round for as long as possible.
+
+Pairing follows the circle method of a round-robin tournament over the team in a fixed,
+team-specific order: with an even, stable team every pair meets once before any pair
+repeats. An odd count gives one trio. Members who skip a round or are excluded are left
+out of that round. Halfway through the period each member gets one private nudge
+("did you meet?"); the results say how many pairs met, never what they discussed.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from rituals.i18n import Translator
+from rituals.kinds.base import KindDefaults, PlanContext
+from rituals.library import PAIRS_PROMPTS
+from rituals.ports import ReplyView, TeamView
+from rituals.types import Input, InputKind, Notice, Option
+
+
+def circle_round(members: list[int], round_no: int) -> list[list[int]]:
+    """Round ``round_no`` of the circle method; an odd member out joins the first pair."""
+    if len(members) < 2:
+        return []
+    seats: list[int | None] = list(members)
+    if len(seats) % 2:
+        seats.append(None)
+    n = len(seats)
+    shift = round_no % (n - 1)
+    rest = seats[1:]
+    rest = rest[-shift:] + rest[:-shift] if shift else rest
+    seats = [seats[0], *rest]
+    groups: list[list[int]] = []
+    odd_one: int | None = None
+    for i in range(n // 2):
+        a, b = seats[i], seats[n - 1 - i]
+        if a is None or b is None:
+            odd_one = b if a is None else a
+        else:
+            groups.append([a, b])
+    if odd_one is not None:
+        if groups:
+            groups[0].append(odd_one)
+        else:
+            groups.append([odd_one])
+    return [g for g in groups if len(g) > 1]
+
+
+class Pairs(KindDefaults):
+    key = "pairs"
+    anonymous = False
+    shared = False
+    private = True
+    remind_fraction = 0.5  # the nudge goes out halfway
+    default_open = timedelta(days=28)
+
+    def plan(self, ctx: PlanContext) -> dict[str, Any]:
+        excluded = set(ctx.team.settings.get("pairs_exclude", []))
+        last_round = ctx.history[0].get("day", "") if ctx.history else ""
+        skipping = {int(mid) for mid, when in ctx.team.settings.get("pairs_skip", {}).items() if when >= last_round}
+        names = dict(ctx.roster)
+        order = sorted(names)
+        random.Random(ctx.team.id).shuffle(order)  # a stable order per team
+        present = [m for m in order if m not in excluded and m not in skipping]
+        rounds = sum(1 for h in ctx.history if h.get("groups"))
+        groups = circle_round(present, rounds)
+        prompt = PAIRS_PROMPTS[rounds % len(PAIRS_PROMPTS)]
+        return {
+            "day": ctx.day.isoformat(),
+            "prompt": prompt,
+            "skipped": sorted(skipping | (excluded & set(names))),
+            "groups": [[{"id": m, "name": names[m], "user": ctx.users.get(m, str(m))} for m in g] for g in groups],
+        }
+
+    def groups(self, content: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        return list(content.get("groups", []))
+
+    def title(self, _: Translator) -> str:
+        return _("Pairs for collegial consultation")
+
+    def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
+        count = len(content.get("groups", []))
+        return _("{count} pairs are made for this round; each pair has a private message. Not this time? /ritme pairs skip leaves you out of the next round.", count=count)
+
+    def group_notice(self, content: dict[str, Any], group: list[dict[str, Any]], team: TeamView, _: Translator) -> Notice:
+        names = ", ".join(str(m["name"]) for m in group)
+        return Notice(
+            title=_("Your consultation pair: {names}", names=names),
+            text=_("Find half an hour together this period. A suggestion: {prompt}", prompt=_(str(content.get("prompt", PAIRS_PROMPTS[0])))),
+            footer=_("Halfway through, Ritme asks whether you met. What you discuss stays between you."),
+        )
+
+    def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
+        return (
+            Input(key="met", label=_("Did you and your pair meet?"), kind=InputKind.CHOICE,
+                  options=(Option(value="yes", label=_("Yes")), Option(value="not_yet", label=_("Not yet")))),
+        )
+
+    def results(self, content: dict[str, Any], replies: list[ReplyView], _: Translator) -> Notice | None:
+        groups = content.get("groups", [])
+        met_by = {r.member_id for r in replies if r.values.get("met") == "yes"}
+        met = sum(1 for g in groups if any(m["id"] in met_by for m in g))
+        return Notice(
+            title=_("{title}: results", title=self.title(_)),
+            text=_("{met} of {count} pairs met this round.", met=met, count=len(groups)),
+        )
