@@ -36,7 +36,7 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
         state = _("open") if latest.status == "open" else _("closed")
         lines = [header, _("Latest round {day} ({state})", day=day, state=state)]
         hidden = latest.status == "open" and ritual.kind == "appreciation"
-        own = kind.results(latest.content, replies, _)
+        own = None if hidden else kind.results(latest.content, replies, _)
         if own is not None:
             lines.append(own.text)
         elif hidden:

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
 from adapters.teams.bot import Install, RitmeTeamsBot
 from adapters.teams.platform import PLATFORM, Pacer, TeamsPlatform
@@ -25,7 +24,6 @@ from bot.service import Ritme
 from rituals.engine import Engine
 from rituals.ports import Platform
 from rituals.types import ChannelRef, Prompt
-from storage.models import Team
 from storage.repo import Repo
 
 log = logging.getLogger(__name__)
@@ -71,12 +69,8 @@ class TeamsSupport:
 
     async def _stored(self, channel: ChannelRef) -> tuple[int, dict[str, Any], bool] | None:
         """(team id, stored reference, active) of a channel's team, without creating one."""
-        # Repo has no reader for Team.conversation yet; this is the one query it would hold.
-        async with self.repo.session() as s:
-            team = await s.scalar(select(Team).where(
-                Team.platform == channel.platform, Team.workspace_id == channel.workspace_id,
-                Team.channel_id == channel.channel_id))
-            return (team.id, dict(team.conversation or {}), bool(team.active)) if team else None
+        return await self.repo.team_conversation(
+            platform=channel.platform, workspace_id=channel.workspace_id, channel_id=channel.channel_id)
 
     # -- References ---------------------------------------------------------------------
 

@@ -463,6 +463,13 @@ class Repo:
             )
             return [(r, u, n) for r, u, n in rows.all()]
 
+    async def team_conversation(self, *, platform: str, workspace_id: str, channel_id: str) -> tuple[int, dict[str, Any], bool] | None:
+        """(team id, stored platform conversation reference, active) of a channel, if known."""
+        async with self.session() as s:
+            team = await s.scalar(select(Team).where(
+                Team.platform == platform, Team.workspace_id == workspace_id, Team.channel_id == channel_id))
+            return (team.id, dict(team.conversation or {}), bool(team.active)) if team else None
+
     async def update_team(self, team_id: int, **values: Any) -> None:
         async with self.session() as s:
             await s.execute(update(Team).where(Team.id == team_id).values(**values))

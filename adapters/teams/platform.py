@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 from botbuilder.core import TurnContext
@@ -188,6 +189,10 @@ class TeamsPlatform:
         return await self._post(to, card_activity(prompt_card(prompt), summary=prompt.title))
 
     async def send_notice(self, to: ChannelRef, notice: Notice) -> MessageRef:
+        # A bot cannot start a group chat in Teams: a private group gets one 1:1 chat each.
+        for member in to.members:
+            if member != to.user_id:
+                await self._post(replace(to, user_id=member, members=()), card_activity(notice_card(notice), summary=notice.title))
         return await self._post(to, card_activity(notice_card(notice), summary=notice.title))
 
     async def update_prompt(self, ref: MessageRef, to: ChannelRef, prompt: Prompt) -> None:

@@ -8,11 +8,13 @@ from typing import Any
 from rituals.i18n import Translator
 from rituals.kinds.base import KindDefaults, PlanContext
 from rituals.library import APPRECIATION, VALUES
-from rituals.ports import TeamView
-from rituals.types import Input, InputKind, Option
+from rituals.ports import ReplyView, TeamView
+from rituals.types import Input, InputKind, Notice, Option
 
 
 class Appreciation(KindDefaults):
+    """Named answers, shown to the team together when the round closes."""
+
     key = "appreciation"
     anonymous = False
     shared = True
@@ -48,3 +50,23 @@ class Appreciation(KindDefaults):
             optional=True,
         )
         return (colleague, Input(key="appreciation", label=_("What do you value in them?"), kind=InputKind.TEXT), value)
+
+    def results(self, content: dict[str, Any], replies: list[ReplyView], _: Translator) -> Notice | None:
+        """The round as one message: per colleague what others value in them."""
+        if not replies:
+            return Notice(title=_("{title}: results", title=self.title(_)), text=_("Nobody answered this time."))
+        names = {str(mid): str(name) for mid, name in content.get("roster") or []}
+        values = {v.key: _(v.name) for v in VALUES}
+        by_colleague: dict[str, list[str]] = {}
+        for reply in replies:
+            colleague = names.get(str(reply.values.get("colleague")), str(reply.values.get("colleague", "")))
+            line = "\u201c{text}\u201d \u2014 {author}".format(text=reply.values.get("appreciation", ""), author=reply.member_name)
+            if reply.values.get("value") in values:
+                line += " (" + values[reply.values["value"]] + ")"
+            by_colleague.setdefault(colleague, []).append(line)
+        text = "\n\n".join(f"*{who}*\n" + "\n".join(f"\u2022 {line}" for line in lines) for who, lines in sorted(by_colleague.items()))
+        return Notice(
+            title=_("{title}: results", title=self.title(_)),
+            text=text,
+            footer=_("{count} appreciations for {people} colleagues", count=len(replies), people=len(by_colleague)),
+        )

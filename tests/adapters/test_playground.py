@@ -177,7 +177,8 @@ async def test_appreciation_round(pg: Playground) -> None:
     assert (await pg.command("bram", "appreciation close"))["title"] == "Appreciation round closed"
     await pg.deliver()
     (results,) = await pg.notices()
-    assert "Your calm in the morning" in results["text"] and "Dewi" in results["fields"][0][1]
+    assert results["text"] == "*Dewi*\n\u2022 \u201cYour calm in the morning\u201d \u2014 Chris"
+    assert results["footer"] == "1 appreciations for 1 colleagues"
 
 
 async def test_values_ritual(pg: Playground) -> None:
