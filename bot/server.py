@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from adapters.playground.platform import CHANNEL, PERSONAS, PLATFORM, WORKSPACE, PlaygroundPlatform
 from adapters.playground.web import routes as playground_routes
 from bot.config import Settings
+from bot.review_page import retention_job, setup_review
 from bot.service import Ritme
 from rituals.engine import Engine, EngineSettings, utcnow
 from rituals.ports import Platform
@@ -102,6 +103,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
         app.router.add_routes(playground_routes(ritme, feed, team_info))
         app.cleanup_ctx.append(_seed_playground)
 
+    # -- review pages: signed links only --
+    setup_review(app, settings, repo, ritme, clock)
     # Platform adapters: each adds its routes, its Platform and its lifecycle here.
     # -- slack --
     if settings.slack_enabled and settings.slack_bot_token and settings.slack_signing_secret:
@@ -174,6 +177,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     scheduler = AsyncIOScheduler()
     scheduler.add_job(tick, IntervalTrigger(seconds=settings.tick_seconds), id="tick",
                       max_instances=1, coalesce=True, next_run_time=utcnow())
+    scheduler.add_job(retention_job(app[REPO], engine.clock), "cron", hour=3, minute=30, timezone="UTC", id="retention", max_instances=1, coalesce=True, next_run_time=utcnow())
     scheduler.start()
     task = asyncio.create_task(dispatcher(), name="ritme-dispatcher")
     log.info("engine started (tick every %.0fs, replica %s)", settings.tick_seconds, engine.settings.replica)

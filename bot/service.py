@@ -122,12 +122,14 @@ class Ritme:
             ("goal", _("our shared goal")),
             ("forget-me", _("erase your answers and identity")),
             ("reminders off", _("no reminders for you (reminders on: back on)")),
+            ("pairs skip", _("leave the next pairs round out")),
         ]
         if role in ("admin", "leader"):
             rows += [
                 ("run #1", _("send a ritual's prompt now")),
                 ("close #1", _("close the open round and post its results")),
                 ("review #1", _("a summary of recent answers")),
+                ("review link", _("a private link to the team's review page with charts")),
                 ("goal set " + _("Every pupil reads with pleasure"), _("set the shared goal")),
                 ("appreciation start 3d", _("start an appreciation round")),
                 ("action add #1 " + _("We start every meeting with our goal"), _("record what the team agreed; the next round asks how it went")),
@@ -147,6 +149,9 @@ class Ritme:
                 ("role add leader @anna", _("give someone a role")),
                 ("question add " + _("What surprised you this week?"), _("add your own reflection question")),
                 ("theme safety learning", _("choose reflection themes")),
+                ("plan add 2026-09-01..2026-10-31 safety", _("the year plan: a theme per period")),
+                ("add pairs every month on the first monday at 09:00", _("pairs for collegial consultation")),
+                ("export", _("all answers as a CSV file")),
             ]
         fields = tuple((f"/ritme {example}", what) for example, what in rows)
         kinds = ", ".join(sorted(KINDS))

@@ -303,6 +303,8 @@ class Engine:
             return replace(own, title=f"#{ritual.id} {own.title}")
         earlier = [o for o in await tx.recent_occurrences(ritual.id, 10) if o.id != occ.id and o.status == "closed" and o.planned_at < occ.planned_at]
         previous = await tx.replies(earlier[0].id) if earlier else None
+        if kind.anonymous and previous is not None and len(previous) < team.anonymity_threshold:
+            previous = None  # a change against a round too small to show would reveal its answers
         invited = await tx.invited_count(team.id)
         notice = summarise(
             inputs=prompt_inputs(kind, occ.content, team, _),

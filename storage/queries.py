@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, distinct, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from rituals.ports import TeamView
 from storage.models import AuditEntry, Member, Occurrence, Participation, Reply, Ritual, Team
-from storage.repo import Repo
+from storage.repo import Repo, team_view
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -75,6 +76,12 @@ class Queries:
     @property
     def engine(self) -> AsyncEngine:
         return self.repo.engine
+
+    async def team(self, team_id: int) -> TeamView | None:
+        """The team, or None when there is no such team."""
+        async with self.repo.session() as s:
+            team = await s.get(Team, team_id)
+            return team_view(team) if team is not None else None
 
     async def rounds(self, team_id: int, since: datetime) -> list[Round]:
         """Every occurrence of the team's rituals planned at or after ``since``, oldest first."""
@@ -164,7 +171,7 @@ class Queries:
         today = now.date()
         deleted = 0
         async with self.repo.session() as s:
-            periods = (await s.scalars(select(distinct(Team.retention_days)))).all()
+            periods = (await s.scalars(select(Team.retention_days).distinct())).all()
             for days in periods:
                 if days is None or days <= 0:
                     continue

@@ -1,18 +1,19 @@
 """Shared pytest fixtures. Each block names where its fixtures live."""
 
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from storage.db import create_engine, upgrade
+from storage.repo import Repo
+
 # PostgreSQL: postgres_url (session), fresh_postgres_url (per test); see tests/fakes/postgres.py
 # Browser: browser_page, browser_requests, browser_session (per test); see tests/fakes/browser.py
 from tests.fakes.browser import browser_page, browser_requests, browser_session  # noqa: F401
 from tests.fakes.postgres import fresh_postgres_url, postgres_url  # noqa: F401
 
 # Databases: `db_url` runs a test on SQLite and on PostgreSQL, migrated; `sqlite_url` on SQLite only.
-import asyncio  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
-
-import pytest  # noqa: E402
-
-from storage.db import create_engine, upgrade  # noqa: E402
-from storage.repo import Repo  # noqa: E402
 
 
 @pytest.fixture

@@ -231,6 +231,25 @@
   var OPENERS = /[\s([{"'“‘«—–-]/;
   var CLOSERS = /[\s)\]}.,;:!?"'”’»—–-]/;
 
+  // Plain text with http(s) links made clickable (review links, exports).
+  var URL_RE = /https?:\/\/[^\s<>"]+[^\s<>".,;:!?)]/g;
+
+  function appendText(frag, text) {
+    var last = 0;
+    var m;
+    URL_RE.lastIndex = 0;
+    while ((m = URL_RE.exec(text)) !== null) {
+      if (m.index > last) frag.appendChild(document.createTextNode(text.slice(last, m.index)));
+      var a = h('a', { text: m[0] });
+      a.href = m[0];
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      frag.appendChild(a);
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) frag.appendChild(document.createTextNode(text.slice(last)));
+  }
+
   function rich(text) {
     var frag = document.createDocumentFragment();
     text = str(text);
@@ -250,12 +269,12 @@
         INLINE.lastIndex = start + 1;
         continue;
       }
-      if (start > last) frag.appendChild(document.createTextNode(text.slice(last, start)));
+      if (start > last) appendText(frag, text.slice(last, start));
       var tag = m[1] !== undefined ? 'strong' : isCode ? 'code' : 'em';
       frag.appendChild(h(tag, { text: inner }));
       last = end;
     }
-    if (last < text.length) frag.appendChild(document.createTextNode(text.slice(last)));
+    if (last < text.length) appendText(frag, text.slice(last));
     return frag;
   }
 

@@ -1,0 +1,186 @@
+"""A team's replies as rows: loaded once for the review page, written as CSV for ``export``.
+
+Named answers are rows per member and question. Anonymous rituals only ever give
+aggregates (count and average per statement), and only for rounds that at least the team's
+anonymity threshold answered; storage applies that threshold before anything reaches here.
+Answers of rounds that are still open are left out: members were told they are shared
+when the round closes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from statistics import mean
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rituals.i18n import Translator
+from rituals.kinds import KINDS
+from rituals.kinds.base import prompt_inputs
+from rituals.ports import RitualView, TeamView
+from rituals.types import Input, InputKind
+from storage.queries import AuditRow, NamedAnswer, Queries, Round
+
+PERIOD = timedelta(days=365)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Report:
+    """Everything the page and the export show of one team, for one period."""
+
+    team: TeamView
+    since: datetime
+    now: datetime
+    rituals: dict[int, RitualView]
+    rounds: list[Round]  # oldest first
+    invited: int
+    named: dict[int, list[NamedAnswer]]  # by occurrence
+    anonymous: dict[int, list[dict[str, Any]]]  # by occurrence, only at or above the threshold
+    audit: list[AuditRow]  # newest first
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.team.timezone)
+
+    def day(self, when: datetime) -> date:
+        return when.astimezone(self.tz).date()
+
+    def invited_for(self, round_: Round) -> int:
+        return max(self.invited, round_.answered)
+
+    def is_anonymous(self, ritual_id: int) -> bool:
+        ritual = self.rituals.get(ritual_id)
+        kind = KINDS.get(ritual.kind) if ritual else None
+        return bool(kind and kind.anonymous)
+
+    def is_shared(self, ritual_id: int) -> bool:
+        """Whether members were told the team sees their answers (else: a summary only)."""
+        ritual = self.rituals.get(ritual_id)
+        kind = KINDS.get(ritual.kind) if ritual else None
+        return bool(kind and kind.shared)
+
+    def inputs(self, round_: Round, _: Translator) -> tuple[Input, ...]:
+        ritual = self.rituals.get(round_.ritual_id)
+        kind = KINDS.get(ritual.kind) if ritual else None
+        return prompt_inputs(kind, round_.content, self.team, _) if kind else ()
+
+
+async def load_report(queries: Queries, team: TeamView, now: datetime, period: timedelta | None = PERIOD) -> Report:
+    """The team's rituals, rounds and answers of the last ``period`` (None: everything kept)."""
+    since = now - period if period is not None else datetime(1970, 1, 1, tzinfo=now.tzinfo)
+    rituals = {r.id: r for r in await queries.repo.rituals(team.id)}
+    rounds = await queries.rounds(team.id, since)
+    named: dict[int, list[NamedAnswer]] = {}
+    for answer in await queries.named_answers(team.id, since):
+        named.setdefault(answer.occurrence_id, []).append(answer)
+    anonymous = await queries.anonymous_answers(team.id, since, team.anonymity_threshold)
+    invited = await queries.repo.invited_count(team.id)
+    audit = await queries.audit_log(team.id, since)
+    return Report(team=team, since=since, now=now, rituals=rituals, rounds=rounds, invited=invited,
+                  named=named, anonymous=anonymous, audit=audit)
+
+
+def ritual_title(ritual: RitualView | None, _: Translator) -> str:
+    if ritual is None:
+        return "-"
+    kind = KINDS.get(ritual.kind)
+    return f"#{ritual.id} {kind.title(_) if kind else ritual.kind}"
+
+
+def format_value(item: Input, raw: Any) -> str:
+    """An answer as text: option labels for choices, the number for a score."""
+    labels = {o.value: o.label for o in item.options}
+    if isinstance(raw, list):
+        return ", ".join(labels.get(str(v), str(v)) for v in raw)
+    return labels.get(str(raw), str(raw)) if item.kind is not InputKind.TEXT else str(raw)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AnswerRow:
+    day: date
+    ritual: RitualView
+    member: str
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Aggregate:
+    day: date
+    ritual: RitualView
+    key: str
+    statement: str
+    count: int
+    average: float
+
+
+def answer_rows(report: Report, _: Translator) -> Iterator[AnswerRow]:
+    """One row per named answer and question, rounds oldest first, closed rounds only."""
+    for round_ in report.rounds:
+        ritual = report.rituals.get(round_.ritual_id)
+        if ritual is None or round_.status != "closed" or report.is_anonymous(ritual.id):
+            continue
+        inputs = report.inputs(round_, _)
+        for answer in report.named.get(round_.occurrence_id, []):
+            for item in inputs:
+                if item.key in answer.values:
+                    yield AnswerRow(day=report.day(round_.planned_at), ritual=ritual, member=answer.member_name,
+                                    question=item.label, answer=format_value(item, answer.values[item.key]))
+
+
+def aggregates(report: Report, _: Translator, round_: Round) -> list[Aggregate]:
+    """Count and average per scored statement of one anonymous round; empty below the threshold."""
+    values = report.anonymous.get(round_.occurrence_id, [])
+    ritual = report.rituals.get(round_.ritual_id)
+    if ritual is None or len(values) < max(report.team.anonymity_threshold, 1):
+        return []
+    out = []
+    for item in report.inputs(round_, _):
+        if item.kind is not InputKind.SCALE:
+            continue
+        scores = [int(v[item.key]) for v in values if item.key in v]
+        if len(scores) >= report.team.anonymity_threshold and scores:
+            out.append(Aggregate(day=report.day(round_.planned_at), ritual=ritual, key=item.key,
+                                 statement=item.label, count=len(scores), average=mean(scores)))
+    return out
+
+
+def aggregate_rows(report: Report, _: Translator) -> Iterator[Aggregate]:
+    for round_ in report.rounds:
+        if round_.status == "closed" and report.is_anonymous(round_.ritual_id):
+            yield from aggregates(report, _, round_)
+
+
+def number(value: float, lang: str) -> str:
+    text = f"{value:.2f}"
+    return text.replace(".", ",") if lang == "nl" else text
+
+
+def _cell(text: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def export_csv(report: Report, _: Translator) -> bytes:
+    """UTF-8 with BOM; ';' for Dutch-speaking teams (their spreadsheets expect it), ',' for English."""
+    lang = report.team.language
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if lang == "nl" else ",", lineterminator="\r\n")
+    writer.writerow([_("Date"), _("Ritual"), _("Kind"), _("Member"), _("Question"), _("Reply"), _("Count"), _("Average")])
+    rows: list[tuple[date, int, list[str]]] = []
+    for row in answer_rows(report, _):
+        kind = KINDS[row.ritual.kind].title(_)
+        rows.append((row.day, row.ritual.id, [row.day.isoformat(), f"#{row.ritual.id}", kind, _cell(row.member),
+                                              _cell(row.question), _cell(row.answer), "", ""]))
+    for agg in aggregate_rows(report, _):
+        kind = KINDS[agg.ritual.kind].title(_)
+        rows.append((agg.day, agg.ritual.id, [agg.day.isoformat(), f"#{agg.ritual.id}", kind, "",
+                                              _cell(agg.statement), "", str(agg.count), number(agg.average, lang)]))
+    rows.sort(key=lambda r: (r[0], r[1]))  # stable: answers keep their order within a round
+    writer.writerows(r[2] for r in rows)
+    return out.getvalue().encode("utf-8-sig")

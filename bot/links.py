@@ -1,0 +1,145 @@
+"""Signed, expiring links to a team's review page.
+
+A token is ``TEAM.EXPIRY.SIGNATURE``: the team id, the expiry as Unix seconds, and an
+HMAC-SHA256 over both (base64url, unpadded). The HMAC key is derived from the server's
+secret for this one purpose, so the secret itself never signs anything else here.
+
+The secret is ``RITME_SECRET_KEY``. Without it (the playground: the configuration demands
+it once a platform is set up) a random secret is generated at first start and kept in a
+file next to the SQLite database (``ritme.db.secret``, mode 0600), or ``.ritme-secret`` in
+the working directory for another database, so that links survive a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
+
+LINK_DAYS = 7
+PURPOSE = b"ritme/review-link/v1"
+
+
+class LinkError(Exception):
+    """A token that opens nothing; ``expired`` tells a stale link from a bad one."""
+
+    def __init__(self, reason: str, *, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.expired = expired
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Claims:
+    """What a valid token grants: one team's review page until ``expires_at``."""
+
+    team_id: int
+    expires_at: datetime
+
+
+class LinkSigner:
+    """Signs and checks review-link tokens with a key derived from the server's secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        if not secret:
+            raise ValueError("an empty secret signs nothing")
+        if len(secret) < 16:
+            log.warning("RITME_SECRET_KEY is short (under 16 bytes): review links are easier to forge")
+        self._key = hmac.new(secret, PURPOSE, hashlib.sha256).digest()
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+
+    def sign(self, team_id: int, expires_at: datetime) -> str:
+        payload = f"{int(team_id)}.{int(expires_at.timestamp())}"
+        return f"{payload}.{self._mac(payload)}"
+
+    def verify(self, token: str, now: datetime) -> Claims:
+        """What a valid token grants; ``LinkError`` when it is malformed, tampered or stale."""
+        parts = token.split(".")
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(token) > 200:
+            raise LinkError("malformed token")
+        payload = f"{parts[0]}.{parts[1]}"
+        if not hmac.compare_digest(self._mac(payload), parts[2]):
+            raise LinkError("bad signature")
+        expires = int(parts[1])
+        if expires <= int(now.timestamp()):
+            raise LinkError("expired", expired=True)
+        return Claims(team_id=int(parts[0]), expires_at=datetime.fromtimestamp(expires, UTC))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Link:
+    url: str
+    token: str
+    expires_at: datetime
+
+
+class ReviewLinks:
+    """Review and export links of a team under the public base URL."""
+
+    def __init__(self, signer: LinkSigner, base_url: str, days: int = LINK_DAYS) -> None:
+        self.signer = signer
+        self.base_url = base_url.rstrip("/")
+        self.days = days
+
+    def page(self, team_id: int, now: datetime) -> Link:
+        expires = (now + timedelta(days=self.days)).astimezone(UTC).replace(microsecond=0)
+        token = self.signer.sign(team_id, expires)
+        return Link(url=f"{self.base_url}/review/{token}", token=token, expires_at=expires)
+
+    def export(self, team_id: int, now: datetime) -> Link:
+        link = self.page(team_id, now)
+        return Link(url=link.url + "/export.csv", token=link.token, expires_at=link.expires_at)
+
+
+def secret_file(database_url: str) -> Path | None:
+    """Where a generated secret is kept: next to a SQLite file, else in the working directory;
+    None for an in-memory SQLite database."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:" or url.database.startswith("file::memory:"):
+            return None
+        return Path(url.database + ".secret")
+    return Path(".ritme-secret")
+
+
+def load_secret(secret_key: str | None, database_url: str) -> bytes:
+    """``RITME_SECRET_KEY``, else the generated secret kept on disk (created once, 0600)."""
+    if secret_key:
+        return secret_key.encode("utf-8")
+    path = secret_file(database_url)
+    if path is None:
+        log.warning("RITME_SECRET_KEY is not set and the database is in memory: review links last until a restart")
+        return secrets.token_bytes(32)
+    if not path.exists():
+        generated = secrets.token_hex(32)
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(generated + "\n")
+        try:
+            os.link(tmp, path)  # atomic and never overwrites: two first starts agree on one secret
+            log.info("RITME_SECRET_KEY is not set: generated a secret for review links in %s", path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    text = path.read_text(encoding="ascii").strip()
+    if len(text) < 32:
+        log.error("%s holds no usable secret; review links last until a restart (remove the file to fix)", path)
+        return secrets.token_bytes(32)
+    return text.encode("ascii")

@@ -1,0 +1,446 @@
+"""The review page and the chat summary (``review [ID]``): figures checked by hand.
+
+Data comes in through the real app (the playground API, the engine with an injected clock)
+or, for a year of rounds, straight through the storage models in bulk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from adapters.playground.platform import CHANNEL, PLATFORM, WORKSPACE
+from bot.config import Settings
+from bot.review_page import retention_job
+from bot.server import ENGINE, REPO, create_app
+from rituals.library import PULSE_STATEMENTS, THEMES, VALUES
+from storage.db import create_engine
+from storage.models import AuditEntry, Occurrence, Participation, Reply, Ritual
+from storage.repo import Repo
+from tests.fakes.browser import screenshot, serve_app
+from tests.fakes.clock import Clock
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+AMS = ZoneInfo("Europe/Amsterdam")
+PUBLIC = "http://review.test"
+STATEMENTS = [s.key for s in PULSE_STATEMENTS]
+
+
+@dataclass
+class Real:
+    """The real app behind the playground API, with an injected clock."""
+
+    client: TestClient
+    app: Any
+    clock: Clock
+
+    async def command(self, user: str, text: str) -> dict[str, Any]:
+        resp = await self.client.post("/playground/api/command", json={"user": user, "text": text})
+        assert resp.status == 200, await resp.text()
+        return (await resp.json())["reply"]
+
+    async def run(self, ritual: int) -> int:
+        """Send a round now; its occurrence id."""
+        occ = await self.app[ENGINE].run_now(ritual)
+        assert occ is not None
+        return occ
+
+    async def answer(self, user: str, occ: int, values: dict[str, Any]) -> None:
+        resp = await self.client.post("/playground/api/answer", json={"user": user, "occurrence_id": occ, "values": values})
+        body = await resp.json()
+        assert body["ok"], body
+
+    async def close(self, ritual: int) -> None:
+        assert await self.app[ENGINE].close_now(ritual)
+
+    async def page(self, user: str = "bram") -> str:
+        reply = await self.command(user, "review link")
+        path = re.search(re.escape(PUBLIC) + r"(/review/\S+)", reply["text"]).group(1)  # type: ignore[union-attr]
+        resp = await self.client.get(path)
+        assert resp.status == 200
+        return await resp.text()
+
+    async def csv(self) -> bytes:
+        reply = await self.command("anna", "export")
+        path = re.search(re.escape(PUBLIC) + r"(/review/\S+)", reply["text"]).group(1)  # type: ignore[union-attr]
+        resp = await self.client.get(path)
+        assert resp.status == 200
+        return await resp.read()
+
+
+async def start_real(sqlite_url: str, language: str = "en") -> tuple[Any, Clock]:
+    clock = Clock(NOW)
+    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE=language, RITME_PUBLIC_URL=PUBLIC)
+    return create_app(settings, clock=clock, background=False), clock
+
+
+@pytest.fixture
+async def real(sqlite_url: str) -> AsyncIterator[Real]:
+    app, clock = await start_real(sqlite_url)
+    async with TestClient(TestServer(app)) as client:
+        yield Real(client, app, clock)
+
+
+def pulse(score: int, comment: str = "") -> dict[str, Any]:
+    values: dict[str, Any] = {key: score for key in STATEMENTS}
+    if comment:
+        values["comment"] = comment
+    return values
+
+
+# -- review [ID] in the chat: figures by hand ----------------------------------------------
+
+
+async def test_review_checkout_average_spread_change_and_participation(real: Real) -> None:
+    await real.command("anna", "add checkout every weekday at 16:30")
+    first = await real.run(1)
+    await real.answer("chris", first, {"score": 2, "takeaway": "Long"})
+    await real.answer("dewi", first, {"score": 4, "takeaway": "Good"})
+    await real.close(1)
+    real.clock.advance(days=1)
+    second = await real.run(1)
+    for user, score in (("anna", 3), ("chris", 4), ("dewi", 5)):
+        await real.answer(user, second, {"score": score, "takeaway": f"t{score}"})
+    await real.close(1)
+
+    text = (await real.command("bram", "review #1"))["text"]
+    # scores 3, 4, 5: average 12/3 = 4.0; spread sqrt(((-1)² + 0² + 1²)/3) = 0.816 -> 0.8;
+    # the round before: 2 and 4, average 3.0, so the change is +1.0.
+    assert "How useful was this meeting for you?: average 4.0, spread 0.8 (change +1.0)" in text
+    assert "3 of 4 answered" in text  # the playground team has four members
+    assert "2026-11-22: 2 of 4 answered" in text
+    assert "Latest round 2026-11-23 (closed)" in text
+
+
+async def test_review_pulse_keeps_the_threshold_and_never_compares_with_a_hidden_round(real: Real) -> None:
+    await real.command("anna", "add pulse every 2 weeks on friday at 15:00")
+    small = await real.run(1)
+    await real.answer("anna", small, pulse(1))
+    await real.answer("chris", small, pulse(2))
+    await real.close(1)
+    text = (await real.command("bram", "review #1"))["text"]
+    assert "Too few answers to show results: at least 3 are needed" in text
+    assert "2 of 4 answered" in text and "average" not in text
+
+    real.clock.advance(days=14)
+    enough = await real.run(1)
+    for user, score in (("anna", 2), ("bram", 3), ("chris", 5)):
+        await real.answer(user, enough, pulse(score))
+    await real.close(1)
+    text = (await real.command("bram", "review #1"))["text"]
+    # 2, 3, 5: average 10/3 = 3.33 -> 3.3; spread sqrt((1.78 + 0.11 + 2.78)/3) = 1.247 -> 1.2.
+    # The round before had two answers: a change against it would reveal them, so none is shown.
+    statement = PULSE_STATEMENTS[0].text
+    assert f"{statement}: average 3.3, spread 1.2\n" in text
+    assert "change" not in text
+    assert "3 of 4 answered" in text
+
+    real.clock.advance(days=14)
+    third = await real.run(1)
+    for user, score in (("anna", 4), ("bram", 4), ("chris", 5)):
+        await real.answer(user, third, pulse(score))
+    await real.close(1)
+    text = (await real.command("bram", "review #1"))["text"]
+    # 4, 4, 5: average 13/3 = 4.33 -> 4.3; spread sqrt((0.11 + 0.11 + 0.44)/3) = 0.471 -> 0.5;
+    # change against 3.33: +1.0.
+    assert f"{statement}: average 4.3, spread 0.5 (change +1.0)" in text
+
+
+# -- the page ---------------------------------------------------------------------------
+
+
+async def test_page_shows_anonymous_rounds_only_from_the_threshold(real: Real) -> None:
+    await real.command("anna", "add pulse every 2 weeks on friday at 15:00")
+    occ = await real.run(1)
+    await real.answer("anna", occ, pulse(2, "zq-first comment"))
+    await real.answer("chris", occ, pulse(3, "zq-second comment"))
+    await real.close(1)
+    page = await real.page()
+    assert "Too few answers to show results: at least 3 are needed" in page
+    assert 'class="figures"' not in page and 'class="multiples"' not in page
+    assert "zq-first" not in page and "zq-second" not in page
+    assert "2 of 4 answered" in page
+
+    await real.command("anna", "add pulse every 2 weeks on friday at 15:00")  # a second pulse, #2
+    real.clock.advance(days=1)
+    occ = await real.run(2)
+    for user, score, comment in (("anna", 2, "zq-a"), ("bram", 3, ""), ("chris", 5, "zq-c")):
+        await real.answer(user, occ, pulse(score, comment))
+    await real.close(2)
+    page = await real.page()
+    section = page[page.index('id="pulse-2"'):]
+    assert '<span class="latest">3.3' in section  # (2 + 3 + 5) / 3
+    figures = page[page.index('class="figures"'):]
+    assert f"<td>{PULSE_STATEMENTS[0].text}</td><td class=\"num\">3.3</td>" in figures
+    assert "zq-a" in page and "zq-c" in page
+    for name in ("Anna", "Bram", "Chris"):  # no name anywhere near an anonymous answer
+        assert re.search(name + r"\W{0,40}zq-", page) is None
+    pulse_one = page[page.index('id="pulse-1"'):page.index('id="pulse-2"')]
+    assert "No round of this pulse had enough answers" in pulse_one
+
+
+async def test_page_contents(real: Real) -> None:
+    await real.command("bram", "goal set Every pupil reads with pleasure")
+    await real.command("anna", "add reflection every monday at 09:00")
+    await real.command("anna", "add checkout every weekday at 16:30 open 4h")
+    occ = await real.run(1)
+    await real.answer("chris", occ, {"answer": "I asked Dewi for help"})
+    await real.answer("dewi", occ, {"answer": "<script>alert('x')</script> Chris asked me, that felt good"})
+    await real.close(1)
+    occ = await real.run(2)
+    await real.answer("chris", occ, {"score": 4, "takeaway": "Clear agenda"})
+    await real.answer("dewi", occ, {"score": 2, "takeaway": "Too long", "better": "Stop on time"})
+    await real.close(2)
+    real.clock.advance(hours=1)
+    open_round = await real.run(1)
+    await real.answer("dewi", open_round, {"answer": "zq-not yet shared"})
+    async with real.app[REPO].transaction() as tx:
+        await tx.add_occurrence(ritual_id=2, planned_at=NOW - timedelta(days=30), status="skipped", reason="Herfstvakantie",
+                                content={}, opened_at=None, closes_at=None, claimed_by="t")
+    await real.command("anna", "role add leader dewi")
+    await real.command("dewi", "pause #2")  # a leader may not: refused, not logged
+    await real.command("anna", "role add admin chris")
+    await real.command("chris", "pause #2")
+    await real.command("chris", "forget-me")
+
+    page = await real.page()
+    assert "<h1>Team review: Playground</h1>" in page
+    assert "Our goal: Every pupil reads with pleasure" in page
+    assert "every Monday at 09:00" in page and "every weekday at 16:30" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "Dewi</span> <span class=\"text\">&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Chris asked me" in page
+    assert "zq-not yet shared" not in page  # open rounds are revealed when they close
+    assert "1 of 3 answered; revealed when the round closes." in page  # Chris left the team
+    assert "skipped: Herfstvakantie" in page
+    assert "<th>What would make our next meeting better?</th>" in page  # several questions: a table
+    assert '<td class="who">Dewi</td><td class="num">2</td><td>Too long</td><td>Stop on time</td>' in page
+    assert "I asked Dewi" not in page  # Chris was forgotten, with his answers
+    audit = page[page.index('id="audit"'):]
+    assert "Ritual paused #2" in audit and "someone (forgotten)" in audit  # Chris paused it, then left
+    assert "Role given" in audit and "Anna" in audit and "Shared goal set" in audit
+    assert re.search(r'<path class="series checkout" d="M[\d.]+,[\d.]+"', page)  # one week: one point
+    assert 'class="bar participation"' in page
+
+
+async def test_page_speaks_the_team_language(sqlite_url: str) -> None:
+    app, clock = await start_real(sqlite_url, language="nl")
+    async with TestClient(TestServer(app)) as client:
+        real = Real(client, app, clock)
+        await real.command("anna", "add reflectie elke maandag om 09:00")
+        page = await real.page()
+    assert '<html lang="nl">' in page and "Terugblik van het team: Playground" in page
+    assert "elke maandag om 09:00" in page and "Tijdlijn" in page and "Beheerlogboek" in page
+
+
+# -- a year of data in headless Chromium ----------------------------------------------------
+
+REFLECTIONS = [
+    "I asked a colleague to watch my lesson and learned a lot from it.",
+    "The pupils worked in pairs and explained things to each other better than I could.",
+    "I tried a new start of the day; calmer class, will keep it.",
+    "Asking for help with a difficult parent conversation made it much easier.",
+    "Less talking by me, more thinking by them.",
+]
+TAKEAWAYS = ["Clear agenda", "We decided quickly", "Good to hear everyone", "Too long today", "Nice energy", "Action points are clear"]
+
+
+async def seed_year(repo: Repo, team_id: int, members: list[int], now: datetime, rng: random.Random) -> dict[str, int]:
+    """A year of rituals in bulk: weekly reflection, biweekly pulse, daily check-outs, one values round."""
+    start = now - timedelta(days=364)
+
+    def at(day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=AMS).astimezone(UTC)
+
+    async with repo.session() as s:
+        rituals = {
+            kind: Ritual(team_id=team_id, kind=kind, schedule=schedule, open_seconds=open_s, options={}, paused=False,
+                         next_due_at=None, created_at=start)
+            for kind, schedule, open_s in (
+                ("reflection", "every monday at 09:00", 2 * 86400),
+                ("pulse", f"every 2 weeks on friday at 15:00 from {start.date().isoformat()}", 2 * 86400),
+                ("checkout", "every weekday at 16:30", 4 * 3600),
+                ("values", "", 3 * 86400),
+            )
+        }
+        s.add_all(rituals.values())
+        await s.flush()
+        ids = {kind: r.id for kind, r in rituals.items()}
+        themes = list(THEMES.values())
+        rounds: list[tuple[Occurrence, str, date]] = []
+        holiday = (date(2025, 12, 22), date(2026, 1, 2))
+        for n in range(365):
+            day = start.date() + timedelta(days=n)
+            off = holiday[0] <= day <= holiday[1]
+            if day.weekday() == 0:
+                theme = themes[(n // 7) % len(themes)]
+                content = {"theme": theme.key, "question": theme.questions[(n // 7) % len(theme.questions)]}
+                rounds.append((Occurrence(ritual_id=ids["reflection"], planned_at=at(day, 9), status="skipped" if off else "closed",
+                                          reason="Kerstvakantie" if off else None, content={} if off else content,
+                                          opened_at=at(day, 9), closes_at=at(day, 9) + timedelta(days=2), closed_at=at(day, 9) + timedelta(days=2)), "reflection", day))
+            if day.weekday() == 4 and (day - start.date()).days % 14 < 7:
+                rounds.append((Occurrence(ritual_id=ids["pulse"], planned_at=at(day, 15), status="skipped" if off else "closed",
+                                          reason="Kerstvakantie" if off else None, content={} if off else {"statements": STATEMENTS},
+                                          opened_at=at(day, 15), closes_at=at(day, 15) + timedelta(days=2), closed_at=at(day, 15) + timedelta(days=2)), "pulse", day))
+            if day.weekday() < 5:
+                last = n == 364 or (day.weekday() == 4 and n >= 362)
+                rounds.append((Occurrence(ritual_id=ids["checkout"], planned_at=at(day, 16, 30), status="skipped" if off else ("open" if last else "closed"),
+                                          reason="Kerstvakantie" if off else None, content={},
+                                          opened_at=at(day, 16, 30), closes_at=at(day, 16, 30) + timedelta(hours=4), closed_at=None if last else at(day, 20, 30)), "checkout", day))
+            if n == 200:
+                rounds.append((Occurrence(ritual_id=ids["values"], planned_at=at(day, 9), status="closed", reason=None, content={"extra": []},
+                                          opened_at=at(day, 9), closes_at=at(day, 9) + timedelta(days=3), closed_at=at(day, 9) + timedelta(days=3)), "values", day))
+        s.add_all(o for o, _k, _d in rounds)
+        await s.flush()
+
+        replies: list[Reply] = []
+        participations: list[Participation] = []
+        for occ, kind, day in rounds:
+            if occ.status == "skipped":
+                continue
+            progress = (day - start.date()).days / 365
+            if kind == "pulse":
+                who = rng.sample(members, 2 if rng.random() < 0.15 else rng.randint(3, 5))
+                for m in who:
+                    values: dict[str, Any] = {k: max(1, min(5, round(2.6 + 1.4 * progress + rng.gauss(0, 0.7) + i * 0.1)))
+                                              for i, k in enumerate(STATEMENTS)}
+                    if rng.random() < 0.3:
+                        values["comment"] = rng.choice(["More time to prepare together.", "I feel heard lately.", "Meetings run late."])
+                    replies.append(Reply(id=f"r{len(replies)}", occurrence_id=occ.id, member_id=None, team_id=team_id,
+                                         values=values, created_on=day, updated_at=None))
+                    participations.append(Participation(occurrence_id=occ.id, member_id=m))
+                continue
+            who = rng.sample(members, len(members) if kind == "values" else rng.randint(3, len(members)))
+            for m in who:
+                if kind == "reflection":
+                    values = {"answer": rng.choice(REFLECTIONS)}
+                elif kind == "checkout":
+                    values = {"score": max(1, min(5, round(3.1 + progress + rng.gauss(0, 0.8)))), "takeaway": rng.choice(TAKEAWAYS)}
+                else:
+                    values = {"values": rng.sample([v.key for v in VALUES[:8]], 3)}
+                replies.append(Reply(id=f"r{len(replies)}", occurrence_id=occ.id, member_id=m, team_id=team_id,
+                                     values=values, created_on=day, updated_at=day and None))
+        s.add_all(replies)
+        s.add_all(participations)
+        for i, (action, detail) in enumerate([("ritual.add", {"ritual": ids["reflection"]}), ("ritual.add", {"ritual": ids["pulse"]}),
+                                               ("ritual.add", {"ritual": ids["checkout"]}), ("holiday.add", {}),
+                                               ("goal.set", {"goal": "x"}), ("role.add", {"role": "leader"})]):
+            s.add(AuditEntry(team_id=team_id, member_id=None if i == 4 else members[0], action=action, detail=detail,
+                             created_at=start + timedelta(days=i * 30, hours=8)))
+    return ids
+
+
+async def test_a_year_of_data_renders_in_chromium(sqlite_url: str, browser_page, browser_requests) -> None:
+    app, _clock = await start_real(sqlite_url)
+    page = browser_page
+    async with serve_app(app) as base:
+        repo: Repo = app[REPO]
+        team, _ = await repo.ensure_team(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL, name="Playground",
+                                         timezone="Europe/Amsterdam", language="en", now=NOW)
+        await repo.ensure_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id="eva", display_name="Eva", now=NOW, team_id=team.id)
+        await repo.update_team(team.id, name="Groep 5/6, De Regenboog", goal="Every pupil reads with pleasure")
+        members = [m for m, _u, _n in await repo.team_members(team.id)]
+        assert len(members) == 5
+        await seed_year(repo, team.id, members, NOW, random.Random(5))
+
+        async with aiohttp.ClientSession() as http:
+            resp = await http.post(base + "/playground/api/command", json={"user": "anna", "text": "review link"})
+            text = (await resp.json())["reply"]["text"]
+            path = re.search(r"(/review/\S+)", text).group(1)  # type: ignore[union-attr]
+            started = time.perf_counter()
+            resp = await http.get(base + path)
+            elapsed = time.perf_counter() - started
+            assert resp.status == 200
+            assert elapsed < 3.0, f"a year of data took {elapsed:.2f}s to render"
+
+        await page.goto(base + path)
+        assert await page.locator("h1").inner_text() == "Team review: Groep 5/6, De Regenboog"
+        lines = page.locator("svg.chart.line")
+        assert await lines.count() == len(STATEMENTS) + 2  # one per statement; check-outs for wide and narrow screens
+        for d in await page.locator("path.series").evaluate_all("els => els.map(e => e.getAttribute('d'))"):
+            assert re.fullmatch(r"M[\d.]+,[\d.]+( L[\d.]+,[\d.]+)+", d), d
+        lengths = await page.locator("path.series >> visible=true").evaluate_all("els => els.map(e => e.getTotalLength())")
+        assert len(lengths) == len(STATEMENTS) + 1 and min(lengths) > 50
+        widths = await page.locator("rect.bar").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
+        assert len(widths) >= 4 + 8 and min(widths) > 0  # participation of four rituals, eight values picked
+        stroke = await page.locator("path.series.pulse").first.evaluate("e => getComputedStyle(e).stroke")
+        assert stroke not in ("none", "")  # the same-origin stylesheet applied under the CSP
+        assert await page.locator("#timeline details").count() >= 12
+        assert await page.get_by_text("skipped: Kerstvakantie").count() >= 1
+        await screenshot(page, "review-page")
+
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.reload()
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page scrolls sideways on a phone by {overflow}px"
+        await screenshot(page, "review-page-phone", full_page=False)
+    browser_requests.assert_only_local()
+    assert any(url.endswith("/static/review/review.css") for url in browser_requests.urls)
+
+
+async def test_page_shows_only_a_summary_of_rituals_the_team_does_not_share(real: Real) -> None:
+    repo: Repo = real.app[REPO]
+    chris = await repo.find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id="chris")
+    dewi = await repo.find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id="dewi")
+    assert chris and dewi  # the playground's personas, there from the start
+    team_id = (await repo.ensure_team(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL, name="Playground",
+                                      timezone="Europe/Amsterdam", language="en", now=NOW))[0].id
+    ritual = await repo.add_ritual(team_id=team_id, kind="pairs", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    async with repo.transaction() as tx:
+        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW - timedelta(days=2), status="closed", reason=None,
+                                      content={"groups": [[{"id": chris, "name": "Chris"}, {"id": dewi, "name": "Dewi"}]]},
+                                      opened_at=NOW, closes_at=NOW, claimed_by="t")
+        assert occ is not None
+        for member in (chris, dewi):
+            await tx.save_reply(occurrence_id=occ, team_id=team_id, member_id=member, anonymous=False,
+                                values={"met": "yes"}, today=NOW.date(), now=NOW)
+    page = await real.page()
+    answers = page[page.index('id="answers"'):page.index('id="audit"')]
+    assert "<td>Did you and your pair meet?</td><td>Yes (2)</td>" in answers
+    assert 'class="who"' not in answers and "Chris" not in answers
+
+
+async def test_retention_runs_daily_from_the_start_of_the_server(sqlite_url: str) -> None:
+    repo = Repo(create_engine(sqlite_url))
+    team, _ = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T", timezone="Europe/Amsterdam",
+                                     language="en", now=NOW)
+    member = await repo.ensure_member(platform="p", workspace_id="w", user_id="u", display_name="U", now=NOW, team_id=team.id)
+    ritual = await repo.add_ritual(team_id=team.id, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+
+    async def reply(days_ago: int) -> None:
+        planned = NOW - timedelta(days=days_ago)
+        async with repo.transaction() as tx:
+            occ = await tx.add_occurrence(ritual_id=ritual, planned_at=planned, status="closed", reason=None, content={},
+                                          opened_at=planned, closes_at=planned, claimed_by="t")
+            assert occ is not None
+            await tx.save_reply(occurrence_id=occ, team_id=team.id, member_id=member, anonymous=False,
+                                values={"answer": "x"}, today=planned.date(), now=planned)
+
+    async def left() -> int:
+        async with repo.session() as s:
+            return len((await s.scalars(select(Reply))).all())
+
+    await reply(800)
+    await reply(10)
+    app = create_app(Settings(RITME_DATABASE_URL=sqlite_url, RITME_PUBLIC_URL=PUBLIC), clock=Clock(NOW))  # background on
+    async with TestClient(TestServer(app)):
+        for _ in range(100):
+            if await left() == 1:
+                break
+            await asyncio.sleep(0.05)
+    assert await left() == 1  # the 800-day-old reply went at start-up; the rest waits for 03:30 UTC
+    await reply(731)
+    await retention_job(repo, Clock(NOW))()
+    assert await left() == 1
+    await repo.engine.dispose()

@@ -1,0 +1,120 @@
+"""The review page's queries and the retention clean-up, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from storage.models import Participation, Reply
+from storage.queries import Queries
+from storage.repo import Repo
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+async def make_team(repo: Repo, channel: str, users: list[str]) -> tuple[int, dict[str, int]]:
+    team, _ = await repo.ensure_team(platform="p", workspace_id="w", channel_id=channel, name=channel.upper(),
+                                     timezone="Europe/Amsterdam", language="en", now=NOW)
+    ids = {u: await repo.ensure_member(platform="p", workspace_id="w", user_id=u, display_name=u.title(), now=NOW, team_id=team.id)
+           for u in users}
+    return team.id, ids
+
+
+async def add_round(repo: Repo, ritual: int, planned: datetime, status: str = "closed", reason: str | None = None) -> int:
+    async with repo.transaction() as tx:
+        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=planned, status=status, reason=reason, content={},
+                                      opened_at=planned, closes_at=planned + timedelta(hours=4), claimed_by="t")
+    assert occ is not None
+    return occ
+
+
+async def answer(repo: Repo, occ: int, team: int, member: int, values: dict, *, anonymous: bool, day: date) -> None:
+    async with repo.transaction() as tx:
+        assert await tx.save_reply(occurrence_id=occ, team_id=team, member_id=member, anonymous=anonymous,
+                                   values=values, today=day, now=NOW)
+
+
+async def test_rounds_count_answers_and_keep_skips_with_their_reason(repo: Repo) -> None:
+    team, ids = await make_team(repo, "a", ["ann", "bob", "cas"])
+    other, other_ids = await make_team(repo, "b", ["dirk"])
+    ritual = await repo.add_ritual(team_id=team, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    theirs = await repo.add_ritual(team_id=other, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    old = await add_round(repo, ritual, NOW - timedelta(days=400))
+    first = await add_round(repo, ritual, NOW - timedelta(days=14))
+    skipped = await add_round(repo, ritual, NOW - timedelta(days=7), status="skipped", reason="Kerstvakantie")
+    latest = await add_round(repo, ritual, NOW - timedelta(days=1), status="open")
+    foreign = await add_round(repo, theirs, NOW - timedelta(days=1))
+    for name in ("ann", "bob"):
+        await answer(repo, first, team, ids[name], {"score": 4}, anonymous=False, day=(NOW - timedelta(days=14)).date())
+    await answer(repo, latest, team, ids["cas"], {"score": 2}, anonymous=False, day=NOW.date())
+    await answer(repo, foreign, other, other_ids["dirk"], {"score": 5}, anonymous=False, day=NOW.date())
+
+    q = Queries(repo)
+    rounds = await q.rounds(team, NOW - timedelta(days=365))
+    assert [(r.occurrence_id, r.status, r.reason, r.answered) for r in rounds] == [
+        (first, "closed", None, 2), (skipped, "skipped", "Kerstvakantie", 0), (latest, "open", None, 1),
+    ]
+    assert old not in [r.occurrence_id for r in rounds]
+    named = await q.named_answers(team, NOW - timedelta(days=365))
+    assert [(a.occurrence_id, a.member_name, a.values) for a in named] == [
+        (first, "Ann", {"score": 4}), (first, "Bob", {"score": 4}), (latest, "Cas", {"score": 2}),
+    ]
+    assert (await q.team(team)) is not None and (await q.team(team)).name == "A"  # type: ignore[union-attr]
+    assert await q.team(9999) is None
+
+
+async def test_anonymous_answers_only_leave_storage_at_the_threshold(repo: Repo) -> None:
+    team, ids = await make_team(repo, "a", ["ann", "bob", "cas", "dirk"])
+    pulse = await repo.add_ritual(team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    two = await add_round(repo, pulse, NOW - timedelta(days=20))
+    three = await add_round(repo, pulse, NOW - timedelta(days=6))
+    for name, score in (("ann", 1), ("bob", 5)):
+        await answer(repo, two, team, ids[name], {"safe": score}, anonymous=True, day=(NOW - timedelta(days=20)).date())
+    for name, score in (("ann", 2), ("bob", 3), ("cas", 5)):
+        await answer(repo, three, team, ids[name], {"safe": score}, anonymous=True, day=(NOW - timedelta(days=6)).date())
+
+    q = Queries(repo)
+    since = NOW - timedelta(days=365)
+    found = await q.anonymous_answers(team, since, min_answers=3)
+    assert set(found) == {three}
+    assert sorted(v["safe"] for v in found[three]) == [2, 3, 5]
+    assert set(await q.anonymous_answers(team, since, min_answers=2)) == {two, three}
+    assert await q.named_answers(team, since) == []  # anonymous answers never come with a name
+    assert {r.occurrence_id: r.answered for r in await q.rounds(team, since)} == {two: 2, three: 3}
+
+
+async def test_audit_log_names_the_actor_until_forgotten(repo: Repo) -> None:
+    team, ids = await make_team(repo, "a", ["ann", "bob"])
+    await repo.audit(team, ids["ann"], "ritual.add", {"ritual": 1}, NOW - timedelta(days=2))
+    await repo.audit(team, ids["bob"], "goal.set", {"goal": "x"}, NOW - timedelta(days=1))
+    await repo.audit(team, ids["bob"], "team.language", {}, NOW - timedelta(days=500))
+    await repo.forget_member(ids["bob"])
+    rows = await Queries(repo).audit_log(team, NOW - timedelta(days=365))
+    assert [(r.action, r.actor, r.detail) for r in rows] == [("goal.set", None, {"goal": "x"}), ("ritual.add", "Ann", {"ritual": 1})]
+
+
+async def test_retention_deletes_old_replies_per_team(repo: Repo) -> None:
+    short, short_ids = await make_team(repo, "short", ["ann", "bob"])
+    long, long_ids = await make_team(repo, "long", ["cas"])
+    await repo.update_team(short, retention_days=30)
+    r_short = await repo.add_ritual(team_id=short, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    r_long = await repo.add_ritual(team_id=long, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    old_day = NOW - timedelta(days=40)
+    old_anon = await add_round(repo, r_short, old_day)
+    new_anon = await add_round(repo, r_short, NOW - timedelta(days=3))
+    old_named = await add_round(repo, r_long, old_day)
+    for name in ("ann", "bob"):
+        await answer(repo, old_anon, short, short_ids[name], {"safe": 3}, anonymous=True, day=old_day.date())
+        await answer(repo, new_anon, short, short_ids[name], {"safe": 4}, anonymous=True, day=(NOW - timedelta(days=3)).date())
+    await answer(repo, old_named, long, long_ids["cas"], {"answer": "kept: 730 days by default"}, anonymous=False, day=old_day.date())
+
+    q = Queries(repo)
+    assert await q.delete_expired_replies(NOW) == 2
+    assert await q.delete_expired_replies(NOW) == 0
+    async with repo.session() as s:
+        left = {(occ, n) for occ, n in (await s.execute(select(Reply.occurrence_id, func.count()).group_by(Reply.occurrence_id))).all()}
+        participations = {occ for (occ,) in (await s.execute(select(Participation.occurrence_id))).all()}
+    assert left == {(new_anon, 2), (old_named, 1)}
+    assert participations == {new_anon}
+    assert await q.delete_expired_replies(NOW + timedelta(days=731)) == 3
