@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     to_channel_from_bot_login_url: str | None = _alias("TO_CHANNEL_FROM_BOT_LOGIN_URL")
     to_channel_from_bot_oauth_scope: str | None = _alias("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE")
     oauth_url: str | None = _alias("OAUTH_URL")
+    lease_seconds: float = Field(default=60.0, validation_alias="RITME_LEASE_SECONDS", gt=0)  # outbox claim lease
 
     @field_validator("default_language")
     @classmethod
@@ -66,11 +67,23 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _platforms(self) -> Settings:
-        if self.slack_bot_token and not self.slack_signing_secret:
-            raise ValueError("SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set")
+        # Slack: a bot token (one workspace) or OAuth (any number of workspaces), never both:
+        # with OAuth every workspace has its own token, and a second, global one would make
+        # it ambiguous which token speaks where. Over HTTP requests are verified with the
+        # signing secret; over Socket Mode (SLACK_APP_TOKEN) they are not signed.
+        if self.slack_client_id and self.slack_bot_token:
+            raise ValueError("SLACK_BOT_TOKEN: leave it unset when SLACK_CLIENT_ID is set; "
+                             "with OAuth each workspace gets its own token when it installs Ritme")
         if bool(self.slack_client_id) != bool(self.slack_client_secret):
             raise ValueError("SLACK_CLIENT_SECRET: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together")
-        if self.slack_client_id and not self.slack_signing_secret:
+        if self.slack_app_token:
+            if not self.slack_app_token.startswith("xapp-"):
+                raise ValueError("SLACK_APP_TOKEN: an app-level token starts with xapp- (Basic Information, App-Level Tokens)")
+            if not (self.slack_bot_token or self.slack_client_id):
+                raise ValueError("SLACK_APP_TOKEN: Socket Mode also needs SLACK_BOT_TOKEN (or SLACK_CLIENT_ID)")
+        elif self.slack_bot_token and not self.slack_signing_secret:
+            raise ValueError("SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set")
+        elif self.slack_client_id and not self.slack_signing_secret:
             raise ValueError("SLACK_SIGNING_SECRET: required for the Slack OAuth install")
         if self.microsoft_app_id and not self.microsoft_app_password and (self.microsoft_app_type or "MultiTenant") != "UserAssignedMSI":
             raise ValueError("MicrosoftAppPassword: required when MicrosoftAppId is set")

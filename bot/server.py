@@ -80,7 +80,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
     repo = Repo(create_engine(settings.database_url))
     platforms: dict[str, Platform] = {}
     replica = settings.replica or f"{socket.gethostname()}:{os.getpid()}"
-    engine = Engine(repo, platforms, settings=EngineSettings(replica=replica), clock=clock)
+    engine = Engine(repo, platforms, settings=EngineSettings(replica=replica, lease_seconds=settings.lease_seconds, language=settings.default_language), clock=clock)
     ritme = Ritme(repo, engine, default_timezone=settings.default_timezone,
                   default_language=settings.default_language, clock=clock)
     app[SETTINGS], app[REPO], app[ENGINE], app[RITME] = settings, repo, engine, ritme
@@ -107,16 +107,19 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
     setup_review(app, settings, repo, ritme, clock)
     # Platform adapters: each adds its routes, its Platform and its lifecycle here.
     # -- slack --
-    if settings.slack_enabled and settings.slack_bot_token and settings.slack_signing_secret:
+    if settings.slack_enabled:
         from adapters.slack.app import SLACK_ADAPTER, SlackAdapter
         from adapters.slack.config import SlackConfig
         from bot.slack_support import SlackSupport
+        from storage.slack_store import SlackInstallationStore, SlackOAuthStateStore
 
+        assert settings.secret_key  # validated: required when a platform is configured
         slack = SlackAdapter(SlackConfig(
-            bot_token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
+            bot_token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret or "",
             api_url=settings.slack_api_url, base_url=settings.base_url, app_token=settings.slack_app_token,
             client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
-        ), SlackSupport(ritme, repo))
+        ), SlackSupport(ritme, repo), installations=SlackInstallationStore(repo, settings.secret_key),
+            state_store=SlackOAuthStateStore(repo))
         platforms[slack.platform.name] = slack.platform
         app[SLACK_ADAPTER] = slack
         app.router.add_routes(slack.routes())
@@ -155,24 +158,27 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     """The engine's tick (APScheduler) and the outbox dispatcher, stopped gracefully."""
     engine, settings = app[ENGINE], app[SETTINGS]
     stopping = asyncio.Event()
+    ticking: set[asyncio.Task[Any]] = set()
 
     async def tick() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            ticking.add(task)
         try:
             await engine.tick()
         except Exception:
             log.exception("tick failed; trying again at the next tick")
+        finally:
+            ticking.discard(task)  # type: ignore[arg-type]
 
     async def dispatcher() -> None:
         while not stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(engine.wake.wait(), timeout=1.0)
-            engine.wake.clear()
             try:
-                while not stopping.is_set() and await engine.dispatch():
-                    pass
+                await engine.run_dispatcher(stopping)
             except Exception:
-                log.exception("dispatch failed; trying again shortly")
-                await asyncio.sleep(1.0)
+                log.exception("the dispatcher failed; starting it again shortly")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), timeout=1.0)
 
     scheduler = AsyncIOScheduler()
     scheduler.add_job(tick, IntervalTrigger(seconds=settings.tick_seconds), id="tick",
@@ -182,11 +188,17 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(dispatcher(), name="ritme-dispatcher")
     log.info("engine started (tick every %.0fs, replica %s)", settings.tick_seconds, engine.settings.replica)
     yield
+    # Graceful stop (SIGTERM): take no new work, finish what was taken. No new ticks; a
+    # tick under way commits or rolls back whole; the dispatcher claims nothing more, and
+    # sends and writes back what it had claimed. Left after 20 s: their lease runs out
+    # and another replica sends them.
     scheduler.shutdown(wait=False)
     stopping.set()
-    engine.wake.set()
-    try:
-        await asyncio.wait_for(task, timeout=20)
-    except TimeoutError:
-        task.cancel()
+    log.info("engine stopping: finishing the tick and the claimed messages")
+    _done, late = await asyncio.wait({task, *ticking}, timeout=20)
+    for unfinished in late:
+        log.warning("engine stop: %s did not finish in time; cancelled", unfinished.get_name())
+        unfinished.cancel()
+    if late:
+        await asyncio.wait(late, timeout=5)
     log.info("engine stopped")

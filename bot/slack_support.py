@@ -1,27 +1,60 @@
 """The bot's side of ``adapters.slack.app.SlackInbound``: what Slack needs beyond commands
 and answers (the current prompt, which prompt a thread belongs to, the team's language,
-pausing a workspace that removed the app).
+pausing a workspace that removed the app, appreciation rounds by direct message).
 
 It wraps the ``Ritme`` service and reads the tables it needs through ``Repo`` sessions;
 it lives here, not in ``bot/service.py``, so that the service stays platform-neutral.
+
+Appreciation rounds on Slack. ``appreciation start`` first adds the channel's people to the
+team (``sync_members``), so the round's roster (planned by the engine from the team's
+members) is the whole channel. When the round's prompt reaches the channel,
+``private_round`` queues the prompt once more per roster member, as a direct message,
+through the outbox (retries, pacing, and the closed round updates every DM). Who appreciates
+whom is not stored: ``assign_colleagues`` derives it from the occurrence id and the roster,
+so every replica, every DM, the reminder and the answer form agree on it.
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from adapters.slack.app import PromptInfo
+from bot.commands import CommandError, parse
 from bot.service import Ritme, describe_schedule, format_time
 from rituals.i18n import translator
 from rituals.kinds import KINDS
 from rituals.types import Actor, ChannelRef, Notice
-from storage.models import Member, Occurrence, Ritual, SentPrompt, Team, TeamMember
+from storage.models import Member, Occurrence, OutboxMessage, Ritual, SentPrompt, Team, TeamMember
 from storage.repo import Repo, team_view
 
 PLATFORM = "slack"
+
+
+def assign_colleagues(member_ids: Iterable[int], seed: int) -> dict[int, int]:
+    """Who is asked to appreciate whom: a random single cycle over the members (a
+    derangement in which everyone gives and receives exactly one), the same for the same
+    members and seed. Fewer than two members: nobody is assigned."""
+    order = sorted(set(member_ids))
+    if len(order) < 2:
+        return {}
+    random.Random(f"ritme-appreciation-{seed}").shuffle(order)
+    return {giver: order[(i + 1) % len(order)] for i, giver in enumerate(order)}
+
+
+def _roster(content: dict[str, Any]) -> list[tuple[int, str]]:
+    out = []
+    for entry in content.get("roster") or []:
+        try:
+            out.append((int(entry[0]), str(entry[1])))
+        except (TypeError, ValueError, IndexError):
+            continue
+    return out
 
 
 class SlackSupport:
@@ -78,6 +111,71 @@ class SlackSupport:
             )
             await s.execute(update(Team).where(Team.id.in_(team_ids)).values(active=False))
             return int(getattr(result, "rowcount", 0) or 0)
+
+    async def installed(self, workspace_id: str) -> None:
+        """The app is back in the workspace: its teams are active again (rituals stay paused
+        until an admin resumes them, so nothing surprises a team that removed the app)."""
+        async with self.repo.session() as s:
+            await s.execute(
+                update(Team).where(Team.platform == PLATFORM, Team.workspace_id == workspace_id).values(active=True)
+            )
+
+    # -- appreciation rounds by direct message --------------------------------------------
+
+    async def wants_channel_members(self, text: str) -> bool:
+        try:
+            return parse(text).name == "appreciation start"
+        except CommandError:
+            return False
+
+    async def sync_members(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
+        """Every person in the channel joins its team (created when new)."""
+        team = await self.ritme.team_for(channel, channel_name)
+        now = self.ritme.clock()
+        for user_id, name in members:
+            await self.repo.ensure_member(platform=channel.platform, workspace_id=channel.workspace_id, user_id=user_id,
+                                          display_name=name, now=now, team_id=team.id)
+        return len(members)
+
+    async def assigned_colleague(self, occurrence_id: int, workspace_id: str, user_id: str) -> tuple[str, str] | None:
+        async with self.repo.session() as s:
+            occ = await s.get(Occurrence, occurrence_id)
+            if occ is None:
+                return None
+            me = await s.scalar(select(Member.id).where(
+                Member.platform == PLATFORM, Member.workspace_id == workspace_id, Member.user_id == user_id))
+        roster = _roster(occ.content or {})
+        target = assign_colleagues([mid for mid, _name in roster], occurrence_id).get(me) if me is not None else None
+        names = dict(roster)
+        return (str(target), names[target]) if target is not None else None
+
+    async def private_round(self, channel: ChannelRef, occurrence_id: int) -> int:
+        """Queue the round's prompt as a DM to every roster member without one queued yet."""
+        now = self.ritme.clock()
+        queued = 0
+        async with self.repo.transaction() as tx:
+            s = tx.s
+            occ = await s.get(Occurrence, occurrence_id)
+            ritual = await s.get(Ritual, occ.ritual_id) if occ else None
+            if occ is None or ritual is None or occ.status != "open":
+                return 0
+            team = team_view(await s.get(Team, ritual.team_id))  # type: ignore[arg-type]
+            ids = [mid for mid, _name in _roster(occ.content or {})]
+            users = (await s.scalars(select(Member.user_id).where(
+                Member.id.in_(ids), Member.platform == team.platform, Member.workspace_id == team.workspace_id,
+            ).order_by(Member.user_id))).all() if ids else []
+            rows = (await s.execute(select(OutboxMessage.destination, OutboxMessage.payload)
+                                    .where(OutboxMessage.occurrence_id == occurrence_id))).all()
+            asked = {str((d or {}).get("user_id")) for d, p in rows if (p or {}).get("type") == "prompt" and (d or {}).get("user_id")}
+            for user_id in users:
+                if user_id in asked:
+                    continue
+                await tx.enqueue(team_id=team.id, occurrence_id=occurrence_id, destination=replace(team.channel, user_id=user_id),
+                                 payload={"type": "prompt", "occurrence_id": occurrence_id}, at=now)
+                queued += 1
+        if queued:
+            self.ritme.engine.wake.set()
+        return queued
 
     async def home(self, actor: Actor) -> list[Notice]:
         """The App Home: one section per team of the member (its rituals, open rounds);

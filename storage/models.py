@@ -79,6 +79,15 @@ class Installation(Base):
     created_at: Mapped[datetime]
 
 
+class SlackOAuthState(Base):
+    """An OAuth ``state`` handed to a browser on ``/slack/install``, until it comes back."""
+
+    __tablename__ = "slack_oauth_states"
+
+    state: Mapped[str] = mapped_column(String(100), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Team(Base):
     """A team is one channel on one platform."""
 

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -31,6 +31,7 @@ from storage.models import (
     AuditEntry,
     ChannelMessage,
     Holiday,
+    Installation,
     Member,
     Occurrence,
     OutboxMessage,
@@ -323,26 +324,30 @@ class Repo:
     # -- outbox ---------------------------------------------------------------------
 
     async def claim_outbox(self, now: datetime, limit: int, owner: str, lease_s: float) -> list[OutboxItem]:
+        """Take up to ``limit`` due messages for ``lease_s`` seconds, in one transaction.
+
+        On PostgreSQL the rows are picked ``FOR UPDATE SKIP LOCKED``, so replicas claiming at
+        the same moment get disjoint batches; the lease keeps them disjoint after the commit.
+        Plain columns, not ORM objects: this runs for every batch the dispatcher sends.
+        """
+        o = OutboxMessage
         async with self.session() as s:
             stmt = (
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                )
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                select(o.id, o.team_id, o.occurrence_id, o.destination, o.payload, o.attempts)
+                .where(o.status == "pending", o.next_attempt_at <= now,
+                       or_(o.lease_until.is_(None), o.lease_until < now))
+                .order_by(o.next_attempt_at, o.id)
                 .limit(limit)
             )
             if s.bind.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            rows = list((await s.scalars(stmt)).all())
+            rows = (await s.execute(stmt)).all()
             if not rows:
                 return []
-            lease = now + timedelta(seconds=lease_s)
             await s.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
-                .values(lease_until=lease, claimed_by=owner, attempts=OutboxMessage.attempts + 1)
+                update(o).where(o.id.in_([r.id for r in rows]))
+                .values(lease_until=now + timedelta(seconds=lease_s), claimed_by=owner, attempts=o.attempts + 1)
+                .execution_options(synchronize_session=False)
             )
             return [
                 OutboxItem(id=r.id, team_id=r.team_id, occurrence_id=r.occurrence_id,
@@ -351,13 +356,25 @@ class Repo:
             ]
 
     async def finish_outbox(self, deliveries: list[Delivery], now: datetime) -> None:
+        """Write back a batch of outcomes in one transaction (a group commit): the sent in one
+        statement, the places where prompts landed in one multi-row insert."""
+        o = OutboxMessage
         async with self.session() as s:
             sent = [d for d in deliveries if d.error is None]
             if sent:
                 await s.execute(
-                    update(OutboxMessage).where(OutboxMessage.id.in_([d.item.id for d in sent]))
+                    update(o).where(o.id.in_([d.item.id for d in sent]))
                     .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+                    .execution_options(synchronize_session=False)
                 )
+            landed = [
+                {"occurrence_id": int(d.item.payload["occurrence_id"]), "platform": d.item.destination.platform,
+                 "channel_id": d.ref.channel_id, "message_id": d.ref.message_id, "thread_id": d.ref.thread_id,
+                 "user_id": d.item.destination.user_id, "created_at": now}
+                for d in sent if d.ref is not None and d.item.payload.get("type") == "prompt"
+            ]
+            if landed:
+                await s.execute(insert(SentPrompt), landed)
             for d in deliveries:
                 if d.error is not None:
                     values: dict[str, Any] = {"last_error": d.error[:500], "lease_until": None}
@@ -365,13 +382,23 @@ class Repo:
                         values["status"] = "failed"
                     else:
                         values["next_attempt_at"] = d.retry_at
-                    await s.execute(update(OutboxMessage).where(OutboxMessage.id == d.item.id).values(**values))
-                elif d.ref is not None and d.item.payload.get("type") == "prompt":
-                    s.add(SentPrompt(
-                        occurrence_id=int(d.item.payload["occurrence_id"]), platform=d.item.destination.platform,
-                        channel_id=d.ref.channel_id, message_id=d.ref.message_id, thread_id=d.ref.thread_id,
-                        user_id=d.item.destination.user_id, created_at=now,
-                    ))
+                    await s.execute(
+                        update(o).where(o.id == d.item.id).values(**values).execution_options(synchronize_session=False)
+                    )
+
+    async def outbox_prompts(self, occurrence_ids: Sequence[int]) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
+        """What the dispatcher needs to render a batch's prompts: occurrence, ritual and team
+        of each occurrence, in one query (occurrences that are gone are left out)."""
+        if not occurrence_ids:
+            return {}
+        async with self.session() as s:
+            rows = await s.execute(
+                select(Occurrence, Ritual, Team)
+                .join(Ritual, Ritual.id == Occurrence.ritual_id)
+                .join(Team, Team.id == Ritual.team_id)
+                .where(Occurrence.id.in_(list(occurrence_ids)))
+            )
+            return {o.id: (occurrence_view(o), ritual_view(r), team_view(t)) for o, r, t in rows.all()}
 
     # -- teams, members, roles ----------------------------------------------------------
 
@@ -608,6 +635,8 @@ class Repo:
             await s.execute(update(AuditEntry).where(AuditEntry.member_id == member_id).values(member_id=None))
             await s.execute(delete(SentPrompt).where(SentPrompt.user_id == user_id, SentPrompt.platform == platform))
             await s.execute(delete(ChannelMessage).where(ChannelMessage.user_id == user_id))
+            await s.execute(update(Installation).where(Installation.platform == platform, Installation.installer_user_id == user_id)
+                            .values(installer_user_id=None))
             await s.execute(delete(Member).where(Member.id == member_id))
             return erased
 

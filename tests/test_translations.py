@@ -37,21 +37,48 @@ SAME_IN_DUTCH_AND_ENGLISH: set[str] = set()
 
 
 def _sources(*dirs: str) -> list[Path]:
-    return sorted(
-        p for d in dirs for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts
-    )
+    return sorted(p for d in dirs for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _call_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+def _literal_msgids(source: str) -> set[str]:
+    """First arguments of keyword calls that are string literals, as Python reads them."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and _call_name(node.func) in KEYWORDS
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.add(node.args[0].value)
+    return found
 
 
 @cache
 def extracted() -> dict[str, tuple[str, ...]]:
-    """Every msgid in the sources, with the places (path:line) that use it."""
+    """Every msgid in the sources, with the places (path:line) that use it.
+
+    Babel's Python extractor also picks up strings nested in a non-literal first argument,
+    such as ``"theme"`` in ``_(THEMES[p["theme"]].name)``; those are not message ids and are
+    dropped by checking each one against the literal first arguments of the same file.
+    """
     found: dict[str, list[str]] = {}
     for path in _sources(*SOURCE_DIRS):
+        literals = _literal_msgids(path.read_text(encoding="utf-8"))
         for lineno, message, _comments, _context in extract_from_file(
             "python", path, keywords=KEYWORDS, comment_tags=(), options={}
         ):
             msgid = message[0] if isinstance(message, tuple) else message
-            if msgid:
+            if msgid and msgid in literals:
                 found.setdefault(msgid, []).append(f"{path.relative_to(ROOT)}:{lineno}")
     return {msgid: tuple(places) for msgid, places in found.items()}
 
@@ -155,9 +182,7 @@ def test_catalog_has_no_duplicate_msgids(lang: str, domain: str) -> None:
     entries = _raw_msgids(path)
     counts = Counter(key for key, _line in entries)
     duplicates = [
-        f"line {line}: {key.split(chr(4), 1)[1]!r}"
-        for key, line in entries
-        if counts[key] > 1
+        f"line {line}: {key.split(chr(4), 1)[1]!r}" for key, line in entries if counts[key] > 1
     ]
     assert not duplicates, f"{path.relative_to(ROOT)} has msgids twice:\n" + "\n".join(duplicates)
 
@@ -177,9 +202,7 @@ def test_translations_keep_the_placeholders(lang: str, domain: str) -> None:
             problems.append(
                 f"{msgid!r} -> {msgstr!r}: expected {sorted(expected)}, got {sorted(got)}"
             )
-    assert not problems, f"{catalog_path(lang, domain).relative_to(ROOT)}:\n" + "\n".join(
-        problems
-    )
+    assert not problems, f"{catalog_path(lang, domain).relative_to(ROOT)}:\n" + "\n".join(problems)
 
 
 def test_dutch_is_not_a_copy_of_english() -> None:
@@ -202,6 +225,14 @@ def test_extraction_finds_messages() -> None:
     assert len(found) > 100
     assert "Not allowed" in found  # bot/service.py, via _()
     assert "Which ritual? Give its number." in found  # bot/commands.py, via CommandError(N_())
+
+
+def test_extraction_skips_strings_inside_expressions(tmp_path: Path) -> None:
+    source = tmp_path / "probe.py"
+    source.write_text('_(THEMES[p["theme"]].name)\n_("Themes")\n', encoding="utf-8")
+    babel_ids = {m for _l, m, _c, _x in extract_from_file("python", source, keywords=KEYWORDS)}
+    assert babel_ids == {"theme", "Themes"}
+    assert _literal_msgids(source.read_text(encoding="utf-8")) == {"Themes"}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -243,14 +274,6 @@ def _untranslated_literals(node: ast.expr) -> list[ast.expr]:
     if isinstance(node, ast.BoolOp):
         return [hit for value in node.values for hit in _untranslated_literals(value)]
     return []
-
-
-def _call_name(func: ast.expr) -> str:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
 
 
 def user_facing_literals(source: str, name: str) -> list[str]:
@@ -296,3 +319,16 @@ def test_user_facing_literals_are_translated() -> None:
 )
 def test_user_facing_literal_detection(code: str, flagged: int) -> None:
     assert len(user_facing_literals(code, "probe.py")) == flagged
+
+
+def test_duplicate_detection_reads_multiline_msgids(tmp_path: Path) -> None:
+    po = tmp_path / "probe.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Language: nl\\n"\n\n'
+        'msgid "A \\"b\\""\nmsgstr "x"\n\n'
+        'msgid ""\n"A "\n"\\"b\\""\nmsgstr "y"\n\n'
+        'msgctxt "c"\nmsgid "A \\"b\\""\nmsgstr "z"\n',
+        encoding="utf-8",
+    )
+    keys = [key for key, _line in _raw_msgids(po)]
+    assert keys == ["\x04", '\x04A "b"', '\x04A "b"', 'c\x04A "b"']

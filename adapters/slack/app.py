@@ -15,16 +15,38 @@ stale signatures get 401 before anything runs), then ``_dedupe`` that acks and d
 Slack retry (``X-Slack-Retry-Num``) of a request already handled.
 
 Every ``AsyncWebClient`` (ours and the per-request one bolt makes) shares one
-``aiohttp.ClientSession``, opened and closed by ``lifecycle``.
+``aiohttp.ClientSession``, opened and closed by ``lifecycle``. Every Web API call carries
+the workspace's own token (``Tokens``): the configured ``SLACK_BOT_TOKEN``, or with OAuth
+(``SLACK_CLIENT_ID``) the token saved when the workspace installed Ritme. With OAuth, bolt
+serves ``GET /slack/install`` (a redirect to Slack's consent page, with a ``state`` kept in
+the database) and ``GET /slack/oauth_redirect`` (the code is exchanged at ``oauth.v2.access``
+on ``SLACK_API_URL``'s host and the installation saved through the installation store), and
+authorizes each request by the installation store. The person who installed Ritme counts
+as a workspace admin (``is_platform_admin``) in the workspace's teams.
+
+``app_uninstalled`` and ``tokens_revoked`` (bot tokens) disable the workspace before they
+are acked: from then on nothing is sent there (the platform refuses with ``not_installed``)
+and its rituals are paused. A new OAuth install, or with a configured token any signed
+request from the workspace, enables it again (the rituals stay paused until resumed).
+
+With ``SLACK_APP_TOKEN`` the same bolt app also takes requests over Socket Mode: bolt's
+aiohttp ``AsyncSocketModeHandler`` connects in the background when the app starts (so an
+unreachable Slack does not stop the start-up) and is closed first on the way out.
+
+Before ``appreciation start`` runs, the channel's human members (``conversations.members``
+minus bots and deleted accounts) are added to the team, so that the round's roster, and
+with it the direct messages, covers everyone in the channel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
-import time
+import re
+import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -34,7 +56,14 @@ from typing import Any, Protocol
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_callback_options import (
+    AsyncCallbackOptions,
+    AsyncFailureArgs,
+    AsyncSuccessArgs,
+)
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -42,6 +71,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     async_default_handlers,
 )
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -57,7 +88,11 @@ from adapters.slack.blocks import (
     view_values,
 )
 from adapters.slack.config import SlackConfig
-from adapters.slack.platform import PLATFORM, SlackPlatform
+from adapters.slack.installs import Installations, NotInstalled, Tokens
+from adapters.slack.manifest import BOT_SCOPES
+from adapters.slack.pacing import ChannelPacer
+from adapters.slack.people import People
+from adapters.slack.platform import APPRECIATION, PLATFORM, PlatformHooks, SlackPlatform
 from rituals.i18n import translator
 from rituals.ports import Inbound
 from rituals.types import Actor, ChannelRef, Notice, Prompt
@@ -74,7 +109,7 @@ class PromptInfo:
     channel: ChannelRef
 
 
-class SlackInbound(Inbound, Protocol):
+class SlackInbound(Inbound, PlatformHooks, Protocol):
     """What the Slack adapter needs from the bot besides commands and answers."""
 
     async def prompt(self, occurrence_id: int) -> PromptInfo | None:
@@ -91,6 +126,19 @@ class SlackInbound(Inbound, Protocol):
 
     async def uninstalled(self, workspace_id: str) -> int:
         """The app left the workspace: pause its rituals; returns how many."""
+        ...
+
+    async def installed(self, workspace_id: str) -> None:
+        """The app was (re)installed in the workspace: its teams are active again."""
+        ...
+
+    async def wants_channel_members(self, text: str) -> bool:
+        """Whether this command needs the channel's members in the team first
+        (``appreciation start``: the round's roster is everyone in the channel)."""
+        ...
+
+    async def sync_members(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
+        """Add (user id, display name) of the channel's people to its team; returns how many."""
         ...
 
     async def home(self, actor: Actor) -> list[Notice]:
@@ -121,56 +169,137 @@ def request_key(req: AsyncBoltRequest) -> str:
     body = req.body if isinstance(req.body, dict) else {}
     if body.get("event_id"):
         return "event:" + str(body["event_id"])
-    return "body:" + hashlib.sha256(req.raw_body.encode()).hexdigest()
+    raw = req.raw_body or json.dumps(body, sort_keys=True, default=str)  # Socket Mode: no raw body
+    return "body:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+UNINSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 
 class SlackAdapter:
-    """Builds the bolt app, the ``Platform`` and the aiohttp route for one workspace."""
+    """Builds the bolt app, the ``Platform`` and the aiohttp routes for one Slack app."""
 
-    def __init__(self, config: SlackConfig, inbound: SlackInbound) -> None:
+    def __init__(self, config: SlackConfig, inbound: SlackInbound, *, installations: Installations | None = None,
+                 state_store: AsyncOAuthStateStore | None = None) -> None:
         self.config = config
         self.inbound = inbound
         self.session: aiohttp.ClientSession | None = None
+        self.tokens = Tokens(bot_token=None if config.oauth else config.bot_token, installations=installations,
+                             ttl=config.install_cache_seconds)
         self.client = AsyncWebClient(
-            token=config.bot_token,
-            base_url=config.api_url if config.api_url.endswith("/") else config.api_url + "/",
+            token=None if config.oauth else config.bot_token,
+            base_url=config.api_base,
             retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
-        self.platform = SlackPlatform(self.client, inbound.language_of)
+        self.people = People(self._api, cache_seconds=config.user_cache_seconds)
+        self.platform = SlackPlatform(self.client, inbound, self.tokens, ChannelPacer(config.pace_seconds))
         self.tasks: set[asyncio.Task[None]] = set()
         self.seen = SeenRequests(config.dedupe_size)
-        self._users: dict[tuple[str, str], tuple[float, bool, str]] = {}
-        self.bolt = AsyncApp(
-            client=self.client,
-            signing_secret=config.signing_secret,
-            process_before_response=True,
-            name="ritme",
-        )
+        # Without a signing secret (Socket Mode only) no HTTP request may ever verify: an
+        # unguessable secret, never an empty one (an empty HMAC key is anybody's key).
+        signing_secret = config.signing_secret or secrets.token_hex(32)
+        if config.oauth:
+            if not isinstance(installations, AsyncInstallationStore) or state_store is None:
+                raise ValueError("Slack OAuth needs an installation store and an OAuth state store")
+            oauth = AsyncOAuthSettings(
+                client_id=config.client_id, client_secret=config.client_secret,
+                scopes=[scope for scope, _why in BOT_SCOPES], redirect_uri=config.redirect_url,
+                install_path="/slack/install", redirect_uri_path="/slack/oauth_redirect",
+                install_page_rendering_enabled=False, authorization_url=config.authorize_url,
+                installation_store=installations, installation_store_bot_only=True, state_store=state_store,
+                callback_options=AsyncCallbackOptions(success=self._installed, failure=_default_failure),
+            )
+            authorize = oauth.authorize
+            if hasattr(authorize, "cache_enabled"):
+                authorize.cache_enabled = True  # one auth.test per token and process, not per request
+            self.bolt = AsyncApp(client=self.client, signing_secret=signing_secret, oauth_settings=oauth,
+                                 process_before_response=True, name="ritme")
+        else:
+            self.bolt = AsyncApp(client=self.client, signing_secret=signing_secret, process_before_response=True,
+                                 name="ritme")
+        self.socket: AsyncSocketModeHandler | None = None
+        self._socket_task: asyncio.Task[None] | None = None
         self._register()
 
     # -- lifecycle and HTTP -------------------------------------------------------------
 
     @asynccontextmanager
     async def lifecycle(self) -> AsyncIterator[None]:
-        """Open the shared HTTP session; on the way out finish pending work, then close it."""
+        """Open the shared HTTP session and (Socket Mode) the WebSocket; on the way out close
+        the WebSocket, finish pending work, then close the session."""
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.client.session = self.session
         try:
+            if self.config.socket_mode:
+                self._start_socket()
             yield
         finally:
+            await self._stop_socket()
             await self.drain(within=10)
             self.client.session = None
             await self.session.close()
             self.session = None
 
+    def _start_socket(self) -> None:
+        assert self.config.app_token
+        web_client = AsyncWebClient(token=self.config.app_token, base_url=self.config.api_base)
+        self.socket = AsyncSocketModeHandler(self.bolt, self.config.app_token, web_client=web_client,
+                                             ping_interval=self.config.socket_ping_seconds)
+
+        async def connect() -> None:
+            assert self.socket is not None
+            await self.socket.connect_async()  # retries until connected or closed
+            log.info("slack: Socket Mode connected")
+
+        self._socket_task = asyncio.create_task(connect(), name="slack-socket-mode")
+
+    async def _stop_socket(self) -> None:
+        if self.socket is None:
+            return
+        try:
+            await self.socket.close_async()
+        except Exception:
+            log.exception("slack: closing the Socket Mode connection failed")
+        if self._socket_task is not None and not self._socket_task.done():
+            self._socket_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._socket_task
+        self.socket = self._socket_task = None
+
     async def handle(self, request: web.Request) -> web.Response:
-        """``POST /slack/events``: everything Slack sends comes through here."""
+        """``POST /slack/events``: everything Slack sends over HTTP comes through here."""
         bolt_request = await to_bolt_request(request)
         bolt_response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
+    async def install(self, request: web.Request) -> web.Response:
+        """``GET /slack/install``: off to Slack's consent page, with a fresh state."""
+        assert self.bolt.oauth_flow is not None
+        return await to_aiohttp_response(await self.bolt.oauth_flow.handle_installation(await to_bolt_request(request)))
+
+    async def oauth_redirect(self, request: web.Request) -> web.Response:
+        """``GET /slack/oauth_redirect``: Slack sends the browser back with a code."""
+        assert self.bolt.oauth_flow is not None
+        return await to_aiohttp_response(await self.bolt.oauth_flow.handle_callback(await to_bolt_request(request)))
+
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/slack/events", self.handle)]
+        routes = [web.post("/slack/events", self.handle)]
+        if self.bolt.oauth_flow is not None:
+            routes += [web.get("/slack/install", self.install), web.get("/slack/oauth_redirect", self.oauth_redirect)]
+        return routes
+
+    async def _installed(self, args: AsyncSuccessArgs) -> BoltResponse:
+        """A workspace installed Ritme through OAuth: its teams are active again."""
+        installation = args.installation
+        workspace_id = str((installation.enterprise_id if installation.is_enterprise_install else None)
+                           or installation.team_id or "")
+        self.tokens.forget(workspace_id)
+        try:
+            await self.inbound.installed(workspace_id)
+        except Exception:
+            log.exception("slack: reactivating the teams of workspace %s failed", workspace_id)
+        log.info("slack: installed in workspace %s by %s", workspace_id, installation.user_id)
+        return await args.default.success(args)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run work after the ack; failures are logged, never lost silently."""
@@ -195,39 +324,40 @@ class SlackAdapter:
 
     # -- helpers --------------------------------------------------------------------
 
-    async def _api(self, method: str, **params: Any) -> dict[str, Any] | None:
+    async def _api(self, team_id: str, method: str, **params: Any) -> dict[str, Any] | None:
         """A Web API call made on behalf of a person; failures are logged, not raised."""
         try:
-            response = await self.client.api_call(method, json={k: v for k, v in params.items() if v is not None})
+            token = await self.tokens.token(team_id)
+        except NotInstalled:
+            log.info("slack %s: not installed in workspace %s", method, team_id)
+            return None
+        except Exception as err:
+            log.warning("slack %s: installation lookup failed: %r", method, err)
+            return None
+        body = {k: v for k, v in params.items() if v is not None}
+        try:
+            response = await self.client.api_call(method, json={**body, "token": token})
         except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as err:
             log.warning("slack %s failed: %s", method, getattr(err, "response", None) or repr(err))
             return None
         return response.data if isinstance(response.data, dict) else None
 
-    async def _user(self, team_id: str, user_id: str, fallback_name: str = "") -> tuple[bool, str]:
-        """(is workspace admin or owner, display name), from users.info, cached briefly."""
-        now = time.monotonic()
-        cached = self._users.get((team_id, user_id))
-        if cached and now - cached[0] < self.config.user_cache_seconds:
-            return cached[1], cached[2] or fallback_name
-        data = await self._api("users.info", user=user_id)
-        user = (data or {}).get("user") or {}
-        profile = user.get("profile") or {}
-        admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-        name = str(profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or fallback_name)
-        if data is not None:
-            if len(self._users) > 4096:
-                self._users.clear()
-            self._users[(team_id, user_id)] = (now, admin, name)
-        return admin, name
-
     async def _actor(self, team_id: str, user_id: str, fallback_name: str = "") -> Actor:
-        admin, name = await self._user(team_id, user_id, fallback_name)
+        """The person, with ``is_platform_admin`` for workspace admins and owners and (OAuth)
+        for whoever installed Ritme in the workspace."""
+        user = await self.people.user(team_id, user_id, fallback_name)
+        admin = bool(user and user.admin)
+        if not admin and self.tokens.multi_workspace:
+            try:
+                admin = await self.tokens.installer(team_id) == user_id
+            except Exception as err:
+                log.warning("slack: installer lookup failed: %r", err)
+        name = user.name if user and user.name else fallback_name
         return Actor(platform=PLATFORM, workspace_id=team_id, user_id=user_id, display_name=name, is_platform_admin=admin)
 
-    async def _ephemeral(self, channel_id: str, user_id: str, text: str, thread_ts: str | None = None) -> None:
+    async def _ephemeral(self, team_id: str, channel_id: str, user_id: str, text: str, thread_ts: str | None = None) -> None:
         if channel_id:
-            await self._api("chat.postEphemeral", channel=channel_id, user=user_id, text=text,
+            await self._api(team_id, "chat.postEphemeral", channel=channel_id, user=user_id, text=text,
                             blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000] or " "}}],
                             thread_ts=thread_ts)
 
@@ -236,9 +366,10 @@ class SlackAdapter:
     def _register(self) -> None:
         app = self.bolt
         app.use(self._dedupe)
+        app.use(self._came_back)
         app.command("/ritme")(self._on_command)
         app.action(ANSWER_ACTION)(self._on_answer_button)
-        app.action({"type": "block_actions", "action_id": _scale_pattern()})(self._on_scale_button)
+        app.action({"type": "block_actions", "action_id": re.compile(re.escape(SCALE_ACTION) + r"[1-5]")})(self._on_scale_button)
         app.view(MODAL_CALLBACK)(self._on_view_submission)
         app.event("message")(self._on_message)
         app.event("app_mention")(self._on_ignored_event)
@@ -255,20 +386,41 @@ class SlackAdapter:
             return BoltResponse(status=200, body="")
         return await next()
 
+    async def _came_back(self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
+        """With a configured token, a signed request from a disabled workspace means the app
+        was installed there again: speak to it again (OAuth installs re-enable on save)."""
+        body = req.body if isinstance(req.body, dict) else {}
+        event_type = str((body.get("event") or {}).get("type", "")) if isinstance(body.get("event"), dict) else ""
+        team_id = req.context.team_id
+        if team_id and event_type not in UNINSTALL_EVENTS and not self.tokens.multi_workspace:
+            try:
+                if await self.tokens.came_back(team_id):
+                    log.warning("slack: workspace %s is back; its rituals stay paused until resumed", team_id)
+                    await self.inbound.installed(team_id)
+            except Exception:
+                log.exception("slack: re-enabling workspace %s failed", team_id)
+        return await next()
+
     async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
         self.spawn(self._run_command(body))
 
     async def _run_command(self, body: dict[str, Any]) -> None:
         team_id, user_id = str(body.get("team_id", "")), str(body.get("user_id", ""))
-        channel_id = str(body.get("channel_id", ""))
+        channel_id, channel_name = str(body.get("channel_id", "")), str(body.get("channel_name", ""))
+        text = str(body.get("text", "")).strip()
         actor = await self._actor(team_id, user_id, str(body.get("user_name", "")))
         channel = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
-        notice = await self.inbound.command(actor, channel, str(body.get("text", "")).strip(),
-                                            channel_name=str(body.get("channel_name", "")))
-        await self._reply(body.get("response_url"), channel_id, user_id, notice)
+        if await self.inbound.wants_channel_members(text):
+            humans = await self.people.channel_humans(team_id, channel_id)
+            if humans is None:
+                log.warning("slack: members of %s unknown; the round asks the team's known members", channel_id)
+            else:
+                await self.inbound.sync_members(channel, [(u.id, u.name) for u in humans], channel_name=channel_name)
+        notice = await self.inbound.command(actor, channel, text, channel_name=channel_name)
+        await self._reply(team_id, body.get("response_url"), channel_id, user_id, notice)
 
-    async def _reply(self, response_url: Any, channel_id: str, user_id: str, notice: Notice) -> None:
+    async def _reply(self, team_id: str, response_url: Any, channel_id: str, user_id: str, notice: Notice) -> None:
         """The answer to a command, visible to the caller only."""
         blocks, text = notice_blocks(notice), notice_text(notice)
         if response_url:
@@ -280,14 +432,16 @@ class SlackAdapter:
                 log.warning("slack: response_url answered %s", result.status_code)
             except (aiohttp.ClientError, TimeoutError, OSError) as err:
                 log.warning("slack: response_url failed: %r", err)
-        await self._api("chat.postEphemeral", channel=channel_id, user=user_id, text=text, blocks=blocks)
+        await self._api(team_id, "chat.postEphemeral", channel=channel_id, user=user_id, text=text, blocks=blocks)
 
     async def _on_answer_button(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
         self.spawn(self._open_modal(body))
 
     async def _open_modal(self, body: dict[str, Any]) -> None:
-        user_id = str((body.get("user") or {}).get("id", ""))
+        user = body.get("user") or {}
+        user_id = str(user.get("id", ""))
+        team_id = str((body.get("team") or {}).get("id") or user.get("team_id") or "")
         channel_id = str((body.get("channel") or {}).get("id", ""))
         try:
             occurrence_id = int((body.get("actions") or [{}])[0].get("value", ""))
@@ -296,10 +450,15 @@ class SlackAdapter:
         info = await self.inbound.prompt(occurrence_id)
         if info is None or info.prompt.closed:
             _ = translator(info.language if info else "en")
-            await self._ephemeral(channel_id, user_id, _("This round has closed; answers are no longer taken."))
+            await self._ephemeral(team_id, channel_id, user_id, _("This round has closed; answers are no longer taken."))
             return
-        view = modal_view(info.prompt, channel_id or info.channel.channel_id, translator(info.language))
-        await self._api("views.open", trigger_id=body.get("trigger_id"), view=view)
+        initial: dict[str, str] = {}
+        if info.prompt.kind == APPRECIATION:
+            colleague = await self.inbound.assigned_colleague(occurrence_id, team_id, user_id)
+            if colleague:
+                initial["colleague"] = colleague[0]
+        view = modal_view(info.prompt, channel_id or info.channel.channel_id, translator(info.language), initial)
+        await self._api(team_id, "views.open", trigger_id=body.get("trigger_id"), view=view)
 
     async def _on_scale_button(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
@@ -316,7 +475,7 @@ class SlackAdapter:
             return
         actor = await self._actor(team_id, str(user.get("id", "")), str(user.get("username") or user.get("name") or ""))
         _ok, message = await self.inbound.answer(actor, occurrence_id, {key: score})
-        await self._ephemeral(channel_id, actor.user_id, message)
+        await self._ephemeral(team_id, channel_id, actor.user_id, message)
 
     async def _on_view_submission(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Store the answer inside the ack: a refusal must come back as the modal's errors."""
@@ -337,7 +496,7 @@ class SlackAdapter:
                 await ack(response_action="errors", errors={block: message[:150]})
                 return
         await ack(response_action="clear")
-        self.spawn(self._ephemeral(channel_id, actor.user_id, message))
+        self.spawn(self._ephemeral(team_id, channel_id, actor.user_id, message))
 
     async def _on_message(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
         await ack()
@@ -362,7 +521,7 @@ class SlackAdapter:
             return
         actor = await self._actor(team_id, str(event["user"]))
         _ok, message = await self.inbound.answer(actor, occurrence_id, {item.key: text})
-        await self._ephemeral(channel_id, actor.user_id, message, thread_ts=thread_ts)
+        await self._ephemeral(team_id, channel_id, actor.user_id, message, thread_ts=thread_ts)
 
     async def _on_ignored_event(self, ack: Any) -> None:
         await ack()
@@ -379,21 +538,28 @@ class SlackAdapter:
             if blocks:
                 blocks.append({"type": "divider"})
             blocks += notice_blocks(notice)
-        await self._api("views.publish", user_id=user_id, view={"type": "home", "blocks": blocks[:100]})
+        await self._api(team_id, "views.publish", user_id=user_id, view={"type": "home", "blocks": blocks[:100]})
 
-    async def _on_uninstalled(self, ack: Any, body: dict[str, Any]) -> None:
+    async def _on_uninstalled(self, ack: Any, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Disable the workspace before the ack (so nothing more is sent from now on), then
+        pause its rituals. A ``tokens_revoked`` for user tokens only changes nothing: Ritme
+        holds none."""
+        revoked = event.get("tokens") if event.get("type") == "tokens_revoked" else None
+        if isinstance(revoked, dict) and revoked and not revoked.get("bot"):
+            await ack()
+            return
+        workspace_id = str(body.get("team_id") or body.get("enterprise_id") or "")
+        await self.tokens.disable(workspace_id)  # a failure here is a 500: Slack tries again
         await ack()
-        self.spawn(self._uninstall(str(body.get("team_id", ""))))
+        self.spawn(self._uninstall(workspace_id))
 
     async def _uninstall(self, team_id: str) -> None:
         paused = await self.inbound.uninstalled(team_id)
         log.warning("slack: app removed from workspace %s; %d rituals paused", team_id, paused)
 
 
-def _scale_pattern() -> Any:
-    import re
-
-    return re.compile(re.escape(SCALE_ACTION) + r"[1-5]")
+async def _default_failure(args: AsyncFailureArgs) -> BoltResponse:
+    return await args.default.failure(args)
 
 
 SLACK_ADAPTER = web.AppKey("slack_adapter", SlackAdapter)

@@ -57,12 +57,22 @@ def thread_input(prompt: Prompt) -> Input | None:
     return required[0]
 
 
-def prompt_blocks(prompt: Prompt, _: Translator) -> list[dict[str, Any]]:
-    """A posted prompt: header, intro, who sees the answers, and the ways to answer."""
+def prompt_blocks(prompt: Prompt, _: Translator, *, assigned: str | None = None, note: str = "") -> list[dict[str, Any]]:
+    """A posted prompt: header, intro, who sees the answers, and the ways to answer.
+
+    ``assigned`` names the colleague a direct message asks this member to appreciate;
+    ``note`` is one more line of context (e.g. that everyone gets a direct message).
+    """
     blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(prompt.title, 150)}]
     if prompt.intro:
         blocks.append({"type": "section", "text": mrkdwn(prompt.intro)})
+    if assigned and not prompt.closed:
+        blocks.append({"type": "section", "text": mrkdwn(
+            _("This round you are asked to appreciate *{name}*. You may choose another colleague in the form.",
+              name=clip(assigned, 200)))})
     context = [prompt.context] if prompt.context else []
+    if note and not prompt.closed:
+        context.append(note)
     if prompt.closes_at and not prompt.closed:
         context.append(_("Closes {when}", when=slack_date(prompt.closes_at)))
     if context:
@@ -116,15 +126,19 @@ def _options(item: Input) -> list[dict[str, Any]]:
     return options
 
 
-def input_element(item: Input) -> dict[str, Any]:
-    """Text → multiline input; scale and choice → radio (select when long); multi → checkboxes."""
+def input_element(item: Input, initial: str | None = None) -> dict[str, Any]:
+    """Text → multiline input; scale and choice → radio (select when long); multi → checkboxes.
+    ``initial`` preselects a scale or choice option by value (when it is one of them)."""
     if item.kind is InputKind.TEXT:
         return {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True, "max_length": 3000}
     options = _options(item)
     if item.kind in (InputKind.SCALE, InputKind.CHOICE):
-        if len(options) <= 10:
-            return {"type": "radio_buttons", "action_id": INPUT_ACTION, "options": options}
-        return {"type": "static_select", "action_id": INPUT_ACTION, "options": options[:100]}
+        kind = "radio_buttons" if len(options) <= 10 else "static_select"
+        element: dict[str, Any] = {"type": kind, "action_id": INPUT_ACTION, "options": options[:100]}
+        chosen = [o for o in element["options"] if initial is not None and o["value"] == initial]
+        if chosen:
+            element["initial_option"] = chosen[0]
+        return element
     if len(options) <= 10:
         return {"type": "checkboxes", "action_id": INPUT_ACTION, "options": options}
     return {"type": "multi_static_select", "action_id": INPUT_ACTION, "options": options[:100],
@@ -135,8 +149,10 @@ def block_id(item: Input) -> str:
     return f"in_{item.key}"
 
 
-def modal_view(prompt: Prompt, channel_id: str, _: Translator) -> dict[str, Any]:
-    """The answer form; the occurrence and channel travel in ``private_metadata``."""
+def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str, str] | None = None) -> dict[str, Any]:
+    """The answer form; the occurrence and channel travel in ``private_metadata``.
+    ``initial`` preselects options by input key (the colleague a member was assigned)."""
+    initial = initial or {}
     blocks: list[dict[str, Any]] = []
     if prompt.intro:
         blocks.append({"type": "section", "text": mrkdwn(prompt.intro)})
@@ -151,7 +167,7 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator) -> dict[str, Any]
             "block_id": block_id(item),
             "label": plain(label, 2000),
             "optional": item.optional,
-            "element": input_element(item),
+            "element": input_element(item, initial.get(item.key)),
         })
     return {
         "type": "modal",

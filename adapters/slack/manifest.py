@@ -1,7 +1,13 @@
 """The Slack app manifest for Ritme: paste it at api.slack.com/apps → Create → From a manifest.
 
 Every Request URL is the one endpoint ``{base}/slack/events``. The bot scopes are the ones
-the adapter uses, no more: why each is needed is written next to it.
+the adapter uses, no more: why each is needed is written next to it. The Messages tab is
+shown read-only: appreciation rounds and reminders arrive there as direct messages and are
+answered with their buttons, not by typing. With an ``https``
+public URL the OAuth redirect URL ``{base}/slack/oauth_redirect`` is listed too (Slack takes
+only https ones), for installing into several workspaces. With ``SLACK_APP_TOKEN`` set the
+manifest turns Socket Mode on and leaves the Request URLs out: Slack sends everything over
+the WebSocket.
 """
 
 from __future__ import annotations
@@ -28,10 +34,11 @@ BOT_EVENTS: tuple[str, ...] = (
 )
 
 
-def manifest(base_url: str, *, name: str = "Ritme") -> dict[str, Any]:
+def manifest(base_url: str, *, name: str = "Ritme", socket_mode: bool = False) -> dict[str, Any]:
     """The manifest as a dict; request URLs are built from ``base_url`` (RITME_PUBLIC_URL)."""
-    url = base_url.rstrip("/") + "/slack/events"
-    return {
+    base = base_url.rstrip("/")
+    url = base + "/slack/events"
+    result: dict[str, Any] = {
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
             "name": name,
@@ -39,7 +46,7 @@ def manifest(base_url: str, *, name: str = "Ritme") -> dict[str, Any]:
             "background_color": "#0a6640",
         },
         "features": {
-            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": False, "messages_tab_read_only_enabled": True},
+            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True, "messages_tab_read_only_enabled": True},
             "bot_user": {"display_name": name.lower(), "always_online": True},
             "slash_commands": [{
                 "command": "/ritme",
@@ -54,14 +61,21 @@ def manifest(base_url: str, *, name: str = "Ritme") -> dict[str, Any]:
             "event_subscriptions": {"request_url": url, "bot_events": list(BOT_EVENTS)},
             "interactivity": {"is_enabled": True, "request_url": url},
             "org_deploy_enabled": False,
-            "socket_mode_enabled": False,
+            "socket_mode_enabled": socket_mode,
             "token_rotation_enabled": False,
         },
     }
+    if base.startswith("https://"):
+        result["oauth_config"]["redirect_urls"] = [base + "/slack/oauth_redirect"]
+    if socket_mode:
+        del result["features"]["slash_commands"][0]["url"]
+        del result["settings"]["event_subscriptions"]["request_url"]
+        del result["settings"]["interactivity"]["request_url"]
+    return result
 
 
-def manifest_json(base_url: str) -> str:
-    return json.dumps(manifest(base_url), indent=2, ensure_ascii=False)
+def manifest_json(base_url: str, *, socket_mode: bool = False) -> str:
+    return json.dumps(manifest(base_url, socket_mode=socket_mode), indent=2, ensure_ascii=False)
 
 
 def cmd_slack_manifest(settings: Any, fail: Any, config_error: type[Exception]) -> int:
@@ -70,8 +84,8 @@ def cmd_slack_manifest(settings: Any, fail: Any, config_error: type[Exception]) 
     ``settings`` reads the configuration; ``fail`` reports a configuration error (exit 2).
     """
     try:
-        base_url = settings().base_url
+        loaded = settings()
     except config_error as err:
         return int(fail(str(err)))
-    print(manifest_json(base_url))
+    print(manifest_json(loaded.base_url, socket_mode=bool(getattr(loaded, "slack_app_token", None))))
     return 0

@@ -3,26 +3,41 @@
 Every Slack failure becomes a ``DeliveryError`` the outbox dispatcher understands: rate
 limits and server or network trouble are retried (honouring Retry-After); a channel that
 is gone, a bot that was removed or a revoked token is permanent, so the engine pauses the
-ritual instead of knocking forever.
+ritual instead of knocking forever. A workspace that uninstalled Ritme is refused before
+anything is sent (``not_installed``, permanent).
+
+Each call carries the workspace's own token (``Tokens``: the configured token, or the
+OAuth installation's). Posts and updates are paced at about one a second per channel
+(``ChannelPacer``); a direct message counts as its own channel.
+
+Appreciation rounds go by direct message on Slack. When the round's prompt is delivered to
+the channel, ``hooks.private_round`` first queues the same prompt for every member of the
+round as a direct message (idempotent: a retried channel post queues nobody twice); the
+channel post then says so. Each direct message names the colleague the member is asked to
+appreciate (``hooks.assigned_colleague``): the rendering is per recipient, so nothing per
+member is stored. The engine's reminder (``ChannelRef(user_id=...)``) is a direct message
+too, with the same colleague named.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import notice_blocks, notice_text, prompt_blocks
-from rituals.i18n import translator
+from adapters.slack.installs import NotInstalled, Tokens
+from adapters.slack.pacing import ChannelPacer
+from rituals.i18n import Translator, translator
 from rituals.types import ChannelRef, DeliveryError, MessageRef, Notice, Prompt
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+APPRECIATION = "appreciation"  # the ritual kind that goes by direct message on Slack
 
 PERMANENT = frozenset({
     "channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth",
@@ -57,19 +72,48 @@ def delivery_error(err: SlackApiError) -> DeliveryError:
     return DeliveryError(reason, retryable=False)
 
 
+class PlatformHooks(Protocol):
+    """What the platform asks the bot while rendering (implemented in ``bot/slack_support.py``)."""
+
+    async def language_of(self, channel: ChannelRef) -> str:
+        """The language of the channel's team (the default when it has none yet)."""
+        ...
+
+    async def assigned_colleague(self, occurrence_id: int, workspace_id: str, user_id: str) -> tuple[str, str] | None:
+        """(option value, name) of the colleague this member is asked to appreciate in the
+        round; None when the member is not in the round's roster."""
+        ...
+
+    async def private_round(self, channel: ChannelRef, occurrence_id: int) -> int:
+        """Queue the round's prompt as a direct message to each member of the round who has
+        none queued yet; returns how many were queued."""
+        ...
+
+
 class SlackPlatform:
-    """Posts prompts and notices; ``language_of`` gives a channel's team language (few labels
-    here are not in the prompt itself, such as the 'closes' line)."""
+    """Posts prompts and notices with the workspace's token, paced per channel."""
 
     name = PLATFORM
 
-    def __init__(self, client: AsyncWebClient, language_of: Callable[[ChannelRef], Awaitable[str]]) -> None:
+    def __init__(self, client: AsyncWebClient, hooks: PlatformHooks, tokens: Tokens,
+                 pacer: ChannelPacer | None = None) -> None:
         self.client = client
-        self.language_of = language_of
+        self.hooks = hooks
+        self.tokens = tokens
+        self.pacer = pacer or ChannelPacer()
 
-    async def _call(self, method: str, **params: Any) -> dict[str, Any]:
+    async def _call(self, workspace_id: str, method: str, **params: Any) -> dict[str, Any]:
         try:
-            response = await self.client.api_call(method, json={k: v for k, v in params.items() if v is not None})
+            token = await self.tokens.token(workspace_id)
+        except NotInstalled:
+            log.warning("slack %s: workspace %s has uninstalled Ritme; not sent", method, workspace_id)
+            raise DeliveryError("not_installed", retryable=False) from None
+        except Exception as err:  # the store did not answer: try again later
+            log.warning("slack %s: installation lookup failed: %r", method, err)
+            raise DeliveryError("installation_lookup_failed", retryable=True) from None
+        body = {k: v for k, v in params.items() if v is not None}
+        try:
+            response = await self.client.api_call(method, json={**body, "token": token})
         except SlackApiError as err:
             error = delivery_error(err)
             log.warning("slack %s failed: %s (retryable: %s)", method, error.reason, error.retryable)
@@ -83,27 +127,41 @@ class SlackPlatform:
     async def _conversation(self, to: ChannelRef) -> str:
         """The channel to post in: a DM is opened first when the message is for one member."""
         if to.user_id and not to.ephemeral:
-            data = await self._call("conversations.open", users=to.user_id)
+            data = await self._call(to.workspace_id, "conversations.open", users=to.user_id)
             return str((data.get("channel") or {}).get("id") or to.channel_id)
         return to.channel_id
 
     async def _post(self, to: ChannelRef, text: str, blocks: list[dict[str, Any]]) -> MessageRef:
         if to.ephemeral and to.user_id:
-            data = await self._call("chat.postEphemeral", channel=to.channel_id, user=to.user_id, text=text, blocks=blocks)
+            await self.pacer.wait((to.workspace_id, to.channel_id))
+            data = await self._call(to.workspace_id, "chat.postEphemeral", channel=to.channel_id, user=to.user_id,
+                                    text=text, blocks=blocks)
             return MessageRef(channel_id=to.channel_id, message_id=str(data.get("message_ts", "")))
         channel = await self._conversation(to)
-        data = await self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False)
+        await self.pacer.wait((to.workspace_id, channel))
+        data = await self._call(to.workspace_id, "chat.postMessage", channel=channel, text=text, blocks=blocks,
+                                unfurl_links=False)
         return MessageRef(channel_id=str(data.get("channel") or channel), message_id=str(data.get("ts", "")))
 
+    async def _blocks(self, to: ChannelRef, prompt: Prompt, _: Translator) -> list[dict[str, Any]]:
+        if prompt.kind != APPRECIATION or prompt.closed:
+            return prompt_blocks(prompt, _)
+        if to.user_id and not to.ephemeral:
+            colleague = await self.hooks.assigned_colleague(prompt.occurrence_id, to.workspace_id, to.user_id)
+            return prompt_blocks(prompt, _, assigned=colleague[1] if colleague else None)
+        await self.hooks.private_round(to, prompt.occurrence_id)  # the DMs are queued before the channel hears of them
+        return prompt_blocks(prompt, _, note=_("Everyone in this channel gets a direct message from Ritme naming a colleague to appreciate."))
+
     async def send_prompt(self, to: ChannelRef, prompt: Prompt) -> MessageRef:
-        _ = translator(await self.language_of(to))
-        return await self._post(to, prompt.title, prompt_blocks(prompt, _))
+        _ = translator(await self.hooks.language_of(to))
+        return await self._post(to, prompt.title, await self._blocks(to, prompt, _))
 
     async def update_prompt(self, ref: MessageRef, to: ChannelRef, prompt: Prompt) -> None:
         if to.ephemeral or not ref.message_id:
             return  # ephemeral messages cannot be updated by the bot
-        _ = translator(await self.language_of(to))
-        await self._call("chat.update", channel=ref.channel_id, ts=ref.message_id, text=prompt.title,
+        _ = translator(await self.hooks.language_of(to))
+        await self.pacer.wait((to.workspace_id, ref.channel_id))
+        await self._call(to.workspace_id, "chat.update", channel=ref.channel_id, ts=ref.message_id, text=prompt.title,
                          blocks=prompt_blocks(prompt, _))
 
     async def send_notice(self, to: ChannelRef, notice: Notice) -> MessageRef:

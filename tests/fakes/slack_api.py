@@ -1,26 +1,48 @@
-"""A fake Slack Web API: an aiohttp server on 127.0.0.1 and a random port.
+"""A fake Slack: the Web API, the OAuth consent page and Socket Mode, on 127.0.0.1 and a
+random port (an aiohttp server in the test's own loop).
 
-It records every call (method, body as a dict, whether it was JSON) and answers the methods
-Ritme uses with plausible data. ``fail`` makes the next N calls of a method answer with a
-Slack error (``channel_not_found``) or an HTTP 429 with ``Retry-After``. A response_url is
-served too: ``{url}/respond/{key}`` records a ``response_url`` call.
+Web API: every call is recorded (method, body as a dict, headers) and the methods Ritme
+uses answer with plausible data. A call needs a known bot token (``tokens``: token → team;
+``xoxb-test`` for the default team), else it answers ``not_authed``. ``fail`` makes the next
+N calls of a method answer with a Slack error (``channel_not_found``) or an HTTP 429 with
+``Retry-After``. A response_url is served too: ``{url}/respond/{key}`` records a
+``response_url`` call.
+
+People: ``admins``, ``bots``, ``deleted`` and ``names`` shape ``users.info``; ``members``
+(channel → user ids) is what ``conversations.members`` pages through, ``page_size`` at a
+time.
+
+OAuth: ``GET {url}/oauth/v2/authorize`` is Slack's consent page with the user already
+agreeing: it redirects to the ``redirect_uri`` with a fresh code and the ``state``, for the
+workspace and user in ``installing``. ``oauth.v2.access`` (client id and secret as Basic
+auth, as slack_sdk sends them) exchanges the code for a new bot token of that workspace.
+
+Socket Mode: ``apps.connections.open`` (with an app token in ``app_tokens``) answers a
+``ws://127.0.0.1:PORT/link/?ticket=N`` URL served here; ``push`` sends an envelope to the
+connected client, ``wait_ack`` returns the client's acknowledgement.
 
 Use ``async with FakeSlackApi() as fake:``; point ``SLACK_API_URL`` at ``fake.api_url``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import itertools
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
+CLIENT_ID = "111.222"
+CLIENT_SECRET = "client-secret"
+APP_TOKEN = "xapp-1-test"
 
 
 @dataclass
@@ -28,6 +50,10 @@ class Call:
     method: str
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def token(self) -> str:
+        return self.headers.get("Authorization", "").removeprefix("Bearer ")
 
 
 @dataclass
@@ -46,13 +72,28 @@ class FakeSlackApi:
         self.team_id = team_id
         self.calls: list[Call] = []
         self.admins: set[str] = set()
+        self.bots: set[str] = {BOT_USER}
+        self.deleted: set[str] = set()
         self.names: dict[str, str] = {}
         self.members: dict[str, list[str]] = {}
+        self.page_size = 100
         self.failures: list[Failure] = []
+        self.tokens: dict[str, str] = {"xoxb-test": team_id}
+        self.app_tokens: set[str] = {APP_TOKEN}
+        self.installing: tuple[str, str, str] = ("T2", "Second School", "UINSTALLER")  # team, name, user
+        self.codes: dict[str, tuple[str, str, str, str]] = {}  # code → (team, name, user, redirect_uri)
+        self.sockets: list[web.WebSocketResponse] = []
+        self.acks: dict[str, dict[str, Any]] = {}
+        self._acked = asyncio.Condition()
+        self._connected = asyncio.Event()
         self._ts = itertools.count(1)
+        self._issued = itertools.count(1)
+        self._token_team = team_id
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_get("/oauth/v2/authorize", self._authorize)
+        app.router.add_get("/link/", self._socket)
         self.server = TestServer(app, host="127.0.0.1")
 
     async def __aenter__(self) -> FakeSlackApi:
@@ -60,6 +101,8 @@ class FakeSlackApi:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
         await self.server.close()
 
     @property
@@ -94,6 +137,19 @@ class FakeSlackApi:
         self.calls.append(Call(method="response_url", body=await self._body(request)))
         return web.Response(text="ok")
 
+    def _authorized(self, method: str, headers: Any) -> bool:
+        auth = str(headers.get("Authorization", ""))
+        if method == "oauth.v2.access":
+            expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+            return auth == f"Basic {expected}"
+        token = auth.removeprefix("Bearer ")
+        if method == "apps.connections.open":
+            return token in self.app_tokens
+        if token in self.tokens:
+            self._token_team = self.tokens[token]
+            return True
+        return False
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         body = await self._body(request)
@@ -103,26 +159,98 @@ class FakeSlackApi:
                 failure.remaining -= 1
                 headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
                 return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
-        if request.headers.get("Authorization") != "Bearer xoxb-test":
+        if not self._authorized(method, request.headers):
             return web.json_response({"ok": False, "error": "not_authed"})
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
-        return web.json_response({"ok": True, **handler(body)})
+        try:
+            answer = handler(body)
+        except LookupError as err:
+            return web.json_response({"ok": False, "error": str(err.args[0])})
+        return web.json_response({"ok": True, **answer})
 
     def _new_ts(self) -> str:
         return f"1700000{next(self._ts):03d}.000100"
 
+    # -- OAuth ------------------------------------------------------------------------
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """Slack's consent page, agreed to at once: back to the app with a code."""
+        query = request.query
+        if query.get("client_id") != CLIENT_ID or not query.get("redirect_uri"):
+            return web.Response(status=400, text="bad client_id or redirect_uri")
+        code = uuid.uuid4().hex
+        team, name, user = self.installing
+        self.codes[code] = (team, name, user, query["redirect_uri"])
+        self.calls.append(Call(method="oauth.authorize", body=dict(query)))
+        location = query["redirect_uri"] + "?" + urlencode({"code": code, "state": query.get("state", "")})
+        raise web.HTTPFound(location)
+
+    def m_oauth_v2_access(self, body: dict[str, Any]) -> dict[str, Any]:
+        found = self.codes.pop(str(body.get("code", "")), None)
+        if found is None:
+            raise LookupError("invalid_code")
+        team, name, user, redirect_uri = found
+        if body.get("redirect_uri") and body["redirect_uri"] != redirect_uri:
+            raise LookupError("bad_redirect_uri")
+        token = f"xoxb-{team}-{next(self._issued)}"
+        self.tokens[token] = team
+        return {"access_token": token, "token_type": "bot", "scope": "commands,chat:write", "bot_user_id": BOT_USER,
+                "app_id": "A1", "team": {"id": team, "name": name}, "enterprise": None,
+                "is_enterprise_install": False, "authed_user": {"id": user}}
+
+    # -- Socket Mode ------------------------------------------------------------------
+
+    def m_apps_connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.url.replace("http://", "ws://") + f"/link/?ticket={next(self._issued)}"}
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}})
+        self._connected.set()
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                data = json.loads(message.data)
+                async with self._acked:
+                    self.acks[str(data.get("envelope_id"))] = data
+                    self._acked.notify_all()
+        self.sockets.remove(ws)
+        return ws
+
+    async def wait_connected(self) -> None:
+        """Until a Socket Mode client is connected (wrap in ``asyncio.timeout``)."""
+        await self._connected.wait()
+
+    async def push(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send an envelope (``slash_commands``, ``interactive``, ``events_api``) to the client."""
+        envelope_id = uuid.uuid4().hex
+        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                          "accepts_response_payload": kind != "events_api", "retry_attempt": 0,
+                                          "retry_reason": ""})
+        return envelope_id
+
+    async def wait_ack(self, envelope_id: str) -> dict[str, Any]:
+        """The client's acknowledgement of an envelope (wrap in ``asyncio.timeout``)."""
+        async with self._acked:
+            await self._acked.wait_for(lambda: envelope_id in self.acks)
+            return self.acks[envelope_id]
+
+    # -- Web API methods ----------------------------------------------------------------
+
     def m_auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://school.slack.com/", "team": "School", "user": "ritme", "team_id": self.team_id,
+        return {"url": "https://school.slack.com/", "team": "School", "user": "ritme", "team_id": self._token_team,
                 "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
 
     def m_users_info(self, body: dict[str, Any]) -> dict[str, Any]:
         user = str(body.get("user", ""))
         admin = user in self.admins
         name = self.names.get(user, user.lower())
-        return {"user": {"id": user, "team_id": self.team_id, "name": name, "real_name": name.title(),
-                         "is_admin": admin, "is_owner": False, "is_bot": False,
+        return {"user": {"id": user, "team_id": self._token_team, "name": name, "real_name": name.title(),
+                         "is_admin": admin, "is_owner": False, "is_bot": user in self.bots,
+                         "deleted": user in self.deleted,
                          "profile": {"display_name": name.title(), "real_name": name.title()}}}
 
     def m_chat_postMessage(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -145,4 +273,9 @@ class FakeSlackApi:
         return {"channel": {"id": "D" + str(body.get("users", "")).split(",")[0]}}
 
     def m_conversations_members(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"members": self.members.get(str(body.get("channel", "")), []), "response_metadata": {"next_cursor": ""}}
+        members = self.members.get(str(body.get("channel", "")), [])
+        size = min(int(body.get("limit") or self.page_size), self.page_size)
+        start = int(body.get("cursor") or 0)
+        page = members[start:start + size]
+        following = str(start + size) if start + size < len(members) else ""
+        return {"members": page, "response_metadata": {"next_cursor": following}}

@@ -1,8 +1,13 @@
-"""A real Ritme server with Slack configured, pointed at the fake Slack Web API.
+"""A real Ritme server with Slack configured, pointed at the fake Slack.
 
-``slack`` yields a ``Harness``: it signs requests exactly as Slack does, waits for the work
-the adapter does after its acks, and runs the outbox dispatcher on demand (the app is built
-with ``background=False``; the engine's clock is a fixed, movable ``Clock``).
+``slack`` yields a ``Harness`` for one workspace (``SLACK_BOT_TOKEN``): it signs requests
+exactly as Slack does, waits for the work the adapter does after its acks, and runs the
+outbox dispatcher on demand (the app is built with ``background=False``; the engine's clock
+is a fixed, movable ``Clock``). The platform's per-channel pacer keeps its one-second rule
+but sleeps on a fake clock: ``Harness.waits`` records each (channel, wait in seconds).
+
+``slack_oauth`` is the same server installed through OAuth (``SLACK_CLIENT_ID``), with no
+workspace installed yet; ``slack_socket`` runs over Socket Mode (``SLACK_APP_TOKEN``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,11 +29,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from adapters.slack.app import SLACK_ADAPTER
+from adapters.slack.pacing import ChannelPacer
 from bot.config import Settings
 from bot.server import ENGINE, REPO, create_app
 from storage.db import upgrade
 from storage.models import Participation, Reply
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import APP_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeSlackApi
 
 SECRET = "test-signing-secret"
 TEAM = "T1"
@@ -55,11 +62,27 @@ def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
+class PaceClock:
+    """The pacer's monotonic clock: sleeping moves it, nothing waits for real."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
 @dataclass
 class Harness:
     client: TestClient
     fake: FakeSlackApi
     clock: Clock
+    pace: PaceClock
 
     @property
     def app(self) -> Any:
@@ -93,8 +116,8 @@ class Harness:
         return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded",
                                headers=headers)
 
-    async def event(self, event: dict[str, Any], event_id: str, **headers: str) -> Any:
-        body = {"token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+    async def event(self, event: dict[str, Any], event_id: str, *, team: str = TEAM, **headers: str) -> Any:
+        body = {"token": "x", "team_id": team, "api_app_id": "A1", "type": "event_callback",
                 "event_id": event_id, "event_time": int(time.time()), "event": event}
         return await self.post(json.dumps(body), "application/json", headers=headers)
 
@@ -120,18 +143,42 @@ class Harness:
         return await self.count(Participation)
 
 
-@pytest.fixture
-async def slack(tmp_path: Any) -> AsyncIterator[Harness]:
+SECRET_KEY = "k" * 32
+
+
+@asynccontextmanager
+async def harness(tmp_path: Any, **credentials: str) -> AsyncIterator[Harness]:
+    """A server with the given Slack credentials, against a fresh fake and database."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'ritme.db'}"
     await asyncio.to_thread(upgrade, url)
     async with FakeSlackApi(team_id=TEAM) as fake:
         fake.admins.add(ADMIN)
         settings = Settings(**{
-            "RITME_DATABASE_URL": url, "RITME_SECRET_KEY": "k" * 32, "RITME_DEFAULT_LANGUAGE": "en",
+            "RITME_DATABASE_URL": url, "RITME_SECRET_KEY": SECRET_KEY, "RITME_DEFAULT_LANGUAGE": "en",
             "RITME_DEFAULT_TIMEZONE": "Europe/Amsterdam", "RITME_PUBLIC_URL": "https://ritme.example.org",
-            "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, **credentials,
         })
         clock = Clock()
         app = create_app(settings, clock=clock, background=False)
+        pace = PaceClock()
+        app[SLACK_ADAPTER].platform.pacer = ChannelPacer(1.0, clock=pace, sleep=pace.sleep)
         async with TestClient(TestServer(app)) as client:
-            yield Harness(client=client, fake=fake, clock=clock)
+            yield Harness(client=client, fake=fake, clock=clock, pace=pace)
+
+
+@pytest.fixture
+async def slack(tmp_path: Any) -> AsyncIterator[Harness]:
+    async with harness(tmp_path, SLACK_BOT_TOKEN="xoxb-test") as h:
+        yield h
+
+
+@pytest.fixture
+async def slack_oauth(tmp_path: Any) -> AsyncIterator[Harness]:
+    async with harness(tmp_path, SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET) as h:
+        yield h
+
+
+@pytest.fixture
+async def slack_socket(tmp_path: Any) -> AsyncIterator[Harness]:
+    async with harness(tmp_path, SLACK_BOT_TOKEN="xoxb-test", SLACK_APP_TOKEN=APP_TOKEN) as h:
+        yield h

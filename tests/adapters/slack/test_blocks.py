@@ -54,3 +54,18 @@ def test_modal_elements_and_state() -> None:
         "in_m": {"value": {"type": "checkboxes", "selected_options": [{"value": "1"}, {"value": "2"}]}},
     }}}
     assert view_values(state) == {"t": "hi", "s": "3", "m": ["1", "2"]}
+
+
+def test_a_direct_message_names_the_colleague_and_the_form_chooses_them() -> None:
+    colleague = Input(key="colleague", label="Colleague", kind=InputKind.CHOICE,
+                      options=(Option(value="4", label="Anna"), Option(value="9", label="Bram")))
+    p = prompt(colleague, Input(key="appreciation", label="What?", kind=InputKind.TEXT))
+    shown = json.dumps(prompt_blocks(p, _, assigned="Bram", note="Everyone gets a DM"))
+    assert "*Bram*" in shown and "Everyone gets a DM" in shown
+    view = modal_view(p, "D1", _, {"colleague": "9"})
+    element = next(b["element"] for b in view["blocks"] if b.get("block_id") == "in_colleague")
+    assert element["initial_option"] == {"text": {"type": "plain_text", "text": "Bram", "emoji": True}, "value": "9"}
+    unknown = modal_view(p, "D1", _, {"colleague": "77"})  # not an option: nothing chosen
+    assert all("initial_option" not in b.get("element", {}) for b in unknown["blocks"])
+    closed = prompt(colleague, closed=True)
+    assert "Bram" not in json.dumps(prompt_blocks(closed, _, assigned="Bram"))

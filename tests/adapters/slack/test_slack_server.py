@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from bot.server import REPO
-from storage.models import Reply, Ritual, SentPrompt, Team
+from storage.models import OutboxMessage, Reply, Ritual, SentPrompt, Team
 from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, TEAM, Harness, sign
 
 FORM = "application/x-www-form-urlencoded"
@@ -253,11 +253,28 @@ async def test_close_updates_the_prompt_without_buttons(slack: Harness) -> None:
     assert "results" in results["text"]
 
 
-async def test_app_uninstalled_pauses_the_workspace(slack: Harness) -> None:
+async def test_app_uninstalled_pauses_the_workspace_and_nothing_more_is_sent(slack: Harness) -> None:
     await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    await slack.command("run #1", user=ADMIN)  # queued, not yet delivered
     await slack.event({"type": "app_uninstalled"}, "EvU")
     async with slack.app[REPO].session() as s:
         assert (await s.scalar(select(Ritual.paused))) is True
+        assert (await s.scalar(select(Team.active))) is False
+    await slack.dispatch()
+    assert slack.fake.called("chat.postMessage") == []
+    async with slack.app[REPO].session() as s:
+        assert [(m.status, m.last_error) for m in (await s.scalars(select(OutboxMessage))).all()] == [("failed", "not_installed")]
+
+    # Installed again (a signed request arrives from the workspace): back, rituals still paused.
+    listed = await slack.command("list", user=MEMBER)
+    assert "paused" in texts(listed["blocks"])
+    async with slack.app[REPO].session() as s:
+        assert (await s.scalar(select(Team.active))) is True
+    await slack.command("resume #1", user=ADMIN)
+    slack.clock.advance(minutes=1)
+    await slack.command("run #1", user=ADMIN)
+    await slack.dispatch()
+    assert len(slack.fake.called("chat.postMessage")) == 1
 
 
 async def test_app_home_shows_the_members_teams(slack: Harness) -> None:
