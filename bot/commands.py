@@ -22,6 +22,7 @@ KIND_WORDS = {
     "appreciation": "appreciation", "waardering": "appreciation", "waarderingsronde": "appreciation",
     "values": "values", "waarden": "values",
     "pairs": "pairs", "duos": "pairs", "duo's": "pairs", "tweetallen": "pairs",
+    "digest": "digest", "weekoverzicht": "digest", "overzicht": "digest",
 }
 
 VERBS = {

@@ -22,6 +22,8 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
     sections: list[str] = []
     for ritual in rituals:
         kind = KINDS[ritual.kind]
+        if kind.digest:
+            continue
         occurrences = await repo.recent_occurrences(ritual.id, RECENT + 1, ("open", "closed"))
         header = f"*#{ritual.id} {kind.title(_)}*"
         if not occurrences:

@@ -152,6 +152,7 @@ class Ritme:
                 ("plan add 2026-09-01..2026-10-31 safety", _("the year plan: a theme per period")),
                 ("add pairs every month on the first monday at 09:00", _("pairs for collegial consultation")),
                 ("export", _("all answers as a CSV file")),
+                ("add digest every friday at 15:00", _("a weekly look back at the results, in the channel")),
             ]
         fields = tuple((f"/ritme {example}", what) for example, what in rows)
         kinds = ", ".join(sorted(KINDS))

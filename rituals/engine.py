@@ -141,6 +141,8 @@ class Engine:
             )
             log.info("ritual #%s: %s skipped (holiday: %s)", ritual.id, day, holiday)
             return None
+        if KINDS[ritual.kind].digest:
+            return await self._digest(tx, ritual, team, planned, now)
         content = await self._plan(tx, ritual, team, day)
         action = await tx.open_action(ritual.id)
         if action:
@@ -167,6 +169,38 @@ class Engine:
                 at=now,
             )
         log.info("ritual #%s (%s): occurrence %s opened in %s", ritual.id, ritual.kind, occ, team.channel_id)
+        return occ
+
+    async def _digest(self, tx: Tx, ritual: RitualView, team: TeamView, planned: datetime, now: datetime) -> int | None:
+        """Post what the team's rounds brought since the window began, as one message."""
+        occ = await tx.add_occurrence(
+            ritual_id=ritual.id, planned_at=planned, status="closed", reason=None, content={},
+            opened_at=now, closes_at=now, claimed_by=self.settings.replica,
+        )
+        if occ is None:
+            return None
+        _ = translator(team.language)
+        since = now - timedelta(seconds=ritual.open_seconds)
+        tz = ZoneInfo(team.timezone)
+        sections: list[str] = []
+        for other in await tx.team_rituals(team.id):
+            if KINDS[other.kind].digest:
+                continue
+            for past in reversed(await tx.recent_occurrences(other.id, 20)):
+                if past.status != "closed" or not past.closed_at or past.closed_at < since:
+                    continue
+                notice = await self.results(tx, other, team, past)
+                day = past.planned_at.astimezone(tz).strftime("%Y-%m-%d")
+                lines = [f"*{notice.title}* ({day})", *(f"{label}: {value}" for label, value in notice.fields)]
+                if notice.footer:
+                    lines.append(notice.footer)
+                sections.append("\n".join(lines))
+        text = "\n\n".join(sections) if sections else _("No rounds closed this week.")
+        digest = Notice(title=f"#{ritual.id} {KINDS[ritual.kind].title(_)}", text=text,
+                        footer=_("The full picture: /ritme review link"))
+        await tx.enqueue(team_id=team.id, occurrence_id=occ, destination=team.channel,
+                         payload={"type": "notice", "notice": notice_to_dict(digest)}, at=now)
+        log.info("ritual #%s: digest posted in %s", ritual.id, team.channel_id)
         return occ
 
     async def _open_private(

@@ -116,6 +116,10 @@ class SqlTx:
         r = await self.s.get(Ritual, ritual_id)
         return ritual_view(r) if r else None
 
+    async def team_rituals(self, team_id: int) -> list[RitualView]:
+        rows = await self.s.scalars(select(Ritual).where(Ritual.team_id == team_id).order_by(Ritual.id))
+        return [ritual_view(r) for r in rows]
+
     async def set_next_due(self, ritual_id: int, when: datetime | None) -> None:
         await self.s.execute(update(Ritual).where(Ritual.id == ritual_id).values(next_due_at=when))
 

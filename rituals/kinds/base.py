@@ -59,6 +59,7 @@ class RitualKind(Protocol):
     # Defaults for these come from ``KindDefaults``.
     remind_fraction: float  # the reminder goes out this share of the window before the close
     private: bool  # the prompt is not posted in the channel; ``groups`` get their own message
+    digest: bool  # asks nothing: posts a summary of the team's other rituals
 
     def groups(self, content: dict[str, Any]) -> list[list[dict[str, Any]]]:
         """Private groups of an occurrence ({id, name, user} each); empty for channel rituals."""
@@ -78,6 +79,7 @@ class KindDefaults:
 
     remind_fraction = 0.25
     private = False
+    digest = False
 
     def groups(self, content: dict[str, Any]) -> list[list[dict[str, Any]]]:
         return []

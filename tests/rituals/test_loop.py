@@ -122,3 +122,23 @@ async def test_reminder_skips_holidays(pg: Playground, clock: Clock) -> None:
     clock.set(datetime(2026, 11, 24, 17, 30, tzinfo=AMS))
     await tick(pg)
     assert not reminders(await pg.state("chris"))
+
+
+async def test_weekly_digest_posts_the_figures_of_the_week(pg: Playground, clock: Clock) -> None:
+    await pg.command("anna", "add checkout every monday at 09:00 open 4h")
+    added = await pg.command("anna", "add digest every friday at 15:00")
+    assert added["title"] == "Ritual #2 added"
+    clock.set(datetime(2026, 11, 23, 9, 0, 1, tzinfo=AMS))
+    await tick(pg)
+    (prompt,) = await pg.prompts()
+    for user, score in (("chris", 4), ("dewi", 5)):
+        assert (await pg.answer(user, prompt["occurrence_id"], {"score": score, "takeaway": "private words"}))["ok"]
+    clock.set(datetime(2026, 11, 23, 13, 0, 1, tzinfo=AMS))
+    await tick(pg)
+    clock.set(datetime(2026, 11, 27, 15, 0, 1, tzinfo=AMS))
+    await tick(pg)
+    digest = (await pg.notices())[-1]
+    assert digest["title"] == "#2 Week in review"
+    assert "How useful was this meeting for you?: average 4.5, spread 0.5" in digest["text"]
+    assert "2 of 4 answered" in digest["text"] and "private words" not in digest["text"]
+    assert "#2" not in (await pg.command("anna", "review"))["text"]
