@@ -2,63 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
-
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import Settings
-from bot.server import ENGINE, create_app
 from tests.fakes.clock import Clock
-
-
-class Playground:
-    """A thin client for the playground API, as the page uses it."""
-
-    def __init__(self, client: TestClient, app: Any) -> None:
-        self.client, self.app = client, app
-
-    async def command(self, user: str, text: str) -> dict[str, Any]:
-        resp = await self.client.post("/playground/api/command", json={"user": user, "text": text})
-        assert resp.status == 200, await resp.text()
-        return (await resp.json())["reply"]
-
-    async def answer(self, user: str, occurrence: int, values: dict[str, Any]) -> dict[str, Any]:
-        resp = await self.client.post("/playground/api/answer", json={"user": user, "occurrence_id": occurrence, "values": values})
-        assert resp.status == 200, await resp.text()
-        return await resp.json()
-
-    async def state(self, user: str) -> dict[str, Any]:
-        resp = await self.client.get("/playground/api/state", params={"user": user})
-        assert resp.status == 200
-        return await resp.json()
-
-    async def deliver(self) -> None:
-        while await self.app[ENGINE].dispatch():
-            pass
-
-    async def prompts(self, user: str = "chris") -> list[dict[str, Any]]:
-        await self.deliver()
-        return [m["payload"] for m in (await self.state(user))["messages"] if m["payload"]["type"] == "prompt"]
-
-    async def notices(self, user: str = "chris", *, public: bool = True) -> list[dict[str, Any]]:
-        return [m["payload"] for m in (await self.state(user))["messages"]
-                if m["payload"]["type"] == "notice" and m["private"] != public]
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-async def pg(sqlite_url: str, clock: Clock) -> AsyncIterator[Playground]:
-    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en")
-    app = create_app(settings, clock=clock, background=False)
-    async with TestClient(TestServer(app)) as client:
-        yield Playground(client, app)
+from tests.fakes.playground import Playground, open_playground
 
 
 async def test_new_user_flow_add_run_answer_review(pg: Playground) -> None:
@@ -198,17 +145,12 @@ async def test_values_ritual(pg: Playground) -> None:
 
 
 async def test_everything_survives_a_restart(sqlite_url: str, clock: Clock) -> None:
-    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en")
-    app = create_app(settings, clock=clock, background=False)
-    async with TestClient(TestServer(app)) as client:
-        first = Playground(client, app)
+    async with open_playground(sqlite_url, clock) as first:
         await first.command("anna", "add reflection every monday at 09:00")
         await first.command("anna", "run #1")
         (prompt,) = await first.prompts()
         await first.answer("chris", prompt["occurrence_id"], {"answer": "Still here"})
-    app = create_app(settings, clock=clock, background=False)
-    async with TestClient(TestServer(app)) as client:
-        second = Playground(client, app)
+    async with open_playground(sqlite_url, clock) as second:
         assert "Chris: Still here" in (await second.command("anna", "review #1"))["text"]
         assert len(await second.prompts()) == 1
 

@@ -3,32 +3,15 @@ open -> one private reminder -> close -> results -> agreed action -> asked about
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
-
-from bot.config import Settings
-from bot.server import ENGINE, create_app
-from tests.adapters.test_playground import Playground
+from bot.server import ENGINE
 from tests.fakes.clock import Clock
+from tests.fakes.playground import Playground
 
 AMS = ZoneInfo("Europe/Amsterdam")
 SUNDAY = datetime(2026, 11, 22, 12, 0, tzinfo=AMS)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(SUNDAY)
-
-
-@pytest.fixture
-async def pg(sqlite_url: str, clock: Clock) -> AsyncIterator[Playground]:
-    app = create_app(Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en"), clock=clock, background=False)
-    async with TestClient(TestServer(app)) as client:
-        yield Playground(client, app)
 
 
 async def tick(pg: Playground) -> None:

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import Settings
-from bot.server import ENGINE, create_app
+from bot.server import ENGINE
 from rituals.kinds.base import PlanContext
 from rituals.kinds.pairs import Pairs, circle_round
 from rituals.ports import TeamView
-from tests.adapters.test_playground import Playground
 from tests.fakes.clock import Clock
+from tests.fakes.playground import Playground
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -67,16 +64,7 @@ def test_circle_round_handles_tiny_teams() -> None:
     assert {frozenset(p) for r in range(5) for p in circle_round(list(range(6)), r)} == {frozenset(c) for c in itertools.combinations(range(6), 2)}
 
 
-@pytest.fixture
-async def play(sqlite_url: str) -> AsyncIterator[tuple[Playground, Clock]]:
-    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=AMS))
-    app = create_app(Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en"), clock=clock, background=False)
-    async with TestClient(TestServer(app)) as client:
-        yield Playground(client, app), clock
-
-
-async def test_pairs_round_through_the_playground(play: tuple[Playground, Clock]) -> None:
-    pg, clock = play
+async def test_pairs_round_through_the_playground(pg: Playground, clock: Clock) -> None:
     added = await pg.command("anna", "add pairs every month on the first monday at 09:00")
     assert added["title"] == "Ritual #1 added"
     assert (await pg.command("dewi", "pairs skip"))["title"] == "Skipped"

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import Settings
-from bot.server import ENGINE, create_app
+from bot.server import ENGINE
 from rituals.calendar import CalendarError, parse_ics
 from rituals.kinds.base import PlanContext
 from rituals.kinds.goal import Goal
 from rituals.kinds.reflection import Reflection
 from rituals.library import QUARTERLY_GOAL_QUESTIONS, THEMES
 from rituals.ports import TeamView
-from tests.adapters.test_playground import Playground
 from tests.fakes.clock import Clock
+from tests.fakes.playground import Playground
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -95,45 +92,35 @@ def test_ics_periods_are_inclusive_and_bad_files_are_refused() -> None:
         parse_ics(b"this is not a calendar")
 
 
-@pytest.fixture
-async def pg(sqlite_url: str) -> AsyncIterator[tuple[Playground, Clock]]:
-    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=AMS))
-    app = create_app(Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en"), clock=clock, background=False)
-    async with TestClient(TestServer(app)) as client:
-        yield Playground(client, app), clock
-
-
-async def test_imported_school_holidays_skip_prompts_and_show_in_list(pg: tuple[Playground, Clock]) -> None:
-    play, clock = pg
-    await play.command("anna", "add reflection every monday at 09:00")
-    refused = await play.command("anna", "holiday import")
+async def test_imported_school_holidays_skip_prompts_and_show_in_list(pg: Playground, clock: Clock) -> None:
+    await pg.command("anna", "add reflection every monday at 09:00")
+    refused = await pg.command("anna", "holiday import")
     assert refused["title"] == "That did not work" and ".ics" in refused["text"]
-    resp = await play.client.post("/playground/api/command", json={
+    resp = await pg.client.post("/playground/api/command", json={
         "user": "anna", "text": "holiday import",
         "files": [{"name": "schoolvakanties.ics", "content_base64": base64.b64encode(ICS).decode()}],
     })
     reply = (await resp.json())["reply"]
     assert reply["title"] == "Holidays imported" and "2 holiday periods" in reply["text"]
     clock.set(datetime(2026, 11, 30, 9, 0, 1, tzinfo=AMS))  # the study day
-    await play.app[ENGINE].tick()
-    assert await play.prompts() == []
-    listing = await play.command("anna", "list")
+    await pg.app[ENGINE].tick()
+    assert await pg.prompts() == []
+    listing = await pg.command("anna", "list")
     assert "skipped 2026-11-30 (Studiedag)" in listing["fields"][0][1]
-    holidays = await play.command("anna", "holiday list")
+    holidays = await pg.command("anna", "holiday list")
     assert ["2026-12-21..2027-01-01", "Kerstvakantie"] in holidays["fields"]
 
 
-async def test_plan_commands(pg: tuple[Playground, Clock]) -> None:
-    play, clock = pg
-    added = await play.command("anna", "plan add 2026-11-01..2026-12-20 werkgeluk")
+async def test_plan_commands(pg: Playground, clock: Clock) -> None:
+    added = await pg.command("anna", "plan add 2026-11-01..2026-12-20 werkgeluk")
     assert added["title"] == "Year plan updated"
-    assert (await play.command("anna", "plan list"))["fields"] == [["2026-11-01..2026-12-20", "Work happiness"]]
-    await play.command("anna", "add reflection every monday at 09:00")
+    assert (await pg.command("anna", "plan list"))["fields"] == [["2026-11-01..2026-12-20", "Work happiness"]]
+    await pg.command("anna", "add reflection every monday at 09:00")
     clock.set(datetime(2026, 11, 23, 9, 0, 1, tzinfo=AMS))
-    await play.app[ENGINE].tick()
-    (prompt,) = await play.prompts()
+    await pg.app[ENGINE].tick()
+    (prompt,) = await pg.prompts()
     assert "Work happiness" in prompt["intro"]
-    bad = await play.command("anna", "plan add 2026-11-01..2026-12-20 astrology")
+    bad = await pg.command("anna", "plan add 2026-11-01..2026-12-20 astrology")
     assert bad["title"] == "That did not work"
-    assert (await play.command("anna", "plan remove 2026-11-01..2026-12-20"))["title"] == "Year plan updated"
-    assert (await play.command("chris", "plan list"))["title"] == "Not allowed"
+    assert (await pg.command("anna", "plan remove 2026-11-01..2026-12-20"))["title"] == "Year plan updated"
+    assert (await pg.command("chris", "plan list"))["title"] == "Not allowed"
