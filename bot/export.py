@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import mean
 from typing import Any
@@ -42,6 +42,7 @@ class Report:
     named: dict[int, list[NamedAnswer]]  # by occurrence
     anonymous: dict[int, list[dict[str, Any]]]  # by occurrence, only at or above the threshold
     audit: list[AuditRow]  # newest first
+    actions: list[tuple[int, int, str, datetime, int | None]] = field(default_factory=list)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -81,8 +82,9 @@ async def load_report(queries: Queries, team: TeamView, now: datetime, period: t
     anonymous = await queries.anonymous_answers(team.id, since, team.anonymity_threshold)
     invited = await queries.repo.invited_count(team.id)
     audit = await queries.audit_log(team.id, since)
+    actions = await queries.repo.actions(list(rituals))
     return Report(team=team, since=since, now=now, rituals=rituals, rounds=rounds, invited=invited,
-                  named=named, anonymous=anonymous, audit=audit)
+                  named=named, anonymous=anonymous, audit=audit, actions=actions)
 
 
 def ritual_title(ritual: RitualView | None, _: Translator) -> str:

@@ -31,6 +31,7 @@ from bot.links import Claims, LinkError, LinkSigner, ReviewLinks, load_secret
 from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import summarise
+from rituals.library import THEMES
 from rituals.ports import ReplyView, TeamView
 from rituals.schedule import ScheduleError, parse_schedule
 from rituals.types import Input, InputKind, Notice
@@ -288,6 +289,8 @@ def render_page(report: Report, _: Translator, *, token: str, expires: datetime,
         *checkout_sections(report, _, start, end),
         *values_sections(report, _),
         timeline_section(report, _),
+        plan_section(report, _),
+        actions_section(report, _),
         answers_section(report, _, rng),
         audit_section(report, _),
     ]
@@ -325,6 +328,41 @@ def render_page(report: Report, _: Translator, *, token: str, expires: datetime,
 </body>
 </html>
 """
+
+
+def plan_section(report: Report, _: Translator) -> str:
+    """The year plan: which theme reflections draw from in which period."""
+    plan = report.team.settings.get("plan", [])
+    if not plan:
+        return ""
+    today = report.day(report.now).isoformat()
+    rows = "".join(
+        f'<tr class="{"current" if p["start"] <= today <= p["end"] else ""}"><td>{esc(p["start"])} \u2013 {esc(p["end"])}</td>'
+        f"<td>{esc(_(THEMES[p['theme']].name) if p['theme'] in THEMES else p['theme'])}</td></tr>"
+        for p in plan
+    )
+    head = f"<tr><th>{esc(_('Period'))}</th><th>{esc(_('Theme'))}</th></tr>"
+    return section("plan", _("Year plan"), f'<div class="scroll"><table class="plan"><thead>{head}</thead><tbody>{rows}</tbody></table></div>')
+
+
+def actions_section(report: Report, _: Translator) -> str:
+    """What the team agreed after its rounds, and how the next round said it went."""
+    if not report.actions:
+        return ""
+    blocks = []
+    for _id, ritual_id, text, created, followup in report.actions:
+        title = ritual_title(report.rituals.get(ritual_id), _)
+        answers = [a.values.get("action_followup") for a in report.named.get(followup or -1, []) if a.values.get("action_followup")]
+        if followup is None:
+            status = esc(_("Asked about in the next round."))
+        elif report.is_anonymous(ritual_id):
+            status = esc(_("Asked about in the next round; its answers are anonymous."))
+        elif answers:
+            status = "<ul>" + "".join(f"<li>{esc(a)}</li>" for a in answers) + "</ul>"
+        else:
+            status = esc(_("Nobody wrote how it went."))
+        blocks.append(f'<div class="action"><h3>{esc(text)}</h3><p class="meta">{esc(title)} \u00b7 {esc(format_when(created, report.tz))}</p>{status}</div>')
+    return section("actions", _("Agreed actions"), "".join(blocks))
 
 
 def section(key: str, title: str, body: str, intro: str = "") -> str:

@@ -62,6 +62,12 @@ async def test_open_remind_close_results_action_follow_up(pg: Playground, clock:
     assert latest["inputs"][0]["key"] == "action_followup"
     assert "Send the agenda a day before" in latest["inputs"][0]["label"]
     assert (await pg.answer("chris", latest["occurrence_id"], {"action_followup": "It helped", "score": 5, "takeaway": "Better"}))["ok"]
+    await pg.command("anna", "plan add 2026-11-01..2026-12-20 meetings")
+    link = (await pg.command("bram", "review link"))["text"]
+    path = link[link.index("/review/"):].split()[0]
+    page = await (await pg.client.get(path)).text()
+    assert "Agreed actions" in page and "Send the agenda a day before" in page and "It helped" in page
+    assert "Year plan" in page and "2026-11-01" in page
     clock.set(datetime(2026, 12, 7, 9, 0, 1, tzinfo=AMS))
     await tick(pg)
     assert (await pg.prompts())[-1]["inputs"][0]["key"] != "action_followup"  # asked once
