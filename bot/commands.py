@@ -193,10 +193,14 @@ def parse(text: str) -> Command:
         case "pairs":
             if first in {"skip", "overslaan", "sla-over"} and len(words) == 1:
                 return Command(name="pairs skip")
+            if first in {"mix", "mengen"} and len(words) == 2 and words[1].lower() in {"on", "aan", "off", "uit"}:
+                return Command(name="pairs mix", args={"on": words[1].lower() in {"on", "aan"}})
+            if first in {"label", "rol"} and len(words) > 2:
+                return Command(name="pairs label", args={"user": words[1], "label": " ".join(words[2:])[:40]})
             if first in {"exclude", "uitsluiten", "include", "meedoen"} and len(words) > 1:
                 name = "pairs exclude" if first in {"exclude", "uitsluiten"} else "pairs include"
                 return Command(name=name, args={"user": " ".join(words[1:])})
-            raise CommandError(N_("Use 'pairs skip', or as admin 'pairs exclude @name' / 'pairs include @name'."), "pairs skip")
+            raise CommandError(N_("Use 'pairs skip', or as admin 'pairs exclude @name', 'pairs include @name', 'pairs label @name LABEL', 'pairs mix on'."), "pairs skip")
         case "plan":
             example = "plan add 2026-09-01..2026-10-31 safety"
             if first in SUB_LIST or not words:

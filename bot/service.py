@@ -28,7 +28,7 @@ NEEDS = {
     "timezone": "admin", "language": "admin", "holiday add": "admin", "holiday remove": "admin",
     "holiday list": "admin", "holidays": "admin", "role add": "admin", "role remove": "admin",
     "role list": "admin", "question add": "admin", "theme": "admin",
-    "pairs exclude": "admin", "pairs include": "admin", "plan add": "admin", "plan list": "admin", "plan remove": "admin", "holiday import": "admin",
+    "pairs exclude": "admin", "pairs include": "admin", "pairs label": "admin", "pairs mix": "admin", "plan add": "admin", "plan list": "admin", "plan remove": "admin", "holiday import": "admin",
     "run": "leader", "close": "leader", "goal set": "leader", "review": "leader",
     "appreciation start": "leader", "appreciation close": "leader", "action add": "leader",
     "review link": "leader", "export": "admin",
@@ -523,6 +523,20 @@ class Ritme:
 
     async def do_pairs_exclude(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         return await self._pairs_exclusion(cmd, team, member_id, True, _)
+
+    async def do_pairs_label(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        target, name = await self._target(team, cmd.args["user"])
+        labels = {**team.settings.get("labels", {}), str(target): cmd.args["label"]}
+        await self.repo.update_team(team.id, settings={**team.settings, "labels": labels})
+        await self.repo.audit(team.id, member_id, "pairs.label", {"member": target, "label": cmd.args["label"]}, self.clock())
+        return Notice(title=_("Label set"), text=_("{name}: {label}. With 'pairs mix on', pairs mix different labels.", name=name, label=cmd.args["label"]))
+
+    async def do_pairs_mix(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        await self.repo.update_team(team.id, settings={**team.settings, "pairs_mix": cmd.args["on"]})
+        await self.repo.audit(team.id, member_id, "pairs.mix", {"on": cmd.args["on"]}, self.clock())
+        if cmd.args["on"]:
+            return Notice(title=_("Mixing on"), text=_("Pairs bring together colleagues with different labels where they can."))
+        return Notice(title=_("Mixing off"), text=_("Pairs are made without looking at labels."))
 
     async def do_pairs_include(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         return await self._pairs_exclusion(cmd, team, member_id, False, _)

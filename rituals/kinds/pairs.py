@@ -48,6 +48,33 @@ def circle_round(members: list[int], round_no: int) -> list[list[int]]:
     return [g for g in groups if len(g) > 1]
 
 
+def met_before(history: tuple[dict[str, Any], ...]) -> set[frozenset[int]]:
+    """Every two members who were in one group in an earlier round."""
+    pairs: set[frozenset[int]] = set()
+    for content in history:
+        for group in content.get("groups", []):
+            ids = [int(m["id"]) for m in group]
+            pairs.update(frozenset((a, b)) for i, a in enumerate(ids) for b in ids[i + 1 :])
+    return pairs
+
+
+def best_round(members: list[int], round_no: int, met: set[frozenset[int]], labels: dict[int, str]) -> list[list[int]]:
+    """Of the circle method's rounds, the one with fewest repeated pairs, then (when labels
+    are given: "mix different roles") most pairs across labels, then the next in turn."""
+    if len(members) < 2:
+        return []
+    size = len(members) + len(members) % 2
+
+    def cost(offset: int) -> tuple[int, int, int]:
+        groups = circle_round(members, offset)
+        pairs = [frozenset((a, b)) for g in groups for i, a in enumerate(g) for b in g[i + 1 :]]
+        repeats = sum(1 for p in pairs if p in met)
+        mixed = sum(1 for p in pairs if len({labels.get(m, "") for m in p}) > 1) if labels else 0
+        return repeats, -mixed, (offset - round_no) % (size - 1)
+
+    return circle_round(members, min(range(size - 1), key=cost))
+
+
 class Pairs(KindDefaults):
     key = "pairs"
     anonymous = False
@@ -65,7 +92,8 @@ class Pairs(KindDefaults):
         random.Random(ctx.team.id).shuffle(order)  # a stable order per team
         present = [m for m in order if m not in excluded and m not in skipping]
         rounds = sum(1 for h in ctx.history if h.get("groups"))
-        groups = circle_round(present, rounds)
+        labels = {int(k): v for k, v in ctx.team.settings.get("labels", {}).items()} if ctx.team.settings.get("pairs_mix") else {}
+        groups = best_round(present, rounds, met_before(ctx.history), labels)
         prompt = PAIRS_PROMPTS[rounds % len(PAIRS_PROMPTS)]
         return {
             "day": ctx.day.isoformat(),

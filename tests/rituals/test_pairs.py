@@ -98,3 +98,18 @@ async def test_pairs_round_through_the_playground(pg: Playground, clock: Clock) 
     await pg.app[ENGINE].tick()
     await pg.deliver()
     assert "2 pairs" in (await pg.notices("bram"))[-1]["text"]
+
+
+def test_mix_pairs_colleagues_with_different_labels() -> None:
+    labels = {1: "teacher", 2: "teacher", 3: "teacher", 4: "support", 5: "support", 6: "support"}
+    settings = {"pairs_mix": True, "labels": {str(k): v for k, v in labels.items()}}
+    first = rounds(6, 1, **settings)[0]
+    assert all(labels[a] != labels[b] for a, b in first)
+    seen = [frozenset(g) for groups in rounds(6, 5, **settings) for g in groups]
+    assert len(seen) == len(set(seen)) == 15  # mixing never costs a repeat
+
+
+async def test_pairs_label_and_mix_commands(pg: Playground) -> None:
+    assert (await pg.command("anna", "pairs label chris support"))["title"] == "Label set"
+    assert (await pg.command("anna", "pairs mix on"))["title"] == "Mixing on"
+    assert (await pg.command("chris", "pairs mix off"))["title"] == "Not allowed"
