@@ -12,6 +12,11 @@ members) is the whole channel. When the round's prompt reaches the channel,
 through the outbox (retries, pacing, and the closed round updates every DM). Who appreciates
 whom is not stored: ``assign_colleagues`` derives it from the occurrence id and the roster,
 so every replica, every DM, the reminder and the answer form agree on it.
+
+Files. A slash command cannot carry a file: ``/ritme holiday import`` from an admin is
+answered with how to share the calendar instead (the adapter then hands the shared file to
+``command``). ``export`` gets the CSV besides the link (``export_file``), built from the same
+report as the review page's download, for the adapter to post to the admin in private.
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from adapters.slack.app import PromptInfo
+from adapters.slack.files import ExportFile
 from bot.commands import CommandError, parse
+from bot.export import export_csv, load_report
 from bot.service import Ritme, describe_schedule, format_time
-from rituals.i18n import translator
+from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.types import Actor, ChannelRef, Notice
 from storage.models import Member, Occurrence, OutboxMessage, Ritual, SentPrompt, Team, TeamMember
+from storage.queries import Queries
 from storage.repo import Repo, team_view
 
 PLATFORM = "slack"
@@ -45,6 +53,23 @@ def assign_colleagues(member_ids: Iterable[int], seed: int) -> dict[int, int]:
         return {}
     random.Random(f"ritme-appreciation-{seed}").shuffle(order)
     return {giver: order[(i + 1) % len(order)] for i, giver in enumerate(order)}
+
+
+def command_name(text: str) -> str | None:
+    """The command the words are (``holiday import``, ``export``, ...), None when they are none."""
+    try:
+        return parse(text).name
+    except CommandError:
+        return None
+
+
+def import_how_to(_: Translator) -> Notice:
+    """``/ritme holiday import`` on Slack: a slash command cannot carry the calendar."""
+    return Notice(
+        title=_("Import school holidays"),
+        text=_("A slash command cannot carry a file. Share the calendar (.ics) in this channel with the message holiday import (or vakantie import); Ritme reads it and answers only you."),
+        footer=_("In a direct message with Ritme, name the channel: holiday import #channel."),
+    )
 
 
 def _roster(content: dict[str, Any]) -> list[tuple[int, str]]:
@@ -64,8 +89,34 @@ class SlackSupport:
         self.ritme = ritme
         self.repo = repo
 
-    async def command(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice:
-        return await self.ritme.command(actor, channel, text, channel_name=channel_name)
+    async def command(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "",
+                      files: tuple[tuple[str, bytes], ...] = ()) -> Notice:
+        return await self.ritme.command(actor, channel, text, channel_name=channel_name, files=files)
+
+    async def file_how_to(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice | None:
+        if command_name(text) != "holiday import" or not await self._is_admin(actor, channel, channel_name):
+            return None  # anyone else gets what the command says (for a member: the refusal)
+        return import_how_to(translator((await self.ritme.team_for(channel, channel_name)).language))
+
+    async def _is_admin(self, actor: Actor, channel: ChannelRef, channel_name: str = "") -> bool:
+        team = await self.ritme.team_for(channel, channel_name)
+        member_id = await self.ritme.member_for(actor, team)
+        return await self.ritme.role_of(actor, team, member_id) == "admin"
+
+    async def file_command(self, text: str) -> bool:
+        return command_name(text) == "holiday import"
+
+    async def export_file(self, actor: Actor, channel: ChannelRef, text: str) -> ExportFile | None:
+        """The channel's answers as the CSV of the review page's download, for an admin."""
+        if command_name(text) != "export" or not await self._is_admin(actor, channel):
+            return None
+        team = await self.ritme.team_for(channel)
+        now = self.ritme.clock()
+        report = await load_report(Queries(self.repo), team, now, period=None)
+        _ = translator(team.language)
+        return ExportFile(name=f"ritme-team-{team.id}-{report.day(now).isoformat()}.csv",
+                          comment=_("The answers of {channel} as a CSV file.", channel=f"<#{team.channel_id}>"),
+                          content=export_csv(report, _))
 
     async def answer(self, actor: Actor, occurrence_id: int, values: dict[str, Any]) -> tuple[bool, str]:
         return await self.ritme.answer(actor, occurrence_id, values)

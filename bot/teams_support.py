@@ -2,33 +2,69 @@
 
 Teams can only be written to proactively through a stored conversation reference, and an
 install is the moment the bot learns about a team and its first admin. This module is the
-composition root's side of ``adapters.teams``: it implements the adapter's ``TeamsHooks``
-and ``References`` on top of ``storage.repo.Repo`` and the engine.
+composition root's side of ``adapters.teams``: it implements the adapter's ``TeamsHooks``,
+``References`` and ``Rounds`` on top of ``storage.repo.Repo`` and the engine.
+
+Appreciation rounds on Teams, as on Slack (``bot/slack_support.py``): ``appreciation start``
+first adds the team's roster to the channel's team (``sync_members``), so the round's roster
+(planned by the engine from the team's members) is the whole team. When the round's prompt
+reaches the channel, ``private_round`` queues it once more per roster member, as a 1:1 card,
+through the outbox. Who appreciates whom is not stored: ``assign_colleagues`` derives it from
+the occurrence id and the roster, so every replica, every card and the reminder agree.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from adapters.teams.bot import Install, RitmeTeamsBot
-from adapters.teams.platform import PLATFORM, Pacer, TeamsPlatform
+from adapters.teams.people import Directory
+from adapters.teams.platform import PLATFORM, TeamsPlatform
 from adapters.teams.web import build_adapter, routes
+from bot.commands import CommandError, parse
 from bot.config import Settings
 from bot.service import Ritme
 from rituals.engine import Engine
 from rituals.ports import Platform
-from rituals.types import ChannelRef, Prompt
-from storage.repo import Repo
+from rituals.types import Actor, ChannelRef, Prompt
+from storage.models import Member, Occurrence, OutboxMessage, Ritual, SentPrompt, Team
+from storage.repo import Repo, team_view
 
 log = logging.getLogger(__name__)
 
-SEND_INTERVAL = 1.0 / 7  # Teams allows about 7 messages a second into one conversation
+
+def assign_colleagues(member_ids: Iterable[int], seed: int) -> dict[int, int]:
+    """Who is asked to appreciate whom: a random single cycle over the members (everyone
+    gives and receives exactly one, nobody themselves), the same for the same members and
+    seed. Fewer than two members: nobody is assigned.
+
+    The same lines as ``bot.slack_support.assign_colleagues`` (same seed, same result), kept
+    here so that Teams does not lean on the Slack side; one shared copy belongs in
+    ``rituals/kinds/appreciation.py``."""
+    order = sorted(set(member_ids))
+    if len(order) < 2:
+        return {}
+    random.Random(f"ritme-appreciation-{seed}").shuffle(order)
+    return {giver: order[(i + 1) % len(order)] for i, giver in enumerate(order)}
+
+
+def round_roster(content: dict[str, Any]) -> list[tuple[int, str]]:
+    """(member id, name) of an appreciation round, as the engine planned it."""
+    out = []
+    for entry in content.get("roster") or []:
+        try:
+            out.append((int(entry[0]), str(entry[1])))
+        except (TypeError, ValueError, IndexError):
+            continue
+    return out
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -77,7 +113,24 @@ class TeamsSupport:
     async def reference(self, to: ChannelRef) -> dict[str, Any] | None:
         stored = await self._stored(ChannelRef(platform=to.platform, workspace_id=to.workspace_id,
                                                channel_id=to.channel_id))
-        return stored[1] or None if stored else None
+        if stored is not None:
+            return stored[1] or None
+        if not to.user_id:
+            return None
+        # A member's 1:1 chat where a prompt landed (a closed round updates it): the team's
+        # channel reference carries the service URL and the bot to reach it with.
+        async with self.repo.session() as s:
+            conversation = await s.scalar(
+                select(Team.conversation)
+                .join(Ritual, Ritual.team_id == Team.id)
+                .join(Occurrence, Occurrence.ritual_id == Ritual.id)
+                .join(SentPrompt, SentPrompt.occurrence_id == Occurrence.id)
+                .where(SentPrompt.platform == PLATFORM, SentPrompt.channel_id == to.channel_id,
+                       SentPrompt.user_id == to.user_id, Team.platform == PLATFORM,
+                       Team.workspace_id == to.workspace_id)
+                .order_by(SentPrompt.id.desc()).limit(1)
+            )
+        return dict(conversation) if conversation else None
 
     # -- TeamsHooks -----------------------------------------------------------------------
 
@@ -113,6 +166,91 @@ class TeamsSupport:
         async with self.repo.transaction() as tx:
             return await tx.answered_count(occurrence_id)
 
+    async def command_name(self, text: str) -> str | None:
+        """The command the words are (``adapters.teams.files``: calendars for ``holiday import``)."""
+        try:
+            return parse(text).name
+        except CommandError:
+            return None
+
+    # -- appreciation rounds through 1:1 chats (TeamsHooks and Rounds) ---------------------
+
+    async def wants_channel_members(self, actor: Actor, channel: ChannelRef, text: str) -> bool:
+        """``appreciation start`` from a leader or admin of the channel's team (anyone else is
+        refused by the command itself; their attempt costs no roster fetch)."""
+        try:
+            if parse(text).name != "appreciation start":
+                return False
+        except CommandError:
+            return False
+        stored = await self._stored(channel)
+        if stored is None:
+            return False
+        team = await self.repo.team(stored[0])
+        role = await self.ritme.role_of(actor, team, await self.ritme.member_for(actor, team))
+        return role in ("admin", "leader")
+
+    async def sync_members(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
+        """Every person in the team's roster joins the channel's team (created when new)."""
+        team = await self.ritme.team_for(channel, channel_name)
+        now = self.clock()
+        for user_id, name in members:
+            await self.repo.ensure_member(platform=channel.platform, workspace_id=channel.workspace_id, user_id=user_id,
+                                          display_name=name, now=now, team_id=team.id)
+        log.info("teams: %d members of %s synced (team %s)", len(members), channel.channel_id, team.id)
+        return len(members)
+
+    async def language_of(self, channel: ChannelRef) -> str:
+        async with self.repo.session() as s:
+            language = await s.scalar(
+                select(Team.language).where(Team.platform == channel.platform, Team.workspace_id == channel.workspace_id,
+                                            Team.channel_id == channel.channel_id))
+        return language or self.ritme.default_language
+
+    async def assigned_colleague(self, occurrence_id: int, workspace_id: str, user_id: str) -> tuple[str, str] | None:
+        async with self.repo.session() as s:
+            occ = await s.get(Occurrence, occurrence_id)
+            if occ is None:
+                return None
+            me = await s.scalar(select(Member.id).where(
+                Member.platform == PLATFORM, Member.workspace_id == workspace_id, Member.user_id == user_id))
+        roster = round_roster(occ.content or {})
+        target = assign_colleagues([mid for mid, _name in roster], occurrence_id).get(me) if me is not None else None
+        return (str(target), dict(roster)[target]) if target is not None else None
+
+    async def private_round(self, channel: ChannelRef, occurrence_id: int) -> int:
+        """Queue the round's prompt as a 1:1 card to every roster member without one queued yet."""
+        now = self.clock()
+        queued = 0
+        async with self.repo.transaction() as tx:
+            s = tx.s
+            occ = await s.get(Occurrence, occurrence_id)
+            ritual = await s.get(Ritual, occ.ritual_id) if occ else None
+            if occ is None or ritual is None or occ.status != "open":
+                return 0
+            row = await s.get(Team, ritual.team_id)
+            if row is None:
+                return 0
+            team = team_view(row)
+            ids = [mid for mid, _name in round_roster(occ.content or {})]
+            users = (await s.scalars(select(Member.user_id).where(
+                Member.id.in_(ids), Member.platform == team.platform, Member.workspace_id == team.workspace_id,
+            ).order_by(Member.user_id))).all() if ids else []
+            rows = (await s.execute(select(OutboxMessage.destination, OutboxMessage.payload)
+                                    .where(OutboxMessage.occurrence_id == occurrence_id))).all()
+            asked = {str((d or {}).get("user_id")) for d, p in rows
+                     if (p or {}).get("type") == "prompt" and (d or {}).get("user_id")}
+            for user_id in users:
+                if user_id in asked:
+                    continue
+                await tx.enqueue(team_id=team.id, occurrence_id=occurrence_id,
+                                 destination=replace(team.channel, user_id=user_id),
+                                 payload={"type": "prompt", "occurrence_id": occurrence_id}, at=now)
+                queued += 1
+        if queued:
+            self.engine.wake.set()
+        return queued
+
 
 def setup_teams(app: web.Application, settings: Settings, repo: Repo, ritme: Ritme, engine: Engine,
                 platforms: dict[str, Platform], clock: Callable[[], datetime]) -> TeamsPlatform:
@@ -120,8 +258,9 @@ def setup_teams(app: web.Application, settings: Settings, repo: Repo, ritme: Rit
     config = sdk_config(settings)
     adapter = build_adapter(config)
     support = TeamsSupport(repo, ritme, engine, clock)
-    bot = RitmeTeamsBot(ritme, support)
-    platform = TeamsPlatform(adapter, config.APP_ID, support, pacer=Pacer(SEND_INTERVAL))
+    directory = Directory()  # filled by roster fetches, read when opening 1:1 chats
+    bot = RitmeTeamsBot(ritme, support, directory)
+    platform = TeamsPlatform(adapter, config.APP_ID, support, rounds=support, directory=directory)
     platforms[PLATFORM] = platform
     app.router.add_routes(routes(adapter, bot))
     return platform

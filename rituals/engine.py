@@ -466,9 +466,13 @@ class Engine:
         Unlike ``dispatch`` there is no batch barrier: claims run ahead of the sends (at most
         four batches claimed and unfinished), one worker at a time serves a conversation in
         order, at most ``send_concurrency`` sends run at once, and outcomes are written back
-        in group commits (at least every 50 ms). So one slow send (a rate limit the platform client honours by
-        waiting) holds up its own conversation only. A replica that dies leaves at most the
-        claimed, unfinished messages to be sent again by another after their lease.
+        in group commits (at least every 50 ms). So one slow send (a rate limit the platform
+        client honours by waiting) holds up its own conversation only.
+
+        Stopping, it claims nothing more, finishes the sends under way and gives back what
+        it had claimed and not started. A replica that dies leaves its claimed, unfinished
+        messages to be sent by another after their lease; only those that the platform had
+        accepted and whose outcome was not yet written back go out twice.
         """
         await _Pipeline(self).run(stop)
 
@@ -629,6 +633,7 @@ class _Pipeline:
         committer = asyncio.create_task(self._committer())
         try:
             await self._claimer(stop)
+            self._release_waiting()
             await self.drained.wait()  # the sends in flight finish
         finally:
             for w in workers:
@@ -684,6 +689,15 @@ class _Pipeline:
                     delivery = Delivery(item=item, error=repr(err)[:400], retry_at=self.engine.clock() + timedelta(seconds=60))
                 self._finished(delivery)
             del self.queues[key]  # no await since the queue was seen empty
+
+    def _release_waiting(self) -> None:
+        """Stopping: what no worker has started goes back to the outbox at once (lease
+        cleared, due now), so another replica sends it without waiting for the lease."""
+        now = self.engine.clock()
+        for queue in self.queues.values():
+            while queue:
+                item = queue.popleft()
+                self._finished(Delivery(item=item, error="released: the replica is stopping", retry_at=now))
 
     def _finished(self, delivery: Delivery) -> None:
         self.done.append(delivery)

@@ -26,7 +26,8 @@ from rituals.types import Actor, ChannelRef
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-MAX_BODY = 512 * 1024
+MAX_FILE = 512 * 1024  # what the page lets one attach (a holiday calendar is a few KiB)
+MAX_BODY = 768 * 1024  # room for a MAX_FILE file as base64 (4/3 of it) and the command
 
 
 def _persona(user: object) -> Any:
@@ -100,6 +101,10 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
                 "optional": _("optional"), "bot": "Ritme", "quick": _("Quick commands"),
                 "new_messages": _("New messages"), "offline": _("The server cannot be reached."),
                 "saved": _("Answer saved."),
+                "attach": _("Attach a calendar file (.ics)"), "remove_file": _("Remove {name}"),
+                "file_too_large": _("That file is larger than {size} KiB."),
+                "file_type": _("Only calendar files (.ics) can be attached."),
+                "max_file_kib": MAX_FILE // 1024,
             },
             "messages": [
                 {"id": mid, "private": uid is not None, "created_at": created.isoformat(), "payload": payload}

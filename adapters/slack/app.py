@@ -36,6 +36,11 @@ unreachable Slack does not stop the start-up) and is closed first on the way out
 Before ``appreciation start`` runs, the channel's human members (``conversations.members``
 minus bots and deleted accounts) are added to the team, so that the round's roster, and
 with it the direct messages, covers everyone in the channel.
+
+Files (``adapters.slack.files``): a calendar shared in a message whose words are
+``holiday import`` is downloaded with the bot token and handed to the command; the answer
+is ephemeral. ``export`` also posts the CSV, into the admin's direct messages with Ritme
+(``files_upload_v2``), and keeps the link in its answer.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import aiohttp
@@ -88,6 +93,17 @@ from adapters.slack.blocks import (
     view_values,
 )
 from adapters.slack.config import SlackConfig
+from adapters.slack.files import (
+    MAX_FILE_BYTES,
+    ExportFile,
+    FileError,
+    SharedFile,
+    download,
+    message_text,
+    named_channel,
+    shared_file,
+    shared_files,
+)
 from adapters.slack.installs import Installations, NotInstalled, Tokens
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.pacing import ChannelPacer
@@ -143,6 +159,21 @@ class SlackInbound(Inbound, PlatformHooks, Protocol):
 
     async def home(self, actor: Actor) -> list[Notice]:
         """What the member's App Home shows, one notice per team."""
+        ...
+
+    async def file_how_to(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice | None:
+        """For a slash command that needs a file (``holiday import``) from someone allowed to
+        run it: how to share the file instead. None for anything else."""
+        ...
+
+    async def file_command(self, text: str) -> bool:
+        """Whether a message sharing files with these words is a command that takes them
+        (``holiday import``)."""
+        ...
+
+    async def export_file(self, actor: Actor, channel: ChannelRef, text: str) -> ExportFile | None:
+        """For ``export`` by an admin of the channel's team: its answers as a CSV file;
+        None for any other command or person."""
         ...
 
 
@@ -417,8 +448,43 @@ class SlackAdapter:
                 log.warning("slack: members of %s unknown; the round asks the team's known members", channel_id)
             else:
                 await self.inbound.sync_members(channel, [(u.id, u.name) for u in humans], channel_name=channel_name)
+        how_to = await self.inbound.file_how_to(actor, channel, text, channel_name=channel_name)
+        if how_to is not None:  # a slash command cannot carry the file
+            await self._reply(team_id, body.get("response_url"), channel_id, user_id, how_to)
+            return
         notice = await self.inbound.command(actor, channel, text, channel_name=channel_name)
+        export = await self.inbound.export_file(actor, channel, text)
+        if export is not None:
+            notice = await self._post_export(team_id, user_id, channel, export, notice)
         await self._reply(team_id, body.get("response_url"), channel_id, user_id, notice)
+
+    async def _post_export(self, team_id: str, user_id: str, channel: ChannelRef, export: ExportFile,
+                           notice: Notice) -> Notice:
+        """Post the CSV into the admin's direct messages with Ritme, not the channel: it may
+        hold answers that members were told only a summary of is shared. The answer keeps
+        the link."""
+        _ = translator(await self.inbound.language_of(channel))
+        if await self._upload_to_dm(team_id, user_id, export):
+            line = _("The CSV file is in your direct messages with Ritme.")
+        else:
+            line = _("Posting the CSV file failed; the link below gives the same file.")
+        return replace(notice, text=line + "\n" + notice.text)
+
+    async def _upload_to_dm(self, team_id: str, user_id: str, export: ExportFile) -> bool:
+        """``files_upload_v2`` into the DM with ``user_id`` (scopes ``im:write``, ``files:write``)."""
+        opened = await self._api(team_id, "conversations.open", users=user_id)
+        dm = str(((opened or {}).get("channel") or {}).get("id") or "")
+        if not dm:
+            return False
+        try:
+            token = await self.tokens.token(team_id)
+            await self.client.files_upload_v2(channel=dm, filename=export.name, title=export.name,
+                                              content=export.content, initial_comment=export.comment, token=token)
+        except (NotInstalled, SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as err:
+            log.warning("slack: posting the export of workspace %s failed: %s", team_id,
+                        getattr(err, "response", None) or repr(err))
+            return False
+        return True
 
     async def _reply(self, team_id: str, response_url: Any, channel_id: str, user_id: str, notice: Notice) -> None:
         """The answer to a command, visible to the caller only."""
@@ -500,6 +566,9 @@ class SlackAdapter:
 
     async def _on_message(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
         await ack()
+        if event.get("subtype") == "file_share" and event.get("files") and event.get("user") and not event.get("bot_id"):
+            self.spawn(self._file_message(event, str(body.get("team_id") or event.get("team") or "")))
+            return
         if event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return  # edits, joins, bots and this bot itself
         thread_ts = event.get("thread_ts")
@@ -522,6 +591,61 @@ class SlackAdapter:
         actor = await self._actor(team_id, str(event["user"]))
         _ok, message = await self.inbound.answer(actor, occurrence_id, {item.key: text})
         await self._ephemeral(team_id, channel_id, actor.user_id, message, thread_ts=thread_ts)
+
+    async def _file_message(self, event: dict[str, Any], team_id: str) -> None:
+        """Files shared with the words of a command that takes them (``holiday import``):
+        run it with the calendars, answer the sender only. In a direct message with Ritme the
+        words may name the channel (``holiday import #team-a``); else the conversation itself
+        is the team, as for ``/ritme`` typed there."""
+        text = message_text(event)
+        named: str | None = None
+        if event.get("channel_type") == "im":
+            named, text = named_channel(text)
+        if not await self.inbound.file_command(text):
+            return
+        user_id, where = str(event["user"]), str(event.get("channel", ""))
+        channel = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=named or where)
+        actor = await self._actor(team_id, user_id)
+        try:
+            files = await self._fetch_calendars(team_id, shared_files(event))
+        except FileError as err:
+            _ = translator(await self.inbound.language_of(channel))
+            if err.reason == "too_large":
+                reason = _("The file {name} is larger than {size} KiB; a calendar of school holidays is much smaller.",
+                           name=err.name, size=MAX_FILE_BYTES // 1024)
+            else:
+                reason = _("Ritme could not download the file {name} from Slack. Share it again, or ask whoever manages the Slack app to grant it files:read.",
+                           name=err.name)
+            notice = Notice(title=_("That did not work"), text=reason)
+        else:
+            notice = await self.inbound.command(actor, channel, text, files=files)
+        await self._reply(team_id, None, where, user_id, notice)
+
+    async def _fetch_calendars(self, team_id: str, shared: list[SharedFile]) -> tuple[tuple[str, bytes], ...]:
+        """(name, bytes) of the calendar files among ``shared``; ``FileError`` when one of
+        them is too large or cannot be read. Other files are left alone."""
+        out: list[tuple[str, bytes]] = []
+        for file in shared:
+            if file.url is None:  # shared from another organisation: only files.info tells
+                info = await self._api(team_id, "files.info", file=file.id)
+                if not info or not isinstance(info.get("file"), dict):
+                    raise FileError("unreadable", file.name or file.id)
+                file = shared_file(info["file"])
+            if not file.is_calendar:
+                continue
+            if (file.size or 0) > MAX_FILE_BYTES:
+                raise FileError("too_large", file.name)
+            if not file.url or self.session is None:
+                raise FileError("unreadable", file.name)
+            try:
+                token = await self.tokens.token(team_id)
+            except Exception as err:
+                log.warning("slack: no token to download a file in workspace %s: %r", team_id, err)
+                raise FileError("unreadable", file.name) from None
+            name = file.name if file.name.lower().endswith(".ics") else (file.name or file.id) + ".ics"
+            out.append((name, await download(self.session, file.url, token, api_base=self.config.api_base,
+                                             name=file.name)))
+        return tuple(out)
 
     async def _on_ignored_event(self, ack: Any) -> None:
         await ack()

@@ -2,8 +2,9 @@
 
 Every Request URL is the one endpoint ``{base}/slack/events``. The bot scopes are the ones
 the adapter uses, no more: why each is needed is written next to it. The Messages tab is
-shown read-only: appreciation rounds and reminders arrive there as direct messages and are
-answered with their buttons, not by typing. With an ``https``
+open for writing: appreciation rounds and reminders arrive there as direct messages (answered
+with their buttons), and an admin may share a holiday calendar there with the words
+``holiday import #channel``. With an ``https``
 public URL the OAuth redirect URL ``{base}/slack/oauth_redirect`` is listed too (Slack takes
 only https ones), for installing into several workspaces. With ``SLACK_APP_TOKEN`` set the
 manifest turns Socket Mode on and leaves the Request URLs out: Slack sends everything over
@@ -26,11 +27,14 @@ BOT_SCOPES: tuple[tuple[str, str], ...] = (
     ("channels:history", "replies in a prompt's thread count as answers (public channels)"),
     ("groups:history", "replies in a prompt's thread count as answers (private channels)"),
     ("app_mentions:read", "an @mention of the bot"),
+    ("im:history", "a holiday calendar shared with Ritme in a direct message"),
+    ("files:read", "download the .ics calendar shared with 'holiday import'"),
+    ("files:write", "post the CSV of 'export' to the admin who asked, in a direct message"),
 )
 
 BOT_EVENTS: tuple[str, ...] = (
     "app_home_opened", "app_mention", "app_uninstalled", "message.channels", "message.groups",
-    "tokens_revoked",
+    "message.im", "tokens_revoked",
 )
 
 
@@ -46,7 +50,7 @@ def manifest(base_url: str, *, name: str = "Ritme", socket_mode: bool = False) -
             "background_color": "#0a6640",
         },
         "features": {
-            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True, "messages_tab_read_only_enabled": True},
+            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True, "messages_tab_read_only_enabled": False},
             "bot_user": {"display_name": name.lower(), "always_online": True},
             "slash_commands": [{
                 "command": "/ritme",

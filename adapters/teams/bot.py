@@ -2,6 +2,11 @@
 
 The handler only translates. What a command or answer means is ``rituals.ports.Inbound``'s
 business; where conversation references and installs are kept is ``TeamsHooks``'.
+
+Before ``appreciation start`` runs, the team's roster is fetched from Teams (paged, the bot
+left out) and added to the channel's team, so that the round's roster, and with it the 1:1
+cards, covers everyone in the team. The roster also fills the ``Directory`` the platform
+opens 1:1 chats with.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from adapters.teams.cards import (
     parse_submit,
     prompt_card,
 )
+from adapters.teams.files import FileHooks, run_command
+from adapters.teams.people import Directory, roster
 from adapters.teams.platform import PLATFORM
 from rituals.i18n import translator
 from rituals.ports import Inbound
@@ -52,7 +59,7 @@ class Install:
     installer: Actor | None
 
 
-class TeamsHooks(Protocol):
+class TeamsHooks(FileHooks, Protocol):
     """What the Teams handler needs from the rest of Ritme, besides commands and answers."""
 
     async def remember(self, install: Install) -> None:
@@ -73,6 +80,15 @@ class TeamsHooks(Protocol):
 
     async def answered(self, occurrence_id: int) -> int:
         """How many members have answered the occurrence."""
+        ...
+
+    async def wants_channel_members(self, actor: Actor, channel: ChannelRef, text: str) -> bool:
+        """Whether this command needs the team's members first: ``appreciation start`` (the
+        round's roster is everyone in the team) from someone allowed to start one."""
+        ...
+
+    async def sync_members(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
+        """Add (user id, display name) of the team's people to the channel's team; returns how many."""
         ...
 
 
@@ -134,9 +150,10 @@ def card_reply(card: dict[str, Any], summary: str = "") -> Activity:
 class RitmeTeamsBot(ActivityHandler):
     """Translates Teams activities into ``Inbound`` calls and Adaptive Card replies."""
 
-    def __init__(self, inbound: Inbound, hooks: TeamsHooks) -> None:
+    def __init__(self, inbound: Inbound, hooks: TeamsHooks, directory: Directory | None = None) -> None:
         self.inbound = inbound
         self.hooks = hooks
+        self.directory = directory or Directory()
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     def first_delivery(self, activity: Activity) -> bool:
@@ -171,8 +188,22 @@ class RitmeTeamsBot(ActivityHandler):
         text = command_text(activity)
         install = self._install(activity, None)
         await self.hooks.remember(install)
-        notice = await self.inbound.command(actor_of(activity), install.channel, text, channel_name=install.name)
+        actor = actor_of(activity)
+        if await self.hooks.wants_channel_members(actor, install.channel, text):
+            await self._sync_roster(turn_context, install)
+        notice = await run_command(self.inbound, self.hooks, turn_context, actor, install.channel, text,
+                                   channel_name=install.name)  # with the calendars sent along (adapters.teams.files)
         await turn_context.send_activity(card_reply(notice_card(notice), notice.title))
+
+    async def _sync_roster(self, turn_context: TurnContext, install: Install) -> None:
+        try:
+            people = await roster(turn_context)
+        except Exception as err:  # the command still runs, for the members known already
+            log.warning("teams: roster of %s unknown (%s); the round asks the team's known members",
+                        install.channel.channel_id, str(err)[:200] or type(err).__name__)
+            return
+        self.directory.learn(install.channel.workspace_id, people)
+        await self.hooks.sync_members(install.channel, [(p.user_id, p.name) for p in people], channel_name=install.name)
 
     async def _submit(self, turn_context: TurnContext, value: Any) -> None:
         parsed = parse_submit(value)

@@ -16,6 +16,7 @@ VERSION = "1.5"
 INPUT_PREFIX = "q."
 SUBMIT_MARK = "ritme"
 SCALE = ("1", "2", "3", "4", "5")
+EXPANDED_MAX = 8  # more options than this become a dropdown
 
 
 def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -29,8 +30,9 @@ def _text(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def _input(item: Input) -> list[dict[str, Any]]:
-    """One question: its label and the Adaptive Card input that answers it."""
+def _input(item: Input, initial: str | None = None) -> list[dict[str, Any]]:
+    """One question: its label and the Adaptive Card input that answers it, with ``initial``
+    chosen already when it is one of the options."""
     ident = INPUT_PREFIX + item.key
     common: dict[str, Any] = {"id": ident, "label": item.label, "isRequired": not item.optional}
     if item.kind is InputKind.TEXT:
@@ -46,16 +48,25 @@ def _input(item: Input) -> list[dict[str, Any]]:
             choices.append({"title": title, "value": value})
         return [{"type": "Input.ChoiceSet", "style": "expanded", "choices": choices, **common}]
     choices = [{"title": o.label, "value": o.value} for o in item.options]
-    block: dict[str, Any] = {"type": "Input.ChoiceSet", "style": "expanded", "choices": choices, **common}
+    # A long list (a colleague out of a whole team) is a dropdown, not a wall of radio buttons.
+    style = "expanded" if len(choices) <= EXPANDED_MAX else "compact"
+    block: dict[str, Any] = {"type": "Input.ChoiceSet", "style": style, "choices": choices, **common}
     if item.kind is InputKind.MULTI:
         block["isMultiSelect"] = True
+    if initial is not None and any(o.value == initial for o in item.options):
+        block["value"] = initial
     return [block]
 
 
-def prompt_card(prompt: Prompt, *, footer: str = "") -> dict[str, Any]:
+def prompt_card(
+    prompt: Prompt, *, footer: str = "", lead: str = "", note: str = "", initial: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A prompt as a card: header, intro, who sees the answers, the inputs and a submit button.
 
-    A closed prompt keeps its question but loses its inputs, so nobody answers in vain.
+    ``lead`` is a line for this reader alone, under the intro (the colleague a 1:1 card asks
+    them to appreciate); ``note`` is one more line of context (that everyone gets a 1:1 chat);
+    ``initial`` preselects options by input key. A closed prompt keeps its question but loses
+    its inputs, the lead and the note, so nobody answers in vain.
     """
     body: list[dict[str, Any]] = [_text(prompt.title, size="Medium", weight="Bolder", style="heading")]
     if prompt.intro:
@@ -64,9 +75,11 @@ def prompt_card(prompt: Prompt, *, footer: str = "") -> dict[str, Any]:
         body.extend(_text(item.label, weight="Bolder") for item in prompt.inputs)
         body.append(_text(prompt.answer_label, isSubtle=True))
         return _card(body)
-    body.append(_text(prompt.context, isSubtle=True, size="Small"))
+    if lead:
+        body.append(_text(lead))
+    body.append(_text(" · ".join(t for t in (prompt.context, note) if t), isSubtle=True, size="Small"))
     for item in prompt.inputs:
-        body.extend(_input(item))
+        body.extend(_input(item, (initial or {}).get(item.key)))
     if footer:
         body.append(_text(footer, isSubtle=True, size="Small"))
     submit = {

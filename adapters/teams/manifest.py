@@ -109,7 +109,7 @@ def manifest(*, app_id: str, public_url: str, version: str = "1.0.0") -> dict[st
         "bots": [{
             "botId": app_id,
             "scopes": ["team", "personal", "groupChat"],
-            "supportsFiles": False,
+            "supportsFiles": True,  # a holiday calendar sent in a personal chat (adapters.teams.files)
             "isNotificationOnly": False,
             "commandLists": [{
                 "scopes": ["team", "personal", "groupChat"],

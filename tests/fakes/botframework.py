@@ -9,6 +9,11 @@ What the real Bot Framework does, on 127.0.0.1 and random ports:
   (msal insists on https; the ``adfs`` tenant spares it Microsoft's instance discovery).
 * ``/v3/conversations/...``: the connector. It records what the bot sends, checks the bot's
   bearer token, and can be told to answer 429 (with ``Retry-After``) or 403.
+* The team's roster (``roster``): ``GET .../pagedmembers`` serves it in pages of at most
+  ``page_size`` with a continuation token, ``GET .../members/{id}`` finds one member by
+  account id, Entra object id or UPN (404 when absent); reads are recorded in ``reads``.
+  With a roster set, a 1:1 chat opens only with a roster account id (29:...), as Teams
+  wants; the same member always gets the same chat id.
 
 The SDK fetches metadata and tokens with blocking ``requests`` calls from inside the event
 loop, so the fake runs on its own thread and loop; records are read from the test's loop.
@@ -66,8 +71,13 @@ class FakeBotFramework:
     sent: list[Sent] = field(default_factory=list)
     failures: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
     tokens_issued: list[str] = field(default_factory=list)
+    roster: list[dict[str, Any]] = field(default_factory=list)  # TeamsChannelAccount JSON
+    page_size: int = 500  # the most the connector serves in one page, whatever is asked
+    reads: list[Sent] = field(default_factory=list)
+    roster_status: int = 200  # what ``pagedmembers`` answers with; not 200: refused
 
     def __post_init__(self) -> None:
+        self._chats: dict[str, str] = {}
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._ids = itertools.count(1)
@@ -154,6 +164,8 @@ class FakeBotFramework:
         app.router.add_get("/adfs/.well-known/openid-configuration", self._login_openid)
         app.router.add_post("/adfs/oauth2/token", self._token)
         app.router.add_post("/v3/conversations", self._create_conversation)
+        app.router.add_get("/v3/conversations/{conversation}/pagedmembers", self._paged_members)
+        app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
         app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._send)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._send)
@@ -199,10 +211,43 @@ class FakeBotFramework:
         if token is None:
             return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
         body = await request.json()
-        conversation = f"a:1on1-{next(self._ids)}"
+        member = str(((body.get("members") or [{}])[0] or {}).get("id", ""))
+        if self.roster and member not in {m["id"] for m in self.roster}:
+            return web.json_response({"error": {"code": "BadArgument", "message": "unknown member"}}, status=400)
+        conversation = self._chats.setdefault(member, f"a:1on1-{next(self._ids)}")
         self.sent.append(Sent(method="POST", path=request.path, conversation_id=conversation,
                               activity_id=None, body=body, token=token))
         return web.json_response({"id": conversation, "activityId": f"act-{next(self._ids)}"})
+
+    def _read(self, request: web.Request, token: str) -> None:
+        self.reads.append(Sent(method="GET", path=request.path, conversation_id=request.match_info["conversation"],
+                               activity_id=None, body=dict(request.query), token=token))
+
+    async def _paged_members(self, request: web.Request) -> web.Response:
+        token = self._authorised(request)
+        if token is None:
+            return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+        self._read(request, token)
+        if self.roster_status != 200:
+            return web.json_response({"error": {"code": "Forbidden"}}, status=self.roster_status)
+        start = int(request.query.get("continuationToken", "0").removeprefix("page-") or 0)
+        size = min(self.page_size, int(request.query.get("pageSize", self.page_size)))
+        page = self.roster[start:start + size]
+        body: dict[str, Any] = {"members": page}
+        if start + size < len(self.roster):
+            body["continuationToken"] = f"page-{start + size}"
+        return web.json_response(body)
+
+    async def _member(self, request: web.Request) -> web.Response:
+        token = self._authorised(request)
+        if token is None:
+            return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+        self._read(request, token)
+        wanted = request.match_info["member"].lower()
+        for member in self.roster:
+            if wanted in {str(member.get(k, "")).lower() for k in ("id", "aadObjectId", "userPrincipalName")}:
+                return web.json_response(member)
+        return web.json_response({"error": {"code": "MemberNotFoundInConversation"}}, status=404)
 
     async def _send(self, request: web.Request) -> web.Response:
         token = self._authorised(request)
@@ -282,3 +327,60 @@ class FakeBotFramework:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@dataclass
+class FakeBotFrameworkWithFiles(FakeBotFramework):
+    """The same fake, also serving the files a message to the bot carries.
+
+    ``personal_file`` keeps a file as Teams does for a personal chat: its attachment
+    (``application/vnd.microsoft.teams.file.download.info``) has a pre-authenticated
+    ``downloadUrl`` (``{base}/sharepoint/ID/NAME``), fetched without a token.
+    ``channel_file`` keeps one as a channel attachment with a ``contentUrl`` on the connector
+    (``{base}/v3/attachments/ID/views/original``) that wants the bot's token. Every fetch is
+    a ``Sent`` in ``downloads`` (``token`` is the bearer token sent, if any).
+    """
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    downloads: list[Sent] = field(default_factory=list)
+
+    def personal_file(self, name: str, content: bytes) -> dict[str, Any]:
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = content
+        return {"contentType": "application/vnd.microsoft.teams.file.download.info",
+                "contentUrl": f"https://school-my.sharepoint.example/personal/anna/Documents/{name}",
+                "name": name,
+                "content": {"downloadUrl": f"{self.base}/sharepoint/{file_id}/{name}", "uniqueId": file_id,
+                            "fileType": name.rpartition(".")[2]}}
+
+    def channel_file(self, name: str, content: bytes, content_type: str = "text/calendar") -> dict[str, Any]:
+        file_id = f"att-{len(self.files) + 1}"
+        self.files[file_id] = content
+        return {"contentType": content_type, "contentUrl": f"{self.base}/v3/attachments/{file_id}/views/original",
+                "name": name}
+
+    def _app(self) -> web.Application:
+        app = super()._app()
+        app.router.add_get("/sharepoint/{file}/{name}", self._sharepoint)
+        app.router.add_get("/v3/attachments/{file}/views/original", self._attachment)
+        return app
+
+    def _fetched(self, request: web.Request) -> None:
+        self.downloads.append(Sent(method="GET", path=request.path, conversation_id="", activity_id=None, body={},
+                                   token=request.headers.get("Authorization", "").removeprefix("Bearer ")))
+
+    async def _sharepoint(self, request: web.Request) -> web.Response:
+        self._fetched(request)
+        content = self.files.get(request.match_info["file"])
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="application/octet-stream")
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        self._fetched(request)
+        if self._authorised(request) is None:
+            return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+        content = self.files.get(request.match_info["file"])
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="text/calendar")

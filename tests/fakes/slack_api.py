@@ -21,6 +21,15 @@ Socket Mode: ``apps.connections.open`` (with an app token in ``app_tokens``) ans
 ``ws://127.0.0.1:PORT/link/?ticket=N`` URL served here; ``push`` sends an envelope to the
 connected client, ``wait_ack`` returns the client's acknowledgement.
 
+Files: ``add_file`` keeps a file and returns its object as a ``file_share`` message event
+carries it; its ``url_private_download`` (``{url}/files-pri/TEAM-ID/download/NAME``) serves
+the bytes to a request with a known bot token as Bearer (Slack's sign-in page, HTML, without
+it or with ``without_files_read``),
+and ``files.info`` describes it. Uploads (``files_upload_v2``): ``files.getUploadURLExternal``
+hands out ``{url}/upload/v1/ID``, which takes the bytes (``uploads``), and
+``files.completeUploadExternal`` shares them (``shared``: one dict per completed file, with
+its channel, title, name and bytes). Every download is a ``download`` call in ``calls``.
+
 Use ``async with FakeSlackApi() as fake:``; point ``SLACK_API_URL`` at ``fake.api_url``.
 """
 
@@ -89,8 +98,14 @@ class FakeSlackApi:
         self._ts = itertools.count(1)
         self._issued = itertools.count(1)
         self._token_team = team_id
+        self.files: dict[str, dict[str, Any]] = {}  # id → file object (with its bytes under "_content")
+        self.uploads: dict[str, dict[str, Any]] = {}  # id → {"filename", "length", "content"}
+        self.shared: list[dict[str, Any]] = []
+        self.without_files_read = False  # True: downloads get the sign-in page, as without files:read
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/files-pri/{key}/download/{name}", self._download)
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
         app.router.add_post("/respond/{key}", self._respond)
         app.router.add_get("/oauth/v2/authorize", self._authorize)
         app.router.add_get("/link/", self._socket)
@@ -126,8 +141,8 @@ class FakeSlackApi:
     async def _body(self, request: web.Request) -> dict[str, Any]:
         raw = await request.text()
         if request.content_type == "application/json":
-            return json.loads(raw or "{}")
-        data: dict[str, Any] = dict(parse_qsl(raw))
+            return {**dict(request.query), **json.loads(raw or "{}")}
+        data: dict[str, Any] = {**dict(request.query), **dict(parse_qsl(raw))}
         for key in ("blocks", "view"):
             if isinstance(data.get(key), str):
                 data[key] = json.loads(data[key])
@@ -279,3 +294,65 @@ class FakeSlackApi:
         page = members[start:start + size]
         following = str(start + size) if start + size < len(members) else ""
         return {"members": page, "response_metadata": {"next_cursor": following}}
+
+    # -- files ----------------------------------------------------------------------------
+
+    def add_file(self, name: str, content: bytes, *, mimetype: str = "text/calendar", filetype: str = "ics",
+                 team: str | None = None, size: int | None = None) -> dict[str, Any]:
+        """Keep a file; returns its object as a ``file_share`` message event carries it
+        (``size`` may lie about the bytes, as a test of the download limit needs)."""
+        file_id = f"F{len(self.files) + 1:04d}"
+        team = team or self.team_id
+        url = f"{self.url}/files-pri/{team}-{file_id}"
+        obj = {"id": file_id, "name": name, "title": name, "mimetype": mimetype, "filetype": filetype,
+               "size": len(content) if size is None else size, "mode": "hosted", "is_external": False,
+               "url_private": f"{url}/{name}", "url_private_download": f"{url}/download/{name}"}
+        self.files[file_id] = {**obj, "_content": content}
+        return dict(obj)
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """``url_private_download``: the bytes for a known bot token, else Slack's login page."""
+        self.calls.append(Call(method="download", body={"path": request.path}, headers=dict(request.headers)))
+        file_id = request.match_info["key"].rpartition("-")[2]
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        found = self.files.get(file_id)
+        if found is None or token not in self.tokens or self.without_files_read:
+            return web.Response(text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>",
+                                content_type="text/html")
+        return web.Response(body=found["_content"], content_type="application/octet-stream")
+
+    def m_files_info(self, body: dict[str, Any]) -> dict[str, Any]:
+        found = self.files.get(str(body.get("file", "")))
+        if found is None:
+            raise LookupError("file_not_found")
+        return {"file": {k: v for k, v in found.items() if not k.startswith("_")}}
+
+    def m_files_getUploadURLExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("filename") or not str(body.get("length", "")).isdigit():
+            raise LookupError("invalid_arguments")
+        file_id = f"FUP{len(self.uploads) + 1:03d}"
+        self.uploads[file_id] = {"filename": body["filename"], "length": int(body["length"]), "content": None}
+        return {"upload_url": f"{self.url}/upload/v1/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        upload["content"] = await request.read()
+        self.calls.append(Call(method="upload", body={"file_id": request.match_info["file_id"]}, headers=dict(request.headers)))
+        return web.Response(text=f"OK - {len(upload['content'])}")
+
+    def m_files_completeUploadExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        files = json.loads(str(body.get("files") or "[]"))
+        done = []
+        for item in files:
+            upload = self.uploads.get(str(item.get("id")))
+            if upload is None or upload["content"] is None:
+                raise LookupError("file_not_found")
+            if len(upload["content"]) != upload["length"]:
+                raise LookupError("file_size_mismatch")
+            self.shared.append({"id": item["id"], "title": item.get("title"), "name": upload["filename"],
+                                "channel": body.get("channel_id"), "initial_comment": body.get("initial_comment"),
+                                "content": upload["content"]})
+            done.append({"id": item["id"], "title": item.get("title"), "name": upload["filename"]})
+        return {"files": done}

@@ -7,6 +7,7 @@ check) but keeps counts instead of whole calls, so ten thousands of posts stay c
 
 - ``GET /_stats``: ``{"methods": {method: calls}, "posts": {channel: accepted posts},
   "ratelimited": n}``; a post answered 429 is not an accepted post.
+- ``POST /_reset``: the counts start again from zero.
 - ``--ratelimit-every N``: every Nth ``chat.postMessage`` answers HTTP 429 ``ratelimited``
   with ``Retry-After: --retry-after`` (a deterministic share of 1/N).
 
@@ -45,6 +46,7 @@ class CountingSlackApi(FakeSlackApi):
         self.ratelimited = 0
         self._post_calls = 0
         self.server.app.router.add_get("/_stats", self._stats)
+        self.server.app.router.add_post("/_reset", self._reset)
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -56,7 +58,9 @@ class CountingSlackApi(FakeSlackApi):
                 self.ratelimited += 1
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                          headers={"Retry-After": str(self.retry_after)})
-        if request.headers.get("Authorization") != "Bearer xoxb-test":
+        authorized = getattr(self, "_authorized", None)  # the fake's own token check, where it has one
+        if not (authorized(method, request.headers) if authorized else
+                request.headers.get("Authorization") == "Bearer xoxb-test"):
             return web.json_response({"ok": False, "error": "not_authed"})
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
@@ -64,6 +68,13 @@ class CountingSlackApi(FakeSlackApi):
         if method == "chat.postMessage":
             self.posts[str(body.get("channel", ""))] += 1
         return web.json_response({"ok": True, **handler(body)})
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        self.methods.clear()
+        self.posts.clear()
+        self.ratelimited = 0
+        self._post_calls = 0
+        return web.json_response({"ok": True})
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response({"methods": dict(self.methods), "posts": dict(self.posts),
@@ -115,6 +126,11 @@ class SlackProcess:
         with urllib.request.urlopen(self.url + "/_stats", timeout=10) as response:  # noqa: S310 - loopback only
             data: dict[str, Any] = json.load(response)
         return data
+
+    def reset(self) -> None:
+        request = urllib.request.Request(self.url + "/_reset", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+            pass
 
     def posted(self) -> int:
         """Accepted posts so far, all channels together."""

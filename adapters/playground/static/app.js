@@ -29,8 +29,14 @@
     quick: 'Quick commands',
     new_messages: 'New messages',
     offline: 'Cannot reach the playground server.',
-    saved: '✓'
+    saved: '✓',
+    attach: 'Attach a calendar file (.ics)',
+    remove_file: 'Remove {name}',
+    file_too_large: 'That file is larger than {size} KiB.',
+    file_type: 'Only calendar files (.ics) can be attached.'
   };
+
+  var MAX_FILE_KIB = 512; // unless the server says otherwise (labels.max_file_kib)
 
   var CHIPS = ['help', 'list', 'review', 'add reflection every monday at 09:00', 'run #1'];
 
@@ -52,7 +58,9 @@
     historyPos: 0,
     drafts: new Map(), // "user:occurrence" -> {sig, body}
     dialog: { key: null, prompt: null, busy: false, returnTo: null },
-    toastTimer: null
+    toastTimer: null,
+    attachment: null, // {name, size, content_base64}: goes with the next command
+    reading: 0 // bumps on every pick, so that a slow read never overwrites a newer one
   };
 
   var el = {};
@@ -117,6 +125,12 @@
     return svg('0 0 24 24', [
       ['path', { d: 'M2 12s3.6-7 10-7 10 7 10 7-3.6 7-10 7S2 12 2 12z', 'class': 'icon-stroke' }],
       ['circle', { cx: '12', cy: '12', r: '3', 'class': 'icon-stroke' }]
+    ], 'icon');
+  }
+
+  function clipIcon() {
+    return svg('0 0 24 24', [
+      ['path', { d: 'M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9', 'class': 'icon-stroke' }]
     ], 'icon');
   }
 
@@ -447,6 +461,9 @@
     el.composer.placeholder = label('placeholder');
     el.composerLabel.textContent = label('placeholder');
     el.send.textContent = label('send');
+    el.attach.setAttribute('aria-label', label('attach'));
+    el.attach.title = label('attach');
+    renderAttachment();
     el.submit.textContent = label('submit');
     el.cancel.textContent = label('cancel');
     el.chips.setAttribute('aria-label', label('quick'));
@@ -651,7 +668,11 @@
       if (str(p.user) === state.user) art.classList.add('is-own');
       art.appendChild(h('div', { 'class': 'bubble-meta' },
         h('span', { 'class': 'msg-author', text: who }), timeEl(d)));
-      art.appendChild(h('div', { 'class': 'bubble' }, h('code', { 'class': 'bubble-text', text: text })));
+      var sent = Array.isArray(p.files) ? p.files.filter(function (f) { return typeof f === 'string' && f; }) : [];
+      art.appendChild(h('div', { 'class': 'bubble' }, h('code', { 'class': 'bubble-text', text: text }),
+        sent.length ? h('div', { 'class': 'bubble-files', 'data-testid': 'message-files' }, sent.map(function (f) {
+          return h('span', { 'class': 'bubble-file' }, clipIcon(), h('span', { text: f }));
+        })) : null));
       if (m.private) art.appendChild(h('div', { 'class': 'bubble-foot' }, privateTag()));
       return art;
     }
@@ -778,9 +799,14 @@
     if (state.history[state.history.length - 1] !== text) state.history.push(text);
     state.historyPos = state.history.length;
 
-    api('POST', '/command', { user: state.user, text: text }).then(
+    var body = { user: state.user, text: text };
+    var attached = state.attachment;
+    if (attached) body.files = [{ name: attached.name, content_base64: attached.content_base64 }];
+
+    api('POST', '/command', body).then(
       function (res) {
         if (el.composer.value.trim() === text) el.composer.value = '';
+        if (attached && state.attachment === attached) setAttachment(null);
         state.forceBottom = true;
         // The reply itself shows up in the feed; only a bare refusal needs a toast.
         if (res && res.ok === false && !res.reply && (res.message || res.error)) {
@@ -813,6 +839,78 @@
       input.value = state.historyPos < state.history.length ? state.history[state.historyPos] : '';
       ev.preventDefault();
     }
+  }
+
+  // ---------------------------------------------------------------- attached file
+
+  function maxFileKib() {
+    var n = Number(state.labels && state.labels.max_file_kib);
+    return n > 0 ? n : MAX_FILE_KIB;
+  }
+
+  function isCalendar(file) {
+    return /\.ics$/i.test(file.name) || file.type === 'text/calendar';
+  }
+
+  function sizeText(bytes) {
+    return bytes < 1024 ? bytes + ' B' : Math.ceil(bytes / 1024) + ' KiB';
+  }
+
+  function onFileChosen() {
+    var file = el.fileInput.files && el.fileInput.files[0];
+    el.fileInput.value = ''; // picking the same file again fires another change
+    if (!file) return;
+    if (!isCalendar(file)) {
+      toast(label('file_type'), 'error');
+      return;
+    }
+    if (file.size > maxFileKib() * 1024) {
+      toast(label('file_too_large').replace('{size}', String(maxFileKib())), 'error');
+      return;
+    }
+    var ticket = ++state.reading;
+    var reader = new FileReader();
+    reader.onload = function () {
+      if (ticket !== state.reading) return;
+      var url = String(reader.result || '');
+      var comma = url.indexOf(',');
+      setAttachment({ name: file.name, size: file.size, content_base64: comma >= 0 ? url.slice(comma + 1) : '' });
+      el.composer.focus();
+    };
+    reader.onerror = function () {
+      if (ticket === state.reading) toast(label('file_type'), 'error');
+    };
+    reader.readAsDataURL(file);
+  }
+
+  function setAttachment(attachment) {
+    state.attachment = attachment;
+    if (attachment && el.toast.getAttribute('data-kind') === 'error') hideToast(); // the refusal is old news
+    renderAttachment();
+  }
+
+  function renderAttachment() {
+    var a = state.attachment;
+    var box = el.attachments;
+    box.textContent = '';
+    box.hidden = !a;
+    el.attach.setAttribute('data-attached', a ? 'true' : 'false');
+    if (!a) return;
+    box.appendChild(h('span', { 'class': 'file-chip', 'data-testid': 'attached-file' },
+      clipIcon(),
+      h('span', { 'class': 'file-name', title: a.name, text: a.name }),
+      h('span', { 'class': 'file-size', text: sizeText(a.size) }),
+      h('button', {
+        type: 'button',
+        'class': 'file-remove',
+        'data-testid': 'remove-file',
+        'aria-label': label('remove_file').replace('{name}', a.name),
+        title: label('remove_file').replace('{name}', a.name),
+        onclick: function () {
+          setAttachment(null);
+          el.attach.focus();
+        }
+      }, h('span', { 'aria-hidden': 'true', text: '×' }))));
   }
 
   // ---------------------------------------------------------------- answer dialog
@@ -1093,6 +1191,9 @@
     el.composer = $('composer');
     el.composerLabel = $('composer-label');
     el.send = $('send');
+    el.attach = $('attach');
+    el.fileInput = $('file-input');
+    el.attachments = $('attachments');
     el.dialog = $('answer-dialog');
     el.answerForm = $('answer-form');
     el.dialogTitle = $('dialog-title');
@@ -1121,6 +1222,8 @@
       sendCommand(el.composer.value);
     });
     el.composer.addEventListener('keydown', onComposerKey);
+    el.attach.addEventListener('click', function () { el.fileInput.click(); });
+    el.fileInput.addEventListener('change', onFileChosen);
 
     el.answerForm.addEventListener('submit', submitAnswer);
     el.cancel.addEventListener('click', closeDialog);

@@ -1,20 +1,29 @@
-"""The real app with Teams configured against the fake Microsoft side, on a fresh SQLite file."""
+"""The real app with Teams configured against the fake Microsoft side, on a fresh SQLite file.
+
+The engine runs on an injected clock (``Teams.clock``); the platform's pacers and retry
+waits sleep on ``Teams.pace``, which records each wait and moves its own time instead of
+waiting.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.teams.platform import TENANT_LIMITS, THREAD_LIMITS, Pacer, TeamsPlatform
 from bot.config import Settings
 from bot.server import ENGINE, REPO, create_app
 from storage.db import upgrade
 from tests.fakes.botframework import CHANNEL, FakeBotFramework
+from tests.fakes.clock import Clock
 
 TENANT = "tenant-1"
 BOT_ID = "28:ritme-bot"
@@ -25,7 +34,31 @@ PEOPLE = {
     "anna": {"id": "29:anna", "aadObjectId": "aad-anna", "name": "Anna"},
     "bram": {"id": "29:bram", "aadObjectId": "aad-bram", "name": "Bram"},
     "chris": {"id": "29:chris", "aadObjectId": "aad-chris", "name": "Chris"},
+    "dana": {"id": "29:dana", "aadObjectId": "aad-dana", "name": "Dana"},
+    "eva": {"id": "29:eva", "aadObjectId": "aad-eva", "name": "Eva"},
 }
+START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Amsterdam
+
+
+def account(who: str) -> dict[str, Any]:
+    """A member as the roster lists them (TeamsChannelAccount JSON)."""
+    return {**PEOPLE[who], "userPrincipalName": f"{who}@school.example", "tenantId": TENANT, "userRole": "user"}
+
+
+class PaceClock:
+    """A monotonic clock for the pacers and retry waits: sleeping records the wait and moves
+    this clock, nothing waits for real."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
 
 
 @pytest.fixture
@@ -46,8 +79,8 @@ async def teams_db_url(tmp_path: Path) -> str:
 class Teams:
     """Sends signed activities to the app, as the Bot Framework channel would."""
 
-    def __init__(self, client: TestClient, app: Any, fake: FakeBotFramework) -> None:
-        self.client, self.app, self.fake = client, app, fake
+    def __init__(self, client: TestClient, app: Any, fake: FakeBotFramework, clock: Clock, pace: PaceClock) -> None:
+        self.client, self.app, self.fake, self.clock, self.pace = client, app, fake, clock, pace
         self._ids = itertools.count(1)
 
     def activity(self, kind: str, who: str = "anna", *, conversation: str = GENERAL,
@@ -100,9 +133,16 @@ class Teams:
 async def teams(fake: FakeBotFramework, teams_db_url: str) -> AsyncIterator[Teams]:
     settings = Settings(RITME_DATABASE_URL=teams_db_url, RITME_DEFAULT_LANGUAGE="en",
                         RITME_SECRET_KEY="test-secret-key-test-secret-key", **fake.env())
-    app = create_app(settings, background=False)
+    clock = Clock(START)
+    app = create_app(settings, clock=clock, background=False)
+    pace = PaceClock()
+    platform = app[ENGINE].platforms["teams"]
+    assert isinstance(platform, TeamsPlatform)
+    platform.pacer = Pacer(THREAD_LIMITS, clock=pace, sleep=pace.sleep)
+    platform.tenant_pacer = Pacer(TENANT_LIMITS, clock=pace, sleep=pace.sleep)
+    platform.sleep, platform.rng = pace.sleep, random.Random(7)
     async with TestClient(TestServer(app)) as client:
-        yield Teams(client, app, fake)
+        yield Teams(client, app, fake, clock, pace)
 
 
 def card_text(card: dict[str, Any]) -> str:
@@ -124,4 +164,4 @@ def card_text(card: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["BOT_ID", "GENERAL", "REPO", "TENANT", "Teams", "card_text"]
+__all__ = ["BOT_ID", "GENERAL", "PEOPLE", "REPO", "TEAM", "TENANT", "PaceClock", "Teams", "account", "card_text"]

@@ -12,7 +12,7 @@ from adapters.teams.platform import TeamsPlatform
 from bot.server import ENGINE, REPO
 from rituals.types import ChannelRef, DeliveryError, Notice
 from storage.models import Team
-from tests.adapters.teams.conftest import GENERAL, TENANT, Teams, card_text
+from tests.adapters.teams.conftest import GENERAL, TENANT, Teams, account, card_text
 from tests.fakes.botframework import ISSUER, FakeBotFramework
 
 
@@ -153,10 +153,10 @@ async def test_throttling_and_removal_become_delivery_errors(teams: Teams) -> No
     platform = platform_of(teams)
     to = ChannelRef(platform="teams", workspace_id=TENANT, channel_id=GENERAL)
 
-    teams.fake.fail_next(429, retry_after="7")
+    teams.fake.fail_next(429, retry_after="60")  # longer than is waited in-process: back to the outbox
     with pytest.raises(DeliveryError) as err:
         await platform.send_notice(to, Notice(text="hi"))
-    assert err.value.retryable and err.value.retry_after == 7
+    assert err.value.retryable and err.value.retry_after == 60
 
     teams.fake.fail_next(403)
     with pytest.raises(DeliveryError) as err:
@@ -184,6 +184,34 @@ async def test_a_member_gets_a_direct_message(teams: Teams) -> None:
     assert created[0].body["members"][0]["id"] == "29:bram"
     assert ref.channel_id.startswith("a:1on1-")
     assert teams.fake.sent[-1].conversation_id == ref.channel_id
+
+
+async def test_a_private_group_gets_a_1on1_chat_each(teams: Teams) -> None:
+    """A bot cannot start a group chat in Teams: each member of the group gets the notice in
+    their own 1:1 chat, opened with the account id Teams gives for their Entra id."""
+    teams.fake.roster = [account("anna"), account("bram"), account("chris"), account("dana")]
+    await teams.install("anna")
+    platform = platform_of(teams)
+    group = ("aad-bram", "aad-chris", "aad-dana")
+    to = ChannelRef(platform="teams", workspace_id=TENANT, channel_id=GENERAL, user_id=group[0], members=group)
+    before = len(teams.fake.sent)
+    ref = await platform.send_notice(to, Notice(title="Your pair this week", text="Bram, Chris and Dana"))
+    after = teams.fake.sent[before:]
+    created = [s for s in after if s.path == "/v3/conversations"]
+    assert sorted(c.body["members"][0]["id"] for c in created) == ["29:bram", "29:chris", "29:dana"]
+    chats = {c.conversation_id for c in created}
+    posted = [s for s in after if s.method == "POST" and s.path.endswith("/activities")]
+    assert sorted(s.conversation_id for s in posted) == sorted(chats)  # one each, none in the channel
+    assert all("Bram, Chris and Dana" in card_text(s.body["attachments"][0]["content"]) for s in posted)
+    bram = next(c.conversation_id for c in created if c.body["members"][0]["id"] == "29:bram")
+    assert ref.channel_id == bram and posted[-1].conversation_id == bram  # to.user_id's copy is the one returned
+    assert all(c.body["isGroup"] is False for c in created)
+
+    # Sent again (the same group next week): the same chats, the ids now known here.
+    reads = len(teams.fake.reads)
+    await platform.send_notice(to, Notice(text="again"))
+    assert {s.conversation_id for s in teams.fake.sent if s.path == "/v3/conversations"} == chats
+    assert len(teams.fake.reads) == reads
 
 
 async def test_universal_action_answers_and_returns_the_card(teams: Teams) -> None:
