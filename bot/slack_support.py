@@ -10,7 +10,7 @@ team (``sync_members``), so the round's roster (planned by the engine from the t
 members) is the whole channel. When the round's prompt reaches the channel,
 ``private_round`` queues the prompt once more per roster member, as a direct message,
 through the outbox (retries, pacing, and the closed round updates every DM). Who appreciates
-whom is not stored: ``assign_colleagues`` derives it from the occurrence id and the roster,
+whom is not stored: ``rituals.kinds.appreciation.assign_colleagues`` derives it from the occurrence id and the roster,
 so every replica, every DM, the reminder and the answer form agree on it.
 
 Files. A slash command cannot carry a file: ``/ritme holiday import`` from an admin is
@@ -21,9 +21,6 @@ report as the review page's download, for the adapter to post to the admin in pr
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,22 +34,11 @@ from bot.service import Ritme, describe_schedule, format_time
 from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.types import Actor, ChannelRef, Notice
-from storage.models import Member, Occurrence, OutboxMessage, Ritual, SentPrompt, Team, TeamMember
+from storage.models import Member, Occurrence, Ritual, SentPrompt, Team, TeamMember
 from storage.queries import Queries
 from storage.repo import Repo, team_view
 
 PLATFORM = "slack"
-
-
-def assign_colleagues(member_ids: Iterable[int], seed: int) -> dict[int, int]:
-    """Who is asked to appreciate whom: a random single cycle over the members (a
-    derangement in which everyone gives and receives exactly one), the same for the same
-    members and seed. Fewer than two members: nobody is assigned."""
-    order = sorted(set(member_ids))
-    if len(order) < 2:
-        return {}
-    random.Random(f"ritme-appreciation-{seed}").shuffle(order)
-    return {giver: order[(i + 1) % len(order)] for i, giver in enumerate(order)}
 
 
 def command_name(text: str) -> str | None:
@@ -70,16 +56,6 @@ def import_how_to(_: Translator) -> Notice:
         text=_("A slash command cannot carry a file. Share the calendar (.ics) in this channel with the message holiday import (or vakantie import); Ritme reads it and answers only you."),
         footer=_("In a direct message with Ritme, name the channel: holiday import #channel."),
     )
-
-
-def _roster(content: dict[str, Any]) -> list[tuple[int, str]]:
-    out = []
-    for entry in content.get("roster") or []:
-        try:
-            out.append((int(entry[0]), str(entry[1])))
-        except (TypeError, ValueError, IndexError):
-            continue
-    return out
 
 
 class SlackSupport:
@@ -189,41 +165,12 @@ class SlackSupport:
         return len(members)
 
     async def assigned_colleague(self, occurrence_id: int, workspace_id: str, user_id: str) -> tuple[str, str] | None:
-        async with self.repo.session() as s:
-            occ = await s.get(Occurrence, occurrence_id)
-            if occ is None:
-                return None
-            me = await s.scalar(select(Member.id).where(
-                Member.platform == PLATFORM, Member.workspace_id == workspace_id, Member.user_id == user_id))
-        roster = _roster(occ.content or {})
-        target = assign_colleagues([mid for mid, _name in roster], occurrence_id).get(me) if me is not None else None
-        names = dict(roster)
-        return (str(target), names[target]) if target is not None else None
+        return await self.repo.assigned_colleague(platform=PLATFORM, workspace_id=workspace_id, user_id=user_id,
+                                                  occurrence_id=occurrence_id)
 
     async def private_round(self, channel: ChannelRef, occurrence_id: int) -> int:
-        """Queue the round's prompt as a DM to every roster member without one queued yet."""
-        now = self.ritme.clock()
-        queued = 0
-        async with self.repo.transaction() as tx:
-            s = tx.s
-            occ = await s.get(Occurrence, occurrence_id)
-            ritual = await s.get(Ritual, occ.ritual_id) if occ else None
-            if occ is None or ritual is None or occ.status != "open":
-                return 0
-            team = team_view(await s.get(Team, ritual.team_id))  # type: ignore[arg-type]
-            ids = [mid for mid, _name in _roster(occ.content or {})]
-            users = (await s.scalars(select(Member.user_id).where(
-                Member.id.in_(ids), Member.platform == team.platform, Member.workspace_id == team.workspace_id,
-            ).order_by(Member.user_id))).all() if ids else []
-            rows = (await s.execute(select(OutboxMessage.destination, OutboxMessage.payload)
-                                    .where(OutboxMessage.occurrence_id == occurrence_id))).all()
-            asked = {str((d or {}).get("user_id")) for d, p in rows if (p or {}).get("type") == "prompt" and (d or {}).get("user_id")}
-            for user_id in users:
-                if user_id in asked:
-                    continue
-                await tx.enqueue(team_id=team.id, occurrence_id=occurrence_id, destination=replace(team.channel, user_id=user_id),
-                                 payload={"type": "prompt", "occurrence_id": occurrence_id}, at=now)
-                queued += 1
+        """Queue the round's prompt privately to every roster member without one queued yet."""
+        queued = await self.repo.private_round(occurrence_id, self.ritme.clock())
         if queued:
             self.ritme.engine.wake.set()
         return queued

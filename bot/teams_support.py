@@ -9,16 +9,15 @@ Appreciation rounds on Teams, as on Slack (``bot/slack_support.py``): ``apprecia
 first adds the team's roster to the channel's team (``sync_members``), so the round's roster
 (planned by the engine from the team's members) is the whole team. When the round's prompt
 reaches the channel, ``private_round`` queues it once more per roster member, as a 1:1 card,
-through the outbox. Who appreciates whom is not stored: ``assign_colleagues`` derives it from
+through the outbox. Who appreciates whom is not stored: ``rituals.kinds.appreciation.assign_colleagues`` derives it from
 the occurrence id and the roster, so every replica, every card and the reminder agree.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,36 +34,10 @@ from bot.service import Ritme
 from rituals.engine import Engine
 from rituals.ports import Platform
 from rituals.types import Actor, ChannelRef, Prompt
-from storage.models import Member, Occurrence, OutboxMessage, Ritual, SentPrompt, Team
-from storage.repo import Repo, team_view
+from storage.models import Occurrence, Ritual, SentPrompt, Team
+from storage.repo import Repo
 
 log = logging.getLogger(__name__)
-
-
-def assign_colleagues(member_ids: Iterable[int], seed: int) -> dict[int, int]:
-    """Who is asked to appreciate whom: a random single cycle over the members (everyone
-    gives and receives exactly one, nobody themselves), the same for the same members and
-    seed. Fewer than two members: nobody is assigned.
-
-    The same lines as ``bot.slack_support.assign_colleagues`` (same seed, same result), kept
-    here so that Teams does not lean on the Slack side; one shared copy belongs in
-    ``rituals/kinds/appreciation.py``."""
-    order = sorted(set(member_ids))
-    if len(order) < 2:
-        return {}
-    random.Random(f"ritme-appreciation-{seed}").shuffle(order)
-    return {giver: order[(i + 1) % len(order)] for i, giver in enumerate(order)}
-
-
-def round_roster(content: dict[str, Any]) -> list[tuple[int, str]]:
-    """(member id, name) of an appreciation round, as the engine planned it."""
-    out = []
-    for entry in content.get("roster") or []:
-        try:
-            out.append((int(entry[0]), str(entry[1])))
-        except (TypeError, ValueError, IndexError):
-            continue
-    return out
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -208,45 +181,12 @@ class TeamsSupport:
         return language or self.ritme.default_language
 
     async def assigned_colleague(self, occurrence_id: int, workspace_id: str, user_id: str) -> tuple[str, str] | None:
-        async with self.repo.session() as s:
-            occ = await s.get(Occurrence, occurrence_id)
-            if occ is None:
-                return None
-            me = await s.scalar(select(Member.id).where(
-                Member.platform == PLATFORM, Member.workspace_id == workspace_id, Member.user_id == user_id))
-        roster = round_roster(occ.content or {})
-        target = assign_colleagues([mid for mid, _name in roster], occurrence_id).get(me) if me is not None else None
-        return (str(target), dict(roster)[target]) if target is not None else None
+        return await self.repo.assigned_colleague(platform=PLATFORM, workspace_id=workspace_id, user_id=user_id,
+                                                  occurrence_id=occurrence_id)
 
     async def private_round(self, channel: ChannelRef, occurrence_id: int) -> int:
-        """Queue the round's prompt as a 1:1 card to every roster member without one queued yet."""
-        now = self.clock()
-        queued = 0
-        async with self.repo.transaction() as tx:
-            s = tx.s
-            occ = await s.get(Occurrence, occurrence_id)
-            ritual = await s.get(Ritual, occ.ritual_id) if occ else None
-            if occ is None or ritual is None or occ.status != "open":
-                return 0
-            row = await s.get(Team, ritual.team_id)
-            if row is None:
-                return 0
-            team = team_view(row)
-            ids = [mid for mid, _name in round_roster(occ.content or {})]
-            users = (await s.scalars(select(Member.user_id).where(
-                Member.id.in_(ids), Member.platform == team.platform, Member.workspace_id == team.workspace_id,
-            ).order_by(Member.user_id))).all() if ids else []
-            rows = (await s.execute(select(OutboxMessage.destination, OutboxMessage.payload)
-                                    .where(OutboxMessage.occurrence_id == occurrence_id))).all()
-            asked = {str((d or {}).get("user_id")) for d, p in rows
-                     if (p or {}).get("type") == "prompt" and (d or {}).get("user_id")}
-            for user_id in users:
-                if user_id in asked:
-                    continue
-                await tx.enqueue(team_id=team.id, occurrence_id=occurrence_id,
-                                 destination=replace(team.channel, user_id=user_id),
-                                 payload={"type": "prompt", "occurrence_id": occurrence_id}, at=now)
-                queued += 1
+        """Queue the round's prompt privately to every roster member without one queued yet."""
+        queued = await self.repo.private_round(occurrence_id, self.clock())
         if queued:
             self.engine.wake.set()
         return queued

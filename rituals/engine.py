@@ -584,7 +584,9 @@ class Engine:
             for d in failed:
                 assert d.item.occurrence_id is not None
                 occ = await tx.occurrence(d.item.occurrence_id)
-                if occ is not None and d.item.payload.get("type") == "prompt":
+                # Only the channel going away stops a ritual; one member's direct
+                # conversation failing (they left, blocked the app) does not.
+                if occ is not None and d.item.payload.get("type") == "prompt" and d.item.destination.user_id is None:
                     await tx.set_paused(occ.ritual_id, True)
                     log.error("ritual #%s paused: %s", occ.ritual_id, d.error)
 

@@ -16,6 +16,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from rituals.kinds.appreciation import assign_colleagues, round_roster
 from rituals.ports import (
     Delivery,
     OccurrenceView,
@@ -588,6 +589,46 @@ class Repo:
     async def set_mute(self, member_id: int, muted: bool) -> None:
         async with self.session() as s:
             await s.execute(update(Member).where(Member.id == member_id).values(mute_reminders=muted))
+
+    async def assigned_colleague(self, *, platform: str, workspace_id: str, user_id: str, occurrence_id: int) -> tuple[str, str] | None:
+        """(member id, name) of the colleague a member is asked to appreciate in a round."""
+        async with self.session() as s:
+            occ = await s.get(Occurrence, occurrence_id)
+            if occ is None:
+                return None
+            me = await s.scalar(select(Member.id).where(
+                Member.platform == platform, Member.workspace_id == workspace_id, Member.user_id == user_id))
+        roster = round_roster(occ.content or {})
+        target = assign_colleagues([mid for mid, _name in roster], occurrence_id).get(me) if me is not None else None
+        return (str(target), dict(roster)[target]) if target is not None else None
+
+    async def private_round(self, occurrence_id: int, now: datetime) -> int:
+        """Queue an open round's prompt privately to every roster member not asked yet."""
+        queued = 0
+        async with self.transaction() as tx:
+            s = tx.s
+            occ = await s.get(Occurrence, occurrence_id)
+            ritual = await s.get(Ritual, occ.ritual_id) if occ else None
+            row = await s.get(Team, ritual.team_id) if ritual else None
+            if occ is None or row is None or occ.status != "open":
+                return 0
+            team = team_view(row)
+            ids = [mid for mid, _name in round_roster(occ.content or {})]
+            users = (await s.scalars(select(Member.user_id).where(
+                Member.id.in_(ids), Member.platform == team.platform, Member.workspace_id == team.workspace_id,
+            ).order_by(Member.user_id))).all() if ids else []
+            rows = (await s.execute(select(OutboxMessage.destination, OutboxMessage.payload)
+                                    .where(OutboxMessage.occurrence_id == occurrence_id))).all()
+            asked = {str((d or {}).get("user_id")) for d, p in rows
+                     if (p or {}).get("type") == "prompt" and (d or {}).get("user_id")}
+            for user_id in users:
+                if user_id not in asked:
+                    await tx.enqueue(team_id=team.id, occurrence_id=occurrence_id,
+                                     destination=ChannelRef(platform=team.platform, workspace_id=team.workspace_id,
+                                                            channel_id=team.channel_id, user_id=user_id),
+                                     payload={"type": "prompt", "occurrence_id": occurrence_id}, at=now)
+                    queued += 1
+        return queued
 
     # -- holidays -------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +12,28 @@ from rituals.kinds.base import KindDefaults, PlanContext
 from rituals.library import APPRECIATION, VALUES
 from rituals.ports import ReplyView, TeamView
 from rituals.types import Input, InputKind, Notice, Option
+
+
+def assign_colleagues(member_ids: Iterable[int], seed: int) -> dict[int, int]:
+    """Who is asked to appreciate whom: a random single cycle over the members (a
+    derangement in which everyone gives and receives exactly one), the same for the same
+    members and seed on every replica. Fewer than two members: nobody is assigned."""
+    order = sorted(set(member_ids))
+    if len(order) < 2:
+        return {}
+    random.Random(f"ritme-appreciation-{seed}").shuffle(order)
+    return {giver: order[(i + 1) % len(order)] for i, giver in enumerate(order)}
+
+
+def round_roster(content: dict[str, Any]) -> list[tuple[int, str]]:
+    """(member id, name) of an appreciation round, as the engine planned it."""
+    out = []
+    for entry in content.get("roster") or []:
+        try:
+            out.append((int(entry[0]), str(entry[1])))
+        except (TypeError, ValueError, IndexError):
+            continue
+    return out
 
 
 class Appreciation(KindDefaults):

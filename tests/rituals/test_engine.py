@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from rituals.engine import Engine, EngineSettings
-from rituals.types import DeliveryError
+from rituals.types import ChannelRef, DeliveryError
 from storage.db import create_engine
 from storage.models import Occurrence, OutboxMessage, Ritual
 from storage.repo import Repo
@@ -266,3 +266,22 @@ async def test_weekly_ritual_keeps_its_local_time_across_dst(repo: Repo, when: d
     async with repo.session() as s:
         occ = (await s.scalars(select(Occurrence))).one()
     assert occ.planned_at.astimezone(AMS).hour == 9
+
+
+async def test_a_failing_direct_message_does_not_pause_the_ritual(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock)
+    ritual = await add_weekly(repo, team, clock)
+    occ = await engine.run_now(ritual)
+    assert await engine.dispatch() == 1
+    platform.failures.append(DeliveryError("user_not_found", retryable=False))
+    async with repo.transaction() as tx:
+        member = ChannelRef(platform="test", workspace_id="w", channel_id="c", user_id="u1")
+        await tx.enqueue(team_id=team, occurrence_id=occ, destination=member,
+                         payload={"type": "prompt", "occurrence_id": occ}, at=clock())
+    assert await engine.dispatch() == 1
+    async with repo.session() as s:
+        r = await s.get(Ritual, ritual)
+    assert r is not None and not r.paused

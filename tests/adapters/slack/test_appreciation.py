@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from adapters.slack.app import SLACK_ADAPTER
 from bot.server import ENGINE, REPO
-from bot.slack_support import assign_colleagues
+from rituals.kinds.appreciation import assign_colleagues
 from rituals.types import ChannelRef
 from storage.models import Member, Occurrence, TeamMember
 from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, TEAM, Harness

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.server import ENGINE, REPO
-from bot.teams_support import assign_colleagues
+from rituals.kinds.appreciation import assign_colleagues
 from storage.models import Member, Occurrence, TeamMember
 from tests.adapters.teams.conftest import (
     BOT_ID,
