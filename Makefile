@@ -23,7 +23,7 @@ test: $(VENV)/.installed-test system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench
 
 lint: $(VENV)/.installed-test

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -158,18 +159,27 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     """The engine's tick (APScheduler) and the outbox dispatcher, stopped gracefully."""
     engine, settings = app[ENGINE], app[SETTINGS]
     stopping = asyncio.Event()
-    ticking: set[asyncio.Task[Any]] = set()
+    running: set[asyncio.Task[Any]] = set()  # scheduled jobs under way, awaited on stop
 
+    def tracked(job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        @functools.wraps(job)
+        async def run() -> None:
+            current = asyncio.current_task()
+            if current is not None:
+                running.add(current)
+            try:
+                await job()
+            finally:
+                running.discard(current)  # type: ignore[arg-type]
+
+        return run
+
+    @tracked
     async def tick() -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            ticking.add(task)
         try:
             await engine.tick()
         except Exception:
             log.exception("tick failed; trying again at the next tick")
-        finally:
-            ticking.discard(task)  # type: ignore[arg-type]
 
     async def dispatcher() -> None:
         while not stopping.is_set():
@@ -183,22 +193,24 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     scheduler = AsyncIOScheduler()
     scheduler.add_job(tick, IntervalTrigger(seconds=settings.tick_seconds), id="tick",
                       max_instances=1, coalesce=True, next_run_time=utcnow())
-    scheduler.add_job(retention_job(app[REPO], engine.clock), "cron", hour=3, minute=30, timezone="UTC", id="retention", max_instances=1, coalesce=True, next_run_time=utcnow())
+    scheduler.add_job(tracked(retention_job(app[REPO], engine.clock)), "cron", hour=3, minute=30, timezone="UTC", id="retention", max_instances=1, coalesce=True, next_run_time=utcnow())
     scheduler.start()
     task = asyncio.create_task(dispatcher(), name="ritme-dispatcher")
     log.info("engine started (tick every %.0fs, replica %s)", settings.tick_seconds, engine.settings.replica)
     yield
-    # Graceful stop (SIGTERM): take no new work, finish what was taken. No new ticks; a
-    # tick under way commits or rolls back whole; the dispatcher claims nothing more, and
-    # sends and writes back what it had claimed. Left after 20 s: their lease runs out
-    # and another replica sends them.
-    scheduler.shutdown(wait=False)
+    # Graceful stop (SIGTERM): take no new work, finish what was taken, before the database
+    # engine is disposed. No new jobs; a tick (or clean-up) under way finishes and commits;
+    # the dispatcher claims nothing more, finishes its sends under way and gives back what
+    # it had not started. Left after 20 s: cancelled, their lease runs out and another
+    # replica sends them.
+    scheduler.pause()  # not shutdown yet: APScheduler's shutdown cancels the jobs under way
     stopping.set()
-    log.info("engine stopping: finishing the tick and the claimed messages")
-    _done, late = await asyncio.wait({task, *ticking}, timeout=20)
+    log.info("engine stopping: finishing the jobs under way and the claimed messages")
+    _done, late = await asyncio.wait({task, *running}, timeout=20)
     for unfinished in late:
         log.warning("engine stop: %s did not finish in time; cancelled", unfinished.get_name())
         unfinished.cancel()
     if late:
         await asyncio.wait(late, timeout=5)
+    scheduler.shutdown(wait=False)
     log.info("engine stopped")
