@@ -82,10 +82,9 @@ async def deliver(engine: Any, repo: Any) -> float:
 
 async def run_ritme(url: str, count: int) -> dict[str, Any]:
     from aiohttp import web
-    from sqlalchemy import delete, update
 
     from bot.server import ENGINE, REPO, create_app
-    from storage.models import OutboxMessage, SentPrompt
+    from storage.models import OutboxMessage
     from tests.fakes.bulk import channel_name, seed_rituals, utc_now
     from tests.fakes.slack_server import SlackProcess
 
@@ -109,31 +108,10 @@ async def run_ritme(url: str, count: int) -> dict[str, Any]:
                 left = int(await s.scalar(select(func.count()).select_from(OutboxMessage)
                                           .where(OutboxMessage.status != "sent")) or 0)
             lost, duplicated = lost_and_duplicated(stats, channels)
-
-            # Diagnostic: the same delivery again, with the adapter's per-message look-up of
-            # the team's language (bot/slack_support.py language_of, one query a message)
-            # answered without the database, as if the prompt carried it.
-            async with repo.session() as s:
-                await s.execute(delete(SentPrompt))
-                await s.execute(update(OutboxMessage).values(status="pending", attempts=0, lease_until=None,
-                                                             claimed_by=None, sent_at=None, next_attempt_at=utc_now()))
-            await asyncio.to_thread(slack.reset)
-            platform = engine.platforms["slack"]
-            hooks = getattr(platform, "hooks", platform)
-
-            async def known_language(channel: Any) -> str:
-                return "en"
-
-            hooks.language_of = known_language
-            without_lookup = await deliver(engine, repo)
-            lookup_stats = await asyncio.to_thread(slack.stats)
         finally:
             await runner.cleanup()
-    lookup_lost, lookup_duplicated = lost_and_duplicated(lookup_stats, channels)
     return {"tick_s": tick_s, "seconds": seconds, "rate": count / seconds, "lost": lost,
-            "duplicated": duplicated, "ratelimited": stats["ratelimited"], "pending": left, "example": example,
-            "no_lookup_rate": count / without_lookup, "no_lookup_lost": lookup_lost,
-            "no_lookup_duplicated": lookup_duplicated}
+            "duplicated": duplicated, "ratelimited": stats["ratelimited"], "pending": left, "example": example}
 
 
 async def run_baseline(count: int, blocks: list[dict[str, Any]], text: str) -> dict[str, Any]:
@@ -195,10 +173,6 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
                met=ritme["lost"] == 0 and ritme["duplicated"] == 0 and ritme["pending"] == 0,
                notes=f"ritme lost {ritme['lost']}, duplicated {ritme['duplicated']}, left pending {ritme['pending']}; "
                      f"baseline lost {base['lost']}, duplicated {base['duplicated']}"),
-        Figure(bench="fan-out", what="diagnostic: the same, without the adapter's per-message language query",
-               unit="msg/s", ritme=ritme["no_lookup_rate"], baseline=base["rate"], baseline_name=name,
-               notes=f"lost {ritme['no_lookup_lost']}, duplicated {ritme['no_lookup_duplicated']}; "
-                     "bot/slack_support.py language_of runs one query per message"),
         Figure(bench="fan-out", what=f"tick opening {count:,} due occurrences (and their outbox rows)", unit="s",
                ritme=ritme["tick_s"], higher_is_better=False,
                notes=f"{count / ritme['tick_s']:,.0f} rituals/s; end to end (tick + delivery) "

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands import KIND_WORDS, Command, CommandError, parse
 from rituals.calendar import CalendarError, known_country, parse_ics
-from rituals.engine import Engine, utcnow
+from rituals.engine import AnswerNotStored, Engine, utcnow
 from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
 from rituals.library import THEMES, find_theme
@@ -99,19 +99,13 @@ class Ritme:
         return result
 
     async def answer(self, actor: Actor, occurrence_id: int, values: dict[str, Any]) -> tuple[bool, str]:
-        member_id = await self.member_for(actor, None)
-        team_id = await self._team_of_occurrence(occurrence_id)
-        if team_id is not None:
-            await self.repo.ensure_member(platform=actor.platform, workspace_id=actor.workspace_id,
-                                          user_id=actor.user_id, display_name=actor.display_name,
-                                          now=self.clock(), team_id=team_id)
-        return await self.engine.submit(occurrence_id=occurrence_id, member_id=member_id, values=values)
-
-    async def _team_of_occurrence(self, occurrence_id: int) -> int | None:
-        async with self.repo.transaction() as tx:
-            occ = await tx.occurrence(occurrence_id)
-            ritual = await tx.ritual(occ.ritual_id) if occ else None
-            return ritual.team_id if ritual else None
+        """Store an answer: validated, with its member (created on first contact), in one
+        transaction shared with the answers that arrive at the same time."""
+        try:
+            return await self.engine.submit(occurrence_id=occurrence_id, actor=actor, values=values)
+        except AnswerNotStored:
+            _ = translator(self.default_language)
+            return False, _("Your answer could not be saved just now. Please try again in a moment.")
 
     # -- commands -------------------------------------------------------------------
 

@@ -19,12 +19,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rituals.calendar import public_holiday
-from rituals.i18n import translator
+from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import AnswerError, PlanContext, prompt_inputs, summarise, validate
 from rituals.library import THEMES
 from rituals.ports import (
+    AnswerIn,
     Delivery,
+    NewReply,
     OccurrenceView,
     OutboxItem,
     Platform,
@@ -34,12 +36,17 @@ from rituals.ports import (
     Tx,
 )
 from rituals.schedule import ScheduleError, parse_schedule
-from rituals.types import ChannelRef, DeliveryError, Notice, Prompt
+from rituals.types import Actor, ChannelRef, DeliveryError, Input, Notice, Prompt
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+ANSWER_BATCH = 200  # answers stored in one transaction at most
 CATCH_UP_LIMIT = timedelta(hours=24)
+
+
+class AnswerNotStored(Exception):
+    """The database did not take an answer; the member is told to try again."""
 
 
 def utcnow() -> datetime:
@@ -73,6 +80,8 @@ class Engine:
         self.clock = clock
         self.rng = rng or random.Random()
         self.wake = asyncio.Event()  # set when new outbox messages wait
+        self._answers: list[tuple[AnswerIn, asyncio.Future[tuple[bool, str]]]] = []  # waiting to be stored
+        self._answer_writer: asyncio.Task[None] | None = None
 
     # -- scheduling -----------------------------------------------------------------
 
@@ -398,39 +407,101 @@ class Engine:
             answered_label=_("Answer saved. You can change it until the round closes.")
             if not kind.anonymous
             else _("Answer saved anonymously."),
+            language=team.language,
         )
 
-    async def submit(
-        self, *, occurrence_id: int, member_id: int, values: dict[str, Any]
-    ) -> tuple[bool, str]:
-        """Validate and store a member's answer. Returns (stored, message for the member)."""
-        now = self.clock()
-        async with self.store.transaction() as tx:
-            occ = await tx.occurrence(occurrence_id)
-            ritual = await tx.ritual(occ.ritual_id) if occ else None
-            if occ is None or ritual is None:
-                _ = translator(self.settings.language)
-                return False, _("That question no longer exists.")
-            team = await tx.team(ritual.team_id)
-            _ = translator(team.language)
-            if occ.status != "open" or (occ.closes_at and occ.closes_at <= now):
-                return False, _("This round has closed; answers are no longer taken.")
-            kind = KINDS[ritual.kind]
+    async def submit(self, *, occurrence_id: int, actor: Actor, values: dict[str, Any]) -> tuple[bool, str]:
+        """Validate and store a member's answer. Returns (stored, message for the member).
+
+        Answers arriving together are stored together (group commit): while one batch is
+        written, the next gathers, and each batch is one transaction of a few statements
+        whatever its size. The caller's await ends once its answer is committed."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[tuple[bool, str]] = loop.create_future()
+        self._answers.append((AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values), done))
+        if self._answer_writer is None or self._answer_writer.done():
+            self._answer_writer = loop.create_task(self._write_answers(), name="ritme-answers")
+        return await asyncio.shield(done)  # a caller that goes away does not undo the answer
+
+    async def _write_answers(self) -> None:
+        while self._answers:
+            batch, self._answers = self._answers[:ANSWER_BATCH], self._answers[ANSWER_BATCH:]
             try:
-                clean = validate(prompt_inputs(kind, occ.content, team, _), values)
-            except AnswerError as err:
-                return False, _(err.msgid, **err.params)
-            stored = await tx.save_reply(
-                occurrence_id=occ.id, team_id=team.id, member_id=member_id,
-                anonymous=kind.anonymous, values=clean,
-                today=now.astimezone(ZoneInfo(team.timezone)).date(), now=now,
-            )
-            if not stored:
-                return False, _("You have answered already. Anonymous answers cannot be changed.")
-        log.info("occurrence %s: answer stored", occ.id)
-        if kind.anonymous:
-            return True, _("Answer saved anonymously.")
-        return True, _("Answer saved. You can change it until the round closes.")
+                results = await self._store_answers([answer for answer, _done in batch])
+            except Exception:
+                if len(batch) == 1:
+                    log.exception("storing an answer failed")
+                    batch[0][1].set_exception(AnswerNotStored())
+                    continue
+                # One answer the database refuses must not take the others with it.
+                log.warning("storing %d answers together failed; storing them one by one", len(batch))
+                for answer, done in batch:
+                    try:
+                        result = (await self._store_answers([answer]))[0]
+                    except Exception:
+                        log.exception("storing an answer failed")
+                        done.set_exception(AnswerNotStored())
+                    else:
+                        done.set_result(result)
+                continue
+            for (_answer, done), result in zip(batch, results, strict=True):
+                done.set_result(result)
+
+    async def _store_answers(self, answers: list[AnswerIn]) -> list[tuple[bool, str]]:
+        """Validate a batch of answers and store the valid ones in one transaction. Nothing
+        is written for a refused answer, not even its member."""
+        now = self.clock()
+        results: list[tuple[bool, str] | None] = [None] * len(answers)
+        async with self.store.transaction() as tx:
+            targets = await tx.answer_targets(sorted({a.occurrence_id for a in answers}))
+            inputs: dict[int, tuple[Input, ...]] = {}
+            accepted: list[tuple[int, AnswerIn, TeamView, bool, dict[str, Any], Translator]] = []
+            latest: dict[tuple[int, str, str, str], int] = {}  # the same member twice in a batch: the last counts
+            for i, answer in enumerate(answers):
+                found = targets.get(answer.occurrence_id)
+                if found is None:
+                    results[i] = (False, translator(self.settings.language)("That question no longer exists."))
+                    continue
+                occ, ritual, team = found
+                _ = translator(team.language)
+                if occ.status != "open" or (occ.closes_at and occ.closes_at <= now):
+                    results[i] = (False, _("This round has closed; answers are no longer taken."))
+                    continue
+                kind = KINDS[ritual.kind]
+                if occ.id not in inputs:
+                    inputs[occ.id] = prompt_inputs(kind, occ.content, team, _)
+                try:
+                    clean = validate(inputs[occ.id], answer.values)
+                except AnswerError as err:
+                    results[i] = (False, _(err.msgid, **err.params))
+                    continue
+                who = (occ.id, answer.actor.platform, answer.actor.workspace_id, answer.actor.user_id)
+                if kind.anonymous and who in latest:
+                    results[i] = (False, _("You have answered already. Anonymous answers cannot be changed."))
+                    continue
+                if who in latest:
+                    results[latest[who]] = (True, _("Answer saved. You can change it until the round closes."))
+                    accepted = [item for item in accepted if item[0] != latest[who]]
+                latest[who] = i
+                accepted.append((i, answer, team, kind.anonymous, clean, _))
+            if accepted:
+                members = await tx.ensure_members([(a.actor, team.id) for _i, a, team, *_rest in accepted], now)
+                stored = await tx.save_replies([
+                    NewReply(occurrence_id=a.occurrence_id, team_id=team.id,
+                             member_id=members[(a.actor.platform, a.actor.workspace_id, a.actor.user_id)],
+                             anonymous=anonymous, values=clean,
+                             today=now.astimezone(ZoneInfo(team.timezone)).date())
+                    for _i, a, team, anonymous, clean, _t in accepted
+                ], now)
+                for (i, _a, _team, anonymous, _clean, _), ok in zip(accepted, stored, strict=True):
+                    if not ok:
+                        results[i] = (False, _("You have answered already. Anonymous answers cannot be changed."))
+                    elif anonymous:
+                        results[i] = (True, _("Answer saved anonymously."))
+                    else:
+                        results[i] = (True, _("Answer saved. You can change it until the round closes."))
+        log.info("answers stored: %d of %d", sum(1 for r in results if r and r[0]), len(answers))
+        return [result or (False, "") for result in results]
 
     # -- delivery -------------------------------------------------------------------
 
@@ -488,20 +559,8 @@ class Engine:
         rendered: dict[int, tuple[Prompt, TeamView] | None] = {}
         if not wanted:
             return rendered
-        # A store that reads them all in one query (storage.repo.Repo.outbox_prompts) saves
-        # three queries a message; any other store is read one occurrence at a time.
-        bulk = getattr(self.store, "outbox_prompts", None)
         try:
-            if bulk is not None:
-                found = await bulk(sorted(wanted))
-            else:
-                found = {}
-                async with self.store.transaction() as tx:
-                    for occ_id in sorted(wanted):
-                        occ = await tx.occurrence(occ_id)
-                        ritual = await tx.ritual(occ.ritual_id) if occ else None
-                        if occ is not None and ritual is not None:
-                            found[occ_id] = (occ, ritual, await tx.team(ritual.team_id))
+            found = await self.store.outbox_prompts(sorted(wanted))
             for occ_id in wanted:
                 views = found.get(occ_id)
                 rendered[occ_id] = (self.render_prompt(views[1], views[2], views[0]), views[2]) if views else None

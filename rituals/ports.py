@@ -6,6 +6,7 @@ The engine only ever sees the neutral views defined here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -101,6 +102,27 @@ class OutboxItem:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class AnswerIn:
+    """An answer as a member sent it, before validation."""
+
+    occurrence_id: int
+    actor: Actor
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NewReply:
+    """A validated answer, ready to be stored."""
+
+    occurrence_id: int
+    team_id: int
+    member_id: int
+    anonymous: bool
+    values: dict[str, Any]
+    today: date  # in the team's timezone; anonymous replies keep the day only
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Delivery:
     """The outcome of one send, written back in one batch."""
 
@@ -173,19 +195,22 @@ class Tx(Protocol):
 
     async def has_answered(self, occurrence_id: int, member_id: int) -> bool: ...
 
-    async def save_reply(
-        self,
-        *,
-        occurrence_id: int,
-        team_id: int,
-        member_id: int,
-        anonymous: bool,
-        values: dict[str, Any],
-        today: date,
-        now: datetime,
-    ) -> bool:
-        """Store a reply. Named: insert or replace (True). Anonymous: record participation
-        and a reply without member in one go; False when the member had answered already."""
+    async def answer_targets(
+        self, occurrence_ids: Sequence[int]
+    ) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
+        """The occurrences answers are for, with ritual and team; each held against a
+        concurrent close (FOR SHARE where supported) until the transaction ends."""
+        ...
+
+    async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
+        """Member ids by (platform, workspace, user) of (actor, team id) pairs: members are
+        created on first contact and join the team."""
+        ...
+
+    async def save_replies(self, replies: Sequence[NewReply], now: datetime) -> list[bool]:
+        """Store replies, one statement per kind of row. Named: insert or replace (True).
+        Anonymous: participation and a reply without member; False when the member had
+        answered already. At most one reply per (occurrence, member) in one call."""
         ...
 
     async def enqueue(
@@ -230,6 +255,11 @@ class Store(Protocol):
 
     async def finish_outbox(self, deliveries: list[Delivery], now: datetime) -> None:
         """Write back a batch of send outcomes in one transaction (sent prompts recorded)."""
+        ...
+
+    async def outbox_prompts(self, occurrence_ids: Sequence[int]) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
+        """The occurrences (with ritual and team) a claimed batch of prompts needs, read at
+        once; missing ids are left out."""
         ...
 
 

@@ -60,6 +60,7 @@ class Prompt:
     closed: bool = False
     answer_label: str = "Answer"
     answered_label: str = ""
+    language: str = ""  # the team's language, so a platform needs no lookup to label its buttons
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

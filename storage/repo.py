@@ -6,26 +6,31 @@ transaction; ``SqlTx`` is the engine's view of one transaction.
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rituals.kinds.appreciation import assign_colleagues, round_roster
 from rituals.ports import (
     Delivery,
+    NewReply,
     OccurrenceView,
     OutboxItem,
     ReplyView,
     RitualView,
     TeamView,
 )
-from rituals.types import ChannelRef, MessageRef
+from rituals.types import Actor, ChannelRef, MessageRef
 from storage.db import sessionmaker
 from storage.models import (
     Action,
@@ -44,6 +49,8 @@ from storage.models import (
     Team,
     TeamMember,
 )
+
+_shuffle = random.SystemRandom().shuffle
 
 
 def team_view(t: Team) -> TeamView:
@@ -207,41 +214,112 @@ class SqlTx:
         )
         return anon is not None
 
+    def _insert(self, table: Any) -> Any:
+        """INSERT with the dialect's ON CONFLICT clauses."""
+        return (pg_insert if self.locking else sqlite_insert)(table)
+
+    async def answer_targets(
+        self, occurrence_ids: Sequence[int]
+    ) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
+        if not occurrence_ids:
+            return {}
+        # Plain columns, not ORM objects: this runs for every batch of answers.
+        parts = [(Occurrence, "o_"), (Ritual, "r_"), (Team, "t_")]
+        stmt = (
+            select(*(c.label(prefix + c.key) for model, prefix in parts for c in model.__table__.c))
+            .join_from(Occurrence, Ritual, Ritual.id == Occurrence.ritual_id)
+            .join(Team, Team.id == Ritual.team_id)
+            .where(Occurrence.id.in_(list(occurrence_ids)))
+        )
+        if self.locking:  # a close (an UPDATE of the row) waits for these answers, and sees them
+            stmt = stmt.with_for_update(read=True, of=Occurrence.__table__)
+        found: dict[int, tuple[OccurrenceView, RitualView, TeamView]] = {}
+        for row in (await self.s.execute(stmt)).mappings():
+            occ, ritual, team = (SimpleNamespace(**{k[2:]: v for k, v in row.items() if k.startswith(prefix)})
+                                 for _model, prefix in parts)
+            found[occ.id] = (occurrence_view(occ), ritual_view(ritual), team_view(team))  # type: ignore[arg-type]
+        return found
+
+    async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
+        # Core statements with a list of parameters (executemany): compiled once and cached,
+        # whatever the number of rows.
+        names: dict[tuple[str, str, str], str] = {}
+        for actor, _team in people:
+            key = (actor.platform, actor.workspace_id, actor.user_id)
+            names[key] = actor.display_name or names.get(key, "")
+        known = await self._members(names)
+        missing = [key for key in names if key not in known]
+        if missing:  # first contact; a concurrent first contact elsewhere is no conflict
+            await self.s.execute(self._insert(Member.__table__).on_conflict_do_nothing(), [
+                {"platform": p, "workspace_id": w, "user_id": u, "display_name": names[(p, w, u)],
+                 "created_at": now, "mute_reminders": False} for p, w, u in missing
+            ])
+            known.update(await self._members(dict.fromkeys(missing, "")))
+        renamed = [{"member_id": known[key][0], "name": name} for key, name in names.items()
+                   if name and key not in missing and known[key][1] != name]
+        if renamed:
+            members = Member.__table__
+            await self.s.execute(update(members).where(members.c.id == bindparam("member_id"))
+                                 .values(display_name=bindparam("name")), renamed)
+        joins = {(team_id, known[(a.platform, a.workspace_id, a.user_id)][0]) for a, team_id in people}
+        await self.s.execute(self._insert(TeamMember.__table__).on_conflict_do_nothing(), [
+            {"team_id": team_id, "member_id": member_id} for team_id, member_id in sorted(joins)
+        ])
+        return {key: member_id for key, (member_id, _name) in known.items()}
+
+    async def _members(self, keys: dict[tuple[str, str, str], str]) -> dict[tuple[str, str, str], tuple[int, str]]:
+        """(id, display name) of the members that exist, by (platform, workspace, user)."""
+        by_workspace: dict[tuple[str, str], list[str]] = {}
+        for platform, workspace_id, user_id in keys:
+            by_workspace.setdefault((platform, workspace_id), []).append(user_id)
+        found: dict[tuple[str, str, str], tuple[int, str]] = {}
+        for (platform, workspace_id), users in by_workspace.items():
+            rows = await self.s.execute(select(Member.user_id, Member.id, Member.display_name).where(
+                Member.platform == platform, Member.workspace_id == workspace_id, Member.user_id.in_(users)))
+            found.update({(platform, workspace_id, user_id): (member_id, name) for user_id, member_id, name in rows.all()})
+        return found
+
+    async def save_replies(self, replies: Sequence[NewReply], now: datetime) -> list[bool]:
+        replies_table = Reply.__table__
+        named = [r for r in replies if not r.anonymous]
+        if named:  # insert, or replace the member's earlier answer
+            stmt = self._insert(replies_table)
+            await self.s.execute(stmt.on_conflict_do_update(
+                index_elements=[replies_table.c.occurrence_id, replies_table.c.member_id],
+                set_={"values": stmt.excluded["values"], "updated_at": stmt.excluded.updated_at},
+            ), [
+                {"id": str(uuid.uuid4()), "occurrence_id": r.occurrence_id, "member_id": r.member_id,
+                 "team_id": r.team_id, "values": r.values, "created_on": r.today, "updated_at": now}
+                for r in named
+            ])
+        fresh: set[tuple[int, int]] = set()
+        anonymous = [r for r in replies if r.anonymous]
+        if anonymous:  # who answered, kept apart from what: nothing links the two rows
+            participations = Participation.__table__
+            rows = await self.s.execute(
+                self._insert(participations).on_conflict_do_nothing()
+                .returning(participations.c.occurrence_id, participations.c.member_id),
+                [{"occurrence_id": r.occurrence_id, "member_id": r.member_id} for r in anonymous],
+            )
+            fresh = set(rows.all())
+            answers = [r for r in anonymous if (r.occurrence_id, r.member_id) in fresh]
+            _shuffle(answers)  # the order of insertion says nothing about who is who
+            if answers:
+                await self.s.execute(insert(replies_table), [
+                    {"id": str(uuid.uuid4()), "occurrence_id": r.occurrence_id, "member_id": None,
+                     "team_id": r.team_id, "values": r.values, "created_on": r.today, "updated_at": None}
+                    for r in answers
+                ])
+        return [not r.anonymous or (r.occurrence_id, r.member_id) in fresh for r in replies]
+
     async def save_reply(
         self, *, occurrence_id: int, team_id: int, member_id: int, anonymous: bool,
         values: dict[str, Any], today: date, now: datetime,
     ) -> bool:
-        if anonymous:
-            try:
-                async with self.s.begin_nested():
-                    self.s.add(Participation(occurrence_id=occurrence_id, member_id=member_id))
-                    await self.s.flush()
-            except IntegrityError:
-                return False
-            self.s.add(Reply(id=str(uuid.uuid4()), occurrence_id=occurrence_id, member_id=None,
-                             team_id=team_id, values=values, created_on=today, updated_at=None))
-            await self.s.flush()
-            return True
-        existing = await self.s.scalar(
-            select(Reply).where(Reply.occurrence_id == occurrence_id, Reply.member_id == member_id).with_for_update()
-            if self.locking else select(Reply).where(Reply.occurrence_id == occurrence_id, Reply.member_id == member_id)
-        )
-        if existing is not None:
-            existing.values = values
-            existing.updated_at = now
-            await self.s.flush()
-            return True
-        try:
-            async with self.s.begin_nested():
-                self.s.add(Reply(id=str(uuid.uuid4()), occurrence_id=occurrence_id, member_id=member_id,
-                                 team_id=team_id, values=values, created_on=today, updated_at=now))
-                await self.s.flush()
-        except IntegrityError:  # a concurrent first answer won: replace it
-            await self.s.execute(
-                update(Reply).where(Reply.occurrence_id == occurrence_id, Reply.member_id == member_id)
-                .values(values=values, updated_at=now)
-            )
-        return True
+        """One reply (see ``save_replies``)."""
+        reply = NewReply(occurrence_id=occurrence_id, team_id=team_id, member_id=member_id,
+                         anonymous=anonymous, values=values, today=today)
+        return (await self.save_replies([reply], now))[0]
 
     async def enqueue(
         self, *, team_id: int, occurrence_id: int | None, destination: ChannelRef,

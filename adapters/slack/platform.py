@@ -152,14 +152,18 @@ class SlackPlatform:
         await self.hooks.private_round(to, prompt.occurrence_id)  # the DMs are queued before the channel hears of them
         return prompt_blocks(prompt, _, note=_("Everyone in this channel gets a direct message from Ritme naming a colleague to appreciate."))
 
+    async def _translator(self, to: ChannelRef, prompt: Prompt) -> Translator:
+        """The team's language: carried by the prompt, asked of the bot only when it is not."""
+        return translator(prompt.language or await self.hooks.language_of(to))
+
     async def send_prompt(self, to: ChannelRef, prompt: Prompt) -> MessageRef:
-        _ = translator(await self.hooks.language_of(to))
+        _ = await self._translator(to, prompt)
         return await self._post(to, prompt.title, await self._blocks(to, prompt, _))
 
     async def update_prompt(self, ref: MessageRef, to: ChannelRef, prompt: Prompt) -> None:
         if to.ephemeral or not ref.message_id:
             return  # ephemeral messages cannot be updated by the bot
-        _ = translator(await self.hooks.language_of(to))
+        _ = await self._translator(to, prompt)
         await self.pacer.wait((to.workspace_id, ref.channel_id))
         await self._call(to.workspace_id, "chat.update", channel=ref.channel_id, ts=ref.message_id, text=prompt.title,
                          blocks=prompt_blocks(prompt, _))

@@ -353,7 +353,7 @@ class TeamsPlatform:
         colleague; its channel card says everyone gets a 1:1 chat (queued first)."""
         if prompt.kind != APPRECIATION or prompt.closed or self.rounds is None:
             return prompt_card(prompt)
-        _ = translator(await self.rounds.language_of(to))
+        _ = translator(prompt.language or await self.rounds.language_of(to))
         if to.user_id:
             colleague = await self.rounds.assigned_colleague(prompt.occurrence_id, to.workspace_id, to.user_id)
             if colleague is None:

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from rituals.engine import Engine, EngineSettings
-from rituals.types import ChannelRef, DeliveryError
+from rituals.i18n import translator
+from rituals.types import Actor, ChannelRef, DeliveryError
 from storage.db import create_engine
 from storage.models import Occurrence, OutboxMessage, Ritual
 from storage.repo import Repo
@@ -20,6 +21,10 @@ from tests.fakes.platform import RecordingPlatform
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MONDAY_0900 = datetime(2026, 11, 23, 9, 0, tzinfo=AMS)
+
+
+def user(n: int) -> Actor:
+    return Actor(platform="test", workspace_id="w", user_id=f"u{n}")
 
 
 async def setup_team(repo: Repo, clock: Clock, *, members: int = 3) -> int:
@@ -192,16 +197,48 @@ async def test_answers_are_validated_stored_once_and_closed_rounds_refuse(repo: 
     assert occ is not None
     member = await repo.find_member(platform="test", workspace_id="w", user_id="u0")
     assert member is not None
-    ok, message = await engine.submit(occurrence_id=occ, member_id=member, values={"score": "9", "takeaway": "x"})
+    ok, message = await engine.submit(occurrence_id=occ, actor=user(0), values={"score": "9", "takeaway": "x"})
     assert not ok and "1 to 5" in message
-    assert (await engine.submit(occurrence_id=occ, member_id=member, values={"score": "4", "takeaway": "focus"}))[0]
-    assert (await engine.submit(occurrence_id=occ, member_id=member, values={"score": "5", "takeaway": "focus!"}))[0]
+    assert (await engine.submit(occurrence_id=occ, actor=user(0), values={"score": "4", "takeaway": "focus"}))[0]
+    assert (await engine.submit(occurrence_id=occ, actor=user(0), values={"score": "5", "takeaway": "focus!"}))[0]
     replies = await repo.replies_for(occ)
     assert [r.values["score"] for r in replies] == [5]
     await engine.close_now(ritual)
-    ok, message = await engine.submit(occurrence_id=occ, member_id=member, values={"score": "3", "takeaway": "late"})
+    ok, message = await engine.submit(occurrence_id=occ, actor=user(0), values={"score": "3", "takeaway": "late"})
     assert not ok and "closed" in message
     assert [r.values["score"] for r in await repo.replies_for(occ)] == [5]
+
+
+async def test_answers_arriving_together_are_stored_together_each_with_its_own_outcome(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock, members=2)
+    checkout = await engine.run_now(await add_weekly(repo, team, clock, kind="checkout"))
+    pulse = await engine.run_now(await add_weekly(repo, team, clock, kind="pulse"))
+    assert checkout is not None and pulse is not None
+    await engine.dispatch()
+    scores = {i.key: 3 for p in platform.prompts if p[1].occurrence_id == pulse for i in p[1].inputs if i.kind == "scale"}
+    newcomer = Actor(platform="test", workspace_id="w", user_id="u9", display_name="Newcomer")
+    results = await asyncio.gather(
+        engine.submit(occurrence_id=checkout, actor=user(0), values={"score": 2, "takeaway": "first"}),
+        engine.submit(occurrence_id=checkout, actor=user(0), values={"score": 4, "takeaway": "second"}),
+        engine.submit(occurrence_id=checkout, actor=user(1), values={"score": 9, "takeaway": "out of range"}),
+        engine.submit(occurrence_id=checkout, actor=newcomer, values={"score": 5, "takeaway": "new here"}),
+        engine.submit(occurrence_id=pulse, actor=user(0), values=scores),
+        engine.submit(occurrence_id=pulse, actor=user(0), values=scores),
+        engine.submit(occurrence_id=10**6, actor=Actor(platform="test", workspace_id="w", user_id="u8"), values={}),
+    )
+    assert [ok for ok, _ in results] == [True, True, False, True, True, False, False]
+    assert "1 to 5" in results[2][1] and "already" in results[5][1] and results[6][1] == translator("nl")("That question no longer exists.")
+    replies = {r.member_name: r.values for r in await repo.replies_for(checkout)}
+    assert replies == {"User 0": {"score": 4, "takeaway": "second"}, "Newcomer": {"score": 5, "takeaway": "new here"}}
+    assert len(await repo.replies_for(pulse)) == 1
+    newcomer_id = await repo.find_member(platform="test", workspace_id="w", user_id="u9")
+    async with repo.transaction() as tx:
+        roster = {m for m, _name, _uid in await tx.roster(team)}
+    assert newcomer_id is not None and newcomer_id in roster
+    assert await repo.find_member(platform="test", workspace_id="w", user_id="u8") is None  # refused: no trace
 
 
 async def test_close_posts_results_with_hand_computed_figures(repo: Repo) -> None:
@@ -215,7 +252,7 @@ async def test_close_posts_results_with_hand_computed_figures(repo: Repo) -> Non
     for n, score in enumerate((2, 4, 5)):
         member = await repo.find_member(platform="test", workspace_id="w", user_id=f"u{n}")
         assert member is not None
-        await engine.submit(occurrence_id=occ, member_id=member, values={"score": score, "takeaway": f"t{n}"})
+        await engine.submit(occurrence_id=occ, actor=user(n), values={"score": score, "takeaway": f"t{n}"})
     await engine.close_now(ritual)
     await engine.dispatch()
     (_, notice), = platform.notices
@@ -240,8 +277,8 @@ async def test_anonymous_pulse_stores_no_member_and_respects_the_threshold(repo:
     for n in range(2):
         member = await repo.find_member(platform="test", workspace_id="w", user_id=f"u{n}")
         assert member is not None
-        assert (await engine.submit(occurrence_id=occ, member_id=member, values=answers))[0]
-        again = await engine.submit(occurrence_id=occ, member_id=member, values=answers)
+        assert (await engine.submit(occurrence_id=occ, actor=user(n), values=answers))[0]
+        again = await engine.submit(occurrence_id=occ, actor=user(n), values=answers)
         assert not again[0]  # an anonymous answer is taken once
     async with repo.session() as s:
         from storage.models import Reply

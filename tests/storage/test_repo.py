@@ -9,6 +9,7 @@ from sqlalchemy import inspect, select, text
 
 from rituals.engine import Engine, EngineSettings
 from rituals.library import PULSE_STATEMENTS
+from rituals.types import Actor
 from storage.models import Base, Member, Occurrence, Participation, Reply
 from storage.repo import Repo
 from tests.fakes.clock import Clock
@@ -85,8 +86,8 @@ async def test_forget_me_leaves_no_trace_of_the_member(repo: Repo) -> None:
         assert occ is not None
         pulse = {s.key: 4 for s in PULSE_STATEMENTS}
         values = {"answer": "mine"} if kind == "reflection" else pulse
-        assert (await engine.submit(occurrence_id=occ, member_id=ids["zq-ann"], values=values))[0]
-        assert (await engine.submit(occurrence_id=occ, member_id=ids["bob"], values={"answer": "bob's"} if kind == "reflection" else pulse))[0]
+        assert (await engine.submit(occurrence_id=occ, actor=Actor(platform="p", workspace_id="w", user_id="zq-ann"), values=values))[0]
+        assert (await engine.submit(occurrence_id=occ, actor=Actor(platform="p", workspace_id="w", user_id="bob"), values={"answer": "bob's"} if kind == "reflection" else pulse))[0]
         clock.advance(seconds=1)
     await engine.dispatch()
 
