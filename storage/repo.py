@@ -132,25 +132,24 @@ class SqlTx:
         await self.s.execute(update(Ritual).where(Ritual.id == ritual_id).values(next_due_at=when))
 
     async def add_occurrence(self, **fields: Any) -> int | None:
-        try:
-            async with self.s.begin_nested():
-                occ = Occurrence(**fields)
-                self.s.add(occ)
-                await self.s.flush()
-        except IntegrityError:
-            return None
-        return occ.id
+        table = Occurrence.__table__
+        return await self.s.scalar(  # the claim: one statement, None when taken already
+            self._insert(table).values(**fields)
+            .on_conflict_do_nothing(index_elements=[table.c.ritual_id, table.c.planned_at])
+            .returning(table.c.id)
+        )
 
     async def occurrence(self, occurrence_id: int) -> OccurrenceView | None:
         o = await self.s.get(Occurrence, occurrence_id)
         return occurrence_view(o) if o else None
 
     async def recent_occurrences(self, ritual_id: int, limit: int) -> list[OccurrenceView]:
-        rows = await self.s.scalars(
-            select(Occurrence).where(Occurrence.ritual_id == ritual_id)
-            .order_by(Occurrence.planned_at.desc(), Occurrence.id.desc()).limit(limit)
+        table = Occurrence.__table__  # plain rows: each tick reads these for every ritual it opens
+        rows = await self.s.execute(
+            select(table).where(table.c.ritual_id == ritual_id)
+            .order_by(table.c.planned_at.desc(), table.c.id.desc()).limit(limit)
         )
-        return [occurrence_view(o) for o in rows]
+        return [occurrence_view(o) for o in rows.all()]  # type: ignore[arg-type]
 
     async def open_occurrences(self, ritual_id: int) -> list[OccurrenceView]:
         rows = await self.s.scalars(
@@ -325,11 +324,10 @@ class SqlTx:
         self, *, team_id: int, occurrence_id: int | None, destination: ChannelRef,
         payload: dict[str, Any], at: datetime,
     ) -> None:
-        self.s.add(OutboxMessage(
+        await self.s.execute(insert(OutboxMessage.__table__).values(
             team_id=team_id, occurrence_id=occurrence_id, destination=channel_to(destination),
             payload=payload, status="pending", attempts=0, next_attempt_at=at, created_at=at,
         ))
-        await self.s.flush()
 
     async def prompt_refs(self, occurrence_id: int) -> list[tuple[ChannelRef, MessageRef]]:
         occ = await self.s.get(Occurrence, occurrence_id)
