@@ -247,7 +247,7 @@ class SqlTx:
             key = (actor.platform, actor.workspace_id, actor.user_id)
             names[key] = actor.display_name or names.get(key, "")
         known = await self._members(names)
-        missing = [key for key in names if key not in known]
+        missing = sorted(key for key in names if key not in known)  # one order for all: no deadlocks
         if missing:  # first contact; a concurrent first contact elsewhere is no conflict
             await self.s.execute(self._insert(Member.__table__).on_conflict_do_nothing(), [
                 {"platform": p, "workspace_id": w, "user_id": u, "display_name": names[(p, w, u)],
@@ -280,7 +280,8 @@ class SqlTx:
 
     async def save_replies(self, replies: Sequence[NewReply], now: datetime) -> list[bool]:
         replies_table = Reply.__table__
-        named = [r for r in replies if not r.anonymous]
+        replies_in_order = sorted(replies, key=lambda r: (r.occurrence_id, r.member_id))  # no deadlocks
+        named = [r for r in replies_in_order if not r.anonymous]
         if named:  # insert, or replace the member's earlier answer
             stmt = self._insert(replies_table)
             await self.s.execute(stmt.on_conflict_do_update(
@@ -292,7 +293,7 @@ class SqlTx:
                 for r in named
             ])
         fresh: set[tuple[int, int]] = set()
-        anonymous = [r for r in replies if r.anonymous]
+        anonymous = [r for r in replies_in_order if r.anonymous]
         if anonymous:  # who answered, kept apart from what: nothing links the two rows
             participations = Participation.__table__
             rows = await self.s.execute(
