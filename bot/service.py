@@ -63,6 +63,37 @@ class Ritme:
             display_name=actor.display_name, now=self.clock(), team_id=team.id if team else None,
         )
 
+    async def sync_roster(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
+        """The channel's complete list of people, (user id, name), as the platform gave it:
+        newcomers join the team, people no longer in it leave. Returns how many are in."""
+        team = await self.team_for(channel, channel_name)
+        now = self.clock()
+        for user_id, name in members:
+            await self.repo.ensure_member(platform=channel.platform, workspace_id=channel.workspace_id, user_id=user_id,
+                                          display_name=name, now=now, team_id=team.id)
+        left = await self.repo.keep_in_team(platform=channel.platform, workspace_id=channel.workspace_id,
+                                            channel_id=channel.channel_id, user_ids=[user_id for user_id, _ in members])
+        log.info("team %s: roster of %d synced (%d left)", team.id, len(members), left)
+        return len(members)
+
+    async def joined(self, channel: ChannelRef, people: list[Actor]) -> None:
+        """People joined the channel of a known team: its rituals invite them from now on."""
+        team = await self.repo.team_conversation(platform=channel.platform, workspace_id=channel.workspace_id,
+                                                 channel_id=channel.channel_id)
+        if team is None:
+            return  # a channel Ritme does not serve
+        for actor in people:
+            await self.repo.ensure_member(platform=actor.platform, workspace_id=actor.workspace_id, user_id=actor.user_id,
+                                          display_name=actor.display_name, now=self.clock(), team_id=team[0])
+        log.info("team %s: %d joined", team[0], len(people))
+
+    async def left(self, channel: ChannelRef, user_ids: list[str]) -> None:
+        """People left the channel: no more prompts, reminders or rounds for them there."""
+        gone = await self.repo.leave_team(platform=channel.platform, workspace_id=channel.workspace_id,
+                                          channel_id=channel.channel_id, user_ids=user_ids)
+        if gone:
+            log.info("%s channel %s: %d left the team", channel.platform, channel.channel_id, gone)
+
     async def role_of(self, actor: Actor, team: TeamView, member_id: int) -> str:
         roles = await self.repo.roles(team.id, member_id)
         if actor.is_platform_admin or "admin" in roles:
@@ -75,12 +106,17 @@ class Ritme:
         self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "",
         files: tuple[tuple[str, bytes], ...] = (),
     ) -> Notice:
-        team = await self.team_for(channel, channel_name)
-        _ = translator(team.language)
+        """Run a command. One that does not parse changes nothing: not even the channel's team
+        is created; its reason comes in the team's language when the team is known."""
         try:
             cmd = parse(text)
         except CommandError as err:
+            known = await self.repo.team_conversation(platform=channel.platform, workspace_id=channel.workspace_id,
+                                                      channel_id=channel.channel_id)
+            _ = translator((await self.repo.team(known[0])).language if known else self.default_language)
             return error_notice(_, _(err.msgid, **err.params), err.example)
+        team = await self.team_for(channel, channel_name)
+        _ = translator(team.language)
         member_id = await self.member_for(actor, team)
         role = await self.role_of(actor, team, member_id)
         needed = NEEDS.get(cmd.name)

@@ -156,13 +156,14 @@ class SlackSupport:
             return False
 
     async def sync_members(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
-        """Every person in the channel joins its team (created when new)."""
-        team = await self.ritme.team_for(channel, channel_name)
-        now = self.ritme.clock()
-        for user_id, name in members:
-            await self.repo.ensure_member(platform=channel.platform, workspace_id=channel.workspace_id, user_id=user_id,
-                                          display_name=name, now=now, team_id=team.id)
-        return len(members)
+        """The channel's complete list of people becomes its team's roster."""
+        return await self.ritme.sync_roster(channel, members, channel_name=channel_name)
+
+    async def joined(self, channel: ChannelRef, people: list[Actor]) -> None:
+        await self.ritme.joined(channel, people)
+
+    async def left(self, channel: ChannelRef, user_ids: list[str]) -> None:
+        await self.ritme.left(channel, user_ids)
 
     async def assigned_colleague(self, occurrence_id: int, workspace_id: str, user_id: str) -> tuple[str, str] | None:
         return await self.repo.assigned_colleague(platform=PLATFORM, workspace_id=workspace_id, user_id=user_id,

@@ -164,14 +164,14 @@ class TeamsSupport:
         return role in ("admin", "leader")
 
     async def sync_members(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
-        """Every person in the team's roster joins the channel's team (created when new)."""
-        team = await self.ritme.team_for(channel, channel_name)
-        now = self.clock()
-        for user_id, name in members:
-            await self.repo.ensure_member(platform=channel.platform, workspace_id=channel.workspace_id, user_id=user_id,
-                                          display_name=name, now=now, team_id=team.id)
-        log.info("teams: %d members of %s synced (team %s)", len(members), channel.channel_id, team.id)
-        return len(members)
+        """The channel's complete list of people becomes its team's roster."""
+        return await self.ritme.sync_roster(channel, members, channel_name=channel_name)
+
+    async def joined(self, channel: ChannelRef, people: list[Actor]) -> None:
+        await self.ritme.joined(channel, people)
+
+    async def left(self, channel: ChannelRef, user_ids: list[str]) -> None:
+        await self.ritme.left(channel, user_ids)
 
     async def language_of(self, channel: ChannelRef) -> str:
         async with self.repo.session() as s:

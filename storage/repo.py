@@ -539,6 +539,26 @@ class Repo:
                         pass
             return member.id
 
+    async def leave_team(self, *, platform: str, workspace_id: str, channel_id: str, user_ids: Sequence[str]) -> int:
+        """These people left the channel: its rituals no longer invite or remind them. Their
+        answers and roles stay (someone who comes back finds them). Returns how many left."""
+        return await self._leave(platform, workspace_id, channel_id, Member.user_id.in_(list(user_ids)))
+
+    async def keep_in_team(self, *, platform: str, workspace_id: str, channel_id: str, user_ids: Sequence[str]) -> int:
+        """The channel's complete member list is known: everyone else leaves its team."""
+        return await self._leave(platform, workspace_id, channel_id, Member.user_id.not_in(list(user_ids)))
+
+    async def _leave(self, platform: str, workspace_id: str, channel_id: str, who: Any) -> int:
+        async with self.session() as s:
+            team_id = await s.scalar(select(Team.id).where(
+                Team.platform == platform, Team.workspace_id == workspace_id, Team.channel_id == channel_id))
+            if team_id is None:
+                return 0
+            leaving = select(Member.id).where(Member.platform == platform, Member.workspace_id == workspace_id, who)
+            result = await s.execute(delete(TeamMember).where(TeamMember.team_id == team_id,
+                                                              TeamMember.member_id.in_(leaving)))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def find_member(self, *, platform: str, workspace_id: str, user_id: str) -> int | None:
         async with self.session() as s:
             return await s.scalar(select(Member.id).where(

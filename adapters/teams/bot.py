@@ -88,7 +88,16 @@ class TeamsHooks(FileHooks, Protocol):
         ...
 
     async def sync_members(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
-        """Add (user id, display name) of the team's people to the channel's team; returns how many."""
+        """The team's complete roster, (user id, display name): newcomers join the channel's
+        team, people no longer in it leave; returns how many are in."""
+        ...
+
+    async def joined(self, channel: ChannelRef, people: list[Actor]) -> None:
+        """People were added to the team: its rituals invite them from now on."""
+        ...
+
+    async def left(self, channel: ChannelRef, user_ids: list[str]) -> None:
+        """People left the team: no more prompts, reminders or rounds for them."""
         ...
 
 
@@ -275,11 +284,21 @@ class RitmeTeamsBot(ActivityHandler):
         await self.hooks.removed(channel_of(turn_context.activity))
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
-        bot_id = turn_context.activity.recipient.id
+        activity = turn_context.activity
+        bot_id = activity.recipient.id
         if any(m.id == bot_id for m in members_added):
-            await self._installed(turn_context, actor_of(turn_context.activity))
+            await self._installed(turn_context, actor_of(activity))
+            return
+        people = [actor_of(activity, m) for m in members_added if m.id != bot_id]
+        if people:
+            await self.hooks.joined(channel_of(activity), people)
 
     async def on_members_removed_activity(self, members_removed: list[ChannelAccount], turn_context: TurnContext) -> None:
-        bot_id = turn_context.activity.recipient.id
+        activity = turn_context.activity
+        bot_id = activity.recipient.id
         if any(m.id == bot_id for m in members_removed):
-            await self.hooks.removed(channel_of(turn_context.activity))
+            await self.hooks.removed(channel_of(activity))
+            return
+        gone = [actor_of(activity, m).user_id for m in members_removed if m.id != bot_id]
+        if gone:
+            await self.hooks.left(channel_of(activity), gone)

@@ -106,3 +106,22 @@ async def test_forget_me_leaves_no_trace_of_the_member(repo: Repo) -> None:
         assert (await conn.execute(text("SELECT count(*) FROM members"))).scalar() == 1
     async with repo.session() as s:
         assert (await s.scalars(select(Member.user_id))).all() == ["bob"]
+
+
+async def test_leaving_a_team_keeps_answers_and_roles_and_only_touches_that_team(repo: Repo) -> None:
+    team, ids = await team_with(repo, ["ann", "bob", "cas"])
+    other, _created = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c2", name="T2",
+                                             timezone="UTC", language="en", now=NOW)
+    await repo.ensure_member(platform="p", workspace_id="w", user_id="bob", display_name="Bob", now=NOW, team_id=other.id)
+    await repo.grant(team, ids["bob"], "leader", NOW)
+
+    async def roster(team_id: int) -> set[str]:
+        async with repo.transaction() as tx:
+            return {uid for _mid, _name, uid in await tx.roster(team_id)}
+
+    assert await repo.leave_team(platform="p", workspace_id="w", channel_id="c", user_ids=["bob", "nobody"]) == 1
+    assert await roster(team) == {"ann", "cas"} and await roster(other.id) == {"bob"}
+    assert await repo.roles(team, ids["bob"]) == {"leader"}
+    assert await repo.keep_in_team(platform="p", workspace_id="w", channel_id="c", user_ids=["cas"]) == 1
+    assert await roster(team) == {"cas"}
+    assert await repo.leave_team(platform="p", workspace_id="w", channel_id="unknown", user_ids=["cas"]) == 0

@@ -142,6 +142,32 @@ async def test_uninstall_sets_the_team_inactive(teams: Teams) -> None:
         assert row is not None and row.active is False
 
 
+async def roster_of(teams: Teams) -> set[str]:
+    from sqlalchemy import select
+
+    from storage.models import Member, TeamMember
+
+    async with teams.app[REPO].session() as s:
+        rows = await s.scalars(select(Member.user_id).join(TeamMember, TeamMember.member_id == Member.id))
+        return set(rows)
+
+
+async def test_people_added_to_and_removed_from_the_team_join_and_leave_its_roster(teams: Teams) -> None:
+    from tests.adapters.teams.conftest import PEOPLE
+
+    await teams.install("anna")
+    added = teams.activity("conversationUpdate", "anna", membersAdded=[PEOPLE["bram"], PEOPLE["chris"]])
+    assert await teams.post(added) in (200, 201)
+    assert {"aad-bram", "aad-chris"} <= await roster_of(teams)
+    removed = teams.activity("conversationUpdate", "anna", membersRemoved=[PEOPLE["bram"]])
+    assert await teams.post(removed) in (200, 201)
+    roster = await roster_of(teams)
+    assert "aad-bram" not in roster and "aad-chris" in roster
+    async with teams.app[REPO].session() as s:
+        team = (await s.scalars(Team.__table__.select())).all()
+        assert len(team) == 1 and (await s.get(Team, team[0])).active  # type: ignore[union-attr]
+
+
 def platform_of(teams: Teams) -> TeamsPlatform:
     platform = teams.app[ENGINE].platforms["teams"]
     assert isinstance(platform, TeamsPlatform)
