@@ -219,12 +219,18 @@ class Engine:
         _ = translator(team.language)
         kind = KINDS[ritual.kind]
         groups = kind.groups(content)
+        platform = self.platforms.get(team.platform)
+        together = platform is None or platform.group_conversations
         for group in groups:
             users = tuple(str(m["user"]) for m in group)
-            to = replace(team.channel, user_id=users[0], members=users)
-            notice = kind.group_notice(content, group, team, _)
-            await tx.enqueue(team_id=team.id, occurrence_id=occ, destination=to,
-                             payload={"type": "notice", "notice": notice_to_dict(notice)}, at=now)
+            notice = notice_to_dict(kind.group_notice(content, group, team, _))
+            destinations = (
+                [replace(team.channel, user_id=users[0], members=users)] if together
+                else [replace(team.channel, user_id=user) for user in users]
+            )
+            for to in destinations:
+                await tx.enqueue(team_id=team.id, occurrence_id=occ, destination=to,
+                                 payload={"type": "notice", "notice": notice}, at=now)
         announcement = Notice(title=f"#{ritual.id} {kind.title(_)}", text=kind.intro(content, team, _))
         await tx.enqueue(team_id=team.id, occurrence_id=occ, destination=team.channel,
                          payload={"type": "notice", "notice": notice_to_dict(announcement)}, at=now)

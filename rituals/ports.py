@@ -23,6 +23,9 @@ class Platform(Protocol):
     """
 
     name: str
+    # True when one message reaches a private group as a whole (a Slack group DM); else the
+    # engine queues the group's message once per member, so a retry reaches only who missed it.
+    group_conversations: bool
 
     async def send_prompt(self, to: ChannelRef, prompt: Prompt) -> MessageRef:
         """Post a prompt (question with inputs) and return where it landed."""

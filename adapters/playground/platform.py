@@ -54,6 +54,7 @@ class PlaygroundPlatform:
     """Delivers prompts and notices into the playground feed. Never fails for the network."""
 
     name = PLATFORM
+    group_conversations = True  # the feed shows the group's message to each member at once
 
     def __init__(self, feed: Feed) -> None:
         self.feed = feed

@@ -94,6 +94,7 @@ class SlackPlatform:
     """Posts prompts and notices with the workspace's token, paced per channel."""
 
     name = PLATFORM
+    group_conversations = True  # a group DM (conversations.open with several users)
 
     def __init__(self, client: AsyncWebClient, hooks: PlatformHooks, tokens: Tokens,
                  pacer: ChannelPacer | None = None) -> None:

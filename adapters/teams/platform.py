@@ -200,6 +200,7 @@ class TeamsPlatform:
     """Sends prompts and notices as Adaptive Cards into stored Teams conversations."""
 
     name = PLATFORM
+    group_conversations = False  # a bot cannot start a group chat: one 1:1 chat per member
 
     def __init__(self, adapter: CloudAdapter, app_id: str, references: References, *,
                  rounds: Rounds | None = None, directory: Directory | None = None,

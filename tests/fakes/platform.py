@@ -10,6 +10,7 @@ from rituals.types import ChannelRef, DeliveryError, MessageRef, Notice, Prompt
 @dataclass
 class RecordingPlatform:
     name: str = "test"
+    group_conversations: bool = True
     prompts: list[tuple[ChannelRef, Prompt]] = field(default_factory=list)
     notices: list[tuple[ChannelRef, Notice]] = field(default_factory=list)
     updates: list[tuple[MessageRef, Prompt]] = field(default_factory=list)

@@ -241,6 +241,30 @@ async def test_answers_arriving_together_are_stored_together_each_with_its_own_o
     assert await repo.find_member(platform="test", workspace_id="w", user_id="u8") is None  # refused: no trace
 
 
+@pytest.mark.parametrize("together", [True, False])
+async def test_a_private_group_message_is_queued_per_member_where_the_platform_has_no_group_chats(
+    repo: Repo, together: bool
+) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform(group_conversations=together)
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock, members=4)
+    occ = await engine.run_now(await add_weekly(repo, team, clock, kind="pairs"))
+    assert occ is not None
+    platform.failures = [] if together else [DeliveryError("throttled", retryable=True)]
+    await engine.dispatch()
+    private = [to for to, _notice in platform.notices if to.user_id]
+    if together:
+        assert len(private) == 2 and all(len(to.members) == 2 for to in private)
+        return
+    # One per member; the first send failed and is retried alone, so nobody gets it twice.
+    assert len(private) == 3 and all(not to.members for to in private)
+    clock.advance(seconds=600)
+    await engine.dispatch()
+    private = [to.user_id for to, _notice in platform.notices if to.user_id]
+    assert sorted(private) == ["u0", "u1", "u2", "u3"]
+
+
 async def test_close_posts_results_with_hand_computed_figures(repo: Repo) -> None:
     clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
     platform = RecordingPlatform()
