@@ -28,6 +28,7 @@ from rituals.ports import (
     Delivery,
     NewReply,
     OccurrenceView,
+    OpeningContext,
     OutboxItem,
     Platform,
     RitualView,
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 ANSWER_BATCH = 200  # answers stored in one transaction at most
 CATCH_UP_LIMIT = timedelta(hours=24)
+HISTORY = 50  # recent occurrences a ritual plans from (question rotation, pairs already met)
 
 
 class AnswerNotStored(Exception):
@@ -102,8 +104,9 @@ class Engine:
         while True:
             async with self.store.transaction() as tx:
                 due = await tx.lock_due_rituals(now, self.settings.batch)
+                context = await self._context(tx, due, now)
                 for ritual in due:
-                    if await self._fire(tx, ritual, now):
+                    if await self._fire(tx, ritual, now, context):
                         count += 1
             if count:
                 self.wake.set()  # each committed batch can go out while the next is claimed
@@ -111,10 +114,19 @@ class Engine:
                 break
         return count
 
-    async def _fire(self, tx: Tx, ritual: RitualView, now: datetime) -> bool:
+    async def _context(self, tx: Tx, rituals: list[RitualView], now: datetime) -> OpeningContext:
+        """What opening these rituals reads, in a few queries for the batch. Holidays cover
+        the missed planned times (up to a day back) to the last reminder (a window ahead)."""
+        longest = max((r.open_seconds for r in rituals), default=0)
+        return await tx.opening_context(
+            rituals, (now - CATCH_UP_LIMIT - timedelta(days=1)).date(),
+            (now + timedelta(seconds=longest, days=1)).date(), HISTORY,
+        )
+
+    async def _fire(self, tx: Tx, ritual: RitualView, now: datetime, context: OpeningContext) -> bool:
         """Claim the latest missed planned time of one due ritual (never a burst)."""
         assert ritual.next_due_at is not None
-        team = await tx.team(ritual.team_id)
+        team = context.teams[ritual.team_id]
         tz = ZoneInfo(team.timezone)
         try:
             schedule = parse_schedule(ritual.schedule)
@@ -135,14 +147,14 @@ class Engine:
         if now - latest > min(window, CATCH_UP_LIMIT):
             log.info("ritual #%s: planned %s passed while down; skipped", ritual.id, latest)
             return False
-        return await self._open(tx, ritual, team, latest, now) is not None
+        return await self._open(tx, ritual, team, latest, now, context) is not None
 
     async def _open(
         self, tx: Tx, ritual: RitualView, team: TeamView, planned: datetime, now: datetime,
-        *, skip_holidays: bool = True,
+        context: OpeningContext, *, skip_holidays: bool = True,
     ) -> int | None:
         day = planned.astimezone(ZoneInfo(team.timezone)).date()
-        holiday = await self._holiday(tx, team, day) if skip_holidays else None
+        holiday = self._holiday(context, team, day) if skip_holidays else None
         common = {"ritual_id": ritual.id, "planned_at": planned, "claimed_by": self.settings.replica}
         if holiday:
             await tx.add_occurrence(
@@ -152,13 +164,13 @@ class Engine:
             return None
         if KINDS[ritual.kind].digest:
             return await self._digest(tx, ritual, team, planned, now)
-        content = await self._plan(tx, ritual, team, day)
-        action = await tx.open_action(ritual.id)
+        content = self._plan(context, ritual, team, day)
+        action = context.actions.get(ritual.id)
         if action:
             content["action"] = {"id": action[0], "text": action[1]}
         kind = KINDS[ritual.kind]
         closes = now + timedelta(seconds=ritual.open_seconds)
-        remind = await self._reminder_time(tx, team, now, closes, kind.remind_fraction)
+        remind = self._reminder_time(context, team, now, closes, kind.remind_fraction)
         occ = await tx.add_occurrence(
             **common, status="open", reason=None, content=content, opened_at=now, closes_at=closes,
             remind_at=remind,
@@ -235,9 +247,9 @@ class Engine:
         await tx.enqueue(team_id=team.id, occurrence_id=occ, destination=team.channel,
                          payload={"type": "notice", "notice": notice_to_dict(announcement)}, at=now)
 
-    async def _plan(self, tx: Tx, ritual: RitualView, team: TeamView, day: date) -> dict[str, Any]:
-        history = tuple(o.content for o in await tx.recent_occurrences(ritual.id, 50) if o.content)
-        roster = await tx.roster(team.id)
+    def _plan(self, context: OpeningContext, ritual: RitualView, team: TeamView, day: date) -> dict[str, Any]:
+        history = tuple(content for content in context.histories.get(ritual.id, ()) if content)
+        roster = context.rosters.get(team.id, [])
         ctx = PlanContext(
             team=team, options=ritual.options, day=day, history=history,
             roster=tuple((mid, name) for mid, name, _ in roster),
@@ -245,8 +257,8 @@ class Engine:
         )
         return KINDS[ritual.kind].plan(ctx)
 
-    async def _reminder_time(
-        self, tx: Tx, team: TeamView, opened: datetime, closes: datetime, fraction: float
+    def _reminder_time(
+        self, context: OpeningContext, team: TeamView, opened: datetime, closes: datetime, fraction: float
     ) -> datetime | None:
         """When the one reminder goes out: ``fraction`` of the window before the close, moved
         into working hours (08:00-17:00 local); none on a holiday or in a very short window."""
@@ -259,7 +271,7 @@ class Engine:
         when = local.astimezone(UTC)
         if when < opened + timedelta(minutes=30) or when > closes - timedelta(minutes=15):
             return None
-        if await self._holiday(tx, team, local.date()):
+        if self._holiday(context, team, local.date()):
             return None
         return when
 
@@ -289,8 +301,9 @@ class Engine:
             self.wake.set()
         return count
 
-    async def _holiday(self, tx: Tx, team: TeamView, day: date) -> str | None:
-        return await tx.holiday_name(team.id, day) or public_holiday(team.holiday_country, day)
+    @staticmethod
+    def _holiday(context: OpeningContext, team: TeamView, day: date) -> str | None:
+        return context.holiday(team.id, day) or public_holiday(team.holiday_country, day)
 
     async def run_now(self, ritual_id: int) -> int | None:
         """Open an occurrence now, whatever the schedule says (``run #N``)."""
@@ -299,8 +312,8 @@ class Engine:
             ritual = await tx.ritual(ritual_id)
             if ritual is None:
                 return None
-            team = await tx.team(ritual.team_id)
-            occ = await self._open(tx, ritual, team, now, now, skip_holidays=False)
+            context = await self._context(tx, [ritual], now)
+            occ = await self._open(tx, ritual, context.teams[ritual.team_id], now, now, context, skip_holidays=False)
         self.wake.set()
         return occ
 

@@ -105,6 +105,28 @@ class OutboxItem:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class OpeningContext:
+    """What opening a batch of occurrences reads, fetched once for the whole batch."""
+
+    teams: dict[int, TeamView]
+    holidays: dict[int, list[tuple[date, date, str]]]  # by team: (first day, last day, name)
+    rosters: dict[int, list[tuple[int, str, str]]]  # by team: (member id, name, platform user id)
+    histories: dict[int, list[dict[str, Any]]]  # by ritual: contents of recent occurrences, newest first
+    actions: dict[int, tuple[int, str]]  # by ritual: the latest agreed action not yet asked about
+
+    def holiday(self, team_id: int, day: date) -> str | None:
+        for first, last, name in self.holidays.get(team_id, ()):
+            if first <= day <= last:
+                return holiday_label(first, last, name)
+        return None
+
+
+def holiday_label(first: date, last: date, name: str) -> str:
+    """How a skipped day names its holiday: its name, or its period."""
+    return name or f"{first.isoformat()}..{last.isoformat()}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AnswerIn:
     """An answer as a member sent it, before validation."""
 
@@ -182,21 +204,20 @@ class Tx(Protocol):
         """Mark closed; False when it was not open any more."""
         ...
 
-    async def holiday_name(self, team_id: int, day: date) -> str | None:
-        """The name of a team holiday covering the day, if any."""
-        ...
-
     async def replies(self, occurrence_id: int) -> list[ReplyView]: ...
 
     async def invited_count(self, team_id: int) -> int: ...
 
-    async def roster(self, team_id: int) -> list[tuple[int, str, str]]:
-        """(member id, display name, platform user id) of the team's members."""
-        ...
-
     async def answered_count(self, occurrence_id: int) -> int: ...
 
     async def has_answered(self, occurrence_id: int, member_id: int) -> bool: ...
+
+    async def opening_context(
+        self, rituals: Sequence[RitualView], first_day: date, last_day: date, history: int
+    ) -> OpeningContext:
+        """Teams, holidays between the days, rosters, the last ``history`` occurrences'
+        contents and open actions of these rituals, in a few queries."""
+        ...
 
     async def answer_targets(
         self, occurrence_ids: Sequence[int]
@@ -238,10 +259,6 @@ class Tx(Protocol):
 
     async def unanswered(self, occurrence_id: int, team_id: int) -> list[str]:
         """Platform user ids of team members who have not answered and want reminders."""
-        ...
-
-    async def open_action(self, ritual_id: int) -> tuple[int, str] | None:
-        """The latest agreed action of the ritual that no occurrence has asked about yet."""
         ...
 
     async def follow_up_action(self, action_id: int, occurrence_id: int) -> None: ...

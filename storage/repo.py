@@ -25,6 +25,7 @@ from rituals.ports import (
     Delivery,
     NewReply,
     OccurrenceView,
+    OpeningContext,
     OutboxItem,
     ReplyView,
     RitualView,
@@ -173,13 +174,41 @@ class SqlTx:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def holiday_name(self, team_id: int, day: date) -> str | None:
-        row = await self.s.scalar(
-            select(Holiday).where(Holiday.team_id == team_id, Holiday.start_date <= day, Holiday.end_date >= day).limit(1)
-        )
-        if row is None:
-            return None
-        return row.name or f"{row.start_date.isoformat()}..{row.end_date.isoformat()}"
+    async def opening_context(
+        self, rituals: Sequence[RitualView], first_day: date, last_day: date, history: int
+    ) -> OpeningContext:
+        team_ids = sorted({r.team_id for r in rituals})
+        ritual_ids = sorted({r.id for r in rituals})
+        teams = {row.id: team_view(row) for row in (await self.s.execute(  # type: ignore[arg-type]
+            select(Team.__table__).where(Team.__table__.c.id.in_(team_ids)))).all()}
+        holidays: dict[int, list[tuple[date, date, str]]] = {}
+        for team_id, first, last, name in (await self.s.execute(
+            select(Holiday.team_id, Holiday.start_date, Holiday.end_date, Holiday.name)
+            .where(Holiday.team_id.in_(team_ids), Holiday.end_date >= first_day, Holiday.start_date <= last_day)
+            .order_by(Holiday.start_date, Holiday.id)
+        )).all():
+            holidays.setdefault(team_id, []).append((first, last, name))
+        rosters: dict[int, list[tuple[int, str, str]]] = {}
+        for team_id, member_id, name, user_id in (await self.s.execute(
+            select(TeamMember.team_id, Member.id, Member.display_name, Member.user_id)
+            .join(Member, Member.id == TeamMember.member_id)
+            .where(TeamMember.team_id.in_(team_ids)).order_by(Member.display_name, Member.id)
+        )).all():
+            rosters.setdefault(team_id, []).append((member_id, name or user_id, user_id))
+        rank = func.row_number().over(partition_by=Occurrence.ritual_id,
+                                      order_by=(Occurrence.planned_at.desc(), Occurrence.id.desc())).label("n")
+        recent = (select(Occurrence.ritual_id, Occurrence.content, rank)
+                  .where(Occurrence.ritual_id.in_(ritual_ids)).subquery())
+        histories: dict[int, list[dict[str, Any]]] = {}
+        for ritual_id, content, _n in (await self.s.execute(
+            select(recent).where(recent.c.n <= history).order_by(recent.c.ritual_id, recent.c.n)
+        )).all():
+            histories.setdefault(ritual_id, []).append(dict(content or {}))
+        actions = {ritual_id: (action_id, text) for ritual_id, action_id, text in (await self.s.execute(
+            select(Action.ritual_id, Action.id, Action.text)
+            .where(Action.ritual_id.in_(ritual_ids), Action.followup_occurrence_id.is_(None)).order_by(Action.id)
+        )).all()}  # the latest of each ritual wins
+        return OpeningContext(teams=teams, holidays=holidays, rosters=rosters, histories=histories, actions=actions)
 
     async def replies(self, occurrence_id: int) -> list[ReplyView]:
         rows = await self.s.execute(
@@ -374,13 +403,6 @@ class SqlTx:
             .order_by(Member.user_id)
         )
         return list(rows)
-
-    async def open_action(self, ritual_id: int) -> tuple[int, str] | None:
-        row = (await self.s.execute(
-            select(Action.id, Action.text).where(Action.ritual_id == ritual_id, Action.followup_occurrence_id.is_(None))
-            .order_by(Action.id.desc()).limit(1)
-        )).first()
-        return (row[0], row[1]) if row else None
 
     async def follow_up_action(self, action_id: int, occurrence_id: int) -> None:
         await self.s.execute(update(Action).where(Action.id == action_id).values(followup_occurrence_id=occurrence_id))
