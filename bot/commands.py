@@ -1,7 +1,9 @@
 """The command grammar shared by every platform: words in English or Dutch, one parse.
 
 ``parse`` turns the text after ``/ritme`` into a ``Command`` or raises ``CommandError``
-with a reason and an example of the right form. It never raises anything else.
+with a reason and an example of the right form. It never raises anything else. Control
+characters other than newline and tab are dropped first: no one types them, and PostgreSQL
+refuses a NUL in text.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ SUB_SET = {"set", "zet", "instellen"}
 SUB_START = {"start", "begin"}
 SUB_CLOSE = {"close", "sluit", "stop"}
 ROLE_WORDS = {"admin": "admin", "beheerder": "admin", "leader": "leader", "leider": "leader"}
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # C0 control characters but tab and newline
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -121,7 +124,7 @@ def parse_period(word: str | None, example: str) -> tuple[date, date]:
 
 def parse(text: str) -> Command:
     """Parse the text after ``/ritme``."""
-    text = (text or "").strip()
+    text = CONTROL.sub("", text or "").strip()
     if text.lower().startswith("/ritme"):
         text = text[6:].strip()
     if len(text) > 4000:

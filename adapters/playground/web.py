@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_FILE = 512 * 1024  # what the page lets one attach (a holiday calendar is a few KiB)
 MAX_BODY = 768 * 1024  # room for a MAX_FILE file as base64 (4/3 of it) and the command
+DB_IDS = range(-(2**63), 2**63)  # the database's signed 64-bit ids; others overflow its driver
 
 
 def _persona(user: object) -> Any:
@@ -50,7 +51,7 @@ async def _json(request: web.Request) -> dict[str, Any]:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
     try:
         data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
         raise web.HTTPBadRequest(text=json.dumps({"error": "body is not JSON"}), content_type="application/json") from None
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json")
@@ -135,6 +136,8 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
         values = data.get("values")
         if not isinstance(occurrence, int) or isinstance(occurrence, bool) or not isinstance(values, dict):
             raise web.HTTPBadRequest(text=json.dumps({"error": "occurrence_id (a number) and values (an object) are needed"}), content_type="application/json")
+        if occurrence not in DB_IDS:
+            raise web.HTTPBadRequest(text=json.dumps({"error": "occurrence_id is out of range"}), content_type="application/json")
         ok, message = await inbound.answer(actor, occurrence, values)
         return web.json_response({"ok": ok, "message": message})
 

@@ -10,9 +10,15 @@ they are plain asyncio (no name-injected lazy functions) and can be awaited. The
 of work that must happen inside the ack is a modal's ``view_submission``: its validation
 errors can only be shown through the HTTP answer.
 
-Cross-cutting concerns live in bolt middleware: bolt's own request verification (bad or
-stale signatures get 401 before anything runs), then ``_dedupe`` that acks and drops a
-Slack retry (``X-Slack-Retry-Num``) of a request already handled.
+Cross-cutting concerns live at the edge. ``handle`` checks the signature first (bad or
+stale signatures get 401 before anything runs; only Slack's unsigned ``ssl_check`` probe
+passes, for bolt to answer), then that bolt can read the body: UTF-8, JSON or a form, and a
+payload whose fields bolt and the listeners read have the JSON types Slack sends
+(``payload_problem``). Anything else gets a short 400 before bolt sees it, so a malformed
+payload changes nothing. Then bolt middleware: bolt's own request verification again,
+``_dedupe`` that acks and drops a Slack retry (``X-Slack-Retry-Num``) of a request already
+handled. Ids read back from payloads (a button's value, a modal's metadata) are bounded to
+the database's signed 64-bit range; one beyond it is an occurrence that does not exist.
 
 Every ``AsyncWebClient`` (ours and the per-request one bolt makes) shares one
 ``aiohttp.ClientSession``, opened and closed by ``lifecycle``. Every Web API call carries
@@ -48,15 +54,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import re
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
+from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
@@ -70,6 +79,7 @@ from slack_bolt.oauth.async_callback_options import (
 )
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -204,6 +214,140 @@ def request_key(req: AsyncBoltRequest) -> str:
     return "body:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+# -- bodies bolt can read ---------------------------------------------------------------
+
+DB_IDS = range(-(2**63), 2**63)  # the database's signed 64-bit ids; others overflow its driver
+
+_ID = (str, type(None))
+_OBJECT = (dict, type(None))
+_LIST = (list, type(None))
+# What bolt reads into a request's context, at the top of a payload and in the objects it
+# looks into (``_NESTED``), with the JSON types it assumes: any other type raises inside bolt.
+_CONTEXT_FIELDS: dict[str, tuple[type, ...]] = {
+    "type": _ID, "team_id": _ID, "user_id": _ID, "channel_id": _ID, "enterprise_id": _ID, "thread_ts": _ID,
+    "function_execution_id": _ID, "bot_access_token": _ID,
+    "team": (str, dict, type(None)), "user": (str, dict, type(None)), "enterprise": (str, dict, type(None)),
+    "channel": (str, dict, type(None)),
+    "event": (dict,), "message": _OBJECT, "previous_message": _OBJECT, "item": _OBJECT,
+    "assistant_thread": _OBJECT, "authorizations": _LIST,
+}
+_HOLDERS = ("team", "user", "enterprise", "channel")  # a string id, or an object carrying one
+_NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
+_INTERACTIONS = ("block_actions", "view_submission", "view_closed")  # the listeners read their parts as objects
+_MAX_DEPTH = 4  # Slack nests these objects two deep (event.message)
+
+
+class BadBody(ValueError):
+    """A request body bolt cannot read; the message is the 400's body."""
+
+
+def ssl_check(raw: bytes) -> bool:
+    """Slack's unsigned probe of a slash command's URL (``ssl_check=1``): bolt answers it."""
+    return b"ssl_check=1" in raw and parse_qs(raw.decode("utf-8", "replace")).get("ssl_check") == ["1"]
+
+
+def readable_body(raw: bytes, content_type: str | None) -> str:
+    """The body as the text bolt parses (with bolt's own ``parse_body``); ``BadBody`` when
+    bolt or the listeners could not read what it holds."""
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise BadBody("body is not UTF-8") from None
+    try:
+        payload = parse_body(text, content_type.split(";")[0] if content_type else None)
+    except (ValueError, RecursionError):
+        raise BadBody("body is neither JSON nor a form with a JSON payload") from None
+    problem = payload_problem(payload)
+    if problem:
+        raise BadBody(problem)
+    return text
+
+
+def payload_problem(payload: object) -> str | None:
+    """Why bolt or the listeners could not read a payload; None when they can.
+
+    Only what they read is checked, and only its JSON type, so a payload of the shape Slack
+    sends passes whatever else it carries."""
+    if not isinstance(payload, dict):
+        return "payload is not a JSON object"
+    problem = _context_problem(payload, "payload", 0)
+    if problem:
+        return problem
+    kind = payload.get("type")
+    event = payload.get("event")
+    if kind == "event_callback" and event is None:
+        return "payload.event is missing"
+    if event is not None and not (isinstance(event.get("type"), str) and isinstance(event.get("files"), _LIST)):
+        return "payload.event has the wrong shape"
+    if kind in _INTERACTIONS and not (isinstance(payload.get("user"), dict)
+                                      and isinstance(payload.get("team"), _OBJECT)
+                                      and isinstance(payload.get("channel"), _OBJECT)):
+        return "payload.user, .team and .channel must be objects"
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions or not all(
+            isinstance(a, dict) and isinstance(a.get("action_id"), str) and isinstance(a.get("value"), _ID)
+            for a in actions
+        ):
+            return "payload.actions must be a list of actions"
+    if kind in ("view_submission", "view_closed") and "view" not in payload:
+        return "payload.view is missing"
+    if "view" in payload and not _view_readable(payload["view"]):
+        return "payload.view has the wrong shape"
+    urls = payload.get("response_urls", [])
+    if not isinstance(urls, list) or not all(isinstance(u, dict) for u in urls):
+        return "payload.response_urls must be a list of objects"
+    return None
+
+
+def _context_problem(obj: dict[str, Any], where: str, depth: int) -> str | None:
+    if depth > _MAX_DEPTH:
+        return f"{where} is nested too deeply"
+    for key, types in _CONTEXT_FIELDS.items():
+        if key in obj and not isinstance(obj[key], types):
+            return f"{where}.{key} has the wrong type"
+    for key in _HOLDERS:
+        holder = obj.get(key)
+        if isinstance(holder, dict) and not all(isinstance(holder.get(f), _ID) for f in ("id", "team_id", "enterprise_id")):
+            return f"{where}.{key} has an id that is not a string"
+    inner = [(f"{where}.{key}", obj[key]) for key in _NESTED if isinstance(obj.get(key), dict)]
+    for i, item in enumerate(obj.get("authorizations") or []):
+        if not isinstance(item, dict):
+            return f"{where}.authorizations must be a list of objects"
+        inner.append((f"{where}.authorizations[{i}]", item))
+    for name, nested in inner:
+        problem = _context_problem(nested, name, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+def _view_readable(view: object) -> bool:
+    """A view as bolt and the modal's listener read it: type, metadata, blocks and the
+    submitted state."""
+    if not isinstance(view, dict) or not isinstance(view.get("type"), str):
+        return False
+    if not all(isinstance(view.get(key), _ID) for key in ("private_metadata", "team_id", "app_installed_team_id")):
+        return False
+    blocks, state = view.get("blocks"), view.get("state")
+    if not isinstance(blocks, _LIST) or not all(isinstance(b, dict) for b in blocks or []):
+        return False
+    if not isinstance(state, _OBJECT) or not isinstance(values := (state or {}).get("values"), _OBJECT):
+        return False
+    for actions in (values or {}).values():
+        if not isinstance(actions, _OBJECT):
+            return False
+        for element in (actions or {}).values():
+            if not isinstance(element, _OBJECT):
+                return False
+            element = element or {}
+            picked = element.get("selected_options")
+            if not (isinstance(element.get("value"), _ID) and isinstance(element.get("selected_option"), _OBJECT)
+                    and isinstance(picked, _LIST) and all(isinstance(o, dict) for o in picked or [])):
+                return False
+    return True
+
+
 UNINSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 
@@ -228,7 +372,7 @@ class SlackAdapter:
         self.seen = SeenRequests(config.dedupe_size)
         # Without a signing secret (Socket Mode only) no HTTP request may ever verify: an
         # unguessable secret, never an empty one (an empty HMAC key is anybody's key).
-        signing_secret = config.signing_secret or secrets.token_hex(32)
+        signing_secret = self._signing_secret = config.signing_secret or secrets.token_hex(32)
         if config.oauth:
             if not isinstance(installations, AsyncInstallationStore) or state_store is None:
                 raise ValueError("Slack OAuth needs an installation store and an OAuth state store")
@@ -298,10 +442,36 @@ class SlackAdapter:
         self.socket = self._socket_task = None
 
     async def handle(self, request: web.Request) -> web.Response:
-        """``POST /slack/events``: everything Slack sends over HTTP comes through here."""
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await self.bolt.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
+        """``POST /slack/events``: everything Slack sends over HTTP comes through here.
+
+        The signature first: without a valid one, 401 (Slack's unsigned ``ssl_check`` probe
+        excepted: bolt answers it). Then a body bolt cannot read gets a short 400 before
+        bolt sees it, so nothing runs and nothing changes."""
+        raw = await request.read()
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        if not self._signed(raw, headers) and not ssl_check(raw):
+            return web.json_response({"error": "invalid request"}, status=401)  # as bolt answers
+        try:
+            text = readable_body(raw, headers.get("content-type"))
+        except BadBody as err:
+            log.info("slack: signed request refused: %s", err)
+            return web.Response(status=400, text=str(err))
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
+        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    def _signed(self, raw: bytes, headers: dict[str, str]) -> bool:
+        """Slack's ``v0`` signature of the raw bytes, made within five minutes. Bolt checks the
+        same again; this check runs on bytes, where slack_sdk's decodes the body first and
+        raises on a body that is not UTF-8 or a timestamp that is not a number."""
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            return False
+        if abs(time.time() - int(timestamp)) > 5 * 60:
+            return False
+        base = b"v0:" + timestamp.encode() + b":" + raw
+        expected = "v0=" + hmac.new(self._signing_secret.encode(), base, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogateescape"))
 
     async def install(self, request: web.Request) -> web.Response:
         """``GET /slack/install``: off to Slack's consent page, with a fresh state."""
@@ -513,7 +683,7 @@ class SlackAdapter:
             occurrence_id = int((body.get("actions") or [{}])[0].get("value", ""))
         except (TypeError, ValueError):
             return
-        info = await self.inbound.prompt(occurrence_id)
+        info = await self.inbound.prompt(occurrence_id) if occurrence_id in DB_IDS else None
         if info is None or info.prompt.closed:
             _ = translator(info.language if info else "en")
             await self._ephemeral(team_id, channel_id, user_id, _("This round has closed; answers are no longer taken."))
@@ -537,10 +707,11 @@ class SlackAdapter:
         try:
             value = json.loads((body.get("actions") or [{}])[0].get("value", ""))
             occurrence_id, key, score = int(value["o"]), str(value["k"]), int(value["v"])
-        except (TypeError, ValueError, KeyError):
+        except (TypeError, ValueError, KeyError, OverflowError, RecursionError):
             return
         actor = await self._actor(team_id, str(user.get("id", "")), str(user.get("username") or user.get("name") or ""))
-        _ok, message = await self.inbound.answer(actor, occurrence_id, {key: score})
+        channel = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
+        _ok, message = await self._answer(actor, channel, occurrence_id, {key: score})
         await self._ephemeral(team_id, channel_id, actor.user_id, message)
 
     async def _on_view_submission(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -550,12 +721,13 @@ class SlackAdapter:
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
             occurrence_id, channel_id = int(meta["o"]), str(meta.get("c", ""))
-        except (TypeError, ValueError, KeyError):
+        except (TypeError, ValueError, KeyError, OverflowError, RecursionError):
             await ack()
             return
         actor = Actor(platform=PLATFORM, workspace_id=team_id, user_id=str(user.get("id", "")),
                       display_name=str(user.get("name") or user.get("username") or ""))
-        ok, message = await self.inbound.answer(actor, occurrence_id, view_values(view))
+        channel = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
+        ok, message = await self._answer(actor, channel, occurrence_id, view_values(view))
         if not ok:
             block = first_input_block(view)
             if block:
@@ -563,6 +735,15 @@ class SlackAdapter:
                 return
         await ack(response_action="clear")
         self.spawn(self._ephemeral(team_id, channel_id, actor.user_id, message))
+
+    async def _answer(self, actor: Actor, channel: ChannelRef, occurrence_id: int,
+                      values: dict[str, Any]) -> tuple[bool, str]:
+        """``inbound.answer``; an id beyond the database's range is an occurrence that does not
+        exist: the member is told so and nothing is stored."""
+        if occurrence_id not in DB_IDS:
+            _ = translator(await self.inbound.language_of(channel))
+            return False, _("That question no longer exists.")
+        return await self.inbound.answer(actor, occurrence_id, values)
 
     async def _on_message(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
         await ack()

@@ -17,6 +17,7 @@ INPUT_PREFIX = "q."
 SUBMIT_MARK = "ritme"
 SCALE = ("1", "2", "3", "4", "5")
 EXPANDED_MAX = 8  # more options than this become a dropdown
+DB_IDS = range(-(2**63), 2**63)  # the database's signed 64-bit ids; others overflow its driver
 
 
 def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -124,7 +125,8 @@ def attachment(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_submit(data: Any) -> tuple[int, dict[str, Any]] | None:
-    """(occurrence id, values by input key) of a Ritme card submission, else None.
+    """(occurrence id, values by input key) of a Ritme card submission, else None (an
+    occurrence id beyond the database's range included: no card of Ritme carries one).
 
     Multi-select choice sets arrive as one comma-separated string; they become lists here.
     """
@@ -132,7 +134,9 @@ def parse_submit(data: Any) -> tuple[int, dict[str, Any]] | None:
         return None
     try:
         occurrence_id = int(data["occurrence_id"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
+        return None
+    if occurrence_id not in DB_IDS:
         return None
     multi = data.get("multi") if isinstance(data.get("multi"), list) else []
     values: dict[str, Any] = {}

@@ -44,6 +44,7 @@ def routes(adapter: CloudAdapter, bot: Bot) -> list[web.RouteDef]:
     async def messages(request: web.Request) -> web.Response:
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "expected application/json"}, status=415)
+        await request.read()  # a body over the server's limit (1 MiB) gets 413 here, as on every route
         try:
             body = await request.json()
             activity = Activity().deserialize(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -12,6 +13,8 @@ from typing import Any, Protocol
 from rituals.i18n import Translator
 from rituals.ports import ReplyView, TeamView
 from rituals.types import Input, InputKind, Notice, Option
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # C0 control characters but tab and newline
 
 
 class AnswerError(ValueError):
@@ -118,10 +121,13 @@ def scale_input(key: str, label: str, _: Translator, low: str = "", high: str = 
 
 
 def validate(inputs: tuple[Input, ...], values: dict[str, Any]) -> dict[str, Any]:
-    """Check submitted values against the inputs; return the cleaned values."""
+    """Check submitted values against the inputs; return the cleaned values. Written answers
+    lose their control characters but tab and newline (PostgreSQL refuses a NUL in text)."""
     clean: dict[str, Any] = {}
     for item in inputs:
         raw = values.get(item.key)
+        if item.kind is InputKind.TEXT and isinstance(raw, str):
+            raw = CONTROL.sub("", raw).strip()  # only spaces or control characters: no answer
         if raw is None or raw == "" or raw == []:
             if not item.optional:
                 raise AnswerError("Please answer: {question}", question=item.label)

@@ -87,3 +87,30 @@ def test_known_verbs_with_any_arguments(verb: str, rest: str) -> None:
         parse(f"{verb} {rest}")
     except CommandError:
         pass
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("goal set a\x00b", Command(name="goal set", args={"text": "ab"})),
+        ("\x00goal set Read\x07 together", Command(name="goal set", args={"text": "Read together"})),
+        ("question add What\x1b[31m surprised you?\r", Command(name="question add", args={"text": "What[31m surprised you?"})),
+        ("goal set Line one\nline\ttwo", Command(name="goal set", args={"text": "Line one\nline\ttwo"})),
+        ("run\x00 #2", Command(name="run", args={"id": 2})),
+        ("\x00\x01\x1f", Command(name="help")),
+    ],
+)
+def test_control_characters_are_dropped_but_tab_and_newline(text: str, expected: Command) -> None:
+    """No one types them, and PostgreSQL refuses a NUL in text."""
+    assert parse(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=80))
+def test_no_control_character_but_tab_and_newline_survives_a_parse(text: str) -> None:
+    try:
+        command = parse("goal set x" + text)
+    except CommandError:
+        return
+    kept = "".join(str(v) for v in command.args.values())
+    assert not any(ord(c) < 0x20 and c not in "\t\n" for c in kept)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from bot.server import REPO
-from storage.models import OutboxMessage, Reply, Ritual, SentPrompt, Team
+from storage.models import Member, OutboxMessage, Reply, Ritual, SentPrompt, Team
 from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, TEAM, Harness, sign
 
 FORM = "application/x-www-form-urlencoded"
@@ -98,6 +98,18 @@ async def test_unsigned_bad_and_stale_requests_get_401_and_change_nothing(slack:
     assert await slack.count(Ritual) == 0
 
 
+async def test_a_command_that_does_not_parse_changes_nothing(slack: Harness) -> None:
+    """Not even the team of a channel Ritme has never seen, nor its member."""
+    answer = await slack.command("frobnicate #1", user=MEMBER)
+    assert "I don't know the command 'frobnicate'" in texts(answer["blocks"])
+    assert await slack.count(Team) == 0
+    assert await slack.count(Member) == 0
+
+    await slack.command("language nl", user=ADMIN)
+    dutch = await slack.command("frobnicate", user=MEMBER)
+    assert "De opdracht 'frobnicate' ken ik niet." in texts(dutch["blocks"])  # a known team keeps its language
+
+
 async def test_non_admin_cannot_add(slack: Harness) -> None:
     answer = await slack.command("add reflection every monday at 09:00", user=MEMBER)
     assert answer["response_type"] == "ephemeral"
@@ -179,6 +191,27 @@ async def test_scale_through_the_modal_and_an_anonymous_retry(slack: Harness) ->
     assert len(stored) == 1 and set(stored[0].values()) == {4}
     async with slack.app[REPO].session() as s:
         assert (await s.scalars(select(Reply.member_id))).all() == [None]  # anonymous
+
+
+async def test_ids_beyond_the_database_are_questions_that_no_longer_exist(slack: Harness) -> None:
+    """A modal's metadata or a button's value with an id no 64-bit column holds: the member
+    hears the question is gone, nothing is stored, nothing fails."""
+    occurrence_id, _posted = await add_and_run(slack, "reflection")
+    view = await open_modal(slack, occurrence_id)
+    members = await slack.count(Member)
+    block = next(b["block_id"] for b in view["blocks"] if b["type"] == "input")
+    forged = {**view, "private_metadata": json.dumps({"o": 10**30, "c": CHANNEL})}
+    refused = await slack.interact(submission(forged, {block: {"value": {"type": "plain_text_input", "value": "x"}}}))
+    assert refused.status == 200
+    assert (await refused.json()) == {"response_action": "errors", "errors": {block: "That question no longer exists."}}
+
+    huge = json.dumps({"o": -(2**63) - 1, "k": "answer", "v": 3})
+    assert (await slack.interact(button_payload(occurrence_id, "ritme_scale_3", huge))).status == 200
+    assert slack.fake.called("chat.postEphemeral")[-1].body["text"] == "That question no longer exists."
+    assert (await slack.interact(button_payload(occurrence_id, "ritme_answer", str(2**63)))).status == 200
+    assert "This round has closed" in slack.fake.called("chat.postEphemeral")[-1].body["text"]
+    assert await slack.replies() == []
+    assert await slack.count(Member) == members
 
 
 async def test_quick_scale_button_answers_directly(slack: Harness) -> None:

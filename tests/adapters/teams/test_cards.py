@@ -48,6 +48,12 @@ def test_a_submission_becomes_neutral_values() -> None:
     assert parse_submit({"ritme": "answer", "occurrence_id": "x"}) is None
 
 
+def test_a_submission_with_an_id_beyond_the_database_is_none() -> None:
+    assert parse_submit({"ritme": "answer", "occurrence_id": 2**63 - 1}) == (2**63 - 1, {})
+    for huge in (2**63, -(2**63) - 1, 10**30, str(10**30), float("inf")):
+        assert parse_submit({"ritme": "answer", "occurrence_id": huge}) is None
+
+
 def test_a_closed_prompt_has_no_inputs() -> None:
     card = prompt_card(prompt(closed=True, answer_label="This round has closed"))
     assert "actions" not in card
