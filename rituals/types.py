@@ -24,6 +24,11 @@ class InputKind(enum.StrEnum):
     MULTI = "multi"  # several of options (max_choices)
 
 
+# Ids as the database stores them (signed 64 bits): anything outside names nothing, and is
+# refused before it reaches the database driver (which would overflow on it).
+DB_IDS = range(-(2**63), 2**63)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Option:
     value: str

@@ -21,14 +21,13 @@ from adapters.playground.platform import (
 )
 from rituals.i18n import translator
 from rituals.ports import Inbound
-from rituals.types import Actor, ChannelRef
+from rituals.types import DB_IDS, Actor, ChannelRef
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 MAX_FILE = 512 * 1024  # what the page lets one attach (a holiday calendar is a few KiB)
 MAX_BODY = 768 * 1024  # room for a MAX_FILE file as base64 (4/3 of it) and the command
-DB_IDS = range(-(2**63), 2**63)  # the database's signed 64-bit ids; others overflow its driver
 
 
 def _persona(user: object) -> Any:

@@ -121,7 +121,7 @@ from adapters.slack.people import People
 from adapters.slack.platform import APPRECIATION, PLATFORM, PlatformHooks, SlackPlatform
 from rituals.i18n import translator
 from rituals.ports import Inbound
-from rituals.types import Actor, ChannelRef, Notice, Prompt
+from rituals.types import DB_IDS, Actor, ChannelRef, Notice, Prompt
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,16 @@ class SlackInbound(Inbound, PlatformHooks, Protocol):
         ...
 
     async def sync_members(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
-        """Add (user id, display name) of the channel's people to its team; returns how many."""
+        """The channel's complete list of people, (user id, display name): newcomers join its
+        team, people no longer in it leave; returns how many are in."""
+        ...
+
+    async def joined(self, channel: ChannelRef, people: list[Actor]) -> None:
+        """People joined the channel of a known team: its rituals invite them from now on."""
+        ...
+
+    async def left(self, channel: ChannelRef, user_ids: list[str]) -> None:
+        """People left the channel: no more prompts, reminders or rounds for them there."""
         ...
 
     async def home(self, actor: Actor) -> list[Notice]:
@@ -216,7 +225,6 @@ def request_key(req: AsyncBoltRequest) -> str:
 
 # -- bodies bolt can read ---------------------------------------------------------------
 
-DB_IDS = range(-(2**63), 2**63)  # the database's signed 64-bit ids; others overflow its driver
 
 _ID = (str, type(None))
 _OBJECT = (dict, type(None))
@@ -577,6 +585,8 @@ class SlackAdapter:
         app.event("app_home_opened")(self._on_home_opened)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_uninstalled)
+        app.event("member_joined_channel")(self._on_member_joined)
+        app.event("member_left_channel")(self._on_member_left)
 
     async def _dedupe(self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
         """Ack and drop a retried request that was handled already (runs after verification)."""
@@ -830,6 +840,26 @@ class SlackAdapter:
 
     async def _on_ignored_event(self, ack: Any) -> None:
         await ack()
+
+    async def _on_member_joined(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
+        await ack()
+        if event.get("user") and event.get("channel"):
+            self.spawn(self._member_joined(str(event.get("team") or body.get("team_id") or ""), str(event["channel"]),
+                                           str(event["user"])))
+
+    async def _member_joined(self, team_id: str, channel_id: str, user_id: str) -> None:
+        user = await self.people.user(team_id, user_id)
+        if user is not None and not user.human:
+            return  # bots, this one included, are not invited to rituals
+        actor = await self._actor(team_id, user_id)
+        await self.inbound.joined(ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id), [actor])
+
+    async def _on_member_left(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
+        await ack()
+        if event.get("user") and event.get("channel"):
+            channel = ChannelRef(platform=PLATFORM, workspace_id=str(event.get("team") or body.get("team_id") or ""),
+                                 channel_id=str(event["channel"]))
+            self.spawn(self.inbound.left(channel, [str(event["user"])]))
 
     async def _on_home_opened(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
         await ack()

@@ -33,8 +33,8 @@ BOT_SCOPES: tuple[tuple[str, str], ...] = (
 )
 
 BOT_EVENTS: tuple[str, ...] = (
-    "app_home_opened", "app_mention", "app_uninstalled", "message.channels", "message.groups",
-    "message.im", "tokens_revoked",
+    "app_home_opened", "app_mention", "app_uninstalled", "member_joined_channel", "member_left_channel",
+    "message.channels", "message.groups", "message.im", "tokens_revoked",
 )
 
 

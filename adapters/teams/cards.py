@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rituals.types import Input, InputKind, Notice, Prompt
+from rituals.types import DB_IDS, Input, InputKind, Notice, Prompt
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -17,7 +17,6 @@ INPUT_PREFIX = "q."
 SUBMIT_MARK = "ritme"
 SCALE = ("1", "2", "3", "4", "5")
 EXPANDED_MAX = 8  # more options than this become a dropdown
-DB_IDS = range(-(2**63), 2**63)  # the database's signed 64-bit ids; others overflow its driver
 
 
 def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -321,3 +321,24 @@ async def test_app_home_shows_the_members_teams(slack: Harness) -> None:
     await slack.event({"type": "app_home_opened", "user": "ULONELY", "channel": "D2", "tab": "home"}, "EvH2")
     lonely = texts(slack.fake.called("views.publish")[-1].body["view"]["blocks"])
     assert "not in a team" in lonely
+
+
+async def test_people_joining_and_leaving_the_channel_join_and_leave_its_team(slack: Harness) -> None:
+    from storage.models import TeamMember
+
+    async def roster() -> set[str]:
+        async with slack.app[REPO].session() as s:
+            return set(await s.scalars(select(Member.user_id).join(TeamMember, TeamMember.member_id == Member.id)))
+
+    # A channel Ritme does not serve yet: nothing is created.
+    await slack.event({"type": "member_joined_channel", "user": "UNEW", "channel": "COTHER", "team": TEAM}, "EvJ0")
+    assert await slack.count(Team) == 0
+
+    await slack.command("help", user=ADMIN)
+    await slack.event({"type": "member_joined_channel", "user": "UNEW", "channel": CHANNEL, "team": TEAM}, "EvJ1")
+    await slack.event({"type": "member_joined_channel", "user": "UBOT", "channel": CHANNEL, "team": TEAM}, "EvJ2")
+    assert "UNEW" in await roster() and "UBOT" not in await roster()
+
+    await slack.event({"type": "member_left_channel", "user": "UNEW", "channel": CHANNEL, "team": TEAM}, "EvL1")
+    assert "UNEW" not in await roster() and ADMIN in await roster()
+    assert await slack.count(Member) >= 2  # who left keeps their identity (and answers) until forget-me
