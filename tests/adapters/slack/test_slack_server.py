@@ -342,3 +342,8 @@ async def test_people_joining_and_leaving_the_channel_join_and_leave_its_team(sl
     await slack.event({"type": "member_left_channel", "user": "UNEW", "channel": CHANNEL, "team": TEAM}, "EvL1")
     assert "UNEW" not in await roster() and ADMIN in await roster()
     assert await slack.count(Member) >= 2  # who left keeps their identity (and answers) until forget-me
+
+
+async def test_a_command_whose_words_contain_payload_is_still_a_command(slack: Harness) -> None:
+    answer = await slack.command("question add What payload does our homework carry?", user=ADMIN)
+    assert "payload" in texts(answer["blocks"])
