@@ -159,11 +159,11 @@ def parse(text: str) -> Command:
             if first in SUB_SET:
                 goal = rest[len(words[0]):].strip()
                 if not goal:
-                    raise CommandError(N_("What is the goal? Write it after 'goal set'."), "goal set Every pupil reads with pleasure")
+                    raise CommandError(N_("What is the goal? Write it after 'goal set'."), N_("goal set Every pupil reads with pleasure"))
                 if len(goal) > 500:
-                    raise CommandError(N_("Keep the goal short (at most 500 characters)."), "goal set Every pupil reads with pleasure")
+                    raise CommandError(N_("Keep the goal short (at most 500 characters)."), N_("goal set Every pupil reads with pleasure"))
                 return Command(name="goal set", args={"text": goal})
-            raise CommandError(N_("Use 'goal' to see the goal, 'goal set TEXT' to change it."), "goal set Every pupil reads with pleasure")
+            raise CommandError(N_("Use 'goal' to see the goal, 'goal set TEXT' to change it."), N_("goal set Every pupil reads with pleasure"))
         case "timezone":
             if len(words) != 1:
                 raise CommandError(N_("Give one timezone name."), "timezone Europe/Amsterdam")
@@ -186,9 +186,9 @@ def parse(text: str) -> Command:
             if first in SUB_ADD and len(words) > 1:
                 question = rest[len(words[0]):].strip()
                 if len(question) > 500:
-                    raise CommandError(N_("Keep the question short (at most 500 characters)."), "question add What surprised you this week?")
+                    raise CommandError(N_("Keep the question short (at most 500 characters)."), N_("question add What surprised you this week?"))
                 return Command(name="question add", args={"text": question})
-            raise CommandError(N_("Write the question after 'question add'."), "question add What surprised you this week?")
+            raise CommandError(N_("Write the question after 'question add'."), N_("question add What surprised you this week?"))
         case "theme":
             if not words:
                 return Command(name="theme", args={"themes": []})
@@ -218,7 +218,7 @@ def parse(text: str) -> Command:
                 return Command(name="plan remove", args={"start": start, "end": end})
             raise CommandError(N_("Use 'plan add', 'plan list' or 'plan remove'."), example)
         case "action":
-            example = "action add #1 We start every meeting with the goal"
+            example = N_("action add #1 We start every meeting with the goal")
             if first in SUB_ADD and len(words) > 2:
                 ritual = parse_id(words[1], example)
                 text_start = rest.find(words[1]) + len(words[1])
@@ -243,7 +243,7 @@ def parse(text: str) -> Command:
 
 
 def _add(rest: str) -> Command:
-    example = "add reflection every monday at 09:00"
+    example = N_("add reflection every monday at 09:00")
     kind_word, _, schedule = rest.partition(" ")
     if not kind_word:
         raise CommandError(N_("Which kind of ritual? One of: {kinds}."), example, kinds=", ".join(sorted(set(KIND_WORDS.values()))))
@@ -256,7 +256,7 @@ def _add(rest: str) -> Command:
 
 
 def _holiday(words: list[str]) -> Command:
-    example = "holiday add 2026-12-21..2027-01-01 Christmas"
+    example = N_("holiday add 2026-12-21..2027-01-01 Christmas")
     sub = words[0].lower() if words else ""
     if sub in SUB_LIST or not words:
         return Command(name="holiday list")

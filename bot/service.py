@@ -166,7 +166,7 @@ class Ritme:
             ]
         if role == "admin":
             rows += [
-                ("add reflection every monday at 09:00", _("a weekly reflection question")),
+                (N_("add reflection every monday at 09:00"), _("a weekly reflection question")),
                 ("add checkout every weekday at 16:30", _("a check-out after the daily meeting")),
                 ("add pulse every 2 weeks on friday at 15:00 open 2d", _("an anonymous team-climate pulse")),
                 ("add goal every month on the first tuesday at 09:00", _("a monthly look at the goal")),
@@ -221,7 +221,7 @@ class Ritme:
     async def do_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         kind = cmd.args["kind"]
         if kind not in KINDS:
-            raise CommandError("The '{kind}' ritual is not available in this version. Choose one of: {kinds}.", "add reflection every monday at 09:00", kind=kind, kinds=", ".join(sorted(KINDS)))
+            raise CommandError("The '{kind}' ritual is not available in this version. Choose one of: {kinds}.", N_("add reflection every monday at 09:00"), kind=kind, kinds=", ".join(sorted(KINDS)))
         schedule = self._schedule(cmd.args["schedule"], kind)
         tz = ZoneInfo(team.timezone)
         now = self.clock()
@@ -573,7 +573,7 @@ class Ritme:
 
 
 def error_notice(_: Translator, reason: str, example: str) -> Notice:
-    footer = _("For example: /ritme {example}", example=example) if example else ""
+    footer = _("For example: /ritme {example}", example=_(example)) if example else ""  # prose in it translated
     return Notice(title=_("That did not work"), text=reason, footer=footer)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.commands import Command, CommandError, parse
+from rituals.schedule import parse_schedule
 
 
 @pytest.mark.parametrize(
@@ -114,3 +116,23 @@ def test_no_control_character_but_tab_and_newline_survives_a_parse(text: str) ->
         return
     kept = "".join(str(v) for v in command.args.values())
     assert not any(ord(c) < 0x20 and c not in "\t\n" for c in kept)
+
+
+@pytest.mark.parametrize("example", [
+    "goal set Every pupil reads with pleasure",
+    "question add What surprised you this week?",
+    "action add #1 We start every meeting with the goal",
+    "holiday add 2026-12-21..2027-01-01 Christmas",
+    "add reflection every monday at 09:00",
+])
+def test_examples_shown_with_errors_work_in_both_languages(example: str) -> None:
+    from rituals.i18n import translator
+
+    english = parse(example)
+    dutch = parse(translator("nl")(example))
+    assert translator("nl")(example) != example
+    assert dutch.name == english.name
+    if "schedule" in english.args:
+        now, amsterdam = datetime(2026, 11, 22, 12, 0, tzinfo=UTC), ZoneInfo("Europe/Amsterdam")
+        assert (parse_schedule(dutch.args["schedule"]).next_after(now, amsterdam)
+                == parse_schedule(english.args["schedule"]).next_after(now, amsterdam))
