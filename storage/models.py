@@ -225,6 +225,7 @@ class Reply(Base):
     __table_args__ = (
         UniqueConstraint("occurrence_id", "member_id"),
         Index("ix_replies_team_created", "team_id", "created_on"),
+        {"sqlite_with_rowid": False},  # kept in id order, not insertion order (migration 0004)
     )
 
 
@@ -232,6 +233,7 @@ class Participation(Base):
     """Who has answered an anonymous occurrence; nothing here points at a reply."""
 
     __tablename__ = "participations"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # kept in member order, not answer order (migration 0004)
 
     occurrence_id: Mapped[int] = mapped_column(
         ForeignKey("occurrences.id", ondelete="CASCADE"), primary_key=True
