@@ -1,8 +1,9 @@
 """A team's replies as rows: loaded once for the review page, written as CSV for ``export``.
 
 Named answers are rows per member and question. Anonymous rituals only ever give
-aggregates (count and average per statement), and only for rounds that at least the team's
-anonymity threshold answered; storage applies that threshold before anything reaches here.
+aggregates (count and average per statement; for the page also the written answers, without
+order), and only for rounds that at least the team's anonymity threshold answered; storage
+applies that threshold, and adds up the scores, before anything reaches here.
 Answers of rounds that are still open are left out: members were told they are shared
 when the round closes.
 """
@@ -14,16 +15,15 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from statistics import mean
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rituals.i18n import Translator
+from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import prompt_inputs
 from rituals.ports import RitualView, TeamView
 from rituals.types import Input, InputKind
-from storage.queries import AuditRow, NamedAnswer, Queries, Round
+from storage.queries import AnonymousRound, AuditRow, NamedAnswer, Queries, Round
 
 PERIOD = timedelta(days=365)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -40,7 +40,7 @@ class Report:
     rounds: list[Round]  # oldest first
     invited: int
     named: dict[int, list[NamedAnswer]]  # by occurrence
-    anonymous: dict[int, list[dict[str, Any]]]  # by occurrence, only at or above the threshold
+    anonymous: dict[int, AnonymousRound]  # by occurrence, only at or above the threshold
     audit: list[AuditRow]  # newest first
     actions: list[tuple[int, int, str, datetime, int | None]] = field(default_factory=list)
 
@@ -55,9 +55,7 @@ class Report:
         return max(self.invited, round_.answered)
 
     def is_anonymous(self, ritual_id: int) -> bool:
-        ritual = self.rituals.get(ritual_id)
-        kind = KINDS.get(ritual.kind) if ritual else None
-        return bool(kind and kind.anonymous)
+        return _anonymous(self.rituals.get(ritual_id))
 
     def is_shared(self, ritual_id: int) -> bool:
         """Whether members were told the team sees their answers (else: a summary only)."""
@@ -72,19 +70,46 @@ class Report:
 
 
 async def load_report(queries: Queries, team: TeamView, now: datetime, period: timedelta | None = PERIOD) -> Report:
-    """The team's rituals, rounds and answers of the last ``period`` (None: everything kept)."""
+    """The team's rituals, rounds and answers of the last ``period`` (None: everything kept).
+
+    One transaction. Anonymous rounds come as totals of the questions they asked, so the
+    rounds are read before their answers.
+    """
     since = now - period if period is not None else datetime(1970, 1, 1, tzinfo=now.tzinfo)
-    rituals = {r.id: r for r in await queries.repo.rituals(team.id)}
-    rounds = await queries.rounds(team.id, since)
-    named: dict[int, list[NamedAnswer]] = {}
-    for answer in await queries.named_answers(team.id, since):
-        named.setdefault(answer.occurrence_id, []).append(answer)
-    anonymous = await queries.anonymous_answers(team.id, since, team.anonymity_threshold)
-    invited = await queries.repo.invited_count(team.id)
-    audit = await queries.audit_log(team.id, since)
-    actions = await queries.repo.actions(list(rituals))
+    async with queries.reading() as read:
+        rituals = {r.id: r for r in await read.rituals(team.id)}
+        rounds = await read.rounds(team.id, since)
+        secret = [r.id for r in rituals.values() if _anonymous(r)]
+        named: dict[int, list[NamedAnswer]] = {}
+        for answer in await read.named_answers([i for i in rituals if i not in secret], since):
+            named.setdefault(answer.occurrence_id, []).append(answer)
+        scored, written = _questions(team, rituals, [r for r in rounds if r.ritual_id in secret])
+        anonymous = await read.anonymous_rounds(secret, since, team.anonymity_threshold, scored=scored, written=written)
+        invited = await read.invited_count(team.id)
+        audit = await read.audit_log(team.id, since)
+        actions = await read.actions(list(rituals))
     return Report(team=team, since=since, now=now, rituals=rituals, rounds=rounds, invited=invited,
                   named=named, anonymous=anonymous, audit=audit, actions=actions)
+
+
+def _anonymous(ritual: RitualView | None) -> bool:
+    kind = KINDS.get(ritual.kind) if ritual else None
+    return bool(kind and kind.anonymous)
+
+
+def _questions(team: TeamView, rituals: dict[int, RitualView], rounds: list[Round]) -> tuple[list[str], list[str]]:
+    """The keys of the scored and of the written questions that ``rounds`` asked."""
+    _ = translator(team.language)  # the keys are the same in every language
+    scored: dict[str, None] = {}
+    written: dict[str, None] = {}
+    for round_ in rounds:
+        kind = KINDS[rituals[round_.ritual_id].kind]
+        for item in prompt_inputs(kind, round_.content, team, _):
+            if item.kind is InputKind.SCALE:
+                scored[item.key] = None
+            elif item.kind is InputKind.TEXT:
+                written[item.key] = None
+    return list(scored), list(written)
 
 
 def ritual_title(ritual: RitualView | None, _: Translator) -> str:
@@ -137,18 +162,18 @@ def answer_rows(report: Report, _: Translator) -> Iterator[AnswerRow]:
 
 def aggregates(report: Report, _: Translator, round_: Round) -> list[Aggregate]:
     """Count and average per scored statement of one anonymous round; empty below the threshold."""
-    values = report.anonymous.get(round_.occurrence_id, [])
+    totals = report.anonymous.get(round_.occurrence_id)
     ritual = report.rituals.get(round_.ritual_id)
-    if ritual is None or len(values) < max(report.team.anonymity_threshold, 1):
+    if ritual is None or totals is None or totals.answered < max(report.team.anonymity_threshold, 1):
         return []
     out = []
     for item in report.inputs(round_, _):
         if item.kind is not InputKind.SCALE:
             continue
-        scores = [int(v[item.key]) for v in values if item.key in v]
-        if len(scores) >= report.team.anonymity_threshold and scores:
+        count, total = totals.scores.get(item.key, (0, 0))
+        if count >= report.team.anonymity_threshold and count:
             out.append(Aggregate(day=report.day(round_.planned_at), ritual=ritual, key=item.key,
-                                 statement=item.label, count=len(scores), average=mean(scores)))
+                                 statement=item.label, count=count, average=total / count))
     return out
 
 

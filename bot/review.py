@@ -10,42 +10,49 @@ from rituals.kinds import KINDS
 from rituals.kinds.base import prompt_inputs, summarise
 from rituals.ports import RitualView, TeamView
 from rituals.types import Notice
+from storage.queries import Queries
 from storage.repo import Repo
 
 RECENT = 3
 
 
 async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: list[RitualView], _: Translator) -> Notice:
-    """Per ritual: the latest round in full, and participation of the rounds before it."""
+    """Per ritual: the latest round in full, and participation of the rounds before it.
+
+    One transaction: per ritual its latest rounds, then the replies of the latest two rounds
+    of every ritual in one query and the counts of the others in another.
+    """
     tz = ZoneInfo(team.timezone)
-    invited = await repo.invited_count(team.id)
+    shown = [(ritual, KINDS[ritual.kind]) for ritual in rituals if not KINDS[ritual.kind].digest]
+    async with Queries(repo).reading() as read:
+        invited = await read.invited_count(team.id)
+        recent = {ritual.id: await read.latest_rounds(ritual.id, RECENT + 1, ("open", "closed")) for ritual, _kind in shown}
+        replies = await read.replies([o.id for occurrences in recent.values() for o in occurrences[:2]])
+        counts = await read.answered([o.id for occurrences in recent.values() for o in occurrences[2:]])
     sections: list[str] = []
-    for ritual in rituals:
-        kind = KINDS[ritual.kind]
-        if kind.digest:
-            continue
-        occurrences = await repo.recent_occurrences(ritual.id, RECENT + 1, ("open", "closed"))
+    for ritual, kind in shown:
+        occurrences = recent[ritual.id]
         header = f"*#{ritual.id} {kind.title(_)}*"
         if not occurrences:
             sections.append(header + "\n" + _("No rounds yet."))
             continue
         latest, earlier = occurrences[0], occurrences[1 : RECENT + 1]
-        replies = await repo.replies_for(latest.id)
-        previous = await repo.replies_for(earlier[0].id) if earlier else None
+        answers = replies[latest.id]
+        previous = replies[earlier[0].id] if earlier else None
         if kind.anonymous and previous is not None and len(previous) < team.anonymity_threshold:
             previous = None  # a change against a round too small to show would reveal its answers
         day = latest.planned_at.astimezone(tz).strftime("%Y-%m-%d")
         state = _("open") if latest.status == "open" else _("closed")
         lines = [header, _("Latest round {day} ({state})", day=day, state=state)]
         hidden = latest.status == "open" and ritual.kind == "appreciation"
-        own = None if hidden else kind.results(latest.content, replies, _)
+        own = None if hidden else kind.results(latest.content, answers, _)
         if own is not None:
             lines.append(own.text)
         elif hidden:
-            lines.append(_("{answered} of {invited} answered; revealed when the round closes.", answered=len(replies), invited=max(invited, len(replies))))
+            lines.append(_("{answered} of {invited} answered; revealed when the round closes.", answered=len(answers), invited=max(invited, len(answers))))
         else:
             summary = summarise(
-                inputs=prompt_inputs(kind, latest.content, team, _), replies=replies, anonymous=kind.anonymous,
+                inputs=prompt_inputs(kind, latest.content, team, _), replies=answers, anonymous=kind.anonymous,
                 shared=True, invited=invited, threshold=team.anonymity_threshold, _=_, rng=engine.rng,
                 previous=previous,
             )
@@ -54,7 +61,7 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
                 lines.append(summary.text)
             lines.append(summary.footer)
         for occ in earlier:
-            count = len(await repo.replies_for(occ.id))
+            count = len(replies[occ.id]) if occ.id in replies else counts[occ.id]
             lines.append(_("{day}: {answered} of {invited} answered", day=occ.planned_at.astimezone(tz).strftime("%Y-%m-%d"), answered=count, invited=max(invited, count)))
         sections.append("\n".join(line for line in lines if line))
     if not sections:

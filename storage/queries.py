@@ -1,25 +1,45 @@
-"""Read-only queries for the review page and the export, and the retention clean-up.
+"""Read-only queries for the review page, the export and the ``review`` summary, and the
+retention clean-up.
 
-Each coroutine is one short transaction and returns plain frozen dataclasses. Every query
-is bounded by team and date and served by an index: replies by ``ix_replies_team_created``,
-occurrences by their unique (ritual, planned time), the audit log by its team index.
+The reads of one page or summary run in one transaction (``Queries.reading``) and return
+plain frozen dataclasses. Every query is bounded by team, ritual or round and served by an
+index: occurrences by their unique (ritual, planned time), replies by their round
+(``uq_replies_occurrence_id``, which also tells named from anonymous ones), the audit log
+by its team index. The retention clean-up deletes by ``ix_replies_team_created``.
 
-Anonymous replies leave this module only for occurrences that at least ``min_answers``
-members answered; the threshold is applied in SQL, so a caller cannot forget it.
+Anonymous replies never leave this module one by one: only totals (how many answered; per
+scored question how many scores and their sum) and the written answers, without order,
+and only for occurrences that at least ``min_answers`` members answered. The threshold is
+applied in SQL, so a caller cannot forget it.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import JSON, Integer, Text, and_, case, cast, column, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause, Select
 
-from rituals.ports import TeamView
-from storage.models import AuditEntry, Member, Occurrence, Participation, Reply, Ritual, Team
-from storage.repo import Repo, team_view
+from rituals.ports import OccurrenceView, ReplyView, RitualView, TeamView
+from storage.models import (
+    Action,
+    AuditEntry,
+    Member,
+    Occurrence,
+    Participation,
+    Reply,
+    Ritual,
+    Team,
+    TeamMember,
+)
+from storage.repo import Repo, occurrence_view, ritual_view, team_view
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -45,6 +65,15 @@ class NamedAnswer:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class AnonymousRound:
+    """What may be shown of an anonymous occurrence that enough members answered."""
+
+    answered: int
+    scores: dict[str, tuple[int, int]]  # question that enough scored -> (how many scored it, the sum)
+    texts: dict[str, list[str]]  # written question -> the non-empty answers, sorted: no order of arrival
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AuditRow:
     """An admin action; ``actor`` is None when the member was forgotten."""
 
@@ -54,97 +83,151 @@ class AuditRow:
     actor: str | None
 
 
-def _replies_since(team_id: int, since: datetime) -> tuple[Any, ...]:
-    """Replies of the team to rounds planned at or after ``since`` (Occurrence joined).
+def _rounds_of(ritual_ids: Collection[int], since: datetime) -> Select[Any]:
+    """The ids of the rituals' occurrences planned at or after ``since`` (their unique index)."""
+    return select(Occurrence.id).where(Occurrence.ritual_id.in_(ritual_ids), Occurrence.planned_at >= since)
 
-    ``created_on`` is the team's local day of the answer, never before the round's UTC day
-    minus one; bounding it lets the (team, created_on) index do the work.
+
+def _totals(
+    dialect: str, scored: Sequence[str], written: Sequence[str], least: int
+) -> tuple[list[FromClause], list[ColumnElement[Any]]]:
+    """Aggregates of the answers in ``replies.values``, per group of replies: for each scored
+    question how many scored it and, when at least ``least`` did, the sum; for each written
+    question the non-empty texts as a JSON array. Returns the extra FROM items they need and
+    the columns.
+
+    PostgreSQL keeps the values as ``json`` text and would parse a reply again for every
+    ``->>``; ``json_to_record`` parses it once. SQLite's ``json_extract`` is cheap as it is.
     """
-    return (
-        Reply.team_id == team_id,
-        Reply.created_on >= since.date() - timedelta(days=1),
-        Occurrence.planned_at >= since,
-    )
+    if not scored and not written:
+        return [], []
+    if dialect == "postgresql":
+        record = (
+            func.json_to_record(Reply.values)
+            .table_valued(*(column(k, Integer) for k in scored), *(column(k, Text) for k in written), joins_implicitly=True)
+            .render_derived(name="answer", with_types=True)
+        )
+        fields: dict[str, ColumnElement[Any]] = {k: record.c[k] for k in (*scored, *written)}
+        gather, extra = func.json_agg, [record]
+    else:
+        fields = {k: Reply.values[k].as_integer() for k in scored} | {k: Reply.values[k].as_string() for k in written}
+        gather, extra = func.json_group_array, []
+    columns: list[ColumnElement[Any]] = []
+    for key in scored:
+        count = func.count(fields[key])
+        columns += [count, case((count >= least, func.sum(fields[key])))]
+    for key in written:
+        text = fields[key]
+        columns.append(gather(text, type_=JSON).filter(and_(text.is_not(None), text != "")))
+    return extra, columns
 
 
-class Queries:
-    """What the review page and the export read, and what the retention job deletes."""
+class ReadTx:
+    """The reads of the review page, the export and the ``review`` summary, in one transaction."""
 
-    def __init__(self, repo: Repo) -> None:
-        self.repo = repo
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
 
-    @property
-    def engine(self) -> AsyncEngine:
-        return self.repo.engine
+    async def rituals(self, team_id: int) -> list[RitualView]:
+        table = Ritual.__table__
+        rows = await self.conn.execute(select(table).where(table.c.team_id == team_id).order_by(table.c.id))
+        return [ritual_view(r) for r in rows.all()]  # type: ignore[arg-type]
 
-    async def team(self, team_id: int) -> TeamView | None:
-        """The team, or None when there is no such team."""
-        async with self.repo.session() as s:
-            team = await s.get(Team, team_id)
-            return team_view(team) if team is not None else None
+    async def invited_count(self, team_id: int) -> int:
+        """How many members the team has: who its rounds invite."""
+        stmt = select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)
+        return int(await self.conn.scalar(stmt) or 0)
 
     async def rounds(self, team_id: int, since: datetime) -> list[Round]:
         """Every occurrence of the team's rituals planned at or after ``since``, oldest first."""
-        answered = (
-            select(Reply.occurrence_id, func.count().label("n"))
-            .where(Reply.team_id == team_id)
-            .group_by(Reply.occurrence_id)
-            .subquery()
+        answered = (  # per round, from the index on the round alone
+            select(func.count()).where(Reply.occurrence_id == Occurrence.id).correlate(Occurrence).scalar_subquery()
         )
         stmt = (
-            select(Occurrence, func.coalesce(answered.c.n, 0))
+            select(Occurrence.id, Occurrence.ritual_id, Occurrence.planned_at, Occurrence.status, Occurrence.reason,
+                   Occurrence.content, answered)
             .join(Ritual, Ritual.id == Occurrence.ritual_id)
-            .outerjoin(answered, answered.c.occurrence_id == Occurrence.id)
             .where(Ritual.team_id == team_id, Occurrence.planned_at >= since)
             .order_by(Occurrence.planned_at, Occurrence.id)
         )
-        async with self.repo.session() as s:
-            rows = (await s.execute(stmt)).all()
         return [
-            Round(
-                occurrence_id=o.id, ritual_id=o.ritual_id, planned_at=o.planned_at, status=o.status,
-                reason=o.reason, content=dict(o.content or {}), answered=int(n),
-            )
-            for o, n in rows
+            Round(occurrence_id=occ, ritual_id=ritual, planned_at=planned, status=status, reason=reason,
+                  content=content or {}, answered=int(n or 0))
+            for occ, ritual, planned, status, reason, content, n in (await self.conn.execute(stmt)).all()
         ]
 
-    async def named_answers(self, team_id: int, since: datetime) -> list[NamedAnswer]:
-        """Answers with a member (never anonymous ones) to rounds planned at or after ``since``."""
-        stmt = (
-            select(Reply.occurrence_id, Member.display_name, Member.user_id, Reply.values)
-            .join(Member, Member.id == Reply.member_id)
-            .join(Occurrence, Occurrence.id == Reply.occurrence_id)
-            .where(*_replies_since(team_id, since), Reply.member_id.is_not(None))
-            .order_by(Reply.occurrence_id, Member.display_name, Member.id)
-        )
-        async with self.repo.session() as s:
-            rows = (await s.execute(stmt)).all()
-        return [
-            NamedAnswer(occurrence_id=occ, member_name=name or uid, values=dict(values or {}))
-            for occ, name, uid, values in rows
-        ]
+    async def named_answers(self, ritual_ids: Collection[int], since: datetime) -> list[NamedAnswer]:
+        """Answers with a member (never anonymous ones) to the rounds of ``ritual_ids`` planned at
+        or after ``since``, per round by name.
 
-    async def anonymous_answers(self, team_id: int, since: datetime, min_answers: int) -> dict[int, list[dict[str, Any]]]:
-        """Values of anonymous answers per round planned at or after ``since``, only for rounds
-        that ``min_answers`` or more members answered.
-
-        The values come in no meaningful order (reply ids are random); callers aggregate them.
+        The values come as text and are decoded in one pass, not one ``json.loads`` a row:
+        for a year of answers that is most of the time spent here. SQLite joins the names with
+        a primary-key lookup a row; PostgreSQL would hash the whole members table for that, so
+        there the names come in a second query, over the few members who answered.
         """
-        enough = (
-            select(Reply.occurrence_id)
-            .join(Occurrence, Occurrence.id == Reply.occurrence_id)
-            .where(*_replies_since(team_id, since), Reply.member_id.is_(None))
+        if not ritual_ids:
+            return []
+        answered = (Reply.occurrence_id.in_(_rounds_of(ritual_ids, since)), Reply.member_id.is_not(None))
+        if self.dialect == "sqlite":
+            rows = (await self.conn.execute(
+                select(Reply.occurrence_id, func.coalesce(func.nullif(Member.display_name, ""), Member.user_id),
+                       cast(Reply.values, Text))
+                .join(Member, Member.id == Reply.member_id)
+                .where(*answered)
+                .order_by(Reply.occurrence_id, Member.display_name, Member.id)
+            )).all()
+        else:
+            found = (await self.conn.execute(
+                select(Reply.occurrence_id, Reply.member_id, cast(Reply.values, Text)).where(*answered)
+            )).all()
+            names = (await self.conn.execute(
+                select(Member.id, Member.display_name, Member.user_id)
+                .where(Member.id.in_({member for _occ, member, _text in found}))
+                .order_by(Member.display_name, Member.id)  # in the database's collation, as the join sorts them
+            )).all() if found else []
+            rank = {mid: (i, name or uid) for i, (mid, name, uid) in enumerate(names)}
+            ordered = sorted((r for r in found if r[1] in rank), key=lambda r: (r[0], rank[r[1]][0]))
+            rows = [(occ, rank[member][1], text) for occ, member, text in ordered]
+        values = json.loads("[" + ",".join([text or "null" for _occ, _name, text in rows]) + "]")
+        return [NamedAnswer(occurrence_id=occ, member_name=name, values=value or {})
+                for (occ, name, _text), value in zip(rows, values, strict=True)]
+
+    async def anonymous_rounds(
+        self, ritual_ids: Collection[int], since: datetime, min_answers: int, *,
+        scored: Collection[str], written: Collection[str],
+    ) -> dict[int, AnonymousRound]:
+        """Totals of the rounds of ``ritual_ids`` planned at or after ``since`` that ``min_answers``
+        or more members answered anonymously: per ``scored`` question that as many scored, the
+        number and sum of the scores; per ``written`` question the non-empty texts, sorted.
+        One statement, so the threshold holds for all of it.
+
+        The questions may be those of all the rounds together: a round that did not ask one
+        has no scores and no texts for it.
+        """
+        if not ritual_ids:
+            return {}
+        scored = list(dict.fromkeys(scored))
+        written = [key for key in dict.fromkeys(written) if key not in scored]
+        least = max(min_answers, 1)
+        extra, totals = _totals(self.dialect, scored, written, least)
+        stmt = (
+            select(Reply.occurrence_id, func.count(), *totals)
+            .select_from(Reply, *extra)
+            .where(Reply.occurrence_id.in_(_rounds_of(ritual_ids, since)), Reply.member_id.is_(None))
             .group_by(Reply.occurrence_id)
-            .having(func.count() >= max(min_answers, 1))
+            .having(func.count() >= least)
         )
-        stmt = select(Reply.occurrence_id, Reply.values).where(
-            Reply.team_id == team_id, Reply.member_id.is_(None), Reply.occurrence_id.in_(enough),
-        )
-        out: dict[int, list[dict[str, Any]]] = {}
-        async with self.repo.session() as s:
-            for occ, values in (await s.execute(stmt)).all():
-                out.setdefault(occ, []).append(dict(values or {}))
-        return out
+        found: dict[int, AnonymousRound] = {}
+        n = 2 * len(scored)
+        for occ, answered, *values in (await self.conn.execute(stmt)).all():
+            counts, sums, texts = values[0:n:2], values[1:n:2], values[n:]
+            found[occ] = AnonymousRound(
+                answered=int(answered),
+                scores={key: (int(c), int(t)) for key, c, t in zip(scored, counts, sums, strict=True) if t is not None},
+                texts={key: sorted(str(t) for t in some) for key, some in zip(written, texts, strict=True) if some},
+            )
+        return found
 
     async def audit_log(self, team_id: int, since: datetime, limit: int = 500) -> list[AuditRow]:
         """The team's admin actions since ``since``, newest first."""
@@ -155,12 +238,80 @@ class Queries:
             .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
             .limit(limit)
         )
-        async with self.repo.session() as s:
-            rows = (await s.execute(stmt)).all()
         return [
             AuditRow(action=a, detail=dict(d or {}), created_at=c, actor=(name or uid) if uid else None)
-            for a, d, c, name, uid in rows
+            for a, d, c, name, uid in (await self.conn.execute(stmt)).all()
         ]
+
+    async def actions(self, ritual_ids: Sequence[int]) -> list[tuple[int, int, str, datetime, int | None]]:
+        """(action id, ritual id, text, created, follow-up occurrence id), oldest first."""
+        if not ritual_ids:
+            return []
+        stmt = (
+            select(Action.id, Action.ritual_id, Action.text, Action.created_at, Action.followup_occurrence_id)
+            .where(Action.ritual_id.in_(ritual_ids)).order_by(Action.id)
+        )
+        return [(a, b, c, d, e) for a, b, c, d, e in (await self.conn.execute(stmt)).all()]
+
+    async def latest_rounds(self, ritual_id: int, limit: int, statuses: Collection[str]) -> list[OccurrenceView]:
+        """The ritual's latest ``limit`` occurrences with one of ``statuses``, newest first."""
+        table = Occurrence.__table__
+        rows = await self.conn.execute(
+            select(table).where(table.c.ritual_id == ritual_id, table.c.status.in_(statuses))
+            .order_by(table.c.planned_at.desc(), table.c.id.desc()).limit(limit)
+        )
+        return [occurrence_view(o) for o in rows.all()]  # type: ignore[arg-type]
+
+    async def replies(self, occurrence_ids: Collection[int]) -> dict[int, list[ReplyView]]:
+        """The replies of each occurrence, by member name (anonymous ones have none)."""
+        if not occurrence_ids:
+            return {}
+        stmt = (
+            select(Reply.occurrence_id, Reply.member_id, Member.display_name, Reply.values, Reply.created_on)
+            .outerjoin(Member, Member.id == Reply.member_id)
+            .where(Reply.occurrence_id.in_(occurrence_ids))
+            .order_by(Reply.occurrence_id, Member.display_name, Reply.id)
+        )
+        out: dict[int, list[ReplyView]] = {occ: [] for occ in occurrence_ids}
+        for occ, member, name, values, day in (await self.conn.execute(stmt)).all():
+            out[occ].append(ReplyView(member_id=member, member_name=name or "", values=dict(values or {}), created_on=day))
+        return out
+
+    async def answered(self, occurrence_ids: Collection[int]) -> dict[int, int]:
+        """How many answered each occurrence (the round's index alone)."""
+        if not occurrence_ids:
+            return {}
+        stmt = (
+            select(Reply.occurrence_id, func.count())
+            .where(Reply.occurrence_id.in_(occurrence_ids))
+            .group_by(Reply.occurrence_id)
+        )
+        counts = {occ: int(n) for occ, n in (await self.conn.execute(stmt)).all()}
+        return {occ: counts.get(occ, 0) for occ in occurrence_ids}
+
+
+class Queries:
+    """What the review page, the export and the ``review`` summary read, and what the
+    retention job deletes."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.repo.engine
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[ReadTx]:
+        """One transaction for all the reads of a page or summary."""
+        async with self.repo.engine.begin() as conn:
+            yield ReadTx(conn)
+
+    async def team(self, team_id: int) -> TeamView | None:
+        """The team, or None when there is no such team."""
+        async with self.repo.session() as s:
+            team = await s.get(Team, team_id)
+            return team_view(team) if team is not None else None
 
     async def delete_expired_replies(self, now: datetime) -> int:
         """Delete replies older than their team's ``retention_days``; the number deleted.

@@ -19,15 +19,19 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from adapters.playground.platform import CHANNEL, PLATFORM, WORKSPACE
 from bot.config import Settings
+from bot.export import load_report
+from bot.review import RECENT, review_notice
 from bot.review_page import retention_job
 from bot.server import ENGINE, REPO, create_app
+from rituals.i18n import translator
 from rituals.library import PULSE_STATEMENTS, THEMES, VALUES
 from storage.db import create_engine
 from storage.models import AuditEntry, Occurrence, Participation, Reply, Ritual
+from storage.queries import Queries
 from storage.repo import Repo
 from tests.fakes.browser import screenshot, serve_app
 from tests.fakes.clock import Clock
@@ -232,6 +236,39 @@ async def test_page_contents(real: Real) -> None:
     assert "Role given" in audit and "Anna" in audit and "Shared goal set" in audit
     assert re.search(r'<path class="series checkout" d="M[\d.]+,[\d.]+"', page)  # one week: one point
     assert 'class="bar participation"' in page
+
+
+async def test_page_and_summary_read_in_one_transaction_each(real: Real) -> None:
+    answers = {1: {"answer": "a"}, 2: {"score": 3, "takeaway": "t"}, 3: pulse(3, "zq")}
+    for ritual, spec in ((1, "reflection every monday at 09:00"), (2, "checkout every weekday at 16:30"),
+                         (3, "pulse every 2 weeks on friday at 15:00")):
+        await real.command("anna", f"add {spec}")
+        for _round in range(5):
+            occ = await real.run(ritual)
+            for user in ("anna", "bram", "chris"):
+                await real.answer(user, occ, answers[ritual])
+            await real.close(ritual)
+            real.clock.advance(hours=1)
+    repo: Repo = real.app[REPO]
+    team, _new = await repo.ensure_team(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL, name="Playground",
+                                        timezone="Europe/Amsterdam", language="en", now=NOW)
+    rituals = await repo.rituals(team.id)
+    began: list[object] = []
+
+    def count(conn: object) -> None:
+        began.append(conn)
+
+    event.listen(repo.engine.sync_engine, "begin", count)
+    try:
+        report = await load_report(Queries(repo), team, real.clock())
+        assert len(began) == 1
+        assert len(report.rounds) == 15 and all(a.answered == 3 for a in report.anonymous.values())
+        began.clear()
+        notice = await review_notice(repo, real.app[ENGINE], team, rituals, translator("en"))
+        assert len(began) == 1
+    finally:
+        event.remove(repo.engine.sync_engine, "begin", count)
+    assert notice.text.count("3 of 4 answered") == 3 * RECENT + 3
 
 
 async def test_page_speaks_the_team_language(sqlite_url: str) -> None:
@@ -444,3 +481,21 @@ async def test_retention_runs_daily_from_the_start_of_the_server(sqlite_url: str
     await retention_job(repo, Clock(NOW))()
     assert await left() == 1
     await repo.engine.dispose()
+
+
+async def test_revoking_stops_every_link_made_before_and_new_links_work(real: Real) -> None:
+    async def link(text: str) -> str:
+        reply = await real.command("anna", text)
+        return re.search(re.escape(PUBLIC) + r"(/review/\S+)", reply["text"]).group(1)  # type: ignore[union-attr]
+
+    page, export = await link("review link"), await link("export")
+    assert (await real.client.get(page)).status == 200 and (await real.client.get(export)).status == 200
+    refused = await real.command("chris", "review link revoke")  # a member may not
+    assert (await real.client.get(page)).status == 200 and "Links revoked" not in refused.get("title", "")
+    revoked = await real.command("bram", "review link intrekken")  # a leader may, in Dutch words too
+    assert revoked["title"] == "Links revoked"
+    assert (await real.client.get(page)).status == 403 and (await real.client.get(export)).status == 403
+    fresh = await link("review link")
+    assert (await real.client.get(fresh)).status == 200
+    assert "Review and export links revoked" in await (await real.client.get(fresh)).text()
+    assert (await real.client.get(f"/review/{10**30}.{2**40}.x")).status == 403

@@ -51,12 +51,13 @@ async def test_rounds_count_answers_and_keep_skips_with_their_reason(repo: Repo)
     await answer(repo, foreign, other, other_ids["dirk"], {"score": 5}, anonymous=False, day=NOW.date())
 
     q = Queries(repo)
-    rounds = await q.rounds(team, NOW - timedelta(days=365))
+    async with q.reading() as read:
+        rounds = await read.rounds(team, NOW - timedelta(days=365))
+        named = await read.named_answers([ritual], NOW - timedelta(days=365))
     assert [(r.occurrence_id, r.status, r.reason, r.answered) for r in rounds] == [
         (first, "closed", None, 2), (skipped, "skipped", "Kerstvakantie", 0), (latest, "open", None, 1),
     ]
     assert old not in [r.occurrence_id for r in rounds]
-    named = await q.named_answers(team, NOW - timedelta(days=365))
     assert [(a.occurrence_id, a.member_name, a.values) for a in named] == [
         (first, "Ann", {"score": 4}), (first, "Bob", {"score": 4}), (latest, "Cas", {"score": 2}),
     ]
@@ -64,24 +65,60 @@ async def test_rounds_count_answers_and_keep_skips_with_their_reason(repo: Repo)
     assert await q.team(9999) is None
 
 
-async def test_anonymous_answers_only_leave_storage_at_the_threshold(repo: Repo) -> None:
+async def test_anonymous_rounds_leave_storage_as_totals_and_only_at_the_threshold(repo: Repo) -> None:
     team, ids = await make_team(repo, "a", ["ann", "bob", "cas", "dirk"])
     pulse = await repo.add_ritual(team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    old = await add_round(repo, pulse, NOW - timedelta(days=400))
     two = await add_round(repo, pulse, NOW - timedelta(days=20))
     three = await add_round(repo, pulse, NOW - timedelta(days=6))
     for name, score in (("ann", 1), ("bob", 5)):
-        await answer(repo, two, team, ids[name], {"safe": score}, anonymous=True, day=(NOW - timedelta(days=20)).date())
-    for name, score in (("ann", 2), ("bob", 3), ("cas", 5)):
-        await answer(repo, three, team, ids[name], {"safe": score}, anonymous=True, day=(NOW - timedelta(days=6)).date())
+        await answer(repo, two, team, ids[name], {"safe": score, "comment": f"zq-{name}"}, anonymous=True,
+                     day=(NOW - timedelta(days=20)).date())
+    for name, values in (("ann", {"safe": 2, "Mood now": 4, "comment": "Ziek"}), ("bob", {"safe": 3, "Mood now": 2, "comment": ""}),
+                         ("cas", {"safe": 5, "comment": "Afspraken helpen"}), ("dirk", {"comment": "Alleen tekst"})):
+        await answer(repo, three, team, ids[name], values, anonymous=True, day=(NOW - timedelta(days=6)).date())
+    for name in ("ann", "bob", "cas"):
+        await answer(repo, old, team, ids[name], {"safe": 4}, anonymous=True, day=(NOW - timedelta(days=400)).date())
 
     q = Queries(repo)
     since = NOW - timedelta(days=365)
-    found = await q.anonymous_answers(team, since, min_answers=3)
-    assert set(found) == {three}
-    assert sorted(v["safe"] for v in found[three]) == [2, 3, 5]
-    assert set(await q.anonymous_answers(team, since, min_answers=2)) == {two, three}
-    assert await q.named_answers(team, since) == []  # anonymous answers never come with a name
-    assert {r.occurrence_id: r.answered for r in await q.rounds(team, since)} == {two: 2, three: 3}
+    async with q.reading() as read:
+        found = await read.anonymous_rounds([pulse], since, 3, scored=["safe", "other", "Mood now"], written=["comment"])
+        lower = await read.anonymous_rounds([pulse], since, 2, scored=["safe", "safe", "Mood now"], written=["safe"])
+        counted = await read.anonymous_rounds([pulse], since, 3, scored=[], written=[])  # a round asking nothing
+        named = await read.named_answers([pulse], since)
+        rounds = await read.rounds(team, since)
+    assert set(found) == {three}  # two answers are too few; the old round is before the period
+    assert found[three].answered == 4
+    assert found[three].scores == {"safe": (3, 10)}  # Dirk wrote but did not score; two scores are too few
+    assert found[three].texts == {"comment": ["Afspraken helpen", "Alleen tekst", "Ziek"]}  # sorted, no empty ones
+    assert set(lower) == {two, three} and lower[two].texts == {}
+    assert lower[two].scores == {"safe": (2, 6)} and lower[three].scores == {"safe": (3, 10), "Mood now": (2, 6)}
+    assert {occ: (r.answered, r.scores, r.texts) for occ, r in counted.items()} == {three: (4, {}, {})}
+    assert named == []  # anonymous answers never come with a name
+    assert {r.occurrence_id: r.answered for r in rounds} == {two: 2, three: 4}
+
+
+async def test_review_reads_the_latest_rounds_their_replies_and_counts(repo: Repo) -> None:
+    team, ids = await make_team(repo, "a", ["ann", "bob"])
+    ritual = await repo.add_ritual(team_id=team, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    first = await add_round(repo, ritual, NOW - timedelta(days=21))
+    await add_round(repo, ritual, NOW - timedelta(days=14), status="skipped", reason="Kerstvakantie")
+    second = await add_round(repo, ritual, NOW - timedelta(days=7))
+    latest = await add_round(repo, ritual, NOW - timedelta(days=1), status="open")
+    await answer(repo, first, team, ids["bob"], {"score": 3}, anonymous=False, day=(NOW - timedelta(days=21)).date())
+    await answer(repo, first, team, ids["ann"], {"score": 4}, anonymous=False, day=(NOW - timedelta(days=21)).date())
+    await answer(repo, latest, team, ids["bob"], {"score": 5}, anonymous=False, day=NOW.date())
+
+    async with Queries(repo).reading() as read:
+        assert await read.invited_count(team) == 2
+        recent = await read.latest_rounds(ritual, 3, ("open", "closed"))
+        assert [o.id for o in recent] == [latest, second, first]
+        replies = await read.replies([latest, first])
+        assert [(r.member_name, r.values) for r in replies[first]] == [("Ann", {"score": 4}), ("Bob", {"score": 3})]
+        assert [r.member_name for r in replies[latest]] == ["Bob"]
+        assert await read.answered([first, second]) == {first: 2, second: 0}
+        assert await read.replies([]) == {} and await read.answered([]) == {}
 
 
 async def test_audit_log_names_the_actor_until_forgotten(repo: Repo) -> None:
@@ -90,7 +127,8 @@ async def test_audit_log_names_the_actor_until_forgotten(repo: Repo) -> None:
     await repo.audit(team, ids["bob"], "goal.set", {"goal": "x"}, NOW - timedelta(days=1))
     await repo.audit(team, ids["bob"], "team.language", {}, NOW - timedelta(days=500))
     await repo.forget_member(ids["bob"])
-    rows = await Queries(repo).audit_log(team, NOW - timedelta(days=365))
+    async with Queries(repo).reading() as read:
+        rows = await read.audit_log(team, NOW - timedelta(days=365))
     assert [(r.action, r.actor, r.detail) for r in rows] == [("goal.set", None, {"goal": "x"}), ("ritual.add", "Ann", {"ritual": 1})]
 
 
