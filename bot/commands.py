@@ -150,6 +150,8 @@ def parse(text: str) -> Command:
                 return Command(name="review")
             if first in ("link", "koppeling") and len(words) == 1:
                 return Command(name="review link")
+            if first in ("link", "koppeling") and len(words) == 2 and words[1].lower() in ("revoke", "intrekken"):
+                return Command(name="review link revoke")
             return Command(name="review", args={"id": parse_id(first, "review #1")})
         case "export":
             return Command(name="export")

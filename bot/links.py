@@ -1,8 +1,10 @@
 """Signed, expiring links to a team's review page.
 
 A token is ``TEAM.EXPIRY.SIGNATURE``: the team id, the expiry as Unix seconds, and an
-HMAC-SHA256 over both (base64url, unpadded). The HMAC key is derived from the server's
-secret for this one purpose, so the secret itself never signs anything else here.
+HMAC-SHA256 over both (base64url, unpadded) and the team's link generation. The HMAC key is
+derived from the server's secret for this one purpose, so the secret itself never signs
+anything else here. ``review link revoke`` moves a team's generation on: every link made
+before stops working, while the token format stays the same.
 
 The secret is ``RITME_SECRET_KEY``. Without it (the playground: the configuration demands
 it once a platform is set up) a random secret is generated at first start and kept in a
@@ -23,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+
+from rituals.types import DB_IDS
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +64,32 @@ class LinkSigner:
             log.warning("RITME_SECRET_KEY is short (under 16 bytes): review links are easier to forge")
         self._key = hmac.new(secret, PURPOSE, hashlib.sha256).digest()
 
-    def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+    def _mac(self, payload: str, generation: int) -> str:
+        signed = payload if not generation else f"{payload}.{int(generation)}"  # generation 0: links from before revocation existed
+        return _b64(hmac.new(self._key, signed.encode("ascii"), hashlib.sha256).digest())
 
-    def sign(self, team_id: int, expires_at: datetime) -> str:
+    def sign(self, team_id: int, expires_at: datetime, generation: int = 0) -> str:
         payload = f"{int(team_id)}.{int(expires_at.timestamp())}"
-        return f"{payload}.{self._mac(payload)}"
+        return f"{payload}.{self._mac(payload, generation)}"
 
-    def verify(self, token: str, now: datetime) -> Claims:
-        """What a valid token grants; ``LinkError`` when it is malformed, tampered or stale."""
+    @staticmethod
+    def team_of(token: str) -> int:
+        """The team a token names, unchecked (to look up its link generation);
+        ``LinkError`` when it is malformed."""
         parts = token.split(".")
         if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(token) > 200:
             raise LinkError("malformed token")
+        if int(parts[0]) not in DB_IDS:
+            raise LinkError("no such team")
+        return int(parts[0])
+
+    def verify(self, token: str, now: datetime, generation: int = 0) -> Claims:
+        """What a valid token grants; ``LinkError`` when it is malformed, tampered, revoked
+        (made in another generation of the team's links) or stale."""
+        self.team_of(token)
+        parts = token.split(".")
         payload = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(self._mac(payload), parts[2]):
+        if not hmac.compare_digest(self._mac(payload, generation), parts[2]):
             raise LinkError("bad signature")
         expires = int(parts[1])
         if expires <= int(now.timestamp()):
@@ -96,13 +112,13 @@ class ReviewLinks:
         self.base_url = base_url.rstrip("/")
         self.days = days
 
-    def page(self, team_id: int, now: datetime) -> Link:
+    def page(self, team_id: int, now: datetime, generation: int = 0) -> Link:
         expires = (now + timedelta(days=self.days)).astimezone(UTC).replace(microsecond=0)
-        token = self.signer.sign(team_id, expires)
+        token = self.signer.sign(team_id, expires, generation)
         return Link(url=f"{self.base_url}/review/{token}", token=token, expires_at=expires)
 
-    def export(self, team_id: int, now: datetime) -> Link:
-        link = self.page(team_id, now)
+    def export(self, team_id: int, now: datetime, generation: int = 0) -> Link:
+        link = self.page(team_id, now, generation)
         return Link(url=link.url + "/export.csv", token=link.token, expires_at=link.expires_at)
 
 

@@ -63,6 +63,7 @@ ACTIONS = {
     "question.add": N_("Question added"), "team.themes": N_("Themes set"),
     "appreciation.start": N_("Appreciation round started"),
     "review.link": N_("Review link made"), "export": N_("Export link made"),
+    "review.links_revoked": N_("Review and export links revoked"),
 }
 
 
@@ -104,7 +105,8 @@ async def link_notice(ritme: Any, team: TeamView, member_id: int, _: Translator,
     if links is None:
         return Notice(title=_("Not available"), text=_("Review pages are not served by this installation."))
     now = ritme.clock()
-    link = links.export(team.id, now) if export else links.page(team.id, now)
+    generation = link_generation(team)
+    link = links.export(team.id, now, generation) if export else links.page(team.id, now, generation)
     await ritme.repo.audit(team.id, member_id, "export" if export else "review.link", {"expires": link.expires_at.isoformat()}, now)
     until = format_when(link.expires_at, ZoneInfo(team.timezone))
     if export:
@@ -120,6 +122,12 @@ async def link_notice(ritme: Any, team: TeamView, member_id: int, _: Translator,
     )
 
 
+def link_generation(team: TeamView) -> int:
+    """Which generation of the team's links is valid (``review link revoke`` moves it on)."""
+    value = team.settings.get("link_generation", 0)
+    return value if isinstance(value, int) else 0
+
+
 def format_when(when: datetime, tz: Any) -> str:
     return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
@@ -132,13 +140,14 @@ def routes(queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], 
 
     async def opened(request: web.Request) -> tuple[TeamView, Claims] | web.Response:
         """The team and claims of the request's token, or the 403 page."""
+        token = request.match_info["token"]
         try:
-            claims = signer.verify(request.match_info["token"], clock())
+            team = await queries.team(signer.team_of(token))
+            if team is None:
+                return refused(translator(default_language), expired=False)
+            claims = signer.verify(token, clock(), link_generation(team))
         except LinkError as err:
             return refused(translator(default_language), expired=err.expired)
-        team = await queries.team(claims.team_id)
-        if team is None:
-            return refused(translator(default_language), expired=False)
         return team, claims
 
     @r.get("/review/{token}")
@@ -584,10 +593,12 @@ def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Ra
         return f'<p class="empty">{esc(_("Too few answers to show results: at least {threshold} are needed to keep answers anonymous.", threshold=report.team.anonymity_threshold))}</p>'
     rows = "".join(f'<tr><td>{esc(a.statement)}</td><td class="num">{a.average:.1f}</td></tr>' for a in figures)
     head = f'<tr><th>{esc(_("Statement"))}</th><th class="num">{esc(_("Average"))}</th></tr>'
-    texts = []
+    totals = report.anonymous.get(round_.occurrence_id)
+    written = totals.texts if totals else {}
+    texts: list[str] = []
     for item in report.inputs(round_, _):
         if item.kind is InputKind.TEXT:
-            texts += [str(v[item.key]) for v in report.anonymous.get(round_.occurrence_id, []) if v.get(item.key)]
+            texts += written.get(item.key, [])
     rng.shuffle(texts)
     comments = f'<ul class="answers anonymous">{"".join(f"<li>{esc(t)}</li>" for t in texts)}</ul>' if texts else ""
     return f'<div class="scroll"><table class="figures"><thead>{head}</thead><tbody>{rows}</tbody></table></div>{comments}'

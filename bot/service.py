@@ -31,7 +31,7 @@ NEEDS = {
     "pairs exclude": "admin", "pairs include": "admin", "pairs label": "admin", "pairs mix": "admin", "plan add": "admin", "plan list": "admin", "plan remove": "admin", "holiday import": "admin",
     "run": "leader", "close": "leader", "goal set": "leader", "review": "leader",
     "appreciation start": "leader", "appreciation close": "leader", "action add": "leader",
-    "review link": "leader", "export": "admin",
+    "review link": "leader", "review link revoke": "leader", "export": "admin",
 }
 
 
@@ -160,6 +160,7 @@ class Ritme:
                 ("close #1", _("close the open round and post its results")),
                 ("review #1", _("a summary of recent answers")),
                 ("review link", _("a private link to the team's review page with charts")),
+                ("review link revoke", _("stop every review and export link made so far")),
                 ("goal set " + _("Every pupil reads with pleasure"), _("set the shared goal")),
                 ("appreciation start 3d", _("start an appreciation round")),
                 ("action add #1 " + _("We start every meeting with our goal"), _("record what the team agreed; the next round asks how it went")),
@@ -528,6 +529,12 @@ class Ritme:
         from bot.review_page import link_notice
 
         return await link_notice(self, team, member_id, _, export=False)
+
+    async def do_review_link_revoke(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        generation = int(team.settings.get("link_generation", 0)) + 1
+        await self.repo.update_team(team.id, settings={**team.settings, "link_generation": generation})
+        await self.repo.audit(team.id, member_id, "review.links_revoked", {"generation": generation}, self.clock())
+        return Notice(title=_("Links revoked"), text=_("Every review and export link of this channel made until now has stopped working. /ritme review link makes a new one."))
 
     async def do_export(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         from bot.review_page import link_notice

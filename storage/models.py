@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -212,7 +213,7 @@ class Reply(Base):
 
     __tablename__ = "replies"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # random, so order says nothing
+    id: Mapped[str] = mapped_column(String(36))  # random, so order says nothing (key: see below)
     occurrence_id: Mapped[int] = mapped_column(
         ForeignKey("occurrences.id", ondelete="CASCADE"), index=True
     )
@@ -223,9 +224,12 @@ class Reply(Base):
     updated_at: Mapped[datetime | None]
 
     __table_args__ = (
+        # A round's replies together, in random order within it; on SQLite no rowid, so no
+        # insertion order either (migration 0004).
+        PrimaryKeyConstraint("occurrence_id", "id"),
         UniqueConstraint("occurrence_id", "member_id"),
         Index("ix_replies_team_created", "team_id", "created_on"),
-        {"sqlite_with_rowid": False},  # kept in id order, not insertion order (migration 0004)
+        {"sqlite_with_rowid": False},
     )
 
 

@@ -186,3 +186,17 @@ async def test_who_may_make_links(real: App) -> None:
     assert "attachment" in resp.headers["Content-Disposition"]
     page = await (await real.client.get(export.removesuffix("/export.csv"))).text()
     assert "Review link made" in page and "Export link made" in page  # the admin log shows both
+
+
+def test_a_new_generation_revokes_the_links_made_before() -> None:
+    signer = LinkSigner(b"k" * 32)
+    old = signer.sign(7, NOW + timedelta(days=7))
+    new = signer.sign(7, NOW + timedelta(days=7), generation=1)
+    assert signer.team_of(new) == 7 and signer.verify(old, NOW).team_id == 7
+    with pytest.raises(LinkError):
+        signer.verify(old, NOW, generation=1)
+    assert signer.verify(new, NOW, generation=1).team_id == 7
+    with pytest.raises(LinkError):
+        signer.verify(new, NOW, generation=2)
+    with pytest.raises(LinkError):
+        signer.team_of("7.x.y")

@@ -26,3 +26,11 @@ def test_anonymous_rows_keep_no_insertion_order_on_sqlite(tmp_path) -> None:
         for table in ("replies", "participations"):
             flags = conn.execute(sa.text("SELECT wr FROM pragma_table_list WHERE name = :t"), {"t": table}).scalar_one()
             assert flags == 1, f"{table} keeps a rowid"
+
+
+def test_replies_are_keyed_by_round_then_random_id(tmp_path) -> None:
+    upgrade(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    with engine.connect() as conn:
+        assert sa.inspect(conn).get_pk_constraint("replies")["constrained_columns"] == ["occurrence_id", "id"]
+    assert [c.name for c in Base.metadata.tables["replies"].primary_key.columns] == ["occurrence_id", "id"]
