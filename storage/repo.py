@@ -668,14 +668,6 @@ class Repo:
                 out.setdefault(o.ritual_id, []).append(occurrence_view(o))
             return out
 
-    async def recent_occurrences(self, ritual_id: int, limit: int, statuses: tuple[str, ...] = ("open", "closed", "skipped")) -> list[OccurrenceView]:
-        async with self.session() as s:
-            rows = await s.scalars(
-                select(Occurrence).where(Occurrence.ritual_id == ritual_id, Occurrence.status.in_(statuses))
-                .order_by(Occurrence.planned_at.desc(), Occurrence.id.desc()).limit(limit)
-            )
-            return [occurrence_view(o) for o in rows]
-
     async def last_skipped(self, ritual_ids: Sequence[int]) -> dict[int, OccurrenceView]:
         async with self.session() as s:
             rows = await s.scalars(
@@ -695,15 +687,6 @@ class Repo:
             s.add(action)
             await s.flush()
             return action.id
-
-    async def actions(self, ritual_ids: Sequence[int]) -> list[tuple[int, int, str, datetime, int | None]]:
-        """(action id, ritual id, text, created, follow-up occurrence id), oldest first."""
-        async with self.session() as s:
-            rows = await s.execute(
-                select(Action.id, Action.ritual_id, Action.text, Action.created_at, Action.followup_occurrence_id)
-                .where(Action.ritual_id.in_(ritual_ids)).order_by(Action.id)
-            )
-            return [(a, b, c, d, e) for a, b, c, d, e in rows.all()]
 
     async def set_mute(self, member_id: int, muted: bool) -> None:
         async with self.session() as s:
@@ -807,10 +790,6 @@ class Repo:
     async def replies_for(self, occurrence_id: int) -> list[ReplyView]:
         async with self.transaction() as tx:
             return await tx.replies(occurrence_id)
-
-    async def invited_count(self, team_id: int) -> int:
-        async with self.transaction() as tx:
-            return await tx.invited_count(team_id)
 
     # -- playground channel ------------------------------------------------------------
 

@@ -63,7 +63,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
-from urllib.parse import parse_qs, parse_qsl
+from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
@@ -261,8 +261,8 @@ def readable_body(raw: bytes, content_type: str | None) -> str:
     except UnicodeDecodeError:
         raise BadBody("body is not UTF-8") from None
     media_type = content_type.split(";")[0] if content_type else None
-    if "payload" in text and media_type != "application/json" and not text.startswith("{") \
-            and "payload" not in dict(parse_qsl(text, keep_blank_values=True)):
+    form_payload = text.startswith("payload=") or "&payload=" in text  # a key: '&' and '=' in values are encoded
+    if "payload" in text and media_type != "application/json" and not text.startswith("{") and not form_payload:
         # A slash command whose words contain "payload": bolt's parser would take the form for
         # an interactive payload and read nothing. The same form, that word percent-encoded.
         text = text.replace("payload", "p%61yload")
