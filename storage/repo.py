@@ -278,11 +278,16 @@ class SqlTx:
         known = await self._members(names)
         missing = sorted(key for key in names if key not in known)  # one order for all: no deadlocks
         if missing:  # first contact; a concurrent first contact elsewhere is no conflict
-            await self.s.execute(self._insert(Member.__table__).on_conflict_do_nothing(), [
-                {"platform": p, "workspace_id": w, "user_id": u, "display_name": names[(p, w, u)],
-                 "created_at": now, "mute_reminders": False} for p, w, u in missing
-            ])
-            known.update(await self._members(dict.fromkeys(missing, "")))
+            members = Member.__table__
+            created = await self.s.execute(
+                self._insert(members).on_conflict_do_nothing()
+                .returning(members.c.platform, members.c.workspace_id, members.c.user_id, members.c.id),
+                [{"platform": p, "workspace_id": w, "user_id": u, "display_name": names[(p, w, u)],
+                  "created_at": now, "mute_reminders": False} for p, w, u in missing],
+            )
+            known.update({(p, w, u): (member_id, names[(p, w, u)]) for p, w, u, member_id in created.all()})
+            if any(key not in known for key in missing):  # made by someone else meanwhile
+                known.update(await self._members(dict.fromkeys((k for k in missing if k not in known), "")))
         renamed = [{"member_id": known[key][0], "name": name} for key, name in names.items()
                    if name and key not in missing and known[key][1] != name]
         if renamed:

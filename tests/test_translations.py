@@ -231,7 +231,8 @@ def test_extraction_skips_strings_inside_expressions(tmp_path: Path) -> None:
     source = tmp_path / "probe.py"
     source.write_text('_(THEMES[p["theme"]].name)\n_("Themes")\n', encoding="utf-8")
     babel_ids = {m for _l, m, _c, _x in extract_from_file("python", source, keywords=KEYWORDS)}
-    assert babel_ids == {"theme", "Themes"}
+    assert "Themes" in babel_ids
+    assert babel_ids <= {"theme", "Themes"}  # Babel before 2.19 also reports "theme"
     assert _literal_msgids(source.read_text(encoding="utf-8")) == {"Themes"}
 
 
