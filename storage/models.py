@@ -59,6 +59,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class Name(TypeDecorator[str]):
+    """A name people or platforms gave (a display name, a channel, a holiday): stored
+    without NUL, which PostgreSQL refuses in text, and cut to fit the column on every
+    backend rather than refused."""
+
+    impl = String(200)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else value.replace("\x00", "")[:200]
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
@@ -73,7 +85,7 @@ class Installation(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     platform: Mapped[str] = mapped_column(String(20))
     workspace_id: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(Name, default="")
     installer_user_id: Mapped[str | None] = mapped_column(String(100))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -99,7 +111,7 @@ class Team(Base):
     platform: Mapped[str] = mapped_column(String(20))
     workspace_id: Mapped[str] = mapped_column(String(100))
     channel_id: Mapped[str] = mapped_column(String(200))
-    name: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(Name, default="")
     timezone: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(5))
     goal: Mapped[str | None] = mapped_column(Text)
@@ -122,7 +134,7 @@ class Member(Base):
     platform: Mapped[str] = mapped_column(String(20))
     workspace_id: Mapped[str] = mapped_column(String(100))
     user_id: Mapped[str] = mapped_column(String(200))
-    display_name: Mapped[str] = mapped_column(String(200), default="")
+    display_name: Mapped[str] = mapped_column(Name, default="")
     mute_reminders: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
@@ -292,7 +304,7 @@ class Holiday(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
-    name: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(Name, default="")
     source: Mapped[str] = mapped_column(String(20), default="manual")
 
 

@@ -125,3 +125,26 @@ async def test_leaving_a_team_keeps_answers_and_roles_and_only_touches_that_team
     assert await repo.keep_in_team(platform="p", workspace_id="w", channel_id="c", user_ids=["cas"]) == 1
     assert await roster(team) == {"cas"}
     assert await repo.leave_team(platform="p", workspace_id="w", channel_id="unknown", user_ids=["cas"]) == 0
+
+
+async def test_names_lose_nul_and_are_cut_to_fit(repo: Repo) -> None:
+    """PostgreSQL refuses NUL in text and varchar(200) refuses more: a name from a platform
+    or a calendar file is stored without NUL, cut to 200 characters, on both backends."""
+    long = "x" * 300
+    team, _ = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T\x00" + long,
+                                     timezone="UTC", language="en", now=NOW)
+    first = await repo.ensure_member(platform="p", workspace_id="w", user_id="u1", display_name="A\x00" + long,
+                                     now=NOW, team_id=team.id)
+    async with repo.transaction() as tx:
+        created = await tx.ensure_members([(Actor(platform="p", workspace_id="w", user_id="u2",
+                                                  display_name="B\x00" + long), team.id)], NOW)
+    assert await repo.add_holiday(team.id, NOW.date(), NOW.date(), "Kerst\x00" + long)
+    async with repo.engine.connect() as conn:
+        names = {
+            "team": (await conn.execute(text("SELECT name FROM teams"))).scalar_one(),
+            "members": sorted((await conn.execute(
+                select(Member.display_name).where(Member.id.in_([first, *created.values()])))).scalars()),
+            "holiday": (await conn.execute(text("SELECT name FROM holidays"))).scalar_one(),
+        }
+    assert names == {"team": ("T" + long)[:200], "members": [("A" + long)[:200], ("B" + long)[:200]],
+                     "holiday": ("Kerst" + long)[:200]}
