@@ -44,7 +44,9 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
         day = latest.planned_at.astimezone(tz).strftime("%Y-%m-%d")
         state = _("open") if latest.status == "open" else _("closed")
         lines = [header, _("Latest round {day} ({state})", day=day, state=state)]
-        hidden = latest.status == "open" and ritual.kind == "appreciation"
+        # While a round is open, appreciations stay a surprise, and anonymous figures stay
+        # unseen: two looks at a growing round would tell what its newest answer said.
+        hidden = latest.status == "open" and (ritual.kind == "appreciation" or kind.anonymous)
         own = None if hidden else kind.results(latest.content, answers, _)
         if own is not None:
             lines.append(own.text)

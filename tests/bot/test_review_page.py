@@ -162,6 +162,21 @@ async def test_review_pulse_keeps_the_threshold_and_never_compares_with_a_hidden
     assert f"{statement}: average 4.3, spread 0.5 (change +1.0)" in text
 
 
+async def test_review_shows_an_open_anonymous_round_only_as_a_count(real: Real) -> None:
+    """Two looks at a growing anonymous round would tell what its newest answer said: its
+    figures wait for the close, like the page's."""
+    await real.command("anna", "add pulse every 2 weeks on friday at 15:00")
+    occ = await real.run(1)
+    for user, score in (("anna", 2), ("bram", 3), ("chris", 5)):
+        await real.answer(user, occ, pulse(score, comment=f"note {user}"))
+    text = (await real.command("bram", "review #1"))["text"]
+    assert "(open)" in text and "3 of 4 answered; revealed when the round closes." in text
+    assert "average" not in text and "note" not in text
+    await real.close(1)
+    text = (await real.command("bram", "review #1"))["text"]
+    assert "(closed)" in text and f"{PULSE_STATEMENTS[0].text}: average 3.3" in text
+
+
 # -- the page ---------------------------------------------------------------------------
 
 
