@@ -52,6 +52,7 @@ VERBS = {
     "plan": "plan", "jaarplan": "plan", "jaarkalender": "plan",
     "pairs": "pairs", "duos": "pairs", "duo's": "pairs",
     "reminders": "reminders", "herinneringen": "reminders",
+    "privacy": "privacy",
 }
 
 SUB_ADD = {"add", "toevoegen", "voeg-toe", "nieuw"}
@@ -234,6 +235,8 @@ def parse(text: str) -> Command:
             if state is None or len(words) != 1:
                 raise CommandError(N_("Use 'reminders off' or 'reminders on'."), "reminders off")
             return Command(name="reminders", args={"on": state})
+        case "privacy":
+            return _privacy(words)
         case "appreciation":
             if first in SUB_START:
                 duration = " ".join(words[1:]) or None
@@ -271,6 +274,42 @@ def _holiday(words: list[str]) -> Command:
     if sub in {"import", "importeer"}:
         return Command(name="holiday import")
     raise CommandError(N_("Use 'holiday add', 'holiday list' or 'holiday remove'."), example)
+
+
+MIN_THRESHOLD, MAX_THRESHOLD = 3, 50  # never below 3: results of one or two are not anonymous
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 30, 3650
+_RETENTION_UNITS = {
+    "d": 1, "day": 1, "days": 1, "dag": 1, "dagen": 1,
+    "w": 7, "week": 7, "weeks": 7, "weken": 7,
+    "m": 30, "month": 30, "months": 30, "maand": 30, "maanden": 30, "mnd": 30,
+    "y": 365, "year": 365, "years": 365, "j": 365, "jaar": 365, "jaren": 365,
+}
+
+
+def _privacy(words: list[str]) -> Command:
+    """``privacy``; ``privacy threshold N``; ``privacy retention DURATION`` (``2y``, ``18 months``)."""
+    sub = words[0].lower() if words else ""
+    if not words:
+        return Command(name="privacy")
+    if sub in ("threshold", "drempel", "minimum"):
+        example = N_("privacy threshold 5")
+        if len(words) != 2 or not re.fullmatch(r"\d{1,3}", words[1]):
+            raise CommandError(N_("Give the least number of answers, e.g. 5."), example)
+        least = int(words[1])
+        if not MIN_THRESHOLD <= least <= MAX_THRESHOLD:
+            raise CommandError(N_("The threshold is a number from {low} to {high}: results of fewer than 3 answers are not anonymous."),
+                               example, low=MIN_THRESHOLD, high=MAX_THRESHOLD)
+        return Command(name="privacy threshold", args={"least": least})
+    if sub in ("retention", "bewaartermijn", "bewaren"):
+        example = N_("privacy retention 2y")
+        match = re.fullmatch(r"(\d{1,4})\s*([a-z]+)", " ".join(words[1:]).lower())
+        if not match or match.group(2) not in _RETENTION_UNITS:
+            raise CommandError(N_("Give how long answers are kept, in days, weeks, months or years (d, w, m, y)."), example)
+        days = int(match.group(1)) * _RETENTION_UNITS[match.group(2)]
+        if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+            raise CommandError(N_("Answers are kept from 30 days to 10 years."), example)
+        return Command(name="privacy retention", args={"days": days})
+    raise CommandError(N_("Use 'privacy', or as admin 'privacy threshold N' or 'privacy retention 2y'."), "privacy")
 
 
 def _role(words: list[str]) -> Command:

@@ -64,6 +64,7 @@ ACTIONS = {
     "appreciation.start": N_("Appreciation round started"),
     "review.link": N_("Review link made"), "export": N_("Export link made"),
     "review.links_revoked": N_("Review and export links revoked"),
+    "team.anonymity_threshold": N_("Threshold set"), "team.retention": N_("Retention set"),
 }
 
 

@@ -32,6 +32,7 @@ NEEDS = {
     "run": "leader", "close": "leader", "goal set": "leader", "review": "leader",
     "appreciation start": "leader", "appreciation close": "leader", "action add": "leader",
     "review link": "leader", "review link revoke": "leader", "export": "admin",
+    "privacy threshold": "admin", "privacy retention": "admin",
 }
 
 
@@ -151,6 +152,7 @@ class Ritme:
             ("list", _("the rituals of this channel")),
             ("goal", _("our shared goal")),
             ("forget-me", _("erase your answers and identity")),
+            ("privacy", _("what is kept, and who sees it")),
             ("reminders off", _("no reminders for you (reminders on: back on)")),
             ("pairs skip", _("leave the next pairs round out")),
         ]
@@ -183,6 +185,8 @@ class Ritme:
                 ("plan add 2026-09-01..2026-10-31 safety", _("the year plan: a theme per period")),
                 ("add pairs every month on the first monday at 09:00", _("pairs for collegial consultation")),
                 ("export", _("all answers as a CSV file")),
+                (_("privacy threshold 5"), _("anonymous results only from this many answers (at least 3)")),
+                (_("privacy retention 2y"), _("how long answers are kept")),
                 ("add digest every friday at 15:00", _("a weekly look back at the results, in the channel")),
             ]
         fields = tuple((f"/ritme {example}", what) for example, what in rows)
@@ -322,6 +326,28 @@ class Ritme:
                 await self.repo.set_ritual(r.id, next_due_at=parse_schedule(r.schedule).next_after(now, tz))
         await self.repo.audit(team.id, member_id, "team.timezone", {"timezone": zone}, now)
         return Notice(title=_("Timezone set"), text=_("Times are now in {tz}.", tz=zone))
+
+    async def do_privacy(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        return Notice(title=_("Privacy in this channel"), text=_("What Ritme keeps, and who sees it."), fields=(
+            (_("Anonymous rituals"), _("No name is stored with the answer. Results show once the round has closed, "
+                                       "and only when at least {least} answered.", least=team.anonymity_threshold)),
+            (_("Answers kept"), _("{days} days; older answers are deleted every night.", days=team.retention_days)),
+            (_("Your own answers"), _("/ritme forget-me erases your answers and your name in every team.")),
+        ))
+
+    async def do_privacy_threshold(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        least = cmd.args["least"]
+        await self.repo.update_team(team.id, anonymity_threshold=least)
+        await self.repo.audit(team.id, member_id, "team.anonymity_threshold", {"least": least}, self.clock())
+        return Notice(title=_("Threshold set"),
+                      text=_("Results of anonymous rituals show only when at least {least} answered.", least=least))
+
+    async def do_privacy_retention(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        days = cmd.args["days"]
+        await self.repo.update_team(team.id, retention_days=days)
+        await self.repo.audit(team.id, member_id, "team.retention", {"days": days}, self.clock())
+        return Notice(title=_("Retention set"),
+                      text=_("Answers are kept {days} days; older ones are deleted in the next nightly clean-up.", days=days))
 
     async def do_language(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         lang = cmd.args["language"]

@@ -53,6 +53,7 @@ class TeamView:
     holiday_country: str | None
     anonymity_threshold: int
     settings: dict[str, Any] = field(default_factory=dict)
+    retention_days: int = 730
 
     @property
     def channel(self) -> ChannelRef:

@@ -59,7 +59,7 @@ def team_view(t: Team) -> TeamView:
         id=t.id, platform=t.platform, workspace_id=t.workspace_id, channel_id=t.channel_id,
         name=t.name, timezone=t.timezone, language=t.language, goal=t.goal,
         holiday_country=t.holiday_country, anonymity_threshold=t.anonymity_threshold,
-        settings=dict(t.settings or {}),
+        settings=dict(t.settings or {}), retention_days=t.retention_days,
     )
 
 

@@ -136,3 +136,33 @@ def test_examples_shown_with_errors_work_in_both_languages(example: str) -> None
         now, amsterdam = datetime(2026, 11, 22, 12, 0, tzinfo=UTC), ZoneInfo("Europe/Amsterdam")
         assert (parse_schedule(dutch.args["schedule"]).next_after(now, amsterdam)
                 == parse_schedule(english.args["schedule"]).next_after(now, amsterdam))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("privacy", Command(name="privacy")),
+    ("privacy threshold 5", Command(name="privacy threshold", args={"least": 5})),
+    ("privacy drempel 3", Command(name="privacy threshold", args={"least": 3})),
+    ("privacy retention 2y", Command(name="privacy retention", args={"days": 730})),
+    ("privacy bewaartermijn 18 maanden", Command(name="privacy retention", args={"days": 540})),
+    ("privacy retention 30d", Command(name="privacy retention", args={"days": 30})),
+    ("privacy retention 10 jaar", Command(name="privacy retention", args={"days": 3650})),
+])
+def test_privacy_settings_parse(text: str, expected: Command) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("privacy threshold 2", "from {low} to {high}"),
+    ("privacy threshold 51", "from {low} to {high}"),
+    ("privacy threshold five", "least number of answers"),
+    ("privacy retention 29d", "30 days to 10 years"),
+    ("privacy retention 11y", "30 days to 10 years"),
+    ("privacy retention 2 fortnights", "days, weeks, months or years"),
+    ("privacy retention", "days, weeks, months or years"),
+    ("privacy everything", "Use 'privacy'"),
+])
+def test_privacy_settings_out_of_range_are_refused_with_the_reason(text: str, reason: str) -> None:
+    with pytest.raises(CommandError) as err:
+        parse(text)
+    assert reason in err.value.msgid
+    parse(err.value.example)  # the example shown parses

@@ -498,6 +498,46 @@ async def test_retention_runs_daily_from_the_start_of_the_server(sqlite_url: str
     await repo.engine.dispose()
 
 
+async def test_privacy_threshold_and_retention_are_the_admins_to_set(real: Real) -> None:
+    def said(reply: dict[str, Any]) -> str:
+        return " ".join([reply["title"], reply["text"], *(" ".join(f) for f in reply.get("fields", []))])
+
+    shown = said(await real.command("chris", "privacy"))  # anyone may look
+    assert "at least 3 answered" in shown and "730 days" in shown
+    assert (await real.command("chris", "privacy threshold 5"))["title"] == "Not allowed"
+    assert "from 3 to 50" in said(await real.command("anna", "privacy threshold 2"))
+    assert "30 days to 10 years" in said(await real.command("anna", "privacy retention 2w"))
+    assert "at least 3 answered" in said(await real.command("chris", "privacy"))  # nothing changed
+    assert (await real.command("anna", "privacy drempel 4"))["title"] == "Threshold set"  # Dutch words too
+
+    await real.command("anna", "add pulse every 2 weeks on friday at 15:00")
+    occ = await real.run(1)
+    for user, score in (("anna", 2), ("bram", 3), ("chris", 5)):
+        await real.answer(user, occ, pulse(score))
+    await real.close(1)
+    text = (await real.command("bram", "review #1"))["text"]
+    assert "Too few answers to show results: at least 4 are needed" in text and "average" not in text
+
+    assert (await real.command("anna", "privacy retention 60d"))["title"] == "Retention set"
+    assert "60 days" in said(await real.command("chris", "privacy"))
+    await real.command("anna", "add checkout every weekday at 16:30")
+    checkout = await real.run(2)
+    await real.answer("dewi", checkout, {"score": 4, "takeaway": "kept"})
+    repo: Repo = real.app[REPO]
+
+    async def stored() -> int:
+        async with repo.session() as s:
+            return len((await s.scalars(select(Reply).where(Reply.occurrence_id == checkout))).all())
+
+    await retention_job(repo, lambda: NOW + timedelta(days=59))()
+    assert await stored() == 1
+    await retention_job(repo, lambda: NOW + timedelta(days=61))()
+    assert await stored() == 0
+    page = await real.page()
+    audit = page[page.index('id="audit"'):]
+    assert "Threshold set" in audit and "Retention set" in audit
+
+
 async def test_revoking_stops_every_link_made_before_and_new_links_work(real: Real) -> None:
     async def link(text: str) -> str:
         reply = await real.command("anna", text)
