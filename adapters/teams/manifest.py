@@ -1,4 +1,4 @@
-"""The Teams app package: manifest.json (schema v1.17), a Dutch localization and two icons.
+"""The Teams app package: manifest.json (schema v1.30), a Dutch localization and two icons.
 
 The icons are drawn here and written as PNG with zlib and struct, so building a package
 needs nothing beyond the standard library.
@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from rituals.i18n import N_, translator
 
-MANIFEST_VERSION = "1.17"
+MANIFEST_VERSION = "1.30"
 SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 LOCALIZATION_SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
 ACCENT = "#2E7D6B"

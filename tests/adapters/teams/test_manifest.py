@@ -1,7 +1,8 @@
 """``ritme teams-manifest OUT.zip``: an installable package.
 
-The official v1.17 JSON schema is not available offline here, so the test checks what that
-schema requires (and Teams' own limits) field by field instead of validating against it.
+The manifest and its Dutch localization are validated against Microsoft's own JSON schemas
+of the version they name, shipped in ``schema/`` (see its README); Teams' limits that the
+schema does not state (icon sizes, the command list) are checked here too.
 """
 
 from __future__ import annotations
@@ -13,12 +14,20 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import jsonschema
 import pytest
 
-from adapters.teams.manifest import COMMANDS
+from adapters.teams.manifest import COMMANDS, MANIFEST_VERSION
 from bot.cli import main
 
 APP_ID = "3f1b6c3e-2a6e-4c39-9a8e-6c1d2b7f0a11"
+SCHEMAS = Path(__file__).parent / "schema"
+
+
+def schema_errors(document: dict[str, object], schema_file: str) -> list[str]:
+    schema = json.loads((SCHEMAS / schema_file).read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema, format_checker=jsonschema.FormatChecker())
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
 
 
 def pixels(png: bytes) -> tuple[int, int, list[tuple[int, ...]]]:
@@ -62,10 +71,28 @@ def test_package_has_the_files_at_its_root(package: zipfile.ZipFile) -> None:
     assert sorted(package.namelist()) == ["color.png", "manifest.json", "nl.json", "outline.png"]
 
 
-def test_manifest_has_what_the_schema_requires(package: zipfile.ZipFile) -> None:
+def test_manifest_and_localization_validate_against_the_official_schemas(package: zipfile.ZipFile) -> None:
     m = json.loads(package.read("manifest.json"))
-    assert m["$schema"].endswith("/v1.17/MicrosoftTeams.schema.json")
-    assert m["manifestVersion"] == "1.17"
+    nl = json.loads(package.read("nl.json"))
+    assert m["$schema"] == f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+    assert nl["$schema"] == f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
+    assert f"v{MANIFEST_VERSION}" in (SCHEMAS / "README.md").read_text(encoding="utf-8")  # the schemas shipped are that version
+    assert schema_errors(m, "MicrosoftTeams.schema.json") == []
+    assert schema_errors(nl, "MicrosoftTeams.Localization.schema.json") == []
+
+
+def test_schema_validation_catches_a_broken_manifest(package: zipfile.ZipFile) -> None:
+    m = json.loads(package.read("manifest.json"))
+    del m["developer"]
+    m["bots"][0]["scopes"] = ["everywhere"]
+    errors = schema_errors(m, "MicrosoftTeams.schema.json")
+    assert any("'developer' is a required property" in e for e in errors)
+    assert any(e.startswith("bots/0/scopes/0") for e in errors)
+
+
+def test_manifest_has_what_teams_expects(package: zipfile.ZipFile) -> None:
+    m = json.loads(package.read("manifest.json"))
+    assert m["manifestVersion"] == MANIFEST_VERSION
     assert re.fullmatch(r"\d+\.\d+\.\d+", m["version"])
     assert m["id"] == APP_ID
     for key in ("name", "websiteUrl", "privacyUrl", "termsOfUseUrl"):
