@@ -53,6 +53,7 @@ VERBS = {
     "pairs": "pairs", "duos": "pairs", "duo's": "pairs",
     "reminders": "reminders", "herinneringen": "reminders",
     "privacy": "privacy",
+    "values": "values", "waarden": "values",
 }
 
 SUB_ADD = {"add", "toevoegen", "voeg-toe", "nieuw"}
@@ -237,6 +238,16 @@ def parse(text: str) -> Command:
             return Command(name="reminders", args={"on": state})
         case "privacy":
             return _privacy(words)
+        case "values":
+            example = N_("values add Curiosity")
+            if not words or (first in SUB_LIST and len(words) == 1):
+                return Command(name="values list")
+            if first in SUB_ADD | SUB_REMOVE and len(words) > 1:
+                name = " ".join(words[1:])
+                if len(name) > 40:
+                    raise CommandError(N_("Keep a value short (at most 40 characters)."), example)
+                return Command(name="values add" if first in SUB_ADD else "values remove", args={"name": name})
+            raise CommandError(N_("Use 'values' to see them, or as admin 'values add NAME' or 'values remove NAME'."), example)
         case "appreciation":
             if first in SUB_START:
                 duration = " ".join(words[1:]) or None

@@ -65,6 +65,7 @@ ACTIONS = {
     "review.link": N_("Review link made"), "export": N_("Export link made"),
     "review.links_revoked": N_("Review and export links revoked"),
     "team.anonymity_threshold": N_("Threshold set"), "team.retention": N_("Retention set"),
+    "values.add": N_("Value added"), "values.remove": N_("Value removed"),
 }
 
 

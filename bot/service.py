@@ -14,7 +14,7 @@ from rituals.calendar import CalendarError, known_country, parse_ics
 from rituals.engine import AnswerNotStored, Engine, utcnow
 from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
-from rituals.library import THEMES, find_theme
+from rituals.library import THEMES, VALUES, find_theme
 from rituals.ports import TeamView
 from rituals.schedule import ScheduleError, parse_duration, parse_schedule
 from rituals.types import Actor, ChannelRef, Notice
@@ -32,8 +32,9 @@ NEEDS = {
     "run": "leader", "close": "leader", "goal set": "leader", "review": "leader",
     "appreciation start": "leader", "appreciation close": "leader", "action add": "leader",
     "review link": "leader", "review link revoke": "leader", "export": "admin",
-    "privacy threshold": "admin", "privacy retention": "admin",
+    "privacy threshold": "admin", "privacy retention": "admin", "values add": "admin", "values remove": "admin",
 }
+MAX_OWN_VALUES = 12
 
 
 class Ritme:
@@ -135,11 +136,13 @@ class Ritme:
         log.info("command %r by %s in team %s: done", cmd.name, actor.user_id, team.id)
         return result
 
-    async def answer(self, actor: Actor, occurrence_id: int, values: dict[str, Any]) -> tuple[bool, str]:
+    async def answer(
+        self, actor: Actor, occurrence_id: int, values: dict[str, Any], via: ChannelRef | None = None,
+    ) -> tuple[bool, str]:
         """Store an answer: validated, with its member (created on first contact), in one
         transaction shared with the answers that arrive at the same time."""
         try:
-            return await self.engine.submit(occurrence_id=occurrence_id, actor=actor, values=values)
+            return await self.engine.submit(occurrence_id=occurrence_id, actor=actor, values=values, via=via)
         except AnswerNotStored:
             _ = translator(self.default_language)
             return False, _("Your answer could not be saved just now. Please try again in a moment.")
@@ -153,6 +156,7 @@ class Ritme:
             ("goal", _("our shared goal")),
             ("forget-me", _("erase your answers and identity")),
             ("privacy", _("what is kept, and who sees it")),
+            ("values", _("the values the team chooses from")),
             ("reminders off", _("no reminders for you (reminders on: back on)")),
             ("pairs skip", _("leave the next pairs round out")),
         ]
@@ -185,6 +189,7 @@ class Ritme:
                 ("plan add 2026-09-01..2026-10-31 safety", _("the year plan: a theme per period")),
                 ("add pairs every month on the first monday at 09:00", _("pairs for collegial consultation")),
                 ("export", _("all answers as a CSV file")),
+                (_("values add Curiosity"), _("add a value of the team's own")),
                 (_("privacy threshold 5"), _("anonymous results only from this many answers (at least 3)")),
                 (_("privacy retention 2y"), _("how long answers are kept")),
                 ("add digest every friday at 15:00", _("a weekly look back at the results, in the channel")),
@@ -326,6 +331,34 @@ class Ritme:
                 await self.repo.set_ritual(r.id, next_due_at=parse_schedule(r.schedule).next_after(now, tz))
         await self.repo.audit(team.id, member_id, "team.timezone", {"timezone": zone}, now)
         return Notice(title=_("Timezone set"), text=_("Times are now in {tz}.", tz=zone))
+
+    async def do_values_list(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        own = [str(v) for v in team.settings.get("values", [])]
+        listed = ", ".join(_(v.name) for v in VALUES)
+        return Notice(title=_("Our values"), text=listed, fields=(
+            (_("The team's own"), ", ".join(own) if own else _("none yet; an admin adds one with /ritme values add NAME")),
+        ), footer=_("Values rounds and appreciations offer all of them."))
+
+    async def do_values_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        name = " ".join(cmd.args["name"].split())
+        own = [str(v) for v in team.settings.get("values", [])]
+        taken = {n.casefold() for n in own} | {_(v.name).casefold() for v in VALUES} | {v.name.casefold() for v in VALUES}
+        if name.casefold() in taken:
+            raise CommandError("'{name}' is already one of the values.", "values", name=name)
+        if len(own) >= MAX_OWN_VALUES:
+            raise CommandError("A team has at most {most} values of its own; remove one first.", "values remove " + own[0], most=MAX_OWN_VALUES)
+        await self.repo.update_team(team.id, settings={**team.settings, "values": [*own, name]})
+        await self.repo.audit(team.id, member_id, "values.add", {"name": name}, self.clock())
+        return Notice(title=_("Value added"), text=_("'{name}' is one of the team's values; the next values round and appreciation round offer it.", name=name))
+
+    async def do_values_remove(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+        own = [str(v) for v in team.settings.get("values", [])]
+        kept = [v for v in own if v.casefold() != " ".join(cmd.args["name"].split()).casefold()]
+        if len(kept) == len(own):
+            raise CommandError("'{name}' is not one of the team's own values. See /ritme values.", "values", name=cmd.args["name"])
+        await self.repo.update_team(team.id, settings={**team.settings, "values": kept})
+        await self.repo.audit(team.id, member_id, "values.remove", {"name": cmd.args["name"]}, self.clock())
+        return Notice(title=_("Value removed"), text=_("Rounds from now on no longer offer '{name}'; earlier answers keep it.", name=cmd.args["name"]))
 
     async def do_privacy(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         return Notice(title=_("Privacy in this channel"), text=_("What Ritme keeps, and who sees it."), fields=(

@@ -94,8 +94,10 @@ class SlackSupport:
                           comment=_("The answers of {channel} as a CSV file.", channel=f"<#{team.channel_id}>"),
                           content=export_csv(report, _))
 
-    async def answer(self, actor: Actor, occurrence_id: int, values: dict[str, Any]) -> tuple[bool, str]:
-        return await self.ritme.answer(actor, occurrence_id, values)
+    async def answer(
+        self, actor: Actor, occurrence_id: int, values: dict[str, Any], via: ChannelRef | None = None,
+    ) -> tuple[bool, str]:
+        return await self.ritme.answer(actor, occurrence_id, values, via)
 
     async def prompt(self, occurrence_id: int) -> PromptInfo | None:
         rendered = await self.ritme.engine.prompt(occurrence_id)

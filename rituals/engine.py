@@ -429,15 +429,21 @@ class Engine:
             language=team.language,
         )
 
-    async def submit(self, *, occurrence_id: int, actor: Actor, values: dict[str, Any]) -> tuple[bool, str]:
+    async def submit(
+        self, *, occurrence_id: int, actor: Actor, values: dict[str, Any], via: ChannelRef | None = None,
+    ) -> tuple[bool, str]:
         """Validate and store a member's answer. Returns (stored, message for the member).
+
+        Only the team answers its rounds: someone in the team, or someone answering in the
+        team's own channel (``via``: the platform shows the prompt to the people there, so
+        they join the team). Anyone else is refused and nothing is written.
 
         Answers arriving together are stored together (group commit): while one batch is
         written, the next gathers, and each batch is one transaction of a few statements
         whatever its size. The caller's await ends once its answer is committed."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[tuple[bool, str]] = loop.create_future()
-        self._answers.append((AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values), done))
+        self._answers.append((AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values, via=via), done))
         if self._answer_writer is None or self._answer_writer.done():
             self._answer_writer = loop.create_task(self._write_answers(), name="ritme-answers")
         return await asyncio.shield(done)  # a caller that goes away does not undo the answer
@@ -473,24 +479,34 @@ class Engine:
         results: list[tuple[bool, str] | None] = [None] * len(answers)
         async with self.store.transaction() as tx:
             targets = await tx.answer_targets(sorted({a.occurrence_id for a in answers}))
+            in_team = await tx.team_members([(a.actor, targets[a.occurrence_id][2].id) for a in answers if a.occurrence_id in targets])
             inputs: dict[int, tuple[Input, ...]] = {}
             accepted: list[tuple[int, AnswerIn, TeamView, bool, dict[str, Any], Translator]] = []
             latest: dict[tuple[int, str, str, str], int] = {}  # the same member twice in a batch: the last counts
             for i, answer in enumerate(answers):
                 found = targets.get(answer.occurrence_id)
                 if found is None:
-                    results[i] = (False, translator(self.settings.language)("That question no longer exists."))
+                    language = (await tx.channel_language(answer.via) if answer.via else None) or self.settings.language
+                    results[i] = (False, translator(language)("That question no longer exists."))
                     continue
                 occ, ritual, team = found
                 _ = translator(team.language)
                 if occ.status != "open" or (occ.closes_at and occ.closes_at <= now):
                     results[i] = (False, _("This round has closed; answers are no longer taken."))
                     continue
+                actor = answer.actor
+                member_id = in_team.get((actor.platform, actor.workspace_id, actor.user_id, team.id))
+                in_channel = answer.via is not None and (answer.via.platform, answer.via.channel_id) == (team.platform, team.channel_id)
+                if member_id is None and not in_channel:
+                    log.info("answer to occurrence %s refused: %s %s is not in team %s", occ.id, actor.platform, actor.user_id, team.id)
+                    results[i] = (False, _("Only the members of this team can answer its questions."))
+                    continue
                 kind = KINDS[ritual.kind]
                 if occ.id not in inputs:
                     inputs[occ.id] = prompt_inputs(kind, occ.content, team, _)
                 try:
                     clean = validate(inputs[occ.id], answer.values)
+                    kind.check(occ.content, clean, member_id)
                 except AnswerError as err:
                     results[i] = (False, _(err.msgid, **err.params))
                     continue

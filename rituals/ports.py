@@ -134,6 +134,7 @@ class AnswerIn:
     occurrence_id: int
     actor: Actor
     values: dict[str, Any]
+    via: ChannelRef | None = None  # the conversation it came from, when the platform says
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -227,6 +228,15 @@ class Tx(Protocol):
         concurrent close (FOR SHARE where supported) until the transaction ends."""
         ...
 
+    async def channel_language(self, channel: ChannelRef) -> str | None:
+        """The language of the team of a channel, if it is one."""
+        ...
+
+    async def team_members(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
+        """Member ids by (platform, workspace, user, team id) of the (actor, team id) pairs
+        whose actor is in that team now."""
+        ...
+
     async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
         """Member ids by (platform, workspace, user) of (actor, team id) pairs: members are
         created on first contact and join the team."""
@@ -295,6 +305,9 @@ class Inbound(Protocol):
         ``files`` are (name, content) of files sent with it (``holiday import``)."""
         ...
 
-    async def answer(self, actor: Actor, occurrence_id: int, values: dict[str, Any]) -> tuple[bool, str]:
-        """Store an answer to a prompt; (stored, message for the actor)."""
+    async def answer(
+        self, actor: Actor, occurrence_id: int, values: dict[str, Any], via: ChannelRef | None = None,
+    ) -> tuple[bool, str]:
+        """Store an answer to a prompt, sent from the conversation ``via``; (stored, message
+        for the actor)."""
         ...

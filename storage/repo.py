@@ -268,6 +268,22 @@ class SqlTx:
             found[occ.id] = (occurrence_view(occ), ritual_view(ritual), team_view(team))  # type: ignore[arg-type]
         return found
 
+    async def channel_language(self, channel: ChannelRef) -> str | None:
+        return await self.s.scalar(select(Team.language).where(
+            Team.platform == channel.platform, Team.workspace_id == channel.workspace_id, Team.channel_id == channel.channel_id))
+
+    async def team_members(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
+        wanted = {(a.platform, a.workspace_id, a.user_id, team_id) for a, team_id in people}
+        if not wanted:
+            return {}
+        rows = await self.s.execute(
+            select(Member.platform, Member.workspace_id, Member.user_id, TeamMember.team_id, Member.id)
+            .join(TeamMember, TeamMember.member_id == Member.id)
+            .where(Member.user_id.in_(sorted({key[2] for key in wanted})),
+                   TeamMember.team_id.in_(sorted({key[3] for key in wanted})))
+        )
+        return {(p, w, u, t): member_id for p, w, u, t, member_id in rows.all() if (p, w, u, t) in wanted}
+
     async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
         # Core statements with a list of parameters (executemany): compiled once and cached,
         # whatever the number of rows.

@@ -137,7 +137,7 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
             raise web.HTTPBadRequest(text=json.dumps({"error": "occurrence_id (a number) and values (an object) are needed"}), content_type="application/json")
         if occurrence not in DB_IDS:
             raise web.HTTPBadRequest(text=json.dumps({"error": "occurrence_id is out of range"}), content_type="application/json")
-        ok, message = await inbound.answer(actor, occurrence, values)
+        ok, message = await inbound.answer(actor, occurrence, values, CHANNEL_REF)
         return web.json_response({"ok": ok, "message": message})
 
     r.static("/static/playground", STATIC)

@@ -760,7 +760,7 @@ class SlackAdapter:
         if occurrence_id not in DB_IDS:
             _ = translator(await self.inbound.language_of(channel))
             return False, _("That question no longer exists.")
-        return await self.inbound.answer(actor, occurrence_id, values)
+        return await self.inbound.answer(actor, occurrence_id, values, channel)
 
     async def _on_message(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
         await ack()
@@ -787,7 +787,8 @@ class SlackAdapter:
         if not text:
             return
         actor = await self._actor(team_id, str(event["user"]))
-        _ok, message = await self.inbound.answer(actor, occurrence_id, {item.key: text})
+        via = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
+        _ok, message = await self.inbound.answer(actor, occurrence_id, {item.key: text}, via)
         await self._ephemeral(team_id, channel_id, actor.user_id, message, thread_ts=thread_ts)
 
     async def _file_message(self, event: dict[str, Any], team_id: str) -> None:

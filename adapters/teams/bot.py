@@ -220,7 +220,7 @@ class RitmeTeamsBot(ActivityHandler):
             return
         occurrence_id, values = parsed
         activity = turn_context.activity
-        stored, message = await self.inbound.answer(actor_of(activity), occurrence_id, values)
+        stored, message = await self.inbound.answer(actor_of(activity), occurrence_id, values, channel_of(activity))
         if stored and activity.reply_to_id:
             await self._show_answered(turn_context, occurrence_id, activity.reply_to_id)
         await turn_context.send_activity(Activity(type=ActivityTypes.message, text=message))
@@ -256,7 +256,8 @@ class RitmeTeamsBot(ActivityHandler):
             return AdaptiveCardInvokeResponse(status_code=400, type="application/vnd.microsoft.error",
                                               value={"code": "BadRequest", "message": "not a Ritme card"})
         occurrence_id, values = parsed
-        stored, message = await self.inbound.answer(actor_of(turn_context.activity), occurrence_id, values)
+        stored, message = await self.inbound.answer(actor_of(turn_context.activity), occurrence_id, values,
+                                                    channel_of(turn_context.activity))
         current = await self.hooks.prompt(occurrence_id)
         if stored and current is not None:
             card = answered_card(current[0])

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from rituals.i18n import Translator
-from rituals.kinds.base import KindDefaults, PlanContext
-from rituals.library import APPRECIATION, VALUES
+from rituals.i18n import N_, Translator
+from rituals.kinds.base import AnswerError, KindDefaults, PlanContext
+from rituals.kinds.values import value_options
+from rituals.library import APPRECIATION
 from rituals.ports import ReplyView, TeamView
 from rituals.types import Input, InputKind, Notice, Option
 
@@ -45,7 +46,7 @@ class Appreciation(KindDefaults):
     default_open = timedelta(days=3)
 
     def plan(self, ctx: PlanContext) -> dict[str, Any]:
-        return {"roster": [list(m) for m in ctx.roster]}
+        return {"roster": [list(m) for m in ctx.roster], "extra": list(ctx.team.settings.get("values", []))}
 
     def title(self, _: Translator) -> str:
         return _("Appreciation round")
@@ -70,17 +71,21 @@ class Appreciation(KindDefaults):
             key="value",
             label=_("Which of our values does it show? (optional)"),
             kind=InputKind.CHOICE,
-            options=tuple(Option(value=v.key, label=_(v.name)) for v in VALUES),
+            options=value_options(content.get("extra", []), _),
             optional=True,
         )
         return (colleague, Input(key="appreciation", label=_("What do you value in them?"), kind=InputKind.TEXT), value)
+
+    def check(self, content: dict[str, Any], values: dict[str, Any], member_id: int | None) -> None:
+        if member_id is not None and str(values.get("colleague")) == str(member_id):
+            raise AnswerError(N_("Choose a colleague other than yourself."))
 
     def results(self, content: dict[str, Any], replies: list[ReplyView], _: Translator) -> Notice | None:
         """The round as one message: per colleague what others value in them."""
         if not replies:
             return Notice(title=_("{title}: results", title=self.title(_)), text=_("Nobody answered this time."))
         names = {str(mid): str(name) for mid, name in content.get("roster") or []}
-        values = {v.key: _(v.name) for v in VALUES}
+        values = {o.value: o.label for o in value_options(content.get("extra", []), _)}
         by_colleague: dict[str, list[str]] = {}
         for reply in replies:
             colleague = names.get(str(reply.values.get("colleague")), str(reply.values.get("colleague", "")))

@@ -76,6 +76,10 @@ class RitualKind(Protocol):
         """The kind's own results message, or None for the shared summary."""
         ...
 
+    def check(self, content: dict[str, Any], values: dict[str, Any], member_id: int | None) -> None:
+        """Refuse (``AnswerError``) a valid answer this member may not give."""
+        ...
+
 
 class KindDefaults:
     """What most kinds share: a prompt in the channel, a reminder a quarter before the close."""
@@ -91,6 +95,9 @@ class KindDefaults:
         raise NotImplementedError("only private kinds have group messages")
 
     def results(self, content: dict[str, Any], replies: list[ReplyView], _: Translator) -> Notice | None:
+        return None
+
+    def check(self, content: dict[str, Any], values: dict[str, Any], member_id: int | None) -> None:
         return None
 
 

@@ -12,6 +12,13 @@ from rituals.ports import TeamView
 from rituals.types import Input, InputKind, Option
 
 
+def value_options(extra: list[Any], _: Translator) -> tuple[Option, ...]:
+    """The library's values and the team's own (``values add``), as the round planned them."""
+    return tuple(Option(value=v.key, label=_(v.name)) for v in VALUES) + tuple(
+        Option(value=f"own:{name}", label=str(name)) for name in extra
+    )
+
+
 class Values(KindDefaults):
     key = "values"
     anonymous = False
@@ -28,7 +35,5 @@ class Values(KindDefaults):
         return _("Which three values guide your work in this team?")
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
-        options = tuple(Option(value=v.key, label=_(v.name)) for v in VALUES) + tuple(
-            Option(value=f"own:{name}", label=str(name)) for name in content.get("extra", [])
-        )
+        options = value_options(content.get("extra", []), _)
         return (Input(key="values", label=_("Pick three values"), kind=InputKind.MULTI, options=options, max_choices=3),)

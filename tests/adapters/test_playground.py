@@ -118,6 +118,9 @@ async def test_appreciation_round(pg: Playground) -> None:
     colleague = prompt["inputs"][0]
     assert colleague["kind"] == "choice" and {o["label"] for o in colleague["options"]} == {"Anna", "Bram", "Chris", "Dewi"}
     dewi = next(o["value"] for o in colleague["options"] if o["label"] == "Dewi")
+    chris = next(o["value"] for o in colleague["options"] if o["label"] == "Chris")
+    himself = await pg.answer("chris", prompt["occurrence_id"], {"colleague": chris, "appreciation": "I am great"})
+    assert not himself["ok"] and himself["message"] == "Choose a colleague other than yourself."
     assert (await pg.answer("chris", prompt["occurrence_id"], {"colleague": dewi, "appreciation": "Your calm in the morning"}))["ok"]
     review = await pg.command("bram", "review")
     assert "Your calm" not in review["text"]  # private until the round closes
@@ -181,3 +184,25 @@ async def test_malformed_requests_get_4xx(pg: Playground) -> None:
     assert (await c.post("/playground/api/command", data=b"x" * (2 * 1024 * 1024))).status == 413
     health = await c.get("/healthz")
     assert health.status == 200 and await health.json() == {"status": "ok"}
+
+
+async def test_a_team_adds_values_of_its_own(pg: Playground) -> None:
+    assert (await pg.command("chris", "values add Humor"))["title"] == "Not allowed"
+    assert (await pg.command("anna", "values add Humor"))["title"] == "Value added"
+    assert "already one of the values" in (await pg.command("anna", "waarden toevoegen trust"))["text"]
+    listed = await pg.command("chris", "values")
+    assert listed["fields"] == [["The team's own", "Humor"]] and "Trust" in listed["text"]
+    await pg.command("anna", "add values every month on day 1 at 09:00")
+    await pg.command("anna", "run #1")
+    (prompt,) = await pg.prompts()
+    options = {o["label"]: o["value"] for o in prompt["inputs"][0]["options"]}
+    assert options["Humor"] == "own:Humor"
+    assert (await pg.answer("chris", prompt["occurrence_id"], {"values": ["own:Humor", "trust"]}))["ok"]
+    await pg.command("anna", "close #1")
+    started = await pg.command("bram", "appreciation start 2d")
+    assert started["title"] == "Appreciation round started"
+    appreciation = (await pg.prompts())[-1]
+    tags = {o["label"]: o["value"] for o in appreciation["inputs"][2]["options"]}
+    assert tags["Humor"] == "own:Humor"
+    assert (await pg.command("anna", "values remove humor"))["title"] == "Value removed"
+    assert "none yet" in (await pg.command("chris", "values"))["fields"][0][1]

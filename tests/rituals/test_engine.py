@@ -220,17 +220,23 @@ async def test_answers_arriving_together_are_stored_together_each_with_its_own_o
     await engine.dispatch()
     scores = {i.key: 3 for p in platform.prompts if p[1].occurrence_id == pulse for i in p[1].inputs if i.kind == "scale"}
     newcomer = Actor(platform="test", workspace_id="w", user_id="u9", display_name="Newcomer")
+    stranger = Actor(platform="test", workspace_id="other", user_id="u7", display_name="Stranger")
+    channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
+    elsewhere = ChannelRef(platform="test", workspace_id="other", channel_id="dm-u7")
     results = await asyncio.gather(
         engine.submit(occurrence_id=checkout, actor=user(0), values={"score": 2, "takeaway": "first"}),
         engine.submit(occurrence_id=checkout, actor=user(0), values={"score": 4, "takeaway": "second"}),
         engine.submit(occurrence_id=checkout, actor=user(1), values={"score": 9, "takeaway": "out of range"}),
-        engine.submit(occurrence_id=checkout, actor=newcomer, values={"score": 5, "takeaway": "new here"}),
+        engine.submit(occurrence_id=checkout, actor=newcomer, values={"score": 5, "takeaway": "new here"}, via=channel),
         engine.submit(occurrence_id=pulse, actor=user(0), values=scores),
         engine.submit(occurrence_id=pulse, actor=user(0), values=scores),
         engine.submit(occurrence_id=10**6, actor=Actor(platform="test", workspace_id="w", user_id="u8"), values={}),
+        engine.submit(occurrence_id=checkout, actor=stranger, values={"score": 1, "takeaway": "not mine"}, via=elsewhere),
+        engine.submit(occurrence_id=pulse, actor=stranger, values=scores),
     )
-    assert [ok for ok, _ in results] == [True, True, False, True, True, False, False]
+    assert [ok for ok, _ in results] == [True, True, False, True, True, False, False, False, False]
     assert "1 to 5" in results[2][1] and "already" in results[5][1] and results[6][1] == translator("nl")("That question no longer exists.")
+    assert results[7][1] == results[8][1] == "Only the members of this team can answer its questions."
     replies = {r.member_name: r.values for r in await repo.replies_for(checkout)}
     assert replies == {"User 0": {"score": 4, "takeaway": "second"}, "Newcomer": {"score": 5, "takeaway": "new here"}}
     assert len(await repo.replies_for(pulse)) == 1
@@ -239,6 +245,7 @@ async def test_answers_arriving_together_are_stored_together_each_with_its_own_o
         roster = {m for m, _name, _uid in await tx.roster(team)}
     assert newcomer_id is not None and newcomer_id in roster
     assert await repo.find_member(platform="test", workspace_id="w", user_id="u8") is None  # refused: no trace
+    assert await repo.find_member(platform="test", workspace_id="other", user_id="u7") is None
 
 
 @pytest.mark.parametrize("together", [True, False])

@@ -258,3 +258,29 @@ async def test_universal_action_answers_and_returns_the_card(teams: Teams) -> No
     assert "actions" not in body["value"]
     replies = await teams.app[REPO].replies_for(int(data["occurrence_id"]))
     assert [r.values for r in replies] == [{"answer": "Calm week."}]
+
+
+async def test_only_the_team_answers_its_rounds(teams: Teams) -> None:
+    """A card's data names the round; someone outside the team, from another tenant or a
+    chat of their own, who sends it anyway is refused, and nothing of them is stored."""
+    await teams.install("anna")
+    await teams.say("anna", "add checkout every monday at 09:00")
+    await teams.say("anna", "run #1")
+    before = len(teams.fake.sent)
+    await teams.deliver()
+    data = teams.fake.sent[before].body["attachments"][0]["content"]["actions"][0]["data"]
+    occurrence = int(data["occurrence_id"])
+    trudy = {"id": "29:trudy", "aadObjectId": "aad-trudy", "name": "Trudy"}
+    for tenant in ("evil-tenant", "tenant-1"):
+        activity = teams.activity("message", "eva", conversation="a:1on1-trudy", conversation_type="personal",
+                                  value={**data, "q.score": "5", "q.takeaway": "not my team"})
+        activity["from"] = trudy
+        activity["conversation"]["tenantId"] = tenant
+        activity["channelData"] = {"tenant": {"id": tenant}}
+        before = len(teams.fake.sent)
+        assert await teams.post(activity) == 201
+        (reply,) = [s for s in teams.fake.sent[before:] if s.method == "POST"]
+        assert reply.body["text"] == "Only the members of this team can answer its questions."
+    assert await teams.app[REPO].replies_for(occurrence) == []
+    for tenant in ("evil-tenant", "tenant-1"):
+        assert await teams.app[REPO].find_member(platform="teams", workspace_id=tenant, user_id="29:trudy") is None
