@@ -128,7 +128,7 @@ class Member(Base):
     """A person as one platform knows them."""
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("platform", "workspace_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("platform", "workspace_id", "user_id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     platform: Mapped[str] = mapped_column(String(20))
@@ -165,7 +165,9 @@ class Ritual(Base):
     """A ritual of a team. ``next_due_at`` is what the engine's tick looks at."""
 
     __tablename__ = "rituals"
-    __table_args__ = (Index("ix_rituals_due", "paused", "next_due_at"),)
+    # Ids people see and cards carry are never handed out twice (SQLite reuses the highest
+    # id of a deleted row without AUTOINCREMENT; PostgreSQL sequences never do).
+    __table_args__ = (Index("ix_rituals_due", "paused", "next_due_at"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
@@ -186,6 +188,7 @@ class Occurrence(Base):
         UniqueConstraint("ritual_id", "planned_at"),
         Index("ix_occurrences_open", "status", "closes_at"),
         Index("ix_occurrences_remind", "status", "remind_at"),
+        {"sqlite_autoincrement": True},  # see Ritual
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

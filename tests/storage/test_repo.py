@@ -148,3 +148,21 @@ async def test_names_lose_nul_and_are_cut_to_fit(repo: Repo) -> None:
         }
     assert names == {"team": ("T" + long)[:200], "members": [("A" + long)[:200], ("B" + long)[:200]],
                      "holiday": ("Kerst" + long)[:200]}
+
+
+async def test_a_removed_rituals_id_is_never_given_again(repo: Repo) -> None:
+    """Cards and buttons carry ritual and round ids: a new ritual must not answer to an old one's."""
+    team, _ = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T",
+                                     timezone="UTC", language="en", now=NOW)
+    first = await repo.add_ritual(team_id=team.id, kind="checkout", schedule="", open_seconds=3600, options={},
+                                  next_due_at=None, now=NOW)
+    async with repo.transaction() as tx:
+        occ = await tx.add_occurrence(ritual_id=first, planned_at=NOW, status="open", reason=None, content={},
+                                      opened_at=NOW, closes_at=NOW, claimed_by="t")
+    await repo.remove_ritual(first)
+    second = await repo.add_ritual(team_id=team.id, kind="checkout", schedule="", open_seconds=3600, options={},
+                                   next_due_at=None, now=NOW)
+    async with repo.transaction() as tx:
+        again = await tx.add_occurrence(ritual_id=second, planned_at=NOW, status="open", reason=None, content={},
+                                        opened_at=NOW, closes_at=NOW, claimed_by="t")
+    assert second != first and again != occ
