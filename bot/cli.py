@@ -64,10 +64,13 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     except ConfigError as err:
         return _fail(str(err))
     try:
-        upgrade(settings.database_url)
+        before, after = upgrade(settings.database_url)
     except Exception as err:
         return _fail(f"RITME_DATABASE_URL: {err}")
-    print("database is up to date")
+    if before == after:
+        print(f"database is up to date (revision {after})")
+    else:
+        print(f"database migrated from {before or 'an empty database'} to revision {after}")
     return 0
 
 

@@ -154,6 +154,8 @@ def parse(text: str) -> Command:
                 return Command(name="review link")
             if first in ("link", "koppeling") and len(words) == 2 and words[1].lower() in ("revoke", "intrekken"):
                 return Command(name="review link revoke")
+            if first in ("link", "koppeling"):
+                raise CommandError(N_("Use 'review link', or 'review link revoke' to stop the links made so far."), "review link")
             return Command(name="review", args={"id": parse_id(first, "review #1")})
         case "export":
             return Command(name="export")

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.commands import KIND_WORDS, Command, CommandError, parse
 from rituals.calendar import CalendarError, known_country, parse_ics
@@ -35,6 +35,7 @@ NEEDS = {
     "privacy threshold": "admin", "privacy retention": "admin", "values add": "admin", "values remove": "admin",
 }
 MAX_OWN_VALUES = 12
+_ZONES = {name.casefold(): name for name in available_timezones()}
 
 
 class Ritme:
@@ -106,17 +107,26 @@ class Ritme:
 
     async def command(
         self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "",
-        files: tuple[tuple[str, bytes], ...] = (),
+        files: tuple[tuple[str, bytes], ...] = (), personal: bool = False,
     ) -> Notice:
         """Run a command. One that does not parse changes nothing: not even the channel's team
-        is created; its reason comes in the team's language when the team is known."""
+        is created; its reason comes in the team's language when the team is known.
+
+        ``personal``: typed in a one-to-one chat with Ritme, which is no team. What concerns
+        the person runs there; what concerns a team points to the team's channel."""
         try:
             cmd = parse(text)
         except CommandError as err:
             known = await self.repo.team_conversation(platform=channel.platform, workspace_id=channel.workspace_id,
                                                       channel_id=channel.channel_id)
-            _ = translator((await self.repo.team(known[0])).language if known else self.default_language)
+            if known:
+                language = (await self.repo.team(known[0])).language
+            else:
+                language = await self._language_of_person(actor)
+            _ = translator(language)
             return error_notice(_, _(err.msgid, **err.params), err.example)
+        if personal:
+            return await self._personal(actor, cmd)
         team = await self.team_for(channel, channel_name)
         _ = translator(team.language)
         member_id = await self.member_for(actor, team)
@@ -135,6 +145,40 @@ class Ritme:
             return error_notice(_, _(err.msgid, **err.params), err.example)
         log.info("command %r by %s in team %s: done", cmd.name, actor.user_id, team.id)
         return result
+
+    async def _language_of_person(self, actor: Actor) -> str:
+        """The language of the person's first team, or the default."""
+        teams = await self.repo.member_teams(actor, limit=1)
+        return teams[0][0].language if teams else self.default_language
+
+    async def _personal(self, actor: Actor, cmd: Command) -> Notice:
+        """A command in a one-to-one chat: no team is made of the chat."""
+        teams = await self.repo.member_teams(actor)
+        _ = translator(teams[0][0].language if teams else self.default_language)
+        names = ", ".join(team.name or team.channel_id for team, _member in teams)
+        if cmd.name == "forget-me":
+            member_id = await self.repo.find_member(platform=actor.platform, workspace_id=actor.workspace_id, user_id=actor.user_id)
+            return await self.do_forget_me(cmd, None, member_id, "member", _)
+        if cmd.name == "reminders":
+            return await self.do_reminders(cmd, None, await self.member_for(actor, None), "member", _)
+        if cmd.name == "pairs skip" and teams:
+            for team, member_id in teams:
+                await self.do_pairs_skip(cmd, team, member_id, "member", _)
+            return Notice(title=_("Skipped"), text=_("You are left out of the next pairs round of: {teams}.", teams=names))
+        where = _("Your teams: {teams}.", teams=names) if teams else _("You are not in a team with rituals yet.")
+        if cmd.name == "help":
+            return Notice(
+                title=_("Ritme keeps your team's rituals going"),
+                text=_("Rituals belong to a team's channel: type /ritme help there to see what you can do. "
+                       "Here, in a chat with just you, these work:"),
+                fields=(("/ritme reminders off", _("no reminders for you (reminders on: back on)")),
+                        ("/ritme pairs skip", _("leave the next pairs round out")),
+                        ("/ritme forget-me", _("erase your answers and identity"))),
+                footer=where,
+            )
+        return Notice(title=_("Use this in your team's channel"),
+                      text=_("Rituals belong to a team's channel. Type /ritme {command} in the channel of your team.", command=cmd.name),
+                      footer=where)
 
     async def answer(
         self, actor: Actor, occurrence_id: int, values: dict[str, Any], via: ChannelRef | None = None,
@@ -319,7 +363,7 @@ class Ritme:
         return await review_notice(self.repo, self.engine, team, rituals, _)
 
     async def do_timezone(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
-        zone = cmd.args["zone"]
+        zone = _ZONES.get(cmd.args["zone"].casefold(), cmd.args["zone"])  # europe/amsterdam too
         try:
             tz = ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -522,8 +566,8 @@ class Ritme:
             return Notice(title=_("Nothing to close"), text=_("There is no open appreciation round."))
         return Notice(title=_("Appreciation round closed"), text=_("The round is posted in the channel."))
 
-    async def do_forget_me(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
-        erased = await self.repo.forget_member(member_id)
+    async def do_forget_me(self, cmd: Command, team: TeamView | None, member_id: int | None, role: str, _: Translator) -> Notice:
+        erased = await self.repo.forget_member(member_id) if member_id is not None else 0
         log.info("forget-me: a member was erased with %d answers", erased)
         return Notice(title=_("You are forgotten"), text=_("{count} of your answers and everything that identified you were erased.", count=erased))
 
@@ -534,7 +578,7 @@ class Ritme:
         await self.repo.audit(team.id, member_id, "action.add", {"ritual": ritual.id, "text": cmd.args["text"]}, self.clock())
         return Notice(title=_("Action recorded"), text=_("The next round of #{id} first asks how it went: {text}", id=ritual.id, text=cmd.args["text"]))
 
-    async def do_reminders(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    async def do_reminders(self, cmd: Command, team: TeamView | None, member_id: int, role: str, _: Translator) -> Notice:
         await self.repo.set_mute(member_id, not cmd.args["on"])
         if cmd.args["on"]:
             return Notice(title=_("Reminders on"), text=_("You get one reminder before a round closes, if you have not answered yet."))

@@ -30,13 +30,13 @@ from adapters.slack.app import PromptInfo
 from adapters.slack.files import ExportFile
 from bot.commands import CommandError, parse
 from bot.export import export_csv, load_report
-from bot.service import Ritme, describe_schedule, format_time
+from bot.service import NEEDS, Ritme, describe_schedule, format_time
 from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.types import Actor, ChannelRef, Notice
-from storage.models import Member, Occurrence, Ritual, SentPrompt, Team, TeamMember
+from storage.models import Occurrence, Ritual, SentPrompt, Team
 from storage.queries import Queries
-from storage.repo import Repo, team_view
+from storage.repo import Repo
 
 PLATFORM = "slack"
 
@@ -81,6 +81,32 @@ class SlackSupport:
 
     async def file_command(self, text: str) -> bool:
         return command_name(text) == "holiday import"
+
+    async def person_named(self, actor: Actor, channel: ChannelRef, text: str) -> tuple[str, str] | None:
+        """(command, the person as written) for a command that names someone (``role add
+        leader @anna``, ``pairs exclude @anna``) that the actor may run; None for any other
+        command or person. Writes nothing: a channel Ritme does not know yet is no team, and
+        there only workspace admins may run admin commands."""
+        try:
+            cmd = parse(text)
+        except CommandError:
+            return None
+        who = cmd.args.get("user")
+        if not isinstance(who, str) or not who.strip():
+            return None
+        roles: set[str] = set()
+        known = await self.repo.team_conversation(platform=channel.platform, workspace_id=channel.workspace_id,
+                                                  channel_id=channel.channel_id)
+        member_id = await self.repo.find_member(platform=actor.platform, workspace_id=actor.workspace_id,
+                                                user_id=actor.user_id)
+        if known and member_id is not None:
+            roles = await self.repo.roles(known[0], member_id)
+        if actor.is_platform_admin:
+            roles.add("admin")
+        needed = NEEDS.get(cmd.name)
+        if (needed == "admin" and "admin" not in roles) or (needed == "leader" and not roles & {"admin", "leader"}):
+            return None  # the command itself refuses, saying which role it needs
+        return cmd.name, who
 
     async def export_file(self, actor: Actor, channel: ChannelRef, text: str) -> ExportFile | None:
         """The channel's answers as the CSV of the review page's download, for an admin."""
@@ -181,16 +207,7 @@ class SlackSupport:
     async def home(self, actor: Actor) -> list[Notice]:
         """The App Home: one section per team of the member (its rituals, open rounds);
         admins get a short how-to under each."""
-        async with self.repo.session() as s:
-            rows = (await s.execute(
-                select(Team, Member.id)
-                .join(TeamMember, TeamMember.team_id == Team.id)
-                .join(Member, Member.id == TeamMember.member_id)
-                .where(Member.platform == PLATFORM, Member.workspace_id == actor.workspace_id,
-                       Member.user_id == actor.user_id, Team.active.is_(True))
-                .order_by(Team.id).limit(20)
-            )).all()
-            teams = [(team_view(team), member_id) for team, member_id in rows]
+        teams = await self.repo.member_teams(actor)
         if not teams:
             _ = translator(self.ritme.default_language)
             return [Notice(text=_("You are not in a team with rituals yet. Type /ritme help in a channel to begin."))]

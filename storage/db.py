@@ -53,9 +53,27 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations (blocking; call from a thread when a loop is running)."""
+def upgrade(url: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """Apply migrations (blocking; call from a thread when a loop is running). Returns the
+    revision before and after (None: an empty database)."""
+    before = current_revision(url)
     command.upgrade(alembic_config(url), revision)
+    return before, current_revision(url)
+
+
+def current_revision(url: str) -> str | None:
+    """The database's migration revision (blocking)."""
+    from alembic.migration import MigrationContext
+
+    async def read() -> str | None:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
 
 
 async def upgrade_async(url: str) -> None:

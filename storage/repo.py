@@ -602,6 +602,19 @@ class Repo:
                                                               TeamMember.member_id.in_(leaving)))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def member_teams(self, actor: Actor, limit: int = 20) -> list[tuple[TeamView, int]]:
+        """The active teams a person is in, oldest first, each with their member id."""
+        async with self.session() as s:
+            rows = (await s.execute(
+                select(Team, Member.id)
+                .join(TeamMember, TeamMember.team_id == Team.id)
+                .join(Member, Member.id == TeamMember.member_id)
+                .where(Member.platform == actor.platform, Member.workspace_id == actor.workspace_id,
+                       Member.user_id == actor.user_id, Team.active.is_(True))
+                .order_by(Team.id).limit(limit)
+            )).all()
+            return [(team_view(team), member_id) for team, member_id in rows]
+
     async def find_member(self, *, platform: str, workspace_id: str, user_id: str) -> int | None:
         async with self.session() as s:
             return await s.scalar(select(Member.id).where(

@@ -128,7 +128,7 @@ async def test_appreciation_round(pg: Playground) -> None:
     await pg.deliver()
     (results,) = await pg.notices()
     assert results["text"] == "*Dewi*\n\u2022 \u201cYour calm in the morning\u201d \u2014 Chris"
-    assert results["footer"] == "1 appreciations for 1 colleagues"
+    assert results["footer"] == "Appreciations: 1, for colleagues: 1"
 
 
 async def test_values_ritual(pg: Playground) -> None:
@@ -166,6 +166,12 @@ async def test_forget_me_erases_the_member(pg: Playground) -> None:
     reply = await pg.command("chris", "forget-me")
     assert "1 of your answers" in reply["text"]
     assert "Something personal" not in (await pg.command("anna", "review #1"))["text"]
+
+
+async def test_small_slips_are_understood_or_explained(pg: Playground) -> None:
+    assert (await pg.command("anna", "timezone europe/london"))["text"] == "Times are now in Europe/London."
+    reply = await pg.command("bram", "review link foo")
+    assert reply["title"] == "That did not work" and "review link revoke" in reply["text"]
 
 
 async def test_dutch_team(pg: Playground) -> None:

@@ -72,7 +72,7 @@ async def test_attach_a_calendar_and_import_it(sqlite_url: str, tmp_path: Path, 
         await page.get_by_test_id("composer").fill("/ritme holiday import")
         await screenshot(page, "playground-attached-calendar")
         await page.get_by_test_id("send").click()
-        await page.get_by_text("2 holiday periods added").wait_for()
+        await page.get_by_text("Holiday periods added: 2").wait_for()
         await chip.wait_for(state="detached")  # the file went with that command only
         files = page.get_by_test_id("message-files")
         assert "schoolvakanties.ics" in await files.first.inner_text()
@@ -91,7 +91,7 @@ async def test_the_api_takes_a_calendar_of_the_largest_size_the_page_allows(pg: 
             "files": [{"name": "vakanties.ics", "content_base64": base64.b64encode(content).decode()}]}
     resp = await pg.client.post("/playground/api/command", json=body)
     assert resp.status == 200, await resp.text()
-    assert "2 holiday periods added" in (await resp.json())["reply"]["text"]
+    assert "Holiday periods added: 2" in (await resp.json())["reply"]["text"]
 
 
 async def test_the_labels_of_the_paperclip_come_translated(pg: Playground) -> None:

@@ -72,7 +72,7 @@ async def test_pairs_round_through_the_playground(pg: Playground, clock: Clock) 
     await pg.app[ENGINE].tick()
     await pg.deliver()
     channel = await pg.notices("bram")
-    assert channel[-1]["title"] == "#1 Pairs for collegial consultation" and "1 pairs" in channel[-1]["text"]
+    assert channel[-1]["title"] == "#1 Pairs for collegial consultation" and "Pairs made for this round: 1;" in channel[-1]["text"]
     private = {u: [m["payload"] for m in (await pg.state(u))["messages"] if m["private"] and m["payload"]["type"] == "notice"
                    and m["payload"]["title"].startswith("Your consultation pair")] for u in ("anna", "bram", "chris", "dewi")}
     assert [len(v) for v in private.values()] == [1, 1, 1, 0]  # Dewi skipped: Anna, Bram, Chris are a trio
@@ -89,15 +89,15 @@ async def test_pairs_round_through_the_playground(pg: Playground, clock: Clock) 
     assert (await pg.answer("chris", nudge["occurrence_id"], {"met": "yes"}))["ok"]
     assert (await pg.answer("bram", nudge["occurrence_id"], {"met": "not_yet"}))["ok"]
     review = await pg.command("anna", "review #1")
-    assert "1 of 1 pairs met this round." in review["text"]
+    assert "Pairs that met this round: 1 of 1." in review["text"]
     assert (await pg.command("anna", "close #1"))["title"] == "Ritual #1 closed"
     await pg.deliver()
-    assert (await pg.notices())[-1]["text"] == "1 of 1 pairs met this round."
+    assert (await pg.notices())[-1]["text"] == "Pairs that met this round: 1 of 1."
 
     clock.set(datetime(2027, 1, 4, 9, 0, 1, tzinfo=AMS))  # next round: Dewi is back, two pairs
     await pg.app[ENGINE].tick()
     await pg.deliver()
-    assert "2 pairs" in (await pg.notices("bram"))[-1]["text"]
+    assert "Pairs made for this round: 2;" in (await pg.notices("bram"))[-1]["text"]
 
 
 def test_mix_pairs_colleagues_with_different_labels() -> None:

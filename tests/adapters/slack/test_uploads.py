@@ -78,7 +78,7 @@ async def test_a_calendar_shared_with_holiday_import_is_imported(slack: Harness)
     assert len(downloads) == 1 and downloads[0].token == "xoxb-test"
     answer = ephemerals(slack)[-1]
     assert answer["user"] == ADMIN and answer["channel"] == CHANNEL
-    assert "2 holiday periods added" in answer["text"]
+    assert "Holiday periods added: 2" in answer["text"]
 
     again = await slack.event(file_share([shared], ts="1700000600.000100"), "EvF1", **{"X-Slack-Retry-Num": "1"})
     assert again.status == 200 and len(slack.fake.called("download")) == 1  # a retry is not imported twice
@@ -159,7 +159,7 @@ async def test_in_a_direct_message_the_words_name_the_channel(slack: Harness) ->
                                  channel_type="im"), "EvF11")
     assert len(await holidays(slack, CHANNEL)) == 2
     answer = ephemerals(slack)[-1]
-    assert answer["channel"] == "DADMIN" and "2 holiday periods added" in answer["text"]
+    assert answer["channel"] == "DADMIN" and "Holiday periods added: 2" in answer["text"]
 
 
 # -- export --------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ async def test_a_calendar_in_a_personal_chat_is_imported(teams: Teams) -> None:
     fake: FakeBotFrameworkWithFiles = teams.fake  # type: ignore[assignment]
     await install_personal(teams)
     card = await send(teams, "holiday import", [fake.personal_file("vakanties.ics", ICS)], personal=True)
-    assert "2 holiday periods added" in card_text(card)
+    assert "Holiday periods added: 2" in card_text(card)
     assert await holidays(teams, PERSONAL) == [("2026-11-30", "2026-11-30", "Studiedag"),
                                                ("2026-12-21", "2027-01-01", "Kerstvakantie")]
     [fetched] = fake.downloads
@@ -93,7 +93,7 @@ async def test_a_calendar_attached_in_a_channel_is_fetched_with_the_bot_token(te
     fake: FakeBotFrameworkWithFiles = teams.fake  # type: ignore[assignment]
     assert await teams.install("anna") == 201  # anna becomes admin of the channel's team
     card = await send(teams, "<at>Ritme</at> vakantie import", [fake.channel_file("rooster.ics", ICS)])
-    assert "2 holiday periods added" in card_text(card)
+    assert "Holiday periods added: 2" in card_text(card)
     assert len(await holidays(teams, GENERAL)) == 2
     [fetched] = fake.downloads
     assert fetched.path.startswith("/v3/attachments/") and fetched.token in fake.tokens_issued
