@@ -101,7 +101,7 @@ async def test_imported_school_holidays_skip_prompts_and_show_in_list(pg: Playgr
         "files": [{"name": "schoolvakanties.ics", "content_base64": base64.b64encode(ICS).decode()}],
     })
     reply = (await resp.json())["reply"]
-    assert reply["title"] == "Holidays imported" and "2 holiday periods" in reply["text"]
+    assert reply["title"] == "Holidays imported" and "Holiday periods added: 2;" in reply["text"]
     clock.set(datetime(2026, 11, 30, 9, 0, 1, tzinfo=AMS))  # the study day
     await pg.app[ENGINE].tick()
     assert await pg.prompts() == []
