@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from adapters.playground.platform import CHANNEL, PERSONAS, PLATFORM, WORKSPACE, PlaygroundPlatform
 from adapters.playground.web import routes as playground_routes
+from bot.about import about_routes
 from bot.config import Settings
 from bot.review_page import retention_job, setup_review
 from bot.service import Ritme
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
         return web.json_response({"status": "unavailable", "reason": "database"}, status=503)
 
     app.router.add_get("/healthz", healthz)
+    app.router.add_routes(about_routes(settings))
 
     if settings.playground_enabled:
         feed = RepoFeed(repo, clock)

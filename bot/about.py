@@ -1,0 +1,85 @@
+"""``GET /privacy`` and ``GET /terms``: what Ritme keeps and the terms of use, in Dutch or
+English. The Teams app package links to them (``privacyUrl``, ``termsOfUseUrl``), and so
+can any workspace that asks its members to trust a bot.
+
+The language: ``?lang=nl|en``, else the browser's first of the two in ``Accept-Language``,
+else ``RITME_DEFAULT_LANGUAGE``. Server-rendered with the review page's stylesheet; no
+script, no third-party request.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.review_page import esc
+from rituals.i18n import LANGUAGES, N_, Translator, translator
+
+PRIVACY = (
+    N_("Privacy at Ritme"),
+    N_("Ritme is open-source software for team rituals. It runs on a server of the organisation that installed it, "
+       "which is responsible for the data. Nothing is sent to the makers of Ritme."),
+    (
+        (N_("What is stored"),
+         N_("Per person: the id and display name the chat platform gives, the teams they are in, their roles, and "
+            "the answers they give. Per team: its channel, rituals, timezone, language and settings.")),
+        (N_("Anonymous rituals"),
+         N_("Answers to anonymous rituals, such as the team pulse, are stored without anything that points to who "
+            "gave them; who has answered is kept apart, with nothing linking the two. Results show only once the "
+            "round has closed and at least three members answered (a team can raise that number).")),
+        (N_("Who sees what"),
+         N_("Every prompt says who will see the answers. Leaders and admins see the review of their own team; "
+            "review links expire after seven days and can be revoked.")),
+        (N_("How long"),
+         N_("Answers are deleted once they are older than the team's retention period: two years, unless the "
+            "team chose a shorter or longer one (/ritme privacy).")),
+        (N_("Your own data"),
+         N_("Type /ritme forget-me to erase your answers and your identity in every team at once. For anything "
+            "else, ask whoever runs Ritme in your organisation.")),
+    ),
+)
+
+TERMS = (
+    N_("Terms of use"),
+    N_("Ritme is free software, provided as it is, without warranty of any kind."),
+    (
+        (N_("Who is responsible"),
+         N_("The organisation that runs Ritme decides who may use it and is responsible for how it is used and "
+            "for the data it keeps.")),
+        (N_("Fair use"),
+         N_("Use Ritme for your team's own rituals, with the team knowing what is asked and who sees the answers. "
+            "Do not use it to collect answers from people without their knowledge.")),
+    ),
+)
+
+
+def language(request: web.Request, default: str) -> str:
+    asked = request.query.get("lang", "")
+    if asked in LANGUAGES:
+        return asked
+    for part in request.headers.get("Accept-Language", "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGUAGES:
+            return tag
+    return default
+
+
+def render(page: tuple[str, str, tuple[tuple[str, str], ...]], _: Translator) -> str:
+    title, lead, sections = page
+    body = "".join(f"<section><h2>{esc(_(head))}</h2><p>{esc(_(text))}</p></section>" for head, text in sections)
+    return f"""<!doctype html>
+<html lang="{esc(_.lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(_(title))}</title><link rel="stylesheet" href="/static/review/review.css"></head>
+<body><main><p class="brand">Ritme</p><h1>{esc(_(title))}</h1><p class="lead">{esc(_(lead))}</p>{body}</main></body></html>
+"""
+
+
+def about_routes(settings: Settings) -> list[web.RouteDef]:
+    def page(content: tuple[str, str, tuple[tuple[str, str], ...]]) -> web.Handler:
+        async def handler(request: web.Request) -> web.Response:
+            _ = translator(language(request, settings.default_language))
+            return web.Response(text=render(content, _), content_type="text/html", charset="utf-8",
+                                headers={"Cache-Control": "max-age=3600", "Vary": "Accept-Language"})
+        return handler
+
+    return [web.get("/privacy", page(PRIVACY)), web.get("/terms", page(TERMS))]
