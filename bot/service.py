@@ -35,6 +35,57 @@ NEEDS = {
     "privacy threshold": "admin", "privacy retention": "admin", "values add": "admin", "values remove": "admin",
 }
 MAX_OWN_VALUES = 12
+
+# /ritme help: (example, what it does) per role. The examples are translated as well, into
+# commands that parse the same (tests/bot/test_commands.py checks).
+# The kinds by the word that adds them, in the team's language (``add reflectie ...``).
+KIND_WORDS_SHOWN = {"goal": N_("goal"), "reflection": N_("reflection"), "checkout": N_("checkout"), "pulse": N_("pulse"),
+                    "appreciation": N_("appreciation"), "values": N_("values"), "pairs": N_("pairs"), "digest": N_("digest")}
+HELP_MEMBER = (
+    (N_("help"), N_("this overview")),
+    (N_("list"), N_("the rituals of this channel")),
+    (N_("goal"), N_("our shared goal")),
+    (N_("values"), N_("the values the team chooses from")),
+    (N_("reminders off"), N_("no reminders for you (reminders on: back on)")),
+    (N_("pairs skip"), N_("leave the next pairs round out")),
+    (N_("privacy"), N_("what is kept, and who sees it")),
+    (N_("forget-me"), N_("erase your answers and identity")),
+)
+HELP_LEADER = (
+    (N_("run #1"), N_("send a ritual's prompt now")),
+    (N_("close #1"), N_("close the open round and post its results")),
+    (N_("review #1"), N_("a summary of recent answers")),
+    (N_("review link"), N_("a private link to the team's review page with charts")),
+    (N_("review link revoke"), N_("stop every review and export link made so far")),
+    (N_("goal set Every pupil reads with pleasure"), N_("set the shared goal")),
+    (N_("appreciation start 3d"), N_("start an appreciation round")),
+    (N_("action add #1 We start every meeting with the goal"), N_("record what the team agreed; the next round asks how it went")),
+)
+HELP_ADMIN = (
+    (N_("add reflection every monday at 09:00"), N_("a weekly reflection question")),
+    (N_("add checkout every weekday at 16:30"), N_("a check-out after the daily meeting")),
+    (N_("add pulse every 2 weeks on friday at 15:00 open 2d"), N_("an anonymous team-climate pulse")),
+    (N_("add goal every month on the first tuesday at 09:00"), N_("a monthly look at the goal")),
+    (N_("add values every month on day 1 at 09:00"), N_("each member picks the three values that guide their work")),
+    (N_("add pairs every month on the first monday at 09:00"), N_("pairs for collegial consultation")),
+    (N_("add digest every friday at 15:00"), N_("a weekly look back at the results, in the channel")),
+    (N_("add reflection elke maandag om 09:00"), N_("Dutch works too")),
+    (N_("pause #1 / resume #1 / remove #1"), N_("pause, resume or remove a ritual")),
+    (N_("timezone Europe/Amsterdam"), N_("the team's timezone")),
+    (N_("language en"), N_("the team's language (nl or en)")),
+    (N_("holiday add 2026-12-21..2027-01-01 Christmas"), N_("no prompts in this period")),
+    (N_("holiday list / holiday remove 2026-12-21..2027-01-01"), N_("the holidays, and taking one out")),
+    (N_("holiday import"), N_("with an .ics file attached: the school holidays of a calendar")),
+    (N_("holidays NL"), N_("skip the public holidays of a country")),
+    (N_("role add leader @anna / role remove leader @anna / role list"), N_("who has which role")),
+    (N_("question add What surprised you this week?"), N_("add your own reflection question")),
+    (N_("theme safety learning"), N_("choose reflection themes")),
+    (N_("plan add 2026-09-01..2026-10-31 safety / plan list"), N_("the year plan: a theme per period")),
+    (N_("values add Curiosity"), N_("add a value of the team's own")),
+    (N_("privacy threshold 5"), N_("anonymous results only from this many answers (at least 3)")),
+    (N_("privacy retention 2y"), N_("how long answers are kept")),
+    (N_("export"), N_("all answers as a CSV file")),
+)
 _ZONES = {name.casefold(): name for name in available_timezones()}
 
 
@@ -194,52 +245,14 @@ class Ritme:
     # -- commands -------------------------------------------------------------------
 
     async def do_help(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
-        rows = [
-            ("help", _("this overview")),
-            ("list", _("the rituals of this channel")),
-            ("goal", _("our shared goal")),
-            ("forget-me", _("erase your answers and identity")),
-            ("privacy", _("what is kept, and who sees it")),
-            ("values", _("the values the team chooses from")),
-            ("reminders off", _("no reminders for you (reminders on: back on)")),
-            ("pairs skip", _("leave the next pairs round out")),
-        ]
+        rows = list(HELP_MEMBER)
         if role in ("admin", "leader"):
-            rows += [
-                ("run #1", _("send a ritual's prompt now")),
-                ("close #1", _("close the open round and post its results")),
-                ("review #1", _("a summary of recent answers")),
-                ("review link", _("a private link to the team's review page with charts")),
-                ("review link revoke", _("stop every review and export link made so far")),
-                ("goal set " + _("Every pupil reads with pleasure"), _("set the shared goal")),
-                ("appreciation start 3d", _("start an appreciation round")),
-                ("action add #1 " + _("We start every meeting with our goal"), _("record what the team agreed; the next round asks how it went")),
-            ]
+            rows += HELP_LEADER
         if role == "admin":
-            rows += [
-                (N_("add reflection every monday at 09:00"), _("a weekly reflection question")),
-                ("add checkout every weekday at 16:30", _("a check-out after the daily meeting")),
-                ("add pulse every 2 weeks on friday at 15:00 open 2d", _("an anonymous team-climate pulse")),
-                ("add goal every month on the first tuesday at 09:00", _("a monthly look at the goal")),
-                ("add reflection elke maandag om 09:00", _("Dutch works too")),
-                ("pause #1 / resume #1 / remove #1", _("pause, resume or remove a ritual")),
-                ("timezone Europe/Amsterdam", _("the team's timezone")),
-                ("language en", _("the team's language (nl or en)")),
-                ("holiday add 2026-12-21..2027-01-01", _("no prompts in this period")),
-                ("holidays NL", _("skip the public holidays of a country")),
-                ("role add leader @anna", _("give someone a role")),
-                ("question add " + _("What surprised you this week?"), _("add your own reflection question")),
-                ("theme safety learning", _("choose reflection themes")),
-                ("plan add 2026-09-01..2026-10-31 safety", _("the year plan: a theme per period")),
-                ("add pairs every month on the first monday at 09:00", _("pairs for collegial consultation")),
-                ("export", _("all answers as a CSV file")),
-                (_("values add Curiosity"), _("add a value of the team's own")),
-                (_("privacy threshold 5"), _("anonymous results only from this many answers (at least 3)")),
-                (_("privacy retention 2y"), _("how long answers are kept")),
-                ("add digest every friday at 15:00", _("a weekly look back at the results, in the channel")),
-            ]
+            rows += HELP_ADMIN
+        rows = [(_(example), _(what)) for example, what in rows]  # the examples in the team's words too
         fields = tuple((f"/ritme {example}", what) for example, what in rows)
-        kinds = ", ".join(sorted(KINDS))
+        kinds = ", ".join(sorted(_(KIND_WORDS_SHOWN.get(kind, kind)) for kind in KINDS))
         return Notice(
             title=_("Ritme keeps your team's rituals going"),
             text=_("Kinds of ritual: {kinds}. A schedule may end with 'open 2d': how long answers are taken.", kinds=kinds),

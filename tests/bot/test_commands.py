@@ -166,3 +166,32 @@ def test_privacy_settings_out_of_range_are_refused_with_the_reason(text: str, re
         parse(text)
     assert reason in err.value.msgid
     parse(err.value.example)  # the example shown parses
+
+
+def test_help_examples_work_in_both_languages() -> None:
+    """The help shows its examples in the team's words: each parses, in Dutch as in English,
+    to the same command."""
+    from bot.service import HELP_ADMIN, HELP_LEADER, HELP_MEMBER
+    from rituals.i18n import translator
+
+    dutch = translator("nl")
+    for example, _what in (*HELP_MEMBER, *HELP_LEADER, *HELP_ADMIN):
+        english_parts, dutch_parts = example.split(" / "), dutch(example).split(" / ")
+        assert len(english_parts) == len(dutch_parts), example
+        for english, translated in zip(english_parts, dutch_parts, strict=True):
+            assert parse(english).name == parse(translated).name, (english, translated)
+            if parse(english).name == "add":
+                now, amsterdam = datetime(2026, 11, 22, 12, 0, tzinfo=UTC), ZoneInfo("Europe/Amsterdam")
+                assert (parse_schedule(parse(translated).args["schedule"]).next_after(now, amsterdam)
+                        == parse_schedule(parse(english).args["schedule"]).next_after(now, amsterdam)), english
+
+
+def test_kinds_named_in_help_add_that_kind_in_both_languages() -> None:
+    from bot.commands import KIND_WORDS
+    from bot.service import KIND_WORDS_SHOWN
+    from rituals.i18n import translator
+    from rituals.kinds import KINDS
+
+    for lang in ("en", "nl"):
+        _ = translator(lang)
+        assert {KIND_WORDS[_(KIND_WORDS_SHOWN[kind])] for kind in KINDS} == set(KINDS)
