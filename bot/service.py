@@ -300,12 +300,15 @@ class Ritme:
         )
         await self.repo.audit(team.id, member_id, "ritual.add", {"ritual": ritual_id, "kind": kind, "schedule": schedule.spec}, now)
         when = format_time(next_due, tz) if next_due else "-"
-        return Notice(
-            title=_("Ritual #{id} added", id=ritual_id),
-            text=_("{kind}, {schedule}. First prompt: {when}. Answers are taken for {open}.",
-                   kind=KINDS[kind].title(_), schedule=schedule.describe(_), when=when, open=format_duration(open_for, _)),
-            footer=_("Send it now with /ritme run #{id}", id=ritual_id),
-        )
+        said = {"kind": KINDS[kind].title(_), "schedule": schedule.describe(_), "when": when}
+        if KINDS[kind].digest:  # asks nothing
+            text = _("{kind}, {schedule}. First post: {when}.", **said)
+        elif schedule.open_for:  # the schedule's description says how long already
+            text = _("{kind}, {schedule}. First prompt: {when}.", **said)
+        else:
+            text = _("{kind}, {schedule}. First prompt: {when}. Answers are taken for {open}.", **said, open=format_duration(open_for, _))
+        return Notice(title=_("Ritual #{id} added", id=ritual_id), text=text,
+                      footer=_("Send it now with /ritme run #{id}", id=ritual_id))
 
     def _schedule(self, text: str, kind: str) -> Any:
         try:

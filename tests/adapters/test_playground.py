@@ -172,6 +172,10 @@ async def test_small_slips_are_understood_or_explained(pg: Playground) -> None:
     assert (await pg.command("anna", "timezone europe/london"))["text"] == "Times are now in Europe/London."
     reply = await pg.command("bram", "review link foo")
     assert reply["title"] == "That did not work" and "review link revoke" in reply["text"]
+    digest = await pg.command("anna", "add digest every friday at 15:00")
+    assert "First post:" in digest["text"] and "Answers" not in digest["text"]
+    pulse = await pg.command("anna", "add pulse every 2 weeks on friday at 15:00 open 2d")
+    assert pulse["text"].count("2 days") == 1, pulse["text"]
 
 
 async def test_dutch_team(pg: Playground) -> None:
