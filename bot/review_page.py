@@ -110,7 +110,7 @@ async def link_notice(ritme: Any, team: TeamView, member_id: int, _: Translator,
     generation = link_generation(team)
     link = links.export(team.id, now, generation) if export else links.page(team.id, now, generation)
     await ritme.repo.audit(team.id, member_id, "export" if export else "review.link", {"expires": link.expires_at.isoformat()}, now)
-    until = format_when(link.expires_at, ZoneInfo(team.timezone))
+    until = f"{format_when(link.expires_at, ZoneInfo(team.timezone))} ({team.timezone})"
     if export:
         return Notice(
             title=_("Export"),
