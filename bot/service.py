@@ -484,29 +484,35 @@ class Ritme:
             return Notice(title=_("Public holidays"), text=_("Public holidays are not skipped."))
         return Notice(title=_("Public holidays"), text=_("Public holidays of {country} are skipped too.", country=country))
 
-    async def _target(self, team: TeamView, who: str) -> tuple[int, str]:
-        """A person named in a command: a platform mention, a user id or a display name."""
+    async def _target(self, team: TeamView, who: str, *, join: bool = False) -> tuple[int, str]:
+        """A person named in a command: a platform mention, a user id or a display name.
+        Someone mentioned who is not in the team yet joins it only when ``join`` (``role
+        add``); otherwise the command is refused and nothing is written."""
         mention = re.fullmatch(r"<@([A-Za-z0-9._:-]+)(?:\|([^>]*))?>", who.strip())
         user_id = mention.group(1) if mention else who.strip().lstrip("@")
         display = (mention.group(2) if mention else None) or ""
         roster = await self.repo.team_members(team.id)
         for mid, uid, name in roster:
             if uid == user_id or (not mention and name.lower() == user_id.lower()):
-                return mid, name or uid
+                return mid, name or display or uid
         if not mention:
             raise CommandError("I don't know '{who}' in this channel. Mention them, e.g. @name.", "role add leader @anna", who=who[:60])
+        if not join:
+            raise CommandError("{name} is not in this team.", "role list", name=display or user_id)
         mid = await self.repo.ensure_member(platform=team.platform, workspace_id=team.workspace_id, user_id=user_id,
                                             display_name=display, now=self.clock(), team_id=team.id)
         return mid, display or user_id
 
     async def do_role_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
-        target, name = await self._target(team, cmd.args["user"])
+        target, name = await self._target(team, cmd.args["user"], join=True)
         await self.repo.grant(team.id, target, cmd.args["role"], self.clock())
         await self.repo.audit(team.id, member_id, "role.add", {"role": cmd.args["role"], "member": target}, self.clock())
         return Notice(title=_("Role given"), text=_("{name} is now {role} in this team.", name=name, role=role_name(_, cmd.args["role"])))
 
     async def do_role_remove(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         target, name = await self._target(team, cmd.args["user"])
+        if cmd.args["role"] not in await self.repo.roles(team.id, target):
+            raise CommandError("{name} does not have that role.", "role list", name=name)
         if cmd.args["role"] == "admin" and target == member_id:
             admins = [r for r in await self.repo.role_list(team.id) if r[0] == "admin"]
             if len(admins) <= 1:

@@ -66,8 +66,8 @@ class SlackSupport:
         self.repo = repo
 
     async def command(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "",
-                      files: tuple[tuple[str, bytes], ...] = ()) -> Notice:
-        return await self.ritme.command(actor, channel, text, channel_name=channel_name, files=files)
+                      files: tuple[tuple[str, bytes], ...] = (), personal: bool = False) -> Notice:
+        return await self.ritme.command(actor, channel, text, channel_name=channel_name, files=files, personal=personal)
 
     async def file_how_to(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice | None:
         if command_name(text) != "holiday import" or not await self._is_admin(actor, channel, channel_name):
@@ -205,8 +205,8 @@ class SlackSupport:
         return queued
 
     async def home(self, actor: Actor) -> list[Notice]:
-        """The App Home: one section per team of the member (its rituals, open rounds);
-        admins get a short how-to under each."""
+        """The App Home: one section per team of the member (its rituals, open rounds and
+        whether they still wait for the member's answer); admins get a short how-to under each."""
         teams = await self.repo.member_teams(actor)
         if not teams:
             _ = translator(self.ritme.default_language)
@@ -225,6 +225,10 @@ class SlackSupport:
                 for occ in open_by.get(r.id, []):
                     if occ.closes_at:
                         parts.append(_("open until {when}", when=format_time(occ.closes_at, tz)))
+                    if not KINDS[r.kind].digest:
+                        async with self.repo.transaction() as tx:
+                            answered = await tx.has_answered(occ.id, member_id)
+                        parts.append(_("you answered") if answered else _("*waiting for your answer*"))
                 fields.append((f"#{r.id} {KINDS[r.kind].title(_)}", " · ".join(parts)))
             admin = actor.is_platform_admin or "admin" in await self.repo.roles(team.id, member_id)
             footer = _("How to: in the channel, /ritme add reflection every monday at 09:00 adds a ritual; /ritme help shows every command.") if admin else ""

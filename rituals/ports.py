@@ -299,10 +299,11 @@ class Inbound(Protocol):
 
     async def command(
         self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "",
-        files: tuple[tuple[str, bytes], ...] = (),
+        files: tuple[tuple[str, bytes], ...] = (), personal: bool = False,
     ) -> Notice:
         """Run a ``/ritme`` command; the answer is meant for the actor only.
-        ``files`` are (name, content) of files sent with it (``holiday import``)."""
+        ``files`` are (name, content) of files sent with it (``holiday import``);
+        ``personal``: typed in a one-to-one chat with Ritme, which is no team."""
         ...
 
     async def answer(

@@ -13,9 +13,10 @@ errors can only be shown through the HTTP answer.
 Cross-cutting concerns live at the edge. ``handle`` checks the signature first (bad or
 stale signatures get 401 before anything runs; only Slack's unsigned ``ssl_check`` probe
 passes, for bolt to answer), then that bolt can read the body: UTF-8, JSON or a form, and a
-payload whose fields bolt and the listeners read have the JSON types Slack sends
-(``payload_problem``). Anything else gets a short 400 before bolt sees it, so a malformed
-payload changes nothing. Then bolt middleware: bolt's own request verification again,
+payload whose fields bolt and the listeners read have the JSON types Slack sends and name
+who sent it from where (a command's user, team and channel; an interaction's user and team;
+an event's team: ``payload_problem``). Anything else gets a short 400 before bolt sees it, so
+a malformed payload changes nothing. Then bolt middleware: bolt's own request verification again,
 ``_dedupe`` that acks and drops a Slack retry (``X-Slack-Retry-Num``) of a request already
 handled. Ids read back from payloads (a button's value, a modal's metadata) are bounded to
 the database's signed 64-bit range; one beyond it is an occurrence that does not exist.
@@ -42,6 +43,11 @@ unreachable Slack does not stop the start-up) and is closed first on the way out
 Before ``appreciation start`` runs, the channel's human members (``conversations.members``
 minus bots and deleted accounts) are added to the team, so that the round's roster, and
 with it the direct messages, covers everyone in the channel.
+
+A command that names someone by mention (``role add leader @anna``, ``pairs exclude @anna``)
+asks ``users.info`` who that is first: nobody, a bot or a deactivated account is refused in
+the team's language (a role may still be taken away), and a person goes into the command
+under the name Slack shows, as every other path names people.
 
 Files (``adapters.slack.files``): a calendar shared in a message whose words are
 ``holiday import`` is downloaded with the bot token and handed to the command; the answer
@@ -94,10 +100,14 @@ from adapters.slack.blocks import (
     ANSWER_ACTION,
     MODAL_CALLBACK,
     SCALE_ACTION,
+    block_id,
+    clip,
     first_input_block,
     modal_view,
     notice_blocks,
     notice_text,
+    notice_view,
+    refused_input,
     thread_input,
     view_values,
 )
@@ -123,6 +133,8 @@ from rituals.ports import Inbound
 from rituals.types import DB_IDS, Actor, ChannelRef, Notice, Prompt
 
 log = logging.getLogger(__name__)
+
+MENTION = re.compile(r"<@([A-Za-z0-9._:-]+)(?:\|([^>]*))?>")  # how Slack escapes @name in a command
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -187,6 +199,11 @@ class SlackInbound(Inbound, PlatformHooks, Protocol):
     async def file_command(self, text: str) -> bool:
         """Whether a message sharing files with these words is a command that takes them
         (``holiday import``)."""
+        ...
+
+    async def person_named(self, actor: Actor, channel: ChannelRef, text: str) -> tuple[str, str] | None:
+        """(command name, the person as written) for a command naming someone that the actor
+        may run (``role add leader @anna``); None for any other. Writes nothing."""
         ...
 
     async def export_file(self, actor: Actor, channel: ChannelRef, text: str) -> ExportFile | None:
@@ -296,6 +313,9 @@ def payload_problem(payload: object) -> str | None:
                                       and isinstance(payload.get("team"), _OBJECT)
                                       and isinstance(payload.get("channel"), _OBJECT)):
         return "payload.user, .team and .channel must be objects"
+    problem = _whose_problem(payload)
+    if problem:
+        return problem
     if kind == "block_actions":
         actions = payload.get("actions")
         if not isinstance(actions, list) or not actions or not all(
@@ -310,6 +330,29 @@ def payload_problem(payload: object) -> str | None:
     urls = payload.get("response_urls", [])
     if not isinstance(urls, list) or not all(isinstance(u, dict) for u in urls):
         return "payload.response_urls must be a list of objects"
+    return None
+
+
+def _given(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _whose_problem(payload: dict[str, Any]) -> str | None:
+    """Who sent it and from where, as the listeners read it: a slash command's user, team and
+    channel; an interaction's user and team (``team.id``, else ``user.team_id``); an event's
+    team. Without them a member or team would be written with an empty id."""
+    if "command" in payload and payload.get("ssl_check") != "1":  # a slash command, as bolt tells one
+        missing = [key for key in ("user_id", "team_id", "channel_id") if not _given(payload.get(key))]
+        return "command without " + ", ".join(missing) if missing else None
+    kind = payload.get("type")
+    if kind in _INTERACTIONS:
+        user, team = payload["user"], payload.get("team") or {}
+        if not _given(user.get("id")):
+            return "payload.user.id is missing"
+        if not (_given(team.get("id")) or _given(user.get("team_id"))):
+            return "payload.team.id is missing"
+    if kind == "event_callback" and not _given(payload.get("team_id")):
+        return "payload.team_id is missing"
     return None
 
 
@@ -540,8 +583,10 @@ class SlackAdapter:
 
     # -- helpers --------------------------------------------------------------------
 
-    async def _api(self, team_id: str, method: str, **params: Any) -> dict[str, Any] | None:
-        """A Web API call made on behalf of a person; failures are logged, not raised."""
+    async def _api(self, team_id: str, method: str, *, errors: bool = False, **params: Any) -> dict[str, Any] | None:
+        """A Web API call made on behalf of a person; failures are logged, not raised. With
+        ``errors``, Slack's refusal comes back as the answer (``{"ok": false, "error": ...}``)
+        for the caller to tell apart; a failure to get any answer is still None."""
         try:
             token = await self.tokens.token(team_id)
         except NotInstalled:
@@ -553,15 +598,25 @@ class SlackAdapter:
         body = {k: v for k, v in params.items() if v is not None}
         try:
             response = await self.client.api_call(method, json={**body, "token": token})
-        except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as err:
+        except SlackApiError as err:
+            data = getattr(err.response, "data", None)
+            if errors and isinstance(data, dict) and data.get("error"):
+                log.info("slack %s refused: %s", method, data.get("error"))
+                return data
+            log.warning("slack %s failed: %s", method, getattr(err, "response", None) or repr(err))
+            return None
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as err:
             log.warning("slack %s failed: %s", method, getattr(err, "response", None) or repr(err))
             return None
         return response.data if isinstance(response.data, dict) else None
 
-    async def _actor(self, team_id: str, user_id: str, fallback_name: str = "") -> Actor:
-        """The person, with ``is_platform_admin`` for workspace admins and owners and (OAuth)
-        for whoever installed Ritme in the workspace."""
-        user = await self.people.user(team_id, user_id, fallback_name)
+    async def _actor(self, team_id: str, user_id: str, fallback_name: str = "", *, known: bool = False) -> Actor:
+        """The person, named as ``users.info`` names them (display name, else real name), with
+        ``is_platform_admin`` for workspace admins and owners and (OAuth) for whoever
+        installed Ritme in the workspace. ``known``: inside an ack, a lookup made before is
+        good enough however old, so no Web API call is made for a person already known."""
+        user = (self.people.known(team_id, user_id) if known else None) or await self.people.user(
+            team_id, user_id, fallback_name)
         admin = bool(user and user.admin)
         if not admin and self.tokens.multi_workspace:
             try:
@@ -629,6 +684,10 @@ class SlackAdapter:
         text = str(body.get("text", "")).strip()
         actor = await self._actor(team_id, user_id, str(body.get("user_name", "")))
         channel = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
+        if channel_name == "directmessage" or channel_id.startswith("D"):  # a direct message is no team
+            notice = await self.inbound.command(actor, channel, text, personal=True)
+            await self._reply(team_id, body.get("response_url"), channel_id, user_id, notice)
+            return
         if await self.inbound.wants_channel_members(text):
             humans = await self.people.channel_humans(team_id, channel_id)
             if humans is None:
@@ -639,11 +698,47 @@ class SlackAdapter:
         if how_to is not None:  # a slash command cannot carry the file
             await self._reply(team_id, body.get("response_url"), channel_id, user_id, how_to)
             return
+        text, refusal = await self._named_person(actor, channel, text)
+        if refusal is not None:
+            await self._reply(team_id, body.get("response_url"), channel_id, user_id, refusal)
+            return
         notice = await self.inbound.command(actor, channel, text, channel_name=channel_name)
         export = await self.inbound.export_file(actor, channel, text)
         if export is not None:
             notice = await self._post_export(team_id, user_id, channel, export, notice)
         await self._reply(team_id, body.get("response_url"), channel_id, user_id, notice)
+
+    async def _named_person(self, actor: Actor, channel: ChannelRef, text: str) -> tuple[str, Notice | None]:
+        """A command that names someone by a mention (``role add leader @anna``): Slack says
+        who that is. An id Slack knows no one by is refused, and so are a bot and a
+        deactivated account, except to take a role away; anyone else goes into the command
+        under the name Slack shows (the mention carries only the handle). Returns the words
+        to run and the refusal, if any. When Slack does not answer, the command decides."""
+        if "<@" not in text:
+            return text, None
+        named = await self.inbound.person_named(actor, channel, text)
+        mention = MENTION.fullmatch(named[1].strip()) if named else None
+        if named is None or mention is None:
+            return text, None
+        command, user_id = named[0], mention.group(1)
+        user = await self.people.user(channel.workspace_id, user_id)
+        if user is None:
+            return text, None
+        _ = translator(await self.inbound.language_of(channel))
+        if not user.found:
+            reason = _("Slack knows nobody as {who} in this workspace. Mention a colleague, e.g. @anna.",
+                       who=clip(mention.group(2) or user_id, 60))
+        elif user.bot and command != "role remove":
+            reason = _("{name} is a bot. Only people can be named here: mention a colleague, e.g. @anna.",
+                       name=clip(user.name or user_id, 60))
+        elif user.deleted and command != "role remove":
+            reason = _("{name} no longer has an account in this workspace.", name=clip(user.name or user_id, 60))
+        else:
+            name = re.sub(r"[<>|]", "", user.name).strip()
+            return (text.replace(mention.group(0), f"<@{user_id}|{name}>", 1) if name else text), None
+        example = "role add leader @anna" if command.startswith("role") else "pairs exclude @anna"
+        return text, Notice(title=_("That did not work"), text=reason,
+                            footer=_("For example: /ritme {example}", example=example))
 
     async def _post_export(self, team_id: str, user_id: str, channel: ChannelRef, export: ExportFile,
                            notice: Notice) -> Notice:
@@ -712,6 +807,7 @@ class SlackAdapter:
                 initial["colleague"] = colleague[0]
         view = modal_view(info.prompt, channel_id or info.channel.channel_id, translator(info.language), initial)
         await self._api(team_id, "views.open", trigger_id=body.get("trigger_id"), view=view)
+        await self.people.user(team_id, user_id)  # the name the submission is stored under, looked up now
 
     async def _on_scale_button(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
@@ -732,7 +828,8 @@ class SlackAdapter:
         await self._ephemeral(team_id, channel_id, actor.user_id, message)
 
     async def _on_view_submission(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """Store the answer inside the ack: a refusal must come back as the modal's errors."""
+        """Store the answer inside the ack: a refusal must come back in the modal. The person
+        is named as everywhere else (``users.info``; the name looked up when the form opened)."""
         user = body.get("user") or {}
         team_id = str((body.get("team") or {}).get("id") or user.get("team_id") or "")
         try:
@@ -741,17 +838,38 @@ class SlackAdapter:
         except (TypeError, ValueError, KeyError, OverflowError, RecursionError):
             await ack()
             return
-        actor = Actor(platform=PLATFORM, workspace_id=team_id, user_id=str(user.get("id", "")),
-                      display_name=str(user.get("name") or user.get("username") or ""))
+        actor = await self._actor(team_id, str(user.get("id", "")), str(user.get("name") or user.get("username") or ""),
+                                  known=True)
         channel = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
-        ok, message = await self._answer(actor, channel, occurrence_id, view_values(view))
-        if not ok:
-            block = first_input_block(view)
-            if block:
-                await ack(response_action="errors", errors={block: message[:150]})
-                return
+        values = view_values(view)
+        ok, message = await self._answer(actor, channel, occurrence_id, values)
+        if not ok and any(b.get("type") == "input" for b in view.get("blocks") or []):
+            await ack(**await self._refusal(view, occurrence_id, channel, values, message))
+            return
         await ack(response_action="clear")
         self.spawn(self._ephemeral(team_id, channel_id, actor.user_id, message))
+
+    async def _refusal(self, view: dict[str, Any], occurrence_id: int, channel: ChannelRef, values: dict[str, Any],
+                       message: str) -> dict[str, Any]:
+        """How the form shows a refused answer. Under the input it is about (as Slack shows a
+        required field left empty); a refusal about the round, not the answer (it closed or
+        is gone, or the person is not in the team), replaces the form with a short view
+        that says so: nothing typed there can change it."""
+        info = await self.inbound.prompt(occurrence_id) if occurrence_id in DB_IDS else None
+        _ = translator(info.language if info else await self.inbound.language_of(channel))
+        about_the_round = {  # the engine's refusals about the round or the person, not the answer
+            _("That question no longer exists."),
+            _("This round has closed; answers are no longer taken."),
+            _("Only the members of this team can answer its questions."),
+            _("You have answered already. Anonymous answers cannot be changed."),
+        }
+        if info is None or info.prompt.closed or message in about_the_round:
+            title = str((view.get("title") or {}).get("text") or "Ritme")
+            return {"response_action": "update", "view": notice_view(title, message, _)}
+        shown = {str(b.get("block_id")) for b in view.get("blocks") or [] if b.get("type") == "input"}
+        item = refused_input(info.prompt.inputs, values)
+        block = block_id(item) if item is not None and block_id(item) in shown else first_input_block(view)
+        return {"response_action": "errors", "errors": {str(block): clip(message, 150)}}
 
     async def _answer(self, actor: Actor, channel: ChannelRef, occurrence_id: int,
                       values: dict[str, Any]) -> tuple[bool, str]:
@@ -794,8 +912,8 @@ class SlackAdapter:
     async def _file_message(self, event: dict[str, Any], team_id: str) -> None:
         """Files shared with the words of a command that takes them (``holiday import``):
         run it with the calendars, answer the sender only. In a direct message with Ritme the
-        words may name the channel (``holiday import #team-a``); else the conversation itself
-        is the team, as for ``/ritme`` typed there."""
+        words name the channel (``holiday import #team-a``); without one the command answers
+        as any command in a direct message does: it belongs in a team's channel."""
         text = message_text(event)
         named: str | None = None
         if event.get("channel_type") == "im":
@@ -817,7 +935,8 @@ class SlackAdapter:
                            name=err.name)
             notice = Notice(title=_("That did not work"), text=reason)
         else:
-            notice = await self.inbound.command(actor, channel, text, files=files)
+            personal = event.get("channel_type") == "im" and named is None
+            notice = await self.inbound.command(actor, channel, text, files=files, personal=personal)
         await self._reply(team_id, None, where, user_id, notice)
 
     async def _fetch_calendars(self, team_id: str, shared: list[SharedFile]) -> tuple[tuple[str, bytes], ...]:

@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from rituals.i18n import Translator
+from rituals.kinds.base import AnswerError, validate
 from rituals.types import Input, InputKind, Notice, Prompt
 
 ANSWER_ACTION = "ritme_answer"  # the button that opens the modal; value: occurrence id
 SCALE_ACTION = "ritme_scale_"  # quick scale buttons ritme_scale_1..5; value: JSON
 MODAL_CALLBACK = "ritme_answer_modal"  # view_submission; private_metadata: JSON
 INPUT_ACTION = "value"  # every input element's action_id; its block_id names the input
+FOLLOW_UP = "action_followup"  # the input asking how the agreed action went (rituals.kinds.base.prompt_inputs)
 
 
 def clip(text: str, limit: int) -> str:
@@ -32,6 +34,11 @@ def plain(text: str, limit: int = 3000) -> dict[str, Any]:
 
 def mrkdwn(text: str, limit: int = 3000) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": clip(text, limit) or " "}
+
+
+def escape(text: str) -> str:
+    """Text as mrkdwn shows it literally: a question never turns into a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def slack_date(when: datetime) -> str:
@@ -57,8 +64,20 @@ def thread_input(prompt: Prompt) -> Input | None:
     return required[0]
 
 
+def question_blocks(prompt: Prompt) -> list[dict[str, Any]]:
+    """What a posted prompt asks in words: its required written questions in bold, then the
+    follow-up on the action the team agreed. The rest (scales, choices, optional remarks)
+    the form shows; a reply in the thread answers the first of these."""
+    asked = [i for i in prompt.inputs if i.kind is InputKind.TEXT and not i.optional]
+    follow_up = [i for i in prompt.inputs if i.key == FOLLOW_UP and i.kind is InputKind.TEXT]
+    blocks = [{"type": "section", "text": mrkdwn(f"*{escape(clip(i.label, 2900))}*")} for i in asked[:5]]
+    blocks += [{"type": "section", "text": mrkdwn(escape(clip(i.label, 2900)))} for i in follow_up]
+    return blocks
+
+
 def prompt_blocks(prompt: Prompt, _: Translator, *, assigned: str | None = None, note: str = "") -> list[dict[str, Any]]:
-    """A posted prompt: header, intro, who sees the answers, and the ways to answer.
+    """A posted prompt: header, intro, the questions, who sees the answers, and the ways to
+    answer. A closed prompt keeps its questions: the thread under it stays readable.
 
     ``assigned`` names the colleague a direct message asks this member to appreciate;
     ``note`` is one more line of context (e.g. that everyone gets a direct message).
@@ -70,6 +89,7 @@ def prompt_blocks(prompt: Prompt, _: Translator, *, assigned: str | None = None,
         blocks.append({"type": "section", "text": mrkdwn(
             _("This round you are asked to appreciate *{name}*. You may choose another colleague in the form.",
               name=clip(assigned, 200)))})
+    blocks += question_blocks(prompt)
     context = [prompt.context] if prompt.context else []
     if note and not prompt.closed:
         context.append(note)
@@ -82,7 +102,7 @@ def prompt_blocks(prompt: Prompt, _: Translator, *, assigned: str | None = None,
         return blocks
     scale = quick_scale(prompt)
     if scale is not None:
-        blocks.append({"type": "section", "text": mrkdwn(f"*{clip(scale.label, 2900)}*")})
+        blocks.append({"type": "section", "text": mrkdwn(f"*{escape(clip(scale.label, 2900))}*")})
         blocks.append({
             "type": "actions",
             "block_id": "ritme_scale",
@@ -181,10 +201,37 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str
 
 
 def first_input_block(view: dict[str, Any]) -> str | None:
-    for block in view.get("blocks", []):
-        if block.get("type") == "input":
-            return str(block.get("block_id"))
+    """The form's first required input (else its first input): where a refusal that concerns
+    no single input is shown."""
+    inputs = [b for b in view.get("blocks") or [] if b.get("type") == "input" and b.get("block_id")]
+    required = [b for b in inputs if not b.get("optional")]
+    return str((required or inputs)[0]["block_id"]) if inputs else None
+
+
+# Always answered: checking one input next to it, an optional input left empty is no refusal.
+_ANSWERED = Input(key="\x00answered", label="", kind=InputKind.TEXT, optional=True)
+
+
+def refused_input(inputs: tuple[Input, ...], values: dict[str, Any]) -> Input | None:
+    """The input an answer is refused for, with the engine's own checks in the engine's
+    order; None when the refusal is about none of them (a closed round, nothing answered)."""
+    for item in inputs:
+        given = {item.key: values[item.key]} if item.key in values else {}
+        try:
+            validate((item, _ANSWERED), {**given, _ANSWERED.key: "x"})
+        except AnswerError:
+            return item
     return None
+
+
+def notice_view(title: str, text: str, _: Translator) -> dict[str, Any]:
+    """A modal that only says something (the round closed meanwhile), with a close button."""
+    return {
+        "type": "modal",
+        "title": plain(title, 24),
+        "close": plain(_("Close"), 24),
+        "blocks": [{"type": "section", "text": mrkdwn(text)}],
+    }
 
 
 def view_values(view: dict[str, Any]) -> dict[str, Any]:

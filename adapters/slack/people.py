@@ -1,5 +1,8 @@
 """People as Slack knows them: ``users.info`` (cached briefly) and a channel's human members.
 
+An id Slack does not know (``user_not_found``) is a ``SlackUser`` with ``found=False``, so that
+a command naming someone who does not exist can be refused; it is no human.
+
 ``channel_humans`` pages through ``conversations.members`` and keeps the people: bots
 (this bot included), deleted accounts and app users are left out, using ``users.info``.
 Lookups run a few at a time so that a large channel does not trip Slack's rate limits.
@@ -13,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-Api = Callable[..., Awaitable[dict[str, Any] | None]]  # api(team_id, method, **params)
+# api(team_id, method, *, errors=False, **params): the answer; None when the call failed.
+# With errors=True, Slack's refusal ({"ok": false, "error": ...}) comes back instead of None.
+Api = Callable[..., Awaitable[dict[str, Any] | None]]
 
 PAGE_SIZE = 200
 MAX_PAGES = 50  # 10,000 members: more than any school team channel
@@ -26,10 +31,11 @@ class SlackUser:
     admin: bool = False  # workspace admin or owner
     bot: bool = False
     deleted: bool = False
+    found: bool = True  # False: Slack knows no such user in the workspace
 
     @property
     def human(self) -> bool:
-        return not self.bot and not self.deleted
+        return self.found and not self.bot and not self.deleted
 
 
 def user_from(data: dict[str, Any], fallback_name: str = "") -> SlackUser:
@@ -53,16 +59,25 @@ class People:
         self.concurrency = concurrency
         self._users: dict[tuple[str, str], tuple[float, SlackUser]] = {}
 
+    def known(self, team_id: str, user_id: str) -> SlackUser | None:
+        """The user as last looked up, however long ago (names rarely change); no call."""
+        cached = self._users.get((team_id, user_id))
+        return cached[1] if cached else None
+
     async def user(self, team_id: str, user_id: str, fallback_name: str = "") -> SlackUser | None:
-        """The user from ``users.info``; None when Slack did not answer."""
+        """The user from ``users.info`` (``found=False`` when Slack knows no such user); None
+        when Slack did not answer."""
         now = self.clock()
         cached = self._users.get((team_id, user_id))
         if cached and now - cached[0] < self.cache_seconds:
             return cached[1]
-        data = await self.api(team_id, "users.info", user=user_id)
-        if data is None or not isinstance(data.get("user"), dict):
+        data = await self.api(team_id, "users.info", user=user_id, errors=True)
+        if data is not None and data.get("ok") is False and data.get("error") == "user_not_found":
+            user = SlackUser(id=user_id, name="", found=False)
+        elif data is None or data.get("ok") is False or not isinstance(data.get("user"), dict):
             return None
-        user = user_from({"id": user_id, **data["user"]}, fallback_name)
+        else:
+            user = user_from({"id": user_id, **data["user"]}, fallback_name)
         if len(self._users) > 4096:
             self._users.clear()
         self._users[(team_id, user_id)] = (now, user)

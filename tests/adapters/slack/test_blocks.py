@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from adapters.slack.blocks import modal_view, prompt_blocks, quick_scale, thread_input, view_values
+from adapters.slack.blocks import (
+    first_input_block,
+    modal_view,
+    prompt_blocks,
+    quick_scale,
+    refused_input,
+    thread_input,
+    view_values,
+)
 from rituals.i18n import translator
 from rituals.kinds.base import scale_input
 from rituals.types import Input, InputKind, Option, Prompt
@@ -69,3 +77,33 @@ def test_a_direct_message_names_the_colleague_and_the_form_chooses_them() -> Non
     assert all("initial_option" not in b.get("element", {}) for b in unknown["blocks"])
     closed = prompt(colleague, closed=True)
     assert "Bram" not in json.dumps(prompt_blocks(closed, _, assigned="Bram"))
+
+
+def test_a_posted_prompt_shows_its_written_questions_and_the_follow_up() -> None:
+    follow_up = Input(key="action_followup", label="Last time we agreed: \u201cread\u201d. How did it go?",
+                      kind=InputKind.TEXT, optional=True)
+    asked = Input(key="answer", label="What helps <!channel> & you?", kind=InputKind.TEXT)
+    remark = Input(key="more", label="Anything else?", kind=InputKind.TEXT, optional=True)
+    sections = [b["text"]["text"] for b in prompt_blocks(prompt(follow_up, asked, remark), _) if b["type"] == "section"]
+    assert sections == ["How was it?", "*What helps &lt;!channel&gt; &amp; you?*",
+                        "Last time we agreed: \u201cread\u201d. How did it go?"]  # escaped: no mention, no link
+    closed = prompt(asked, closed=True)  # the record under the thread keeps its question
+    assert "*What helps &lt;!channel&gt; &amp; you?*" in json.dumps(prompt_blocks(closed, _))
+
+
+def test_the_refused_input_is_the_one_the_engine_checks_first() -> None:
+    follow_up = Input(key="action_followup", label="F", kind=InputKind.TEXT, optional=True)
+    asked = Input(key="answer", label="A", kind=InputKind.TEXT)
+    score = scale_input("score", "S", _)
+    inputs = (follow_up, asked, score)
+    assert refused_input(inputs, {"answer": "  ", "score": "3"}) is asked
+    assert refused_input(inputs, {"action_followup": "ok", "score": "3"}) is asked
+    assert refused_input(inputs, {"answer": "fine", "score": "9"}) is score
+    assert refused_input(inputs, {"answer": "fine", "score": "3"}) is None  # refused for something else
+
+
+def test_the_first_required_input_takes_a_refusal_about_no_single_input() -> None:
+    view = modal_view(prompt(Input(key="f", label="F", kind=InputKind.TEXT, optional=True),
+                             Input(key="t", label="T", kind=InputKind.TEXT)), "C1", _)
+    assert first_input_block(view) == "in_t"
+    assert first_input_block(modal_view(prompt(Input(key="f", label="F", kind=InputKind.TEXT, optional=True)), "C1", _)) == "in_f"

@@ -203,7 +203,10 @@ async def test_ids_beyond_the_database_are_questions_that_no_longer_exist(slack:
     forged = {**view, "private_metadata": json.dumps({"o": 10**30, "c": CHANNEL})}
     refused = await slack.interact(submission(forged, {block: {"value": {"type": "plain_text_input", "value": "x"}}}))
     assert refused.status == 200
-    assert (await refused.json()) == {"response_action": "errors", "errors": {block: "That question no longer exists."}}
+    answer = await refused.json()
+    assert answer["response_action"] == "update"  # nothing typed in the form can change it: the form says so
+    assert texts(answer["view"]["blocks"]) == "That question no longer exists."
+    assert "submit" not in answer["view"] and answer["view"]["close"]["text"] == "Close"
 
     huge = json.dumps({"o": -(2**63) - 1, "k": "answer", "v": 3})
     assert (await slack.interact(button_payload(occurrence_id, "ritme_scale_3", huge))).status == 200
@@ -317,6 +320,10 @@ async def test_app_home_shows_the_members_teams(slack: Harness) -> None:
     assert published["user_id"] == ADMIN and published["view"]["type"] == "home"
     shown = texts(published["view"]["blocks"])
     assert f"<#{CHANNEL}>" in shown and "#1" in shown and "/ritme help" in shown  # admins get the how-to
+    assert "waiting for your answer" not in shown  # no round open yet
+    await slack.command("run #1", user=ADMIN)
+    await slack.event({"type": "app_home_opened", "user": ADMIN, "channel": "D1", "tab": "home"}, "EvH3")
+    assert "*waiting for your answer*" in texts(slack.fake.called("views.publish")[-1].body["view"]["blocks"])
 
     await slack.event({"type": "app_home_opened", "user": "ULONELY", "channel": "D2", "tab": "home"}, "EvH2")
     lonely = texts(slack.fake.called("views.publish")[-1].body["view"]["blocks"])
@@ -347,3 +354,16 @@ async def test_people_joining_and_leaving_the_channel_join_and_leave_its_team(sl
 async def test_a_command_whose_words_contain_payload_is_still_a_command(slack: Harness) -> None:
     answer = await slack.command("question add What payload does our homework carry?", user=ADMIN)
     assert "payload" in texts(answer["blocks"])
+
+
+async def test_a_direct_message_is_no_team(slack: Harness) -> None:
+    """``/ritme`` in a direct message: what concerns the person runs, the rest points to a
+    team's channel, and no team is made of the conversation."""
+    await slack.command("add reflection every monday at 09:00", user=ADMIN)  # the team of CHANNEL
+    dm = {"channel_id": "DADMIN", "channel_name": "directmessage"}
+    refused = texts((await slack.command("add pulse every monday at 09:00", user=ADMIN, **dm))["blocks"])
+    assert "Use this in your team's channel" in refused and "Your teams: team-a." in refused
+    helped = texts((await slack.command("help", user=ADMIN, **dm))["blocks"])
+    assert "reminders off" in helped and "add reflection" not in helped
+    assert "Reminders off" in texts((await slack.command("reminders off", user=ADMIN, **dm))["blocks"])
+    assert await slack.count(Team) == 1

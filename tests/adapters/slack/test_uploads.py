@@ -89,7 +89,7 @@ async def test_dutch_words_and_a_mention_of_the_bot(slack: Harness) -> None:
     shared = slack.fake.add_file("rooster.ics", ICS)
     await slack.event(file_share([shared], "<@UBOT> vakantie import"), "EvF2")
     assert len(await holidays(slack)) == 2
-    assert "2 vakantieperiodes toegevoegd" in ephemerals(slack)[-1]["text"]
+    assert "Vakantieperiodes toegevoegd: 2" in ephemerals(slack)[-1]["text"]
 
 
 async def test_a_member_is_refused_and_nothing_is_stored(slack: Harness) -> None:
