@@ -177,6 +177,8 @@ class Ritme:
             _ = translator(language)
             return error_notice(_, _(err.msgid, **err.params), err.example)
         if personal:
+            if files:
+                cmd = Command(name=cmd.name, args={**cmd.args, "files": files})
             return await self._personal(actor, cmd)
         team = await self.team_for(channel, channel_name)
         _ = translator(team.language)
@@ -216,6 +218,19 @@ class Ritme:
             for team, member_id in teams:
                 await self.do_pairs_skip(cmd, team, member_id, "member", _)
             return Notice(title=_("Skipped"), text=_("You are left out of the next pairs round of: {teams}.", teams=names))
+        if cmd.name == "holiday import":  # a calendar sent privately: for the one team this person runs
+            admin_of = [(team, member_id) for team, member_id in teams if await self.role_of(actor, team, member_id) == "admin"]
+            if len(admin_of) == 1:
+                team, member_id = admin_of[0]
+                _ = translator(team.language)
+                try:
+                    done = await self.do_holiday_import(cmd, team, member_id, "admin", _)
+                except CommandError as err:
+                    return error_notice(_, _(err.msgid, **err.params), err.example)
+                return Notice(title=done.title, text=done.text, fields=done.fields,
+                              footer=_("For the team {team}.", team=team.name or team.channel_id))
+            if not admin_of:
+                return Notice(title=_("Not allowed"), text=_("Only an admin of this team can do that."))
         where = _("Your teams: {teams}.", teams=names) if teams else _("You are not in a team with rituals yet.")
         if cmd.name == "help":
             return Notice(

@@ -3,6 +3,12 @@
 The handler only translates. What a command or answer means is ``rituals.ports.Inbound``'s
 business; where conversation references and installs are kept is ``TeamsHooks``'.
 
+A command's @mentions: the bot's own is dropped. In a command that names a person (``role
+add leader @Bram``, ``pairs exclude @Bram``) a colleague's mention becomes ``<@ID|Name>``, the
+form the command layer resolves to exactly that member, ID being the Entra object id Ritme
+knows them by (from the mention, the ``Directory``, or asked of Teams); in any other command,
+or when Teams does not know the person, the mention is just their name.
+
 Before ``appreciation start`` runs, the team's roster is fetched from Teams (paged, the bot
 left out) and added to the channel's team, so that the round's roster, and with it the 1:1
 cards, covers everyone in the team. The roster also fills the ``Directory`` the platform
@@ -18,13 +24,16 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.core import ActivityHandler, BotAdapter, TurnContext
+from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
     AdaptiveCardInvokeResponse,
     AdaptiveCardInvokeValue,
     ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
 )
 
 from adapters.teams.cards import (
@@ -36,7 +45,7 @@ from adapters.teams.cards import (
     prompt_card,
 )
 from adapters.teams.files import FileHooks, run_command
-from adapters.teams.people import Directory, roster
+from adapters.teams.people import Directory, person_of, roster
 from adapters.teams.platform import PLATFORM
 from rituals.i18n import translator
 from rituals.ports import Inbound
@@ -46,6 +55,12 @@ log = logging.getLogger(__name__)
 
 MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 TAGS = re.compile(r"<[^>]+>")
+SLOT = re.compile("\ue000(\\d+)\ue001")  # where a mention stood, while the markup goes
+PERSON_ID = re.compile(r"[A-Za-z0-9._:-]+")  # an id the command layer reads in <@ID|Name>
+NAME_UNSAFE = re.compile(r"[<>|\"'\\\x00-\x1f]")
+NOT_PEOPLE = ("28:", "19:")  # bots; channels and teams
+PERSON_COMMANDS = frozenset({"role add", "role remove", "pairs exclude", "pairs include", "pairs label"})
+MAX_LOOKUPS = 5  # people asked of Teams for one command
 SEEN_LIMIT = 2048
 
 
@@ -140,16 +155,75 @@ def reference_of(activity: Activity) -> dict[str, Any]:
     return data
 
 
-def command_text(activity: Activity) -> str:
-    """The command typed to the bot, without its @mention, markup or a leading ``/ritme``."""
-    text = TurnContext.remove_recipient_mention(activity) or ""
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Mention:
+    """An @mention in a message: its text there, whom it names, and their Entra id if given."""
+
+    text: str  # as the message carries it: <at>Bram</at>
+    account_id: str
+    name: str
+    user_id: str = ""
+
+
+def mentions_of(activity: Activity) -> list[Mention]:
+    """The message's mentions of accounts (the shape is checked at the edge, ``web``)."""
+    found: list[Mention] = []
+    for entity in activity.entities or []:
+        if (entity.type or "").lower() != "mention":
+            continue
+        extra = entity.additional_properties or {}
+        mentioned = extra.get("mentioned") or {}
+        name = str(mentioned.get("name") or "")
+        text = str(extra.get("text") or (f"<at>{name}</at>" if name else ""))
+        if text and mentioned.get("id"):
+            found.append(Mention(text=text, account_id=str(mentioned["id"]), name=name,
+                                 user_id=str(mentioned.get("aadObjectId") or "")))
+    return found
+
+
+def person_reference(user_id: str, name: str) -> str:
+    """``<@ID|Name>`` (quoted as one word when the name has spaces), or the name alone when
+    the id is not one the command layer reads."""
+    name = " ".join(NAME_UNSAFE.sub("", name).split())
+    if not PERSON_ID.fullmatch(user_id):
+        return name
+    reference = f"<@{user_id}|{name}>" if name else f"<@{user_id}>"
+    return f'"{reference}"' if " " in name else reference
+
+
+def command_text(activity: Activity, people: dict[str, str] | None = None) -> str:
+    """The command typed to the bot, without its @mention, markup or a leading ``/ritme``.
+
+    Other mentions become their name, or ``<@ID|Name>`` for those in ``people`` (Teams
+    account id → Ritme's user id); that form typed by hand is not one."""
+    text = activity.text or ""
+    bot_id = getattr(activity.recipient, "id", None)
+    slots: list[str] = []
+    for mention in mentions_of(activity):
+        if mention.text not in text:
+            continue
+        if mention.account_id == bot_id:
+            form = ""
+        elif (people or {}).get(mention.account_id):
+            form = person_reference((people or {})[mention.account_id], mention.name)
+        else:
+            form = html.unescape(TAGS.sub("", mention.name or mention.text))
+        slots.append(form)
+        text = text.replace(mention.text, f" \ue000{len(slots) - 1}\ue001 ", 1)
     text = html.unescape(TAGS.sub(" ", MENTION.sub(" ", text))).replace("\xa0", " ")
+    text = text.replace("<@", "@")  # typed, not a mention: only Teams' own mentions name an id
+    text = SLOT.sub(lambda found: slots[int(found.group(1))], text)
     text = " ".join(text.split())
     for prefix in ("/ritme", "ritme"):
         if text.lower().startswith(prefix + " ") or text.lower() == prefix:
             text = text[len(prefix):].strip()
             break
     return text or "help"
+
+
+def is_personal(activity: Activity) -> bool:
+    """A 1:1 chat of the bot and one member (not a channel or a group chat)."""
+    return getattr(activity.conversation, "conversation_type", None) == "personal"
 
 
 def card_reply(card: dict[str, Any], summary: str = "") -> Activity:
@@ -194,15 +268,54 @@ class RitmeTeamsBot(ActivityHandler):
         if activity.value is not None and not (activity.text or "").strip():
             await self._submit(turn_context, activity.value)
             return
-        text = command_text(activity)
+        text = await self._command_text(turn_context)
         install = self._install(activity, None)
-        await self.hooks.remember(install)
         actor = actor_of(activity)
-        if await self.hooks.wants_channel_members(actor, install.channel, text):
-            await self._sync_roster(turn_context, install)
+        personal = is_personal(activity)  # a one-to-one chat with Ritme is no team
+        if not personal:
+            await self.hooks.remember(install)
+            if await self.hooks.wants_channel_members(actor, install.channel, text):
+                await self._sync_roster(turn_context, install)
         notice = await run_command(self.inbound, self.hooks, turn_context, actor, install.channel, text,
-                                   channel_name=install.name)  # with the calendars sent along (adapters.teams.files)
+                                   channel_name=install.name, personal=personal)  # with the calendars sent along
         await turn_context.send_activity(card_reply(notice_card(notice), notice.title))
+
+    async def _command_text(self, turn_context: TurnContext) -> str:
+        """``command_text``, with the people a command names resolved (only for commands
+        that name a person: a goal or a question keeps the names as written)."""
+        activity = turn_context.activity
+        text = command_text(activity)
+        bot_id = getattr(activity.recipient, "id", None)
+        named = [m for m in mentions_of(activity) if m.account_id != bot_id and not m.account_id.startswith(NOT_PEOPLE)]
+        if not named or await self.hooks.command_name(text) not in PERSON_COMMANDS:
+            return text
+        return command_text(activity, await self._people(turn_context, named))
+
+    async def _people(self, turn_context: TurnContext, mentions: list[Mention]) -> dict[str, str]:
+        """Teams account id → Ritme's user id of the people mentioned: from the mention, the
+        directory, else asked of Teams. Whom Teams does not find is left out."""
+        tenant = tenant_of(turn_context.activity)
+        people: dict[str, str] = {}
+        lookups = 0
+        for mention in mentions:
+            account = mention.account_id
+            if account in people:
+                continue
+            user = mention.user_id or self.directory.user(tenant, account)
+            if not user and lookups < MAX_LOOKUPS:
+                lookups += 1
+                try:
+                    person = person_of(await TeamsInfo.get_member(turn_context, account))
+                except Exception as err:  # unknown to Teams here: the command gets the name
+                    log.info("teams: mentioned account unknown (%s)", str(err)[:120] or type(err).__name__)
+                    continue
+                if person is None:
+                    continue
+                self.directory.learn(tenant, [person])
+                user = person.user_id
+            if user:
+                people[account] = user
+        return people
 
     async def _sync_roster(self, turn_context: TurnContext, install: Install) -> None:
         try:
@@ -215,34 +328,85 @@ class RitmeTeamsBot(ActivityHandler):
         await self.hooks.sync_members(install.channel, [(p.user_id, p.name) for p in people], channel_name=install.name)
 
     async def _submit(self, turn_context: TurnContext, value: Any) -> None:
+        """A card's ``Action.Submit``. In a 1:1 chat the member's card shows their answer and
+        the bot says whether it was saved. In a channel or group chat nobody else is told who
+        answered: the channel card shows the count, and a refusal (or a card that could not be
+        updated) goes to the member in their 1:1 chat with the bot."""
         parsed = parse_submit(value)
         if parsed is None:
             return
         occurrence_id, values = parsed
         activity = turn_context.activity
         stored, message = await self.inbound.answer(actor_of(activity), occurrence_id, values, channel_of(activity))
+        personal = is_personal(activity)
+        shown = False
         if stored and activity.reply_to_id:
-            await self._show_answered(turn_context, occurrence_id, activity.reply_to_id)
-        await turn_context.send_activity(Activity(type=ActivityTypes.message, text=message))
+            shown = await self._show_answered(turn_context, occurrence_id, activity.reply_to_id, values)
+        if not message:
+            return
+        if personal:
+            await turn_context.send_activity(Activity(type=ActivityTypes.message, text=message))
+        elif not shown:
+            await self._tell_privately(turn_context, occurrence_id, message)
 
-    async def _show_answered(self, turn_context: TurnContext, occurrence_id: int, card_id: str) -> None:
-        """A member's own card shows their answer was saved; a channel card shows the count."""
+    async def _answered_view(self, occurrence_id: int, personal: bool,
+                             values: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+        """The card after an answer was saved. Someone's own (1:1) card keeps the inputs with
+        their answer in them while it can be changed, else says it was saved; a shared card
+        (channel, group chat) shows only how many answered. Returns (card, summary)."""
         current = await self.hooks.prompt(occurrence_id)
         if current is None:
-            return
+            return None
         prompt, language = current
-        if turn_context.activity.conversation.conversation_type == "personal":
-            card = answered_card(prompt)
-        else:
+        if not personal:
             _ = translator(language)
             count = await self.hooks.answered(occurrence_id)
-            card = prompt_card(prompt, footer=_("Answers so far: {count}", count=count))
-        update = card_reply(card, prompt.title)
+            return prompt_card(prompt, footer=_("Answers so far: {count}", count=count)), prompt.title
+        if prompt.anonymous or prompt.closed:
+            return answered_card(prompt), prompt.title
+        return prompt_card(prompt, answer=values), prompt.title
+
+    async def _show_answered(self, turn_context: TurnContext, occurrence_id: int, card_id: str,
+                             values: dict[str, Any]) -> bool:
+        """Update the card answered from; False when it could not be."""
+        view = await self._answered_view(occurrence_id, is_personal(turn_context.activity), values)
+        if view is None:
+            return False
+        update = card_reply(*view)
         update.id = card_id
         try:
             await turn_context.update_activity(update)
         except Exception:  # the answer is stored; a stale card is no reason to fail the turn
             log.warning("teams: could not update card %s", card_id, exc_info=True)
+            return False
+        return True
+
+    async def _tell_privately(self, turn_context: TurnContext, occurrence_id: int, text: str) -> None:
+        """Say ``text`` to the member in their 1:1 chat with the bot. When Teams will not open
+        one, the text goes into the conversation itself, unless the ritual is anonymous (then
+        nobody else may learn that this member took part) or unknown."""
+        activity = turn_context.activity
+        client = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
+        tenant = tenant_of(activity)
+        bot = ChannelAccount(id=activity.recipient.id, name=activity.recipient.name)
+        member = ChannelAccount(id=activity.from_property.id, name=activity.from_property.name)
+        params = ConversationParameters(is_group=False, bot=bot, members=[member], tenant_id=tenant,
+                                        channel_data={"tenant": {"id": tenant}})
+        try:
+            chat = await client.conversations.create_conversation(params)
+            await client.conversations.send_to_conversation(chat.id, Activity(
+                type=ActivityTypes.message, text=text, from_property=bot, recipient=member,
+                conversation=ConversationAccount(id=chat.id, conversation_type="personal", tenant_id=tenant),
+                channel_id=activity.channel_id, service_url=activity.service_url,
+            ))
+            return
+        except Exception as err:
+            log.info("teams: no 1:1 chat with a member (%s)", str(err)[:120] or type(err).__name__)
+        current = await self.hooks.prompt(occurrence_id)
+        if current is not None and not current[0].anonymous:
+            await turn_context.send_activity(Activity(type=ActivityTypes.message, text=text))
+        else:
+            log.info("teams: an answer's outcome for occurrence %s not told: no private way to", occurrence_id)
 
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
@@ -258,16 +422,18 @@ class RitmeTeamsBot(ActivityHandler):
         occurrence_id, values = parsed
         stored, message = await self.inbound.answer(actor_of(turn_context.activity), occurrence_id, values,
                                                     channel_of(turn_context.activity))
-        current = await self.hooks.prompt(occurrence_id)
-        if stored and current is not None:
-            card = answered_card(current[0])
-        else:
-            card = notice_card(Notice(text=message))
+        view = await self._answered_view(occurrence_id, is_personal(turn_context.activity), values) if stored else None
+        card = view[0] if view else notice_card(Notice(text=message))
         return AdaptiveCardInvokeResponse(status_code=200, type=CARD_CONTENT_TYPE, value=card)
 
     # -- installs and removals ---------------------------------------------------------------
 
     async def _installed(self, turn_context: TurnContext, installer: Actor | None) -> None:
+        if is_personal(turn_context.activity):  # installed for oneself: no team, a word on where rituals live
+            notice = await self.inbound.command(actor_of(turn_context.activity), channel_of(turn_context.activity), "help",
+                                                personal=True)
+            await turn_context.send_activity(card_reply(notice_card(notice), notice.title))
+            return
         language, fresh = await self.hooks.installed(self._install(turn_context.activity, installer))
         if fresh:
             _ = translator(language)

@@ -17,6 +17,7 @@ INPUT_PREFIX = "q."
 SUBMIT_MARK = "ritme"
 SCALE = ("1", "2", "3", "4", "5")
 EXPANDED_MAX = 8  # more options than this become a dropdown
+TEXT_MAX = 3000
 
 
 def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -30,13 +31,30 @@ def _text(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def _input(item: Input, initial: str | None = None) -> list[dict[str, Any]]:
+def _given(item: Input, answer: Any) -> str | None:
+    """A member's answer to one input as the input's ``value``; None when it is not one."""
+    if item.kind is InputKind.TEXT:
+        return answer[:TEXT_MAX] if isinstance(answer, str) and answer else None
+    if item.kind is InputKind.SCALE:
+        return str(answer) if str(answer) in SCALE else None
+    options = {o.value for o in item.options}
+    if item.kind is InputKind.MULTI:
+        chosen = answer.split(",") if isinstance(answer, str) else answer if isinstance(answer, list) else []
+        picked = [str(v) for v in chosen if str(v) in options]
+        return ",".join(picked) if picked else None
+    return str(answer) if str(answer) in options else None
+
+
+def _input(item: Input, initial: str | None = None, answer: Any = None) -> list[dict[str, Any]]:
     """One question: its label and the Adaptive Card input that answers it, with ``initial``
-    chosen already when it is one of the options."""
+    chosen already when it is one of the options, or filled with the member's own ``answer``."""
     ident = INPUT_PREFIX + item.key
     common: dict[str, Any] = {"id": ident, "label": item.label, "isRequired": not item.optional}
+    given = _given(item, answer) if answer is not None else None
+    if given is not None:
+        common["value"] = given
     if item.kind is InputKind.TEXT:
-        return [{"type": "Input.Text", "isMultiline": True, "maxLength": 3000, **common}]
+        return [{"type": "Input.Text", "isMultiline": True, "maxLength": TEXT_MAX, **common}]
     if item.kind is InputKind.SCALE:
         choices = []
         for value in SCALE:
@@ -53,20 +71,24 @@ def _input(item: Input, initial: str | None = None) -> list[dict[str, Any]]:
     block: dict[str, Any] = {"type": "Input.ChoiceSet", "style": style, "choices": choices, **common}
     if item.kind is InputKind.MULTI:
         block["isMultiSelect"] = True
-    if initial is not None and any(o.value == initial for o in item.options):
+    if given is None and initial is not None and any(o.value == initial for o in item.options):
         block["value"] = initial
     return [block]
 
 
 def prompt_card(
     prompt: Prompt, *, footer: str = "", lead: str = "", note: str = "", initial: dict[str, str] | None = None,
+    answer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A prompt as a card: header, intro, who sees the answers, the inputs and a submit button.
 
     ``lead`` is a line for this reader alone, under the intro (the colleague a 1:1 card asks
     them to appreciate); ``note`` is one more line of context (that everyone gets a 1:1 chat);
-    ``initial`` preselects options by input key. A closed prompt keeps its question but loses
-    its inputs, the lead and the note, so nobody answers in vain.
+    ``initial`` preselects options by input key. ``answer`` is the reader's own answer, by
+    input key: it fills the inputs and the prompt's ``answered_label`` shows under them, so a
+    member's 1:1 card after answering shows what they said and can send a change. A closed
+    prompt keeps its question but loses its inputs, the lead and the note, so nobody answers
+    in vain.
     """
     body: list[dict[str, Any]] = [_text(prompt.title, size="Medium", weight="Bolder", style="heading")]
     if prompt.intro:
@@ -79,7 +101,9 @@ def prompt_card(
         body.append(_text(lead))
     body.append(_text(" · ".join(t for t in (prompt.context, note) if t), isSubtle=True, size="Small"))
     for item in prompt.inputs:
-        body.extend(_input(item, (initial or {}).get(item.key)))
+        body.extend(_input(item, (initial or {}).get(item.key), (answer or {}).get(item.key)))
+    if answer is not None:
+        body.append(_text("✓ " + prompt.answered_label, color="Good"))
     if footer:
         body.append(_text(footer, isSubtle=True, size="Small"))
     submit = {
@@ -96,7 +120,8 @@ def prompt_card(
 
 
 def answered_card(prompt: Prompt) -> dict[str, Any]:
-    """What a member's own (1:1) copy of a prompt shows after they answered."""
+    """What a member's own (1:1) copy of a prompt shows after they answered, when the answer
+    cannot be changed (anonymous): the questions and that it was saved, no inputs."""
     body: list[dict[str, Any]] = [_text(prompt.title, size="Medium", weight="Bolder", style="heading")]
     if prompt.intro:
         body.append(_text(prompt.intro))

@@ -154,8 +154,9 @@ async def fetch_calendars(turn_context: TurnContext) -> tuple[tuple[str, bytes],
 
 
 async def run_command(inbound: Inbound, hooks: FileHooks, turn_context: TurnContext, actor: Actor,
-                      channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice:
-    """Run a command typed to the bot, with the calendars sent along for ``holiday import``."""
+                      channel: ChannelRef, text: str, *, channel_name: str = "", personal: bool = False) -> Notice:
+    """Run a command typed to the bot, with the calendars sent along for ``holiday import``;
+    ``personal``: in a one-to-one chat, which is no team."""
     name = await hooks.command_name(text)
     files: tuple[tuple[str, bytes], ...] = ()
     if name == "holiday import":
@@ -164,7 +165,7 @@ async def run_command(inbound: Inbound, hooks: FileHooks, turn_context: TurnCont
         except FileError as err:
             log.info("teams: a calendar sent with holiday import could not be taken: %s", err)
             return file_error(err, translator(await hooks.language_of(channel)))
-    notice = await inbound.command(actor, channel, text, channel_name=channel_name, files=files)
+    notice = await inbound.command(actor, channel, text, channel_name=channel_name, files=files, personal=personal)
     if name == "export" and "://" in notice.text:  # the link was given, not a refusal
         _ = translator(await hooks.language_of(channel))
         note = _("Teams lets a bot send a file only in a personal chat, after you accept it there; so the export comes as a link.")

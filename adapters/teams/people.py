@@ -41,22 +41,28 @@ def person_of(account: ChannelAccount) -> Person | None:
 
 
 class Directory:
-    """(tenant, user id) → Teams account id, bounded; the most recently learned are kept."""
+    """(tenant, user id) ↔ Teams account id, bounded; the most recently learned are kept."""
 
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
         self._accounts: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._users: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def learn(self, tenant_id: str, people: list[Person]) -> None:
         for person in people:
-            key = (tenant_id, person.user_id)
-            self._accounts[key] = person.account_id
-            self._accounts.move_to_end(key)
-        while len(self._accounts) > self.size:
-            self._accounts.popitem(last=False)
+            for known, key, value in ((self._accounts, person.user_id, person.account_id),
+                                      (self._users, person.account_id, person.user_id)):
+                known[(tenant_id, key)] = value
+                known.move_to_end((tenant_id, key))
+                while len(known) > self.size:
+                    known.popitem(last=False)
 
     def account(self, tenant_id: str, user_id: str) -> str | None:
         return self._accounts.get((tenant_id, user_id))
+
+    def user(self, tenant_id: str, account_id: str) -> str | None:
+        """Ritme's id (the Entra object id) of a Teams account id, when known here."""
+        return self._users.get((tenant_id, account_id))
 
 
 async def roster(turn_context: TurnContext, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> list[Person]:

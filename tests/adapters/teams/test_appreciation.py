@@ -120,7 +120,11 @@ async def test_an_appreciation_round_through_1on1_chats(teams: Teams) -> None:
         replies = fake.sent[at:]
         assert [(r.method, r.conversation_id) for r in replies] == [("PUT", opened[me]), ("POST", opened[me])]
         assert "saved" in replies[1].body["text"].lower()
-        assert "actions" not in content(replies[0])  # their own card shows the answer was saved
+        # Their own card shows the answer was saved, and keeps it in the inputs to change.
+        own = content(replies[0])
+        assert "actions" in own and "Answer saved" in card_text(own)
+        assert colleague_input(own)["value"] == option[colleague]
+        assert next(b for b in own["body"] if b.get("id") == "q.appreciation")["value"] == text
     chris_pick = next(a for a in opened if a not in (PEOPLE["chris"]["id"], assigned[PEOPLE["chris"]["id"]]))
 
     # One reminder before the close, 1:1, to the two who have not answered, same colleague.
@@ -151,7 +155,7 @@ async def test_an_appreciation_round_through_1on1_chats(teams: Teams) -> None:
     results = card_text(content(posted[0]))
     for text in words.values():
         assert text in results
-    assert names[chris_pick] in results and "3 appreciations" in results
+    assert names[chris_pick] in results and "Appreciations: 3" in results
     updated = {s.conversation_id for s in after if s.method == "PUT"}
     assert updated == {GENERAL, *opened.values()}
     assert all("actions" not in content(s) for s in after if s.method == "PUT")

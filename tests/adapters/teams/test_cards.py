@@ -77,3 +77,15 @@ def test_a_1on1_card_names_the_colleague_and_has_them_chosen() -> None:
     assert "value" not in next(b for b in prompt_card(p, initial={"colleague": "99"})["body"] if b.get("id") == "q.colleague")
     closed = prompt_card(replace(p, closed=True), lead="You are asked to appreciate **Bram**.", note="x")
     assert "Bram" not in str(closed) and "actions" not in closed
+
+
+def test_a_members_own_answer_fills_the_inputs() -> None:
+    p = prompt(anonymous=False, answered_label="Answer saved. You can change it until the round closes.")
+    card = prompt_card(p, answer={"mood": 4, "pick": "b", "many": ["a", "b", "zz"], "why": "fine"})
+    values = {b["id"]: b.get("value") for b in card["body"] if b["type"].startswith("Input.")}
+    assert values == {"q.mood": "4", "q.pick": "b", "q.many": "a,b", "q.why": "fine"}
+    assert card["actions"][0]["data"]["occurrence_id"] == 7
+    assert "You can change it" in str(card)
+    assert parse_submit({**card["actions"][0]["data"], "q.many": values["q.many"]}) == (7, {"many": ["a", "b"]})
+    unknown = prompt_card(p, answer={"pick": "nope"}, initial={"pick": "a"})
+    assert next(b for b in unknown["body"] if b.get("id") == "q.pick")["value"] == "a"

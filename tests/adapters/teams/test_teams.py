@@ -95,10 +95,8 @@ async def test_install_command_prompt_answers_and_review(teams: Teams) -> None:
     assert await teams.post(bram) == 201  # the channel delivers the same activity again
     assert await teams.post(await submit("chris", "Pairs worked well.")) == 201
     after = fake.sent[before:]
-    confirmations = [s for s in after if s.method == "POST" and s.body.get("text")]
     updates = [s for s in after if s.method == "PUT"]
-    assert len(confirmations) == 2
-    assert all("saved" in s.body["text"].lower() for s in confirmations)
+    assert [s for s in after if s.method == "POST"] == []  # nobody in the channel is told who answered
     assert updates and all(u.activity_id == card_id for u in updates)
     assert "2" in card_text(updates[-1].body["attachments"][0]["content"])
 
@@ -255,9 +253,21 @@ async def test_universal_action_answers_and_returns_the_card(teams: Teams) -> No
     assert resp.status == 200
     body = await resp.json()
     assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
-    assert "actions" not in body["value"]
+    assert "Answers so far: 1" in card_text(body["value"])  # the channel's card: a count, nobody's answer
+    assert "Calm week." not in card_text(body["value"])
     replies = await teams.app[REPO].replies_for(int(data["occurrence_id"]))
     assert [r.values for r in replies] == [{"answer": "Calm week."}]
+
+    # From a 1:1 chat, the member's own card keeps their answer, to change it.
+    value["action"]["data"]["q.answer"] = "Calm week, busy Friday."
+    activity = teams.activity("invoke", "chris", name="adaptiveCard/action", value=value,
+                              conversation="a:1on1-chris", conversation_type="personal")
+    resp = await teams.client.post("/api/messages", json=activity, headers={"Authorization": teams.fake.sign()})
+    own = (await resp.json())["value"]
+    assert "actions" in own and "Answer saved" in card_text(own)
+    assert next(b for b in own["body"] if b.get("id") == "q.answer")["value"] == "Calm week, busy Friday."
+    replies = await teams.app[REPO].replies_for(int(data["occurrence_id"]))
+    assert [r.values for r in replies] == [{"answer": "Calm week, busy Friday."}]
 
 
 async def test_only_the_team_answers_its_rounds(teams: Teams) -> None:
@@ -284,3 +294,28 @@ async def test_only_the_team_answers_its_rounds(teams: Teams) -> None:
     assert await teams.app[REPO].replies_for(occurrence) == []
     for tenant in ("evil-tenant", "tenant-1"):
         assert await teams.app[REPO].find_member(platform="teams", workspace_id=tenant, user_id="29:trudy") is None
+
+
+async def test_a_personal_chat_is_no_team(teams: Teams) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Team
+
+    assert await teams.install("anna") == 201
+    await teams.say("anna", "language nl")
+
+    async def personal(text: str) -> str:
+        activity = teams.activity("message", "anna", conversation="a:1on1-anna", conversation_type="personal", text=text)
+        activity["channelData"] = {"tenant": {"id": "tenant-1"}}
+        before = len(teams.fake.sent)
+        assert await teams.post(activity) == 201
+        (reply,) = teams.fake.sent[before:]
+        return card_text(reply.body["attachments"][0]["content"])
+
+    refused = await personal("add checkout every monday at 09:00")
+    assert "Gebruik dit in het kanaal van je team" in refused and "Je teams: Groep 7 / General." in refused  # her team's language
+    assert "Je doet niet mee aan de volgende duoronde van: Groep 7 / General." in await personal("duos overslaan")
+    async with teams.app[REPO].session() as s:
+        teams_made = list(await s.scalars(select(Team.channel_id)))
+        settings = await s.scalar(select(Team.settings))
+    assert teams_made == [GENERAL] and "pairs_skip" in settings

@@ -63,7 +63,7 @@ async def send(teams: Teams, text: str, attachments: list[dict[str, Any]], *, wh
 
 
 async def install_personal(teams: Teams, who: str = "anna") -> None:
-    """Anna adds Ritme to her personal chat: she is the admin of that conversation's team."""
+    """Anna adds Ritme to her personal chat (no team is made of it)."""
     activity = teams.activity("conversationUpdate", who, conversation=PERSONAL, conversation_type="personal",
                               membersAdded=[{"id": BOT_ID}])
     activity["channelData"] = {"tenant": {"id": "tenant-1"}}
@@ -80,11 +80,13 @@ async def holidays(teams: Teams, channel: str) -> list[tuple[str, str, str]]:
 
 async def test_a_calendar_in_a_personal_chat_is_imported(teams: Teams) -> None:
     fake: FakeBotFrameworkWithFiles = teams.fake  # type: ignore[assignment]
+    assert await teams.install("anna") == 201  # anna is admin of the channel's team, and of no other
     await install_personal(teams)
     card = await send(teams, "holiday import", [fake.personal_file("vakanties.ics", ICS)], personal=True)
-    assert "Holiday periods added: 2" in card_text(card)
-    assert await holidays(teams, PERSONAL) == [("2026-11-30", "2026-11-30", "Studiedag"),
-                                               ("2026-12-21", "2027-01-01", "Kerstvakantie")]
+    assert "Holiday periods added: 2" in card_text(card) and "For the team Groep 7" in card_text(card)
+    assert await holidays(teams, GENERAL) == [("2026-11-30", "2026-11-30", "Studiedag"),
+                                              ("2026-12-21", "2027-01-01", "Kerstvakantie")]
+    assert await holidays(teams, PERSONAL) == []
     [fetched] = fake.downloads
     assert fetched.path.startswith("/sharepoint/") and fetched.token == ""  # a pre-authenticated link
 
@@ -109,6 +111,7 @@ async def test_a_member_is_refused(teams: Teams) -> None:
 
 async def test_files_with_other_commands_or_of_other_kinds_are_not_fetched(teams: Teams) -> None:
     fake: FakeBotFrameworkWithFiles = teams.fake  # type: ignore[assignment]
+    assert await teams.install("anna") == 201
     await install_personal(teams)
     await send(teams, "help", [fake.personal_file("vakanties.ics", ICS)], personal=True)
     card = await send(teams, "holiday import", [fake.personal_file("rooster.pdf", b"%PDF-1.4")], personal=True)
@@ -118,6 +121,7 @@ async def test_files_with_other_commands_or_of_other_kinds_are_not_fetched(teams
 
 async def test_too_large_and_unreachable_files_are_refused(teams: Teams) -> None:
     fake: FakeBotFrameworkWithFiles = teams.fake  # type: ignore[assignment]
+    assert await teams.install("anna") == 201
     big = fake.personal_file("big.ics", ICS + b" " * MAX_FILE_BYTES)
     card = await send(teams, "holiday import", [big], personal=True)
     assert "larger than 512 KiB" in card_text(card)
@@ -126,7 +130,7 @@ async def test_too_large_and_unreachable_files_are_refused(teams: Teams) -> None
     elsewhere["content"]["downloadUrl"] = "http://127.0.0.1:9/plain-http.ics"  # not https, not the connector
     card = await send(teams, "holiday import", [elsewhere], personal=True)
     assert "could not download the file vakanties.ics" in card_text(card)
-    assert await holidays(teams, PERSONAL) == []
+    assert await holidays(teams, GENERAL) == [] and await holidays(teams, PERSONAL) == []
 
 
 async def test_the_bot_token_goes_to_the_connector_only(teams: Teams) -> None:
