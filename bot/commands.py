@@ -146,6 +146,8 @@ def parse(text: str) -> Command:
         case "add":
             return _add(rest)
         case "pause" | "resume" | "remove" | "run" | "close":
+            if len(words) > 1:
+                raise CommandError(N_("One ritual at a time: give one number."), f"{verb} #1")
             return Command(name=verb, args={"id": parse_id(first or None, f"{verb} #1")})
         case "review":
             if not words:

@@ -339,6 +339,8 @@ class Ritme:
 
     async def do_pause(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         ritual = await self._ritual(cmd, team)
+        if ritual.paused:
+            return Notice(title=_("Ritual #{id} is paused already", id=ritual.id), text=_("Resume it with /ritme resume #{id}", id=ritual.id))
         await self.repo.set_ritual(ritual.id, paused=True)
         await self.repo.audit(team.id, member_id, "ritual.pause", {"ritual": ritual.id}, self.clock())
         return Notice(title=_("Ritual #{id} paused", id=ritual.id), text=_("Resume it with /ritme resume #{id}", id=ritual.id))
@@ -487,7 +489,7 @@ class Ritme:
         footer = _("Public holidays of {country} are skipped too.", country=country) if country else _("Public holidays are not skipped.")
         if not rows:
             return Notice(title=_("Holidays"), text=_("No holidays added yet."), footer=footer)
-        return Notice(title=_("Holidays"), text="", fields=tuple((f"{a.isoformat()}..{b.isoformat()}", n or "-") for a, b, n in rows), footer=footer)
+        return Notice(title=_("Holidays"), text="", fields=tuple((f"{a.isoformat()}..{b.isoformat()}", n or _("holiday")) for a, b, n in rows), footer=footer)
 
     async def do_holidays(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         country = cmd.args["country"]
@@ -559,8 +561,8 @@ class Ritme:
         words = cmd.args["themes"]
         names = ", ".join(f"{key} ({_(t.name)})" for key, t in THEMES.items())
         if not words:
-            current = team.settings.get("themes") or []
-            text = ", ".join(current) if current else _("all themes")
+            current = [THEMES[key] for key in team.settings.get("themes") or [] if key in THEMES]
+            text = ", ".join(_(t.name) for t in current) if current else _("all themes")
             return Notice(title=_("Themes"), text=_("Reflections draw from: {themes}", themes=text), footer=_("Available: {names}", names=names))
         themes = []
         for word in words:
@@ -592,7 +594,8 @@ class Ritme:
             ritual_id = await self.repo.add_ritual(team_id=team.id, kind="appreciation", schedule="", open_seconds=int(open_for.total_seconds()), options={}, next_due_at=None, now=now)
         await self.engine.run_now(ritual_id)
         await self.repo.audit(team.id, member_id, "appreciation.start", {"ritual": ritual_id}, now)
-        return Notice(title=_("Appreciation round started"), text=_("Everyone can answer for {open}; the round is revealed when it closes.", open=format_duration(open_for, _)))
+        return Notice(title=_("Appreciation round started"), text=_("Everyone can answer for {open}; the round is revealed when it closes.", open=format_duration(open_for, _)),
+                      footer=_("Ritual #{id}: /ritme close #{id} closes it early.", id=ritual_id))
 
     async def do_appreciation_close(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         closed = []
@@ -663,6 +666,8 @@ class Ritme:
             for start, end, name in periods:
                 added += await self.repo.add_holiday(team.id, start, end, name[:200], source="ics")
         await self.repo.audit(team.id, member_id, "holiday.import", {"added": added}, self.clock())
+        if not added:
+            return Notice(title=_("Holidays imported"), text=_("Nothing new: every period in the calendar was there already."))
         return Notice(title=_("Holidays imported"), text=_("{count} holiday periods added; no prompts on those days.", count=added))
 
     async def do_review_link(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:

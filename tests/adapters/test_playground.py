@@ -176,6 +176,15 @@ async def test_small_slips_are_understood_or_explained(pg: Playground) -> None:
     assert "First post:" in digest["text"] and "Answers" not in digest["text"]
     pulse = await pg.command("anna", "add pulse every 2 weeks on friday at 15:00 open 2d")
     assert pulse["text"].count("2 days") == 1, pulse["text"]
+    assert "One ritual at a time" in (await pg.command("anna", "pause 1 2"))["text"]
+    assert (await pg.command("anna", "pause #1"))["title"] == "Ritual #1 paused"
+    assert (await pg.command("anna", "pause #1"))["title"] == "Ritual #1 is paused already"
+    started = await pg.command("bram", "appreciation start 2d")
+    assert started["footer"] == "Ritual #3: /ritme close #3 closes it early."
+    await pg.command("anna", "holiday add 2026-12-24")
+    assert (await pg.command("anna", "holiday list"))["fields"] == [["2026-12-24..2026-12-24", "holiday"]]
+    await pg.command("anna", "theme safety")
+    assert (await pg.command("anna", "theme"))["text"] == "Reflections draw from: Psychological safety"
 
 
 async def test_dutch_team(pg: Playground) -> None:
