@@ -174,6 +174,11 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str
     ``initial`` preselects options by input key (the colleague a member was assigned)."""
     initial = initial or {}
     blocks: list[dict[str, Any]] = []
+    title = prompt.title
+    if len(title) > 24:  # Slack's limit for a modal title: the full title heads the form instead
+        words = title.split()
+        title = " ".join(words[:2]) if title.startswith("#") and len(" ".join(words[:2])) <= 24 else title[:23] + "\u2026"
+        blocks.append({"type": "header", "text": plain(prompt.title, 150)})
     if prompt.intro:
         blocks.append({"type": "section", "text": mrkdwn(prompt.intro)})
     if prompt.context:
@@ -193,7 +198,7 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
         "private_metadata": json.dumps({"o": prompt.occurrence_id, "c": channel_id}),
-        "title": plain(prompt.title, 24),
+        "title": plain(title, 24),
         "submit": plain(_("Submit"), 24),
         "close": plain(_("Cancel"), 24),
         "blocks": blocks,

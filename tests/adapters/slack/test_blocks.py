@@ -107,3 +107,19 @@ def test_the_first_required_input_takes_a_refusal_about_no_single_input() -> Non
                              Input(key="t", label="T", kind=InputKind.TEXT)), "C1", _)
     assert first_input_block(view) == "in_t"
     assert first_input_block(modal_view(prompt(Input(key="f", label="F", kind=InputKind.TEXT, optional=True)), "C1", _)) == "in_f"
+
+
+def test_a_long_title_heads_the_form_and_the_modal_title_fits() -> None:
+    from dataclasses import replace
+
+    from adapters.slack.blocks import modal_view
+    from rituals.i18n import translator
+    from rituals.types import Input, InputKind, Prompt
+
+    prompt = Prompt(occurrence_id=5, ritual_id=2, kind="checkout", anonymous=False, title="#2 Check-out van het overleg", intro="", context="",
+                    inputs=(Input(key="score", label="Hoe nuttig?", kind=InputKind.TEXT),))
+    view = modal_view(prompt, "C1", translator("nl"))
+    assert view["title"]["text"] == "#2 Check-out"
+    assert view["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "#2 Check-out van het overleg", "emoji": True}}
+    short = modal_view(replace(prompt, title="#1 Reflectie"), "C1", translator("nl"))
+    assert short["title"]["text"] == "#1 Reflectie" and short["blocks"][0]["type"] == "input"
