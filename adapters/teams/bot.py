@@ -221,6 +221,9 @@ def command_text(activity: Activity, people: dict[str, str] | None = None) -> st
     return text or "help"
 
 
+PRIVATE_LINKS = ("review link", "export")  # answers that carry a signed link
+
+
 def is_personal(activity: Activity) -> bool:
     """A 1:1 chat of the bot and one member (not a channel or a group chat)."""
     return getattr(activity.conversation, "conversation_type", None) == "personal"
@@ -278,7 +281,15 @@ class RitmeTeamsBot(ActivityHandler):
                 await self._sync_roster(turn_context, install)
         notice = await run_command(self.inbound, self.hooks, turn_context, actor, install.channel, text,
                                    channel_name=install.name, personal=personal)  # with the calendars sent along
-        await turn_context.send_activity(card_reply(notice_card(notice), notice.title))
+        reply = card_reply(notice_card(notice), notice.title)
+        if not personal and "://" in notice.text and await self.hooks.command_name(text) in PRIVATE_LINKS:
+            # A signed link is for whoever asked: to their 1:1 chat, the channel only hears that.
+            if await self._send_privately(turn_context, reply):
+                _ = translator(await self.hooks.language_of(install.channel))
+                sent = Notice(title=notice.title, text=_("I sent you the link in our personal chat."))
+                await turn_context.send_activity(card_reply(notice_card(sent), sent.title))
+                return
+        await turn_context.send_activity(reply)
 
     async def _command_text(self, turn_context: TurnContext) -> str:
         """``command_text``, with the people a command names resolved (only for commands
@@ -381,10 +392,9 @@ class RitmeTeamsBot(ActivityHandler):
             return False
         return True
 
-    async def _tell_privately(self, turn_context: TurnContext, occurrence_id: int, text: str) -> None:
-        """Say ``text`` to the member in their 1:1 chat with the bot. When Teams will not open
-        one, the text goes into the conversation itself, unless the ritual is anonymous (then
-        nobody else may learn that this member took part) or unknown."""
+    async def _send_privately(self, turn_context: TurnContext, message: Activity) -> bool:
+        """Send ``message`` to the member who spoke, in their 1:1 chat with the bot; False
+        when Teams will not open one."""
         activity = turn_context.activity
         client = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
         tenant = tenant_of(activity)
@@ -394,14 +404,21 @@ class RitmeTeamsBot(ActivityHandler):
                                         channel_data={"tenant": {"id": tenant}})
         try:
             chat = await client.conversations.create_conversation(params)
-            await client.conversations.send_to_conversation(chat.id, Activity(
-                type=ActivityTypes.message, text=text, from_property=bot, recipient=member,
-                conversation=ConversationAccount(id=chat.id, conversation_type="personal", tenant_id=tenant),
-                channel_id=activity.channel_id, service_url=activity.service_url,
-            ))
-            return
+            message.from_property, message.recipient = bot, member
+            message.conversation = ConversationAccount(id=chat.id, conversation_type="personal", tenant_id=tenant)
+            message.channel_id, message.service_url = activity.channel_id, activity.service_url
+            await client.conversations.send_to_conversation(chat.id, message)
+            return True
         except Exception as err:
             log.info("teams: no 1:1 chat with a member (%s)", str(err)[:120] or type(err).__name__)
+            return False
+
+    async def _tell_privately(self, turn_context: TurnContext, occurrence_id: int, text: str) -> None:
+        """Say ``text`` to the member in their 1:1 chat with the bot. When Teams will not open
+        one, the text goes into the conversation itself, unless the ritual is anonymous (then
+        nobody else may learn that this member took part) or unknown."""
+        if await self._send_privately(turn_context, Activity(type=ActivityTypes.message, text=text)):
+            return
         current = await self.hooks.prompt(occurrence_id)
         if current is not None and not current[0].anonymous:
             await turn_context.send_activity(Activity(type=ActivityTypes.message, text=text))

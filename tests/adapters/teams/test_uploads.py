@@ -143,11 +143,18 @@ async def test_the_bot_token_goes_to_the_connector_only(teams: Teams) -> None:
     assert "could not download" in card_text(card)
 
 
-async def test_export_is_a_link_and_says_why(teams: Teams) -> None:
+async def test_export_is_a_link_sent_privately_and_says_why(teams: Teams) -> None:
     assert await teams.install("anna") == 201
-    card = await teams.say("anna", "export")
-    shown = card_text(card)
-    assert "/export.csv" in shown and "personal chat" in shown
+    before = len(teams.fake.sent)
+    await teams.post(teams.activity("message", "anna", text="export"))
+    sent = [s for s in teams.fake.sent[before:] if s.body.get("attachments")]
+    private = [s for s in sent if s.conversation_id.startswith("a:1on1-")]
+    public = [s for s in sent if s.conversation_id == GENERAL]
+    assert len(private) == len(public) == 1
+    shown = card_text(private[0].body["attachments"][0]["content"])
+    assert "/export.csv" in shown and "personal chat" in shown  # the signed link, for anna only
+    told = card_text(public[0].body["attachments"][0]["content"])
+    assert "sent you the link in our personal chat" in told and "://" not in told
     refused = await teams.say("bram", "export")
     assert "Only an admin" in card_text(refused) and "personal chat" not in card_text(refused)
 
