@@ -93,10 +93,11 @@ def retention_job(repo: Repo, clock: Callable[[], datetime]) -> Callable[[], Awa
     async def purge() -> None:
         try:
             deleted = await queries.delete_expired_replies(clock())
+            messages = await queries.delete_old_messages(clock())
         except Exception:
             log.exception("retention clean-up failed; trying again at the next run")
             return
-        log.info("retention: %d replies past their team's retention period deleted", deleted)
+        log.info("retention: %d replies past their team's retention period deleted, and %d old sent messages", deleted, messages)
 
     return purge
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Integer, Text, and_, case, cast, column, delete, func, select
+from sqlalchemy import JSON, Integer, Text, and_, case, cast, column, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
@@ -33,6 +33,7 @@ from storage.models import (
     AuditEntry,
     Member,
     Occurrence,
+    OutboxMessage,
     Participation,
     Reply,
     Ritual,
@@ -312,6 +313,18 @@ class Queries:
         async with self.repo.session() as s:
             team = await s.get(Team, team_id)
             return team_view(team) if team is not None else None
+
+    async def delete_old_messages(self, now: datetime, keep: timedelta = timedelta(days=30)) -> int:
+        """Delete outbox rows that were delivered or given up on more than ``keep`` ago; the
+        number deleted. A round's prompts stay while it may still be open (its own rows go
+        with it), so only messages that are no prompt, or of a closed round, go."""
+        closed = select(Occurrence.id).where(Occurrence.status != "open")
+        async with self.repo.session() as s:
+            result = await s.execute(delete(OutboxMessage).where(
+                OutboxMessage.status.in_(("sent", "failed")), OutboxMessage.created_at < now - keep,
+                or_(OutboxMessage.occurrence_id.is_(None), OutboxMessage.occurrence_id.in_(closed)),
+            ))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def delete_expired_replies(self, now: datetime) -> int:
         """Delete replies older than their team's ``retention_days``; the number deleted.

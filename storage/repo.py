@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Text, and_, bindparam, cast, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +52,9 @@ from storage.models import (
 )
 
 _shuffle = random.SystemRandom().shuffle
+
+
+DELIVERED_NOTICE = {"type": "notice", "delivered": True}  # a notice's text is not kept once sent
 
 
 def team_view(t: Team) -> TeamView:
@@ -492,6 +495,12 @@ class Repo:
                     .values(status="sent", sent_at=now, lease_until=None, last_error=None)
                     .execution_options(synchronize_session=False)
                 )
+            delivered_notices = [d.item.id for d in sent if d.item.payload.get("type") == "notice"]
+            if delivered_notices:  # what a message said is the platform's now: no copy of answers kept here
+                await s.execute(
+                    update(o).where(o.id.in_(delivered_notices)).values(payload=DELIVERED_NOTICE)
+                    .execution_options(synchronize_session=False)
+                )
             landed = [
                 {"occurrence_id": int(d.item.payload["occurrence_id"]), "platform": d.item.destination.platform,
                  "channel_id": d.ref.channel_id, "message_id": d.ref.message_id, "thread_id": d.ref.thread_id,
@@ -802,13 +811,23 @@ class Repo:
             return [(a, b, c) for a, b, c in rows.all()]
 
     async def forget_member(self, member_id: int) -> int:
-        """Erase a member's replies and identity everywhere; the number of replies erased."""
+        """Erase a member's replies and identity everywhere; the number of replies erased.
+
+        Copies go too: undelivered messages of the member's teams that may quote answers
+        (delivered ones keep no text, see ``finish_outbox``), and in the playground, whose
+        channel is kept here, the messages that name the member."""
         async with self.session() as s:
             member = await s.get(Member, member_id)
             if member is None:
                 return 0
             platform, user_id = member.platform, member.user_id
             erased = int(await s.scalar(select(func.count()).select_from(Reply).where(Reply.member_id == member_id)) or 0)
+            failed = (await s.execute(select(OutboxMessage.id, OutboxMessage.payload).where(
+                OutboxMessage.team_id.in_(select(TeamMember.team_id).where(TeamMember.member_id == member_id)),
+                OutboxMessage.status == "failed"))).all()
+            quoting = [i for i, payload in failed if (payload or {}).get("type") == "notice"]
+            if quoting:
+                await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(quoting)).values(payload=DELIVERED_NOTICE))
             await s.execute(delete(Reply).where(Reply.member_id == member_id))
             await s.execute(delete(Participation).where(Participation.member_id == member_id))
             await s.execute(delete(RoleGrant).where(RoleGrant.member_id == member_id))
@@ -816,6 +835,9 @@ class Repo:
             await s.execute(update(AuditEntry).where(AuditEntry.member_id == member_id).values(member_id=None))
             await s.execute(delete(SentPrompt).where(SentPrompt.user_id == user_id, SentPrompt.platform == platform))
             await s.execute(delete(ChannelMessage).where(ChannelMessage.user_id == user_id))
+            name = (member.display_name or "").strip()
+            if len(name) >= 2:
+                await s.execute(delete(ChannelMessage).where(cast(ChannelMessage.payload, Text).contains(name)))
             await s.execute(update(Installation).where(Installation.platform == platform, Installation.installer_user_id == user_id)
                             .values(installer_user_id=None))
             await s.execute(delete(Member).where(Member.id == member_id))

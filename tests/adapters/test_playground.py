@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from bot.server import REPO
+from storage.models import Base
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground, open_playground
 
@@ -163,9 +167,21 @@ async def test_forget_me_erases_the_member(pg: Playground) -> None:
     await pg.command("anna", "run #1")
     (prompt,) = await pg.prompts()
     await pg.answer("chris", prompt["occurrence_id"], {"answer": "Something personal"})
+    await pg.answer("dewi", prompt["occurrence_id"], {"answer": "Mine stays"})
+    await pg.command("anna", "close #1")
+    await pg.deliver()  # the results, quoting both, went to the channel
+
+    async def everything() -> str:
+        """Every row of every table, as text."""
+        async with pg.app[REPO].engine.connect() as conn:
+            return json.dumps([[list(map(str, row)) for row in (await conn.execute(table.select())).all()]
+                               for table in Base.metadata.sorted_tables])
+
+    assert "Something personal" in await everything()
     reply = await pg.command("chris", "forget-me")
     assert "1 of your answers" in reply["text"]
     assert "Something personal" not in (await pg.command("anna", "review #1"))["text"]
+    assert "Something personal" not in await everything()  # no copy anywhere: not in the channel, not in the outbox
 
 
 async def test_small_slips_are_understood_or_explained(pg: Playground) -> None:
