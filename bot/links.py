@@ -31,6 +31,7 @@ from rituals.types import DB_IDS
 log = logging.getLogger(__name__)
 
 LINK_DAYS = 7
+PAGE, EXPORT = "page", "export"  # what a link opens: the review page, or the CSV (admins only)
 PURPOSE = b"ritme/review-link/v1"
 
 
@@ -64,13 +65,15 @@ class LinkSigner:
             log.warning("RITME_SECRET_KEY is short (under 16 bytes): review links are easier to forge")
         self._key = hmac.new(secret, PURPOSE, hashlib.sha256).digest()
 
-    def _mac(self, payload: str, generation: int) -> str:
+    def _mac(self, payload: str, generation: int, scope: str) -> str:
         signed = payload if not generation else f"{payload}.{int(generation)}"  # generation 0: links from before revocation existed
+        if scope != PAGE:  # a page link's signature as before; others sign what they open
+            signed = f"{signed}:{scope}"
         return _b64(hmac.new(self._key, signed.encode("ascii"), hashlib.sha256).digest())
 
-    def sign(self, team_id: int, expires_at: datetime, generation: int = 0) -> str:
+    def sign(self, team_id: int, expires_at: datetime, generation: int = 0, scope: str = "page") -> str:
         payload = f"{int(team_id)}.{int(expires_at.timestamp())}"
-        return f"{payload}.{self._mac(payload, generation)}"
+        return f"{payload}.{self._mac(payload, generation, scope)}"
 
     @staticmethod
     def team_of(token: str) -> int:
@@ -83,13 +86,14 @@ class LinkSigner:
             raise LinkError("no such team")
         return int(parts[0])
 
-    def verify(self, token: str, now: datetime, generation: int = 0) -> Claims:
+    def verify(self, token: str, now: datetime, generation: int = 0, scope: str = "page") -> Claims:
         """What a valid token grants; ``LinkError`` when it is malformed, tampered, revoked
-        (made in another generation of the team's links) or stale."""
+        (made in another generation of the team's links), stale, or made for another use
+        (``scope``: a review page link does not download the export, which is for admins)."""
         self.team_of(token)
         parts = token.split(".")
         payload = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(self._mac(payload, generation), parts[2]):
+        if not hmac.compare_digest(self._mac(payload, generation, scope), parts[2]):
             raise LinkError("bad signature")
         expires = int(parts[1])
         if expires <= int(now.timestamp()):
@@ -118,8 +122,9 @@ class ReviewLinks:
         return Link(url=f"{self.base_url}/review/{token}", token=token, expires_at=expires)
 
     def export(self, team_id: int, now: datetime, generation: int = 0) -> Link:
-        link = self.page(team_id, now, generation)
-        return Link(url=link.url + "/export.csv", token=link.token, expires_at=link.expires_at)
+        expires = (now + timedelta(days=self.days)).astimezone(UTC).replace(microsecond=0)
+        token = self.signer.sign(team_id, expires, generation, scope=EXPORT)
+        return Link(url=f"{self.base_url}/review/{token}/export.csv", token=token, expires_at=expires)
 
 
 def secret_file(database_url: str) -> Path | None:

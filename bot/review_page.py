@@ -27,7 +27,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.export import Report, aggregates, export_csv, format_value, load_report, ritual_title
-from bot.links import Claims, LinkError, LinkSigner, ReviewLinks, load_secret
+from bot.links import EXPORT, PAGE, Claims, LinkError, LinkSigner, ReviewLinks, load_secret
 from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import summarise
@@ -141,14 +141,14 @@ def format_when(when: datetime, tz: Any) -> str:
 def routes(queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], default_language: str) -> web.RouteTableDef:
     r = web.RouteTableDef()
 
-    async def opened(request: web.Request) -> tuple[TeamView, Claims] | web.Response:
+    async def opened(request: web.Request, scope: str = PAGE) -> tuple[TeamView, Claims] | web.Response:
         """The team and claims of the request's token, or the 403 page."""
         token = request.match_info["token"]
         try:
             team = await queries.team(signer.team_of(token))
             if team is None:
                 return refused(translator(default_language), expired=False)
-            claims = signer.verify(token, clock(), link_generation(team))
+            claims = signer.verify(token, clock(), link_generation(team), scope)
         except LinkError as err:
             return refused(translator(default_language), expired=err.expired)
         return team, claims
@@ -165,7 +165,7 @@ def routes(queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], 
 
     @r.get("/review/{token}/export.csv")
     async def export(request: web.Request) -> web.Response:
-        found = await opened(request)
+        found = await opened(request, EXPORT)
         if isinstance(found, web.Response):
             return found
         team, _claims = found
@@ -327,7 +327,7 @@ def render_page(report: Report, _: Translator, *, token: str, expires: datetime,
 {goal}
 <p class="meta">{esc(_("From {start} to {end}", start=start.isoformat(), end=end.isoformat()))} · {esc(_("Times in {tz}", tz=team.timezone))}</p>
 <nav>{"".join(f'<a href="#{key}">{esc(text)}</a>' for key, text in nav)}</nav>
-<p class="actions"><a class="button" href="/review/{esc(token)}/export.csv" download>{esc(_("Download the answers (CSV)"))}</a></p>
+<p class="meta">{esc(_("The answers as a CSV file: an admin types /ritme export in the channel."))}</p>
 </div>
 </header>
 <main class="wrap">

@@ -184,7 +184,10 @@ async def test_who_may_make_links(real: App) -> None:
     resp = await real.client.get(export)
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in resp.headers["Content-Disposition"]
-    page = await (await real.client.get(export.removesuffix("/export.csv"))).text()
+    assert (await real.client.get(export.removesuffix("/export.csv"))).status == 403  # an export link opens the CSV only
+    review = await real.link("bram")
+    assert (await real.client.get(review + "/export.csv")).status == 403  # a leader's page link downloads nothing
+    page = await (await real.client.get(review)).text()
     assert "Review link made" in page and "Export link made" in page  # the admin log shows both
 
 
