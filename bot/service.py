@@ -449,8 +449,11 @@ class Ritme:
         least = cmd.args["least"]
         await self.repo.update_team(team.id, anonymity_threshold=least)
         await self.repo.audit(team.id, member_id, "team.anonymity_threshold", {"least": least}, self.clock())
+        members = len(await self.repo.team_members(team.id))
+        warning = (_("This team has {members} members: with this threshold no anonymous results will show.", members=members)
+                   if least > members else "")
         return Notice(title=_("Threshold set"),
-                      text=_("Results of anonymous rituals show only when at least {least} answered.", least=least))
+                      text=_("Results of anonymous rituals show only when at least {least} answered.", least=least), footer=warning)
 
     async def do_privacy_retention(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         days = cmd.args["days"]

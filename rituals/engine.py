@@ -405,7 +405,7 @@ class Engine:
         _ = translator(team.language)
         kind = KINDS[ritual.kind]
         if kind.anonymous:
-            context = _("Anonymous: nobody, admins included, can see who answered what. Results show once {n} have answered.", n=team.anonymity_threshold)
+            context = _("Anonymous: nobody, admins included, can see who answered what. Results show when the round has closed, if at least {n} answered.", n=team.anonymity_threshold)
         elif kind.shared:
             context = _("Your answer is shared with the team when the round closes.")
         else:

@@ -69,7 +69,7 @@ class Appreciation(KindDefaults):
         )
         value = Input(
             key="value",
-            label=_("Which of our values does it show? (optional)"),
+            label=_("Which of our values does it show?"),
             kind=InputKind.CHOICE,
             options=value_options(content.get("extra", []), _),
             optional=True,

@@ -148,6 +148,8 @@ def validate(inputs: tuple[Input, ...], values: dict[str, Any]) -> dict[str, Any
                 raise AnswerError("A score is a whole number from 1 to 5.")
             clean[item.key] = score
         elif item.kind is InputKind.TEXT:
+            if isinstance(raw, bool) or not isinstance(raw, str | int | float):  # a client's JSON object is no answer
+                raise AnswerError("Please answer: {question}", question=item.label)
             text = str(raw).strip()
             if len(text) > 3000:
                 raise AnswerError("That answer is too long (at most 3000 characters).")

@@ -32,5 +32,5 @@ class Pulse(KindDefaults):
         chosen = [s for s in PULSE_STATEMENTS if s.key in keys]
         low, high = _(SCALE_LABELS.low_label), _(SCALE_LABELS.high_label)
         return tuple(scale_input(s.key, _(s.text), _, low, high) for s in chosen) + (
-            Input(key="comment", label=_("Anything you want to add? (optional)"), kind=InputKind.TEXT, optional=True),
+            Input(key="comment", label=_("Anything you want to add?"), kind=InputKind.TEXT, optional=True),
         )

@@ -509,6 +509,8 @@ async def test_privacy_threshold_and_retention_are_the_admins_to_set(real: Real)
     assert "30 days to 10 years" in said(await real.command("anna", "privacy retention 2w"))
     assert "at least 3 answered" in said(await real.command("chris", "privacy"))  # nothing changed
     assert (await real.command("anna", "privacy drempel 4"))["title"] == "Threshold set"  # Dutch words too
+    assert "no anonymous results will show" in (await real.command("anna", "privacy threshold 5"))["footer"]  # 4 in the team
+    await real.command("anna", "privacy threshold 4")
 
     await real.command("anna", "add pulse every 2 weeks on friday at 15:00")
     occ = await real.run(1)

@@ -339,3 +339,16 @@ def test_translator_looks_up_the_library():
     for msgid in library_msgids():
         if msgid not in SAME_IN_BOTH:
             assert nl(msgid) != msgid, msgid
+
+
+@pytest.mark.parametrize("raw", [{"x": 1}, ["a"], True, None])
+def test_a_written_answer_is_text(raw: object) -> None:
+    """A client may send any JSON; only text (or a number typed as one) answers a written question."""
+    from rituals.kinds.base import AnswerError, validate
+    from rituals.types import Input, InputKind
+
+    question = (Input(key="answer", label="What went well?", kind=InputKind.TEXT),)
+    with pytest.raises(AnswerError):
+        validate(question, {"answer": raw})
+    assert validate(question, {"answer": " Calm week "}) == {"answer": "Calm week"}
+    assert validate(question, {"answer": 42}) == {"answer": "42"}
