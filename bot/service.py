@@ -304,8 +304,8 @@ class Ritme:
         kind = cmd.args["kind"]
         if kind not in KINDS:
             raise CommandError("The '{kind}' ritual is not available in this version. Choose one of: {kinds}.", N_("add reflection every monday at 09:00"), kind=kind, kinds=", ".join(sorted(KINDS)))
-        schedule = self._schedule(cmd.args["schedule"], kind)
         tz = ZoneInfo(team.timezone)
+        schedule = self._schedule(cmd.args["schedule"], kind, tz)
         now = self.clock()
         open_for = schedule.open_for or KINDS[kind].default_open
         next_due = schedule.next_after(now, tz)
@@ -325,9 +325,9 @@ class Ritme:
         return Notice(title=_("Ritual #{id} added", id=ritual_id), text=text,
                       footer=_("Send it now with /ritme run #{id}", id=ritual_id))
 
-    def _schedule(self, text: str, kind: str) -> Any:
-        try:
-            return parse_schedule(text, anchor=self.clock().date())
+    def _schedule(self, text: str, kind: str, tz: ZoneInfo) -> Any:
+        try:  # 'every 2 weeks' counts from the team's today, not the server's
+            return parse_schedule(text, anchor=self.clock().astimezone(tz).date())
         except ScheduleError as err:
             raise CommandError(err.msgid, f"add {kind} {err.example or 'every monday at 09:00'}", **err.params) from None
 
@@ -403,9 +403,14 @@ class Ritme:
             raise CommandError("'{zone}' is not a timezone I know. Use a name like Europe/Amsterdam.", "timezone Europe/Amsterdam", zone=zone[:60]) from None
         await self.repo.update_team(team.id, timezone=zone)
         now = self.clock()
-        for r in await self.repo.rituals(team.id):
-            if r.schedule:
-                await self.repo.set_ritual(r.id, next_due_at=parse_schedule(r.schedule).next_after(now, tz))
+        rituals = [r for r in await self.repo.rituals(team.id) if r.schedule]
+        last = await self.repo.last_planned([r.id for r in rituals])
+        for r in rituals:
+            schedule = parse_schedule(r.schedule)
+            next_due = schedule.next_after(now, tz)
+            if next_due and r.id in last and next_due.astimezone(tz).date() <= last[r.id].astimezone(tz).date():
+                next_due = schedule.next_after(next_due, tz)  # that day had its round already, in the old zone
+            await self.repo.set_ritual(r.id, next_due_at=next_due)
         await self.repo.audit(team.id, member_id, "team.timezone", {"timezone": zone}, now)
         return Notice(title=_("Timezone set"), text=_("Times are now in {tz}.", tz=zone))
 

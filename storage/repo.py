@@ -711,6 +711,13 @@ class Repo:
                 out.setdefault(o.ritual_id, []).append(occurrence_view(o))
             return out
 
+    async def last_planned(self, ritual_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each ritual's latest occurrence (sent or skipped) was planned."""
+        async with self.session() as s:
+            rows = await s.execute(select(Occurrence.ritual_id, func.max(Occurrence.planned_at))
+                                   .where(Occurrence.ritual_id.in_(ritual_ids)).group_by(Occurrence.ritual_id))
+            return {ritual_id: at for ritual_id, at in rows.all() if at is not None}
+
     async def last_skipped(self, ritual_ids: Sequence[int]) -> dict[int, OccurrenceView]:
         async with self.session() as s:
             rows = await s.scalars(

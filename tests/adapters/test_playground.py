@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.server import REPO
+from bot.server import ENGINE, REPO
 from storage.models import Base
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground, open_playground
@@ -241,3 +241,31 @@ async def test_a_team_adds_values_of_its_own(pg: Playground) -> None:
     assert tags["Humor"] == "own:Humor"
     assert (await pg.command("anna", "values remove humor"))["title"] == "Value removed"
     assert "none yet" in (await pg.command("chris", "values"))["fields"][0][1]
+
+
+async def test_moving_west_does_not_ask_the_same_day_twice(sqlite_url: str) -> None:
+    """A weekly round went out on Monday 09:00 in Amsterdam; the team then moves to New York,
+    where it is still Monday morning: the next round is next Monday, not 09:00 New York today."""
+    from datetime import UTC, datetime
+
+    clock = Clock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))  # Monday 08:00 in Amsterdam
+    async with open_playground(sqlite_url, clock) as pg:
+        await pg.command("anna", "add reflection every monday at 09:00")
+        clock.advance(hours=1, minutes=1)
+        assert await pg.app[ENGINE].fire_due(clock()) == 1
+        clock.advance(hours=1)
+        await pg.command("anna", "timezone America/New_York")
+        listing = await pg.command("anna", "list")
+        assert "2026-11-30 09:00" in listing["fields"][0][1], listing
+        clock.advance(hours=6)  # 09:00 in New York
+        assert await pg.app[ENGINE].fire_due(clock()) == 0
+
+
+async def test_every_two_weeks_counts_from_the_teams_own_today(sqlite_url: str) -> None:
+    from datetime import UTC, datetime
+
+    clock = Clock(datetime(2026, 11, 26, 21, 0, tzinfo=UTC))  # Friday 08:00 in Sydney, Thursday in UTC
+    async with open_playground(sqlite_url, clock) as pg:
+        await pg.command("anna", "timezone Australia/Sydney")
+        added = await pg.command("anna", "add reflection every 2 weeks on thursday at 10:00")
+        assert "First prompt: 2026-12-03 10:00" in added["text"], added["text"]
