@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 ANSWER_BATCH = 200  # answers stored in one transaction at most
 CATCH_UP_LIMIT = timedelta(hours=24)
+CATCH_UP_ANSWER_TIME = timedelta(hours=1)  # at least this long to answer a round caught up late
 HISTORY = 50  # recent occurrences a ritual plans from (question rotation, pairs already met)
 
 
@@ -169,7 +170,10 @@ class Engine:
         if action:
             content["action"] = {"id": action[0], "text": action[1]}
         kind = KINDS[ritual.kind]
-        closes = now + timedelta(seconds=ritual.open_seconds)
+        # The window counts from the planned time: a round caught up after downtime closes when
+        # it would have, so it does not run into the next one (with a little time to answer).
+        window = timedelta(seconds=ritual.open_seconds)
+        closes = max(planned + window, now + min(window, CATCH_UP_ANSWER_TIME))
         remind = self._reminder_time(context, team, now, closes, kind.remind_fraction)
         occ = await tx.add_occurrence(
             **common, status="open", reason=None, content=content, opened_at=now, closes_at=closes,

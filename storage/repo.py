@@ -429,7 +429,12 @@ class SqlTx:
         return list(rows)
 
     async def follow_up_action(self, action_id: int, occurrence_id: int) -> None:
-        await self.s.execute(update(Action).where(Action.id == action_id).values(followup_occurrence_id=occurrence_id))
+        # Earlier agreements of the ritual still waiting are superseded by this, the latest:
+        # the round asks about that one, and none of the older ones comes back later.
+        ritual = select(Action.ritual_id).where(Action.id == action_id).scalar_subquery()
+        await self.s.execute(update(Action).where(Action.ritual_id == ritual, Action.id <= action_id,
+                                                  Action.followup_occurrence_id.is_(None))
+                             .values(followup_occurrence_id=occurrence_id))
 
 
 class Repo:

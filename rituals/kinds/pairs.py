@@ -85,8 +85,12 @@ class Pairs(KindDefaults):
 
     def plan(self, ctx: PlanContext) -> dict[str, Any]:
         excluded = set(ctx.team.settings.get("pairs_exclude", []))
-        last_round = ctx.history[0].get("day", "") if ctx.history else ""
-        skipping = {int(mid) for mid, when in ctx.team.settings.get("pairs_skip", {}).items() if when >= last_round}
+        last = ctx.history[0] if ctx.history else {}
+        last_round, left_out = last.get("day", ""), set(last.get("skipped", []))
+        # 'pairs skip' leaves someone out of the next round: one asked for since the last round
+        # (on its day too, unless that round left them out already).
+        skipping = {int(mid) for mid, when in ctx.team.settings.get("pairs_skip", {}).items()
+                    if when >= last_round and int(mid) not in left_out}
         names = dict(ctx.roster)
         order = sorted(names)
         random.Random(ctx.team.id).shuffle(order)  # a stable order per team

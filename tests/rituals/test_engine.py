@@ -106,6 +106,20 @@ async def test_catch_up_sends_only_the_latest_missed_occurrence_within_its_windo
     async with repo.session() as s:
         occ = (await s.scalars(select(Occurrence))).one()
     assert occ.planned_at == datetime(2026, 11, 16, 9, 0, tzinfo=AMS).astimezone(UTC)
+    # Its window counts from the planned 09:00, not from the late opening at 11:00.
+    assert occ.closes_at == datetime(2026, 11, 18, 9, 0, tzinfo=AMS).astimezone(UTC)
+
+
+async def test_a_round_caught_up_late_still_leaves_time_to_answer(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+    engine = make_engine(repo, clock, RecordingPlatform())
+    team = await setup_team(repo, clock)
+    await add_weekly(repo, team, clock, kind="checkout", open_hours=4)
+    clock.set(datetime(2026, 11, 16, 12, 45, tzinfo=AMS))  # back up 15 minutes before Monday's round closes
+    assert await engine.tick() == 1
+    async with repo.session() as s:
+        occ = (await s.scalars(select(Occurrence))).one()
+    assert occ.closes_at == datetime(2026, 11, 16, 13, 45, tzinfo=AMS).astimezone(UTC)  # an hour, not 15 minutes
 
 
 async def test_catch_up_gives_up_when_the_window_has_passed(repo: Repo) -> None:

@@ -131,3 +131,23 @@ async def test_weekly_digest_posts_the_figures_of_the_week(pg: Playground, clock
     assert "How useful was this meeting for you?: average 4.5, spread 0.5" in digest["text"]
     assert "2 of 4 answered" in digest["text"] and "private words" not in digest["text"]
     assert "#2" not in (await pg.command("anna", "review"))["text"]
+
+
+async def test_a_newer_agreement_supersedes_an_older_one(pg: Playground, clock: Clock) -> None:
+    await pg.command("anna", "add checkout every monday at 09:00 open 2d")
+    clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=AMS))
+    await pg.command("anna", "run #1")
+    await pg.command("anna", "close #1")
+    await pg.command("anna", "action add #1 First agreement")
+    await pg.command("anna", "action add #1 Second agreement")
+
+    async def asked() -> str:
+        clock.advance(minutes=5)  # a round of its own: one per ritual and planned minute
+        await pg.command("anna", "run #1")
+        prompt = (await pg.prompts())[-1]
+        await pg.command("anna", "close #1")
+        return prompt["intro"] + " " + " ".join(i["label"] for i in prompt["inputs"])
+
+    assert "Second agreement" in await asked()
+    later = await asked()
+    assert "First agreement" not in later and "Second agreement" not in later

@@ -113,3 +113,19 @@ async def test_pairs_label_and_mix_commands(pg: Playground) -> None:
     assert (await pg.command("anna", "pairs label chris support"))["title"] == "Label set"
     assert (await pg.command("anna", "pairs mix on"))["title"] == "Mixing on"
     assert (await pg.command("chris", "pairs mix off"))["title"] == "Not allowed"
+
+
+def test_a_skip_on_a_rounds_own_day_counts_once() -> None:
+    """'pairs skip' on the morning of a round leaves the member out of that round only; said
+    after that round went out, it leaves them out of the next."""
+    kind = Pairs()
+    roster = tuple((m, f"M{m}") for m in range(1, 6))
+
+    def next_round(last_skipped: list[int]) -> list[int]:
+        last = {"day": "2026-12-07", "skipped": last_skipped, "groups": [[{"id": 1}, {"id": 2}]]}
+        ctx = PlanContext(team=team(pairs_skip={"4": "2026-12-07"}), options={}, day=date(2027, 1, 4),
+                          history=(last,), roster=roster, rng=random.Random(1))
+        return kind.plan(ctx)["skipped"]
+
+    assert next_round(last_skipped=[4]) == []  # the morning skip was used by the round of 7 December
+    assert next_round(last_skipped=[]) == [4]  # said after that round: the next one leaves them out
