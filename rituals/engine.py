@@ -14,7 +14,7 @@ import random
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -264,20 +264,31 @@ class Engine:
     def _reminder_time(
         self, context: OpeningContext, team: TeamView, opened: datetime, closes: datetime, fraction: float
     ) -> datetime | None:
-        """When the one reminder goes out: ``fraction`` of the window before the close, moved
-        into working hours (08:00-17:00 local); none on a holiday or in a very short window."""
+        """When the one reminder goes out: ``fraction`` of the window before the close, in
+        working hours (08:00-17:00 local, Monday to Friday, not on a holiday). When that
+        moment is on a weekend or a holiday, the last working afternoon before it; failing
+        that, the first working morning after. None when the window holds no such moment."""
         tz = ZoneInfo(team.timezone)
-        local = (closes - (closes - opened) * fraction).astimezone(tz)
-        if local.hour < 8:
-            local = local.replace(hour=8, minute=0, second=0, microsecond=0)
-        elif local.hour >= 17:
-            local = local.replace(hour=17, minute=0, second=0, microsecond=0)
-        when = local.astimezone(UTC)
-        if when < opened + timedelta(minutes=30) or when > closes - timedelta(minutes=15):
-            return None
-        if self._holiday(context, team, local.date()):
-            return None
-        return when
+        earliest, latest = opened + timedelta(minutes=30), closes - timedelta(minutes=15)
+        ideal = (closes - (closes - opened) * fraction).astimezone(tz)
+
+        def working(day: date) -> bool:
+            return day.weekday() < 5 and not self._holiday(context, team, day)
+
+        def at(day: date, hour: int) -> datetime:
+            return datetime.combine(day, time(hour), tz).astimezone(UTC)
+
+        if ideal.hour < 8:
+            ideal = ideal.replace(hour=8, minute=0, second=0, microsecond=0)
+        elif ideal.hour >= 17:
+            ideal = ideal.replace(hour=17, minute=0, second=0, microsecond=0)
+        candidates = [ideal.astimezone(UTC)] if working(ideal.date()) else []
+        days = (latest.astimezone(tz).date() - earliest.astimezone(tz).date()).days
+        candidates += [at(ideal.date() - timedelta(days=n), 16) for n in range(1, days + 1)
+                       if working(ideal.date() - timedelta(days=n))]
+        candidates += [at(ideal.date() + timedelta(days=n), 9) for n in range(1, days + 1)
+                       if working(ideal.date() + timedelta(days=n))]
+        return next((when for when in candidates if earliest <= when <= latest), None)
 
     async def remind_due(self, now: datetime) -> int:
         """Send the one reminder of each open round, privately, to who has not answered."""

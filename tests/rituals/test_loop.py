@@ -103,14 +103,30 @@ async def test_pulse_at_threshold_shows_scores_and_change(pg: Playground, clock:
     assert [first, "average 4.0, spread 0.0 (change +2.0)"] in results["fields"]
 
 
-async def test_reminder_skips_holidays(pg: Playground, clock: Clock) -> None:
+async def test_a_reminder_due_on_a_holiday_comes_the_working_afternoon_before(pg: Playground, clock: Clock) -> None:
     await pg.command("anna", "add reflection every monday at 09:00 open 2d")
-    await pg.command("anna", "holiday add 2026-11-24")
+    await pg.command("anna", "holiday add 2026-11-24")  # Tuesday, when the reminder would be due
     clock.set(datetime(2026, 11, 23, 9, 0, 1, tzinfo=AMS))
     await tick(pg)
-    clock.set(datetime(2026, 11, 24, 17, 30, tzinfo=AMS))
+    clock.set(datetime(2026, 11, 23, 15, 59, tzinfo=AMS))
     await tick(pg)
     assert not reminders(await pg.state("chris"))
+    clock.set(datetime(2026, 11, 23, 16, 0, 30, tzinfo=AMS))
+    await tick(pg)
+    assert len(reminders(await pg.state("chris"))) == 1
+
+
+async def test_a_reminder_due_on_a_weekend_comes_on_friday(pg: Playground, clock: Clock) -> None:
+    await pg.command("anna", "add pulse every friday at 16:00 open 3d")  # ideal: Sunday
+    clock.set(datetime(2026, 11, 27, 16, 0, 1, tzinfo=AMS))
+    await tick(pg)
+    for day, hour in ((28, 12), (29, 17)):  # nothing on Saturday or Sunday
+        clock.set(datetime(2026, 11, day, hour, 0, tzinfo=AMS))
+        await tick(pg)
+        assert not reminders(await pg.state("chris"))
+    clock.set(datetime(2026, 11, 30, 9, 0, 30, tzinfo=AMS))  # Friday 16:00 was too soon after the start
+    await tick(pg)
+    assert len(reminders(await pg.state("chris"))) == 1
 
 
 async def test_weekly_digest_posts_the_figures_of_the_week(pg: Playground, clock: Clock) -> None:
