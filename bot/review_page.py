@@ -260,7 +260,7 @@ def line_chart(
         path = "M" + " L".join(f"{x:.1f},{yy:.1f}" for x, yy in coords)
         parts.append(f'<path class="series {css}" d="{path}" fill="none"/>')
         for (d, v), (x, yy) in zip(sorted(points), coords, strict=True):
-            parts.append(f'<circle class="dot {css}" cx="{x:.1f}" cy="{yy:.1f}" r="3"><title>{d.isoformat()}: {v:.1f}</title></circle>')
+            parts.append(f'<circle class="dot {css}" cx="{x:.1f}" cy="{yy:.1f}" r="3"><title>{d.isoformat()}: {_.decimal(v)}</title></circle>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -455,11 +455,11 @@ def pulse_sections(report: Report, _: Translator, start: date, end: date) -> lis
             cards = []
             for key, points in trend.items():
                 latest = points[-1][1]
-                change = f" ({points[-1][1] - points[-2][1]:+.1f})" if len(points) > 1 else ""
+                change = f" ({_.decimal(points[-1][1] - points[-2][1], sign=True)})" if len(points) > 1 else ""
                 chart = line_chart([("pulse", points)], start=start, end=end, label=labels[key], _=_,
                                    width=320, height=150, month_every=3)
                 cards.append(f'<figure class="card"><figcaption><span class="statement">{esc(labels[key])}</span>'
-                             f'<span class="latest">{latest:.1f}<small>{esc(change)}</small></span></figcaption>{chart}</figure>')
+                             f'<span class="latest">{_.decimal(latest)}<small>{esc(change)}</small></span></figcaption>{chart}</figure>')
             body = f'<div class="multiples">{"".join(cards)}</div>'
         note = _("Average per statement per round, from 1 (strongly disagree) to 5 (strongly agree).")
         if hidden:
@@ -489,7 +489,7 @@ def checkout_sections(report: Report, _: Translator, start: date, end: date) -> 
             label = _("Check-out scores over time")
             body = (line_chart(series, start=start, end=end, label=label, _=_, width=860, height=240, css="wide")
                     + line_chart(series, start=start, end=end, label=label, _=_, width=360, height=200, month_every=3, css="narrow"))
-            body += f'<p class="figure">{esc(_("Average over the period: {avg} ({count} scores)", avg=f"{mean(every):.1f}", count=len(every)))}</p>'
+            body += f'<p class="figure">{esc(_("Average over the period: {avg} ({count} scores)", avg=_.decimal(mean(every)), count=len(every)))}</p>'
         out.append(section(f"checkout-{ritual.id}", ritual_title(ritual, _), body,
                            _("Weekly average of: how useful was the meeting, from 1 to 5.")))
     return out
@@ -594,7 +594,7 @@ def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Ra
     figures = aggregates(report, _, round_)
     if not figures:
         return f'<p class="empty">{esc(_("Too few answers to show results: at least {threshold} are needed to keep answers anonymous.", threshold=report.team.anonymity_threshold))}</p>'
-    rows = "".join(f'<tr><td>{esc(a.statement)}</td><td class="num">{a.average:.1f}</td></tr>' for a in figures)
+    rows = "".join(f'<tr><td>{esc(a.statement)}</td><td class="num">{_.decimal(a.average)}</td></tr>' for a in figures)
     head = f'<tr><th>{esc(_("Statement"))}</th><th class="num">{esc(_("Average"))}</th></tr>'
     totals = report.anonymous.get(round_.occurrence_id)
     written = totals.texts if totals else {}

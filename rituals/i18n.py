@@ -53,6 +53,11 @@ class Translator:
         text = _catalog(self.lang).get(msgid, msgid)
         return text.format(**params) if params else text
 
+    def decimal(self, value: float, *, sign: bool = False) -> str:
+        """One decimal as the language writes it: 3.5 in English, 3,5 in Dutch."""
+        text = f"{value:+.1f}" if sign else f"{value:.1f}"
+        return text.replace(".", ",") if self.lang == "nl" else text
+
 
 def translator(lang: str) -> Translator:
     return Translator(lang)

@@ -206,11 +206,11 @@ def summarise(
             continue
         if item.kind is InputKind.SCALE:
             scores = [int(a) for a in answers]
-            value = _("average {avg}, spread {spread}", avg=f"{mean(scores):.1f}", spread=f"{pstdev(scores):.1f}")
+            value = _("average {avg}, spread {spread}", avg=_.decimal(mean(scores)), spread=_.decimal(pstdev(scores)))
             before = [int(r.values[item.key]) for r in previous or [] if item.key in r.values]
             if before:
                 delta = mean(scores) - mean(before)
-                value += " " + _("(change {delta})", delta=f"{delta:+.1f}")
+                value += " " + _("(change {delta})", delta=_.decimal(delta, sign=True))
             fields.append((item.label, value))
         elif item.kind in (InputKind.CHOICE, InputKind.MULTI):
             labels = {o.value: o.label for o in item.options}

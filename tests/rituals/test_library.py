@@ -352,3 +352,8 @@ def test_a_written_answer_is_text(raw: object) -> None:
         validate(question, {"answer": raw})
     assert validate(question, {"answer": " Calm week "}) == {"answer": "Calm week"}
     assert validate(question, {"answer": 42}) == {"answer": "42"}
+
+
+def test_figures_are_written_as_the_language_writes_them() -> None:
+    assert translator("nl").decimal(3.5) == "3,5" and translator("nl").decimal(1.0, sign=True) == "+1,0"
+    assert translator("en").decimal(3.5) == "3.5" and translator("en").decimal(-1.0, sign=True) == "-1.0"
