@@ -14,6 +14,7 @@ the WebSocket.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 BOT_SCOPES: tuple[tuple[str, str], ...] = (
@@ -91,5 +92,9 @@ def cmd_slack_manifest(settings: Any, fail: Any, config_error: type[Exception]) 
         loaded = settings()
     except config_error as err:
         return int(fail(str(err)))
-    print(manifest_json(loaded.base_url, socket_mode=bool(getattr(loaded, "slack_app_token", None))))
+    socket_mode = bool(getattr(loaded, "slack_app_token", None))
+    if not getattr(loaded, "public_url", None) and not socket_mode:
+        print(f"ritme: RITME_PUBLIC_URL is not set; the manifest points Slack at {loaded.base_url}, "
+              "which Slack cannot reach. Set it to Ritme's public https address.", file=sys.stderr)
+    print(manifest_json(loaded.base_url, socket_mode=socket_mode))
     return 0

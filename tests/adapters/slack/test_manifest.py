@@ -27,8 +27,15 @@ def test_cli_prints_the_manifest(monkeypatch: pytest.MonkeyPatch, capsys: pytest
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.setenv("RITME_PUBLIC_URL", "https://school.example")
     assert main(["slack-manifest"]) == 0
-    printed = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr()
+    printed = json.loads(out.out)
     assert printed["settings"]["interactivity"]["request_url"] == "https://school.example/slack/events"
+    assert out.err == ""
+    monkeypatch.delenv("RITME_PUBLIC_URL")
+    assert main(["slack-manifest"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["settings"]["interactivity"]["request_url"] == "http://127.0.0.1:3978/slack/events"
+    assert "RITME_PUBLIC_URL is not set" in out.err  # said, on stderr, so the JSON stays clean
 
 
 def test_https_lists_the_oauth_redirect_and_socket_mode_drops_the_urls() -> None:
