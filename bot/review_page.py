@@ -32,7 +32,7 @@ from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import summarise
 from rituals.library import THEMES
-from rituals.ports import ReplyView, TeamView
+from rituals.ports import ReplyView, RitualView, TeamView
 from rituals.schedule import ScheduleError, parse_schedule
 from rituals.types import Input, InputKind, Notice
 from storage.queries import NamedAnswer, Queries, Round
@@ -417,11 +417,17 @@ def closed_rounds(report: Report, ritual_id: int | None = None) -> list[Round]:
     return [r for r in report.rounds if r.status == "closed" and (ritual_id is None or r.ritual_id == ritual_id)]
 
 
+def _asks_nothing(ritual: RitualView | None) -> bool:
+    """A digest posts; nobody is asked, so no participation is counted for it."""
+    kind = KINDS.get(ritual.kind) if ritual else None
+    return bool(kind and kind.digest)
+
+
 def participation_section(report: Report, _: Translator) -> str:
     rows = []
     for ritual in report.rituals.values():
         rounds = closed_rounds(report, ritual.id)
-        if not rounds:
+        if not rounds or _asks_nothing(ritual):
             continue
         answered = sum(r.answered for r in rounds)
         invited = sum(report.invited_for(r) for r in rounds)
@@ -538,7 +544,7 @@ def timeline_section(report: Report, _: Translator) -> str:
         rows = []
         for round_ in reversed(rounds):
             ritual = report.rituals.get(round_.ritual_id)
-            took = "" if round_.status == "skipped" else _("{answered} of {invited} answered", answered=round_.answered, invited=report.invited_for(round_))
+            took = "" if round_.status == "skipped" or _asks_nothing(ritual) else _("{answered} of {invited} answered", answered=round_.answered, invited=report.invited_for(round_))
             rows.append(f'<tr class="{esc(round_.status)}"><td>{report.day(round_.planned_at).isoformat()}</td>'
                         f"<td>{esc(ritual_title(ritual, _))}</td><td>{esc(status_text(round_, _))}</td><td>{esc(took)}</td></tr>")
         skipped = sum(1 for r in rounds if r.status == "skipped")

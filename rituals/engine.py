@@ -422,7 +422,7 @@ class Engine:
         if kind.anonymous:
             context = _("Anonymous: nobody, admins included, can see who answered what. Results show when the round has closed, if at least {n} answered.", n=team.anonymity_threshold)
         elif kind.shared:
-            context = _("Your answer is shared with the team when the round closes.")
+            context = _("Leaders and admins can read your answer in the review; the team sees it when the round closes.")
         else:
             context = _("Your answer is seen by the team's leaders and admins; the team sees a summary.")
         closed = occ.status != "open"

@@ -147,6 +147,11 @@ async def test_weekly_digest_posts_the_figures_of_the_week(pg: Playground, clock
     assert "How useful was this meeting for you?: average 4.5, spread 0.5" in digest["text"]
     assert "2 of 4 answered" in digest["text"] and "private words" not in digest["text"]
     assert "#2" not in (await pg.command("anna", "review"))["text"]
+    link = (await pg.command("bram", "review link"))["text"]
+    page = await (await pg.client.get(link[link.index("/review/"):].split()[0])).text()
+    participation = page[page.index('id="participation"'):]
+    participation = participation[:participation.index("</section>")]
+    assert "#1 " in participation and "Week in review" not in participation  # a digest asks nobody
 
 
 async def test_a_newer_agreement_supersedes_an_older_one(pg: Playground, clock: Clock) -> None:
