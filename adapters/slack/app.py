@@ -613,10 +613,13 @@ class SlackAdapter:
     async def _actor(self, team_id: str, user_id: str, fallback_name: str = "", *, known: bool = False) -> Actor:
         """The person, named as ``users.info`` names them (display name, else real name), with
         ``is_platform_admin`` for workspace admins and owners and (OAuth) for whoever
-        installed Ritme in the workspace. ``known``: inside an ack, a lookup made before is
-        good enough however old, so no Web API call is made for a person already known."""
-        user = (self.people.known(team_id, user_id) if known else None) or await self.people.user(
-            team_id, user_id, fallback_name)
+        installed Ritme in the workspace. ``known``: inside an ack, no Web API call at all: a
+        lookup made before is good enough however old, and someone not looked up yet goes by
+        ``fallback_name`` until ``_name_later`` has asked Slack."""
+        if known:
+            user = self.people.known(team_id, user_id)
+        else:
+            user = await self.people.user(team_id, user_id, fallback_name)
         admin = bool(user and user.admin)
         if not admin and self.tokens.multi_workspace:
             try:
@@ -848,6 +851,15 @@ class SlackAdapter:
             return
         await ack(response_action="clear")
         self.spawn(self._ephemeral(team_id, channel_id, actor.user_id, message))
+        if self.people.known(team_id, actor.user_id) is None:
+            self.spawn(self._name_later(team_id, actor.user_id, channel))
+
+    async def _name_later(self, team_id: str, user_id: str, channel: ChannelRef) -> None:
+        """After the ack: ask Slack how to name someone who answered before being looked up
+        (e.g. the form was opened before a restart), and store that name."""
+        actor = await self._actor(team_id, user_id)
+        if actor.display_name:
+            await self.inbound.joined(channel, [actor])
 
     async def _refusal(self, view: dict[str, Any], occurrence_id: int, channel: ChannelRef, values: dict[str, Any],
                        message: str) -> dict[str, Any]:
