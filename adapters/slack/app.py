@@ -614,8 +614,11 @@ class SlackAdapter:
         """The person, named as ``users.info`` names them (display name, else real name), with
         ``is_platform_admin`` for workspace admins and owners and (OAuth) for whoever
         installed Ritme in the workspace. ``known``: inside an ack, no Web API call at all: a
-        lookup made before is good enough however old, and someone not looked up yet goes by
-        ``fallback_name`` until ``_name_later`` has asked Slack."""
+        lookup made before (when the form opened) is good enough however old, and someone not
+        looked up yet (the form was opened before a restart) comes without a name: a stored
+        name stays, a new member is named at their next command or button, which asks Slack.
+        (A lookup per such answer after the ack, tried too, cost three quarters of the
+        answer throughput in bench/answers.py.)"""
         if known:
             user = self.people.known(team_id, user_id)
         else:
@@ -626,7 +629,7 @@ class SlackAdapter:
                 admin = await self.tokens.installer(team_id) == user_id
             except Exception as err:
                 log.warning("slack: installer lookup failed: %r", err)
-        name = user.name if user and user.name else fallback_name
+        name = user.name if user and user.name else ("" if known else fallback_name)
         return Actor(platform=PLATFORM, workspace_id=team_id, user_id=user_id, display_name=name, is_platform_admin=admin)
 
     async def _ephemeral(self, team_id: str, channel_id: str, user_id: str, text: str, thread_ts: str | None = None) -> None:
@@ -832,7 +835,8 @@ class SlackAdapter:
 
     async def _on_view_submission(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Store the answer inside the ack: a refusal must come back in the modal. The person
-        is named as everywhere else (``users.info``; the name looked up when the form opened)."""
+        is named as everywhere else (``users.info``; the name looked up when the form opened,
+        see ``_actor``)."""
         user = body.get("user") or {}
         team_id = str((body.get("team") or {}).get("id") or user.get("team_id") or "")
         try:
@@ -851,15 +855,6 @@ class SlackAdapter:
             return
         await ack(response_action="clear")
         self.spawn(self._ephemeral(team_id, channel_id, actor.user_id, message))
-        if self.people.known(team_id, actor.user_id) is None:
-            self.spawn(self._name_later(team_id, actor.user_id, channel))
-
-    async def _name_later(self, team_id: str, user_id: str, channel: ChannelRef) -> None:
-        """After the ack: ask Slack how to name someone who answered before being looked up
-        (e.g. the form was opened before a restart), and store that name."""
-        actor = await self._actor(team_id, user_id)
-        if actor.display_name:
-            await self.inbound.joined(channel, [actor])
 
     async def _refusal(self, view: dict[str, Any], occurrence_id: int, channel: ChannelRef, values: dict[str, Any],
                        message: str) -> dict[str, Any]:
