@@ -268,7 +268,8 @@ class ReadTx:
         if not occurrence_ids:
             return {}
         stmt = (
-            select(Reply.occurrence_id, Reply.member_id, Member.display_name, Reply.values, Reply.created_on)
+            select(Reply.occurrence_id, Reply.member_id, func.coalesce(func.nullif(Member.display_name, ""), Member.user_id),
+                   Reply.values, Reply.created_on)
             .outerjoin(Member, Member.id == Reply.member_id)
             .where(Reply.occurrence_id.in_(occurrence_ids))
             .order_by(Reply.occurrence_id, Member.display_name, Reply.id)

@@ -215,7 +215,8 @@ class SqlTx:
 
     async def replies(self, occurrence_id: int) -> list[ReplyView]:
         rows = await self.s.execute(
-            select(Reply, Member.display_name).outerjoin(Member, Member.id == Reply.member_id)
+            select(Reply, func.coalesce(func.nullif(Member.display_name, ""), Member.user_id))  # unnamed: by id
+            .outerjoin(Member, Member.id == Reply.member_id)
             .where(Reply.occurrence_id == occurrence_id).order_by(Member.display_name, Reply.id)
         )
         return [
