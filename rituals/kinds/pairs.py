@@ -2,7 +2,8 @@
 
 Pairing follows the circle method of a round-robin tournament over the team in a fixed,
 team-specific order: with an even, stable team every pair meets once before any pair
-repeats. An odd count gives one trio. Members who skip a round or are excluded are left
+repeats. When skips or newcomers make every circle round repeat a pair, a bounded search of
+the pairings looks for a round that repeats fewer (``fewest_repeats``). An odd count gives one trio. Members who skip a round or are excluded are left
 out of that round. Halfway through the period each member gets one private nudge
 ("did you meet?"); the results say how many pairs met, never what they discussed.
 """
@@ -72,7 +73,46 @@ def best_round(members: list[int], round_no: int, met: set[frozenset[int]], labe
         mixed = sum(1 for p in pairs if len({labels.get(m, "") for m in p}) > 1) if labels else 0
         return repeats, -mixed, (offset - round_no) % (size - 1)
 
-    return circle_round(members, min(range(size - 1), key=cost))
+    offset = min(range(size - 1), key=cost)
+    if cost(offset)[0] == 0:
+        return circle_round(members, offset)
+    # Someone skipped or joined, so the circle no longer lines up: search the pairings
+    # themselves (bounded) for one with fewer repeats.
+    found = fewest_repeats(members, met, cost(offset)[0])
+    return found if found is not None else circle_round(members, offset)
+
+
+def fewest_repeats(members: list[int], met: set[frozenset[int]], to_beat: int, budget: int = 10_000) -> list[list[int]] | None:
+    """A round with fewer than ``to_beat`` repeated pairs, found by a depth-first search of
+    the pairings (with an odd count, each member in turn is the one who joins the group
+    where that repeats least); None when none turns up within ``budget`` steps."""
+    best: list[list[list[int]] | None] = [None]
+    limit, steps = [to_beat], [0]
+
+    def match(left: list[int], groups: list[list[int]], repeats: int, odd: int | None) -> None:
+        steps[0] += 1
+        if repeats >= limit[0] or steps[0] > budget:
+            return
+        if not left:
+            done = [list(g) for g in groups]
+            if odd is not None and done:
+                costs = [sum(frozenset((odd, m)) in met for m in g) for g in done]
+                at = min(range(len(done)), key=costs.__getitem__)
+                done[at].append(odd)
+                repeats += costs[at]
+            if repeats < limit[0]:
+                best[0], limit[0] = done, repeats
+            return
+        first, rest = left[0], left[1:]
+        for i, other in enumerate(rest):
+            match(rest[:i] + rest[i + 1:], [*groups, [first, other]], repeats + (frozenset((first, other)) in met), odd)
+
+    if len(members) % 2:
+        for odd in members:
+            match([m for m in members if m != odd], [], 0, odd)
+    else:
+        match(list(members), [], 0, None)
+    return best[0]
 
 
 class Pairs(KindDefaults):

@@ -129,3 +129,21 @@ def test_a_skip_on_a_rounds_own_day_counts_once() -> None:
 
     assert next_round(last_skipped=[4]) == []  # the morning skip was used by the round of 7 December
     assert next_round(last_skipped=[]) == [4]  # said after that round: the next one leaves them out
+
+
+def test_after_a_skip_pairs_still_do_not_repeat_while_they_need_not() -> None:
+    """Six members, the sixth skips the first round (one trio then): the next three rounds
+    still find partners who have not met, though the circle no longer lines up."""
+    kind, history = Pairs(), []
+    roster = tuple((m, f"M{m}") for m in range(1, 7))
+    for n in range(4):
+        day = date(2026, 9, 1) + timedelta(days=30 * n)
+        ctx = PlanContext(team=team(pairs_skip={"6": "2026-09-01"}), options={}, day=day,
+                          history=tuple(reversed(history)), roster=roster, rng=random.Random(n))
+        history.append(kind.plan(ctx))
+    assert history[0]["skipped"] == [6] and all(h["skipped"] == [] for h in history[1:])
+    seen: list[frozenset[int]] = []
+    for content in history:
+        ids = [[m["id"] for m in g] for g in content["groups"]]
+        seen += [frozenset((a, b)) for g in ids for i, a in enumerate(g) for b in g[i + 1:]]
+    assert len(seen) == len(set(seen)) == 4 + 3 * 3
