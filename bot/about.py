@@ -69,7 +69,7 @@ def render(page: tuple[str, str, tuple[tuple[str, str], ...]], _: Translator) ->
     body = "".join(f"<section><h2>{esc(_(head))}</h2><p>{esc(_(text))}</p></section>" for head, text in sections)
     return f"""<!doctype html>
 <html lang="{esc(_.lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(_(title))}</title><link rel="stylesheet" href="/static/review/review.css"></head>
+<title>{esc(_(title))}</title><link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%233c6e71'/%3E%3Cpath d='M6 18h5l3-8 4 14 3-6h5' fill='none' stroke='white' stroke-width='2.5' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E"><link rel="stylesheet" href="/static/review/review.css"></head>
 <body><main><p class="brand">Ritme</p><h1>{esc(_(title))}</h1><p class="lead">{esc(_(lead))}</p>{body}</main></body></html>
 """
 

@@ -144,14 +144,26 @@ def routes(queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], 
     async def opened(request: web.Request, scope: str = PAGE) -> tuple[TeamView, Claims] | web.Response:
         """The team and claims of the request's token, or the 403 page."""
         token = request.match_info["token"]
+        team: TeamView | None = None
         try:
             team = await queries.team(signer.team_of(token))
             if team is None:
                 return refused(translator(default_language), expired=False)
             claims = signer.verify(token, clock(), link_generation(team), scope)
         except LinkError as err:
-            return refused(translator(default_language), expired=err.expired)
+            return refused(translator(default_language), expired=err.expired,
+                           revoked=team is not None and revoked(token, team, scope))
         return team, claims
+
+    def revoked(token: str, team: TeamView, scope: str) -> bool:
+        """Whether the token was good in one of the team's earlier link generations."""
+        for generation in range(link_generation(team)):
+            try:
+                signer.verify(token, clock(), generation, scope)
+            except LinkError:
+                continue
+            return True
+        return False
 
     @r.get("/review/{token}")
     async def page(request: web.Request) -> web.Response:
@@ -184,16 +196,17 @@ def routes(queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], 
     return r
 
 
-def refused(_: Translator, *, expired: bool) -> web.Response:
+def refused(_: Translator, *, expired: bool, revoked: bool = False) -> web.Response:
     title = _("This link has expired") if expired else _("This link does not open a review page")
-    text = (
-        _("Review links work for a week. Ask an admin or leader of your team for a new one: /ritme review link")
-        if expired
-        else _("Check that you copied the whole link, or ask an admin or leader of your team for a new one: /ritme review link")
-    )
+    if expired:
+        text = _("Review links work for a week. Ask an admin or leader of your team for a new one: /ritme review link")
+    elif revoked:
+        text = _("The team's links were revoked, this one too. Ask an admin or leader of your team for a new one: /ritme review link")
+    else:
+        text = _("Check that you copied the whole link, or ask an admin or leader of your team for a new one: /ritme review link")
     body = f"""<!doctype html>
 <html lang="{esc(_.lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>{esc(title)}</title><link rel="stylesheet" href="/static/review/review.css"></head>
+<meta name="robots" content="noindex"><title>{esc(title)}</title><link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%233c6e71'/%3E%3Cpath d='M6 18h5l3-8 4 14 3-6h5' fill='none' stroke='white' stroke-width='2.5' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E"><link rel="stylesheet" href="/static/review/review.css"></head>
 <body class="refused"><main><p class="brand">Ritme</p><h1>{esc(title)}</h1><p>{esc(text)}</p></main></body></html>
 """
     return web.Response(status=403, text=body, content_type="text/html", charset="utf-8", headers=PRIVATE)
@@ -317,7 +330,7 @@ def render_page(report: Report, _: Translator, *, token: str, expires: datetime,
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <title>{esc(_("Team review: {team}", team=name))}</title>
-<link rel="stylesheet" href="/static/review/review.css">
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%233c6e71'/%3E%3Cpath d='M6 18h5l3-8 4 14 3-6h5' fill='none' stroke='white' stroke-width='2.5' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E"><link rel="stylesheet" href="/static/review/review.css">
 </head>
 <body>
 <header class="top">

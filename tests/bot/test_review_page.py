@@ -552,6 +552,8 @@ async def test_revoking_stops_every_link_made_before_and_new_links_work(real: Re
     revoked = await real.command("bram", "review link intrekken")  # a leader may, in Dutch words too
     assert revoked["title"] == "Links revoked"
     assert (await real.client.get(page)).status == 403 and (await real.client.get(export)).status == 403
+    assert "were revoked" in await (await real.client.get(page)).text()
+    assert "were revoked" not in await (await real.client.get(page[:-3] + "abc")).text()  # tampered: another reason
     fresh = await link("review link")
     assert (await real.client.get(fresh)).status == 200
     assert "Review and export links revoked" in await (await real.client.get(fresh)).text()
