@@ -119,7 +119,11 @@ class Ritme:
 
     async def sync_roster(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
         """The channel's complete list of people, (user id, name), as the platform gave it:
-        newcomers join the team, people no longer in it leave. Returns how many are in."""
+        newcomers join the team, people no longer in it leave. Returns how many are in. An
+        empty list is no roster (a platform that answered with nobody): nobody leaves for it."""
+        if not members:
+            log.warning("roster of %s %s came back empty; the team's members stay as they are", channel.platform, channel.channel_id)
+            return 0
         team = await self.team_for(channel, channel_name)
         now = self.clock()
         for user_id, name in members:

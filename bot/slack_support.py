@@ -39,6 +39,7 @@ from storage.queries import Queries
 from storage.repo import Repo
 
 PLATFORM = "slack"
+ROSTER_COMMANDS = ("appreciation start", "add", "run")  # they read the channel's people first
 
 
 def command_name(text: str) -> str | None:
@@ -178,8 +179,10 @@ class SlackSupport:
     # -- appreciation rounds by direct message --------------------------------------------
 
     async def wants_channel_members(self, text: str) -> bool:
+        """Commands that set up or start a round read the channel's people first, so a round
+        (an appreciation, pairs) asks everyone in the channel, not only who spoke to Ritme."""
         try:
-            return parse(text).name == "appreciation start"
+            return parse(text).name in ROSTER_COMMANDS
         except CommandError:
             return False
 

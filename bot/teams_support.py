@@ -149,10 +149,11 @@ class TeamsSupport:
     # -- appreciation rounds through 1:1 chats (TeamsHooks and Rounds) ---------------------
 
     async def wants_channel_members(self, actor: Actor, channel: ChannelRef, text: str) -> bool:
-        """``appreciation start`` from a leader or admin of the channel's team (anyone else is
-        refused by the command itself; their attempt costs no roster fetch)."""
+        """``appreciation start``, ``add`` or ``run`` from a leader or admin of the channel's
+        team (anyone else is refused by the command itself; their attempt costs no roster
+        fetch): a round then asks everyone in the channel, not only who spoke to Ritme."""
         try:
-            if parse(text).name != "appreciation start":
+            if parse(text).name not in ("appreciation start", "add", "run"):
                 return False
         except CommandError:
             return False

@@ -126,9 +126,11 @@ class SlackPlatform:
         return data if isinstance(data, dict) else {}
 
     async def _conversation(self, to: ChannelRef) -> str:
-        """The channel to post in: a DM is opened first when the message is for one member."""
+        """The channel to post in: a DM is opened first when the message is for one member, a
+        group DM with all of them for a private group (a pair or trio)."""
         if to.user_id and not to.ephemeral:
-            data = await self._call(to.workspace_id, "conversations.open", users=to.user_id)
+            users = ",".join(to.members) if to.members else to.user_id
+            data = await self._call(to.workspace_id, "conversations.open", users=users)
             return str((data.get("channel") or {}).get("id") or to.channel_id)
         return to.channel_id
 

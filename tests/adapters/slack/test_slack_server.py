@@ -367,3 +367,14 @@ async def test_a_direct_message_is_no_team(slack: Harness) -> None:
     assert "reminders off" in helped and "add reflection" not in helped
     assert "Reminders off" in texts((await slack.command("reminders off", user=ADMIN, **dm))["blocks"])
     assert await slack.count(Team) == 1
+
+
+async def test_each_pair_gets_one_group_dm_with_all_of_its_members(slack: Harness) -> None:
+    slack.fake.members[CHANNEL] = [ADMIN, MEMBER, "UCAS", "UDEE", "UEVA"]  # five: a pair and a trio
+    await slack.command("add pairs every month on the first monday at 09:00", user=ADMIN)
+    await slack.command("run #1", user=ADMIN)
+    while await slack.dispatch():
+        pass
+    opened = [set(str(c.body["users"]).split(",")) for c in slack.fake.called("conversations.open")]
+    assert sorted(len(users) for users in opened) == [2, 3]
+    assert set().union(*opened) == {ADMIN, MEMBER, "UCAS", "UDEE", "UEVA"}
