@@ -66,6 +66,10 @@ ACTIONS = {
     "review.links_revoked": N_("Review and export links revoked"),
     "team.anonymity_threshold": N_("Threshold set"), "team.retention": N_("Retention set"),
     "values.add": N_("Value added"), "values.remove": N_("Value removed"),
+    "action.add": N_("Action recorded"), "holiday.import": N_("Holidays imported"),
+    "pairs.exclude": N_("Left out of pairs"), "pairs.include": N_("Back in pairs"), "pairs.label": N_("Label set"),
+    "pairs.mix": N_("Pairs mixing set"), "plan.add": N_("Year plan updated"), "plan.remove": N_("Year plan updated"),
+    "teams.install": N_("Installed in Teams"),
 }
 
 

@@ -626,9 +626,11 @@ class Ritme:
 
     async def do_action_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         ritual = await self._ritual(cmd, team)
-        await self.repo.add_action(ritual_id=ritual.id, text=cmd.args["text"], member_id=member_id, now=self.clock())
+        _action, replaced = await self.repo.add_action(ritual_id=ritual.id, text=cmd.args["text"], member_id=member_id, now=self.clock())
         await self.repo.audit(team.id, member_id, "action.add", {"ritual": ritual.id, "text": cmd.args["text"]}, self.clock())
-        return Notice(title=_("Action recorded"), text=_("The next round of #{id} first asks how it went: {text}", id=ritual.id, text=cmd.args["text"]))
+        footer = _("It replaces the earlier agreement, not asked about yet: {text}", text=replaced) if replaced else ""
+        return Notice(title=_("Action recorded"), text=_("The next round of #{id} first asks how it went: {text}", id=ritual.id, text=cmd.args["text"]),
+                      footer=footer)
 
     async def do_reminders(self, cmd: Command, team: TeamView | None, member_id: int, role: str, _: Translator) -> Notice:
         await self.repo.set_mute(member_id, not cmd.args["on"])

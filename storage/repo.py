@@ -732,17 +732,25 @@ class Repo:
             )
             return {o.ritual_id: occurrence_view(o) for o in rows}
 
-    async def add_action(self, *, ritual_id: int, text: str, member_id: int | None, now: datetime) -> int:
-        """Record an agreed action, linked to the ritual's latest closed round."""
+    async def add_action(self, *, ritual_id: int, text: str, member_id: int | None, now: datetime) -> tuple[int, str | None]:
+        """Record an agreed action, linked to the ritual's latest closed round; (its id, the
+        text it replaced). The next round asks about one agreement: one still waiting for
+        that round is replaced, not stacked."""
         async with self.session() as s:
             source = await s.scalar(
                 select(Occurrence.id).where(Occurrence.ritual_id == ritual_id, Occurrence.status == "closed")
                 .order_by(Occurrence.planned_at.desc()).limit(1)
             )
+            waiting = await s.scalar(select(Action).where(Action.ritual_id == ritual_id, Action.followup_occurrence_id.is_(None))
+                                     .order_by(Action.id.desc()).limit(1))
+            if waiting is not None:
+                replaced = waiting.text
+                waiting.text, waiting.member_id, waiting.source_occurrence_id, waiting.created_at = text, member_id, source, now
+                return waiting.id, replaced
             action = Action(ritual_id=ritual_id, text=text, member_id=member_id, source_occurrence_id=source, created_at=now)
             s.add(action)
             await s.flush()
-            return action.id
+            return action.id, None
 
     async def set_mute(self, member_id: int, muted: bool) -> None:
         async with self.session() as s:

@@ -558,3 +558,16 @@ async def test_revoking_stops_every_link_made_before_and_new_links_work(real: Re
     assert (await real.client.get(fresh)).status == 200
     assert "Review and export links revoked" in await (await real.client.get(fresh)).text()
     assert (await real.client.get(f"/review/{10**30}.{2**40}.x")).status == 403
+
+
+def test_every_audited_action_has_a_label() -> None:
+    """The admin log on the review page names each action in words, never by its key."""
+    import re
+    from pathlib import Path
+
+    from bot.review_page import ACTIONS
+
+    sources = "".join(p.read_text(encoding="utf-8") for p in Path("bot").glob("*.py"))
+    audited = set(re.findall(r'audit\([^)]*?"([a-z_]+\.[a-z_]+|export)"', sources))
+    audited |= {"review.link", "export"}
+    assert audited and audited <= set(ACTIONS), sorted(audited - set(ACTIONS))
