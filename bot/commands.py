@@ -61,7 +61,7 @@ SUB_REMOVE = {"remove", "verwijder", "delete"}
 SUB_LIST = {"list", "lijst"}
 SUB_SET = {"set", "zet", "instellen"}
 SUB_START = {"start", "begin"}
-SUB_CLOSE = {"close", "sluit", "stop"}
+SUB_CLOSE = {"close", "sluit", "sluiten", "stop"}
 ROLE_WORDS = {"admin": "admin", "beheerder": "admin", "leader": "leader", "leider": "leader"}
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # C0 control characters but tab and newline
 
@@ -127,7 +127,7 @@ def parse_period(word: str | None, example: str) -> tuple[date, date]:
 def parse(text: str) -> Command:
     """Parse the text after ``/ritme``."""
     text = CONTROL.sub("", text or "").strip()
-    if text.lower().startswith("/ritme"):
+    if text.lower().startswith(("/ritme", "@ritme")):  # Slack's slash command; a Teams mention typed as text
         text = text[6:].strip()
     if len(text) > 4000:
         raise CommandError(N_("That command is too long."), "help")

@@ -241,13 +241,12 @@ class Ritme:
                 title=_("Ritme keeps your team's rituals going"),
                 text=_("Rituals belong to a team's channel: type /ritme help there to see what you can do. "
                        "Here, in a chat with just you, these work:"),
-                fields=(("/ritme reminders off", _("no reminders for you (reminders on: back on)")),
-                        ("/ritme pairs skip", _("leave the next pairs round out")),
-                        ("/ritme forget-me", _("erase your answers and identity"))),
+                fields=tuple((f"/ritme {_(example)}", _(what)) for example, what in HELP_MEMBER
+                             if example in (N_("reminders off"), N_("pairs skip"), N_("forget-me"))),
                 footer=where,
             )
         return Notice(title=_("Use this in your team's channel"),
-                      text=_("Rituals belong to a team's channel. Type /ritme {command} in the channel of your team.", command=cmd.name),
+                      text=_("Rituals belong to a team's channel. Type /ritme {command} in the channel of your team.", command=_(cmd.name)),
                       footer=where)
 
     async def answer(

@@ -27,8 +27,13 @@ def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = Non
     return card
 
 
+def teams_words(text: str) -> str:
+    """Commands as Teams users type them: '@Ritme list', not Slack's '/ritme list'."""
+    return text.replace("/ritme ", "@Ritme ")
+
+
 def _text(text: str, **style: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+    return {"type": "TextBlock", "text": teams_words(text), "wrap": True, **style}
 
 
 def _given(item: Input, answer: Any) -> str | None:
@@ -138,7 +143,7 @@ def notice_card(notice: Notice) -> dict[str, Any]:
     if notice.text:
         body.append(_text(notice.text))
     if notice.fields:
-        body.append({"type": "FactSet", "facts": [{"title": a, "value": b} for a, b in notice.fields]})
+        body.append({"type": "FactSet", "facts": [{"title": teams_words(a), "value": teams_words(b)} for a, b in notice.fields]})
     if notice.footer:
         body.append(_text(notice.footer, isSubtle=True, size="Small"))
     return _card(body or [_text(" ")])

@@ -319,3 +319,25 @@ async def test_a_personal_chat_is_no_team(teams: Teams) -> None:
         teams_made = list(await s.scalars(select(Team.channel_id)))
         settings = await s.scalar(select(Team.settings))
     assert teams_made == [GENERAL] and "pairs_skip" in settings
+
+
+async def test_a_refused_universal_action_keeps_the_shared_card(teams: Teams) -> None:
+    """Teams shows the card an Action.Execute returns to everyone on that message: a refusal
+    (here: the round closed) keeps the question's card and goes to the member privately."""
+    await teams.install("anna")
+    await teams.say("anna", "add reflection every monday at 09:00")
+    await teams.say("anna", "run #1")
+    before = len(teams.fake.sent)
+    await teams.deliver()
+    data = teams.fake.sent[before].body["attachments"][0]["content"]["actions"][0]["data"]
+    await teams.say("anna", "close #1")
+    await teams.deliver()
+    value = {"action": {"type": "Action.Execute", "verb": "answer", "data": {**data, "q.answer": "Too late."}}}
+    before = len(teams.fake.sent)
+    activity = teams.activity("invoke", "chris", name="adaptiveCard/action", value=value)
+    resp = await teams.client.post("/api/messages", json=activity, headers={"Authorization": teams.fake.sign()})
+    card = (await resp.json())["value"]
+    assert "#1 Reflection" in card_text(card) and "closed" in card_text(card)  # the question's card, shown as closed
+    private = [s for s in teams.fake.sent[before:] if s.conversation_id.startswith("a:1on1-") and s.body.get("text")]
+    assert len(private) == 1 and "closed" in private[0].body["text"]
+    assert await teams.app[REPO].replies_for(int(data["occurrence_id"])) == []
