@@ -892,8 +892,13 @@ class SlackAdapter:
         if event.get("subtype") == "file_share" and event.get("files") and event.get("user") and not event.get("bot_id"):
             self.spawn(self._file_message(event, str(body.get("team_id") or event.get("team") or "")))
             return
-        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
-            return  # edits, joins, bots and this bot itself
+        if event.get("subtype") == "message_changed" and isinstance(event.get("message"), dict):
+            # An edited thread reply is an edited answer: the edit replaces it, as the modal's would.
+            event = {**event["message"], "channel": event.get("channel"), "team": event.get("team")}
+            if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+                return
+        elif event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return  # joins, deletions, bots and this bot itself
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == event.get("ts"):
             return

@@ -250,6 +250,14 @@ async def test_thread_reply_is_an_answer_once(slack: Harness) -> None:
     review = await slack.command("review", user=ADMIN)
     assert "We read aloud more" in texts(review["blocks"])
 
+    # Editing the reply edits the answer; an edit outside the round's thread changes nothing.
+    edited = {"type": "message", "subtype": "message_changed", "channel": CHANNEL, "hidden": True,
+              "ts": "1700001000.000100", "channel_type": "channel",
+              "message": {**event, "text": "We read aloud more, and pair up", "edited": {"user": MEMBER}}}
+    assert (await slack.event(edited, "Ev5")).status == 200
+    await slack.event({**edited, "message": {**edited["message"], "thread_ts": None, "text": "elsewhere"}}, "Ev6")
+    assert await slack.replies() == [{"answer": "We read aloud more, and pair up"}]
+
 
 # -- delivery ----------------------------------------------------------------------
 
