@@ -141,6 +141,8 @@ def parse(text: str) -> Command:
     words = _words(rest)
     first = words[0].lower() if words else ""
     match verb:
+        case "forget-me" if words:  # it erases everything: only the bare command does
+            raise CommandError(N_("forget-me takes no other words: it erases all your answers, everywhere."), "forget-me")
         case "help" | "list" | "forget-me":
             return Command(name=verb)
         case "add":

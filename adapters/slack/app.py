@@ -911,6 +911,12 @@ class SlackAdapter:
             return
         info = await self.inbound.prompt(occurrence_id)
         item = thread_input(info.prompt) if info else None
+        if info is not None and info.prompt.anonymous and not info.prompt.closed:
+            _ = translator(info.language)
+            await self._ephemeral(team_id, channel_id, str(event["user"]), _(
+                "This round is anonymous: answer with the buttons on the message, so nobody sees who answered. "
+                "Your reply in the thread is not stored; you can delete it."), thread_ts=thread_ts)
+            return
         if info is None or item is None:
             return
         text = str(event.get("text") or "").strip()

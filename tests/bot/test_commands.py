@@ -195,3 +195,9 @@ def test_kinds_named_in_help_add_that_kind_in_both_languages() -> None:
     for lang in ("en", "nl"):
         _ = translator(lang)
         assert {KIND_WORDS[_(KIND_WORDS_SHOWN[kind])] for kind in KINDS} == set(KINDS)
+
+
+def test_forget_me_with_other_words_is_refused() -> None:
+    with pytest.raises(CommandError):
+        parse("forget-me x")
+    assert parse("vergeet-mij").name == "forget-me"

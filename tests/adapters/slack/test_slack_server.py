@@ -386,3 +386,15 @@ async def test_each_pair_gets_one_group_dm_with_all_of_its_members(slack: Harnes
     opened = [set(str(c.body["users"]).split(",")) for c in slack.fake.called("conversations.open")]
     assert sorted(len(users) for users in opened) == [2, 3]
     assert set().union(*opened) == {ADMIN, MEMBER, "UCAS", "UDEE", "UEVA"}
+
+
+async def test_a_thread_reply_to_an_anonymous_round_is_not_stored_and_says_why(slack: Harness) -> None:
+    occurrence_id, _posted = await add_and_run(slack, "pulse")
+    async with slack.app[REPO].session() as s:
+        thread_ts = await s.scalar(select(SentPrompt.message_id).where(SentPrompt.occurrence_id == occurrence_id))
+    event = {"type": "message", "channel": CHANNEL, "user": MEMBER, "text": "I feel unsafe",
+             "ts": "1700000999.000200", "thread_ts": thread_ts, "channel_type": "channel"}
+    assert (await slack.event(event, "EvA1")).status == 200
+    assert await slack.replies() == []
+    (told,) = slack.fake.called("chat.postEphemeral")
+    assert told.body["user"] == MEMBER and "anonymous" in told.body["text"]
