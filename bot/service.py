@@ -34,13 +34,23 @@ NEEDS = {
     "review link": "leader", "review link revoke": "leader", "export": "admin",
     "privacy threshold": "admin", "privacy retention": "admin", "values add": "admin", "values remove": "admin",
 }
+# Commands that set up or start a round: the platform reads the channel's people first, so a
+# round (an appreciation, pairs) asks everyone there, not only who spoke to Ritme.
+ROSTER_COMMANDS = ("appreciation start", "add", "run")
 MAX_OWN_VALUES = 12
 
-# /ritme help: (example, what it does) per role. The examples are translated as well, into
-# commands that parse the same (tests/bot/test_commands.py checks).
+
+def may_run(role: str, command: str) -> bool:
+    """Whether someone with ``role`` (admin, leader, member) may run ``command``."""
+    needed = NEEDS.get(command)
+    return needed is None or role == "admin" or (needed == "leader" and role == "leader")
+
+
 # The kinds by the word that adds them, in the team's language (``add reflectie ...``).
 KIND_WORDS_SHOWN = {"goal": N_("goal"), "reflection": N_("reflection"), "checkout": N_("checkout"), "pulse": N_("pulse"),
                     "appreciation": N_("appreciation"), "values": N_("values"), "pairs": N_("pairs"), "digest": N_("digest")}
+# /ritme help: (example, what it does) per role. The examples are translated as well, into
+# commands that parse the same (tests/bot/test_commands.py checks).
 HELP_MEMBER = (
     (N_("help"), N_("this overview")),
     (N_("list"), N_("the rituals of this channel")),
@@ -188,10 +198,9 @@ class Ritme:
         _ = translator(team.language)
         member_id = await self.member_for(actor, team)
         role = await self.role_of(actor, team, member_id)
-        needed = NEEDS.get(cmd.name)
-        if needed == "admin" and role != "admin":
-            return Notice(title=_("Not allowed"), text=_("Only an admin of this team can do that."))
-        if needed == "leader" and role not in ("admin", "leader"):
+        if not may_run(role, cmd.name):
+            if NEEDS[cmd.name] == "admin":
+                return Notice(title=_("Not allowed"), text=_("Only an admin of this team can do that."))
             return Notice(title=_("Not allowed"), text=_("Only a leader or an admin of this team can do that."))
         if files:
             cmd = Command(name=cmd.name, args={**cmd.args, "files": files})
@@ -203,15 +212,16 @@ class Ritme:
         log.info("command %r by %s in team %s: done", cmd.name, actor.user_id, team.id)
         return result
 
-    async def _language_of_person(self, actor: Actor) -> str:
-        """The language of the person's first team, or the default."""
-        teams = await self.repo.member_teams(actor, limit=1)
+    async def _language_of_person(self, actor: Actor, teams: list[tuple[TeamView, int]] | None = None) -> str:
+        """The language of the person's first team (of ``teams`` when known), or the default."""
+        if teams is None:
+            teams = await self.repo.member_teams(actor, limit=1)
         return teams[0][0].language if teams else self.default_language
 
     async def _personal(self, actor: Actor, cmd: Command) -> Notice:
         """A command in a one-to-one chat: no team is made of the chat."""
         teams = await self.repo.member_teams(actor)
-        _ = translator(teams[0][0].language if teams else self.default_language)
+        _ = translator(await self._language_of_person(actor, teams))
         names = ", ".join(team.name or team.channel_id for team, _member in teams)
         if cmd.name == "forget-me":
             member_id = await self.repo.find_member(platform=actor.platform, workspace_id=actor.workspace_id, user_id=actor.user_id)
@@ -677,7 +687,7 @@ class Ritme:
             except CalendarError:
                 raise CommandError(N_("That file is not an iCalendar file I can read."), "holiday import") from None
             for start, end, name in periods:
-                added += await self.repo.add_holiday(team.id, start, end, name[:200], source="ics")
+                added += await self.repo.add_holiday(team.id, start, end, name, source="ics")
         await self.repo.audit(team.id, member_id, "holiday.import", {"added": added}, self.clock())
         if not added:
             return Notice(title=_("Holidays imported"), text=_("Nothing new: every period in the calendar was there already."))

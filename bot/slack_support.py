@@ -30,7 +30,7 @@ from adapters.slack.app import PromptInfo
 from adapters.slack.files import ExportFile
 from bot.commands import CommandError, parse
 from bot.export import export_csv, load_report
-from bot.service import NEEDS, Ritme, describe_schedule, format_time
+from bot.service import ROSTER_COMMANDS, Ritme, describe_schedule, format_time, may_run
 from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.types import Actor, ChannelRef, Notice
@@ -39,7 +39,6 @@ from storage.queries import Queries
 from storage.repo import Repo
 
 PLATFORM = "slack"
-ROSTER_COMMANDS = ("appreciation start", "add", "run")  # they read the channel's people first
 
 
 def command_name(text: str) -> str | None:
@@ -95,17 +94,14 @@ class SlackSupport:
         who = cmd.args.get("user")
         if not isinstance(who, str) or not who.strip():
             return None
-        roles: set[str] = set()
+        role = "admin" if actor.is_platform_admin else "member"
         known = await self.repo.team_conversation(platform=channel.platform, workspace_id=channel.workspace_id,
                                                   channel_id=channel.channel_id)
         member_id = await self.repo.find_member(platform=actor.platform, workspace_id=actor.workspace_id,
                                                 user_id=actor.user_id)
         if known and member_id is not None:
-            roles = await self.repo.roles(known[0], member_id)
-        if actor.is_platform_admin:
-            roles.add("admin")
-        needed = NEEDS.get(cmd.name)
-        if (needed == "admin" and "admin" not in roles) or (needed == "leader" and not roles & {"admin", "leader"}):
+            role = await self.ritme.role_of(actor, await self.repo.team(known[0]), member_id)
+        if not may_run(role, cmd.name):
             return None  # the command itself refuses, saying which role it needs
         return cmd.name, who
 

@@ -30,7 +30,7 @@ from adapters.teams.platform import PLATFORM, TeamsPlatform
 from adapters.teams.web import build_adapter, routes
 from bot.commands import CommandError, parse
 from bot.config import Settings
-from bot.service import Ritme
+from bot.service import ROSTER_COMMANDS, Ritme
 from rituals.engine import Engine
 from rituals.ports import Platform
 from rituals.types import Actor, ChannelRef, Prompt
@@ -153,7 +153,7 @@ class TeamsSupport:
         team (anyone else is refused by the command itself; their attempt costs no roster
         fetch): a round then asks everyone in the channel, not only who spoke to Ritme."""
         try:
-            if parse(text).name not in ("appreciation start", "add", "run"):
+            if parse(text).name not in ROSTER_COMMANDS:
                 return False
         except CommandError:
             return False

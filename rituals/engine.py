@@ -494,7 +494,7 @@ class Engine:
         results: list[tuple[bool, str] | None] = [None] * len(answers)
         async with self.store.transaction() as tx:
             targets = await tx.answer_targets(sorted({a.occurrence_id for a in answers}))
-            in_team = await tx.team_members([(a.actor, targets[a.occurrence_id][2].id) for a in answers if a.occurrence_id in targets])
+            in_team = await tx.members_in_teams([(a.actor, targets[a.occurrence_id][2].id) for a in answers if a.occurrence_id in targets])
             inputs: dict[int, tuple[Input, ...]] = {}
             accepted: list[tuple[int, AnswerIn, TeamView, bool, dict[str, Any], Translator]] = []
             latest: dict[tuple[int, str, str, str], int] = {}  # the same member twice in a batch: the last counts

@@ -232,7 +232,7 @@ class Tx(Protocol):
         """The language of the team of a channel, if it is one."""
         ...
 
-    async def team_members(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
+    async def members_in_teams(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
         """Member ids by (platform, workspace, user, team id) of the (actor, team id) pairs
         whose actor is in that team now."""
         ...

@@ -276,7 +276,7 @@ class SqlTx:
         return await self.s.scalar(select(Team.language).where(
             Team.platform == channel.platform, Team.workspace_id == channel.workspace_id, Team.channel_id == channel.channel_id))
 
-    async def team_members(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
+    async def members_in_teams(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
         wanted = {(a.platform, a.workspace_id, a.user_id, team_id) for a, team_id in people}
         if not wanted:
             return {}
@@ -430,12 +430,8 @@ class SqlTx:
         return list(rows)
 
     async def follow_up_action(self, action_id: int, occurrence_id: int) -> None:
-        # Earlier agreements of the ritual still waiting are superseded by this, the latest:
-        # the round asks about that one, and none of the older ones comes back later.
-        ritual = select(Action.ritual_id).where(Action.id == action_id).scalar_subquery()
-        await self.s.execute(update(Action).where(Action.ritual_id == ritual, Action.id <= action_id,
-                                                  Action.followup_occurrence_id.is_(None))
-                             .values(followup_occurrence_id=occurrence_id))
+        # One agreement waits per ritual (``Repo.add_action`` replaces, never stacks).
+        await self.s.execute(update(Action).where(Action.id == action_id).values(followup_occurrence_id=occurrence_id))
 
 
 class Repo:

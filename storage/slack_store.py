@@ -123,7 +123,7 @@ class SlackInstallationStore(AsyncInstallationStore):
             "token_type": installation.token_type,
         }
         name = installation.team_name or installation.enterprise_name or ""
-        await self._upsert(key, name=name[:200], installer=installation.user_id, data=data)
+        await self._upsert(key, name=name, installer=installation.user_id, data=data)
 
     async def async_save_bot(self, bot: Bot) -> None:
         """Store a rotated bot token (token rotation); the installer is kept."""

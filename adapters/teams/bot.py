@@ -440,13 +440,11 @@ class RitmeTeamsBot(ActivityHandler):
         stored, message = await self.inbound.answer(actor_of(turn_context.activity), occurrence_id, values,
                                                     channel_of(turn_context.activity))
         personal = is_personal(turn_context.activity)
-        if stored or personal:
-            view = await self._answered_view(occurrence_id, personal, values) if stored else None
-            card = view[0] if view else notice_card(Notice(text=message))
-        else:  # the returned card replaces a shared card for everyone: keep it, refuse privately
+        shared_refusal = not stored and not personal  # the returned card replaces a shared card for everyone
+        if shared_refusal:  # so it keeps the card, and the refusal goes privately
             await self._tell_privately(turn_context, occurrence_id, message)
-            view = await self._answered_view(occurrence_id, False, values)
-            card = view[0] if view else notice_card(Notice(text=message))
+        view = await self._answered_view(occurrence_id, personal, values) if stored or shared_refusal else None
+        card = view[0] if view else notice_card(Notice(text=message))
         return AdaptiveCardInvokeResponse(status_code=200, type=CARD_CONTENT_TYPE, value=card)
 
     # -- installs and removals ---------------------------------------------------------------

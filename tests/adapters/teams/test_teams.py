@@ -238,13 +238,19 @@ async def test_a_private_group_gets_a_1on1_chat_each(teams: Teams) -> None:
     assert len(teams.fake.reads) == reads
 
 
-async def test_universal_action_answers_and_returns_the_card(teams: Teams) -> None:
+async def installed_and_run(teams: Teams, kind: str) -> dict[str, Any]:
+    """Anna installs Ritme, adds a ritual of ``kind`` and runs it; the posted card's submit data."""
     await teams.install("anna")
-    await teams.say("anna", "add reflection every monday at 09:00")
+    await teams.say("anna", f"add {kind} every monday at 09:00")
     await teams.say("anna", "run #1")
     before = len(teams.fake.sent)
     await teams.deliver()
-    data = teams.fake.sent[before].body["attachments"][0]["content"]["actions"][0]["data"]
+    data: dict[str, Any] = teams.fake.sent[before].body["attachments"][0]["content"]["actions"][0]["data"]
+    return data
+
+
+async def test_universal_action_answers_and_returns_the_card(teams: Teams) -> None:
+    data = await installed_and_run(teams, "reflection")
     value = {"action": {"type": "Action.Execute", "verb": "answer", "data": {**data, "q.answer": "Calm week."}},
              "trigger": "manual"}
     activity = teams.activity("invoke", "chris", name="adaptiveCard/action", value=value)
@@ -273,12 +279,7 @@ async def test_universal_action_answers_and_returns_the_card(teams: Teams) -> No
 async def test_only_the_team_answers_its_rounds(teams: Teams) -> None:
     """A card's data names the round; someone outside the team, from another tenant or a
     chat of their own, who sends it anyway is refused, and nothing of them is stored."""
-    await teams.install("anna")
-    await teams.say("anna", "add checkout every monday at 09:00")
-    await teams.say("anna", "run #1")
-    before = len(teams.fake.sent)
-    await teams.deliver()
-    data = teams.fake.sent[before].body["attachments"][0]["content"]["actions"][0]["data"]
+    data = await installed_and_run(teams, "checkout")
     occurrence = int(data["occurrence_id"])
     trudy = {"id": "29:trudy", "aadObjectId": "aad-trudy", "name": "Trudy"}
     for tenant in ("evil-tenant", "tenant-1"):
@@ -324,12 +325,7 @@ async def test_a_personal_chat_is_no_team(teams: Teams) -> None:
 async def test_a_refused_universal_action_keeps_the_shared_card(teams: Teams) -> None:
     """Teams shows the card an Action.Execute returns to everyone on that message: a refusal
     (here: the round closed) keeps the question's card and goes to the member privately."""
-    await teams.install("anna")
-    await teams.say("anna", "add reflection every monday at 09:00")
-    await teams.say("anna", "run #1")
-    before = len(teams.fake.sent)
-    await teams.deliver()
-    data = teams.fake.sent[before].body["attachments"][0]["content"]["actions"][0]["data"]
+    data = await installed_and_run(teams, "reflection")
     await teams.say("anna", "close #1")
     await teams.deliver()
     value = {"action": {"type": "Action.Execute", "verb": "answer", "data": {**data, "q.answer": "Too late."}}}
