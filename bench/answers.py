@@ -60,7 +60,7 @@ def submission(occurrence_id: int, user: str, answer: str) -> bytes:
         "api_app_id": "A1", "token": "x", "trigger_id": "trig",
         "view": {
             "id": "V1", "hash": "h1", "type": "modal", "callback_id": "ritme_answer_modal",
-            "private_metadata": json.dumps({"o": occurrence_id, "c": CHANNEL}),
+            "private_metadata": json.dumps({"o": occurrence_id, "c": CHANNEL, "l": "en"}),
             "blocks": [{"type": "input", "block_id": "in_answer", "label": {"type": "plain_text", "text": "Q"},
                         "element": {"type": "plain_text_input", "action_id": "value"}}],
             "state": {"values": {"in_answer": {"value": {"type": "plain_text_input", "value": answer}}}},
@@ -89,7 +89,7 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes, run: Run, 
     try:
         async with session.post(url, data=body, headers=sign(body)) as response:
             text = await response.text()
-            ok = response.status == 200 and ("clear" in text or text == "")
+            ok = response.status == 200 and ("\"update\"" in text or "\"clear\"" in text or text == "")
     except (aiohttp.ClientError, TimeoutError):
         ok = False
     run.latencies.append(time.perf_counter() - started)

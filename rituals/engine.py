@@ -492,7 +492,7 @@ class Engine:
         is written for a refused answer, not even its member."""
         now = self.clock()
         results: list[tuple[bool, str] | None] = [None] * len(answers)
-        async with self.store.transaction() as tx:
+        async with self.store.answer_transaction() as tx:
             targets = await tx.answer_targets(sorted({a.occurrence_id for a in answers}))
             in_team = await tx.members_in_teams([(a.actor, targets[a.occurrence_id][2].id) for a in answers if a.occurrence_id in targets])
             inputs: dict[int, tuple[Input, ...]] = {}

@@ -280,6 +280,12 @@ class Store(Protocol):
         """A transaction that commits on success and rolls back on error."""
         ...
 
+    def answer_transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """A lighter transaction for storing answers, the busiest write: only
+        ``answer_targets``, ``channel_language``, ``members_in_teams``, ``ensure_members``
+        and ``save_replies`` may be used in it."""
+        ...
+
     async def claim_outbox(self, now: datetime, limit: int, owner: str, lease_s: float) -> list[OutboxItem]:
         """Take due messages for ``lease_s`` seconds (FOR UPDATE SKIP LOCKED where supported)."""
         ...

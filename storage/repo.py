@@ -18,7 +18,7 @@ from sqlalchemy import Text, and_, bindparam, cast, delete, func, insert, or_, s
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from rituals.kinds.appreciation import assign_colleagues, round_roster
 from rituals.ports import (
@@ -97,12 +97,67 @@ def channel_to(ref: ChannelRef) -> dict[str, Any]:
     }
 
 
+class AnswerSql:
+    """The statements that store answers, built once per dialect: answers arrive by the
+    hundreds a second, and building a statement (an ``ON CONFLICT`` clause's ``excluded``
+    above all) cost more than running it (bench/answers.py)."""
+
+    def __init__(self, postgresql: bool) -> None:
+        insert_ = pg_insert if postgresql else sqlite_insert
+        parts = [(Occurrence, "o_"), (Ritual, "r_"), (Team, "t_")]
+        targets = (
+            select(*(c.label(prefix + c.key) for model, prefix in parts for c in model.__table__.c))
+            .join_from(Occurrence, Ritual, Ritual.id == Occurrence.ritual_id)
+            .join(Team, Team.id == Ritual.team_id)
+            .where(Occurrence.id.in_(bindparam("ids", expanding=True)))
+        )
+        if postgresql:  # a close (an UPDATE of the row) waits for these answers, and sees them
+            targets = targets.with_for_update(read=True, of=Occurrence.__table__)
+        self.targets = targets
+        self.target_parts = parts
+        self.in_teams = (
+            select(Member.platform, Member.workspace_id, Member.user_id, TeamMember.team_id, Member.id)
+            .join(TeamMember, TeamMember.member_id == Member.id)
+            .where(Member.user_id.in_(bindparam("users", expanding=True)),
+                   TeamMember.team_id.in_(bindparam("teams", expanding=True)))
+        )
+        members = Member.__table__
+        self.members = select(members.c.user_id, members.c.id, members.c.display_name).where(
+            members.c.platform == bindparam("platform"), members.c.workspace_id == bindparam("workspace"),
+            members.c.user_id.in_(bindparam("users", expanding=True)))
+        self.new_members = (insert_(members).on_conflict_do_nothing()
+                            .returning(members.c.platform, members.c.workspace_id, members.c.user_id, members.c.id))
+        self.rename = update(members).where(members.c.id == bindparam("member_id")).values(display_name=bindparam("name"))
+        self.join = insert_(TeamMember.__table__).on_conflict_do_nothing()
+        replies = Reply.__table__
+        upsert = insert_(replies)
+        self.named_replies = upsert.on_conflict_do_update(  # insert, or replace the member's earlier answer
+            index_elements=[replies.c.occurrence_id, replies.c.member_id],
+            set_={"values": upsert.excluded["values"], "updated_at": upsert.excluded.updated_at},
+        )
+        participations = Participation.__table__
+        self.participations = (insert_(participations).on_conflict_do_nothing()
+                               .returning(participations.c.occurrence_id, participations.c.member_id))
+        self.anonymous_replies = insert(replies)
+
+
+_ANSWER_SQL: dict[bool, AnswerSql] = {}
+
+
+def answer_sql(postgresql: bool) -> AnswerSql:
+    if postgresql not in _ANSWER_SQL:
+        _ANSWER_SQL[postgresql] = AnswerSql(postgresql)
+    return _ANSWER_SQL[postgresql]
+
+
 class SqlTx:
     """The engine's operations inside one transaction (see ``rituals.ports.Tx``)."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.s = session
-        self.locking = session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
+        dialect = session.dialect if isinstance(session, AsyncConnection) else session.bind.dialect  # type: ignore[union-attr]
+        self.locking = dialect.name == "postgresql"
+        self.sql = answer_sql(self.locking)
 
     def _locked(self, stmt: Any) -> Any:
         return stmt.with_for_update(skip_locked=True) if self.locking else stmt
@@ -255,20 +310,10 @@ class SqlTx:
     ) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
         if not occurrence_ids:
             return {}
-        # Plain columns, not ORM objects: this runs for every batch of answers.
-        parts = [(Occurrence, "o_"), (Ritual, "r_"), (Team, "t_")]
-        stmt = (
-            select(*(c.label(prefix + c.key) for model, prefix in parts for c in model.__table__.c))
-            .join_from(Occurrence, Ritual, Ritual.id == Occurrence.ritual_id)
-            .join(Team, Team.id == Ritual.team_id)
-            .where(Occurrence.id.in_(list(occurrence_ids)))
-        )
-        if self.locking:  # a close (an UPDATE of the row) waits for these answers, and sees them
-            stmt = stmt.with_for_update(read=True, of=Occurrence.__table__)
         found: dict[int, tuple[OccurrenceView, RitualView, TeamView]] = {}
-        for row in (await self.s.execute(stmt)).mappings():
+        for row in (await self.s.execute(self.sql.targets, {"ids": list(occurrence_ids)})).mappings():
             occ, ritual, team = (SimpleNamespace(**{k[2:]: v for k, v in row.items() if k.startswith(prefix)})
-                                 for _model, prefix in parts)
+                                 for _model, prefix in self.sql.target_parts)
             found[occ.id] = (occurrence_view(occ), ritual_view(ritual), team_view(team))  # type: ignore[arg-type]
         return found
 
@@ -280,17 +325,12 @@ class SqlTx:
         wanted = {(a.platform, a.workspace_id, a.user_id, team_id) for a, team_id in people}
         if not wanted:
             return {}
-        rows = await self.s.execute(
-            select(Member.platform, Member.workspace_id, Member.user_id, TeamMember.team_id, Member.id)
-            .join(TeamMember, TeamMember.member_id == Member.id)
-            .where(Member.user_id.in_(sorted({key[2] for key in wanted})),
-                   TeamMember.team_id.in_(sorted({key[3] for key in wanted})))
-        )
+        rows = await self.s.execute(self.sql.in_teams, {"users": sorted({key[2] for key in wanted}),
+                                                        "teams": sorted({key[3] for key in wanted})})
         return {(p, w, u, t): member_id for p, w, u, t, member_id in rows.all() if (p, w, u, t) in wanted}
 
     async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
-        # Core statements with a list of parameters (executemany): compiled once and cached,
-        # whatever the number of rows.
+        # Statements with a list of parameters (executemany), whatever the number of rows.
         names: dict[tuple[str, str, str], str] = {}
         for actor, _team in people:
             key = (actor.platform, actor.workspace_id, actor.user_id)
@@ -298,26 +338,19 @@ class SqlTx:
         known = await self._members(names)
         missing = sorted(key for key in names if key not in known)  # one order for all: no deadlocks
         if missing:  # first contact; a concurrent first contact elsewhere is no conflict
-            members = Member.__table__
-            created = await self.s.execute(
-                self._insert(members).on_conflict_do_nothing()
-                .returning(members.c.platform, members.c.workspace_id, members.c.user_id, members.c.id),
-                [{"platform": p, "workspace_id": w, "user_id": u, "display_name": names[(p, w, u)],
-                  "created_at": now, "mute_reminders": False} for p, w, u in missing],
-            )
+            created = await self.s.execute(self.sql.new_members, [
+                {"platform": p, "workspace_id": w, "user_id": u, "display_name": names[(p, w, u)],
+                 "created_at": now, "mute_reminders": False} for p, w, u in missing
+            ])
             known.update({(p, w, u): (member_id, names[(p, w, u)]) for p, w, u, member_id in created.all()})
             if any(key not in known for key in missing):  # made by someone else meanwhile
                 known.update(await self._members(dict.fromkeys((k for k in missing if k not in known), "")))
         renamed = [{"member_id": known[key][0], "name": name} for key, name in names.items()
                    if name and key not in missing and known[key][1] != name]
         if renamed:
-            members = Member.__table__
-            await self.s.execute(update(members).where(members.c.id == bindparam("member_id"))
-                                 .values(display_name=bindparam("name")), renamed)
+            await self.s.execute(self.sql.rename, renamed)
         joins = {(team_id, known[(a.platform, a.workspace_id, a.user_id)][0]) for a, team_id in people}
-        await self.s.execute(self._insert(TeamMember.__table__).on_conflict_do_nothing(), [
-            {"team_id": team_id, "member_id": member_id} for team_id, member_id in sorted(joins)
-        ])
+        await self.s.execute(self.sql.join, [{"team_id": team_id, "member_id": member_id} for team_id, member_id in sorted(joins)])
         return {key: member_id for key, (member_id, _name) in known.items()}
 
     async def _members(self, keys: dict[tuple[str, str, str], str]) -> dict[tuple[str, str, str], tuple[int, str]]:
@@ -327,21 +360,15 @@ class SqlTx:
             by_workspace.setdefault((platform, workspace_id), []).append(user_id)
         found: dict[tuple[str, str, str], tuple[int, str]] = {}
         for (platform, workspace_id), users in by_workspace.items():
-            rows = await self.s.execute(select(Member.user_id, Member.id, Member.display_name).where(
-                Member.platform == platform, Member.workspace_id == workspace_id, Member.user_id.in_(users)))
+            rows = await self.s.execute(self.sql.members, {"platform": platform, "workspace": workspace_id, "users": users})
             found.update({(platform, workspace_id, user_id): (member_id, name) for user_id, member_id, name in rows.all()})
         return found
 
     async def save_replies(self, replies: Sequence[NewReply], now: datetime) -> list[bool]:
-        replies_table = Reply.__table__
         replies_in_order = sorted(replies, key=lambda r: (r.occurrence_id, r.member_id))  # no deadlocks
         named = [r for r in replies_in_order if not r.anonymous]
         if named:  # insert, or replace the member's earlier answer
-            stmt = self._insert(replies_table)
-            await self.s.execute(stmt.on_conflict_do_update(
-                index_elements=[replies_table.c.occurrence_id, replies_table.c.member_id],
-                set_={"values": stmt.excluded["values"], "updated_at": stmt.excluded.updated_at},
-            ), [
+            await self.s.execute(self.sql.named_replies, [
                 {"id": str(uuid.uuid4()), "occurrence_id": r.occurrence_id, "member_id": r.member_id,
                  "team_id": r.team_id, "values": r.values, "created_on": r.today, "updated_at": now}
                 for r in named
@@ -349,17 +376,13 @@ class SqlTx:
         fresh: set[tuple[int, int]] = set()
         anonymous = [r for r in replies_in_order if r.anonymous]
         if anonymous:  # who answered, kept apart from what: nothing links the two rows
-            participations = Participation.__table__
-            rows = await self.s.execute(
-                self._insert(participations).on_conflict_do_nothing()
-                .returning(participations.c.occurrence_id, participations.c.member_id),
-                [{"occurrence_id": r.occurrence_id, "member_id": r.member_id} for r in anonymous],
-            )
+            rows = await self.s.execute(self.sql.participations,
+                                        [{"occurrence_id": r.occurrence_id, "member_id": r.member_id} for r in anonymous])
             fresh = set(rows.all())
             answers = [r for r in anonymous if (r.occurrence_id, r.member_id) in fresh]
             _shuffle(answers)  # the order of insertion says nothing about who is who
             if answers:
-                await self.s.execute(insert(replies_table), [
+                await self.s.execute(self.sql.anonymous_replies, [
                     {"id": str(uuid.uuid4()), "occurrence_id": r.occurrence_id, "member_id": None,
                      "team_id": r.team_id, "values": r.values, "created_on": r.today, "updated_at": None}
                     for r in answers
@@ -450,6 +473,13 @@ class Repo:
     async def transaction(self) -> AsyncIterator[SqlTx]:
         async with self.session() as s:
             yield SqlTx(s)
+
+    @asynccontextmanager
+    async def answer_transaction(self) -> AsyncIterator[SqlTx]:
+        """On a plain connection, without an ORM session: the answer statements are Core
+        statements, and a session's upkeep was a fifth of an answer batch's cost."""
+        async with self.engine.begin() as conn:
+            yield SqlTx(conn)
 
     # -- outbox ---------------------------------------------------------------------
 

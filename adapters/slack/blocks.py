@@ -170,7 +170,8 @@ def block_id(item: Input) -> str:
 
 
 def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str, str] | None = None) -> dict[str, Any]:
-    """The answer form; the occurrence and channel travel in ``private_metadata``.
+    """The answer form; the occurrence, the channel and the team's language travel in
+    ``private_metadata``.
     ``initial`` preselects options by input key (the colleague a member was assigned)."""
     initial = initial or {}
     blocks: list[dict[str, Any]] = []
@@ -197,7 +198,7 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
-        "private_metadata": json.dumps({"o": prompt.occurrence_id, "c": channel_id}),
+        "private_metadata": json.dumps({"o": prompt.occurrence_id, "c": channel_id, "l": prompt.language}),
         "title": plain(title, 24),
         "submit": plain(_("Submit"), 24),
         "close": plain(_("Cancel"), 24),
@@ -230,13 +231,21 @@ def refused_input(inputs: tuple[Input, ...], values: dict[str, Any]) -> Input | 
 
 
 def notice_view(title: str, text: str, _: Translator) -> dict[str, Any]:
-    """A modal that only says something (the round closed meanwhile), with a close button."""
+    """A modal that only says something (the answer is saved, the round closed meanwhile),
+    with a close button."""
     return {
         "type": "modal",
         "title": plain(title, 24),
         "close": plain(_("Close"), 24),
         "blocks": [{"type": "section", "text": mrkdwn(text)}],
     }
+
+
+def form_title(view: dict[str, Any]) -> str:
+    """The submitted form's title, for the view that takes its place."""
+    title = view.get("title")
+    text = title.get("text") if isinstance(title, dict) else None
+    return text if isinstance(text, str) and text.strip() else "Ritme"
 
 
 def view_values(view: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,14 @@ from sqlalchemy import select
 from bot.server import REPO
 from storage.models import Ritual
 from tests.adapters.slack.conftest import ADMIN, CHANNEL, TEAM, Harness, harness, sign
-from tests.adapters.slack.test_slack_server import FORM, texts
+from tests.adapters.slack.test_slack_server import (
+    FORM,
+    add_and_run,
+    confirmation,
+    open_modal,
+    submission,
+    texts,
+)
 from tests.fakes.slack_api import APP_TOKEN
 
 
@@ -46,6 +53,21 @@ async def test_a_slash_command_over_socket_mode_is_acked_and_answered(slack_sock
         await slack.fake.wait_ack(envelope)
     await slack.adapter.drain()
     assert "#1" in texts(slack.fake.called("response_url")[-1].body["blocks"])
+
+
+async def test_an_answer_form_over_socket_mode_is_stored_and_confirmed_in_the_ack(slack_socket: Harness) -> None:
+    """Over HTTP the form skips bolt's dispatch; over Socket Mode it goes through bolt's
+    listener, to the same answer and the same confirmation."""
+    slack = slack_socket
+    async with asyncio.timeout(10):
+        await slack.fake.wait_connected()
+    occurrence_id, _posted = await add_and_run(slack, "reflection")
+    view = await open_modal(slack, occurrence_id)
+    envelope = await slack.fake.push("interactive", submission(view, {"in_answer": {"value": {"type": "plain_text_input", "value": "Over the socket"}}}))
+    async with asyncio.timeout(10):
+        ack = await slack.fake.wait_ack(envelope)
+    assert confirmation(ack["payload"]) == "Answer saved. You can change it until the round closes."
+    assert await slack.replies() == [{"answer": "Over the socket"}]
 
 
 async def test_http_still_needs_a_signature_in_socket_mode(slack_socket: Harness) -> None:
