@@ -10,8 +10,10 @@ Baseline: a bare bolt ``AsyncApp`` (``process_before_response=True``) in its own
 whose view listener only acks.
 
 The load generator (this process) signs each request as Slack does and keeps a fixed
-number of requests in flight for a few seconds per level (closed loop); then it offers half
-of Ritme's peak rate at a steady pace (open loop) and reports the ack latency there.
+number of requests in flight for a few seconds per level (closed loop), the two servers
+taking turns in rounds of a second so that a drift in the machine's speed falls on both;
+then it offers half of Ritme's peak rate at a steady pace (open loop) and reports the ack
+latency there.
 Figures: peak req/s against the baseline's, p99 at half the peak, and whether every
 acknowledged answer was stored.
 """
@@ -27,7 +29,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from bench import ROOT, Database, Figure, Timer, percentile, quiet_logs, wait_un
 SECRET = "bench-answers-secret"
 LEVELS = (1, 4, 16, 64)
 SECONDS_PER_LEVEL = 3.0
+ROUNDS = 3  # turns each server takes per level
 HALF_PEAK_SECONDS = 4.0
 CHANNEL = "C000000"
 
@@ -82,6 +84,13 @@ class Run:
     @property
     def rate(self) -> float:
         return self.acked / self.seconds if self.seconds else 0.0
+
+    def add(self, other: Run) -> None:
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        self.acked += other.acked
+        self.refused += other.refused
+        self.users += other.users
 
 
 async def post(session: aiohttp.ClientSession, url: str, body: bytes, run: Run, user: str) -> None:
@@ -161,15 +170,28 @@ async def healthy(url: str, within: float = 60) -> bool:
     return await wait_until(check, within=within, every=0.2)
 
 
-async def measure(url: str, occurrence_id: int, users: Any, half_rate: Callable[[dict[int, Run]], float],
-                  seconds: float) -> tuple[dict[int, Run], Run]:
-    # Warm up (connections, caches, bolt's auth.test); its answers count as acknowledged too.
-    warm = await closed_loop(url, occurrence_id, 4, 1.0, users)
-    levels = {c: await closed_loop(url, occurrence_id, c, seconds, users) for c in LEVELS}
-    half = await open_loop(url, occurrence_id, half_rate(levels), HALF_PEAK_SECONDS * seconds / SECONDS_PER_LEVEL, users)
-    half.users += warm.users
-    half.refused += warm.refused
-    return levels, half
+async def measure(ritme_url: str, base_url: str, occurrence_id: int, seconds: float) -> tuple[dict[int, Run], dict[int, Run], Run, Run]:
+    """Both servers at each level, taking turns in short rounds, so that a change in the
+    machine's speed during the run (other tenants, frequency) falls on both alike; then
+    each at half Ritme's peak."""
+    ritme_users = (f"U{n:07d}" for n in itertools.count())
+    base_users = (f"B{n:07d}" for n in itertools.count())
+    # Warm up (connections, caches, bolt's auth.test); Ritme's answers count as acknowledged too.
+    warm = await closed_loop(ritme_url, occurrence_id, 4, 1.0, ritme_users)
+    await closed_loop(base_url, occurrence_id, 4, 1.0, base_users)
+    ritme: dict[int, Run] = {c: Run() for c in LEVELS}
+    base: dict[int, Run] = {c: Run() for c in LEVELS}
+    for c in LEVELS:
+        for _round in range(ROUNDS):
+            ritme[c].add(await closed_loop(ritme_url, occurrence_id, c, seconds / ROUNDS, ritme_users))
+            base[c].add(await closed_loop(base_url, occurrence_id, c, seconds / ROUNDS, base_users))
+    half_rate = max(r.rate for r in ritme.values()) / 2
+    half_seconds = HALF_PEAK_SECONDS * seconds / SECONDS_PER_LEVEL
+    ritme_half = await open_loop(ritme_url, occurrence_id, half_rate, half_seconds, ritme_users)
+    base_half = await open_loop(base_url, occurrence_id, half_rate, half_seconds, base_users)
+    ritme_half.users += warm.users
+    ritme_half.refused += warm.refused
+    return ritme, base, ritme_half, base_half
 
 
 async def run(db: Database, scale: float = 1.0) -> list[Figure]:
@@ -195,9 +217,13 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
             env = {**keep, "RITME_DATABASE_URL": url, "RITME_PORT": str(ritme_port), "SLACK_BOT_TOKEN": "xoxb-test",
                    "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url, "RITME_SECRET_KEY": "k" * 32,
                    "RITME_TICK_SECONDS": "1", "RITME_DEFAULT_LANGUAGE": "en"}
+            base_env = {**keep, "SLACK_API_URL": slack.api_url}
             ritme = start([str(Path(sys.executable).with_name("ritme")), "serve"], env, workdir / "ritme.log", workdir)
+            baseline = start([sys.executable, "-m", "bench.answers", "serve-baseline", str(base_port)], base_env,
+                             workdir / "baseline.log", ROOT)
             try:
                 assert await healthy(f"http://127.0.0.1:{ritme_port}/healthz"), (workdir / "ritme.log").read_text()[-2000:]
+                assert await healthy(f"http://127.0.0.1:{base_port}/ping"), (workdir / "baseline.log").read_text()[-2000:]
 
                 async def prompted() -> bool:
                     return (await asyncio.to_thread(slack.stats))["methods"].get("chat.postMessage", 0) >= 1
@@ -205,28 +231,16 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
                 assert await wait_until(prompted, within=60, every=0.2), "the round's prompt never went out"
                 async with engine.connect() as conn:
                     occurrence_id = int((await conn.execute(select(Occurrence.id))).scalar_one())
-                users = (f"U{n:07d}" for n in itertools.count())
-                ritme_levels, ritme_half = await measure(
-                    f"http://127.0.0.1:{ritme_port}/slack/events", occurrence_id, users,
-                    lambda levels: max(r.rate for r in levels.values()) / 2, seconds)
+                ritme_levels, base_levels, ritme_half, base_half = await measure(
+                    f"http://127.0.0.1:{ritme_port}/slack/events", f"http://127.0.0.1:{base_port}/slack/events",
+                    occurrence_id, seconds)
             finally:
                 stop(ritme)
+                stop(baseline)
             async with engine.connect() as conn:
                 stored = int((await conn.execute(
                     select(func.count()).select_from(Reply).where(Reply.occurrence_id == occurrence_id))).scalar_one())
             acked_users = {u for r in [*ritme_levels.values(), ritme_half] for u in r.users}
-
-            base_env = {**keep, "SLACK_API_URL": slack.api_url}
-            baseline = start([sys.executable, "-m", "bench.answers", "serve-baseline", str(base_port)], base_env,
-                             workdir / "baseline.log", ROOT)
-            try:
-                assert await healthy(f"http://127.0.0.1:{base_port}/ping"), (workdir / "baseline.log").read_text()[-2000:]
-                ritme_peak = max(r.rate for r in ritme_levels.values())
-                base_levels, base_half = await measure(
-                    f"http://127.0.0.1:{base_port}/slack/events", occurrence_id,
-                    (f"B{n:07d}" for n in itertools.count()), lambda levels: ritme_peak / 2, seconds)
-            finally:
-                stop(baseline)
     await engine.dispose()
 
     ritme_peak = max(r.rate for r in ritme_levels.values())

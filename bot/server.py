@@ -154,7 +154,7 @@ async def _seed_playground(app: web.Application) -> AsyncIterator[None]:
 
 async def _dispose(app: web.Application) -> AsyncIterator[None]:
     yield
-    await app[REPO].engine.dispose()
+    await app[REPO].dispose()
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:

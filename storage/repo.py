@@ -32,7 +32,7 @@ from rituals.ports import (
     TeamView,
 )
 from rituals.types import Actor, ChannelRef, MessageRef
-from storage.db import sessionmaker
+from storage.db import SqliteWriter, ThreadConnection, in_memory, is_sqlite, sessionmaker
 from storage.models import (
     Action,
     AuditEntry,
@@ -153,9 +153,9 @@ def answer_sql(postgresql: bool) -> AnswerSql:
 class SqlTx:
     """The engine's operations inside one transaction (see ``rituals.ports.Tx``)."""
 
-    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
-        self.s = session
-        dialect = session.dialect if isinstance(session, AsyncConnection) else session.bind.dialect  # type: ignore[union-attr]
+    def __init__(self, session: AsyncSession | AsyncConnection | ThreadConnection) -> None:
+        self.s: Any = session
+        dialect = session.bind.dialect if isinstance(session, AsyncSession) else session.dialect  # type: ignore[union-attr]
         self.locking = dialect.name == "postgresql"
         self.sql = answer_sql(self.locking)
 
@@ -463,6 +463,14 @@ class Repo:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine)
+        url = engine.url.render_as_string(hide_password=False)
+        # SQLite answers are written from a thread of their own (see ``SqliteWriter``).
+        self.writer = SqliteWriter(url) if is_sqlite(url) and not in_memory(url) else None
+
+    async def dispose(self) -> None:
+        if self.writer is not None:
+            await self.writer.dispose()
+        await self.engine.dispose()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -476,10 +484,14 @@ class Repo:
 
     @asynccontextmanager
     async def answer_transaction(self) -> AsyncIterator[SqlTx]:
-        """On a plain connection, without an ORM session: the answer statements are Core
-        statements, and a session's upkeep was a fifth of an answer batch's cost."""
-        async with self.engine.begin() as conn:
-            yield SqlTx(conn)
+        """Without an ORM session (the answer statements are Core statements); on SQLite
+        on the writer's own thread and driver, on PostgreSQL on a plain connection."""
+        if self.writer is not None:
+            async with self.writer.transaction() as conn:
+                yield SqlTx(conn)
+        else:
+            async with self.engine.begin() as async_conn:
+                yield SqlTx(async_conn)
 
     # -- outbox ---------------------------------------------------------------------
 

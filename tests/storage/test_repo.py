@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import inspect, select, text
 
 from rituals.engine import Engine, EngineSettings
 from rituals.library import PULSE_STATEMENTS
-from rituals.types import Actor
+from rituals.ports import NewReply
+from rituals.types import Actor, ChannelRef
 from storage.models import Base, Member, Occurrence, Participation, Reply
 from storage.repo import Repo
 from tests.fakes.clock import Clock
@@ -71,6 +73,49 @@ async def test_named_replies_replace_and_anonymous_replies_carry_no_member(repo:
     assert [(r.member_id, r.values) for r in named] == [(ids["ann"], {"a": 2})]
     assert [(r.member_id, r.values, r.updated_at) for r in anon] == [(None, {"a": 5}, None)]
     assert [(p.occurrence_id, p.member_id) for p in part] == [(occ2, ids["bob"])]
+
+
+async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> None:
+    """Answers are stored in a transaction of their own (on SQLite on a writer thread with
+    the synchronous driver): what it reads and writes is the database the rest sees, and an
+    error leaves nothing of it."""
+    assert (repo.writer is not None) == (repo.engine.dialect.name == "sqlite")
+    team, ids = await team_with(repo, ["ann"])
+    ritual = await repo.add_ritual(team_id=team, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    async with repo.transaction() as tx:
+        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
+                                      opened_at=NOW, closes_at=NOW, claimed_by="x")
+    assert occ is not None
+    newcomer = Actor(platform="p", workspace_id="w", user_id="cy", display_name="Cy")
+
+    class Refused(Exception):
+        pass
+
+    with pytest.raises(Refused):
+        async with repo.answer_transaction() as tx:
+            members = await tx.ensure_members([(newcomer, team)], NOW)
+            assert await tx.save_replies([NewReply(occurrence_id=occ, team_id=team, member_id=members[("p", "w", "cy")],
+                                                   anonymous=False, values={"answer": "lost"}, today=NOW.date())], NOW) == [True]
+            raise Refused
+    async with repo.session() as s:
+        assert (await s.scalars(select(Member.user_id).order_by(Member.user_id))).all() == ["ann"]
+        assert (await s.scalars(select(Reply))).all() == []
+
+    async with repo.answer_transaction() as tx:
+        (found_occ, found_ritual, found_team), = (await tx.answer_targets([occ])).values()
+        assert (found_occ.id, found_ritual.id, found_team.id) == (occ, ritual, team)
+        assert await tx.channel_language(ChannelRef(platform="p", workspace_id="w", channel_id="c")) == "en"
+        assert await tx.members_in_teams([(newcomer, team)]) == {}
+        members = await tx.ensure_members([(newcomer, team)], NOW)
+        stored = await tx.save_replies([
+            NewReply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"answer": "kept"}, today=NOW.date()),
+            NewReply(occurrence_id=occ, team_id=team, member_id=members[("p", "w", "cy")], anonymous=False, values={"answer": "too"}, today=NOW.date()),
+        ], NOW)
+        assert stored == [True, True]
+    async with repo.session() as s:
+        assert sorted((await s.scalars(select(Reply.values))).all(), key=str) == [{"answer": "kept"}, {"answer": "too"}]
+    async with repo.answer_transaction() as tx:
+        assert await tx.members_in_teams([(newcomer, team)]) == {("p", "w", "cy", team): members[("p", "w", "cy")]}
 
 
 async def test_forget_me_leaves_no_trace_of_the_member(repo: Repo) -> None:
