@@ -15,7 +15,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from rituals.calendar import public_holiday
@@ -47,6 +47,8 @@ CATCH_UP_LIMIT = timedelta(hours=24)
 CATCH_UP_ANSWER_TIME = timedelta(hours=1)  # at least this long to answer a round caught up late
 HISTORY = 50  # recent occurrences a ritual plans from (question rotation, pairs already met)
 
+T = TypeVar("T")
+
 
 class AnswerNotStored(Exception):
     """The database did not take an answer; the member is told to try again."""
@@ -63,6 +65,20 @@ class EngineSettings:
     batch: int = 200
     send_concurrency: int = 32
     lease_seconds: float = 60.0
+
+
+def _settle(done: asyncio.Future[T], result: T | None = None, *, exception: BaseException | None = None) -> None:
+    """Settle a future from any thread, on its own loop."""
+
+    def settle() -> None:
+        if done.done():
+            return
+        if exception is not None:
+            done.set_exception(exception)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    done.get_loop().call_soon_threadsafe(settle)
 
 
 class Engine:
@@ -83,7 +99,7 @@ class Engine:
         self.clock = clock
         self.rng = rng or random.Random()
         self.wake = asyncio.Event()  # set when new outbox messages wait
-        self._answers: list[tuple[AnswerIn, asyncio.Future[tuple[bool, str]]]] = []  # waiting to be stored
+        self._answers: deque[tuple[AnswerIn, asyncio.Future[tuple[bool, str]]]] = deque()  # waiting to be stored
         self._answer_writer: asyncio.Task[None] | None = None
 
     # -- scheduling -----------------------------------------------------------------
@@ -455,23 +471,44 @@ class Engine:
 
         Answers arriving together are stored together (group commit): while one batch is
         written, the next gathers, and each batch is one transaction of a few statements
-        whatever its size. The caller's await ends once its answer is committed."""
+        whatever its size. The batches are written where the store writes answers best
+        (``Store.run_answers``: on SQLite a thread of its own, which takes the next batch
+        as soon as one is committed). The caller's await ends once its answer is committed."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[tuple[bool, str]] = loop.create_future()
         self._answers.append((AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values, via=via), done))
-        if self._answer_writer is None or self._answer_writer.done():
-            self._answer_writer = loop.create_task(self._write_answers(), name="ritme-answers")
+        self._write_answers_soon()
         return await asyncio.shield(done)  # a caller that goes away does not undo the answer
 
+    def _write_answers_soon(self) -> None:
+        """Start the writer unless it runs; once it stops, start it again if answers came
+        in after it last looked (they are only added here, on the server's loop)."""
+        if self._answer_writer is not None and not self._answer_writer.done():
+            return
+        writer = asyncio.get_running_loop().create_task(self.store.run_answers(self._write_answers), name="ritme-answers")
+
+        def stopped(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("the answer writer stopped: %r", task.exception())
+                while self._answers:  # nothing acknowledged is lost: the member is asked to try again
+                    _settle(self._answers.popleft()[1], exception=AnswerNotStored())
+            elif self._answers:
+                self._write_answers_soon()
+
+        writer.add_done_callback(stopped)
+        self._answer_writer = writer
+
     async def _write_answers(self) -> None:
+        """Store what waits, a batch at a time, until nothing does (on the store's side of
+        ``run_answers``: the futures are settled on their own loop)."""
         while self._answers:
-            batch, self._answers = self._answers[:ANSWER_BATCH], self._answers[ANSWER_BATCH:]
+            batch = [self._answers.popleft() for _ in range(min(ANSWER_BATCH, len(self._answers)))]
             try:
                 results = await self._store_answers([answer for answer, _done in batch])
             except Exception:
                 if len(batch) == 1:
                     log.exception("storing an answer failed")
-                    batch[0][1].set_exception(AnswerNotStored())
+                    _settle(batch[0][1], exception=AnswerNotStored())
                     continue
                 # One answer the database refuses must not take the others with it.
                 log.warning("storing %d answers together failed; storing them one by one", len(batch))
@@ -480,12 +517,12 @@ class Engine:
                         result = (await self._store_answers([answer]))[0]
                     except Exception:
                         log.exception("storing an answer failed")
-                        done.set_exception(AnswerNotStored())
+                        _settle(done, exception=AnswerNotStored())
                     else:
-                        done.set_result(result)
+                        _settle(done, result)
                 continue
             for (_answer, done), result in zip(batch, results, strict=True):
-                done.set_result(result)
+                _settle(done, result)
 
     async def _store_answers(self, answers: list[AnswerIn]) -> list[tuple[bool, str]]:
         """Validate a batch of answers and store the valid ones in one transaction. Nothing

@@ -6,13 +6,15 @@ The engine only ever sees the neutral views defined here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from rituals.types import Actor, ChannelRef, MessageRef, Notice, Prompt
+
+T = TypeVar("T")
 
 
 class Platform(Protocol):
@@ -283,7 +285,13 @@ class Store(Protocol):
     def answer_transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A lighter transaction for storing answers, the busiest write: only
         ``answer_targets``, ``channel_language``, ``members_in_teams``, ``ensure_members``
-        and ``save_replies`` may be used in it."""
+        and ``save_replies`` may be used in it. Best inside ``run_answers``."""
+        ...
+
+    async def run_answers(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a batch of answers (``work``, which uses ``answer_transaction``) where the
+        store writes them best, perhaps on a thread of its own: ``work`` must touch nothing
+        but its arguments, the store and pure functions."""
         ...
 
     async def claim_outbox(self, now: datetime, limit: int, owner: str, lease_s: float) -> list[OutboxItem]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,75 +53,68 @@ def in_memory(url: str) -> bool:
 
 
 class SqliteWriter:
-    """A SQLite database written from one thread of its own, with the synchronous driver.
+    """A SQLite database written from a thread of its own, on an event loop of that thread,
+    with the synchronous driver.
 
-    Through aiosqlite every statement is four trips between the event loop and the
-    connection's thread (cursor, execute, fetch, close), and each trip waits for the loop to
-    come round: under load, storing a batch of answers took tens of milliseconds of
-    waiting. Here a statement is one trip, and the transaction's start and end one each.
-    The database, its pragmas and its locking are the same (WAL: one writer at a time,
-    others wait up to ``busy_timeout``)."""
+    Work given to ``submit`` (a batch of answers: its reads, checks and writes) runs there
+    whole, its statements called directly: one trip from the server's event loop and back,
+    however many statements. Through aiosqlite each statement was four trips (cursor,
+    execute, fetch, close), each waiting for the server's busy loop to come round: under
+    load, a batch of answers spent most of its time waiting. The database, its pragmas and
+    its locking are the same (WAL: one writer at a time, others wait up to
+    ``busy_timeout``)."""
 
     def __init__(self, url: str) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         from sqlalchemy import create_engine as create_sync_engine
 
         self.engine = create_sync_engine(make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30})
         event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.thread = ThreadPoolExecutor(1, thread_name_prefix="ritme-sqlite-writer")
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="ritme-sqlite-writer", daemon=True)
+        self.thread.start()
 
-    async def run(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.thread, work)
+    async def submit(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on the writer's thread and wait for its outcome."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[ThreadConnection]:
-        """A transaction that commits on success and rolls back on error (or cancellation)."""
-
-        def begin() -> Connection:
-            conn = self.engine.connect()
-            conn.begin()
-            return conn
-
-        def end(conn: Connection, commit: bool) -> None:
-            try:
-                if commit:
-                    conn.commit()
-            finally:
-                conn.close()  # rolls back what was not committed
-
-        conn = await self.run(begin)
+    async def transaction(self) -> AsyncIterator[WriterConnection]:
+        """A transaction that commits on success and rolls back on error; only inside work
+        given to ``submit``."""
+        if threading.current_thread() is not self.thread:
+            raise RuntimeError("SqliteWriter.transaction runs only inside SqliteWriter.submit")
+        conn = self.engine.connect()
         try:
-            yield ThreadConnection(conn, self)
-        except BaseException:
-            await asyncio.shield(self.run(lambda: end(conn, False)))
-            raise
-        await asyncio.shield(self.run(lambda: end(conn, True)))  # a cancelled caller still ends it
+            conn.begin()
+            yield WriterConnection(conn)
+            conn.commit()
+        finally:
+            conn.close()  # rolls back what was not committed
 
     async def dispose(self) -> None:
-        await self.run(self.engine.dispose)
-        self.thread.shutdown(wait=False)
+        async def close() -> None:
+            self.engine.dispose()  # its connections belong to the writer's thread
+
+        await self.submit(close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        await asyncio.to_thread(self.thread.join, 10)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
-class ThreadConnection:
-    """A synchronous connection used from the event loop: each call runs on the writer's
-    thread and comes back with its rows read (``Result`` objects hold the cursor, which
-    belongs to that thread)."""
+class WriterConnection:
+    """A synchronous connection with the awaitable ``execute`` and ``scalar`` of an
+    ``AsyncConnection``, called on the writer's own thread: the statement runs at once."""
 
-    def __init__(self, conn: Connection, writer: SqliteWriter) -> None:
-        self.conn, self.writer = conn, writer
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
         self.dialect = conn.dialect
 
-    async def execute(self, statement: Any, parameters: Any = None) -> Result[Any] | None:
-        def run() -> Result[Any] | None:
-            result = self.conn.execute(statement, parameters)
-            return result.freeze()() if result.returns_rows else None
-
-        return await self.writer.run(run)
+    async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
+        return self.conn.execute(statement, parameters)
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
-        result = await self.execute(statement, parameters)
-        return result.scalar() if result is not None else None
+        return self.conn.execute(statement, parameters).scalar()
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

@@ -7,12 +7,13 @@ transaction; ``SqlTx`` is the engine's view of one transaction.
 from __future__ import annotations
 
 import random
+import threading
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Text, and_, bindparam, cast, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,7 +33,7 @@ from rituals.ports import (
     TeamView,
 )
 from rituals.types import Actor, ChannelRef, MessageRef
-from storage.db import SqliteWriter, ThreadConnection, in_memory, is_sqlite, sessionmaker
+from storage.db import SqliteWriter, WriterConnection, in_memory, is_sqlite, sessionmaker
 from storage.models import (
     Action,
     AuditEntry,
@@ -52,6 +53,8 @@ from storage.models import (
 )
 
 _shuffle = random.SystemRandom().shuffle
+
+T = TypeVar("T")
 
 
 DELIVERED_NOTICE = {"type": "notice", "delivered": True}  # a notice's text is not kept once sent
@@ -115,10 +118,11 @@ class AnswerSql:
             targets = targets.with_for_update(read=True, of=Occurrence.__table__)
         self.targets = targets
         self.target_parts = parts
-        self.in_teams = (
-            select(Member.platform, Member.workspace_id, Member.user_id, TeamMember.team_id, Member.id)
+        self.in_teams = (  # by the members' unique key (platform, workspace, user): an index lookup
+            select(Member.user_id, TeamMember.team_id, Member.id)
             .join(TeamMember, TeamMember.member_id == Member.id)
-            .where(Member.user_id.in_(bindparam("users", expanding=True)),
+            .where(Member.platform == bindparam("platform"), Member.workspace_id == bindparam("workspace"),
+                   Member.user_id.in_(bindparam("users", expanding=True)),
                    TeamMember.team_id.in_(bindparam("teams", expanding=True)))
         )
         members = Member.__table__
@@ -153,7 +157,7 @@ def answer_sql(postgresql: bool) -> AnswerSql:
 class SqlTx:
     """The engine's operations inside one transaction (see ``rituals.ports.Tx``)."""
 
-    def __init__(self, session: AsyncSession | AsyncConnection | ThreadConnection) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection | WriterConnection) -> None:
         self.s: Any = session
         dialect = session.bind.dialect if isinstance(session, AsyncSession) else session.dialect  # type: ignore[union-attr]
         self.locking = dialect.name == "postgresql"
@@ -323,11 +327,18 @@ class SqlTx:
 
     async def members_in_teams(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
         wanted = {(a.platform, a.workspace_id, a.user_id, team_id) for a, team_id in people}
-        if not wanted:
-            return {}
-        rows = await self.s.execute(self.sql.in_teams, {"users": sorted({key[2] for key in wanted}),
-                                                        "teams": sorted({key[3] for key in wanted})})
-        return {(p, w, u, t): member_id for p, w, u, t, member_id in rows.all() if (p, w, u, t) in wanted}
+        by_workspace: dict[tuple[str, str], tuple[set[str], set[int]]] = {}
+        for platform, workspace_id, user_id, team_id in wanted:
+            users, teams = by_workspace.setdefault((platform, workspace_id), (set(), set()))
+            users.add(user_id)
+            teams.add(team_id)
+        found: dict[tuple[str, str, str, int], int] = {}
+        for (platform, workspace_id), (users, teams) in by_workspace.items():
+            rows = await self.s.execute(self.sql.in_teams, {"platform": platform, "workspace": workspace_id,
+                                                            "users": sorted(users), "teams": sorted(teams)})
+            found.update({(platform, workspace_id, u, t): member_id for u, t, member_id in rows.all()
+                          if (platform, workspace_id, u, t) in wanted})
+        return found
 
     async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
         # Statements with a list of parameters (executemany), whatever the number of rows.
@@ -464,13 +475,25 @@ class Repo:
         self.engine = engine
         self.sessions = sessionmaker(engine)
         url = engine.url.render_as_string(hide_password=False)
-        # SQLite answers are written from a thread of their own (see ``SqliteWriter``).
-        self.writer = SqliteWriter(url) if is_sqlite(url) and not in_memory(url) else None
+        # SQLite answers are written from a thread of their own (see ``SqliteWriter``),
+        # started with the first answer.
+        self._writes_apart = is_sqlite(url) and not in_memory(url)
+        self.writer: SqliteWriter | None = None
 
     async def dispose(self) -> None:
         if self.writer is not None:
             await self.writer.dispose()
+            self.writer = None
         await self.engine.dispose()
+
+    async def run_answers(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a batch of answers (``work`` uses ``answer_transaction``): on SQLite whole on
+        the writer's thread, on PostgreSQL here."""
+        if not self._writes_apart:
+            return await work()
+        if self.writer is None:
+            self.writer = SqliteWriter(self.engine.url.render_as_string(hide_password=False))
+        return await self.writer.submit(work())
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -484,9 +507,10 @@ class Repo:
 
     @asynccontextmanager
     async def answer_transaction(self) -> AsyncIterator[SqlTx]:
-        """Without an ORM session (the answer statements are Core statements); on SQLite
-        on the writer's own thread and driver, on PostgreSQL on a plain connection."""
-        if self.writer is not None:
+        """Without an ORM session (the answer statements are Core statements); inside
+        ``run_answers``: on SQLite on the writer's own thread and driver, on PostgreSQL on a
+        plain connection."""
+        if self.writer is not None and threading.current_thread() is self.writer.thread:
             async with self.writer.transaction() as conn:
                 yield SqlTx(conn)
         else:

@@ -41,7 +41,7 @@ async def db_url(request, tmp_path) -> str:
 async def repo(db_url: str) -> AsyncIterator[Repo]:
     r = Repo(create_engine(db_url))
     yield r
-    await r.engine.dispose()
+    await r.dispose()
 
 
 # The playground on the real app: `clock` (Sunday 22 November 2026, 12:00 in Amsterdam) and `pg`.

@@ -249,7 +249,7 @@ async def test_a_slow_conversation_holds_up_only_itself_and_stopping_gives_back_
     async with repo.session() as s:
         rows = (await s.execute(select(OutboxMessage.payload, OutboxMessage.status, OutboxMessage.lease_until,
                                        OutboxMessage.last_error))).all()
-    await repo.engine.dispose()
+    await repo.dispose()
     waiting = {r.payload["notice"]["title"]: r for r in rows if r.status != "sent"}  # a sent notice keeps no text
     assert sorted(waiting) == [f"{slow}-{n}" for n in range(1, 5)]  # the slow one's first went out
     for row in waiting.values():  # given back: due again at once, for any replica

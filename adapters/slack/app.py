@@ -320,7 +320,7 @@ def interaction_payload(text: str) -> Any:
     form's ack. None for any other body: bolt's parser reads those."""
     if not text.startswith("payload=") or "&" in text:
         return None
-    fields = URL("?" + text).query
+    fields = URL.build(query_string=text, encoded=True).query  # read as is, unquoted by .query
     return json.loads(fields["payload"]) if list(fields) == ["payload"] else None
 
 

@@ -495,7 +495,7 @@ async def test_retention_runs_daily_from_the_start_of_the_server(sqlite_url: str
     await reply(731)
     await retention_job(repo, Clock(NOW))()
     assert await left() == 1
-    await repo.engine.dispose()
+    await repo.dispose()
 
 
 async def test_privacy_threshold_and_retention_are_the_admins_to_set(real: Real) -> None:

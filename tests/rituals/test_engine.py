@@ -88,7 +88,7 @@ async def test_two_replicas_claim_each_occurrence_once(repo: Repo) -> None:
         b = make_engine(second, clock, RecordingPlatform(), "b")
         fired = await asyncio.gather(a.tick(), b.tick(), a.tick(), b.tick())
     finally:
-        await second.engine.dispose()
+        await second.dispose()
     assert sum(fired) == 20
     assert await count(repo, Occurrence) == 20
     assert await count(repo, OutboxMessage) == 20

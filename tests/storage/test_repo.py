@@ -76,10 +76,9 @@ async def test_named_replies_replace_and_anonymous_replies_carry_no_member(repo:
 
 
 async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> None:
-    """Answers are stored in a transaction of their own (on SQLite on a writer thread with
-    the synchronous driver): what it reads and writes is the database the rest sees, and an
-    error leaves nothing of it."""
-    assert (repo.writer is not None) == (repo.engine.dialect.name == "sqlite")
+    """Answers are stored through ``run_answers`` (on SQLite on a writer thread of its own,
+    with the synchronous driver): what it reads and writes is the database the rest sees,
+    and an error leaves nothing of it."""
     team, ids = await team_with(repo, ["ann"])
     ritual = await repo.add_ritual(team_id=team, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
     async with repo.transaction() as tx:
@@ -91,30 +90,37 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
     class Refused(Exception):
         pass
 
-    with pytest.raises(Refused):
+    async def refused() -> None:
         async with repo.answer_transaction() as tx:
             members = await tx.ensure_members([(newcomer, team)], NOW)
             assert await tx.save_replies([NewReply(occurrence_id=occ, team_id=team, member_id=members[("p", "w", "cy")],
                                                    anonymous=False, values={"answer": "lost"}, today=NOW.date())], NOW) == [True]
             raise Refused
+
+    with pytest.raises(Refused):
+        await repo.run_answers(refused)
+    assert (repo.writer is not None) == (repo.engine.dialect.name == "sqlite")
     async with repo.session() as s:
         assert (await s.scalars(select(Member.user_id).order_by(Member.user_id))).all() == ["ann"]
         assert (await s.scalars(select(Reply))).all() == []
 
-    async with repo.answer_transaction() as tx:
-        (found_occ, found_ritual, found_team), = (await tx.answer_targets([occ])).values()
-        assert (found_occ.id, found_ritual.id, found_team.id) == (occ, ritual, team)
-        assert await tx.channel_language(ChannelRef(platform="p", workspace_id="w", channel_id="c")) == "en"
-        assert await tx.members_in_teams([(newcomer, team)]) == {}
-        members = await tx.ensure_members([(newcomer, team)], NOW)
-        stored = await tx.save_replies([
-            NewReply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"answer": "kept"}, today=NOW.date()),
-            NewReply(occurrence_id=occ, team_id=team, member_id=members[("p", "w", "cy")], anonymous=False, values={"answer": "too"}, today=NOW.date()),
-        ], NOW)
-        assert stored == [True, True]
+    async def stored() -> dict[tuple[str, str, str], int]:
+        async with repo.answer_transaction() as tx:
+            (found_occ, found_ritual, found_team), = (await tx.answer_targets([occ])).values()
+            assert (found_occ.id, found_ritual.id, found_team.id) == (occ, ritual, team)
+            assert await tx.channel_language(ChannelRef(platform="p", workspace_id="w", channel_id="c")) == "en"
+            assert await tx.members_in_teams([(newcomer, team)]) == {}
+            members = await tx.ensure_members([(newcomer, team)], NOW)
+            assert await tx.save_replies([
+                NewReply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"answer": "kept"}, today=NOW.date()),
+                NewReply(occurrence_id=occ, team_id=team, member_id=members[("p", "w", "cy")], anonymous=False, values={"answer": "too"}, today=NOW.date()),
+            ], NOW) == [True, True]
+            return members
+
+    members = await repo.run_answers(stored)
     async with repo.session() as s:
         assert sorted((await s.scalars(select(Reply.values))).all(), key=str) == [{"answer": "kept"}, {"answer": "too"}]
-    async with repo.answer_transaction() as tx:
+    async with repo.answer_transaction() as tx:  # outside run_answers too, on the server's own loop
         assert await tx.members_in_teams([(newcomer, team)]) == {("p", "w", "cy", team): members[("p", "w", "cy")]}
 
 
