@@ -500,7 +500,11 @@ class Engine:
 
     async def _write_answers(self) -> None:
         """Store what waits, a batch at a time, until nothing does (on the store's side of
-        ``run_answers``: the futures are settled on their own loop)."""
+        ``run_answers``: the futures are settled on their own loop). Where the store takes
+        transactions side by side, several batches are written at once."""
+        await asyncio.gather(*(self._write_batches() for _ in range(self.store.answer_concurrency)))
+
+    async def _write_batches(self) -> None:
         while self._answers:
             batch = [self._answers.popleft() for _ in range(min(ANSWER_BATCH, len(self._answers)))]
             try:

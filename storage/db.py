@@ -12,9 +12,14 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Result, event, text
+from sqlalchemy import Connection, Engine, Result, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,25 +57,31 @@ def in_memory(url: str) -> bool:
     return not database or database == ":memory:" or database.startswith("file::memory:")
 
 
-class SqliteWriter:
-    """A SQLite database written from a thread of its own, on an event loop of that thread,
-    with the synchronous driver.
+class Writer:
+    """Where answers are written: a thread of its own, with an event loop and connections of
+    its own.
 
     Work given to ``submit`` (a batch of answers: its reads, checks and writes) runs there
-    whole, its statements called directly: one trip from the server's event loop and back,
-    however many statements. Through aiosqlite each statement was four trips (cursor,
-    execute, fetch, close), each waiting for the server's busy loop to come round: under
-    load, a batch of answers spent most of its time waiting. The database, its pragmas and
-    its locking are the same (WAL: one writer at a time, others wait up to
-    ``busy_timeout``)."""
+    whole: one trip from the server's event loop and back. On the server's loop each
+    statement's round trip waited for that busy loop to come round (through aiosqlite four
+    times a statement: cursor, execute, fetch, close); under load a batch of answers spent
+    most of its time waiting. SQLite is written with the synchronous driver, its statements
+    called directly; PostgreSQL through an async engine made on the writer's loop (asyncpg
+    connections belong to the loop that made them). The database, its settings and its
+    locking are the same as the server's own engine's."""
 
     def __init__(self, url: str) -> None:
-        from sqlalchemy import create_engine as create_sync_engine
+        self.url = url
+        self.sqlite = is_sqlite(url)
+        self.sync_engine: Engine | None = None
+        self.async_engine: AsyncEngine | None = None
+        if self.sqlite:
+            from sqlalchemy import create_engine as create_sync_engine
 
-        self.engine = create_sync_engine(make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30})
-        event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.sync_engine = create_sync_engine(make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30})
+            event.listen(self.sync_engine, "connect", _sqlite_pragmas)
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="ritme-sqlite-writer", daemon=True)
+        self.thread = threading.Thread(target=self.loop.run_forever, name="ritme-writer", daemon=True)
         self.thread.start()
 
     async def submit(self, work: Coroutine[Any, Any, T]) -> T:
@@ -78,12 +89,18 @@ class SqliteWriter:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[WriterConnection]:
+    async def transaction(self) -> AsyncIterator[WriterConnection | AsyncConnection]:
         """A transaction that commits on success and rolls back on error; only inside work
         given to ``submit``."""
         if threading.current_thread() is not self.thread:
-            raise RuntimeError("SqliteWriter.transaction runs only inside SqliteWriter.submit")
-        conn = self.engine.connect()
+            raise RuntimeError("Writer.transaction runs only inside Writer.submit")
+        if self.sync_engine is None:
+            if self.async_engine is None:
+                self.async_engine = create_engine(self.url, pool_size=3, max_overflow=2)
+            async with self.async_engine.begin() as async_conn:
+                yield async_conn
+            return
+        conn = self.sync_engine.connect()
         try:
             conn.begin()
             yield WriterConnection(conn)
@@ -92,8 +109,11 @@ class SqliteWriter:
             conn.close()  # rolls back what was not committed
 
     async def dispose(self) -> None:
-        async def close() -> None:
-            self.engine.dispose()  # its connections belong to the writer's thread
+        async def close() -> None:  # the connections belong to the writer's thread
+            if self.sync_engine is not None:
+                self.sync_engine.dispose()
+            if self.async_engine is not None:
+                await self.async_engine.dispose()
 
         await self.submit(close())
         self.loop.call_soon_threadsafe(self.loop.stop)

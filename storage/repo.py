@@ -33,7 +33,7 @@ from rituals.ports import (
     TeamView,
 )
 from rituals.types import Actor, ChannelRef, MessageRef
-from storage.db import SqliteWriter, WriterConnection, in_memory, is_sqlite, sessionmaker
+from storage.db import Writer, WriterConnection, in_memory, sessionmaker
 from storage.models import (
     Action,
     AuditEntry,
@@ -356,8 +356,8 @@ class SqlTx:
             known.update({(p, w, u): (member_id, names[(p, w, u)]) for p, w, u, member_id in created.all()})
             if any(key not in known for key in missing):  # made by someone else meanwhile
                 known.update(await self._members(dict.fromkeys((k for k in missing if k not in known), "")))
-        renamed = [{"member_id": known[key][0], "name": name} for key, name in names.items()
-                   if name and key not in missing and known[key][1] != name]
+        renamed = sorted(({"member_id": known[key][0], "name": name} for key, name in names.items()
+                          if name and key not in missing and known[key][1] != name), key=lambda row: row["member_id"])
         if renamed:
             await self.s.execute(self.sql.rename, renamed)
         joins = {(team_id, known[(a.platform, a.workspace_id, a.user_id)][0]) for a, team_id in people}
@@ -474,11 +474,13 @@ class Repo:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine)
-        url = engine.url.render_as_string(hide_password=False)
-        # SQLite answers are written from a thread of their own (see ``SqliteWriter``),
-        # started with the first answer.
-        self._writes_apart = is_sqlite(url) and not in_memory(url)
-        self.writer: SqliteWriter | None = None
+        # Answers are written from a thread of their own (see ``Writer``), started with the
+        # first answer; an in-memory database exists on one connection only.
+        self._writes_apart = not in_memory(engine.url.render_as_string(hide_password=False))
+        self.writer: Writer | None = None
+        # PostgreSQL takes transactions side by side (their rows are locked in one order);
+        # SQLite has one writer at a time.
+        self.answer_concurrency = 3 if engine.dialect.name == "postgresql" else 1
 
     async def dispose(self) -> None:
         if self.writer is not None:
@@ -487,12 +489,12 @@ class Repo:
         await self.engine.dispose()
 
     async def run_answers(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run a batch of answers (``work`` uses ``answer_transaction``): on SQLite whole on
-        the writer's thread, on PostgreSQL here."""
+        """Run a batch of answers (``work`` uses ``answer_transaction``) whole on the
+        writer's thread."""
         if not self._writes_apart:
             return await work()
         if self.writer is None:
-            self.writer = SqliteWriter(self.engine.url.render_as_string(hide_password=False))
+            self.writer = Writer(self.engine.url.render_as_string(hide_password=False))
         return await self.writer.submit(work())
 
     @asynccontextmanager
@@ -507,9 +509,8 @@ class Repo:
 
     @asynccontextmanager
     async def answer_transaction(self) -> AsyncIterator[SqlTx]:
-        """Without an ORM session (the answer statements are Core statements); inside
-        ``run_answers``: on SQLite on the writer's own thread and driver, on PostgreSQL on a
-        plain connection."""
+        """On a plain connection, without an ORM session (the answer statements are Core
+        statements); inside ``run_answers`` the writer's."""
         if self.writer is not None and threading.current_thread() is self.writer.thread:
             async with self.writer.transaction() as conn:
                 yield SqlTx(conn)
