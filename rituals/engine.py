@@ -67,18 +67,24 @@ class EngineSettings:
     lease_seconds: float = 60.0
 
 
-def _settle(done: asyncio.Future[T], result: T | None = None, *, exception: BaseException | None = None) -> None:
-    """Settle a future from any thread, on its own loop."""
+def _settle(outcomes: list[tuple[asyncio.Future[T], T | BaseException]]) -> None:
+    """Settle futures from any thread, each on its own loop, with one wake-up per loop: a
+    result, or an exception to raise."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[T], T | BaseException]]] = {}
+    for done, outcome in outcomes:
+        by_loop.setdefault(done.get_loop(), []).append((done, outcome))
 
-    def settle() -> None:
-        if done.done():
-            return
-        if exception is not None:
-            done.set_exception(exception)
-        else:
-            done.set_result(result)  # type: ignore[arg-type]
+    def settle(some: list[tuple[asyncio.Future[T], T | BaseException]]) -> None:
+        for done, outcome in some:
+            if done.done():
+                continue
+            if isinstance(outcome, BaseException):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
 
-    done.get_loop().call_soon_threadsafe(settle)
+    for loop, some in by_loop.items():
+        loop.call_soon_threadsafe(settle, some)
 
 
 class Engine:
@@ -491,7 +497,7 @@ class Engine:
             if not task.cancelled() and task.exception() is not None:
                 log.error("the answer writer stopped: %r", task.exception())
                 while self._answers:  # nothing acknowledged is lost: the member is asked to try again
-                    _settle(self._answers.popleft()[1], exception=AnswerNotStored())
+                    _settle([(self._answers.popleft()[1], AnswerNotStored())])
             elif self._answers:
                 self._write_answers_soon()
 
@@ -512,7 +518,7 @@ class Engine:
             except Exception:
                 if len(batch) == 1:
                     log.exception("storing an answer failed")
-                    _settle(batch[0][1], exception=AnswerNotStored())
+                    _settle([(batch[0][1], AnswerNotStored())])
                     continue
                 # One answer the database refuses must not take the others with it.
                 log.warning("storing %d answers together failed; storing them one by one", len(batch))
@@ -521,12 +527,11 @@ class Engine:
                         result = (await self._store_answers([answer]))[0]
                     except Exception:
                         log.exception("storing an answer failed")
-                        _settle(done, exception=AnswerNotStored())
+                        _settle([(done, AnswerNotStored())])
                     else:
-                        _settle(done, result)
+                        _settle([(done, result)])
                 continue
-            for (_answer, done), result in zip(batch, results, strict=True):
-                _settle(done, result)
+            _settle([(done, result) for (_answer, done), result in zip(batch, results, strict=True)])
 
     async def _store_answers(self, answers: list[AnswerIn]) -> list[tuple[bool, str]]:
         """Validate a batch of answers and store the valid ones in one transaction. Nothing

@@ -119,11 +119,11 @@ class AnswerSql:
         self.targets = targets
         self.target_parts = parts
         self.in_teams = (  # by the members' unique key (platform, workspace, user): an index lookup
-            select(Member.user_id, TeamMember.team_id, Member.id)
-            .join(TeamMember, TeamMember.member_id == Member.id)
+            select(Member.user_id, Member.id, Member.display_name, TeamMember.team_id)
+            .outerjoin(TeamMember, and_(TeamMember.member_id == Member.id,
+                                        TeamMember.team_id.in_(bindparam("teams", expanding=True))))
             .where(Member.platform == bindparam("platform"), Member.workspace_id == bindparam("workspace"),
-                   Member.user_id.in_(bindparam("users", expanding=True)),
-                   TeamMember.team_id.in_(bindparam("teams", expanding=True)))
+                   Member.user_id.in_(bindparam("users", expanding=True)))
         )
         members = Member.__table__
         self.members = select(members.c.user_id, members.c.id, members.c.display_name).where(
@@ -162,6 +162,9 @@ class SqlTx:
         dialect = session.bind.dialect if isinstance(session, AsyncSession) else session.dialect  # type: ignore[union-attr]
         self.locking = dialect.name == "postgresql"
         self.sql = answer_sql(self.locking)
+        # Members read by ``members_in_teams`` in this transaction ((id, name), None: none),
+        # so that ``ensure_members`` after it need not read them again.
+        self._seen: dict[tuple[str, str, str], tuple[int, str] | None] = {}
 
     def _locked(self, stmt: Any) -> Any:
         return stmt.with_for_update(skip_locked=True) if self.locking else stmt
@@ -336,8 +339,11 @@ class SqlTx:
         for (platform, workspace_id), (users, teams) in by_workspace.items():
             rows = await self.s.execute(self.sql.in_teams, {"platform": platform, "workspace": workspace_id,
                                                             "users": sorted(users), "teams": sorted(teams)})
-            found.update({(platform, workspace_id, u, t): member_id for u, t, member_id in rows.all()
-                          if (platform, workspace_id, u, t) in wanted})
+            self._seen.update(dict.fromkeys(((platform, workspace_id, u) for u in users), None))
+            for user_id, member_id, name, team_id in rows.all():
+                self._seen[(platform, workspace_id, user_id)] = (member_id, name)
+                if (platform, workspace_id, user_id, team_id) in wanted:
+                    found[(platform, workspace_id, user_id, team_id)] = member_id
         return found
 
     async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
@@ -346,7 +352,8 @@ class SqlTx:
         for actor, _team in people:
             key = (actor.platform, actor.workspace_id, actor.user_id)
             names[key] = actor.display_name or names.get(key, "")
-        known = await self._members(names)
+        known = {key: seen for key in names if (seen := self._seen.get(key))}
+        known.update(await self._members({key: name for key, name in names.items() if key not in self._seen}))
         missing = sorted(key for key in names if key not in known)  # one order for all: no deadlocks
         if missing:  # first contact; a concurrent first contact elsewhere is no conflict
             created = await self.s.execute(self.sql.new_members, [
@@ -356,6 +363,7 @@ class SqlTx:
             known.update({(p, w, u): (member_id, names[(p, w, u)]) for p, w, u, member_id in created.all()})
             if any(key not in known for key in missing):  # made by someone else meanwhile
                 known.update(await self._members(dict.fromkeys((k for k in missing if k not in known), "")))
+        self._seen.clear()  # written from here on
         renamed = sorted(({"member_id": known[key][0], "name": name} for key, name in names.items()
                           if name and key not in missing and known[key][1] != name), key=lambda row: row["member_id"])
         if renamed:
@@ -370,7 +378,7 @@ class SqlTx:
         for platform, workspace_id, user_id in keys:
             by_workspace.setdefault((platform, workspace_id), []).append(user_id)
         found: dict[tuple[str, str, str], tuple[int, str]] = {}
-        for (platform, workspace_id), users in by_workspace.items():
+        for (platform, workspace_id), users in sorted(by_workspace.items()):
             rows = await self.s.execute(self.sql.members, {"platform": platform, "workspace": workspace_id, "users": users})
             found.update({(platform, workspace_id, user_id): (member_id, name) for user_id, member_id, name in rows.all()})
         return found

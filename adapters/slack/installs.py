@@ -15,6 +15,7 @@ as it disables or enables a workspace itself.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -66,23 +67,36 @@ class Tokens:
         self.ttl = ttl
         self.clock = clock
         self._cache: dict[str, tuple[float, WorkspaceState | None]] = {}
+        self._reading: dict[str, asyncio.Task[WorkspaceState | None]] = {}
 
     @property
     def multi_workspace(self) -> bool:
         return self.bot_token is None
 
     async def state(self, workspace_id: str) -> WorkspaceState | None:
-        """The workspace's install as the store knows it (cached); may raise what the store raises."""
+        """The workspace's install as the store knows it (cached); may raise what the store
+        raises. Requests that find the cache out of date together share one read: every
+        signed request asks, and hundreds a second each reading the store stalled them all."""
         if self.installations is None:
             return None
-        now = self.clock()
         cached = self._cache.get(workspace_id)
-        if cached and now - cached[0] < self.ttl:
+        if cached and self.clock() - cached[0] < self.ttl:
             return cached[1]
+        reading = self._reading.get(workspace_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read(workspace_id))
+            self._reading[workspace_id] = reading
+            reading.add_done_callback(lambda done: self._reading.pop(workspace_id, None) if self._reading.get(workspace_id) is done else None)
+        return await asyncio.shield(reading)
+
+    async def _read(self, workspace_id: str) -> WorkspaceState | None:
+        assert self.installations is not None
+        read_at = self.clock()
         state = await self.installations.async_workspace(workspace_id)
-        if len(self._cache) > 4096:
-            self._cache.clear()
-        self._cache[workspace_id] = (now, state)
+        if self._reading.get(workspace_id) is asyncio.current_task():  # not forgotten meanwhile
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[workspace_id] = (read_at, state)
         return state
 
     async def token(self, workspace_id: str) -> str:
@@ -121,3 +135,4 @@ class Tokens:
 
     def forget(self, workspace_id: str) -> None:
         self._cache.pop(workspace_id, None)
+        self._reading.pop(workspace_id, None)  # a read under way may predate the change: not cached
