@@ -22,9 +22,11 @@ class Store:
         self.reads = 0
         self.enabled = True
         self.gate = asyncio.Event()
+        self.reading = asyncio.Event()
 
     async def async_workspace(self, workspace_id: str) -> State:
         self.reads += 1
+        self.reading.set()
         enabled = self.enabled  # what the store holds when the read starts
         await self.gate.wait()
         return State(enabled=enabled)
@@ -48,9 +50,8 @@ async def test_requests_that_find_the_cache_out_of_date_share_one_read() -> None
     store, clock = Store(), Clock()
     tokens = Tokens(bot_token=None, installations=store, ttl=30, clock=clock)
     asking = [asyncio.create_task(tokens.token("W1")) for _ in range(50)]
-    while store.reads == 0:
-        await asyncio.sleep(0)
-    await asyncio.sleep(0)
+    await store.reading.wait()
+    await asyncio.sleep(0)  # the others ask meanwhile
     store.gate.set()
     assert await asyncio.gather(*asking) == ["xoxb-w"] * 50
     assert store.reads == 1
@@ -64,8 +65,7 @@ async def test_a_read_that_began_before_this_process_disabled_the_workspace_is_n
     store, clock = Store(), Clock()
     tokens = Tokens(bot_token=None, installations=store, ttl=30, clock=clock)
     early = asyncio.create_task(tokens.state("W1"))
-    while store.reads == 0:  # the read begins, and sees the workspace enabled
-        await asyncio.sleep(0)
+    await store.reading.wait()  # the read has begun, and saw the workspace enabled
     await tokens.disable("W1")
     store.gate.set()
     assert (await early).enabled  # what it read
