@@ -214,7 +214,7 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
             groups = len(await group_by())
             base_ms = await median_ms(group_by)
     finally:
-        await repo.engine.dispose()
+        await repo.dispose()
     name = "indexed GROUP BY of the team's year of replies per round"
     return [
         Figure(bench="review", what=f"`review` command summary, one team of {teams} in {total:,} replies", unit="ms",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -102,9 +103,14 @@ def _questions(team: TeamView, rituals: dict[int, RitualView], rounds: list[Roun
     _ = translator(team.language)  # the keys are the same in every language
     scored: dict[str, None] = {}
     written: dict[str, None] = {}
+    asked: set[tuple[str, str]] = set()  # a year of rounds asks the same few sets of questions
     for round_ in rounds:
-        kind = KINDS[rituals[round_.ritual_id].kind]
-        for item in prompt_inputs(kind, round_.content, team, _):
+        kind_name = rituals[round_.ritual_id].kind
+        same = (kind_name, json.dumps(round_.content, sort_keys=True, default=str))
+        if same in asked:
+            continue
+        asked.add(same)
+        for item in prompt_inputs(KINDS[kind_name], round_.content, team, _):
             if item.kind is InputKind.SCALE:
                 scored[item.key] = None
             elif item.kind is InputKind.TEXT:
