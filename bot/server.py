@@ -134,7 +134,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
 
         setup_teams(app, settings, repo, ritme, engine, platforms, clock)
 
-    app.cleanup_ctx.append(_dispose)
+    app.cleanup_ctx.insert(0, _dispose)  # the last one out: platforms may still answer before
     if background:
         app.cleanup_ctx.append(_background)
     return app
@@ -154,6 +154,7 @@ async def _seed_playground(app: web.Application) -> AsyncIterator[None]:
 
 async def _dispose(app: web.Application) -> AsyncIterator[None]:
     yield
+    await app[ENGINE].drain_answers(within=10)  # what was received is stored, then the database closes
     await app[REPO].dispose()
 
 

@@ -482,7 +482,8 @@ class Engine:
         as soon as one is committed). The caller's await ends once its answer is committed."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[tuple[bool, str]] = loop.create_future()
-        self._answers.append((AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values, via=via), done))
+        answer = AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values, via=via, sent_at=self.clock())
+        self._answers.append((answer, done))
         self._write_answers_soon()
         return await asyncio.shield(done)  # a caller that goes away does not undo the answer
 
@@ -494,10 +495,16 @@ class Engine:
         writer = asyncio.get_running_loop().create_task(self.store.run_answers(self._write_answers), name="ritme-answers")
 
         def stopped(task: asyncio.Task[None]) -> None:
-            if not task.cancelled() and task.exception() is not None:
-                log.error("the answer writer stopped: %r", task.exception())
-                while self._answers:  # nothing acknowledged is lost: the member is asked to try again
-                    _settle([(self._answers.popleft()[1], AnswerNotStored())])
+            if task.cancelled() or task.exception() is not None:
+                if not task.cancelled():
+                    log.error("the answer writer stopped: %r", task.exception())
+                waiting = []
+                while True:  # nothing is acknowledged: each member is asked to try again
+                    try:
+                        waiting.append((self._answers.popleft()[1], AnswerNotStored()))
+                    except IndexError:
+                        break
+                _settle(waiting)
             elif self._answers:
                 self._write_answers_soon()
 
@@ -514,24 +521,37 @@ class Engine:
         while self._answers:
             batch = [self._answers.popleft() for _ in range(min(ANSWER_BATCH, len(self._answers)))]
             try:
-                results = await self._store_answers([answer for answer, _done in batch])
-            except Exception:
-                if len(batch) == 1:
+                await self._write_batch(batch)
+            except BaseException:  # cancelled: whatever is not settled yet was not stored
+                _settle([(done, AnswerNotStored()) for _answer, done in batch])
+                raise
+
+    async def _write_batch(self, batch: list[tuple[AnswerIn, asyncio.Future[tuple[bool, str]]]]) -> None:
+        try:
+            results = await self._store_answers([answer for answer, _done in batch])
+        except Exception:
+            if len(batch) == 1:
+                log.exception("storing an answer failed")
+                _settle([(batch[0][1], AnswerNotStored())])
+                return
+            # One answer the database refuses must not take the others with it.
+            log.warning("storing %d answers together failed; storing them one by one", len(batch))
+            for answer, done in batch:
+                try:
+                    result = (await self._store_answers([answer]))[0]
+                except Exception:
                     log.exception("storing an answer failed")
-                    _settle([(batch[0][1], AnswerNotStored())])
-                    continue
-                # One answer the database refuses must not take the others with it.
-                log.warning("storing %d answers together failed; storing them one by one", len(batch))
-                for answer, done in batch:
-                    try:
-                        result = (await self._store_answers([answer]))[0]
-                    except Exception:
-                        log.exception("storing an answer failed")
-                        _settle([(done, AnswerNotStored())])
-                    else:
-                        _settle([(done, result)])
-                continue
-            _settle([(done, result) for (_answer, done), result in zip(batch, results, strict=True)])
+                    _settle([(done, AnswerNotStored())])
+                else:
+                    _settle([(done, result)])
+            return
+        _settle([(done, result) for (_answer, done), result in zip(batch, results, strict=True)])
+
+    async def drain_answers(self, within: float) -> None:
+        """Wait, at most ``within`` seconds, until the answers received so far are stored."""
+        writer = self._answer_writer
+        if writer is not None and not writer.done():
+            await asyncio.wait({writer}, timeout=within)
 
     async def _store_answers(self, answers: list[AnswerIn]) -> list[tuple[bool, str]]:
         """Validate a batch of answers and store the valid ones in one transaction. Nothing
@@ -586,7 +606,7 @@ class Engine:
                     NewReply(occurrence_id=a.occurrence_id, team_id=team.id,
                              member_id=members[(a.actor.platform, a.actor.workspace_id, a.actor.user_id)],
                              anonymous=anonymous, values=clean,
-                             today=now.astimezone(ZoneInfo(team.timezone)).date())
+                             today=now.astimezone(ZoneInfo(team.timezone)).date(), sent_at=a.sent_at)
                     for _i, a, team, anonymous, clean, _t in accepted
                 ], now)
                 for (i, _a, _team, anonymous, _clean, _), ok in zip(accepted, stored, strict=True):

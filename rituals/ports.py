@@ -137,6 +137,7 @@ class AnswerIn:
     actor: Actor
     values: dict[str, Any]
     via: ChannelRef | None = None  # the conversation it came from, when the platform says
+    sent_at: datetime | None = None  # when it reached Ritme: of two answers, the later one stays
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -149,6 +150,7 @@ class NewReply:
     anonymous: bool
     values: dict[str, Any]
     today: date  # in the team's timezone; anonymous replies keep the day only
+    sent_at: datetime | None = None  # named replies: an earlier answer never replaces a later one
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

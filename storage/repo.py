@@ -138,6 +138,9 @@ class AnswerSql:
         self.named_replies = upsert.on_conflict_do_update(  # insert, or replace the member's earlier answer
             index_elements=[replies.c.occurrence_id, replies.c.member_id],
             set_={"values": upsert.excluded["values"], "updated_at": upsert.excluded.updated_at},
+            # Batches commit side by side (and replicas): an answer sent earlier, committed
+            # later, does not replace the later one.
+            where=or_(replies.c.updated_at.is_(None), replies.c.updated_at <= upsert.excluded.updated_at),
         )
         participations = Participation.__table__
         self.participations = (insert_(participations).on_conflict_do_nothing()
@@ -389,7 +392,7 @@ class SqlTx:
         if named:  # insert, or replace the member's earlier answer
             await self.s.execute(self.sql.named_replies, [
                 {"id": str(uuid.uuid4()), "occurrence_id": r.occurrence_id, "member_id": r.member_id,
-                 "team_id": r.team_id, "values": r.values, "created_on": r.today, "updated_at": now}
+                 "team_id": r.team_id, "values": r.values, "created_on": r.today, "updated_at": r.sent_at or now}
                 for r in named
             ])
         fresh: set[tuple[int, int]] = set()
@@ -486,11 +489,13 @@ class Repo:
         # first answer; an in-memory database exists on one connection only.
         self._writes_apart = not in_memory(engine.url.render_as_string(hide_password=False))
         self.writer: Writer | None = None
+        self._closed = False
         # PostgreSQL takes transactions side by side (their rows are locked in one order);
         # SQLite has one writer at a time.
         self.answer_concurrency = 3 if engine.dialect.name == "postgresql" else 1
 
     async def dispose(self) -> None:
+        self._closed = True
         if self.writer is not None:
             await self.writer.dispose()
             self.writer = None
@@ -499,6 +504,8 @@ class Repo:
     async def run_answers(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run a batch of answers (``work`` uses ``answer_transaction``) whole on the
         writer's thread."""
+        if self._closed:
+            raise RuntimeError("the database is closed")
         if not self._writes_apart:
             return await work()
         if self.writer is None:

@@ -571,9 +571,28 @@ class SlackAdapter:
         through bolt (``_on_view_submission``)."""
         if self._handled_already(body_key(text), headers.get("x-slack-retry-num")):
             return web.Response(status=200)
-        await self._workspace_seen(workspace_of(payload))
+        workspace_id = workspace_of(payload)
+        if not await self._installed_in(workspace_id):
+            return web.json_response({"error": "not installed"}, status=401)
+        await self._workspace_seen(workspace_id)
         reply = await self._form_reply(payload)
         return web.json_response(reply) if reply else web.Response(status=200)
+
+    async def _installed_in(self, workspace_id: str) -> bool:
+        """With OAuth, as bolt's authorization asks: has the workspace an installation that
+        is not disabled (cached, see ``Tokens``)? With a configured token, every workspace
+        that signs with the app's secret may answer."""
+        if not self.tokens.multi_workspace:
+            return True
+        try:
+            state = await self.tokens.state(workspace_id)
+        except Exception as err:
+            log.warning("slack: installation lookup failed: %r", err)
+            return False
+        if state is None or not state.enabled or not state.bot_token:
+            log.info("slack: answer form from workspace %s, where Ritme is not installed, refused", workspace_id)
+            return False
+        return True
 
     def _signed(self, raw: bytes, headers: dict[str, str]) -> bool:
         """Slack's ``v0`` signature of the body as received, made within five minutes
@@ -922,8 +941,17 @@ class SlackAdapter:
         ok, message = await self._answer(actor, channel, occurrence_id, values)
         if not ok and any(b.get("type") == "input" for b in view.get("blocks") or []):
             return await self._refusal(view, occurrence_id, channel, values, message)
-        language = meta.get("l") if meta.get("l") in LANGUAGES else await self.inbound.language_of(channel)
-        return {"response_action": "update", "view": notice_view(form_title(view), message, translator(language))}
+        return {"response_action": "update", "view": notice_view(form_title(view), message, translator(
+            meta["l"] if meta.get("l") in LANGUAGES else await self._language_of(channel) or "en"))}
+
+    async def _language_of(self, channel: ChannelRef) -> str | None:
+        """The team's language; None (the default) when the database cannot say just now,
+        e.g. after the answer was stored: the confirmation is still shown."""
+        try:
+            return await self.inbound.language_of(channel)
+        except Exception as err:
+            log.warning("slack: the language of %s could not be read: %r", channel.channel_id, err)
+            return None
 
     async def _refusal(self, view: dict[str, Any], occurrence_id: int, channel: ChannelRef, values: dict[str, Any],
                        message: str) -> dict[str, Any]:

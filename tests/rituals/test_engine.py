@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from rituals.engine import Engine, EngineSettings
+from rituals.engine import AnswerNotStored, Engine, EngineSettings
 from rituals.i18n import translator
 from rituals.types import Actor, ChannelRef, DeliveryError
 from storage.db import create_engine
@@ -367,3 +367,41 @@ async def test_a_failing_direct_message_does_not_pause_the_ritual(repo: Repo) ->
     async with repo.session() as s:
         r = await s.get(Ritual, ritual)
     assert r is not None and not r.paused
+
+
+async def test_a_burst_of_answers_is_stored_in_batches_with_the_last_answer_of_each_member_kept(repo: Repo) -> None:
+    """More answers than one batch holds: on PostgreSQL batches commit side by side; each
+    member's last answer is the one kept, whichever batch commits first."""
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    engine = make_engine(repo, clock, RecordingPlatform())
+    team = await setup_team(repo, clock, members=1)
+    checkout = await engine.run_now(await add_weekly(repo, team, clock, kind="checkout"))
+    assert checkout is not None
+    channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
+    sending = []
+    for n in range(450):
+        clock.advance(milliseconds=1)  # each sent a moment after the one before
+        sending.append(asyncio.ensure_future(engine.submit(
+            occurrence_id=checkout, actor=user(n % 150), values={"score": 1 + n // 150, "takeaway": f"round {n // 150}"},
+            via=channel)))
+        await asyncio.sleep(0)  # received now
+    results = await asyncio.gather(*sending)
+    assert all(ok for ok, _ in results)
+    replies = await repo.replies_for(checkout)
+    assert len(replies) == 150 and {tuple(r.values.values()) for r in replies} == {(3, "round 2")}
+
+
+async def test_answers_to_a_closed_store_are_refused_not_lost_and_draining_waits_for_the_rest(repo: Repo) -> None:
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    engine = make_engine(repo, clock, RecordingPlatform())
+    team = await setup_team(repo, clock, members=2)
+    checkout = await engine.run_now(await add_weekly(repo, team, clock, kind="checkout"))
+    assert checkout is not None
+    stored = asyncio.ensure_future(engine.submit(occurrence_id=checkout, actor=user(0), values={"score": 4, "takeaway": "in"}))
+    await asyncio.sleep(0)  # received
+    await engine.drain_answers(within=10)
+    assert [r.values for r in await repo.replies_for(checkout)] == [{"score": 4, "takeaway": "in"}]  # stored by now
+    assert (await stored)[0]
+    await repo.dispose()
+    with pytest.raises(AnswerNotStored):
+        await asyncio.wait_for(engine.submit(occurrence_id=checkout, actor=user(1), values={"score": 4, "takeaway": "late"}), 10)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -122,6 +122,27 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
         assert sorted((await s.scalars(select(Reply.values))).all(), key=str) == [{"answer": "kept"}, {"answer": "too"}]
     async with repo.answer_transaction() as tx:  # outside run_answers too, on the server's own loop
         assert await tx.members_in_teams([(newcomer, team)]) == {("p", "w", "cy", team): members[("p", "w", "cy")]}
+
+
+async def test_an_answer_sent_earlier_never_replaces_one_sent_later(repo: Repo) -> None:
+    """Batches of answers commit side by side (and replicas do): the member's later answer
+    stays whichever commits last."""
+    team, ids = await team_with(repo, ["ann"])
+    ritual = await repo.add_ritual(team_id=team, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    async with repo.transaction() as tx:
+        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
+                                      opened_at=NOW, closes_at=NOW, claimed_by="x")
+    assert occ is not None
+
+    def reply(text: str, seconds: int) -> NewReply:
+        return NewReply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"answer": text},
+                        today=NOW.date(), sent_at=NOW + timedelta(seconds=seconds))
+
+    for said, seconds in (("second", 2), ("first", 1), ("third", 3), ("third again", 3)):
+        async with repo.answer_transaction() as tx:
+            await tx.save_replies([reply(said, seconds)], NOW)
+    async with repo.session() as s:
+        assert (await s.scalars(select(Reply.values))).all() == [{"answer": "third again"}]
 
 
 async def test_forget_me_leaves_no_trace_of_the_member(repo: Repo) -> None:

@@ -3,6 +3,7 @@ encrypted in our database, commands authorized by it, uninstall disables the wor
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,10 +12,10 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.server import REPO
-from storage.models import Installation, OutboxMessage, Ritual, Team
+from storage.models import Installation, Occurrence, OutboxMessage, Ritual, Team
 from storage.slack_store import SlackInstallationStore
-from tests.adapters.slack.conftest import SECRET_KEY, Harness
-from tests.adapters.slack.test_slack_server import texts
+from tests.adapters.slack.conftest import CHANNEL, SECRET_KEY, Harness
+from tests.adapters.slack.test_slack_server import submission, texts
 from tests.fakes.slack_api import CLIENT_ID
 
 # slack_sdk sends the client credentials with aiohttp's BasicAuth, deprecated in aiohttp 3.14.
@@ -157,3 +158,33 @@ async def test_tokens_revoked_for_users_only_changes_nothing(slack_oauth: Harnes
     assert (row := await installation(slack)) is not None and row.enabled
     await slack.event({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["BBOT"]}}, "EvR2", team=SCHOOL)
     assert (row := await installation(slack)) is not None and not row.enabled
+
+
+async def test_an_answer_form_counts_only_from_a_workspace_where_ritme_is_installed(slack_oauth: Harness) -> None:
+    """Over HTTP the answer form skips bolt's dispatch, not its question: with OAuth, an
+    answer from a workspace without an enabled installation is refused and nothing is kept."""
+    slack = slack_oauth
+    assert (await install(slack)).status == 200
+    await slack.command("add reflection every monday at 09:00", user=INSTALLER, team_id=SCHOOL)
+    await slack.command("run #1", user=INSTALLER, team_id=SCHOOL)
+    async with slack.app[REPO].session() as s:
+        occurrence_id = await s.scalar(select(Occurrence.id))
+    view = {"type": "modal", "callback_id": "ritme_answer_modal", "title": {"type": "plain_text", "text": "#1"},
+            "private_metadata": json.dumps({"o": occurrence_id, "c": CHANNEL, "l": "en"}),
+            "blocks": [{"type": "input", "block_id": "in_answer", "label": {"type": "plain_text", "text": "Q"},
+                        "element": {"type": "plain_text_input", "action_id": "value"}}]}
+
+    async def answer(team: str, text: str) -> Any:
+        payload = submission(view, {"in_answer": {"value": {"type": "plain_text_input", "value": text}}}, user=INSTALLER)
+        payload["team"] = {"id": team, "domain": "school"}
+        payload["user"]["team_id"] = team
+        return await slack.interact(payload)
+
+    assert (await answer("TNEVER", "from elsewhere")).status == 401
+    assert await slack.replies() == []
+    ok = await answer(SCHOOL, "from school")
+    assert ok.status == 200 and (await ok.json())["response_action"] == "update"
+    assert await slack.replies() == [{"answer": "from school"}]
+    assert (await slack.event({"type": "app_uninstalled"}, "EvU9", team=SCHOOL)).status == 200
+    assert (await answer(SCHOOL, "after the uninstall")).status == 401
+    assert await slack.replies() == [{"answer": "from school"}]
