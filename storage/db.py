@@ -52,6 +52,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _driver_autocommit(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def in_memory(url: str) -> bool:
     database = make_url(url).database
     return not database or database == ":memory:" or database.startswith("file::memory:")
@@ -80,6 +88,12 @@ class Writer:
 
             self.sync_engine = create_sync_engine(make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30})
             event.listen(self.sync_engine, "connect", _sqlite_pragmas)
+            # One transaction from the first read, holding the write lock: what a batch reads
+            # (is the round open? who is in the team?) stays true until it commits. The
+            # driver's own BEGIN would come only before the first write (SQLAlchemy's
+            # recipe for pysqlite).
+            event.listen(self.sync_engine, "connect", _driver_autocommit)
+            event.listen(self.sync_engine, "begin", _begin_immediate)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="ritme-writer", daemon=True)
         self.thread.start()

@@ -238,3 +238,30 @@ async def test_a_removed_rituals_id_is_never_given_again(repo: Repo) -> None:
         again = await tx.add_occurrence(ritual_id=second, planned_at=NOW, status="open", reason=None, content={},
                                         opened_at=NOW, closes_at=NOW, claimed_by="t")
     assert second != first and again != occ
+
+
+async def test_on_sqlite_an_answer_batch_holds_the_write_lock_from_its_first_read(repo: Repo) -> None:
+    """What a batch reads (is the round open, who is in the team) stays true until it
+    commits: no other connection writes in between (SQLite's driver would begin only at the
+    first write)."""
+    if repo.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL locks the round's row instead (FOR SHARE)")
+    import sqlite3
+
+    await team_with(repo, ["ann"])
+    path = repo.engine.url.database
+    assert path is not None
+
+    async def read_then_try_a_write_elsewhere() -> str:
+        async with repo.answer_transaction() as tx:
+            await tx.answer_targets([1])
+            other = sqlite3.connect(path, timeout=0)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as err:
+                return str(err)
+            finally:
+                other.close()
+            return "written"
+
+    assert await repo.run_answers(read_then_try_a_write_elsewhere) == "database is locked"
