@@ -281,6 +281,7 @@ class Tx(Protocol):
 
 class Store(Protocol):
     answer_concurrency: int  # batches of answers it writes side by side
+
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A transaction that commits on success and rolls back on error."""
         ...

@@ -6,6 +6,7 @@ transaction; ``SqlTx`` is the engine's view of one transaction.
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import uuid
@@ -148,13 +149,9 @@ class AnswerSql:
         self.anonymous_replies = insert(replies)
 
 
-_ANSWER_SQL: dict[bool, AnswerSql] = {}
-
-
+@functools.cache
 def answer_sql(postgresql: bool) -> AnswerSql:
-    if postgresql not in _ANSWER_SQL:
-        _ANSWER_SQL[postgresql] = AnswerSql(postgresql)
-    return _ANSWER_SQL[postgresql]
+    return AnswerSql(postgresql)
 
 
 class SqlTx:

@@ -585,12 +585,12 @@ class SlackAdapter:
         if not self.tokens.multi_workspace:
             return True
         try:
-            state = await self.tokens.state(workspace_id)
+            await self.tokens.token(workspace_id)
+        except NotInstalled:
+            log.info("slack: answer form from workspace %s, where Ritme is not installed, refused", workspace_id)
+            return False
         except Exception as err:
             log.warning("slack: installation lookup failed: %r", err)
-            return False
-        if state is None or not state.enabled or not state.bot_token:
-            log.info("slack: answer form from workspace %s, where Ritme is not installed, refused", workspace_id)
             return False
         return True
 

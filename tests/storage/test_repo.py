@@ -31,6 +31,16 @@ async def team_with(repo: Repo, users: list[str]) -> tuple[int, dict[str, int]]:
     return team.id, ids
 
 
+async def open_reflection(repo: Repo, team: int) -> tuple[int, int]:
+    """A reflection ritual with one open round: (ritual id, occurrence id)."""
+    ritual = await repo.add_ritual(team_id=team, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    async with repo.transaction() as tx:
+        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
+                                      opened_at=NOW, closes_at=NOW, claimed_by="x")
+    assert occ is not None
+    return ritual, occ
+
+
 async def test_migrations_create_every_table(repo: Repo) -> None:
     async with repo.engine.connect() as conn:
         tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
@@ -80,11 +90,7 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
     with the synchronous driver): what it reads and writes is the database the rest sees,
     and an error leaves nothing of it."""
     team, ids = await team_with(repo, ["ann"])
-    ritual = await repo.add_ritual(team_id=team, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
-    async with repo.transaction() as tx:
-        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
-                                      opened_at=NOW, closes_at=NOW, claimed_by="x")
-    assert occ is not None
+    ritual, occ = await open_reflection(repo, team)
     newcomer = Actor(platform="p", workspace_id="w", user_id="cy", display_name="Cy")
 
     class Refused(Exception):
@@ -128,11 +134,7 @@ async def test_an_answer_sent_earlier_never_replaces_one_sent_later(repo: Repo) 
     """Batches of answers commit side by side (and replicas do): the member's later answer
     stays whichever commits last."""
     team, ids = await team_with(repo, ["ann"])
-    ritual = await repo.add_ritual(team_id=team, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
-    async with repo.transaction() as tx:
-        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
-                                      opened_at=NOW, closes_at=NOW, claimed_by="x")
-    assert occ is not None
+    _ritual, occ = await open_reflection(repo, team)
 
     def reply(text: str, seconds: int) -> NewReply:
         return NewReply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"answer": text},
