@@ -26,7 +26,7 @@ from rituals.library import THEMES
 from rituals.ports import (
     AnswerIn,
     Delivery,
-    NewReply,
+    NewAnswer,
     OccurrenceView,
     OpeningContext,
     OutboxItem,
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 ANSWER_BATCH = 200  # answers stored in one transaction at most
+ANSWER_LANE_BACKLOG = 8  # answers waiting behind the running lanes before one more starts
 CATCH_UP_LIMIT = timedelta(hours=24)
 CATCH_UP_ANSWER_TIME = timedelta(hours=1)  # at least this long to answer a round caught up late
 HISTORY = 50  # recent occurrences a ritual plans from (question rotation, pairs already met)
@@ -106,7 +107,7 @@ class Engine:
         self.rng = rng or random.Random()
         self.wake = asyncio.Event()  # set when new outbox messages wait
         self._answers: deque[tuple[AnswerIn, asyncio.Future[tuple[bool, str]]]] = deque()  # waiting to be stored
-        self._answer_writer: asyncio.Task[None] | None = None
+        self._answer_lanes: set[asyncio.Task[None]] = set()  # writing answers, side by side
 
     # -- scheduling -----------------------------------------------------------------
 
@@ -488,13 +489,17 @@ class Engine:
         return await asyncio.shield(done)  # a caller that goes away does not undo the answer
 
     def _write_answers_soon(self) -> None:
-        """Start the writer unless it runs; once it stops, start it again if answers came
-        in after it last looked (they are only added here, on the server's loop)."""
-        if self._answer_writer is not None and not self._answer_writer.done():
+        """Start a writer lane when none runs, and one more (up to the store's
+        ``answer_concurrency``) when answers queue up behind the lanes that run. A lane
+        stops when it finds nothing waiting; once it stops, another is started if answers
+        came in after it last looked (they are only added here, on the server's loop)."""
+        lanes = len(self._answer_lanes)
+        if lanes and (lanes >= self.store.answer_concurrency or len(self._answers) < ANSWER_LANE_BACKLOG):
             return
-        writer = asyncio.get_running_loop().create_task(self.store.run_answers(self._write_answers), name="ritme-answers")
+        lane = asyncio.get_running_loop().create_task(self.store.run_answers(self._write_batches), name="ritme-answers")
 
         def stopped(task: asyncio.Task[None]) -> None:
+            self._answer_lanes.discard(task)
             if task.cancelled() or task.exception() is not None:
                 if not task.cancelled():
                     log.error("the answer writer stopped: %r", task.exception())
@@ -508,16 +513,12 @@ class Engine:
             elif self._answers:
                 self._write_answers_soon()
 
-        writer.add_done_callback(stopped)
-        self._answer_writer = writer
-
-    async def _write_answers(self) -> None:
-        """Store what waits, a batch at a time, until nothing does (on the store's side of
-        ``run_answers``: the futures are settled on their own loop). Where the store takes
-        transactions side by side, several batches are written at once."""
-        await asyncio.gather(*(self._write_batches() for _ in range(self.store.answer_concurrency)))
+        lane.add_done_callback(stopped)
+        self._answer_lanes.add(lane)
 
     async def _write_batches(self) -> None:
+        """Store what waits, a batch at a time, until nothing does (on the store's side of
+        ``run_answers``: the futures are settled on their own loop)."""
         while self._answers:
             batch = [self._answers.popleft() for _ in range(min(ANSWER_BATCH, len(self._answers)))]
             try:
@@ -549,9 +550,10 @@ class Engine:
 
     async def drain_answers(self, within: float) -> None:
         """Wait, at most ``within`` seconds, until the answers received so far are stored."""
-        writer = self._answer_writer
-        if writer is not None and not writer.done():
-            await asyncio.wait({writer}, timeout=within)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self._answer_lanes and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._answer_lanes), timeout=left)  # a lane may start another
 
     async def _store_answers(self, answers: list[AnswerIn]) -> list[tuple[bool, str]]:
         """Validate a batch of answers and store the valid ones in one transaction. Nothing
@@ -559,8 +561,7 @@ class Engine:
         now = self.clock()
         results: list[tuple[bool, str] | None] = [None] * len(answers)
         async with self.store.answer_transaction() as tx:
-            targets = await tx.answer_targets(sorted({a.occurrence_id for a in answers}))
-            in_team = await tx.members_in_teams([(a.actor, targets[a.occurrence_id][2].id) for a in answers if a.occurrence_id in targets])
+            targets, in_team = await tx.answer_context(sorted({a.occurrence_id for a in answers}), [a.actor for a in answers])
             inputs: dict[int, tuple[Input, ...]] = {}
             accepted: list[tuple[int, AnswerIn, TeamView, bool, dict[str, Any], Translator]] = []
             latest: dict[tuple[int, str, str, str], int] = {}  # the same member twice in a batch: the last counts
@@ -601,12 +602,9 @@ class Engine:
                 latest[who] = i
                 accepted.append((i, answer, team, kind.anonymous, clean, _))
             if accepted:
-                members = await tx.ensure_members([(a.actor, team.id) for _i, a, team, *_rest in accepted], now)
-                stored = await tx.save_replies([
-                    NewReply(occurrence_id=a.occurrence_id, team_id=team.id,
-                             member_id=members[(a.actor.platform, a.actor.workspace_id, a.actor.user_id)],
-                             anonymous=anonymous, values=clean,
-                             today=now.astimezone(ZoneInfo(team.timezone)).date(), sent_at=a.sent_at)
+                stored = await tx.save_answers([
+                    NewAnswer(actor=a.actor, occurrence_id=a.occurrence_id, team_id=team.id, anonymous=anonymous,
+                              values=clean, today=now.astimezone(ZoneInfo(team.timezone)).date(), sent_at=a.sent_at)
                     for _i, a, team, anonymous, clean, _t in accepted
                 ], now)
                 for (i, _a, _team, anonymous, _clean, _), ok in zip(accepted, stored, strict=True):

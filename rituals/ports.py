@@ -154,6 +154,20 @@ class NewReply:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class NewAnswer:
+    """A validated answer of a person, who becomes a member (and joins the team) when
+    stored."""
+
+    actor: Actor
+    occurrence_id: int
+    team_id: int
+    anonymous: bool
+    values: dict[str, Any]
+    today: date  # in the team's timezone
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Delivery:
     """The outcome of one send, written back in one batch."""
 
@@ -232,6 +246,19 @@ class Tx(Protocol):
         concurrent close (FOR SHARE where supported) until the transaction ends."""
         ...
 
+    async def answer_context(
+        self, occurrence_ids: Sequence[int], people: Sequence[Actor]
+    ) -> tuple[dict[int, tuple[OccurrenceView, RitualView, TeamView]], dict[tuple[str, str, str, int], int]]:
+        """``answer_targets``, and the member ids by (platform, workspace, user, team id) of
+        the people who are in the team of one of the occurrences now."""
+        ...
+
+    async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[bool]:
+        """``ensure_members`` and ``save_replies`` for the answers: stored (True), or False
+        for an anonymous answer whose member had answered already. At most one answer per
+        (occurrence, person)."""
+        ...
+
     async def channel_language(self, channel: ChannelRef) -> str | None:
         """The language of the team of a channel, if it is one."""
         ...
@@ -288,8 +315,9 @@ class Store(Protocol):
 
     def answer_transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A lighter transaction for storing answers, the busiest write: only
-        ``answer_targets``, ``channel_language``, ``members_in_teams``, ``ensure_members``
-        and ``save_replies`` may be used in it. Best inside ``run_answers``."""
+        ``answer_context``, ``save_answers``, ``channel_language`` and what they are made of
+        (``answer_targets``, ``members_in_teams``, ``ensure_members``, ``save_replies``) may
+        be used in it. Best inside ``run_answers``."""
         ...
 
     async def run_answers(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -16,7 +16,31 @@ from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
-from sqlalchemy import Text, and_, bindparam, cast, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    String,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    column,
+    delete,
+    false,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from rituals.kinds.appreciation import assign_colleagues, round_roster
 from rituals.ports import (
     Delivery,
+    NewAnswer,
     NewReply,
     OccurrenceView,
     OpeningContext,
@@ -51,9 +76,15 @@ from storage.models import (
     SentPrompt,
     Team,
     TeamMember,
+    UTCDateTime,
 )
 
 _shuffle = random.SystemRandom().shuffle
+
+
+class MemberRace(Exception):
+    """A batch of answers met a member created by a concurrent one after it began."""
+
 
 T = TypeVar("T")
 
@@ -109,27 +140,44 @@ class AnswerSql:
     def __init__(self, postgresql: bool) -> None:
         insert_ = pg_insert if postgresql else sqlite_insert
         parts = [(Occurrence, "o_"), (Ritual, "r_"), (Team, "t_")]
+        if postgresql:
+            # Arrays as parameters: one statement text whatever the number of answers, so
+            # that asyncpg prepares it once (an expanding IN is a new statement, and a new
+            # prepare, for each length).
+            def one_of(column: Any, name: str, type_: Any) -> Any:
+                return column == any_(bindparam(name, type_=ARRAY(type_)))
+        else:
+            def one_of(column: Any, name: str, type_: Any) -> Any:
+                return column.in_(bindparam(name, expanding=True))
         targets = (
             select(*(c.label(prefix + c.key) for model, prefix in parts for c in model.__table__.c))
             .join_from(Occurrence, Ritual, Ritual.id == Occurrence.ritual_id)
             .join(Team, Team.id == Ritual.team_id)
-            .where(Occurrence.id.in_(bindparam("ids", expanding=True)))
+            .where(one_of(Occurrence.id, "ids", BigInteger))
         )
         if postgresql:  # a close (an UPDATE of the row) waits for these answers, and sees them
             targets = targets.with_for_update(read=True, of=Occurrence.__table__)
         self.targets = targets
         self.target_parts = parts
-        self.in_teams = (  # by the members' unique key (platform, workspace, user): an index lookup
-            select(Member.user_id, Member.id, Member.display_name, TeamMember.team_id)
-            .outerjoin(TeamMember, and_(TeamMember.member_id == Member.id,
-                                        TeamMember.team_id.in_(bindparam("teams", expanding=True))))
-            .where(Member.platform == bindparam("platform"), Member.workspace_id == bindparam("workspace"),
-                   Member.user_id.in_(bindparam("users", expanding=True)))
-        )
         members = Member.__table__
-        self.members = select(members.c.user_id, members.c.id, members.c.display_name).where(
-            members.c.platform == bindparam("platform"), members.c.workspace_id == bindparam("workspace"),
-            members.c.user_id.in_(bindparam("users", expanding=True)))
+        same_workspace = and_(members.c.platform == bindparam("platform"), members.c.workspace_id == bindparam("workspace"))
+        if postgresql:
+            # One probe of the members' unique key (platform, workspace, user) per person
+            # (LIMIT 1 keeps the subquery apart, a probe per row). Given the people as an IN
+            # list or a join, PostgreSQL's planner, until the table is first analysed (a new
+            # database's first big round), took the whole workspace for one row and read it
+            # all: some milliseconds a batch, most of the database's work.
+            wanted = func.unnest(bindparam("users", type_=ARRAY(String))).table_valued("user_id").render_derived("wanted")
+            m: Any = (select(members.c.user_id, members.c.id, members.c.display_name)
+                      .where(same_workspace, members.c.user_id == wanted.c.user_id).limit(1).lateral("m"))
+            people = select(m.c.user_id, m.c.id, m.c.display_name).select_from(wanted).join(m, true())
+        else:
+            m = members
+            people = select(m.c.user_id, m.c.id, m.c.display_name).where(
+                same_workspace, m.c.user_id.in_(bindparam("users", expanding=True)))
+        self.members = people
+        self.in_teams = people.add_columns(TeamMember.team_id).outerjoin(  # and which of ``teams`` they are in
+            TeamMember.__table__, and_(TeamMember.member_id == m.c.id, one_of(TeamMember.team_id, "teams", BigInteger)))
         self.new_members = (insert_(members).on_conflict_do_nothing()
                             .returning(members.c.platform, members.c.workspace_id, members.c.user_id, members.c.id))
         self.rename = update(members).where(members.c.id == bindparam("member_id")).values(display_name=bindparam("name"))
@@ -147,6 +195,97 @@ class AnswerSql:
         self.participations = (insert_(participations).on_conflict_do_nothing()
                                .returning(participations.c.occurrence_id, participations.c.member_id))
         self.anonymous_replies = insert(replies)
+        if postgresql:
+            self.context, self.save = _pg_answer_statements(targets)
+
+
+def _pg_answer_statements(targets: Any) -> tuple[Any, Any]:
+    """A batch of answers on PostgreSQL in two statements, a read and a write (with BEGIN
+    and COMMIT four round trips, where the steps one by one took seven): under load each
+    round trip waited its turn for the machine's cores, and each statement cost the
+    writer's thread a third of a millisecond (bench/answers.py).
+
+    The read: ``targets`` with, for each occurrence, the people of the batch who are
+    members, and whether they are in its team (a JSON list). The write: members created on
+    first contact, renamed, joined to the team, and their replies, in data-modifying CTEs;
+    it returns the anonymous answers taken. The people and the answers come as one JSON
+    document each. A member created by a concurrent batch while the write ran is not seen
+    by it: nothing is written for that person, and ``save_answers`` writes their answers
+    again in a new statement."""
+    members, team_members = Member.__table__, TeamMember.__table__
+    replies, participations = Reply.__table__, Participation.__table__
+    person = (column("platform", String), column("workspace_id", String), column("user_id", String))
+
+    def member_of(who: Any) -> Any:  # the member with the key of ``who``, looked up by it
+        return (select(members.c.id, members.c.display_name)
+                .where(members.c.platform == who.c.platform, members.c.workspace_id == who.c.workspace_id,
+                       members.c.user_id == who.c.user_id)
+                .limit(1).lateral())
+
+    people = func.json_to_recordset(bindparam("people", type_=JSON)).table_valued(*person).render_derived("people", with_types=True)
+    member = member_of(people)
+    found = (select(func.json_agg(func.json_build_array(people.c.platform, people.c.workspace_id, people.c.user_id,
+                                                        member.c.id, team_members.c.team_id.is_not(None))))
+             .select_from(people).join(member, true())
+             .outerjoin(team_members, and_(team_members.c.member_id == member.c.id, team_members.c.team_id == Team.id))
+             .correlate(Team).scalar_subquery())
+    context = targets.add_columns(type_coerce(found, JSON).label("people"))
+
+    answers = (select(func.json_to_recordset(bindparam("answers", type_=JSON)).table_valued(
+        *person, column("name", String), column("team_id", BigInteger), column("occurrence_id", BigInteger),
+        column("anonymous", Boolean), column("values", JSON), column("created_on", Date),
+        column("updated_at", DateTime(timezone=True)),
+    ).render_derived("a", with_types=True)).cte("answers"))
+    a = answers.c
+    who = select(a.platform, a.workspace_id, a.user_id, func.max(a.name).label("name")).group_by(
+        a.platform, a.workspace_id, a.user_id).subquery("who")
+    known_member = member_of(who)
+    known = (select(who, known_member.c.id, known_member.c.display_name)
+             .select_from(who).outerjoin(known_member, true()).cte("known"))
+    k = known.c
+    created = (pg_insert(members).from_select(
+        ["platform", "workspace_id", "user_id", "display_name", "created_at", "mute_reminders"],
+        select(k.platform, k.workspace_id, k.user_id, k.name, bindparam("now", type_=UTCDateTime), false())
+        .where(k.id.is_(None)).order_by(k.platform, k.workspace_id, k.user_id),  # one order for all: no deadlocks
+    ).on_conflict_do_nothing().returning(members.c.id, members.c.platform, members.c.workspace_id, members.c.user_id)
+        .cte("created"))
+    same_person = and_(created.c.platform == k.platform, created.c.workspace_id == k.workspace_id, created.c.user_id == k.user_id)
+    ids = (select(k.platform, k.workspace_id, k.user_id, func.coalesce(k.id, created.c.id).label("member_id"))
+           .select_from(known).outerjoin(created, same_person).cte("ids"))
+    renamed = (update(members).where(members.c.id == k.id, k.name != "", members.c.display_name != k.name)
+               .values(display_name=k.name).returning(members.c.id).cte("renamed"))
+    rows = (select(answers, ids.c.member_id).select_from(answers)
+            .join(ids, and_(ids.c.platform == a.platform, ids.c.workspace_id == a.workspace_id, ids.c.user_id == a.user_id))
+            .cte("rows"))
+    r = rows.c
+    stored = r.member_id.is_not(None)  # None: created by a concurrent batch meanwhile (see above)
+    joined = (pg_insert(team_members).from_select(
+        ["team_id", "member_id"], select(r.team_id, r.member_id).where(stored).distinct().order_by(r.team_id, r.member_id))
+        .on_conflict_do_nothing().returning(team_members.c.member_id).cte("joined"))
+    upsert = pg_insert(replies)
+    named = (upsert.from_select(
+        ["id", "occurrence_id", "member_id", "team_id", "values", "created_on", "updated_at"],
+        select(cast(func.gen_random_uuid(), String), r.occurrence_id, r.member_id, r.team_id, r["values"], r.created_on, r.updated_at)
+        .where(r.anonymous.is_(False), stored).order_by(r.occurrence_id, r.member_id),
+    ).on_conflict_do_update(  # as ``AnswerSql.named_replies``
+        index_elements=[replies.c.occurrence_id, replies.c.member_id],
+        set_={"values": upsert.excluded["values"], "updated_at": upsert.excluded.updated_at},
+        where=or_(replies.c.updated_at.is_(None), replies.c.updated_at <= upsert.excluded.updated_at),
+    ).returning(replies.c.occurrence_id).cte("named"))
+    took_part = (pg_insert(participations).from_select(
+        ["occurrence_id", "member_id"],
+        select(r.occurrence_id, r.member_id).where(r.anonymous.is_(True), stored).order_by(r.occurrence_id, r.member_id),
+    ).on_conflict_do_nothing().returning(participations.c.occurrence_id, participations.c.member_id).cte("took_part"))
+    anonymous = (insert(replies).from_select(  # who answered, kept apart from what; in no order
+        ["id", "occurrence_id", "member_id", "team_id", "values", "created_on", "updated_at"],
+        select(cast(func.gen_random_uuid(), String), r.occurrence_id, null(), r.team_id, r["values"], r.created_on, null())
+        .join_from(rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id))
+        .order_by(func.random()),
+    ).returning(replies.c.occurrence_id).cte("anonymous"))
+    save = (select(r.platform, r.workspace_id, r.user_id, r.occurrence_id, r.member_id, took_part.c.member_id.is_not(None))
+            .outerjoin_from(rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id))
+            .add_cte(renamed, joined, named, anonymous))
+    return context, save
 
 
 @functools.cache
@@ -319,10 +458,64 @@ class SqlTx:
             return {}
         found: dict[int, tuple[OccurrenceView, RitualView, TeamView]] = {}
         for row in (await self.s.execute(self.sql.targets, {"ids": list(occurrence_ids)})).mappings():
-            occ, ritual, team = (SimpleNamespace(**{k[2:]: v for k, v in row.items() if k.startswith(prefix)})
-                                 for _model, prefix in self.sql.target_parts)
-            found[occ.id] = (occurrence_view(occ), ritual_view(ritual), team_view(team))  # type: ignore[arg-type]
+            occ, ritual, team = self._target(row)
+            found[occ.id] = (occ, ritual, team)
         return found
+
+    def _target(self, row: Any) -> tuple[OccurrenceView, RitualView, TeamView]:
+        occ, ritual, team = (SimpleNamespace(**{k[2:]: v for k, v in row.items() if k.startswith(prefix)})
+                             for _model, prefix in self.sql.target_parts)
+        return occurrence_view(occ), ritual_view(ritual), team_view(team)  # type: ignore[arg-type]
+
+    async def answer_context(
+        self, occurrence_ids: Sequence[int], people: Sequence[Actor]
+    ) -> tuple[dict[int, tuple[OccurrenceView, RitualView, TeamView]], dict[tuple[str, str, str, int], int]]:
+        if not self.locking:
+            targets = await self.answer_targets(occurrence_ids)
+            teams = {team.id for _occ, _ritual, team in targets.values()}
+            return targets, await self.members_in_teams([(actor, team) for actor in people for team in teams])
+        if not occurrence_ids:
+            return {}, {}
+        keys = sorted({(a.platform, a.workspace_id, a.user_id) for a in people})
+        found: dict[int, tuple[OccurrenceView, RitualView, TeamView]] = {}
+        in_team: dict[tuple[str, str, str, int], int] = {}
+        rows = await self.s.execute(self.sql.context, {
+            "ids": list(occurrence_ids),
+            "people": [{"platform": p, "workspace_id": w, "user_id": u} for p, w, u in keys]})
+        for row in rows.mappings():
+            occ, ritual, team = self._target(row)
+            found[occ.id] = (occ, ritual, team)
+            in_team.update({(p, w, u, team.id): member_id for p, w, u, member_id, joined in row["people"] or () if joined})
+        return found, in_team
+
+    async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[bool]:
+        if not answers:
+            return []
+        if not self.locking:
+            members = await self.ensure_members([(a.actor, a.team_id) for a in answers], now)
+            return await self.save_replies([
+                NewReply(occurrence_id=a.occurrence_id, team_id=a.team_id,
+                         member_id=members[(a.actor.platform, a.actor.workspace_id, a.actor.user_id)],
+                         anonymous=a.anonymous, values=a.values, today=a.today, sent_at=a.sent_at)
+                for a in answers], now)
+        taken: set[tuple[str, str, str, int]] = set()
+        waiting = list(answers)
+        for _attempt in range(3):
+            rows = (await self.s.execute(self.sql.save, {"now": now, "answers": [
+                {"platform": a.actor.platform, "workspace_id": a.actor.workspace_id, "user_id": a.actor.user_id,
+                 "name": (a.actor.display_name or "").replace("\x00", "")[:200],  # as the column's type (``Name``) does
+                 "team_id": a.team_id, "occurrence_id": a.occurrence_id, "anonymous": a.anonymous, "values": a.values,
+                 "created_on": a.today.isoformat(), "updated_at": (a.sent_at or now).isoformat()}
+                for a in waiting]})).all()
+            taken.update((p, w, u, occ) for p, w, u, occ, _member_id, was_taken in rows if was_taken)
+            # Members a concurrent batch created while this statement ran: not seen by it
+            # (nothing was written for them); a new statement sees them.
+            unseen = {(p, w, u) for p, w, u, _occ, member_id, _taken in rows if member_id is None}
+            waiting = [a for a in waiting if (a.actor.platform, a.actor.workspace_id, a.actor.user_id) in unseen]
+            if not waiting:
+                return [not a.anonymous or (a.actor.platform, a.actor.workspace_id, a.actor.user_id, a.occurrence_id) in taken
+                        for a in answers]
+        raise MemberRace(f"{len(waiting)} members were created by other batches and not seen")
 
     async def channel_language(self, channel: ChannelRef) -> str | None:
         return await self.s.scalar(select(Team.language).where(
@@ -369,7 +562,8 @@ class SqlTx:
         if renamed:
             await self.s.execute(self.sql.rename, renamed)
         joins = {(team_id, known[(a.platform, a.workspace_id, a.user_id)][0]) for a, team_id in people}
-        await self.s.execute(self.sql.join, [{"team_id": team_id, "member_id": member_id} for team_id, member_id in sorted(joins)])
+        if joins:
+            await self.s.execute(self.sql.join, [{"team_id": team_id, "member_id": member_id} for team_id, member_id in sorted(joins)])
         return {key: member_id for key, (member_id, _name) in known.items()}
 
     async def _members(self, keys: dict[tuple[str, str, str], str]) -> dict[tuple[str, str, str], tuple[int, str]]:

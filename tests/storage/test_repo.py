@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy import inspect, select, text
 
 from rituals.engine import Engine, EngineSettings
 from rituals.library import PULSE_STATEMENTS
-from rituals.ports import NewReply
+from rituals.ports import NewAnswer, NewReply
 from rituals.types import Actor, ChannelRef
 from storage.models import Base, Member, Occurrence, Participation, Reply
 from storage.repo import Repo
@@ -128,6 +129,95 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
         assert sorted((await s.scalars(select(Reply.values))).all(), key=str) == [{"answer": "kept"}, {"answer": "too"}]
     async with repo.answer_transaction() as tx:  # outside run_answers too, on the server's own loop
         assert await tx.members_in_teams([(newcomer, team)]) == {("p", "w", "cy", team): members[("p", "w", "cy")]}
+
+
+async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymity(repo: Repo) -> None:
+    """What the engine asks of an answer transaction (``answer_context`` and
+    ``save_answers``; on PostgreSQL one read and one write): who of the people is in the
+    team, then the replies, a member made on first contact and joined to the team, a new
+    name taken, an anonymous answer taken once and stored without its member."""
+    team, ids = await team_with(repo, ["ann"])
+    other, _created = await repo.ensure_team(platform="p", workspace_id="w", channel_id="elsewhere", name="O",
+                                             timezone="UTC", language="en", now=NOW)
+    bob = await repo.ensure_member(platform="p", workspace_id="w", user_id="bob", display_name="Bob", now=NOW, team_id=other.id)
+    _ritual, occ = await open_reflection(repo, team)
+    pulse = await repo.add_ritual(team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    async with repo.transaction() as tx:
+        anon = await tx.add_occurrence(ritual_id=pulse, planned_at=NOW, status="open", reason=None, content={},
+                                       opened_at=NOW, closes_at=NOW, claimed_by="x")
+    assert anon is not None
+    ann = Actor(platform="p", workspace_id="w", user_id="ann", display_name="Ann B.")
+    cy = Actor(platform="p", workspace_id="w", user_id="cy", display_name="Cy\x00" + "y" * 300)
+    bob_actor = Actor(platform="p", workspace_id="w", user_id="bob", display_name="")
+
+    def answer(actor: Actor, occurrence: int, values: dict[str, object], anonymous: bool = False) -> NewAnswer:
+        return NewAnswer(actor=actor, occurrence_id=occurrence, team_id=team, anonymous=anonymous, values=values,
+                         today=NOW.date(), sent_at=NOW)
+
+    async def batch() -> list[bool]:
+        async with repo.answer_transaction() as tx:
+            targets, in_team = await tx.answer_context([occ, anon, 999], [ann, cy, bob_actor])
+            assert sorted(targets) == [occ, anon] and {t[2].id for t in targets.values()} == {team}
+            assert in_team == {("p", "w", "ann", team): ids["ann"]}
+            assert await tx.save_answers([], NOW) == []
+            return await tx.save_answers([
+                answer(ann, occ, {"answer": "named"}), answer(cy, occ, {"answer": "new here"}),
+                answer(bob_actor, anon, {"score": 4}, anonymous=True), answer(ann, anon, {"score": 5}, anonymous=True),
+            ], NOW)
+
+    assert await repo.run_answers(batch) == [True, True, True, True]
+
+    async def again() -> list[bool]:
+        async with repo.answer_transaction() as tx:
+            return await tx.save_answers([answer(bob_actor, anon, {"score": 1}, anonymous=True),
+                                          answer(ann, occ, {"answer": "changed"})], NOW)
+
+    assert await repo.run_answers(again) == [False, True]
+    async with repo.engine.connect() as conn:
+        members = dict((await conn.execute(select(Member.user_id, Member.display_name))).all())
+        named = sorted((await conn.execute(select(Member.user_id, Reply.values).join(Member, Member.id == Reply.member_id))).all())
+        anonymous = sorted(str(v) for v, in (await conn.execute(
+            select(Reply.values).where(Reply.member_id.is_(None), Reply.updated_at.is_(None)))).all())
+        took_part = sorted((await conn.execute(select(Member.user_id).join(Participation, Participation.member_id == Member.id))).scalars())
+        roster = sorted((await conn.execute(text("SELECT m.user_id FROM team_members t JOIN members m ON m.id = t.member_id "
+                                                  "WHERE t.team_id = :team"), {"team": team})).scalars())
+    assert members == {"ann": "Ann B.", "bob": "Bob", "cy": ("Cy" + "y" * 300)[:200]}
+    assert named == [("ann", {"answer": "changed"}), ("cy", {"answer": "new here"})]
+    assert anonymous == ["{'score': 4}", "{'score': 5}"] and took_part == ["ann", "bob"]
+    assert roster == ["ann", "bob", "cy"] and bob != ids["ann"]
+
+
+async def test_on_postgresql_an_answer_whose_member_another_batch_creates_meanwhile_is_stored(repo: Repo) -> None:
+    """Two first answers of one person in two batches at once: the one that waits for the
+    other's new member does not see it in its statement, and writes that answer again."""
+    if repo.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes one batch at a time")
+    team, _ids = await team_with(repo, [])
+    _ritual, occ = await open_reflection(repo, team)
+    cy = Actor(platform="p", workspace_id="w", user_id="cy", display_name="Cy")
+    async with repo.engine.connect() as other:
+        await other.execute(text("INSERT INTO members (platform, workspace_id, user_id, display_name, mute_reminders, created_at) "
+                                 "VALUES ('p', 'w', 'cy', 'Cy', false, now())"))  # not committed yet
+
+        async def answer() -> list[bool]:
+            async with repo.answer_transaction() as tx:
+                return await tx.save_answers([NewAnswer(actor=cy, occurrence_id=occ, team_id=team, anonymous=False,
+                                                        values={"answer": "mine"}, today=NOW.date(), sent_at=NOW)], NOW)
+
+        writing = asyncio.create_task(repo.run_answers(answer))
+        async with repo.engine.connect() as watch:
+            for _ in range(200):  # until the batch waits for the other's new member
+                waiting = await watch.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+                if waiting or writing.done():
+                    break
+                await asyncio.sleep(0.05)
+        assert waiting and not writing.done()
+        await other.commit()
+        assert await asyncio.wait_for(writing, 30) == [True]
+    async with repo.engine.connect() as conn:
+        stored = (await conn.execute(select(Member.user_id, Reply.values).join(Member, Member.id == Reply.member_id))).all()
+        roster = (await conn.execute(text("SELECT count(*) FROM team_members"))).scalar_one()
+    assert stored == [("cy", {"answer": "mine"})] and roster == 1
 
 
 async def test_an_answer_sent_earlier_never_replaces_one_sent_later(repo: Repo) -> None:
