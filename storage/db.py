@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, Result, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -40,8 +42,41 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, pool_recycle=1800, **kwargs)
+    engine = create_async_engine(url, pool_recycle=1800, **kwargs)
+    _ping_after_rest(engine)
+    return engine
+
+
+PING_AFTER_REST = 1.0  # seconds a pooled connection rests before it is pinged again
+
+
+def _ping_after_rest(engine: AsyncEngine) -> None:
+    """Pessimistic disconnect handling (SQLAlchemy's "checkout" recipe): a connection that
+    rested in the pool for a second or more is pinged before use, and replaced when the
+    database does not answer. ``pool_pre_ping`` pings at every checkout, and asyncpg's ping
+    is three round trips (BEGIN, a query, ROLLBACK): for the answer writer, which checks a
+    connection out per batch, as many as the batch's own. A connection in steady use that
+    loses its database fails its statement instead, and the pool drops the connections
+    made before (SQLAlchemy invalidates them on a disconnect error)."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def fresh(_dbapi_connection: Any, record: Any) -> None:
+        record.info["rested_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def rests(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["rested_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("rested_since", 0.0) < PING_AFTER_REST:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as err:  # the pool tries again with a new connection
+            raise DisconnectionError(f"a pooled connection lost the database: {err!r}") from err
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
