@@ -183,20 +183,25 @@ class AnswerSql:
         self.rename = update(members).where(members.c.id == bindparam("member_id")).values(display_name=bindparam("name"))
         self.join = insert_(TeamMember.__table__).on_conflict_do_nothing()
         replies = Reply.__table__
-        upsert = insert_(replies)
-        self.named_replies = upsert.on_conflict_do_update(  # insert, or replace the member's earlier answer
-            index_elements=[replies.c.occurrence_id, replies.c.member_id],
-            set_={"values": upsert.excluded["values"], "updated_at": upsert.excluded.updated_at},
-            # Batches commit side by side (and replicas): an answer sent earlier, committed
-            # later, does not replace the later one.
-            where=or_(replies.c.updated_at.is_(None), replies.c.updated_at <= upsert.excluded.updated_at),
-        )
+        self.named_replies = _replacing_earlier(insert_(replies))
         participations = Participation.__table__
         self.participations = (insert_(participations).on_conflict_do_nothing()
                                .returning(participations.c.occurrence_id, participations.c.member_id))
         self.anonymous_replies = insert(replies)
         if postgresql:
             self.context, self.save = _pg_answer_statements(targets)
+
+
+def _replacing_earlier(upsert: Any) -> Any:
+    """A named reply's INSERT that replaces the member's earlier answer to the round.
+    Batches commit side by side (and replicas): an answer sent earlier, committed later,
+    does not replace the later one."""
+    replies = Reply.__table__
+    return upsert.on_conflict_do_update(
+        index_elements=[replies.c.occurrence_id, replies.c.member_id],
+        set_={"values": upsert.excluded["values"], "updated_at": upsert.excluded.updated_at},
+        where=or_(replies.c.updated_at.is_(None), replies.c.updated_at <= upsert.excluded.updated_at),
+    )
 
 
 def _pg_answer_statements(targets: Any) -> tuple[Any, Any]:
@@ -262,16 +267,11 @@ def _pg_answer_statements(targets: Any) -> tuple[Any, Any]:
     joined = (pg_insert(team_members).from_select(
         ["team_id", "member_id"], select(r.team_id, r.member_id).where(stored).distinct().order_by(r.team_id, r.member_id))
         .on_conflict_do_nothing().returning(team_members.c.member_id).cte("joined"))
-    upsert = pg_insert(replies)
-    named = (upsert.from_select(
+    named = _replacing_earlier(pg_insert(replies).from_select(
         ["id", "occurrence_id", "member_id", "team_id", "values", "created_on", "updated_at"],
         select(cast(func.gen_random_uuid(), String), r.occurrence_id, r.member_id, r.team_id, r["values"], r.created_on, r.updated_at)
         .where(r.anonymous.is_(False), stored).order_by(r.occurrence_id, r.member_id),
-    ).on_conflict_do_update(  # as ``AnswerSql.named_replies``
-        index_elements=[replies.c.occurrence_id, replies.c.member_id],
-        set_={"values": upsert.excluded["values"], "updated_at": upsert.excluded.updated_at},
-        where=or_(replies.c.updated_at.is_(None), replies.c.updated_at <= upsert.excluded.updated_at),
-    ).returning(replies.c.occurrence_id).cte("named"))
+    )).returning(replies.c.occurrence_id).cte("named")
     took_part = (pg_insert(participations).from_select(
         ["occurrence_id", "member_id"],
         select(r.occurrence_id, r.member_id).where(r.anonymous.is_(True), stored).order_by(r.occurrence_id, r.member_id),
