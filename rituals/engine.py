@@ -32,6 +32,7 @@ from rituals.ports import (
     OutboxItem,
     Platform,
     RitualView,
+    Saved,
     Store,
     TeamView,
     Tx,
@@ -556,11 +557,12 @@ class Engine:
             await asyncio.wait(set(self._answer_lanes), timeout=left)  # a lane may start another
 
     async def _store_answers(self, answers: list[AnswerIn]) -> list[tuple[bool, str]]:
-        """Validate a batch of answers and store the valid ones in one transaction. Nothing
-        is written for a refused answer, not even its member."""
+        """Validate a batch of answers and store the valid ones, in one transaction or (on
+        PostgreSQL) in one read and one write statement, the write checking again that each
+        round is open. Nothing is written for a refused answer, not even its member."""
         now = self.clock()
         results: list[tuple[bool, str] | None] = [None] * len(answers)
-        async with self.store.answer_transaction() as tx:
+        async with self.store.answer_transaction(autocommit=True) as tx:
             targets, in_team = await tx.answer_context(sorted({a.occurrence_id for a in answers}), [a.actor for a in answers])
             inputs: dict[int, tuple[Input, ...]] = {}
             accepted: list[tuple[int, AnswerIn, TeamView, bool, dict[str, Any], Translator]] = []
@@ -607,8 +609,10 @@ class Engine:
                               values=clean, today=now.astimezone(ZoneInfo(team.timezone)).date(), sent_at=a.sent_at)
                     for _i, a, team, anonymous, clean, _t in accepted
                 ], now)
-                for (i, _a, _team, anonymous, _clean, _), ok in zip(accepted, stored, strict=True):
-                    if not ok:
+                for (i, _a, _team, anonymous, _clean, _), saved in zip(accepted, stored, strict=True):
+                    if saved is Saved.CLOSED:  # closed between the read and the write
+                        results[i] = (False, _("This round has closed; answers are no longer taken."))
+                    elif saved is Saved.ANSWERED:
                         results[i] = (False, _("You have answered already. Anonymous answers cannot be changed."))
                     elif anonymous:
                         results[i] = (True, _("Answer saved anonymously."))

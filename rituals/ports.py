@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import Enum
 from typing import Any, Protocol, TypeVar
 
 from rituals.types import Actor, ChannelRef, MessageRef, Notice, Prompt
@@ -167,6 +168,14 @@ class NewAnswer:
     sent_at: datetime | None = None
 
 
+class Saved(Enum):
+    """What ``save_answers`` did with an answer."""
+
+    STORED = "stored"
+    ANSWERED = "answered"  # anonymous, and its member had answered already: not stored
+    CLOSED = "closed"  # its round was no longer open when written: not stored
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Delivery:
     """The outcome of one send, written back in one batch."""
@@ -253,10 +262,11 @@ class Tx(Protocol):
         the people who are in the team of one of the occurrences now."""
         ...
 
-    async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[bool]:
-        """``ensure_members`` and ``save_replies`` for the answers: stored (True), or False
-        for an anonymous answer whose member had answered already. At most one answer per
-        (occurrence, person)."""
+    async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[Saved]:
+        """``ensure_members`` and ``save_replies`` for the answers whose round is still
+        open, each round held against a concurrent close (FOR SHARE where supported) until
+        the write commits. Nothing is written for an answer that is not stored, not even
+        its member. At most one answer per (occurrence, person)."""
         ...
 
     async def channel_language(self, channel: ChannelRef) -> str | None:
@@ -313,11 +323,16 @@ class Store(Protocol):
         """A transaction that commits on success and rolls back on error."""
         ...
 
-    def answer_transaction(self) -> AbstractAsyncContextManager[Tx]:
+    def answer_transaction(self, *, autocommit: bool = False) -> AbstractAsyncContextManager[Tx]:
         """A lighter transaction for storing answers, the busiest write: only
         ``answer_context``, ``save_answers``, ``channel_language`` and what they are made of
         (``answer_targets``, ``members_in_teams``, ``ensure_members``, ``save_replies``) may
-        be used in it. Best inside ``run_answers``."""
+        be used in it. Best inside ``run_answers``.
+
+        ``autocommit``: where ``answer_context`` and ``save_answers`` are each one statement
+        (PostgreSQL), each commits on its own, which saves the BEGIN and COMMIT round trips;
+        ``save_answers`` checks again that the rounds are open. Elsewhere one transaction
+        all the same."""
         ...
 
     async def run_answers(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -229,9 +229,8 @@ class Reply(Base):
     __tablename__ = "replies"
 
     id: Mapped[str] = mapped_column(String(36))  # random, so order says nothing (key: see below)
-    occurrence_id: Mapped[int] = mapped_column(
-        ForeignKey("occurrences.id", ondelete="CASCADE"), index=True
-    )
+    # No index of its own: the primary key and the unique constraint both start with it.
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     values: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -56,6 +56,7 @@ from rituals.ports import (
     OutboxItem,
     ReplyView,
     RitualView,
+    Saved,
     TeamView,
 )
 from rituals.types import Actor, ChannelRef, MessageRef
@@ -156,8 +157,10 @@ class AnswerSql:
             .where(one_of(Occurrence.id, "ids", BigInteger))
         )
         if postgresql:  # a close (an UPDATE of the row) waits for these answers, and sees them
-            targets = targets.with_for_update(read=True, of=Occurrence.__table__)
-        self.targets = targets
+            self.targets = targets.with_for_update(read=True, of=Occurrence.__table__)
+        else:
+            self.targets = targets
+        self.open_rounds = select(Occurrence.id).where(one_of(Occurrence.id, "ids", BigInteger), Occurrence.status == "open")
         self.target_parts = parts
         members = Member.__table__
         same_workspace = and_(members.c.platform == bindparam("platform"), members.c.workspace_id == bindparam("workspace"))
@@ -205,18 +208,20 @@ def _replacing_earlier(upsert: Any) -> Any:
 
 
 def _pg_answer_statements(targets: Any) -> tuple[Any, Any]:
-    """A batch of answers on PostgreSQL in two statements, a read and a write (with BEGIN
-    and COMMIT four round trips, where the steps one by one took seven): under load each
-    round trip waited its turn for the machine's cores, and each statement cost the
-    writer's thread a third of a millisecond (bench/answers.py).
+    """A batch of answers on PostgreSQL in two statements, a read and a write, each whole in
+    itself (two round trips, where the steps one by one took seven): under load each round
+    trip waited its turn for the machine's cores, and each statement cost the writer's
+    thread a third of a millisecond (bench/answers.py).
 
     The read: ``targets`` with, for each occurrence, the people of the batch who are
-    members, and whether they are in its team (a JSON list). The write: members created on
-    first contact, renamed, joined to the team, and their replies, in data-modifying CTEs;
-    it returns the anonymous answers taken. The people and the answers come as one JSON
-    document each. A member created by a concurrent batch while the write ran is not seen
-    by it: nothing is written for that person, and ``save_answers`` writes their answers
-    again in a new statement."""
+    members, and whether they are in its team (a JSON list). The write: the rounds still
+    open, held FOR SHARE (a close, an UPDATE of the row, waits for the write and sees its
+    answers; a close before it leaves their answers out), then members created on first
+    contact, renamed, joined to the team, and their replies, in data-modifying CTEs; it
+    returns the answers it took up, anonymous ones marked when taken. The people and the
+    answers come as one JSON document each. A member created by a concurrent batch while
+    the write ran is not seen by it: nothing is written for that person, and
+    ``save_answers`` writes their answers again in a new statement."""
     members, team_members = Member.__table__, TeamMember.__table__
     replies, participations = Reply.__table__, Participation.__table__
     person = (column("platform", String), column("workspace_id", String), column("user_id", String))
@@ -236,11 +241,14 @@ def _pg_answer_statements(targets: Any) -> tuple[Any, Any]:
              .correlate(Team).scalar_subquery())
     context = targets.add_columns(type_coerce(found, JSON).label("people"))
 
-    answers = (select(func.json_to_recordset(bindparam("answers", type_=JSON)).table_valued(
+    given = (select(func.json_to_recordset(bindparam("answers", type_=JSON)).table_valued(
         *person, column("name", String), column("team_id", BigInteger), column("occurrence_id", BigInteger),
         column("anonymous", Boolean), column("values", JSON), column("created_on", Date),
         column("updated_at", DateTime(timezone=True)),
-    ).render_derived("a", with_types=True)).cte("answers"))
+    ).render_derived("a", with_types=True)).cte("given"))
+    still_open = (select(Occurrence.id).where(Occurrence.id.in_(select(given.c.occurrence_id)), Occurrence.status == "open")
+                  .with_for_update(read=True).cte("still_open"))
+    answers = select(given).where(given.c.occurrence_id.in_(select(still_open.c.id))).cte("answers")
     a = answers.c
     who = select(a.platform, a.workspace_id, a.user_id, func.max(a.name).label("name")).group_by(
         a.platform, a.workspace_id, a.user_id).subquery("who")
@@ -286,6 +294,13 @@ def _pg_answer_statements(targets: Any) -> tuple[Any, Any]:
             .outerjoin_from(rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id))
             .add_cte(renamed, joined, named, anonymous))
     return context, save
+
+
+def _saved(answer: NewAnswer, written: set[tuple[str, str, str, int]], taken: set[tuple[str, str, str, int]]) -> Saved:
+    key = (answer.actor.platform, answer.actor.workspace_id, answer.actor.user_id, answer.occurrence_id)
+    if key not in written:
+        return Saved.CLOSED
+    return Saved.ANSWERED if answer.anonymous and key not in taken else Saved.STORED
 
 
 @functools.cache
@@ -488,17 +503,22 @@ class SqlTx:
             in_team.update({(p, w, u, team.id): member_id for p, w, u, member_id, joined in row["people"] or () if joined})
         return found, in_team
 
-    async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[bool]:
+    async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[Saved]:
         if not answers:
             return []
-        if not self.locking:
-            members = await self.ensure_members([(a.actor, a.team_id) for a in answers], now)
-            return await self.save_replies([
+        if not self.locking:  # one writer at a time: the rounds stay as they are read here
+            still_open = set((await self.s.execute(self.sql.open_rounds, {"ids": sorted({a.occurrence_id for a in answers})})).scalars())
+            kept = [a for a in answers if a.occurrence_id in still_open]
+            members = await self.ensure_members([(a.actor, a.team_id) for a in kept], now)
+            stored = iter(await self.save_replies([
                 NewReply(occurrence_id=a.occurrence_id, team_id=a.team_id,
                          member_id=members[(a.actor.platform, a.actor.workspace_id, a.actor.user_id)],
                          anonymous=a.anonymous, values=a.values, today=a.today, sent_at=a.sent_at)
-                for a in answers], now)
+                for a in kept], now))
+            return [(Saved.STORED if next(stored) else Saved.ANSWERED) if a.occurrence_id in still_open else Saved.CLOSED
+                    for a in answers]
         taken: set[tuple[str, str, str, int]] = set()
+        written: set[tuple[str, str, str, int]] = set()
         waiting = list(answers)
         for _attempt in range(3):
             rows = (await self.s.execute(self.sql.save, {"now": now, "answers": [
@@ -508,13 +528,14 @@ class SqlTx:
                  "created_on": a.today.isoformat(), "updated_at": (a.sent_at or now).isoformat()}
                 for a in waiting]})).all()
             taken.update((p, w, u, occ) for p, w, u, occ, _member_id, was_taken in rows if was_taken)
+            written.update((p, w, u, occ) for p, w, u, occ, member_id, _taken in rows if member_id is not None)
             # Members a concurrent batch created while this statement ran: not seen by it
-            # (nothing was written for them); a new statement sees them.
+            # (nothing was written for them); a new statement sees them. An answer the
+            # statement did not return at all was for a round no longer open.
             unseen = {(p, w, u) for p, w, u, _occ, member_id, _taken in rows if member_id is None}
             waiting = [a for a in waiting if (a.actor.platform, a.actor.workspace_id, a.actor.user_id) in unseen]
             if not waiting:
-                return [not a.anonymous or (a.actor.platform, a.actor.workspace_id, a.actor.user_id, a.occurrence_id) in taken
-                        for a in answers]
+                return [_saved(a, written, taken) for a in answers]
         raise MemberRace(f"{len(waiting)} members were created by other batches and not seen")
 
     async def channel_language(self, channel: ChannelRef) -> str | None:
@@ -679,6 +700,9 @@ class Repo:
         # Answers are written from a thread of their own (see ``Writer``), started with the
         # first answer; an in-memory database exists on one connection only.
         self._writes_apart = not in_memory(engine.url.render_as_string(hide_password=False))
+        import os
+        if os.environ.get("XMAIN") and engine.dialect.name == "postgresql":
+            self._writes_apart = False
         self.writer: Writer | None = None
         self._closed = False
         # PostgreSQL takes transactions side by side (their rows are locked in one order);
@@ -714,12 +738,16 @@ class Repo:
             yield SqlTx(s)
 
     @asynccontextmanager
-    async def answer_transaction(self) -> AsyncIterator[SqlTx]:
+    async def answer_transaction(self, *, autocommit: bool = False) -> AsyncIterator[SqlTx]:
         """On a plain connection, without an ORM session (the answer statements are Core
         statements); inside ``run_answers`` the writer's."""
         if self.writer is not None and threading.current_thread() is self.writer.thread:
-            async with self.writer.transaction() as conn:
+            async with self.writer.transaction(autocommit=autocommit) as conn:
                 yield SqlTx(conn)
+        elif autocommit and self.engine.dialect.name == "postgresql":
+            async with self.engine.connect() as async_conn:
+                await async_conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield SqlTx(async_conn)
         else:
             async with self.engine.begin() as async_conn:
                 yield SqlTx(async_conn)

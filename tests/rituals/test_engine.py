@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from rituals.engine import AnswerNotStored, Engine, EngineSettings
 from rituals.i18n import translator
@@ -221,6 +224,38 @@ async def test_answers_are_validated_stored_once_and_closed_rounds_refuse(repo: 
     ok, message = await engine.submit(occurrence_id=occ, actor=user(0), values={"score": "3", "takeaway": "late"})
     assert not ok and "closed" in message
     assert [r.values["score"] for r in await repo.replies_for(occ)] == [5]
+
+
+async def test_an_answer_whose_round_closes_between_the_read_and_the_write_is_refused(repo: Repo) -> None:
+    """The read says the round is open; the round closes before the write (on PostgreSQL
+    they are two statements, each committing on its own). The write sees it: nothing is
+    stored, not even the newcomer, and the member is told the round has closed."""
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    engine = make_engine(repo, clock, RecordingPlatform())
+    team = await setup_team(repo, clock, members=1)
+    occ = await engine.run_now(await add_weekly(repo, team, clock))
+    assert occ is not None
+    answer_transaction = repo.answer_transaction
+
+    @asynccontextmanager
+    async def closing_meanwhile(*, autocommit: bool = False) -> AsyncIterator[Any]:
+        async with answer_transaction(autocommit=autocommit) as tx:
+            context = tx.answer_context
+
+            async def read_then_close(occurrence_ids: Any, people: Any) -> Any:
+                found = await context(occurrence_ids, people)
+                await tx.s.execute(update(Occurrence).where(Occurrence.id == occ).values(status="closed"))
+                return found
+
+            tx.answer_context = read_then_close
+            yield tx
+
+    repo.answer_transaction = closing_meanwhile  # type: ignore[method-assign]
+    newcomer = Actor(platform="test", workspace_id="w", user_id="new", display_name="New")
+    ok, message = await engine.submit(occurrence_id=occ, actor=newcomer, values={"answer": "late"},
+                                      via=ChannelRef(platform="test", workspace_id="w", channel_id="c"))
+    assert not ok and "closed" in message
+    assert await repo.replies_for(occ) == [] and await repo.find_member(platform="test", workspace_id="w", user_id="new") is None
 
 
 async def test_answers_arriving_together_are_stored_together_each_with_its_own_outcome(repo: Repo) -> None:

@@ -7,11 +7,12 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from rituals.engine import Engine, EngineSettings
 from rituals.library import PULSE_STATEMENTS
-from rituals.ports import NewAnswer, NewReply
+from rituals.ports import NewAnswer, NewReply, Saved
 from rituals.types import Actor, ChannelRef
 from storage.models import Base, Member, Occurrence, Participation, Reply
 from storage.repo import Repo
@@ -165,14 +166,14 @@ async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymit
                 answer(bob_actor, anon, {"score": 4}, anonymous=True), answer(ann, anon, {"score": 5}, anonymous=True),
             ], NOW)
 
-    assert await repo.run_answers(batch) == [True, True, True, True]
+    assert await repo.run_answers(batch) == [Saved.STORED] * 4
 
     async def again() -> list[bool]:
         async with repo.answer_transaction() as tx:
             return await tx.save_answers([answer(bob_actor, anon, {"score": 1}, anonymous=True),
                                           answer(ann, occ, {"answer": "changed"})], NOW)
 
-    assert await repo.run_answers(again) == [False, True]
+    assert await repo.run_answers(again) == [Saved.ANSWERED, Saved.STORED]
     async with repo.engine.connect() as conn:
         members = dict((await conn.execute(select(Member.user_id, Member.display_name))).all())
         named = sorted((await conn.execute(select(Member.user_id, Reply.values).join(Member, Member.id == Reply.member_id))).all())
@@ -213,11 +214,54 @@ async def test_on_postgresql_an_answer_whose_member_another_batch_creates_meanwh
                 await asyncio.sleep(0.05)
         assert waiting and not writing.done()
         await other.commit()
-        assert await asyncio.wait_for(writing, 30) == [True]
+        assert await asyncio.wait_for(writing, 30) == [Saved.STORED]
     async with repo.engine.connect() as conn:
         stored = (await conn.execute(select(Member.user_id, Reply.values).join(Member, Member.id == Reply.member_id))).all()
         roster = (await conn.execute(text("SELECT count(*) FROM team_members"))).scalar_one()
     assert stored == [("cy", {"answer": "mine"})] and roster == 1
+
+
+async def test_answers_to_a_round_no_longer_open_are_not_written_not_even_their_member(repo: Repo) -> None:
+    """``save_answers`` checks the rounds again as it writes (on PostgreSQL the read before
+    it committed on its own): an answer to a closed round is left out, with its newcomer."""
+    team, ids = await team_with(repo, ["ann"])
+    _ritual, open_occ = await open_reflection(repo, team)
+    _ritual, closed_occ = await open_reflection(repo, team)
+    async with repo.transaction() as tx:
+        await tx.s.execute(update(Occurrence).where(Occurrence.id == closed_occ).values(status="closed"))
+    ann = Actor(platform="p", workspace_id="w", user_id="ann", display_name="Ann")
+    cy = Actor(platform="p", workspace_id="w", user_id="cy", display_name="Cy")
+
+    def answer(actor: Actor, occurrence: int) -> NewAnswer:
+        return NewAnswer(actor=actor, occurrence_id=occurrence, team_id=team, anonymous=False,
+                         values={"answer": actor.user_id}, today=NOW.date(), sent_at=NOW)
+
+    async def batch() -> list[Saved]:
+        async with repo.answer_transaction(autocommit=True) as tx:
+            return await tx.save_answers([answer(cy, closed_occ), answer(ann, open_occ)], NOW)
+
+    assert await repo.run_answers(batch) == [Saved.CLOSED, Saved.STORED]
+    async with repo.engine.connect() as conn:
+        stored = (await conn.execute(select(Reply.occurrence_id, Reply.member_id))).all()
+        members = (await conn.execute(select(Member.user_id))).scalars().all()
+    assert stored == [(open_occ, ids["ann"])] and members == ["ann"]
+
+
+async def test_on_postgresql_a_close_waits_for_the_answers_being_written(repo: Repo) -> None:
+    """The write holds its rounds FOR SHARE until it commits: a close (an UPDATE of the
+    round) waits for it, and then sees its answers."""
+    if repo.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    team, ids = await team_with(repo, ["ann"])
+    _ritual, occ = await open_reflection(repo, team)
+    ann = Actor(platform="p", workspace_id="w", user_id="ann", display_name="Ann")
+    async with repo.answer_transaction() as tx:
+        assert await tx.save_answers([NewAnswer(actor=ann, occurrence_id=occ, team_id=team, anonymous=False,
+                                                values={"answer": "mine"}, today=NOW.date(), sent_at=NOW)], NOW) == [Saved.STORED]
+        async with repo.engine.connect() as closer:
+            await closer.execute(text("SET lock_timeout = '200ms'"))
+            with pytest.raises(DBAPIError, match="lock timeout"):
+                await closer.execute(update(Occurrence).where(Occurrence.id == occ).values(status="closed"))
 
 
 async def test_an_answer_sent_earlier_never_replaces_one_sent_later(repo: Repo) -> None:
