@@ -11,7 +11,8 @@ whose view listener only acks.
 
 The load generator (this process) signs each request as Slack does and keeps a fixed
 number of requests in flight for a few seconds per level (closed loop), the two servers
-taking turns in rounds of a second so that a drift in the machine's speed falls on both;
+taking turns in rounds of a second that go through the levels over and over, so that a
+drift in the machine's speed falls on both servers and on every level;
 then it offers half of Ritme's peak rate at a steady pace (open loop) and reports the ack
 latency there.
 Figures: peak req/s against the baseline's, p99 at half the peak, and whether every
@@ -39,9 +40,9 @@ import aiohttp
 from bench import ROOT, Database, Figure, Timer, percentile, quiet_logs, wait_until
 
 SECRET = "bench-answers-secret"
-LEVELS = (1, 4, 16, 64)
-SECONDS_PER_LEVEL = 3.0
-ROUNDS = 3  # turns each server takes per level
+LEVELS = (1, 4, 16, 64, 128, 256)
+SECONDS_PER_LEVEL = 6.0
+ROUNDS = 6  # turns each server takes per level (rounds of a second: the machine's speed wanders)
 HALF_PEAK_SECONDS = 4.0
 CHANNEL = "C000000"
 
@@ -171,9 +172,10 @@ async def healthy(url: str, within: float = 60) -> bool:
 
 
 async def measure(ritme_url: str, base_url: str, occurrence_id: int, seconds: float) -> tuple[dict[int, Run], dict[int, Run], Run, Run]:
-    """Both servers at each level, taking turns in short rounds, so that a change in the
-    machine's speed during the run (other tenants, frequency) falls on both alike; then
-    each at half Ritme's peak."""
+    """Both servers at each level, taking turns in short rounds that go through all the
+    levels, so that a change in the machine's speed during the run (other tenants,
+    frequency) falls on both servers and on every level alike; then each at half Ritme's
+    peak."""
     ritme_users = (f"U{n:07d}" for n in itertools.count())
     base_users = (f"B{n:07d}" for n in itertools.count())
     # Warm up (connections, caches, bolt's auth.test); Ritme's answers count as acknowledged too.
@@ -181,8 +183,8 @@ async def measure(ritme_url: str, base_url: str, occurrence_id: int, seconds: fl
     await closed_loop(base_url, occurrence_id, 4, 1.0, base_users)
     ritme: dict[int, Run] = {c: Run() for c in LEVELS}
     base: dict[int, Run] = {c: Run() for c in LEVELS}
-    for c in LEVELS:
-        for _round in range(ROUNDS):
+    for _round in range(ROUNDS):  # every level in every round: a slow minute falls on all levels alike
+        for c in LEVELS:
             ritme[c].add(await closed_loop(ritme_url, occurrence_id, c, seconds / ROUNDS, ritme_users))
             base[c].add(await closed_loop(base_url, occurrence_id, c, seconds / ROUNDS, base_users))
     half_rate = max(r.rate for r in ritme.values()) / 2

@@ -43,7 +43,7 @@ from rituals.types import Actor, ChannelRef, DeliveryError, Input, Notice, Promp
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-ANSWER_BATCH = 200  # answers stored in one transaction at most
+ANSWER_BATCH = 200  # answers stored together at most
 ANSWER_LANE_BACKLOG = 8  # answers waiting behind the running lanes before one more starts
 CATCH_UP_LIMIT = timedelta(hours=24)
 CATCH_UP_ANSWER_TIME = timedelta(hours=1)  # at least this long to answer a round caught up late
@@ -478,10 +478,11 @@ class Engine:
         they join the team). Anyone else is refused and nothing is written.
 
         Answers arriving together are stored together (group commit): while one batch is
-        written, the next gathers, and each batch is one transaction of a few statements
-        whatever its size. The batches are written where the store writes answers best
-        (``Store.run_answers``: on SQLite a thread of its own, which takes the next batch
-        as soon as one is committed). The caller's await ends once its answer is committed."""
+        written, the next gathers, and each batch is a few statements whatever its size
+        (on SQLite one transaction; on PostgreSQL one read and one write, each committing
+        on its own). The batches are written where the store writes answers best
+        (``Store.run_answers``: a thread of its own, which takes the next batch as soon as
+        one is committed). The caller's await ends once its answer is committed."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[tuple[bool, str]] = loop.create_future()
         answer = AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values, via=via, sent_at=self.clock())

@@ -265,7 +265,8 @@ class OutboxMessage(Base):
     """A message to deliver. Written in the same transaction as what caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # The claim's whole order (next_attempt_at, id): a tick's messages share their time.
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at", "id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
