@@ -73,11 +73,12 @@ async def deliver(engine: Any, repo: Any) -> float:
     stop = asyncio.Event()
     started = utc_now()
     dispatcher = asyncio.create_task(engine.run_dispatcher(stop))
-    await wait_until(delivered, within=600, every=0.2)
+    finished = await wait_until(delivered, within=600, every=0.2)
     stop.set()
     await dispatcher
     async with repo.session() as s:
         last = await s.scalar(select(func.max(OutboxMessage.sent_at)))
+    assert finished and last is not None, "the outbox was not delivered within 10 minutes"
     return (last - started).total_seconds()
 
 

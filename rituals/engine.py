@@ -557,17 +557,18 @@ class Engine:
         while self._answer_lanes and (left := deadline - loop.time()) > 0:
             await asyncio.wait(set(self._answer_lanes), timeout=left)  # a lane may start another
 
-    async def _store_answers(self, answers: list[AnswerIn]) -> list[tuple[bool, str]]:
+    async def _store_answers(self, answers: list[AnswerIn]) -> list[tuple[bool, str] | AnswerNotStored]:
         """Validate a batch of answers and store the valid ones, in one transaction or (on
         PostgreSQL) in one read and one write statement, the write checking again that each
         round is open. Nothing is written for a refused answer, not even its member."""
         now = self.clock()
-        results: list[tuple[bool, str] | None] = [None] * len(answers)
+        results: list[tuple[bool, str] | AnswerNotStored | None] = [None] * len(answers)
         async with self.store.answer_transaction(autocommit=True) as tx:
             targets, in_team = await tx.answer_context(sorted({a.occurrence_id for a in answers}), [a.actor for a in answers])
             inputs: dict[int, tuple[Input, ...]] = {}
             accepted: list[tuple[int, AnswerIn, TeamView, bool, dict[str, Any], Translator]] = []
             latest: dict[tuple[int, str, str, str], int] = {}  # the same member twice in a batch: the last counts
+            superseded: list[tuple[int, tuple[int, str, str, str]]] = []
             for i, answer in enumerate(answers):
                 found = targets.get(answer.occurrence_id)
                 if found is None:
@@ -599,8 +600,8 @@ class Engine:
                 if kind.anonymous and who in latest:
                     results[i] = (False, _("You have answered already. Anonymous answers cannot be changed."))
                     continue
-                if who in latest:
-                    results[latest[who]] = (True, _("Answer saved. You can change it until the round closes."))
+                if who in latest:  # replaced by this one: it shares this one's outcome (below)
+                    superseded.append((latest[who], who))
                     accepted = [item for item in accepted if item[0] != latest[who]]
                 latest[who] = i
                 accepted.append((i, answer, team, kind.anonymous, clean, _))
@@ -611,7 +612,9 @@ class Engine:
                     for _i, a, team, anonymous, clean, _t in accepted
                 ], now)
                 for (i, _a, _team, anonymous, _clean, _), saved in zip(accepted, stored, strict=True):
-                    if saved is Saved.CLOSED:  # closed between the read and the write
+                    if saved is Saved.RETRY:
+                        results[i] = AnswerNotStored()
+                    elif saved is Saved.CLOSED:  # closed between the read and the write
                         results[i] = (False, _("This round has closed; answers are no longer taken."))
                     elif saved is Saved.ANSWERED:
                         results[i] = (False, _("You have answered already. Anonymous answers cannot be changed."))
@@ -619,7 +622,9 @@ class Engine:
                         results[i] = (True, _("Answer saved anonymously."))
                     else:
                         results[i] = (True, _("Answer saved. You can change it until the round closes."))
-        log.info("answers stored: %d of %d", sum(1 for r in results if r and r[0]), len(answers))
+            for i, who in superseded:
+                results[i] = results[latest[who]]
+        log.info("answers stored: %d of %d", sum(1 for r in results if isinstance(r, tuple) and r[0]), len(answers))
         return [result or (False, "") for result in results]
 
     # -- delivery -------------------------------------------------------------------

@@ -174,6 +174,7 @@ class Saved(Enum):
     STORED = "stored"
     ANSWERED = "answered"  # anonymous, and its member had answered already: not stored
     CLOSED = "closed"  # its round was no longer open when written: not stored
+    RETRY = "retry"  # its member was being created by another batch all along: not stored
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -329,10 +330,11 @@ class Store(Protocol):
         (``answer_targets``, ``members_in_teams``, ``ensure_members``, ``save_replies``) may
         be used in it. Best inside ``run_answers``.
 
-        ``autocommit``: where ``answer_context`` and ``save_answers`` are each one statement
-        (PostgreSQL), each commits on its own, which saves the BEGIN and COMMIT round trips;
-        ``save_answers`` checks again that the rounds are open. Elsewhere one transaction
-        all the same."""
+        ``autocommit``: where ``answer_context`` and ``save_answers`` are each whole in
+        themselves (PostgreSQL: one read statement; one write statement, and another only
+        for the answers of a member a concurrent batch created meanwhile), every statement
+        commits on its own, which saves the BEGIN and COMMIT round trips; ``save_answers``
+        checks again that the rounds are open. Elsewhere one transaction all the same."""
         ...
 
     async def run_answers(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:

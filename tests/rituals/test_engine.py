@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 
 from rituals.engine import AnswerNotStored, Engine, EngineSettings
 from rituals.i18n import translator
+from rituals.ports import Saved
 from rituals.types import Actor, ChannelRef, DeliveryError
 from storage.db import create_engine
 from storage.models import Occurrence, OutboxMessage, Ritual
@@ -252,10 +253,36 @@ async def test_an_answer_whose_round_closes_between_the_read_and_the_write_is_re
 
     repo.answer_transaction = closing_meanwhile  # type: ignore[method-assign]
     newcomer = Actor(platform="test", workspace_id="w", user_id="new", display_name="New")
-    ok, message = await engine.submit(occurrence_id=occ, actor=newcomer, values={"answer": "late"},
-                                      via=ChannelRef(platform="test", workspace_id="w", channel_id="c"))
-    assert not ok and "closed" in message
+    channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
+    outcomes = await asyncio.gather(  # one batch: the second replaces the first, and shares its fate
+        engine.submit(occurrence_id=occ, actor=newcomer, values={"answer": "late"}, via=channel),
+        engine.submit(occurrence_id=occ, actor=newcomer, values={"answer": "later"}, via=channel))
+    assert [ok for ok, _message in outcomes] == [False, False] and all("closed" in m for _ok, m in outcomes)
     assert await repo.replies_for(occ) == [] and await repo.find_member(platform="test", workspace_id="w", user_id="new") is None
+
+
+async def test_an_answer_the_store_could_not_take_asks_the_member_to_try_again(repo: Repo) -> None:
+    """``Saved.RETRY`` (a member another batch was creating all along): not stored, and the
+    member is asked to try again, as when the database refuses."""
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    engine = make_engine(repo, clock, RecordingPlatform())
+    team = await setup_team(repo, clock, members=1)
+    occ = await engine.run_now(await add_weekly(repo, team, clock))
+    assert occ is not None
+    answer_transaction = repo.answer_transaction
+
+    @asynccontextmanager
+    async def racing(*, autocommit: bool = False) -> AsyncIterator[Any]:
+        async with answer_transaction(autocommit=autocommit) as tx:
+            async def not_taken(answers: Any, now: datetime) -> list[Saved]:
+                return [Saved.RETRY for _answer in answers]
+
+            tx.save_answers = not_taken
+            yield tx
+
+    repo.answer_transaction = racing  # type: ignore[method-assign]
+    with pytest.raises(AnswerNotStored):
+        await engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "mine"})
 
 
 async def test_answers_arriving_together_are_stored_together_each_with_its_own_outcome(repo: Repo) -> None:

@@ -7,8 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, inspect, select, text, update
 
 from rituals.engine import Engine, EngineSettings
 from rituals.library import PULSE_STATEMENTS
@@ -155,7 +154,7 @@ async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymit
         return NewAnswer(actor=actor, occurrence_id=occurrence, team_id=team, anonymous=anonymous, values=values,
                          today=NOW.date(), sent_at=NOW)
 
-    async def batch() -> list[bool]:
+    async def batch() -> list[Saved]:
         async with repo.answer_transaction() as tx:
             targets, in_team = await tx.answer_context([occ, anon, 999], [ann, cy, bob_actor])
             assert sorted(targets) == [occ, anon] and {t[2].id for t in targets.values()} == {team}
@@ -168,7 +167,7 @@ async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymit
 
     assert await repo.run_answers(batch) == [Saved.STORED] * 4
 
-    async def again() -> list[bool]:
+    async def again() -> list[Saved]:
         async with repo.answer_transaction() as tx:
             return await tx.save_answers([answer(bob_actor, anon, {"score": 1}, anonymous=True),
                                           answer(ann, occ, {"answer": "changed"})], NOW)
@@ -200,7 +199,7 @@ async def test_on_postgresql_an_answer_whose_member_another_batch_creates_meanwh
         await other.execute(text("INSERT INTO members (platform, workspace_id, user_id, display_name, mute_reminders, created_at) "
                                  "VALUES ('p', 'w', 'cy', 'Cy', false, now())"))  # not committed yet
 
-        async def answer() -> list[bool]:
+        async def answer() -> list[Saved]:
             async with repo.answer_transaction() as tx:
                 return await tx.save_answers([NewAnswer(actor=cy, occurrence_id=occ, team_id=team, anonymous=False,
                                                         values={"answer": "mine"}, today=NOW.date(), sent_at=NOW)], NOW)
@@ -252,16 +251,43 @@ async def test_on_postgresql_a_close_waits_for_the_answers_being_written(repo: R
     round) waits for it, and then sees its answers."""
     if repo.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
-    team, ids = await team_with(repo, ["ann"])
+    team, _ids = await team_with(repo, ["ann"])
     _ritual, occ = await open_reflection(repo, team)
     ann = Actor(platform="p", workspace_id="w", user_id="ann", display_name="Ann")
+
+    async def close() -> int:
+        async with repo.engine.begin() as closer:
+            await closer.execute(update(Occurrence).where(Occurrence.id == occ, Occurrence.status == "open")
+                                 .values(status="closed"))
+            return int(await closer.scalar(select(func.count()).select_from(Reply).where(Reply.occurrence_id == occ)))
+
     async with repo.answer_transaction() as tx:
         assert await tx.save_answers([NewAnswer(actor=ann, occurrence_id=occ, team_id=team, anonymous=False,
                                                 values={"answer": "mine"}, today=NOW.date(), sent_at=NOW)], NOW) == [Saved.STORED]
-        async with repo.engine.connect() as closer:
-            await closer.execute(text("SET lock_timeout = '200ms'"))
-            with pytest.raises(DBAPIError, match="lock timeout"):
-                await closer.execute(update(Occurrence).where(Occurrence.id == occ).values(status="closed"))
+        closing = asyncio.create_task(close())
+        async with repo.engine.connect() as watch:
+            for _ in range(200):  # until the close waits for the write's lock
+                waiting = await watch.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+                if waiting or closing.done():
+                    break
+                await asyncio.sleep(0.05)
+        assert waiting and not closing.done()
+    assert await asyncio.wait_for(closing, 30) == 1
+
+
+async def test_on_postgresql_the_answer_writer_asks_for_generic_plans(repo: Repo) -> None:
+    """The answer read takes an array of ids; left to choose, PostgreSQL planned it anew at
+    every batch. The writer's own connections only: the rest keep the default."""
+    if repo.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+
+    async def setting() -> str:
+        async with repo.answer_transaction(autocommit=True) as tx:
+            return str(await tx.s.scalar(text("SHOW plan_cache_mode")))
+
+    assert await repo.run_answers(setting) == "force_generic_plan"
+    async with repo.engine.connect() as conn:
+        assert await conn.scalar(text("SHOW plan_cache_mode")) == "auto"
 
 
 async def test_an_answer_sent_earlier_never_replaces_one_sent_later(repo: Repo) -> None:
