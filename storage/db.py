@@ -164,8 +164,7 @@ class Writer:
                 self.async_engine = create_engine(self.url, pool_size=3, max_overflow=2)
                 event.listen(self.async_engine.sync_engine, "connect", _generic_plans)
             if autocommit:
-                async with self.async_engine.connect() as async_conn:
-                    await async_conn.execution_options(isolation_level="AUTOCOMMIT")
+                async with autocommit_connection(self.async_engine) as async_conn:
                     yield async_conn
                 return
             async with self.async_engine.begin() as async_conn:
@@ -206,6 +205,15 @@ class WriterConnection:
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return self.conn.execute(statement, parameters).scalar()
+
+
+@asynccontextmanager
+async def autocommit_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection without a transaction around its statements: each commits on its own,
+    without the BEGIN and COMMIT round trips."""
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

@@ -61,7 +61,7 @@ from rituals.ports import (
     TeamView,
 )
 from rituals.types import Actor, ChannelRef, MessageRef
-from storage.db import Writer, WriterConnection, in_memory, sessionmaker
+from storage.db import Writer, WriterConnection, autocommit_connection, in_memory, sessionmaker
 from storage.models import (
     Action,
     AuditEntry,
@@ -744,8 +744,7 @@ class Repo:
             async with self.writer.transaction(autocommit=autocommit) as conn:
                 yield SqlTx(conn)
         elif autocommit and self.engine.dialect.name == "postgresql":
-            async with self.engine.connect() as async_conn:
-                await async_conn.execution_options(isolation_level="AUTOCOMMIT")
+            async with autocommit_connection(self.engine) as async_conn:
                 yield SqlTx(async_conn)
         else:
             async with self.engine.begin() as async_conn:

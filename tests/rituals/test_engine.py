@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -227,31 +227,46 @@ async def test_answers_are_validated_stored_once_and_closed_rounds_refuse(repo: 
     assert [r.values["score"] for r in await repo.replies_for(occ)] == [5]
 
 
-async def test_an_answer_whose_round_closes_between_the_read_and_the_write_is_refused(repo: Repo) -> None:
-    """The read says the round is open; the round closes before the write (on PostgreSQL
-    they are two statements, each committing on its own). The write sees it: nothing is
-    stored, not even the newcomer, and the member is told the round has closed."""
+async def one_open_reflection(repo: Repo) -> tuple[Engine, int]:
+    """An engine and the open round of a team of one: (engine, occurrence id)."""
     clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
     engine = make_engine(repo, clock, RecordingPlatform())
     team = await setup_team(repo, clock, members=1)
     occ = await engine.run_now(await add_weekly(repo, team, clock))
     assert occ is not None
+    return engine, occ
+
+
+def on_each_answer_transaction(repo: Repo, change: Callable[[Any], None]) -> None:
+    """``change`` alters each answer transaction's Tx before the engine uses it."""
     answer_transaction = repo.answer_transaction
 
     @asynccontextmanager
-    async def closing_meanwhile(*, autocommit: bool = False) -> AsyncIterator[Any]:
+    async def changed(*, autocommit: bool = False) -> AsyncIterator[Any]:
         async with answer_transaction(autocommit=autocommit) as tx:
-            context = tx.answer_context
-
-            async def read_then_close(occurrence_ids: Any, people: Any) -> Any:
-                found = await context(occurrence_ids, people)
-                await tx.s.execute(update(Occurrence).where(Occurrence.id == occ).values(status="closed"))
-                return found
-
-            tx.answer_context = read_then_close
+            change(tx)
             yield tx
 
-    repo.answer_transaction = closing_meanwhile  # type: ignore[method-assign]
+    repo.answer_transaction = changed  # type: ignore[method-assign]
+
+
+async def test_an_answer_whose_round_closes_between_the_read_and_the_write_is_refused(repo: Repo) -> None:
+    """The read says the round is open; the round closes before the write (on PostgreSQL
+    they are two statements, each committing on its own). The write sees it: nothing is
+    stored, not even the newcomer, and the member is told the round has closed."""
+    engine, occ = await one_open_reflection(repo)
+
+    def close_after_the_read(tx: Any) -> None:
+        context = tx.answer_context
+
+        async def read_then_close(occurrence_ids: Any, people: Any) -> Any:
+            found = await context(occurrence_ids, people)
+            await tx.s.execute(update(Occurrence).where(Occurrence.id == occ).values(status="closed"))
+            return found
+
+        tx.answer_context = read_then_close
+
+    on_each_answer_transaction(repo, close_after_the_read)
     newcomer = Actor(platform="test", workspace_id="w", user_id="new", display_name="New")
     channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
     outcomes = await asyncio.gather(  # one batch: the second replaces the first, and shares its fate
@@ -264,23 +279,15 @@ async def test_an_answer_whose_round_closes_between_the_read_and_the_write_is_re
 async def test_an_answer_the_store_could_not_take_asks_the_member_to_try_again(repo: Repo) -> None:
     """``Saved.RETRY`` (a member another batch was creating all along): not stored, and the
     member is asked to try again, as when the database refuses."""
-    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
-    engine = make_engine(repo, clock, RecordingPlatform())
-    team = await setup_team(repo, clock, members=1)
-    occ = await engine.run_now(await add_weekly(repo, team, clock))
-    assert occ is not None
-    answer_transaction = repo.answer_transaction
+    engine, occ = await one_open_reflection(repo)
 
-    @asynccontextmanager
-    async def racing(*, autocommit: bool = False) -> AsyncIterator[Any]:
-        async with answer_transaction(autocommit=autocommit) as tx:
-            async def not_taken(answers: Any, now: datetime) -> list[Saved]:
-                return [Saved.RETRY for _answer in answers]
+    def not_taken(tx: Any) -> None:
+        async def save_answers(answers: Any, now: datetime) -> list[Saved]:
+            return [Saved.RETRY for _answer in answers]
 
-            tx.save_answers = not_taken
-            yield tx
+        tx.save_answers = save_answers
 
-    repo.answer_transaction = racing  # type: ignore[method-assign]
+    on_each_answer_transaction(repo, not_taken)
     with pytest.raises(AnswerNotStored):
         await engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "mine"})
 
