@@ -13,6 +13,7 @@ Baseline: one indexed GROUP BY of the team's year of replies per round, on the s
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -169,6 +170,7 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
     from bot.review_page import render_page
     from rituals.engine import Engine
     from rituals.i18n import translator
+    from storage.answers.seal import Sealer
     from storage.db import create_engine
     from storage.models import Reply
     from storage.queries import Queries
@@ -181,7 +183,7 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
     team_id, total = await seed(url, teams, now)
     seed_s = time.perf_counter() - clock
 
-    repo = Repo(create_engine(url))
+    repo = Repo(create_engine(url), Sealer(os.urandom(32)))
     engine = Engine(repo, {})
     queries = Queries(repo)
     _ = translator("en")

@@ -24,9 +24,20 @@ PRIVACY = (
          N_("Per person: the id and display name the chat platform gives, the teams they are in, their roles, and "
             "the answers they give. Per team: its channel, rituals, timezone, language and settings.")),
         (N_("Anonymous rituals"),
-         N_("Answers to anonymous rituals, such as the team pulse, are stored without anything that points to who "
-            "gave them; who has answered is kept apart, with nothing linking the two. Results show only once the "
-            "round has closed and at least three members answered (a team can raise that number).")),
+         N_("Answers to anonymous rituals, such as the team pulse, are sealed as they arrive: encrypted with a key "
+            "of the round that only the server can make from its secret. When the round closes they are opened and "
+            "stored all at once, in random order, without anything that points to who gave them; who has answered "
+            "is kept apart. Scores show only when at least three members answered (a team can raise that number), "
+            "written answers only from five.")),
+        (N_("A copy of the database"),
+         N_("Someone who holds a copy of the database (the file, a backup, a replica) cannot tell who gave which "
+            "anonymous answer, while the round is open or after it has closed. Someone who also has the server's "
+            "secret can read the answers of the rounds that were open when the copy was made, and who gave them; "
+            "nothing more.")),
+        (N_("Anonymous answers and forget-me"),
+         N_("With /ritme forget-me your answer to an anonymous round that is still open is withdrawn; answer again "
+            "and you are counted once. After a round has closed nobody, the server included, can tell which answer "
+            "was yours, so it stays in the results without any link to you.")),
         (N_("Who sees what"),
          N_("Every prompt says who will see the answers. Leaders and admins see the review of their own team; "
             "review links expire after seven days and can be revoked.")),

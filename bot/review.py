@@ -28,7 +28,9 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
         invited = await read.invited_count(team.id)
         recent = {ritual.id: await read.latest_rounds(ritual.id, RECENT + 1, ("open", "closed")) for ritual, _kind in shown}
         replies = await read.replies([o.id for occurrences in recent.values() for o in occurrences[:2]])
-        counts = await read.answered([o.id for occurrences in recent.values() for o in occurrences[2:]])
+        # the earlier rounds, and an open anonymous one, whose answers are sealed until it closes
+        counts = await read.answered([o.id for occurrences in recent.values() for i, o in enumerate(occurrences)
+                                      if i >= 2 or o.status == "open"])
     sections: list[str] = []
     for ritual, kind in shown:
         occurrences = recent[ritual.id]
@@ -51,7 +53,9 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
         if own is not None:
             lines.append(own.text)
         elif hidden:
-            lines.append(_("{answered} of {invited} answered; revealed when the round closes.", answered=len(answers), invited=max(invited, len(answers))))
+            answered = counts.get(latest.id, len(answers))
+            lines.append(_("{answered} of {invited} answered; revealed when the round closes.", answered=answered,
+                           invited=max(invited, answered)))
         else:
             summary = summarise(
                 inputs=prompt_inputs(kind, latest.content, team, _), replies=answers, anonymous=kind.anonymous,

@@ -30,7 +30,7 @@ from bot.export import Report, aggregates, export_csv, format_value, load_report
 from bot.links import EXPORT, PAGE, Claims, LinkError, LinkSigner, ReviewLinks, load_secret
 from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import summarise
+from rituals.kinds.base import summarise, words_threshold
 from rituals.library import THEMES
 from rituals.ports import ReplyView, RitualView, TeamView
 from rituals.schedule import ScheduleError, parse_schedule
@@ -627,6 +627,9 @@ def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Ra
             texts += written.get(item.key, [])
     rng.shuffle(texts)
     comments = f'<ul class="answers anonymous">{"".join(f"<li>{esc(t)}</li>" for t in texts)}</ul>' if texts else ""
+    least = words_threshold(report.team.anonymity_threshold)
+    if round_.answered < least and any(item.kind is InputKind.TEXT for item in report.inputs(round_, _)):
+        comments = f'<p class="empty">{esc(_("Written answers show only when at least {least} answered.", least=least))}</p>'
     return f'<div class="scroll"><table class="figures"><thead>{head}</thead><tbody>{rows}</tbody></table></div>{comments}'
 
 

@@ -24,11 +24,13 @@ from adapters.playground.platform import CHANNEL, PERSONAS, PLATFORM, WORKSPACE,
 from adapters.playground.web import routes as playground_routes
 from bot.about import about_routes
 from bot.config import Settings
+from bot.links import load_secret
 from bot.review_page import retention_job, setup_review
 from bot.service import Ritme
 from rituals.engine import Engine, EngineSettings, utcnow
 from rituals.ports import Platform
 from rituals.types import ChannelRef
+from storage.answers.seal import Sealer
 from storage.db import create_engine, ping
 from storage.repo import Repo
 
@@ -79,7 +81,8 @@ class RepoFeed:
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, background: bool = True) -> web.Application:
     """Wire configuration, storage, engine, service and adapters into one aiohttp app."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
-    repo = Repo(create_engine(settings.database_url))
+    # One secret signs review links and seals anonymous answers (each with keys of its own).
+    repo = Repo(create_engine(settings.database_url), Sealer(load_secret(settings.secret_key, settings.database_url)))
     platforms: dict[str, Platform] = {}
     replica = settings.replica or f"{socket.gethostname()}:{os.getpid()}"
     engine = Engine(repo, platforms, settings=EngineSettings(replica=replica, lease_seconds=settings.lease_seconds, language=settings.default_language), clock=clock)

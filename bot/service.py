@@ -14,6 +14,7 @@ from rituals.calendar import CalendarError, known_country, parse_ics
 from rituals.engine import AnswerNotStored, Engine, utcnow
 from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
+from rituals.kinds.base import words_threshold
 from rituals.library import THEMES, VALUES, find_theme
 from rituals.ports import TeamView
 from rituals.schedule import ScheduleError, parse_duration, parse_schedule
@@ -457,10 +458,13 @@ class Ritme:
 
     async def do_privacy(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         return Notice(title=_("Privacy in this channel"), text=_("What Ritme keeps, and who sees it."), fields=(
-            (_("Anonymous rituals"), _("No name is stored with the answer. Results show once the round has closed, "
-                                       "and only when at least {least} answered.", least=team.anonymity_threshold)),
+            (_("Anonymous rituals"), _("Answers are sealed until the round closes, then kept without a name, in "
+                                       "random order. Scores show when at least {least} answered, written answers "
+                                       "from {words}.", least=team.anonymity_threshold,
+                                       words=words_threshold(team.anonymity_threshold))),
             (_("Answers kept"), _("{days} days; older answers are deleted every night.", days=team.retention_days)),
-            (_("Your own answers"), _("/ritme forget-me erases your answers and your name in every team.")),
+            (_("Your own answers"), _("/ritme forget-me erases your answers and your name in every team; an "
+                                      "anonymous answer to a round still open is withdrawn.")),
         ))
 
     async def do_privacy_threshold(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:

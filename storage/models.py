@@ -2,7 +2,8 @@
 
 All times are stored as UTC. Anonymous replies carry no member: who answered an anonymous
 ritual is kept in ``participations``, a table with no key, order or time that links a row
-to a reply.
+to a reply. While an anonymous round is open its answers are sealed (``sealed_answers``);
+they become replies when it closes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -259,6 +261,21 @@ class Participation(Base):
     member_id: Mapped[int] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class SealedAnswer(Base):
+    """An anonymous answer while its round is open: encrypted with a key of the round, its
+    person a tag only the server can compute (``storage.answers.seal``). Opened into
+    ``replies`` when the round closes, all at once and in random order, then deleted."""
+
+    __tablename__ = "sealed_answers"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # kept in tag order, not answer order
+
+    occurrence_id: Mapped[int] = mapped_column(
+        ForeignKey("occurrences.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class OutboxMessage(Base):

@@ -9,7 +9,8 @@ by its team index. The retention clean-up deletes by ``ix_replies_team_created``
 
 Anonymous replies never leave this module one by one: only totals (how many answered; per
 scored question how many scores and their sum) and the written answers, without order,
-and only for occurrences that at least ``min_answers`` members answered. The threshold is
+and only for occurrences that at least ``min_answers`` members answered (written answers
+from ``words_threshold(min_answers)``, at least five). The threshold is
 applied in SQL, so a caller cannot forget it.
 """
 
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
 
+from rituals.kinds.base import words_threshold
 from rituals.ports import OccurrenceView, ReplyView, RitualView, TeamView
 from storage.models import (
     Action,
@@ -37,6 +39,7 @@ from storage.models import (
     Participation,
     Reply,
     Ritual,
+    SealedAnswer,
     Team,
     TeamMember,
 )
@@ -142,8 +145,9 @@ class ReadTx:
 
     async def rounds(self, team_id: int, since: datetime) -> list[Round]:
         """Every occurrence of the team's rituals planned at or after ``since``, oldest first."""
-        answered = (  # per round, from the index on the round alone
+        answered = (  # per round, from the index on the round alone; sealed answers while it is open
             select(func.count()).where(Reply.occurrence_id == Occurrence.id).correlate(Occurrence).scalar_subquery()
+            + select(func.count()).where(SealedAnswer.occurrence_id == Occurrence.id).correlate(Occurrence).scalar_subquery()
         )
         stmt = (
             select(Occurrence.id, Occurrence.ritual_id, Occurrence.planned_at, Occurrence.status, Occurrence.reason,
@@ -221,12 +225,14 @@ class ReadTx:
         )
         found: dict[int, AnonymousRound] = {}
         n = 2 * len(scored)
+        least_words = words_threshold(least)
         for occ, answered, *values in (await self.conn.execute(stmt)).all():
             counts, sums, texts = values[0:n:2], values[1:n:2], values[n:]
             found[occ] = AnonymousRound(
                 answered=int(answered),
                 scores={key: (int(c), int(t)) for key, c, t in zip(scored, counts, sums, strict=True) if t is not None},
-                texts={key: sorted(str(t) for t in some) for key, some in zip(written, texts, strict=True) if some},
+                texts={key: sorted(str(t) for t in some) for key, some in zip(written, texts, strict=True)
+                       if some and answered >= least_words},
             )
         return found
 
@@ -280,15 +286,19 @@ class ReadTx:
         return out
 
     async def answered(self, occurrence_ids: Collection[int]) -> dict[int, int]:
-        """How many answered each occurrence (the round's index alone)."""
+        """How many answered each occurrence (the round's index alone), sealed answers of an
+        open anonymous round included."""
         if not occurrence_ids:
             return {}
-        stmt = (
-            select(Reply.occurrence_id, func.count())
-            .where(Reply.occurrence_id.in_(occurrence_ids))
-            .group_by(Reply.occurrence_id)
-        )
-        counts = {occ: int(n) for occ, n in (await self.conn.execute(stmt)).all()}
+        counts: dict[int, int] = {}
+        for table in (Reply, SealedAnswer):
+            stmt = (
+                select(table.occurrence_id, func.count())
+                .where(table.occurrence_id.in_(occurrence_ids))
+                .group_by(table.occurrence_id)
+            )
+            for occ, n in (await self.conn.execute(stmt)).all():
+                counts[occ] = counts.get(occ, 0) + int(n)
         return {occ: counts.get(occ, 0) for occ in occurrence_ids}
 
 

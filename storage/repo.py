@@ -6,6 +6,7 @@ transaction; ``SqlTx`` is the engine's view of one transaction.
 
 from __future__ import annotations
 
+import base64
 import functools
 import logging
 import random
@@ -16,6 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ARRAY,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    LargeBinary,
     String,
     Text,
     and_,
@@ -35,7 +38,6 @@ from sqlalchemy import (
     false,
     func,
     insert,
-    null,
     or_,
     select,
     true,
@@ -61,6 +63,8 @@ from rituals.ports import (
     TeamView,
 )
 from rituals.types import Actor, ChannelRef, MessageRef
+from storage.answers.seal import SealedAnswer as Sealed
+from storage.answers.seal import Sealer, UnsealError, person_key
 from storage.db import Writer, WriterConnection, autocommit_connection, in_memory, sessionmaker
 from storage.models import (
     Action,
@@ -75,6 +79,7 @@ from storage.models import (
     Reply,
     Ritual,
     RoleGrant,
+    SealedAnswer,
     SentPrompt,
     Team,
     TeamMember,
@@ -190,7 +195,10 @@ class AnswerSql:
         participations = Participation.__table__
         self.participations = (insert_(participations).on_conflict_do_nothing()
                                .returning(participations.c.occurrence_id, participations.c.member_id))
-        self.anonymous_replies = insert(replies)
+        self.anonymous_replies = insert(replies)  # at the close, opened from ``sealed``
+        self.sealed = insert(SealedAnswer.__table__)
+        self.identities = select(members.c.id, members.c.platform, members.c.workspace_id, members.c.user_id).where(
+            members.c.id.in_(bindparam("ids", expanding=True)))
         if postgresql:
             self.context, self.save = _pg_answer_statements(targets)
 
@@ -244,7 +252,7 @@ def _pg_answer_statements(targets: Any) -> tuple[Any, Any]:
     given = (select(func.json_to_recordset(bindparam("answers", type_=JSON)).table_valued(
         *person, column("name", String), column("team_id", BigInteger), column("occurrence_id", BigInteger),
         column("anonymous", Boolean), column("values", JSON), column("created_on", Date),
-        column("updated_at", DateTime(timezone=True)),
+        column("updated_at", DateTime(timezone=True)), column("tag", String), column("sealed", Text),
     ).render_derived("a", with_types=True)).cte("given"))
     still_open = (select(Occurrence.id).where(Occurrence.id.in_(select(given.c.occurrence_id)), Occurrence.status == "open")
                   .with_for_update(read=True).cte("still_open"))
@@ -284,12 +292,13 @@ def _pg_answer_statements(targets: Any) -> tuple[Any, Any]:
         ["occurrence_id", "member_id"],
         select(r.occurrence_id, r.member_id).where(r.anonymous.is_(True), stored).order_by(r.occurrence_id, r.member_id),
     ).on_conflict_do_nothing().returning(participations.c.occurrence_id, participations.c.member_id).cte("took_part"))
-    anonymous = (insert(replies).from_select(  # who answered, kept apart from what; in no order
-        ["id", "occurrence_id", "member_id", "team_id", "values", "created_on", "updated_at"],
-        select(cast(func.gen_random_uuid(), String), r.occurrence_id, null(), r.team_id, r["values"], r.created_on, null())
+    sealed_answers = SealedAnswer.__table__
+    anonymous = (insert(sealed_answers).from_select(  # who answered, kept apart from what: sealed until the close
+        ["occurrence_id", "tag", "sealed"],
+        select(r.occurrence_id, r.tag, func.decode(r.sealed, "base64", type_=LargeBinary))
         .join_from(rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id))
-        .order_by(func.random()),
-    ).returning(replies.c.occurrence_id).cte("anonymous"))
+        .order_by(r.occurrence_id, r.tag),
+    ).returning(sealed_answers.c.occurrence_id).cte("anonymous"))
     save = (select(r.platform, r.workspace_id, r.user_id, r.occurrence_id, r.member_id, took_part.c.member_id.is_not(None))
             .outerjoin_from(rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id))
             .add_cte(renamed, joined, named, anonymous))
@@ -311,8 +320,9 @@ def answer_sql(postgresql: bool) -> AnswerSql:
 class SqlTx:
     """The engine's operations inside one transaction (see ``rituals.ports.Tx``)."""
 
-    def __init__(self, session: AsyncSession | AsyncConnection | WriterConnection) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection | WriterConnection, sealer: Sealer) -> None:
         self.s: Any = session
+        self.sealer = sealer
         dialect = session.bind.dialect if isinstance(session, AsyncSession) else session.dialect  # type: ignore[union-attr]
         self.locking = dialect.name == "postgresql"
         self.sql = answer_sql(self.locking)
@@ -391,7 +401,43 @@ class SqlTx:
             update(Occurrence).where(Occurrence.id == occurrence_id, Occurrence.status == "open")
             .values(status="closed", closed_at=now)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return False
+        await self._open_sealed(occurrence_id, now)
+        return True
+
+    async def _open_sealed(self, occurrence_id: int, now: datetime) -> None:
+        """The round's sealed answers become anonymous replies: all in this transaction (on
+        PostgreSQL one ``xmin`` for all), in random order, dated the day of the close in the
+        team's timezone; then the sealed rows go. An answer this server cannot open (the
+        secret changed since it was sealed) stays sealed, and is said in the log."""
+        sealed = (await self.s.execute(select(SealedAnswer.tag, SealedAnswer.sealed)
+                                       .where(SealedAnswer.occurrence_id == occurrence_id))).all()
+        if not sealed:
+            return
+        team_id, timezone = (await self.s.execute(
+            select(Team.id, Team.timezone).join(Ritual, Ritual.team_id == Team.id)
+            .join(Occurrence, Occurrence.ritual_id == Ritual.id).where(Occurrence.id == occurrence_id))).one()
+        day = now.astimezone(ZoneInfo(timezone)).date()
+        opened: list[dict[str, Any]] = []
+        unreadable: list[str] = []
+        for tag, blob in sealed:
+            try:
+                values = self.sealer.open(Sealed(occurrence_id=occurrence_id, tag=tag, sealed=blob))
+            except UnsealError:
+                unreadable.append(tag)
+                continue
+            opened.append({"id": str(uuid.uuid4()), "occurrence_id": occurrence_id, "member_id": None,
+                           "team_id": team_id, "values": values, "created_on": day, "updated_at": None})
+        _shuffle(opened)
+        if opened:
+            await self.s.execute(self.sql.anonymous_replies, opened)
+        gone = delete(SealedAnswer).where(SealedAnswer.occurrence_id == occurrence_id)
+        if unreadable:
+            log.error("occurrence %s: %d sealed answers could not be opened (was RITME_SECRET_KEY changed while "
+                      "the round was open?); they stay sealed", occurrence_id, len(unreadable))
+            gone = gone.where(SealedAnswer.tag.not_in(unreadable))
+        await self.s.execute(gone)
 
     async def opening_context(
         self, rituals: Sequence[RitualView], first_day: date, last_day: date, history: int
@@ -451,7 +497,11 @@ class SqlTx:
         return [(mid, name or uid, uid) for mid, name, uid in rows.all()]
 
     async def answered_count(self, occurrence_id: int) -> int:
-        return int(await self.s.scalar(select(func.count()).select_from(Reply).where(Reply.occurrence_id == occurrence_id)) or 0)
+        """Replies and, while the round is open, sealed answers."""
+        replies = select(func.count()).select_from(Reply).where(Reply.occurrence_id == occurrence_id).scalar_subquery()
+        sealed = (select(func.count()).select_from(SealedAnswer)
+                  .where(SealedAnswer.occurrence_id == occurrence_id).scalar_subquery())
+        return int(await self.s.scalar(select(replies + sealed)) or 0)
 
     async def has_answered(self, occurrence_id: int, member_id: int) -> bool:
         named = await self.s.scalar(select(Reply.id).where(Reply.occurrence_id == occurrence_id, Reply.member_id == member_id))
@@ -524,8 +574,8 @@ class SqlTx:
             rows = (await self.s.execute(self.sql.save, {"now": now, "answers": [
                 {"platform": a.actor.platform, "workspace_id": a.actor.workspace_id, "user_id": a.actor.user_id,
                  "name": (a.actor.display_name or "").replace("\x00", "")[:200],  # as the column's type (``Name``) does
-                 "team_id": a.team_id, "occurrence_id": a.occurrence_id, "anonymous": a.anonymous, "values": a.values,
-                 "created_on": a.today.isoformat(), "updated_at": (a.sent_at or now).isoformat()}
+                 "team_id": a.team_id, "occurrence_id": a.occurrence_id, "anonymous": a.anonymous,
+                 "created_on": a.today.isoformat(), "updated_at": (a.sent_at or now).isoformat()} | self._content(a)
                 for a in waiting]})).all()
             taken.update((p, w, u, occ) for p, w, u, occ, _member_id, was_taken in rows if was_taken)
             written.update((p, w, u, occ) for p, w, u, occ, member_id, _taken in rows if member_id is not None)
@@ -539,6 +589,16 @@ class SqlTx:
         else:  # met a concurrent new member three times over: those few are asked to try again
             log.warning("%d answers not stored: their members were being created by other batches", len(waiting))
         return [_saved(a, written, taken) if a not in waiting else Saved.RETRY for a in answers]
+
+    def _content(self, answer: NewAnswer) -> dict[str, Any]:
+        """What the write statement takes of an answer's content: a named answer's values,
+        an anonymous answer sealed (its values never reach the database in clear)."""
+        if not answer.anonymous:
+            return {"values": answer.values, "tag": None, "sealed": None}
+        actor = answer.actor
+        sealed = self.sealer.seal(answer.occurrence_id, person_key(actor.platform, actor.workspace_id, actor.user_id),
+                                  answer.values)
+        return {"values": None, "tag": sealed.tag, "sealed": base64.b64encode(sealed.sealed).decode("ascii")}
 
     async def channel_language(self, channel: ChannelRef) -> str | None:
         return await self.s.scalar(select(Team.language).where(
@@ -611,18 +671,17 @@ class SqlTx:
             ])
         fresh: set[tuple[int, int]] = set()
         anonymous = [r for r in replies_in_order if r.anonymous]
-        if anonymous:  # who answered, kept apart from what: nothing links the two rows
+        if anonymous:  # who took part, and apart from it what they said: sealed until the round closes
             rows = await self.s.execute(self.sql.participations,
                                         [{"occurrence_id": r.occurrence_id, "member_id": r.member_id} for r in anonymous])
             fresh = set(rows.all())
             answers = [r for r in anonymous if (r.occurrence_id, r.member_id) in fresh]
-            _shuffle(answers)  # the order of insertion says nothing about who is who
             if answers:
-                await self.s.execute(self.sql.anonymous_replies, [
-                    {"id": str(uuid.uuid4()), "occurrence_id": r.occurrence_id, "member_id": None,
-                     "team_id": r.team_id, "values": r.values, "created_on": r.today, "updated_at": None}
-                    for r in answers
-                ])
+                people = {member_id: person_key(p, w, u) for member_id, p, w, u in (await self.s.execute(
+                    self.sql.identities, {"ids": sorted({r.member_id for r in answers})})).all()}
+                sealed = [self.sealer.seal(r.occurrence_id, people[r.member_id], r.values) for r in answers]
+                await self.s.execute(self.sql.sealed, [
+                    {"occurrence_id": a.occurrence_id, "tag": a.tag, "sealed": a.sealed} for a in sealed])
         return [not r.anonymous or (r.occurrence_id, r.member_id) in fresh for r in replies]
 
     async def save_reply(
@@ -696,8 +755,9 @@ class SqlTx:
 class Repo:
     """The database, as the engine and the commands use it."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sealer: Sealer) -> None:
         self.engine = engine
+        self.sealer = sealer
         self.sessions = sessionmaker(engine)
         # Answers are written from a thread of their own (see ``Writer``), started with the
         # first answer; an in-memory database exists on one connection only.
@@ -734,7 +794,7 @@ class Repo:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTx]:
         async with self.session() as s:
-            yield SqlTx(s)
+            yield SqlTx(s, self.sealer)
 
     @asynccontextmanager
     async def answer_transaction(self, *, autocommit: bool = False) -> AsyncIterator[SqlTx]:
@@ -742,13 +802,13 @@ class Repo:
         statements); inside ``run_answers`` the writer's."""
         if self.writer is not None and threading.current_thread() is self.writer.thread:
             async with self.writer.transaction(autocommit=autocommit) as conn:
-                yield SqlTx(conn)
+                yield SqlTx(conn, self.sealer)
         elif autocommit and self.engine.dialect.name == "postgresql":
             async with autocommit_connection(self.engine) as async_conn:
-                yield SqlTx(async_conn)
+                yield SqlTx(async_conn, self.sealer)
         else:
             async with self.engine.begin() as async_conn:
-                yield SqlTx(async_conn)
+                yield SqlTx(async_conn, self.sealer)
 
     # -- outbox ---------------------------------------------------------------------
 
@@ -1145,6 +1205,7 @@ class Repo:
             if quoting:
                 await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(quoting)).values(payload=DELIVERED_NOTICE))
             await s.execute(delete(Reply).where(Reply.member_id == member_id))
+            erased += await self._withdraw_sealed(s, member)
             await s.execute(delete(Participation).where(Participation.member_id == member_id))
             await s.execute(delete(RoleGrant).where(RoleGrant.member_id == member_id))
             await s.execute(delete(TeamMember).where(TeamMember.member_id == member_id))
@@ -1158,6 +1219,21 @@ class Repo:
                             .values(installer_user_id=None))
             await s.execute(delete(Member).where(Member.id == member_id))
             return erased
+
+    async def _withdraw_sealed(self, s: AsyncSession, member: Member) -> int:
+        """Withdraw the member's sealed answers to the anonymous rounds still open: they never
+        count for this person again (answering anew after ``forget-me`` counts once). Once a
+        round has closed nothing links its answers to anyone, so none can be taken back."""
+        rounds = (await s.scalars(
+            select(Participation.occurrence_id).join(Occurrence, Occurrence.id == Participation.occurrence_id)
+            .where(Participation.member_id == member.id, Occurrence.status == "open"))).all()
+        person = person_key(member.platform, member.workspace_id, member.user_id)
+        withdrawn = 0
+        for occurrence_id in rounds:
+            result = await s.execute(delete(SealedAnswer).where(
+                SealedAnswer.occurrence_id == occurrence_id, SealedAnswer.tag == self.sealer.tag(occurrence_id, person)))
+            withdrawn += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return withdrawn
 
     async def replies_for(self, occurrence_id: int) -> list[ReplyView]:
         async with self.transaction() as tx:

@@ -16,6 +16,7 @@ from tests.fakes.browser import browser_page, browser_requests, browser_session 
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground, open_playground
 from tests.fakes.postgres import fresh_postgres_url, postgres_url  # noqa: F401
+from tests.fakes.sealing import SEALER
 
 # Databases: `db_url` runs a test on SQLite and on PostgreSQL, migrated; `sqlite_url` on SQLite only.
 
@@ -39,7 +40,7 @@ async def db_url(request, tmp_path) -> str:
 
 @pytest.fixture
 async def repo(db_url: str) -> AsyncIterator[Repo]:
-    r = Repo(create_engine(db_url))
+    r = Repo(create_engine(db_url), SEALER)
     yield r
     await r.dispose()
 

@@ -27,6 +27,7 @@ from storage.db import create_engine, upgrade
 from storage.models import OutboxMessage
 from storage.repo import Repo
 from tests.fakes.bulk import channel_name, seed_rituals, utc_now
+from tests.fakes.sealing import SEALER
 from tests.fakes.servers import Replica, free_port, poll, replica_env
 from tests.fakes.slack_server import SlackProcess
 
@@ -221,7 +222,7 @@ async def test_a_slow_conversation_holds_up_only_itself_and_stopping_gives_back_
     it finishes the send under way and gives back what it had not started."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'ritme.db'}"
     await asyncio.to_thread(upgrade, url)
-    repo = Repo(create_engine(url))
+    repo = Repo(create_engine(url), SEALER)
     channels = {channel_name(i): 5 for i in range(6)}
     slow = channel_name(0)
     await _queue_notices(repo, channels)

@@ -172,6 +172,16 @@ def validate(inputs: tuple[Input, ...], values: dict[str, Any]) -> dict[str, Any
     return clean
 
 
+WORDS_FLOOR = 5  # written answers of an anonymous round need more company than scores
+
+
+def words_threshold(threshold: int) -> int:
+    """From how many answers the written answers of an anonymous round show: words say more
+    about who wrote them than a score does, so survey tools show comments only from five
+    answers (scores from three); the team's own threshold when it is higher."""
+    return max(WORDS_FLOOR, threshold)
+
+
 def summarise(
     *,
     inputs: tuple[Input, ...],
@@ -219,6 +229,9 @@ def summarise(
                 counts.update(a if isinstance(a, list) else [a])
             top = ", ".join(f"{labels.get(k, k)} ({n})" for k, n in counts.most_common())
             fields.append((item.label, top))
+        elif anonymous and count < words_threshold(threshold):
+            fields.append((item.label, _("Written answers show only when at least {least} answered.",
+                                         least=words_threshold(threshold))))
         elif shared or anonymous:
             texts = [str(a) for a in answers]
             if anonymous:

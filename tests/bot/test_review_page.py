@@ -29,12 +29,14 @@ from bot.review_page import retention_job
 from bot.server import ENGINE, REPO, create_app
 from rituals.i18n import translator
 from rituals.library import PULSE_STATEMENTS, THEMES, VALUES
+from rituals.types import Actor, ChannelRef
 from storage.db import create_engine
 from storage.models import AuditEntry, Occurrence, Participation, Reply, Ritual
 from storage.queries import Queries
 from storage.repo import Repo
 from tests.fakes.browser import screenshot, serve_app
 from tests.fakes.clock import Clock
+from tests.fakes.sealing import SEALER
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -203,8 +205,21 @@ async def test_page_shows_anonymous_rounds_only_from_the_threshold(real: Real) -
     assert '<span class="latest">3.3' in section  # (2 + 3 + 5) / 3
     figures = page[page.index('class="figures"'):]
     assert f"<td>{PULSE_STATEMENTS[0].text}</td><td class=\"num\">3.3</td>" in figures
-    assert "zq-a" in page and "zq-c" in page
-    for name in ("Anna", "Bram", "Chris"):  # no name anywhere near an anonymous answer
+    assert "zq-a" not in page and "zq-c" not in page  # words need five answers, scores three
+    assert "Written answers show only when at least 5 answered." in section
+
+    await real.command("anna", "add pulse every 2 weeks on friday at 15:00")  # #3, with five answers
+    real.clock.advance(days=1)
+    occ = await real.run(3)
+    for user, score, comment in (("anna", 2, "zq-a"), ("bram", 3, ""), ("chris", 5, "zq-c"), ("dewi", 4, "zq-d")):
+        await real.answer(user, occ, pulse(score, comment))
+    erik = Actor(platform=PLATFORM, workspace_id=WORKSPACE, user_id="erik", display_name="Erik")  # new in the channel
+    channel = ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL)
+    assert (await real.app[ENGINE].submit(occurrence_id=occ, actor=erik, values=pulse(4, "zq-e"), via=channel))[0]
+    await real.close(3)
+    page = await real.page()
+    assert "zq-a" in page and "zq-c" in page and "zq-e" in page
+    for name in ("Anna", "Bram", "Chris", "Dewi", "Erik"):  # no name anywhere near an anonymous answer
         assert re.search(name + r"\W{0,40}zq-", page) is None
     pulse_one = page[page.index('id="pulse-1"'):page.index('id="pulse-2"')]
     assert "No round of this pulse had enough answers" in pulse_one
@@ -464,7 +479,7 @@ async def test_page_shows_only_a_summary_of_rituals_the_team_does_not_share(real
 
 
 async def test_retention_runs_daily_from_the_start_of_the_server(sqlite_url: str) -> None:
-    repo = Repo(create_engine(sqlite_url))
+    repo = Repo(create_engine(sqlite_url), SEALER)
     team, _ = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T", timezone="Europe/Amsterdam",
                                      language="en", now=NOW)
     member = await repo.ensure_member(platform="p", workspace_id="w", user_id="u", display_name="U", now=NOW, team_id=team.id)

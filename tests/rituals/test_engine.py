@@ -86,7 +86,7 @@ async def test_two_replicas_claim_each_occurrence_once(repo: Repo) -> None:
     for _ in range(20):
         await add_weekly(repo, team, clock)
     clock.set(MONDAY_0900 + timedelta(seconds=1))
-    second = Repo(create_engine(str(repo.engine.url.render_as_string(hide_password=False))))
+    second = Repo(create_engine(str(repo.engine.url.render_as_string(hide_password=False))), repo.sealer)
     try:
         a = make_engine(repo, clock, RecordingPlatform(), "a")
         b = make_engine(second, clock, RecordingPlatform(), "b")
@@ -322,7 +322,9 @@ async def test_answers_arriving_together_are_stored_together_each_with_its_own_o
     assert results[7][1] == results[8][1] == "Only the members of this team can answer its questions."
     replies = {r.member_name: r.values for r in await repo.replies_for(checkout)}
     assert replies == {"User 0": {"score": 4, "takeaway": "second"}, "Newcomer": {"score": 5, "takeaway": "new here"}}
-    assert len(await repo.replies_for(pulse)) == 1
+    assert await repo.replies_for(pulse) == []  # sealed until the round closes
+    async with repo.transaction() as tx:
+        assert await tx.answered_count(pulse) == 1
     newcomer_id = await repo.find_member(platform="test", workspace_id="w", user_id="u9")
     async with repo.transaction() as tx:
         roster = {m for m, _name, _uid in await tx.roster(team)}
@@ -395,11 +397,15 @@ async def test_anonymous_pulse_stores_no_member_and_respects_the_threshold(repo:
         again = await engine.submit(occurrence_id=occ, actor=user(n), values=answers)
         assert not again[0]  # an anonymous answer is taken once
     async with repo.session() as s:
-        from storage.models import Reply
+        from storage.models import Reply, SealedAnswer
 
-        rows = (await s.scalars(select(Reply))).all()
-    assert len(rows) == 2 and all(r.member_id is None for r in rows)
+        assert (await s.scalars(select(Reply))).all() == []
+        assert len((await s.scalars(select(SealedAnswer))).all()) == 2
     await engine.close_now(ritual)
+    async with repo.session() as s:
+        rows = (await s.scalars(select(Reply))).all()
+        assert (await s.scalars(select(SealedAnswer))).all() == []
+    assert len(rows) == 2 and all(r.member_id is None for r in rows)
     await engine.dispatch()
     (_, notice), = platform.notices
     assert "Too few answers" in notice.text and not notice.fields

@@ -35,6 +35,12 @@ async def answer(repo: Repo, occ: int, team: int, member: int, values: dict, *, 
                                    values=values, today=day, now=NOW)
 
 
+async def close_round(repo: Repo, occ: int, day: date) -> None:
+    """Close a round on ``day``: its sealed anonymous answers become replies then."""
+    async with repo.transaction() as tx:
+        assert await tx.close_occurrence(occ, datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+
+
 async def test_rounds_count_answers_and_keep_skips_with_their_reason(repo: Repo) -> None:
     team, ids = await make_team(repo, "a", ["ann", "bob", "cas"])
     other, other_ids = await make_team(repo, "b", ["dirk"])
@@ -66,19 +72,22 @@ async def test_rounds_count_answers_and_keep_skips_with_their_reason(repo: Repo)
 
 
 async def test_anonymous_rounds_leave_storage_as_totals_and_only_at_the_threshold(repo: Repo) -> None:
-    team, ids = await make_team(repo, "a", ["ann", "bob", "cas", "dirk"])
+    team, ids = await make_team(repo, "a", ["ann", "bob", "cas", "dirk", "eva"])
     pulse = await repo.add_ritual(team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
-    old = await add_round(repo, pulse, NOW - timedelta(days=400))
-    two = await add_round(repo, pulse, NOW - timedelta(days=20))
-    three = await add_round(repo, pulse, NOW - timedelta(days=6))
+    old = await add_round(repo, pulse, NOW - timedelta(days=400), status="open")
+    two = await add_round(repo, pulse, NOW - timedelta(days=20), status="open")
+    three = await add_round(repo, pulse, NOW - timedelta(days=6), status="open")
     for name, score in (("ann", 1), ("bob", 5)):
         await answer(repo, two, team, ids[name], {"safe": score, "comment": f"zq-{name}"}, anonymous=True,
                      day=(NOW - timedelta(days=20)).date())
     for name, values in (("ann", {"safe": 2, "Mood now": 4, "comment": "Ziek"}), ("bob", {"safe": 3, "Mood now": 2, "comment": ""}),
-                         ("cas", {"safe": 5, "comment": "Afspraken helpen"}), ("dirk", {"comment": "Alleen tekst"})):
+                         ("cas", {"safe": 5, "comment": "Afspraken helpen"}), ("dirk", {"comment": "Alleen tekst"}),
+                         ("eva", {"comment": "Eerlijk"})):
         await answer(repo, three, team, ids[name], values, anonymous=True, day=(NOW - timedelta(days=6)).date())
     for name in ("ann", "bob", "cas"):
         await answer(repo, old, team, ids[name], {"safe": 4}, anonymous=True, day=(NOW - timedelta(days=400)).date())
+    for occ, days in ((old, 400), (two, 20), (three, 6)):
+        await close_round(repo, occ, (NOW - timedelta(days=days)).date())
 
     q = Queries(repo)
     since = NOW - timedelta(days=365)
@@ -89,14 +98,14 @@ async def test_anonymous_rounds_leave_storage_as_totals_and_only_at_the_threshol
         named = await read.named_answers([pulse], since)
         rounds = await read.rounds(team, since)
     assert set(found) == {three}  # two answers are too few; the old round is before the period
-    assert found[three].answered == 4
+    assert found[three].answered == 5
     assert found[three].scores == {"safe": (3, 10)}  # Dirk wrote but did not score; two scores are too few
-    assert found[three].texts == {"comment": ["Afspraken helpen", "Alleen tekst", "Ziek"]}  # sorted, no empty ones
-    assert set(lower) == {two, three} and lower[two].texts == {}
+    assert found[three].texts == {"comment": ["Afspraken helpen", "Alleen tekst", "Eerlijk", "Ziek"]}  # sorted, no empty ones
+    assert set(lower) == {two, three} and lower[two].texts == {}  # written answers need five
     assert lower[two].scores == {"safe": (2, 6)} and lower[three].scores == {"safe": (3, 10), "Mood now": (2, 6)}
-    assert {occ: (r.answered, r.scores, r.texts) for occ, r in counted.items()} == {three: (4, {}, {})}
+    assert {occ: (r.answered, r.scores, r.texts) for occ, r in counted.items()} == {three: (5, {}, {})}
     assert named == []  # anonymous answers never come with a name
-    assert {r.occurrence_id: r.answered for r in rounds} == {two: 2, three: 4}
+    assert {r.occurrence_id: r.answered for r in rounds} == {two: 2, three: 5}
 
 
 async def test_review_reads_the_latest_rounds_their_replies_and_counts(repo: Repo) -> None:
@@ -139,13 +148,15 @@ async def test_retention_deletes_old_replies_per_team(repo: Repo) -> None:
     r_short = await repo.add_ritual(team_id=short, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
     r_long = await repo.add_ritual(team_id=long, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
     old_day = NOW - timedelta(days=40)
-    old_anon = await add_round(repo, r_short, old_day)
-    new_anon = await add_round(repo, r_short, NOW - timedelta(days=3))
+    old_anon = await add_round(repo, r_short, old_day, status="open")
+    new_anon = await add_round(repo, r_short, NOW - timedelta(days=3), status="open")
     old_named = await add_round(repo, r_long, old_day)
     for name in ("ann", "bob"):
         await answer(repo, old_anon, short, short_ids[name], {"safe": 3}, anonymous=True, day=old_day.date())
         await answer(repo, new_anon, short, short_ids[name], {"safe": 4}, anonymous=True, day=(NOW - timedelta(days=3)).date())
     await answer(repo, old_named, long, long_ids["cas"], {"answer": "kept: 730 days by default"}, anonymous=False, day=old_day.date())
+    await close_round(repo, old_anon, old_day.date())
+    await close_round(repo, new_anon, (NOW - timedelta(days=3)).date())
 
     q = Queries(repo)
     assert await q.delete_expired_replies(NOW) == 2

@@ -13,7 +13,7 @@ from rituals.engine import Engine, EngineSettings
 from rituals.library import PULSE_STATEMENTS
 from rituals.ports import NewAnswer, NewReply, Saved
 from rituals.types import Actor, ChannelRef
-from storage.models import Base, Member, Occurrence, Participation, Reply
+from storage.models import Base, Member, Occurrence, Participation, Reply, SealedAnswer
 from storage.repo import Repo
 from tests.fakes.clock import Clock
 from tests.fakes.platform import RecordingPlatform
@@ -77,6 +77,11 @@ async def test_named_replies_replace_and_anonymous_replies_carry_no_member(repo:
         assert occ2 is not None
         assert await tx.save_reply(occurrence_id=occ2, team_id=team, member_id=ids["bob"], anonymous=True, values={"a": 5}, today=NOW.date(), now=NOW)
         assert not await tx.save_reply(occurrence_id=occ2, team_id=team, member_id=ids["bob"], anonymous=True, values={"a": 1}, today=NOW.date(), now=NOW)
+    async with repo.session() as s:  # sealed while the round is open
+        assert (await s.scalars(select(Reply).where(Reply.occurrence_id == occ2))).all() == []
+        assert [(a.occurrence_id, len(a.sealed)) for a in (await s.scalars(select(SealedAnswer))).all()] == [(occ2, 1 + 12 + 1024 + 16)]
+    async with repo.transaction() as tx:
+        assert await tx.close_occurrence(occ2, NOW)
     async with repo.session() as s:
         named = (await s.scalars(select(Reply).where(Reply.occurrence_id == occ))).all()
         anon = (await s.scalars(select(Reply).where(Reply.occurrence_id == occ2))).all()
@@ -84,6 +89,8 @@ async def test_named_replies_replace_and_anonymous_replies_carry_no_member(repo:
     assert [(r.member_id, r.values) for r in named] == [(ids["ann"], {"a": 2})]
     assert [(r.member_id, r.values, r.updated_at) for r in anon] == [(None, {"a": 5}, None)]
     assert [(p.occurrence_id, p.member_id) for p in part] == [(occ2, ids["bob"])]
+    async with repo.session() as s:
+        assert (await s.scalars(select(SealedAnswer))).all() == []
 
 
 async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> None:
@@ -173,6 +180,8 @@ async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymit
                                           answer(ann, occ, {"answer": "changed"})], NOW)
 
     assert await repo.run_answers(again) == [Saved.ANSWERED, Saved.STORED]
+    async with repo.transaction() as tx:
+        assert await tx.close_occurrence(anon, NOW)
     async with repo.engine.connect() as conn:
         members = dict((await conn.execute(select(Member.user_id, Member.display_name))).all())
         named = sorted((await conn.execute(select(Member.user_id, Reply.values).join(Member, Member.id == Reply.member_id))).all())
@@ -326,7 +335,7 @@ async def test_forget_me_leaves_no_trace_of_the_member(repo: Repo) -> None:
     await engine.dispatch()
 
     erased = await repo.forget_member(ids["zq-ann"])
-    assert erased == 1  # the named reflection answer; the anonymous one was never linked to her
+    assert erased == 2  # the named reflection answer, and her sealed answer to the pulse still open
 
     async with repo.engine.connect() as conn:
         for table in Base.metadata.sorted_tables:

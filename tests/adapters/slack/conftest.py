@@ -33,7 +33,7 @@ from adapters.slack.pacing import ChannelPacer
 from bot.config import Settings
 from bot.server import ENGINE, REPO, create_app
 from storage.db import upgrade
-from storage.models import Participation, Reply
+from storage.models import Participation, Reply, SealedAnswer
 from tests.fakes.slack_api import APP_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeSlackApi
 
 SECRET = "test-signing-secret"
@@ -141,6 +141,10 @@ class Harness:
 
     async def participations(self) -> int:
         return await self.count(Participation)
+
+    async def sealed(self) -> int:
+        """Anonymous answers of open rounds, sealed until their round closes."""
+        return await self.count(SealedAnswer)
 
 
 SECRET_KEY = "k" * 32

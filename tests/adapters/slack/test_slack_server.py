@@ -195,9 +195,11 @@ async def test_scale_through_the_modal_and_an_anonymous_retry(slack: Harness) ->
     assert confirmation(await first.json()) == "Answer saved anonymously."
     retry = await slack.interact(payload, **{"X-Slack-Retry-Num": "1"})
     assert retry.status == 200 and (await retry.read()) == b""  # acked, not refused as a second answer
-    assert await slack.participations() == 1
+    assert await slack.participations() == 1 and await slack.sealed() == 1
+    assert await slack.replies() == []  # sealed until the round closes
+    await slack.command("close 1", user=ADMIN)
     stored = await slack.replies()
-    assert len(stored) == 1 and set(stored[0].values()) == {4}
+    assert len(stored) == 1 and set(stored[0].values()) == {4} and await slack.sealed() == 0
     async with slack.app[REPO].session() as s:
         assert (await s.scalars(select(Reply.member_id))).all() == [None]  # anonymous
 
