@@ -5,7 +5,7 @@ throwaway PostgreSQL server and prints, per figure, Ritme's value, the baseline'
 and their ratio. Absolute figures drift between machines; the ratios are what to compare
 (see docs/benchmarks.md). Everything runs on 127.0.0.1, bounded in count and time.
 
-One module per benchmark: ``fanout``, ``answers``, ``many_rituals``, ``review``. Each has
+One module per benchmark: ``fanout``, ``answers``, ``anonymous_answers``, ``many_rituals``, ``review``. Each has
 ``async def run(db: Database) -> list[Figure]``.
 """
 

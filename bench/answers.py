@@ -54,9 +54,25 @@ def sign(body: bytes) -> dict[str, str]:
             "Content-Type": "application/x-www-form-urlencoded"}
 
 
-def submission(occurrence_id: int, user: str, answer: str) -> bytes:
+def submission(occurrence_id: int, user: str, answer: str, kind: str = "reflection") -> bytes:
+    """The form a member submits: a reflection's one question, or a pulse's statements (each
+    scored) and its comment."""
     from urllib.parse import urlencode
 
+    if kind == "pulse":
+        from rituals.library import PULSE_STATEMENTS
+
+        blocks = [{"type": "input", "block_id": f"in_{s.key}", "label": {"type": "plain_text", "text": "Q"},
+                   "element": {"type": "radio_buttons", "action_id": "value"}} for s in PULSE_STATEMENTS]
+        blocks.append({"type": "input", "block_id": "in_comment", "label": {"type": "plain_text", "text": "C"},
+                       "element": {"type": "plain_text_input", "action_id": "value"}})
+        state = {f"in_{s.key}": {"value": {"type": "radio_buttons", "selected_option": {"value": str(1 + i % 5)}}}
+                 for i, s in enumerate(PULSE_STATEMENTS)}
+        state["in_comment"] = {"value": {"type": "plain_text_input", "value": answer}}
+    else:
+        blocks = [{"type": "input", "block_id": "in_answer", "label": {"type": "plain_text", "text": "Q"},
+                   "element": {"type": "plain_text_input", "action_id": "value"}}]
+        state = {"in_answer": {"value": {"type": "plain_text_input", "value": answer}}}
     payload = {
         "type": "view_submission", "team": {"id": "T1", "domain": "school"},
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T1"},
@@ -64,9 +80,8 @@ def submission(occurrence_id: int, user: str, answer: str) -> bytes:
         "view": {
             "id": "V1", "hash": "h1", "type": "modal", "callback_id": "ritme_answer_modal",
             "private_metadata": json.dumps({"o": occurrence_id, "c": CHANNEL, "l": "en"}),
-            "blocks": [{"type": "input", "block_id": "in_answer", "label": {"type": "plain_text", "text": "Q"},
-                        "element": {"type": "plain_text_input", "action_id": "value"}}],
-            "state": {"values": {"in_answer": {"value": {"type": "plain_text_input", "value": answer}}}},
+            "blocks": blocks,
+            "state": {"values": state},
         },
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
@@ -110,7 +125,8 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes, run: Run, 
         run.refused += 1
 
 
-async def closed_loop(url: str, occurrence_id: int, concurrency: int, seconds: float, users: Any) -> Run:
+async def closed_loop(url: str, occurrence_id: int, concurrency: int, seconds: float, users: Any,
+                      kind: str = "reflection") -> Run:
     run = Run()
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
@@ -119,7 +135,7 @@ async def closed_loop(url: str, occurrence_id: int, concurrency: int, seconds: f
         async def worker() -> None:
             while time.monotonic() < deadline:
                 user = next(users)
-                await post(session, url, submission(occurrence_id, user, f"answer of {user}"), run, user)
+                await post(session, url, submission(occurrence_id, user, f"answer of {user}", kind), run, user)
 
         clock = Timer()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -127,7 +143,8 @@ async def closed_loop(url: str, occurrence_id: int, concurrency: int, seconds: f
     return run
 
 
-async def open_loop(url: str, occurrence_id: int, rate: float, seconds: float, users: Any) -> Run:
+async def open_loop(url: str, occurrence_id: int, rate: float, seconds: float, users: Any,
+                    kind: str = "reflection") -> Run:
     """Requests started at a steady ``rate`` whatever the answers' speed."""
     run = Run()
     connector = aiohttp.TCPConnector(limit=512)
@@ -140,7 +157,8 @@ async def open_loop(url: str, occurrence_id: int, rate: float, seconds: float, u
             if delay > 0:
                 await asyncio.sleep(delay)
             user = next(users)
-            tasks.append(asyncio.create_task(post(session, url, submission(occurrence_id, user, f"answer of {user}"), run, user)))
+            body = submission(occurrence_id, user, f"answer of {user}", kind)
+            tasks.append(asyncio.create_task(post(session, url, body, run, user)))
         await asyncio.gather(*tasks)
         run.seconds = clock.seconds
     return run
@@ -171,7 +189,8 @@ async def healthy(url: str, within: float = 60) -> bool:
     return await wait_until(check, within=within, every=0.2)
 
 
-async def measure(ritme_url: str, base_url: str, occurrence_id: int, seconds: float) -> tuple[dict[int, Run], dict[int, Run], Run, Run]:
+async def measure(ritme_url: str, base_url: str, occurrence_id: int, seconds: float,
+                  kind: str = "reflection") -> tuple[dict[int, Run], dict[int, Run], Run, Run]:
     """Both servers at each level, taking turns in short rounds that go through all the
     levels, so that a change in the machine's speed during the run (other tenants,
     frequency) falls on both servers and on every level alike; then each at half Ritme's
@@ -179,28 +198,30 @@ async def measure(ritme_url: str, base_url: str, occurrence_id: int, seconds: fl
     ritme_users = (f"U{n:07d}" for n in itertools.count())
     base_users = (f"B{n:07d}" for n in itertools.count())
     # Warm up (connections, caches, bolt's auth.test); Ritme's answers count as acknowledged too.
-    warm = await closed_loop(ritme_url, occurrence_id, 4, 1.0, ritme_users)
-    await closed_loop(base_url, occurrence_id, 4, 1.0, base_users)
+    warm = await closed_loop(ritme_url, occurrence_id, 4, 1.0, ritme_users, kind)
+    await closed_loop(base_url, occurrence_id, 4, 1.0, base_users, kind)
     ritme: dict[int, Run] = {c: Run() for c in LEVELS}
     base: dict[int, Run] = {c: Run() for c in LEVELS}
     for _round in range(ROUNDS):  # every level in every round: a slow minute falls on all levels alike
         for c in LEVELS:
-            ritme[c].add(await closed_loop(ritme_url, occurrence_id, c, seconds / ROUNDS, ritme_users))
-            base[c].add(await closed_loop(base_url, occurrence_id, c, seconds / ROUNDS, base_users))
+            ritme[c].add(await closed_loop(ritme_url, occurrence_id, c, seconds / ROUNDS, ritme_users, kind))
+            base[c].add(await closed_loop(base_url, occurrence_id, c, seconds / ROUNDS, base_users, kind))
     half_rate = max(r.rate for r in ritme.values()) / 2
     half_seconds = HALF_PEAK_SECONDS * seconds / SECONDS_PER_LEVEL
-    ritme_half = await open_loop(ritme_url, occurrence_id, half_rate, half_seconds, ritme_users)
-    base_half = await open_loop(base_url, occurrence_id, half_rate, half_seconds, base_users)
+    ritme_half = await open_loop(ritme_url, occurrence_id, half_rate, half_seconds, ritme_users, kind)
+    base_half = await open_loop(base_url, occurrence_id, half_rate, half_seconds, base_users, kind)
     ritme_half.users += warm.users
     ritme_half.refused += warm.refused
     return ritme, base, ritme_half, base_half
 
 
-async def run(db: Database, scale: float = 1.0) -> list[Figure]:
+async def run(db: Database, scale: float = 1.0, kind: str = "reflection") -> list[Figure]:
+    """``kind``: ``reflection`` (named answers) or ``pulse`` (anonymous answers, sealed until
+    the round closes: ``bench/anonymous_answers.py``)."""
     from sqlalchemy import func, select
 
     from storage.db import create_engine
-    from storage.models import Occurrence, Reply
+    from storage.models import Occurrence, Reply, SealedAnswer
     from tests.fakes.bulk import seed_rituals, utc_now
     from tests.fakes.servers import free_port
     from tests.fakes.slack_server import SlackProcess
@@ -209,8 +230,9 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
     seconds = max(1.0, SECONDS_PER_LEVEL * min(1.0, scale * 3))
     engine = create_engine(url)
     now = utc_now()
-    await seed_rituals(engine, 1, now=now, due=lambda i, s, tz: now - timedelta(seconds=5))
-    workdir = db.tmp / f"answers-{db.backend}"
+    await seed_rituals(engine, 1, now=now, kind=kind, due=lambda i, s, tz: now - timedelta(seconds=5))
+    bench = "answers" if kind == "reflection" else "anonymous answers"
+    workdir = db.tmp / f"answers-{kind}-{db.backend}"
     workdir.mkdir(exist_ok=True)
     ritme_port, base_port = free_port(), free_port()
     async with quiet_logs():
@@ -235,13 +257,14 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
                     occurrence_id = int((await conn.execute(select(Occurrence.id))).scalar_one())
                 ritme_levels, base_levels, ritme_half, base_half = await measure(
                     f"http://127.0.0.1:{ritme_port}/slack/events", f"http://127.0.0.1:{base_port}/slack/events",
-                    occurrence_id, seconds)
+                    occurrence_id, seconds, kind)
             finally:
                 stop(ritme)
                 stop(baseline)
-            async with engine.connect() as conn:
-                stored = int((await conn.execute(
-                    select(func.count()).select_from(Reply).where(Reply.occurrence_id == occurrence_id))).scalar_one())
+            async with engine.connect() as conn:  # an anonymous round's answers are sealed while it is open
+                stored = sum([int((await conn.execute(
+                    select(func.count()).select_from(table).where(table.occurrence_id == occurrence_id))).scalar_one())
+                    for table in (Reply, SealedAnswer)])
             acked_users = {u for r in [*ritme_levels.values(), ritme_half] for u in r.users}
     await engine.dispose()
 
@@ -256,15 +279,15 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
     refused = sum(r.refused for r in [*ritme_levels.values(), ritme_half])
     name = "bare bolt AsyncApp, process_before_response=True, ack only"
     return [
-        Figure(bench="answers", what="signed answers acknowledged, peak over 1/4/16/64 in flight", unit="req/s",
+        Figure(bench=bench, what="signed answers acknowledged, peak over 1/4/16/64 in flight", unit="req/s",
                ritme=ritme_peak, baseline=base_peak, baseline_name=name, target=">= 0.7 of baseline",
                met=ritme_peak >= 0.7 * base_peak, notes=f"per level (ritme vs baseline): {per_level}"),
-        Figure(bench="answers", what=f"p99 ack latency at half Ritme's peak ({ritme_peak / 2:,.0f} req/s offered)",
+        Figure(bench=bench, what=f"p99 ack latency at half Ritme's peak ({ritme_peak / 2:,.0f} req/s offered)",
                unit="ms", ritme=p99_half, baseline=base_p99_half, baseline_name=name, higher_is_better=False,
                target="< 100 ms", met=p99_half < 100,
                notes=f"p50 {percentile(ritme_half.latencies, 50) * 1000:.1f} ms (baseline "
                      f"{percentile(base_half.latencies, 50) * 1000:.1f} ms); {ritme_half.acked} answers"),
-        Figure(bench="answers", what="acknowledged answers stored", unit="", ritme=stored,
+        Figure(bench=bench, what="acknowledged answers stored", unit="", ritme=stored,
                baseline=len(acked_users), baseline_name="acknowledged", target="all stored",
                met=stored == len(acked_users), notes=f"{refused} requests not acknowledged"),
     ]

@@ -43,7 +43,8 @@ from storage.models import (
     Team,
     TeamMember,
 )
-from storage.repo import Repo, occurrence_view, ritual_view, team_view
+from storage.repo import Repo
+from storage.views import occurrence_view, ritual_view, team_view
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -6,42 +6,23 @@ transaction; ``SqlTx`` is the engine's view of one transaction.
 
 from __future__ import annotations
 
-import base64
-import functools
 import logging
 import random
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    ARRAY,
-    JSON,
-    BigInteger,
-    Boolean,
-    Date,
-    DateTime,
-    LargeBinary,
-    String,
     Text,
     and_,
-    any_,
-    bindparam,
     cast,
-    column,
     delete,
-    false,
     func,
     insert,
     or_,
     select,
-    true,
-    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -52,20 +33,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from rituals.kinds.appreciation import assign_colleagues, round_roster
 from rituals.ports import (
     Delivery,
-    NewAnswer,
-    NewReply,
     OccurrenceView,
     OpeningContext,
     OutboxItem,
     ReplyView,
     RitualView,
-    Saved,
     TeamView,
 )
 from rituals.types import Actor, ChannelRef, MessageRef
-from storage.answers.seal import SealedAnswer as Sealed
-from storage.answers.seal import Sealer, UnsealError, person_key
-from storage.db import Writer, WriterConnection, autocommit_connection, in_memory, sessionmaker
+from storage.answers.rows import AnswerRows
+from storage.answers.seal import Sealer, person_key
+from storage.answers.writer import Writer, WriterConnection
+from storage.db import autocommit_connection, in_memory, sessionmaker
 from storage.models import (
     Action,
     AuditEntry,
@@ -83,8 +62,8 @@ from storage.models import (
     SentPrompt,
     Team,
     TeamMember,
-    UTCDateTime,
 )
+from storage.views import channel_from, channel_to, occurrence_view, ritual_view, team_view
 
 _shuffle = random.SystemRandom().shuffle
 
@@ -97,238 +76,17 @@ T = TypeVar("T")
 DELIVERED_NOTICE = {"type": "notice", "delivered": True}  # a notice's text is not kept once sent
 
 
-def team_view(t: Team) -> TeamView:
-    return TeamView(
-        id=t.id, platform=t.platform, workspace_id=t.workspace_id, channel_id=t.channel_id,
-        name=t.name, timezone=t.timezone, language=t.language, goal=t.goal,
-        holiday_country=t.holiday_country, anonymity_threshold=t.anonymity_threshold,
-        settings=dict(t.settings or {}), retention_days=t.retention_days,
-    )
-
-
-def ritual_view(r: Ritual) -> RitualView:
-    return RitualView(
-        id=r.id, team_id=r.team_id, kind=r.kind, schedule=r.schedule,
-        open_seconds=r.open_seconds, options=dict(r.options or {}), paused=r.paused,
-        next_due_at=r.next_due_at,
-    )
-
-
-def occurrence_view(o: Occurrence) -> OccurrenceView:
-    return OccurrenceView(
-        id=o.id, ritual_id=o.ritual_id, planned_at=o.planned_at, status=o.status,
-        reason=o.reason, content=dict(o.content or {}), opened_at=o.opened_at,
-        closes_at=o.closes_at, closed_at=o.closed_at,
-    )
-
-
-def channel_from(data: dict[str, Any]) -> ChannelRef:
-    return ChannelRef(
-        platform=data["platform"], workspace_id=data["workspace_id"], channel_id=data["channel_id"],
-        user_id=data.get("user_id"), ephemeral=bool(data.get("ephemeral", False)),
-        members=tuple(data.get("members") or ()),
-    )
-
-
-def channel_to(ref: ChannelRef) -> dict[str, Any]:
-    return {
-        "platform": ref.platform, "workspace_id": ref.workspace_id, "channel_id": ref.channel_id,
-        "user_id": ref.user_id, "ephemeral": ref.ephemeral, "members": list(ref.members),
-    }
-
-
-class AnswerSql:
-    """The statements that store answers, built once per dialect: answers arrive by the
-    hundreds a second, and building a statement (an ``ON CONFLICT`` clause's ``excluded``
-    above all) cost more than running it (bench/answers.py)."""
-
-    def __init__(self, postgresql: bool) -> None:
-        insert_ = pg_insert if postgresql else sqlite_insert
-        parts = [(Occurrence, "o_"), (Ritual, "r_"), (Team, "t_")]
-        if postgresql:
-            # Arrays as parameters: one statement text whatever the number of answers, so
-            # that asyncpg prepares it once (an expanding IN is a new statement, and a new
-            # prepare, for each length).
-            def one_of(column: Any, name: str, type_: Any) -> Any:
-                return column == any_(bindparam(name, type_=ARRAY(type_)))
-        else:
-            def one_of(column: Any, name: str, type_: Any) -> Any:
-                return column.in_(bindparam(name, expanding=True))
-        targets = (
-            select(*(c.label(prefix + c.key) for model, prefix in parts for c in model.__table__.c))
-            .join_from(Occurrence, Ritual, Ritual.id == Occurrence.ritual_id)
-            .join(Team, Team.id == Ritual.team_id)
-            .where(one_of(Occurrence.id, "ids", BigInteger))
-        )
-        if postgresql:  # a close (an UPDATE of the row) waits for the transaction, and sees its answers
-            # (``answer_targets``; the batch read, ``context``, takes no lock: its write does)
-            self.targets = targets.with_for_update(read=True, of=Occurrence.__table__)
-        else:
-            self.targets = targets
-        self.open_rounds = select(Occurrence.id).where(one_of(Occurrence.id, "ids", BigInteger), Occurrence.status == "open")
-        self.target_parts = parts
-        members = Member.__table__
-        same_workspace = and_(members.c.platform == bindparam("platform"), members.c.workspace_id == bindparam("workspace"))
-        if postgresql:
-            # One probe of the members' unique key (platform, workspace, user) per person
-            # (LIMIT 1 keeps the subquery apart, a probe per row). Given the people as an IN
-            # list or a join, PostgreSQL's planner, until the table is first analysed (a new
-            # database's first big round), took the whole workspace for one row and read it
-            # all: some milliseconds a batch, most of the database's work.
-            wanted = func.unnest(bindparam("users", type_=ARRAY(String))).table_valued("user_id").render_derived("wanted")
-            m: Any = (select(members.c.user_id, members.c.id, members.c.display_name)
-                      .where(same_workspace, members.c.user_id == wanted.c.user_id).limit(1).lateral("m"))
-            people = select(m.c.user_id, m.c.id, m.c.display_name).select_from(wanted).join(m, true())
-        else:
-            m = members
-            people = select(m.c.user_id, m.c.id, m.c.display_name).where(
-                same_workspace, m.c.user_id.in_(bindparam("users", expanding=True)))
-        self.members = people
-        self.in_teams = people.add_columns(TeamMember.team_id).outerjoin(  # and which of ``teams`` they are in
-            TeamMember.__table__, and_(TeamMember.member_id == m.c.id, one_of(TeamMember.team_id, "teams", BigInteger)))
-        self.new_members = (insert_(members).on_conflict_do_nothing()
-                            .returning(members.c.platform, members.c.workspace_id, members.c.user_id, members.c.id))
-        self.rename = update(members).where(members.c.id == bindparam("member_id")).values(display_name=bindparam("name"))
-        self.join = insert_(TeamMember.__table__).on_conflict_do_nothing()
-        replies = Reply.__table__
-        self.named_replies = _replacing_earlier(insert_(replies))
-        participations = Participation.__table__
-        self.participations = (insert_(participations).on_conflict_do_nothing()
-                               .returning(participations.c.occurrence_id, participations.c.member_id))
-        self.anonymous_replies = insert(replies)  # at the close, opened from ``sealed``
-        self.sealed = insert(SealedAnswer.__table__)
-        self.identities = select(members.c.id, members.c.platform, members.c.workspace_id, members.c.user_id).where(
-            members.c.id.in_(bindparam("ids", expanding=True)))
-        if postgresql:
-            self.context, self.save = _pg_answer_statements(targets)
-
-
-def _replacing_earlier(upsert: Any) -> Any:
-    """A named reply's INSERT that replaces the member's earlier answer to the round.
-    Batches commit side by side (and replicas): an answer sent earlier, committed later,
-    does not replace the later one."""
-    replies = Reply.__table__
-    return upsert.on_conflict_do_update(
-        index_elements=[replies.c.occurrence_id, replies.c.member_id],
-        set_={"values": upsert.excluded["values"], "updated_at": upsert.excluded.updated_at},
-        where=or_(replies.c.updated_at.is_(None), replies.c.updated_at <= upsert.excluded.updated_at),
-    )
-
-
-def _pg_answer_statements(targets: Any) -> tuple[Any, Any]:
-    """A batch of answers on PostgreSQL in two statements, a read and a write, each whole in
-    itself (two round trips, where the steps one by one took seven): under load each round
-    trip waited its turn for the machine's cores, and each statement cost the writer's
-    thread a third of a millisecond (bench/answers.py).
-
-    The read: ``targets`` with, for each occurrence, the people of the batch who are
-    members, and whether they are in its team (a JSON list). The write: the rounds still
-    open, held FOR SHARE (a close, an UPDATE of the row, waits for the write and sees its
-    answers; a close before it leaves their answers out), then members created on first
-    contact, renamed, joined to the team, and their replies, in data-modifying CTEs; it
-    returns the answers it took up, anonymous ones marked when taken. The people and the
-    answers come as one JSON document each. A member created by a concurrent batch while
-    the write ran is not seen by it: nothing is written for that person, and
-    ``save_answers`` writes their answers again in a new statement."""
-    members, team_members = Member.__table__, TeamMember.__table__
-    replies, participations = Reply.__table__, Participation.__table__
-    person = (column("platform", String), column("workspace_id", String), column("user_id", String))
-
-    def member_of(who: Any) -> Any:  # the member with the key of ``who``, looked up by it
-        return (select(members.c.id, members.c.display_name)
-                .where(members.c.platform == who.c.platform, members.c.workspace_id == who.c.workspace_id,
-                       members.c.user_id == who.c.user_id)
-                .limit(1).lateral())
-
-    people = func.json_to_recordset(bindparam("people", type_=JSON)).table_valued(*person).render_derived("people", with_types=True)
-    member = member_of(people)
-    found = (select(func.json_agg(func.json_build_array(people.c.platform, people.c.workspace_id, people.c.user_id,
-                                                        member.c.id, team_members.c.team_id.is_not(None))))
-             .select_from(people).join(member, true())
-             .outerjoin(team_members, and_(team_members.c.member_id == member.c.id, team_members.c.team_id == Team.id))
-             .correlate(Team).scalar_subquery())
-    context = targets.add_columns(type_coerce(found, JSON).label("people"))
-
-    given = (select(func.json_to_recordset(bindparam("answers", type_=JSON)).table_valued(
-        *person, column("name", String), column("team_id", BigInteger), column("occurrence_id", BigInteger),
-        column("anonymous", Boolean), column("values", JSON), column("created_on", Date),
-        column("updated_at", DateTime(timezone=True)), column("tag", String), column("sealed", Text),
-    ).render_derived("a", with_types=True)).cte("given"))
-    still_open = (select(Occurrence.id).where(Occurrence.id.in_(select(given.c.occurrence_id)), Occurrence.status == "open")
-                  .with_for_update(read=True).cte("still_open"))
-    answers = select(given).where(given.c.occurrence_id.in_(select(still_open.c.id))).cte("answers")
-    a = answers.c
-    who = select(a.platform, a.workspace_id, a.user_id, func.max(a.name).label("name")).group_by(
-        a.platform, a.workspace_id, a.user_id).subquery("who")
-    known_member = member_of(who)
-    known = (select(who, known_member.c.id, known_member.c.display_name)
-             .select_from(who).outerjoin(known_member, true()).cte("known"))
-    k = known.c
-    created = (pg_insert(members).from_select(
-        ["platform", "workspace_id", "user_id", "display_name", "created_at", "mute_reminders"],
-        select(k.platform, k.workspace_id, k.user_id, k.name, bindparam("now", type_=UTCDateTime), false())
-        .where(k.id.is_(None)).order_by(k.platform, k.workspace_id, k.user_id),  # one order for all: no deadlocks
-    ).on_conflict_do_nothing().returning(members.c.id, members.c.platform, members.c.workspace_id, members.c.user_id)
-        .cte("created"))
-    same_person = and_(created.c.platform == k.platform, created.c.workspace_id == k.workspace_id, created.c.user_id == k.user_id)
-    ids = (select(k.platform, k.workspace_id, k.user_id, func.coalesce(k.id, created.c.id).label("member_id"))
-           .select_from(known).outerjoin(created, same_person).cte("ids"))
-    renamed = (update(members).where(members.c.id == k.id, k.name != "", members.c.display_name != k.name)
-               .values(display_name=k.name).returning(members.c.id).cte("renamed"))
-    rows = (select(answers, ids.c.member_id).select_from(answers)
-            .join(ids, and_(ids.c.platform == a.platform, ids.c.workspace_id == a.workspace_id, ids.c.user_id == a.user_id))
-            .cte("rows"))
-    r = rows.c
-    stored = r.member_id.is_not(None)  # None: created by a concurrent batch meanwhile (see above)
-    joined = (pg_insert(team_members).from_select(
-        ["team_id", "member_id"], select(r.team_id, r.member_id).where(stored).distinct().order_by(r.team_id, r.member_id))
-        .on_conflict_do_nothing().returning(team_members.c.member_id).cte("joined"))
-    named = _replacing_earlier(pg_insert(replies).from_select(
-        ["id", "occurrence_id", "member_id", "team_id", "values", "created_on", "updated_at"],
-        select(cast(func.gen_random_uuid(), String), r.occurrence_id, r.member_id, r.team_id, r["values"], r.created_on, r.updated_at)
-        .where(r.anonymous.is_(False), stored).order_by(r.occurrence_id, r.member_id),
-    )).returning(replies.c.occurrence_id).cte("named")
-    took_part = (pg_insert(participations).from_select(
-        ["occurrence_id", "member_id"],
-        select(r.occurrence_id, r.member_id).where(r.anonymous.is_(True), stored).order_by(r.occurrence_id, r.member_id),
-    ).on_conflict_do_nothing().returning(participations.c.occurrence_id, participations.c.member_id).cte("took_part"))
-    sealed_answers = SealedAnswer.__table__
-    anonymous = (insert(sealed_answers).from_select(  # who answered, kept apart from what: sealed until the close
-        ["occurrence_id", "tag", "sealed"],
-        select(r.occurrence_id, r.tag, func.decode(r.sealed, "base64", type_=LargeBinary))
-        .join_from(rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id))
-        .order_by(r.occurrence_id, r.tag),
-    ).returning(sealed_answers.c.occurrence_id).cte("anonymous"))
-    save = (select(r.platform, r.workspace_id, r.user_id, r.occurrence_id, r.member_id, took_part.c.member_id.is_not(None))
-            .outerjoin_from(rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id))
-            .add_cte(renamed, joined, named, anonymous))
-    return context, save
-
-
-def _saved(answer: NewAnswer, written: set[tuple[str, str, str, int]], taken: set[tuple[str, str, str, int]]) -> Saved:
-    key = (answer.actor.platform, answer.actor.workspace_id, answer.actor.user_id, answer.occurrence_id)
-    if key not in written:
-        return Saved.CLOSED
-    return Saved.ANSWERED if answer.anonymous and key not in taken else Saved.STORED
-
-
-@functools.cache
-def answer_sql(postgresql: bool) -> AnswerSql:
-    return AnswerSql(postgresql)
-
-
-class SqlTx:
-    """The engine's operations inside one transaction (see ``rituals.ports.Tx``)."""
+class SqlTx(AnswerRows):
+    """The engine's operations inside one transaction (see ``rituals.ports.Tx``); those of
+    answers are ``AnswerRows``'."""
 
     def __init__(self, session: AsyncSession | AsyncConnection | WriterConnection, sealer: Sealer) -> None:
-        self.s: Any = session
-        self.sealer = sealer
-        dialect = session.bind.dialect if isinstance(session, AsyncSession) else session.dialect  # type: ignore[union-attr]
-        self.locking = dialect.name == "postgresql"
-        self.sql = answer_sql(self.locking)
-        # Members read by ``members_in_teams`` in this transaction ((id, name), None: none),
-        # so that ``ensure_members`` after it need not read them again.
-        self._seen: dict[tuple[str, str, str], tuple[int, str] | None] = {}
+        super().__init__(session, sealer)
+        self.locking = self.in_one_statement  # row locks: FOR UPDATE SKIP LOCKED among replicas
+
+    def _insert(self, table: Any) -> Any:
+        """INSERT with the dialect's ON CONFLICT clauses."""
+        return (pg_insert if self.locking else sqlite_insert)(table)
 
     def _locked(self, stmt: Any) -> Any:
         return stmt.with_for_update(skip_locked=True) if self.locking else stmt
@@ -403,41 +161,8 @@ class SqlTx:
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             return False
-        await self._open_sealed(occurrence_id, now)
+        await self.open_sealed(occurrence_id, now)
         return True
-
-    async def _open_sealed(self, occurrence_id: int, now: datetime) -> None:
-        """The round's sealed answers become anonymous replies: all in this transaction (on
-        PostgreSQL one ``xmin`` for all), in random order, dated the day of the close in the
-        team's timezone; then the sealed rows go. An answer this server cannot open (the
-        secret changed since it was sealed) stays sealed, and is said in the log."""
-        sealed = (await self.s.execute(select(SealedAnswer.tag, SealedAnswer.sealed)
-                                       .where(SealedAnswer.occurrence_id == occurrence_id))).all()
-        if not sealed:
-            return
-        team_id, timezone = (await self.s.execute(
-            select(Team.id, Team.timezone).join(Ritual, Ritual.team_id == Team.id)
-            .join(Occurrence, Occurrence.ritual_id == Ritual.id).where(Occurrence.id == occurrence_id))).one()
-        day = now.astimezone(ZoneInfo(timezone)).date()
-        opened: list[dict[str, Any]] = []
-        unreadable: list[str] = []
-        for tag, blob in sealed:
-            try:
-                values = self.sealer.open(Sealed(occurrence_id=occurrence_id, tag=tag, sealed=blob))
-            except UnsealError:
-                unreadable.append(tag)
-                continue
-            opened.append({"id": str(uuid.uuid4()), "occurrence_id": occurrence_id, "member_id": None,
-                           "team_id": team_id, "values": values, "created_on": day, "updated_at": None})
-        _shuffle(opened)
-        if opened:
-            await self.s.execute(self.sql.anonymous_replies, opened)
-        gone = delete(SealedAnswer).where(SealedAnswer.occurrence_id == occurrence_id)
-        if unreadable:
-            log.error("occurrence %s: %d sealed answers could not be opened (was RITME_SECRET_KEY changed while "
-                      "the round was open?); they stay sealed", occurrence_id, len(unreadable))
-            gone = gone.where(SealedAnswer.tag.not_in(unreadable))
-        await self.s.execute(gone)
 
     async def opening_context(
         self, rituals: Sequence[RitualView], first_day: date, last_day: date, history: int
@@ -511,187 +236,6 @@ class SqlTx:
             select(Participation.member_id).where(Participation.occurrence_id == occurrence_id, Participation.member_id == member_id)
         )
         return anon is not None
-
-    def _insert(self, table: Any) -> Any:
-        """INSERT with the dialect's ON CONFLICT clauses."""
-        return (pg_insert if self.locking else sqlite_insert)(table)
-
-    async def answer_targets(
-        self, occurrence_ids: Sequence[int]
-    ) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
-        if not occurrence_ids:
-            return {}
-        found: dict[int, tuple[OccurrenceView, RitualView, TeamView]] = {}
-        for row in (await self.s.execute(self.sql.targets, {"ids": list(occurrence_ids)})).mappings():
-            occ, ritual, team = self._target(row)
-            found[occ.id] = (occ, ritual, team)
-        return found
-
-    def _target(self, row: Any) -> tuple[OccurrenceView, RitualView, TeamView]:
-        occ, ritual, team = (SimpleNamespace(**{k[2:]: v for k, v in row.items() if k.startswith(prefix)})
-                             for _model, prefix in self.sql.target_parts)
-        return occurrence_view(occ), ritual_view(ritual), team_view(team)  # type: ignore[arg-type]
-
-    async def answer_context(
-        self, occurrence_ids: Sequence[int], people: Sequence[Actor]
-    ) -> tuple[dict[int, tuple[OccurrenceView, RitualView, TeamView]], dict[tuple[str, str, str, int], int]]:
-        if not self.locking:
-            targets = await self.answer_targets(occurrence_ids)
-            teams = {team.id for _occ, _ritual, team in targets.values()}
-            return targets, await self.members_in_teams([(actor, team) for actor in people for team in teams])
-        if not occurrence_ids:
-            return {}, {}
-        keys = sorted({(a.platform, a.workspace_id, a.user_id) for a in people})
-        found: dict[int, tuple[OccurrenceView, RitualView, TeamView]] = {}
-        in_team: dict[tuple[str, str, str, int], int] = {}
-        rows = await self.s.execute(self.sql.context, {
-            "ids": list(occurrence_ids),
-            "people": [{"platform": p, "workspace_id": w, "user_id": u} for p, w, u in keys]})
-        for row in rows.mappings():
-            occ, ritual, team = self._target(row)
-            found[occ.id] = (occ, ritual, team)
-            in_team.update({(p, w, u, team.id): member_id for p, w, u, member_id, joined in row["people"] or () if joined})
-        return found, in_team
-
-    async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[Saved]:
-        if not answers:
-            return []
-        if not self.locking:  # one writer at a time: the rounds stay as they are read here
-            still_open = set((await self.s.execute(self.sql.open_rounds, {"ids": sorted({a.occurrence_id for a in answers})})).scalars())
-            kept = [a for a in answers if a.occurrence_id in still_open]
-            members = await self.ensure_members([(a.actor, a.team_id) for a in kept], now)
-            stored = iter(await self.save_replies([
-                NewReply(occurrence_id=a.occurrence_id, team_id=a.team_id,
-                         member_id=members[(a.actor.platform, a.actor.workspace_id, a.actor.user_id)],
-                         anonymous=a.anonymous, values=a.values, today=a.today, sent_at=a.sent_at)
-                for a in kept], now))
-            return [(Saved.STORED if next(stored) else Saved.ANSWERED) if a.occurrence_id in still_open else Saved.CLOSED
-                    for a in answers]
-        taken: set[tuple[str, str, str, int]] = set()
-        written: set[tuple[str, str, str, int]] = set()
-        waiting = list(answers)
-        for _attempt in range(3):
-            rows = (await self.s.execute(self.sql.save, {"now": now, "answers": [
-                {"platform": a.actor.platform, "workspace_id": a.actor.workspace_id, "user_id": a.actor.user_id,
-                 "name": (a.actor.display_name or "").replace("\x00", "")[:200],  # as the column's type (``Name``) does
-                 "team_id": a.team_id, "occurrence_id": a.occurrence_id, "anonymous": a.anonymous,
-                 "created_on": a.today.isoformat(), "updated_at": (a.sent_at or now).isoformat()} | self._content(a)
-                for a in waiting]})).all()
-            taken.update((p, w, u, occ) for p, w, u, occ, _member_id, was_taken in rows if was_taken)
-            written.update((p, w, u, occ) for p, w, u, occ, member_id, _taken in rows if member_id is not None)
-            # Members a concurrent batch created while this statement ran: not seen by it
-            # (nothing was written for them); a new statement sees them. An answer the
-            # statement did not return at all was for a round no longer open.
-            unseen = {(p, w, u) for p, w, u, _occ, member_id, _taken in rows if member_id is None}
-            waiting = [a for a in waiting if (a.actor.platform, a.actor.workspace_id, a.actor.user_id) in unseen]
-            if not waiting:
-                break
-        else:  # met a concurrent new member three times over: those few are asked to try again
-            log.warning("%d answers not stored: their members were being created by other batches", len(waiting))
-        return [_saved(a, written, taken) if a not in waiting else Saved.RETRY for a in answers]
-
-    def _content(self, answer: NewAnswer) -> dict[str, Any]:
-        """What the write statement takes of an answer's content: a named answer's values,
-        an anonymous answer sealed (its values never reach the database in clear)."""
-        if not answer.anonymous:
-            return {"values": answer.values, "tag": None, "sealed": None}
-        actor = answer.actor
-        sealed = self.sealer.seal(answer.occurrence_id, person_key(actor.platform, actor.workspace_id, actor.user_id),
-                                  answer.values)
-        return {"values": None, "tag": sealed.tag, "sealed": base64.b64encode(sealed.sealed).decode("ascii")}
-
-    async def channel_language(self, channel: ChannelRef) -> str | None:
-        return await self.s.scalar(select(Team.language).where(
-            Team.platform == channel.platform, Team.workspace_id == channel.workspace_id, Team.channel_id == channel.channel_id))
-
-    async def members_in_teams(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
-        wanted = {(a.platform, a.workspace_id, a.user_id, team_id) for a, team_id in people}
-        by_workspace: dict[tuple[str, str], tuple[set[str], set[int]]] = {}
-        for platform, workspace_id, user_id, team_id in wanted:
-            users, teams = by_workspace.setdefault((platform, workspace_id), (set(), set()))
-            users.add(user_id)
-            teams.add(team_id)
-        found: dict[tuple[str, str, str, int], int] = {}
-        for (platform, workspace_id), (users, teams) in by_workspace.items():
-            rows = await self.s.execute(self.sql.in_teams, {"platform": platform, "workspace": workspace_id,
-                                                            "users": sorted(users), "teams": sorted(teams)})
-            self._seen.update(dict.fromkeys(((platform, workspace_id, u) for u in users), None))
-            for user_id, member_id, name, team_id in rows.all():
-                self._seen[(platform, workspace_id, user_id)] = (member_id, name)
-                if (platform, workspace_id, user_id, team_id) in wanted:
-                    found[(platform, workspace_id, user_id, team_id)] = member_id
-        return found
-
-    async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
-        # Statements with a list of parameters (executemany), whatever the number of rows.
-        names: dict[tuple[str, str, str], str] = {}
-        for actor, _team in people:
-            key = (actor.platform, actor.workspace_id, actor.user_id)
-            names[key] = actor.display_name or names.get(key, "")
-        known = {key: seen for key in names if (seen := self._seen.get(key))}
-        known.update(await self._members({key: name for key, name in names.items() if key not in self._seen}))
-        missing = sorted(key for key in names if key not in known)  # one order for all: no deadlocks
-        if missing:  # first contact; a concurrent first contact elsewhere is no conflict
-            created = await self.s.execute(self.sql.new_members, [
-                {"platform": p, "workspace_id": w, "user_id": u, "display_name": names[(p, w, u)],
-                 "created_at": now, "mute_reminders": False} for p, w, u in missing
-            ])
-            known.update({(p, w, u): (member_id, names[(p, w, u)]) for p, w, u, member_id in created.all()})
-            if any(key not in known for key in missing):  # made by someone else meanwhile
-                known.update(await self._members(dict.fromkeys((k for k in missing if k not in known), "")))
-        self._seen.clear()  # written from here on
-        renamed = sorted(({"member_id": known[key][0], "name": name} for key, name in names.items()
-                          if name and key not in missing and known[key][1] != name), key=lambda row: row["member_id"])
-        if renamed:
-            await self.s.execute(self.sql.rename, renamed)
-        joins = {(team_id, known[(a.platform, a.workspace_id, a.user_id)][0]) for a, team_id in people}
-        if joins:
-            await self.s.execute(self.sql.join, [{"team_id": team_id, "member_id": member_id} for team_id, member_id in sorted(joins)])
-        return {key: member_id for key, (member_id, _name) in known.items()}
-
-    async def _members(self, keys: dict[tuple[str, str, str], str]) -> dict[tuple[str, str, str], tuple[int, str]]:
-        """(id, display name) of the members that exist, by (platform, workspace, user)."""
-        by_workspace: dict[tuple[str, str], list[str]] = {}
-        for platform, workspace_id, user_id in keys:
-            by_workspace.setdefault((platform, workspace_id), []).append(user_id)
-        found: dict[tuple[str, str, str], tuple[int, str]] = {}
-        for (platform, workspace_id), users in sorted(by_workspace.items()):
-            rows = await self.s.execute(self.sql.members, {"platform": platform, "workspace": workspace_id, "users": users})
-            found.update({(platform, workspace_id, user_id): (member_id, name) for user_id, member_id, name in rows.all()})
-        return found
-
-    async def save_replies(self, replies: Sequence[NewReply], now: datetime) -> list[bool]:
-        replies_in_order = sorted(replies, key=lambda r: (r.occurrence_id, r.member_id))  # no deadlocks
-        named = [r for r in replies_in_order if not r.anonymous]
-        if named:  # insert, or replace the member's earlier answer
-            await self.s.execute(self.sql.named_replies, [
-                {"id": str(uuid.uuid4()), "occurrence_id": r.occurrence_id, "member_id": r.member_id,
-                 "team_id": r.team_id, "values": r.values, "created_on": r.today, "updated_at": r.sent_at or now}
-                for r in named
-            ])
-        fresh: set[tuple[int, int]] = set()
-        anonymous = [r for r in replies_in_order if r.anonymous]
-        if anonymous:  # who took part, and apart from it what they said: sealed until the round closes
-            rows = await self.s.execute(self.sql.participations,
-                                        [{"occurrence_id": r.occurrence_id, "member_id": r.member_id} for r in anonymous])
-            fresh = set(rows.all())
-            answers = [r for r in anonymous if (r.occurrence_id, r.member_id) in fresh]
-            if answers:
-                people = {member_id: person_key(p, w, u) for member_id, p, w, u in (await self.s.execute(
-                    self.sql.identities, {"ids": sorted({r.member_id for r in answers})})).all()}
-                sealed = [self.sealer.seal(r.occurrence_id, people[r.member_id], r.values) for r in answers]
-                await self.s.execute(self.sql.sealed, [
-                    {"occurrence_id": a.occurrence_id, "tag": a.tag, "sealed": a.sealed} for a in sealed])
-        return [not r.anonymous or (r.occurrence_id, r.member_id) in fresh for r in replies]
-
-    async def save_reply(
-        self, *, occurrence_id: int, team_id: int, member_id: int, anonymous: bool,
-        values: dict[str, Any], today: date, now: datetime,
-    ) -> bool:
-        """One reply (see ``save_replies``)."""
-        reply = NewReply(occurrence_id=occurrence_id, team_id=team_id, member_id=member_id,
-                         anonymous=anonymous, values=values, today=today)
-        return (await self.save_replies([reply], now))[0]
 
     async def enqueue(
         self, *, team_id: int, occurrence_id: int | None, destination: ChannelRef,
