@@ -34,6 +34,7 @@ from bot.config import Settings
 from bot.server import ENGINE, REPO, create_app
 from storage.db import upgrade
 from storage.models import Participation, Reply
+from tests.fakes.secret_key import SECRET_KEY
 from tests.fakes.slack_api import APP_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeSlackApi
 
 SECRET = "test-signing-secret"
@@ -141,9 +142,6 @@ class Harness:
 
     async def participations(self) -> int:
         return await self.count(Participation)
-
-
-SECRET_KEY = "k" * 32
 
 
 @asynccontextmanager
