@@ -27,6 +27,7 @@ import hmac
 import itertools
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -239,7 +240,7 @@ async def run(db: Database, scale: float = 1.0, kind: str = "reflection") -> lis
         with SlackProcess() as slack:
             keep = {k: v for k, v in os.environ.items() if not k.startswith(("RITME_", "SLACK_", "Microsoft"))}
             env = {**keep, "RITME_DATABASE_URL": url, "RITME_PORT": str(ritme_port), "SLACK_BOT_TOKEN": "xoxb-test",
-                   "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url, "RITME_SECRET_KEY": "k" * 32,
+                   "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url, "RITME_SECRET_KEY": secrets.token_hex(32),
                    "RITME_TICK_SECONDS": "1", "RITME_DEFAULT_LANGUAGE": "en"}
             base_env = {**keep, "SLACK_API_URL": slack.api_url}
             ritme = start([str(Path(sys.executable).with_name("ritme")), "serve"], env, workdir / "ritme.log", workdir)

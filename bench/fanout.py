@@ -20,6 +20,7 @@ per channel; and the tick's time to open the 10,000 occurrences, end to end.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -45,7 +46,7 @@ def settings_for(url: str, api_url: str) -> Any:
     from bot.config import Settings
 
     return Settings(**{
-        "RITME_DATABASE_URL": url, "RITME_SECRET_KEY": "k" * 32, "RITME_DEFAULT_LANGUAGE": "en",
+        "RITME_DATABASE_URL": url, "RITME_SECRET_KEY": secrets.token_hex(32), "RITME_DEFAULT_LANGUAGE": "en",
         "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api_url,
         "RITME_PLAYGROUND": False,
     })

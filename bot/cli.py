@@ -51,7 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
     upgrade(settings.database_url)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ConfigError as err:  # what only start-up can tell, such as a weak secret in the playground's file
+        return _fail(str(err))
     app.on_startup.append(_settle_heap)  # after the app's own start-up (aiohttp runs them in order)
     where = "the playground" if settings.playground_enabled else "the platform endpoints"
     logging.getLogger("ritme").info("serving %s on http://%s:%s", where, settings.host, settings.port)

@@ -13,6 +13,44 @@ class ConfigError(Exception):
     """A setting is wrong; the message names the variable."""
 
 
+# -- the server's secret -------------------------------------------------------------------
+
+SECRET_HINT = 'make one with: python -c "import secrets; print(secrets.token_hex(32))"'
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_VARIETY = 8  # distinct characters; 32 random hex digits have about 15
+# Examples that were ever printed in this project's README, docs or tests: whoever copied
+# one shares it with everyone who read it. Compared without case or surrounding space.
+PUBLISHED_SECRETS = frozenset({
+    "a-long-random-string", "test-secret-key-test-secret-key", "k" * 32,
+    "change-me", "changeme", "replace-me", "secret", "your-secret-key", "my-secret-key",
+})
+
+
+def weak_secret(value: str) -> str | None:
+    """Why ``value`` cannot be the server's secret, or None when it will do.
+
+    The secret signs review and export links and seals stored Slack tokens, so a guessable
+    one opens every team's answers. The rule, meant to catch what a person types rather than
+    to measure entropy: not an example published with Ritme; at least 32 characters; at
+    least 8 different characters; not one piece repeated (``abcabc...``); not mostly a run
+    of neighbouring characters (``abcdef...``, ``123456...``). ``secrets.token_hex(32)``
+    passes (64 hex digits) with room to spare. The reason never quotes the value.
+    """
+    if value.strip().lower() in PUBLISHED_SECRETS:
+        return "this is an example published with Ritme, so others know it too"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"too short ({len(value)} characters; at least {MIN_SECRET_LENGTH} random ones are needed)"
+    if len(set(value)) < MIN_SECRET_VARIETY:
+        return (f"not random: only {len(set(value))} different characters "
+                f"(at least {MIN_SECRET_VARIETY} are needed)")
+    if value in (value + value)[1:-1]:  # the string is a shorter piece repeated
+        return "not random: it repeats one piece over and over"
+    steps = sum(1 for a, b in zip(value, value[1:], strict=False) if abs(ord(a) - ord(b)) == 1)
+    if steps * 2 > len(value) - 1:
+        return "not random: it is mostly a run of neighbouring characters (like abcd or 1234)"
+    return None
+
+
 def _alias(name: str) -> Any:
     return Field(default=None, validation_alias=AliasChoices(name))
 
@@ -48,6 +86,15 @@ class Settings(BaseSettings):
     to_channel_from_bot_oauth_scope: str | None = _alias("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE")
     oauth_url: str | None = _alias("OAUTH_URL")
     lease_seconds: float = Field(default=60.0, validation_alias="RITME_LEASE_SECONDS", gt=0)  # outbox claim lease
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        if value:  # unset or empty: required with a platform (below), generated for the playground
+            reason = weak_secret(value)
+            if reason:
+                raise ValueError(f"{reason}; {SECRET_HINT}")
+        return value
 
     @field_validator("default_language")
     @classmethod
@@ -88,7 +135,7 @@ class Settings(BaseSettings):
         if self.microsoft_app_id and not self.microsoft_app_password and (self.microsoft_app_type or "MultiTenant") != "UserAssignedMSI":
             raise ValueError("MicrosoftAppPassword: required when MicrosoftAppId is set")
         if self.any_platform and not self.secret_key:
-            raise ValueError("RITME_SECRET_KEY: required when a platform is configured")
+            raise ValueError(f"RITME_SECRET_KEY: required when a platform is configured; {SECRET_HINT}")
         return self
 
     @property

@@ -43,6 +43,7 @@ from storage.models import Base, Reply
 from tests.fakes.botframework import FakeBotFramework
 from tests.fakes.clock import Clock
 from tests.fakes.playground import open_playground
+from tests.fakes.secret_key import SECRET_KEY
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.threaded import ThreadedLoop, request
 
@@ -128,7 +129,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     with FakeBotFramework() as bf, pytest.MonkeyPatch.context() as mp:
         mp.setenv("REQUESTS_CA_BUNDLE", bf.ca_file)
         settings_ = Settings(**{
-            "RITME_DATABASE_URL": url, "RITME_SECRET_KEY": "k" * 32, "RITME_PLAYGROUND": True,
+            "RITME_DATABASE_URL": url, "RITME_SECRET_KEY": SECRET_KEY, "RITME_PLAYGROUND": True,
             "RITME_DEFAULT_LANGUAGE": "en", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake.api_url, **bf.env(),
         })
@@ -332,6 +333,26 @@ def test_review_any_token_is_refused(edge: Edge, token: str, csv: bool) -> None:
     path = "/review/" + quote(token, safe="") + ("/export.csv" if csv else "")
     status = edge.refused_unchanged(lambda: edge.send("GET", path))
     assert status in (403, 404)
+
+
+digits = st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=12)  # ١ ² ７ and the ASCII ones
+teams = st.one_of(st.just("1"), digits, st.text(max_size=20))  # the playground's team is 1
+expiries = st.one_of(st.from_regex(r"[1-9][0-9]{9}", fullmatch=True), digits, st.text(max_size=20))
+signatures = st.one_of(st.from_regex(r"[A-Za-z0-9_-]{43}", fullmatch=True), st.text(max_size=60))
+tokens = st.one_of(
+    st.tuples(teams, expiries, signatures).map(".".join),
+    st.lists(st.one_of(teams, expiries, signatures, st.sampled_from(["", "..", "\x00"])), max_size=5).map(".".join),
+)
+
+
+@settings(EDGE_SETTINGS, max_examples=300)
+@given(token=tokens, csv=st.booleans())
+def test_review_any_token_shaped_like_ours_is_refused(edge: Edge, token: str, csv: bool) -> None:
+    """TEAM.EXPIRY.SIGNATURE with any digits (Arabic-Indic, superscript), text and lengths in each
+    part, for a team that exists: a 4xx, never a 500."""
+    path = "/review/" + quote(token, safe=".") + ("/export.csv" if csv else "")
+    status = edge.refused_unchanged(lambda: edge.send("GET", path))
+    assert 400 <= status < 500
 
 
 slack_bodies = st.one_of(

@@ -28,6 +28,7 @@ from storage.models import OutboxMessage
 from storage.repo import Repo
 from tests.fakes.bulk import channel_name, seed_rituals, utc_now
 from tests.fakes.sealing import SEALER
+from tests.fakes.secret_key import SECRET_KEY
 from tests.fakes.servers import Replica, free_port, poll, replica_env
 from tests.fakes.slack_server import SlackProcess
 
@@ -119,7 +120,7 @@ async def served(fresh_postgres_url: str) -> AsyncIterator[tuple[TestClient, Sla
     await asyncio.to_thread(upgrade, fresh_postgres_url)
     with SlackProcess() as slack:
         settings = Settings(**{
-            "RITME_DATABASE_URL": fresh_postgres_url, "RITME_SECRET_KEY": "k" * 32,
+            "RITME_DATABASE_URL": fresh_postgres_url, "RITME_SECRET_KEY": SECRET_KEY,
             "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "fault-secret", "SLACK_API_URL": slack.api_url,
             "RITME_TICK_SECONDS": 0.5, "RITME_DEFAULT_LANGUAGE": "en",
         })

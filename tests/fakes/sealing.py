@@ -1,7 +1,7 @@
-"""The sealing secret of tests that build a ``Repo`` themselves (``ritme serve`` in the
-tests reads its own from RITME_SECRET_KEY or the generated secret file)."""
+"""The sealer of tests that build a ``Repo`` themselves, with the tests' server secret
+(``ritme serve`` in the tests reads the same one from RITME_SECRET_KEY)."""
 
 from storage.answers.seal import Sealer
+from tests.fakes.secret_key import SECRET_KEY
 
-SEALING_SECRET = b"tests-seal-9f1c2a7e4b0d83c6e5a1f2b7d9c04e68"
-SEALER = Sealer(SEALING_SECRET)
+SEALER = Sealer(SECRET_KEY.encode("utf-8"))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.fakes.secret_key import SECRET_KEY
 from tests.fakes.slack_server import SlackProcess
 
 RITME = Path(sys.executable).with_name("ritme")
@@ -65,7 +66,7 @@ def replica_env(database_url: str, slack: SlackProcess) -> dict[str, str]:
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": "replica-test-secret",
         "SLACK_API_URL": slack.api_url,
-        "RITME_SECRET_KEY": "k" * 32,
+        "RITME_SECRET_KEY": SECRET_KEY,
         "RITME_TICK_SECONDS": "1",
         "RITME_LEASE_SECONDS": str(LEASE_SECONDS),
         "RITME_DEFAULT_LANGUAGE": "en",

@@ -34,6 +34,7 @@ from bot.config import Settings
 from bot.server import ENGINE, REPO, create_app
 from storage.db import upgrade
 from storage.models import Participation, Reply, SealedAnswer
+from tests.fakes.secret_key import SECRET_KEY
 from tests.fakes.slack_api import APP_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeSlackApi
 
 SECRET = "test-signing-secret"
@@ -145,9 +146,6 @@ class Harness:
     async def sealed(self) -> int:
         """Anonymous answers of open rounds, sealed until their round closes."""
         return await self.count(SealedAnswer)
-
-
-SECRET_KEY = "k" * 32
 
 
 @asynccontextmanager

@@ -6,8 +6,9 @@ import pytest
 
 from bot.cli import main
 from bot.config import ConfigError, load_settings
+from tests.fakes.secret_key import SECRET_KEY
 
-BASE = {"RITME_SECRET_KEY": "k" * 32}
+BASE = {"RITME_SECRET_KEY": SECRET_KEY}
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +33,7 @@ def test_wrong_combinations_name_the_variable(given: dict[str, str], variable: s
 
 
 def test_serve_refuses_a_bot_token_next_to_oauth(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    for name, value in {"RITME_SECRET_KEY": "k" * 32, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+    for name, value in {"RITME_SECRET_KEY": SECRET_KEY, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
                         "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c"}.items():
         monkeypatch.setenv(name, value)
     assert main(["serve"]) == 2

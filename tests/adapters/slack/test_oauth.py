@@ -14,8 +14,9 @@ from sqlalchemy import select, text
 from bot.server import REPO
 from storage.models import Installation, Occurrence, OutboxMessage, Ritual, Team
 from storage.slack_store import SlackInstallationStore
-from tests.adapters.slack.conftest import CHANNEL, SECRET_KEY, Harness
+from tests.adapters.slack.conftest import CHANNEL, Harness
 from tests.adapters.slack.test_slack_server import submission, texts
+from tests.fakes.secret_key import SECRET_KEY
 from tests.fakes.slack_api import CLIENT_ID
 
 # slack_sdk sends the client credentials with aiohttp's BasicAuth, deprecated in aiohttp 3.14.

@@ -24,6 +24,7 @@ from bot.server import ENGINE, REPO, create_app
 from storage.db import upgrade
 from tests.fakes.botframework import CHANNEL, FakeBotFramework
 from tests.fakes.clock import Clock
+from tests.fakes.secret_key import SECRET_KEY
 
 TENANT = "tenant-1"
 BOT_ID = "28:ritme-bot"
@@ -132,7 +133,7 @@ class Teams:
 @pytest.fixture
 async def teams(fake: FakeBotFramework, teams_db_url: str) -> AsyncIterator[Teams]:
     settings = Settings(RITME_DATABASE_URL=teams_db_url, RITME_DEFAULT_LANGUAGE="en",
-                        RITME_SECRET_KEY="test-secret-key-test-secret-key", **fake.env())
+                        RITME_SECRET_KEY=SECRET_KEY, **fake.env())
     clock = Clock(START)
     app = create_app(settings, clock=clock, background=False)
     pace = PaceClock()

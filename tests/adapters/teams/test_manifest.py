@@ -19,6 +19,7 @@ import pytest
 
 from adapters.teams.manifest import COMMANDS, MANIFEST_VERSION
 from bot.cli import main
+from tests.fakes.secret_key import SECRET_KEY
 
 APP_ID = "3f1b6c3e-2a6e-4c39-9a8e-6c1d2b7f0a11"
 SCHEMAS = Path(__file__).parent / "schema"
@@ -60,7 +61,7 @@ def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> zipfile.ZipFile:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MicrosoftAppId", APP_ID)
     monkeypatch.setenv("MicrosoftAppPassword", "secret")
-    monkeypatch.setenv("RITME_SECRET_KEY", "test-secret-key-test-secret-key")
+    monkeypatch.setenv("RITME_SECRET_KEY", SECRET_KEY)
     monkeypatch.setenv("RITME_PUBLIC_URL", "https://ritme.school.example/")
     out = tmp_path / "ritme-teams.zip"
     assert main(["teams-manifest", str(out)]) == 0
