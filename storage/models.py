@@ -261,6 +261,9 @@ class Participation(Base):
     )
 
 
+DELIVERED_NOTICE = {"type": "notice", "delivered": True}  # a notice's text is not kept once sent
+
+
 class OutboxMessage(Base):
     """A message to deliver. Written in the same transaction as what caused it."""
 

@@ -25,7 +25,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     String,
-    Text,
     and_,
     any_,
     bindparam,
@@ -62,12 +61,13 @@ from rituals.ports import (
 )
 from rituals.types import Actor, ChannelRef, MessageRef
 from storage.db import Writer, WriterConnection, autocommit_connection, in_memory, sessionmaker
+from storage.erasure import forget_member
 from storage.models import (
+    DELIVERED_NOTICE,
     Action,
     AuditEntry,
     ChannelMessage,
     Holiday,
-    Installation,
     Member,
     Occurrence,
     OutboxMessage,
@@ -87,9 +87,6 @@ _shuffle = random.SystemRandom().shuffle
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-DELIVERED_NOTICE = {"type": "notice", "delivered": True}  # a notice's text is not kept once sent
 
 
 def team_view(t: Team) -> TeamView:
@@ -1127,37 +1124,9 @@ class Repo:
             return [(a, b, c) for a, b, c in rows.all()]
 
     async def forget_member(self, member_id: int) -> int:
-        """Erase a member's replies and identity everywhere; the number of replies erased.
-
-        Copies go too: undelivered messages of the member's teams that may quote answers
-        (delivered ones keep no text, see ``finish_outbox``), and in the playground, whose
-        channel is kept here, the messages that name the member."""
-        async with self.session() as s:
-            member = await s.get(Member, member_id)
-            if member is None:
-                return 0
-            platform, user_id = member.platform, member.user_id
-            erased = int(await s.scalar(select(func.count()).select_from(Reply).where(Reply.member_id == member_id)) or 0)
-            failed = (await s.execute(select(OutboxMessage.id, OutboxMessage.payload).where(
-                OutboxMessage.team_id.in_(select(TeamMember.team_id).where(TeamMember.member_id == member_id)),
-                OutboxMessage.status == "failed"))).all()
-            quoting = [i for i, payload in failed if (payload or {}).get("type") == "notice"]
-            if quoting:
-                await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(quoting)).values(payload=DELIVERED_NOTICE))
-            await s.execute(delete(Reply).where(Reply.member_id == member_id))
-            await s.execute(delete(Participation).where(Participation.member_id == member_id))
-            await s.execute(delete(RoleGrant).where(RoleGrant.member_id == member_id))
-            await s.execute(delete(TeamMember).where(TeamMember.member_id == member_id))
-            await s.execute(update(AuditEntry).where(AuditEntry.member_id == member_id).values(member_id=None))
-            await s.execute(delete(SentPrompt).where(SentPrompt.user_id == user_id, SentPrompt.platform == platform))
-            await s.execute(delete(ChannelMessage).where(ChannelMessage.user_id == user_id))
-            name = (member.display_name or "").strip()
-            if len(name) >= 2:
-                await s.execute(delete(ChannelMessage).where(cast(ChannelMessage.payload, Text).contains(name)))
-            await s.execute(update(Installation).where(Installation.platform == platform, Installation.installer_user_id == user_id)
-                            .values(installer_user_id=None))
-            await s.execute(delete(Member).where(Member.id == member_id))
-            return erased
+        """Erase a member's replies and identity everywhere, and every copy of their id and
+        name in what others keep (``storage.erasure``); the number of replies erased."""
+        return await forget_member(self.engine, member_id)
 
     async def replies_for(self, occurrence_id: int) -> list[ReplyView]:
         async with self.transaction() as tx:
