@@ -19,16 +19,18 @@ its JSON columns: rituals/kinds/*, rituals/engine.py, bot/*, adapters/*):
 - ``replies.values`` of others: an appreciation's ``colleague`` that is their id becomes the
   marker; their name or user id in a written answer too.
 - ``outbox``: a message to them alone deleted; a group message (``destination.members``,
-  pairs) without them; a notice waiting to be sent that names them (rendered already, in
-  the team's language) names "a former colleague" instead; one that failed loses its text
-  (it may quote their answers), as a delivered one does.
+  pairs) without them; a notice waiting to be sent (rendered already, in the team's
+  language) that quotes one of their answers deleted, one that names them naming "a former
+  colleague" instead; one that failed loses its text (it may quote them), as a delivered
+  one does.
 - ``sent_prompts.user_id``: where their prompts landed: deleted.
 - ``teams.settings``: ``pairs_exclude``, ``pairs_skip`` and ``labels`` (by member id) without
   them; their name in a text (``questions``, ``values``) replaced by the marker; likewise
   ``teams.goal`` and ``teams.name``, ``holidays.name``, ``actions.text``, ``rituals.options``.
 - ``teams.conversation`` (a Teams conversation reference): its ``user``, when it is them.
 - ``installations.installer_user_id``: emptied.
-- ``channel_messages`` (the playground's channel): theirs deleted, others' texts rewritten.
+- ``channel_messages`` (the playground's channel): theirs deleted, and others' that quote
+  one of their answers (a round's results); others' that name them rewritten.
 
 The marker is ``rituals.former.FORMER_COLLEAGUE``, shown as "a former colleague" in the
 reader's language. Names are matched as whole words (case-insensitively from four
@@ -43,7 +45,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +81,7 @@ PEOPLE_IN_CONTENT = ("appreciation", "pairs")
 # Settings keyed by member id, or listing member ids (bot/service.py, the pairs commands).
 SETTINGS_BY_MEMBER = ("pairs_skip", "labels")
 SETTINGS_OF_MEMBERS = ("pairs_exclude",)
+OPTION_VALUE = re.compile(r"[a-z0-9_-]+")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -124,6 +127,32 @@ class Scrubber:
         return or_(*(text.contains(n, autoescape=True) for n in needles)) if needles else false()
 
 
+class Quotes:
+    """What the person wrote in their answers, to find messages rendered already that quote
+    them (a round's results). Texts of four characters or more that are not an option's
+    value (``not_yet``, ``curiosity``: lower case, no spaces): a shorter one ("ok") says
+    nothing of them and is found everywhere."""
+
+    def __init__(self, answers: Iterable[dict[str, Any]]) -> None:
+        self.texts = sorted({t for values in answers for t in _strings(values)
+                             if len(t) >= 4 and not OPTION_VALUE.fullmatch(t)})
+
+    def in_(self, value: Any) -> bool:
+        found = list(_strings(value))
+        return any(q in t for q in self.texts for t in found)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value.strip()
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+
+
 async def erase_member(s: AsyncSession, member_id: int) -> Erased | None:
     """Erase one member in the session's transaction; None when there is no such member."""
     member = await s.get(Member, member_id)
@@ -141,7 +170,8 @@ async def erase_member(s: AsyncSession, member_id: int) -> Erased | None:
         if int((await s.execute(stmt)).rowcount or 0):
             touched.add(table)
 
-    answers = int(await s.scalar(select(func.count()).select_from(Reply).where(Reply.member_id == member_id)) or 0)
+    own = (await s.scalars(select(Reply.values).where(Reply.member_id == member_id))).all()
+    answers, quotes = len(own), Quotes(own)
     await _others_answers(s, scrub, member_id, rituals, touched)
     for model in (Reply, Participation, RoleGrant, TeamMember):
         await changed(model.__tablename__, delete(model).where(model.member_id == member_id))
@@ -161,10 +191,10 @@ async def erase_member(s: AsyncSession, member_id: int) -> Erased | None:
     await _rewrite(s, touched, "holidays", Holiday, Holiday.name, scrub.text,
                    Holiday.team_id.in_(list(teams)), scrub.found_in(Holiday.name, stored_as_json=False))
     await _teams(s, scrub, member_id, list(teams), touched)
-    await _outbox(s, scrub, user_id, teams, touched)
+    await _outbox(s, scrub, quotes, teams, touched)
     await changed("sent_prompts", delete(SentPrompt).where(
         SentPrompt.platform == platform, SentPrompt.user_id == user_id, SentPrompt.occurrence_id.in_(rounds)))
-    await _channel_messages(s, scrub, user_id, platform, touched)
+    await _channel_messages(s, scrub, quotes, platform, touched)
     await changed("installations", update(Installation).where(
         Installation.platform == platform, Installation.installer_user_id == user_id).values(installer_user_id=None))
     await s.execute(delete(Member).where(Member.id == member_id))
@@ -273,12 +303,13 @@ async def _teams(s: AsyncSession, scrub: Scrubber, member_id: int, team_ids: lis
             touched.add("teams")
 
 
-async def _outbox(s: AsyncSession, scrub: Scrubber, user_id: str, teams: dict[int, str], touched: set[str]) -> None:
-    """Messages to the person go; group messages go on without them; undelivered notices
-    that name them name "a former colleague" (they are rendered: in the team's language)."""
+async def _outbox(s: AsyncSession, scrub: Scrubber, quotes: Quotes, teams: dict[int, str], touched: set[str]) -> None:
+    """Messages to the person go; group messages go on without them. A notice waiting to be
+    sent (rendered already, in the team's language) that quotes their answers goes; one that
+    only names them names "a former colleague". One that failed loses its text, as a
+    delivered one does (``Repo.finish_outbox``): it may quote them in a way not found here."""
     o = OutboxMessage
-    # A notice that could not be delivered may quote the person's answers: its text goes, as
-    # a delivered one's does (``Repo.finish_outbox``).
+    user_id = scrub.user_id
     result = await s.execute(update(o).where(o.team_id.in_(list(teams)), o.status == "failed",
                                              cast(o.payload, Text).contains('"type": "notice"'))
                              .values(payload=DELIVERED_NOTICE))
@@ -286,21 +317,18 @@ async def _outbox(s: AsyncSession, scrub: Scrubber, user_id: str, teams: dict[in
         touched.add("outbox")
     rows = (await s.execute(select(o.id, o.team_id, o.destination, o.payload).where(
         o.team_id.in_(list(teams)),
-        or_(scrub.found_in(o.destination, stored_as_json=True), scrub.found_in(o.payload, stored_as_json=True)),
+        or_(o.status == "pending", scrub.found_in(o.destination, stored_as_json=True)),  # a sent one keeps no text
     ))).all()
     for message_id, team_id, destination, payload in rows:
         to = dict(destination or {})
         members = [str(m) for m in to.get("members") or []]
+        gone = quotes.in_(payload) or (to.get("user_id") == user_id and members in ([], [user_id]))
         if user_id in members:
             members.remove(user_id)
-            if not members:
-                await s.execute(delete(o).where(o.id == message_id))
-                touched.add("outbox")
-                continue
             to["members"] = members
             if to.get("user_id") == user_id:
-                to["user_id"] = members[0]
-        elif to.get("user_id") == user_id:
+                to["user_id"] = members[0] if members else None
+        if gone:
             await s.execute(delete(o).where(o.id == message_id))
             touched.add("outbox")
             continue
@@ -310,16 +338,17 @@ async def _outbox(s: AsyncSession, scrub: Scrubber, user_id: str, teams: dict[in
             touched.add("outbox")
 
 
-async def _channel_messages(s: AsyncSession, scrub: Scrubber, user_id: str, platform: str, touched: set[str]) -> None:
-    """The playground's channel: the person's messages go, others' name "a former colleague"."""
-    result = await s.execute(delete(ChannelMessage).where(ChannelMessage.user_id == user_id))
+async def _channel_messages(s: AsyncSession, scrub: Scrubber, quotes: Quotes, platform: str, touched: set[str]) -> None:
+    """The playground's channel: the person's messages go, and others' that quote their
+    answers (a round's results); others' that name them name "a former colleague"."""
+    result = await s.execute(delete(ChannelMessage).where(ChannelMessage.user_id == scrub.user_id))
     if result.rowcount:  # type: ignore[attr-defined]
         touched.add("channel_messages")
     languages = dict((await s.execute(select(Team.channel_id, Team.language).where(Team.platform == platform))).all())
     rows = (await s.execute(select(ChannelMessage.id, ChannelMessage.channel_id, ChannelMessage.payload)
-                            .where(scrub.found_in(ChannelMessage.payload, stored_as_json=True)))).all()
+                            .where(ChannelMessage.channel_id.in_(list(languages))))).all()
     for message_id, channel_id, payload in rows:
-        if (payload or {}).get("user") == user_id:  # a command they typed
+        if quotes.in_(payload) or (payload or {}).get("user") == scrub.user_id:  # quoting them, or a command they typed
             await s.execute(delete(ChannelMessage).where(ChannelMessage.id == message_id))
         else:
             said = scrub.json(payload, translator(languages.get(channel_id, "en"))(SHOWN_AS))

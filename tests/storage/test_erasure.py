@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from rituals.former import FORMER_COLLEAGUE as MARK
 from rituals.types import ChannelRef
 from storage.db import truncate_wal, vacuum
-from storage.erasure import Scrubber
+from storage.erasure import Quotes, Scrubber
 from storage.models import DELIVERED_NOTICE, Holiday, Installation, OutboxMessage, Reply, Team
 from storage.repo import Repo
 
@@ -52,13 +52,17 @@ async def test_forgetting_reaches_settings_messages_installs_and_conversation_re
                          payload={"type": "notice", "notice": {"title": f"Your consultation pair: {NAME}, Bob"}})
         await tx.enqueue(team_id=team, occurrence_id=occ, destination=replace(here, user_id=USER_ID),
                          payload={"type": "prompt", "occurrence_id": occ}, at=NOW)
+        await tx.save_reply(occurrence_id=occ, team_id=team, member_id=her, anonymous=False, today=NOW.date(), now=NOW,
+                            values={"answer": "zq-her words about the week"})
+        await tx.enqueue(team_id=team, occurrence_id=occ, destination=here, at=NOW,  # the results, not sent yet
+                         payload={"type": "notice", "notice": {"text": "• Someone: zq-her words about the week"}})
         await tx.enqueue(team_id=team, occurrence_id=occ, destination=here, at=NOW,
                          payload={"type": "notice", "notice": {"text": "zq-quoting her answer"}})
     async with repo.session() as s:
         failed = (await s.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()))).first()
         await s.execute(update(OutboxMessage).where(OutboxMessage.id == failed).values(status="failed"))
 
-    assert await repo.forget_member(her) == 0
+    assert await repo.forget_member(her) == 1
 
     async with repo.session() as s:
         row = await s.get(Team, team)
@@ -93,3 +97,10 @@ async def test_vacuum_runs_on_postgresql_and_truncate_wal_on_sqlite(repo: Repo) 
     postgresql = repo.engine.dialect.name == "postgresql"
     assert await vacuum(repo.engine, {"members", "replies", "outbox"}) is postgresql
     assert await truncate_wal(repo.engine) is not postgresql
+
+
+def test_quotes_are_what_the_person_wrote_not_the_options_they_chose() -> None:
+    quotes = Quotes([{"met": "not_yet", "answer": "Something personal", "mood": "Tired", "ok": "ok", "score": 4}])
+    assert quotes.texts == ["Something personal", "Tired"]
+    assert quotes.in_({"type": "notice", "notice": {"text": "• Chris: Something personal"}})
+    assert not quotes.in_({"type": "notice", "notice": {"text": "Not yet (1), not_yet, ok"}})
