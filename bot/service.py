@@ -461,9 +461,9 @@ class Ritme:
             (_("Anonymous rituals"), _("No name is stored with the answer. Results show once the round has closed, "
                                        "and only when at least {least} answered.", least=team.anonymity_threshold)),
             (_("Answers kept"), _("{days} days; older answers are deleted every night.", days=team.retention_days)),
-            (_("Your own answers"), _("/ritme forget-me erases your answers and your name in every team; where others "
-                                      "wrote about you, it says \"a former colleague\". Anonymous answers never carried "
-                                      "your name and stay in the totals.")),
+            (_("Your own answers"), _("/ritme forget-me erases your answers and your name in every team; where "
+                                      "others wrote about you, it says \"a former colleague\". Anonymous answers never "
+                                      "carried your name and stay in the totals.")),
         ))
 
     async def do_privacy_threshold(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:

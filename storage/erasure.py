@@ -181,7 +181,8 @@ async def erase_member(s: AsyncSession, member_id: int) -> Erased | None:
                    Action.ritual_id.in_(rituals), scrub.found_in(Action.text, stored_as_json=False))
     await _rewrite(s, touched, "audit_log", AuditEntry, AuditEntry.detail, lambda d: _audit_detail(d, scrub, member_id),
                    AuditEntry.team_id.in_(list(teams)),
-                   or_(cast(AuditEntry.detail, Text).contains('"member"'), scrub.found_in(AuditEntry.detail, stored_as_json=True)))
+                   or_(cast(AuditEntry.detail, Text).contains('"member"'),
+                       scrub.found_in(AuditEntry.detail, stored_as_json=True)))
     await _rewrite(s, touched, "occurrences", Occurrence, Occurrence.content, lambda c: _content(c, scrub, member_id),
                    Occurrence.ritual_id.in_(rituals),
                    or_(Occurrence.ritual_id.in_(rituals.where(Ritual.kind.in_(PEOPLE_IN_CONTENT))),
@@ -228,7 +229,8 @@ async def _rewrite(
             continue
         new = rewrite(value)
         if new != value:
-            await s.execute(update(model).where(*(k == i for k, i in zip(key, ids, strict=True))).values({column.key: new})
+            this = (k == i for k, i in zip(key, ids, strict=True))
+            await s.execute(update(model).where(*this).values({column.key: new})
                             .execution_options(synchronize_session=False))
             touched.add(table)
 

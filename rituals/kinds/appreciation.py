@@ -91,7 +91,8 @@ class Appreciation(KindDefaults):
         values = {o.value: o.label for o in value_options(content.get("extra", []), _)}
         by_colleague: dict[str, list[str]] = {}
         for reply in replies:
-            colleague = readable(names.get(str(reply.values.get("colleague")), str(reply.values.get("colleague", ""))), _)
+            chosen = str(reply.values.get("colleague", ""))
+            colleague = readable(names.get(chosen, chosen), _)
             text = readable(str(reply.values.get("appreciation", "")), _)
             line = f"\u201c{text}\u201d \u2014 {reply.member_name}"
             if reply.values.get("value") in values:

@@ -109,7 +109,8 @@ def prompt_inputs(kind: RitualKind, content: dict[str, Any], team: TeamView, _: 
     if isinstance(action, dict) and action.get("text"):
         follow_up = Input(
             key="action_followup",
-            label=_("Last time we agreed: \u201c{action}\u201d. How did it go?", action=readable(str(action["text"]), _)),
+            label=_("Last time we agreed: \u201c{action}\u201d. How did it go?",
+                    action=readable(str(action["text"]), _)),
             kind=InputKind.TEXT,
             optional=True,
         )

@@ -57,7 +57,8 @@ async def test_a_real_start_makes_the_database_wal_and_shm_private(tmp_path: Pat
                     return False
 
             assert await poll(ready, within=60, every=0.2), server.tail()
-            async with http.post(f"http://127.0.0.1:{port}/playground/api/command", json={"user": "anna", "text": "help"}) as resp:
+            command = {"user": "anna", "text": "help"}
+            async with http.post(f"http://127.0.0.1:{port}/playground/api/command", json=command) as resp:
                 assert resp.status == 200
         files = [database, database.with_name("ritme.db-wal"), database.with_name("ritme.db-shm")]
         assert all(f.exists() for f in files), server.tail()
@@ -67,7 +68,9 @@ async def test_a_real_start_makes_the_database_wal_and_shm_private(tmp_path: Pat
         server.close()
 
 
-def test_an_existing_database_readable_by_others_is_made_private(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_existing_database_readable_by_others_is_made_private(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     database = tmp_path / "ritme.db"
     url = f"sqlite+aiosqlite:///{database}"
     with umask(0o022):
