@@ -35,9 +35,10 @@ its JSON columns: rituals/kinds/*, rituals/engine.py, bot/*, adapters/*):
 The marker is ``rituals.former.FORMER_COLLEAGUE``, shown as "a former colleague" in the
 reader's language. Names are matched as whole words (case-insensitively from four
 characters on), so "Anna" does not change "Annabel"; a first name alone is not touched.
-Texts are read only where the database finds the name or id in them (a ``LIKE`` on the
-JSON as stored, which escapes what is not ASCII), so an erasure reads what names the person,
-not a workspace's years of answers.
+Answers, the audit log and rounds are read only where the database finds the name or id in
+them (a ``LIKE`` on the JSON as stored, which escapes what is not ASCII), or where they keep
+people by id (appreciation and pairs rounds): an erasure reads what may name the person, not
+a workspace's years of answers.
 """
 
 from __future__ import annotations
