@@ -45,8 +45,10 @@ PRIVACY = (
          N_("Answers are deleted once they are older than the team's retention period: two years, unless the "
             "team chose a shorter or longer one (/ritme privacy).")),
         (N_("Your own data"),
-         N_("Type /ritme forget-me to erase your answers and your identity in every team at once. For anything "
-            "else, ask whoever runs Ritme in your organisation.")),
+         N_("Type /ritme forget-me to erase your answers and your identity in every team at once: your name and id "
+            "are taken out of everything Ritme keeps, and where colleagues wrote about you it says \"a former "
+            "colleague\". Anonymous answers never carried your name and stay in the team's totals. For anything else, "
+            "ask whoever runs Ritme in your organisation.")),
     ),
 )
 

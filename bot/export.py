@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rituals.former import readable
 from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import prompt_inputs
@@ -125,12 +126,13 @@ def ritual_title(ritual: RitualView | None, _: Translator) -> str:
     return f"#{ritual.id} {kind.title(_) if kind else ritual.kind}"
 
 
-def format_value(item: Input, raw: Any) -> str:
-    """An answer as text: option labels for choices, the number for a score."""
+def format_value(item: Input, raw: Any, _: Translator) -> str:
+    """An answer as text: option labels for choices, the number for a score; someone
+    forgotten since (``rituals.former``) as "a former colleague"."""
     labels = {o.value: o.label for o in item.options}
     if isinstance(raw, list):
-        return ", ".join(labels.get(str(v), str(v)) for v in raw)
-    return labels.get(str(raw), str(raw)) if item.kind is not InputKind.TEXT else str(raw)
+        return ", ".join(readable(labels.get(str(v), str(v)), _) for v in raw)
+    return readable(labels.get(str(raw), str(raw)) if item.kind is not InputKind.TEXT else str(raw), _)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -163,7 +165,7 @@ def answer_rows(report: Report, _: Translator) -> Iterator[AnswerRow]:
             for item in inputs:
                 if item.key in answer.values:
                     yield AnswerRow(day=report.day(round_.planned_at), ritual=ritual, member=answer.member_name,
-                                    question=item.label, answer=format_value(item, answer.values[item.key]))
+                                    question=item.label, answer=format_value(item, answer.values[item.key], _))
 
 
 def aggregates(report: Report, _: Translator, round_: Round) -> list[Aggregate]:

@@ -28,6 +28,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.export import Report, aggregates, export_csv, format_value, load_report, ritual_title
 from bot.links import EXPORT, PAGE, Claims, LinkError, LinkSigner, ReviewLinks, load_secret
+from rituals.former import readable
 from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import summarise, words_threshold
@@ -326,7 +327,7 @@ def render_page(report: Report, _: Translator, *, token: str, expires: datetime,
     nav = [("rituals", _("Rituals")), ("participation", _("Participation")), ("timeline", _("Timeline")),
            ("answers", _("Answers")), ("audit", _("Admin log"))]
     name = team.name or team.channel_id
-    goal = f'<p class="goal">{esc(_("Our goal: {goal}", goal=team.goal))}</p>' if team.goal else ""
+    goal = f'<p class="goal">{esc(_("Our goal: {goal}", goal=readable(team.goal, _)))}</p>' if team.goal else ""
     return f"""<!doctype html>
 <html lang="{esc(_.lang)}">
 <head>
@@ -387,10 +388,10 @@ def actions_section(report: Report, _: Translator) -> str:
         elif report.is_anonymous(ritual_id):
             status = esc(_("Asked about in the next round; its answers are anonymous."))
         elif answers:
-            status = "<ul>" + "".join(f"<li>{esc(a)}</li>" for a in answers) + "</ul>"
+            status = "<ul>" + "".join(f"<li>{esc(readable(str(a), _))}</li>" for a in answers) + "</ul>"
         else:
             status = esc(_("Nobody wrote how it went."))
-        blocks.append(f'<div class="action"><h3>{esc(text)}</h3><p class="meta">{esc(title)} \u00b7 {esc(format_when(created, report.tz))}</p>{status}</div>')
+        blocks.append(f'<div class="action"><h3>{esc(readable(text, _))}</h3><p class="meta">{esc(title)} \u00b7 {esc(format_when(created, report.tz))}</p>{status}</div>')
     return section("actions", _("Agreed actions"), "".join(blocks))
 
 
@@ -583,7 +584,7 @@ def named_block(report: Report, round_: Round, _: Translator) -> str:
     if len(asked) == 1:
         item = asked[0]
         items = "".join(
-            f'<li><span class="who">{esc(a.member_name)}</span> <span class="text">{esc(format_value(item, a.values[item.key]))}</span></li>'
+            f'<li><span class="who">{esc(a.member_name)}</span> <span class="text">{esc(format_value(item, a.values[item.key], _))}</span></li>'
             for a in answers if item.key in a.values
         )
         return f'<ul class="answers">{items}</ul>'
@@ -592,7 +593,7 @@ def named_block(report: Report, round_: Round, _: Translator) -> str:
         return ' class="num"' if item.kind is InputKind.SCALE else ""
 
     def cell(item: Input, a: NamedAnswer) -> str:
-        return f"<td{num(item)}>{esc(format_value(item, a.values[item.key])) if item.key in a.values else ''}</td>"
+        return f"<td{num(item)}>{esc(format_value(item, a.values[item.key], _)) if item.key in a.values else ''}</td>"
 
     head = f"<th>{esc(_('Member'))}</th>" + "".join(f"<th{num(item)}>{esc(item.label)}</th>" for item in asked)
     rows = "".join(f'<tr><td class="who">{esc(a.member_name)}</td>{"".join(cell(item, a) for item in asked)}</tr>' for a in answers)
@@ -626,7 +627,7 @@ def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Ra
         if item.kind is InputKind.TEXT:
             texts += written.get(item.key, [])
     rng.shuffle(texts)
-    comments = f'<ul class="answers anonymous">{"".join(f"<li>{esc(t)}</li>" for t in texts)}</ul>' if texts else ""
+    comments = f'<ul class="answers anonymous">{"".join(f"<li>{esc(readable(t, _))}</li>" for t in texts)}</ul>' if texts else ""
     least = words_threshold(report.team.anonymity_threshold)
     if round_.answered < least and any(item.kind is InputKind.TEXT for item in report.inputs(round_, _)):
         comments = f'<p class="empty">{esc(_("Written answers show only when at least {least} answered.", least=least))}</p>'

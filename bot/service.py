@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from bot.commands import KIND_WORDS, Command, CommandError, parse
 from rituals.calendar import CalendarError, known_country, parse_ics
 from rituals.engine import AnswerNotStored, Engine, utcnow
+from rituals.former import readable
 from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import words_threshold
@@ -391,7 +392,7 @@ class Ritme:
 
     async def do_goal(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
         if team.goal:
-            return Notice(title=_("Our shared goal"), text=team.goal)
+            return Notice(title=_("Our shared goal"), text=readable(team.goal, _))
         return Notice(title=_("Our shared goal"), text=_("This team has no shared goal yet. An admin or leader sets it with /ritme goal set TEXT."))
 
     async def do_goal_set(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
@@ -463,8 +464,10 @@ class Ritme:
                                        "from {words}.", least=team.anonymity_threshold,
                                        words=words_threshold(team.anonymity_threshold))),
             (_("Answers kept"), _("{days} days; older answers are deleted every night.", days=team.retention_days)),
-            (_("Your own answers"), _("/ritme forget-me erases your answers and your name in every team; an "
-                                      "anonymous answer to a round still open is withdrawn.")),
+            (_("Your own answers"), _("/ritme forget-me erases your answers and your name in every team; where "
+                                      "others wrote about you, it says \"a former colleague\". An anonymous answer to a "
+                                      "round still open is withdrawn; those of closed rounds never carried your name "
+                                      "and stay in the totals.")),
         ))
 
     async def do_privacy_threshold(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:

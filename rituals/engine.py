@@ -366,6 +366,7 @@ class Engine:
                     count += 1
         if count:
             self.wake.set()
+            await self.store.drop_deleted_copies()
         return count
 
     async def close_now(self, ritual_id: int) -> list[int]:
@@ -377,6 +378,8 @@ class Engine:
                 if await self._close(tx, occ, now):
                     closed.append(occ.id)
         self.wake.set()
+        if closed:
+            await self.store.drop_deleted_copies()
         return closed
 
     async def _close(self, tx: Tx, occ: OccurrenceView, now: datetime) -> bool:

@@ -343,6 +343,11 @@ class Store(Protocol):
         but its arguments, the store and pure functions."""
         ...
 
+    async def drop_deleted_copies(self) -> None:
+        """After rounds closed (their sealed answers opened and deleted): let the database drop
+        the copies it keeps of deleted rows (SQLite's WAL truncated, PostgreSQL vacuumed)."""
+        ...
+
     async def claim_outbox(self, now: datetime, limit: int, owner: str, lease_s: float) -> list[OutboxItem]:
         """Take due messages for ``lease_s`` seconds (FOR UPDATE SKIP LOCKED where supported)."""
         ...

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,8 +36,10 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine with the settings each backend needs to be safe under load."""
+    """An async engine with the settings each backend needs to be safe under load. A SQLite
+    database file is made private first (``private_database_file``)."""
     if is_sqlite(url):
+        private_database_file(url)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -79,7 +83,12 @@ def _ping_after_rest(engine: AsyncEngine) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Every SQLite connection's settings. ``secure_delete``: what a statement deletes or
+    overwrites (an erased answer, a name replaced) is overwritten with zeros in the file,
+    not only marked free; the WAL keeps its copies until it is checkpointed and truncated
+    (``truncate_wal``)."""
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -90,6 +99,77 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def in_memory(url: str) -> bool:
     database = make_url(url).database
     return not database or database == ":memory:" or database.startswith("file::memory:")
+
+
+PRIVATE = 0o600
+
+
+def private_database_file(url: str) -> None:
+    """Make the SQLite database file readable by its owner only, before SQLite opens it.
+
+    A new file is created here, empty (SQLite takes an empty file for an empty database),
+    with mode 0600 whatever the umask; SQLite gives its ``-wal`` and ``-shm`` files the
+    database file's mode. An existing file, ``-wal`` or ``-shm`` that others may read is
+    tightened to 0600, with a log line. In-memory databases and ``file:`` URIs are left as
+    they are."""
+    database = make_url(url).database
+    if in_memory(url) or not database or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists() and path.parent.is_dir():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE))
+        except FileExistsError:  # made meanwhile by another process: checked below
+            pass
+        else:
+            log.info("database file %s created, readable by its owner only", path)
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            try:
+                file.chmod(PRIVATE)
+            except OSError as err:  # another owner's file: say so, SQLite decides whether it opens
+                log.warning("database file %s is readable by others (mode %o) and could not be made private: %s",
+                            file, mode, err)
+            else:
+                log.warning("database file %s was readable by others (mode %o); made readable by its owner only",
+                            file, mode)
+
+
+async def truncate_wal(engine: AsyncEngine) -> bool:
+    """Checkpoint SQLite's write-ahead log into the database file and truncate it to zero
+    bytes, so that it keeps no copy of rows deleted or overwritten since (an erasure, a
+    closed round's answers). True when done; False when a reader held on to the log (the
+    next checkpoint empties it) or on PostgreSQL, where there is nothing to do."""
+    if engine.dialect.name != "sqlite" or in_memory(engine.url.render_as_string(hide_password=False)):
+        return False
+    async with engine.connect() as conn:
+        busy, _log_frames, _moved = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+    if busy:
+        log.warning("the SQLite WAL could not be truncated now (a reader held it); the next checkpoint empties it")
+        return False
+    return True
+
+
+async def vacuum(engine: AsyncEngine, tables: Collection[str]) -> bool:
+    """PostgreSQL: ``VACUUM`` the tables, so that the rows deleted or updated in them are
+    removed from their pages and indexes rather than left as dead tuples until autovacuum
+    comes (see README on what it does not remove). It cannot run in a transaction: an
+    autocommit connection. A refusal (not the tables' owner) is logged, not raised: the
+    erasure itself is done. No-op on SQLite (``secure_delete`` and ``truncate_wal``)."""
+    if engine.dialect.name != "postgresql" or not tables:
+        return False
+    quote = engine.dialect.identifier_preparer.quote
+    try:
+        async with autocommit_connection(engine) as conn:
+            await conn.exec_driver_sql("VACUUM " + ", ".join(quote(t) for t in sorted(tables)))
+    except Exception as err:  # any refusal: autovacuum will come
+        log.warning("VACUUM of %s was refused (%s); autovacuum removes the dead rows later", ", ".join(sorted(tables)), err)
+        return False
+    return True
 
 
 @asynccontextmanager

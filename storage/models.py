@@ -278,6 +278,9 @@ class SealedAnswer(Base):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+DELIVERED_NOTICE = {"type": "notice", "delivered": True}  # a notice's text is not kept once sent
+
+
 class OutboxMessage(Base):
     """A message to deliver. Written in the same transaction as what caused it."""
 

@@ -15,9 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    Text,
     and_,
-    cast,
     delete,
     func,
     insert,
@@ -42,15 +40,16 @@ from rituals.ports import (
 )
 from rituals.types import Actor, ChannelRef, MessageRef
 from storage.answers.rows import AnswerRows
-from storage.answers.seal import Sealer, person_key
+from storage.answers.seal import Sealer
 from storage.answers.writer import Writer, WriterConnection
-from storage.db import autocommit_connection, in_memory, sessionmaker
+from storage.db import autocommit_connection, in_memory, sessionmaker, truncate_wal, vacuum
+from storage.erasure import forget_member
 from storage.models import (
+    DELIVERED_NOTICE,
     Action,
     AuditEntry,
     ChannelMessage,
     Holiday,
-    Installation,
     Member,
     Occurrence,
     OutboxMessage,
@@ -71,9 +70,6 @@ _shuffle = random.SystemRandom().shuffle
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-DELIVERED_NOTICE = {"type": "notice", "delivered": True}  # a notice's text is not kept once sent
 
 
 class SqlTx(AnswerRows):
@@ -353,6 +349,13 @@ class Repo:
         else:
             async with self.engine.begin() as async_conn:
                 yield SqlTx(async_conn, self.sealer)
+
+    async def drop_deleted_copies(self) -> None:
+        """After rounds closed: their sealed answers were deleted (``open_sealed``); SQLite's
+        WAL is checkpointed and truncated (``secure_delete`` zeroed them in the file),
+        PostgreSQL's ``sealed_answers`` vacuumed."""
+        await truncate_wal(self.engine)
+        await vacuum(self.engine, ["sealed_answers"])
 
     # -- outbox ---------------------------------------------------------------------
 
@@ -731,53 +734,9 @@ class Repo:
             return [(a, b, c) for a, b, c in rows.all()]
 
     async def forget_member(self, member_id: int) -> int:
-        """Erase a member's replies and identity everywhere; the number of replies erased.
-
-        Copies go too: undelivered messages of the member's teams that may quote answers
-        (delivered ones keep no text, see ``finish_outbox``), and in the playground, whose
-        channel is kept here, the messages that name the member."""
-        async with self.session() as s:
-            member = await s.get(Member, member_id)
-            if member is None:
-                return 0
-            platform, user_id = member.platform, member.user_id
-            erased = int(await s.scalar(select(func.count()).select_from(Reply).where(Reply.member_id == member_id)) or 0)
-            failed = (await s.execute(select(OutboxMessage.id, OutboxMessage.payload).where(
-                OutboxMessage.team_id.in_(select(TeamMember.team_id).where(TeamMember.member_id == member_id)),
-                OutboxMessage.status == "failed"))).all()
-            quoting = [i for i, payload in failed if (payload or {}).get("type") == "notice"]
-            if quoting:
-                await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(quoting)).values(payload=DELIVERED_NOTICE))
-            await s.execute(delete(Reply).where(Reply.member_id == member_id))
-            erased += await self._withdraw_sealed(s, member)
-            await s.execute(delete(Participation).where(Participation.member_id == member_id))
-            await s.execute(delete(RoleGrant).where(RoleGrant.member_id == member_id))
-            await s.execute(delete(TeamMember).where(TeamMember.member_id == member_id))
-            await s.execute(update(AuditEntry).where(AuditEntry.member_id == member_id).values(member_id=None))
-            await s.execute(delete(SentPrompt).where(SentPrompt.user_id == user_id, SentPrompt.platform == platform))
-            await s.execute(delete(ChannelMessage).where(ChannelMessage.user_id == user_id))
-            name = (member.display_name or "").strip()
-            if len(name) >= 2:
-                await s.execute(delete(ChannelMessage).where(cast(ChannelMessage.payload, Text).contains(name)))
-            await s.execute(update(Installation).where(Installation.platform == platform, Installation.installer_user_id == user_id)
-                            .values(installer_user_id=None))
-            await s.execute(delete(Member).where(Member.id == member_id))
-            return erased
-
-    async def _withdraw_sealed(self, s: AsyncSession, member: Member) -> int:
-        """Withdraw the member's sealed answers to the anonymous rounds still open: they never
-        count for this person again (answering anew after ``forget-me`` counts once). Once a
-        round has closed nothing links its answers to anyone, so none can be taken back."""
-        rounds = (await s.scalars(
-            select(Participation.occurrence_id).join(Occurrence, Occurrence.id == Participation.occurrence_id)
-            .where(Participation.member_id == member.id, Occurrence.status == "open"))).all()
-        person = person_key(member.platform, member.workspace_id, member.user_id)
-        withdrawn = 0
-        for occurrence_id in rounds:
-            result = await s.execute(delete(SealedAnswer).where(
-                SealedAnswer.occurrence_id == occurrence_id, SealedAnswer.tag == self.sealer.tag(occurrence_id, person)))
-            withdrawn += int(result.rowcount or 0)  # type: ignore[attr-defined]
-        return withdrawn
+        """Erase a member's replies and identity everywhere, and every copy of their id and
+        name in what others keep (``storage.erasure``); the number of replies erased."""
+        return await forget_member(self.engine, member_id, self.sealer)
 
     async def replies_for(self, occurrence_id: int) -> list[ReplyView]:
         async with self.transaction() as tx:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from rituals.former import is_former, readable
 from rituals.i18n import N_, Translator
 from rituals.kinds.base import AnswerError, KindDefaults, PlanContext
 from rituals.kinds.values import value_options
@@ -56,7 +57,9 @@ class Appreciation(KindDefaults):
         return _(APPRECIATION.free_prompt) + " " + _("Answers stay private until the round closes. For example: {starters}", starters=starters)
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
-        roster = content.get("roster") or []
+        # Someone forgotten since the round opened is no longer offered (their entry is the
+        # marker; answers about them show it as "a former colleague").
+        roster = [entry for entry in content.get("roster") or [] if not is_former(entry[0])]
         colleague = (
             Input(
                 key="colleague",
@@ -88,8 +91,10 @@ class Appreciation(KindDefaults):
         values = {o.value: o.label for o in value_options(content.get("extra", []), _)}
         by_colleague: dict[str, list[str]] = {}
         for reply in replies:
-            colleague = names.get(str(reply.values.get("colleague")), str(reply.values.get("colleague", "")))
-            line = "\u201c{text}\u201d \u2014 {author}".format(text=reply.values.get("appreciation", ""), author=reply.member_name)
+            chosen = str(reply.values.get("colleague", ""))
+            colleague = readable(names.get(chosen, chosen), _)
+            text = readable(str(reply.values.get("appreciation", "")), _)
+            line = f"\u201c{text}\u201d \u2014 {reply.member_name}"
             if reply.values.get("value") in values:
                 line += " (" + values[reply.values["value"]] + ")"
             by_colleague.setdefault(colleague, []).append(line)

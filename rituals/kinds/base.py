@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from statistics import mean, pstdev
 from typing import Any, Protocol
 
+from rituals.former import readable
 from rituals.i18n import Translator
 from rituals.ports import ReplyView, TeamView
 from rituals.types import Input, InputKind, Notice, Option
@@ -108,7 +109,8 @@ def prompt_inputs(kind: RitualKind, content: dict[str, Any], team: TeamView, _: 
     if isinstance(action, dict) and action.get("text"):
         follow_up = Input(
             key="action_followup",
-            label=_("Last time we agreed: \u201c{action}\u201d. How did it go?", action=action["text"]),
+            label=_("Last time we agreed: \u201c{action}\u201d. How did it go?",
+                    action=readable(str(action["text"]), _)),
             kind=InputKind.TEXT,
             optional=True,
         )
@@ -227,19 +229,19 @@ def summarise(
             counts: Counter[str] = Counter()
             for a in answers:
                 counts.update(a if isinstance(a, list) else [a])
-            top = ", ".join(f"{labels.get(k, k)} ({n})" for k, n in counts.most_common())
+            top = ", ".join(f"{readable(labels.get(k, k), _)} ({n})" for k, n in counts.most_common())
             fields.append((item.label, top))
         elif anonymous and count < words_threshold(threshold):
             fields.append((item.label, _("Written answers show only when at least {least} answered.",
                                          least=words_threshold(threshold))))
         elif shared or anonymous:
-            texts = [str(a) for a in answers]
+            texts = [readable(str(a), _) for a in answers]
             if anonymous:
                 (rng or random.Random()).shuffle(texts)
                 shown = [f"• {t}" for t in texts]
             else:
                 named = [(r.member_name, r.values[item.key]) for r in replies if item.key in r.values]
-                shown = [f"• {name}: {text}" for name, text in named]
+                shown = [f"• {name}: {readable(str(text), _)}" for name, text in named]
             lines.append(f"*{item.label}*\n" + "\n".join(shown))
         else:
             fields.append((item.label, _("{count} written answers", count=len(answers))))

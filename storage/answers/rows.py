@@ -20,13 +20,13 @@ import base64
 import logging
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from rituals.ports import NewAnswer, NewReply, OccurrenceView, RitualView, Saved, TeamView
@@ -36,7 +36,7 @@ from storage.answers.seal import SealedAnswer as Sealed
 from storage.answers.seal import Sealer, UnsealError, person_key
 from storage.answers.statements import answer_sql
 from storage.answers.writer import WriterConnection
-from storage.models import Occurrence, Ritual, SealedAnswer, Team
+from storage.models import Member, Occurrence, Participation, Ritual, SealedAnswer, Team
 from storage.views import occurrence_view, ritual_view, team_view
 
 log = logging.getLogger(__name__)
@@ -278,3 +278,41 @@ class AnswerRows:
                       "the round was open?); they stay sealed", occurrence_id, len(unreadable))
             gone = gone.where(SealedAnswer.tag.not_in(unreadable))
         await self.s.execute(gone)
+
+
+async def withdraw_sealed(s: AsyncSession, sealer: Sealer, member: Member) -> int:
+    """Withdraw a member's sealed answers to the anonymous rounds still open (``forget-me``):
+    answering anew after it counts once. Once a round has closed nothing links its answers
+    to anyone, so none can be taken back. The number withdrawn."""
+    rounds = (await s.scalars(
+        select(Participation.occurrence_id).join(Occurrence, Occurrence.id == Participation.occurrence_id)
+        .where(Participation.member_id == member.id, Occurrence.status == "open"))).all()
+    person = person_key(member.platform, member.workspace_id, member.user_id)
+    withdrawn = 0
+    for occurrence_id in rounds:
+        result = await s.execute(delete(SealedAnswer).where(
+            SealedAnswer.occurrence_id == occurrence_id, SealedAnswer.tag == sealer.tag(occurrence_id, person)))
+        withdrawn += int(result.rowcount or 0)
+    return withdrawn
+
+
+async def rewrite_sealed(
+    s: AsyncSession, sealer: Sealer, rounds: Any, rewrite: Callable[[dict[str, Any]], dict[str, Any]],
+) -> bool:
+    """Open the sealed answers of ``rounds`` (a select of occurrence ids), ``rewrite`` their
+    values (a forgotten colleague's name taken out of what others wrote) and seal again the
+    ones that changed. True when one did."""
+    changed = False
+    rows = (await s.execute(select(SealedAnswer.occurrence_id, SealedAnswer.tag, SealedAnswer.sealed)
+                            .where(SealedAnswer.occurrence_id.in_(rounds)))).all()
+    for occurrence_id, tag, blob in rows:
+        try:
+            values = sealer.open(Sealed(occurrence_id=occurrence_id, tag=tag, sealed=blob))
+        except UnsealError:
+            continue  # another secret's: left as it is (``open_sealed`` says so at the close)
+        new = rewrite(values)
+        if new != values:
+            await s.execute(update(SealedAnswer).where(SealedAnswer.occurrence_id == occurrence_id, SealedAnswer.tag == tag)
+                            .values(sealed=sealer.seal_as(occurrence_id, tag, new).sealed))
+            changed = True
+    return changed

@@ -86,8 +86,11 @@ class Sealer:
         return hmac.new(tag_key, person, hashlib.sha256).hexdigest()
 
     def seal(self, occurrence_id: int, person: bytes, values: dict[str, Any]) -> SealedAnswer:
+        return self.seal_as(occurrence_id, self.tag(occurrence_id, person), values)
+
+    def seal_as(self, occurrence_id: int, tag: str, values: dict[str, Any]) -> SealedAnswer:
+        """Seal ``values`` for the person of ``tag`` (an answer sealed anew, changed)."""
         cipher, _tag_key = self._round_keys(occurrence_id)
-        tag = self.tag(occurrence_id, person)
         nonce = os.urandom(NONCE)
         plain = _padded(json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         sealed = VERSION + nonce + cipher.encrypt(nonce, plain, self._bound(occurrence_id, tag))

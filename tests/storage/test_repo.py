@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, inspect, select, text, update
@@ -196,6 +197,21 @@ async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymit
     assert roster == ["ann", "bob", "cy"] and bob != ids["ann"]
 
 
+async def waits_for_a_lock(repo: Repo, task: asyncio.Task[Any]) -> int:
+    """How many sessions wait for a lock, polled until one does or ``task`` ends. Each look
+    in a transaction of its own: within one, PostgreSQL shows ``pg_stat_activity`` as it was
+    at the first look."""
+    waiting = 0
+    async with repo.engine.connect() as watch:
+        for _ in range(400):
+            waiting = int(await watch.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")) or 0)
+            await watch.rollback()
+            if waiting or task.done():
+                break
+            await asyncio.sleep(0.05)
+    return waiting
+
+
 async def test_on_postgresql_an_answer_whose_member_another_batch_creates_meanwhile_is_stored(repo: Repo) -> None:
     """Two first answers of one person in two batches at once: the one that waits for the
     other's new member does not see it in its statement, and writes that answer again."""
@@ -214,12 +230,7 @@ async def test_on_postgresql_an_answer_whose_member_another_batch_creates_meanwh
                                                         values={"answer": "mine"}, today=NOW.date(), sent_at=NOW)], NOW)
 
         writing = asyncio.create_task(repo.run_answers(answer))
-        async with repo.engine.connect() as watch:
-            for _ in range(200):  # until the batch waits for the other's new member
-                waiting = await watch.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
-                if waiting or writing.done():
-                    break
-                await asyncio.sleep(0.05)
+        waiting = await waits_for_a_lock(repo, writing)  # until the batch waits for the other's new member
         assert waiting and not writing.done()
         await other.commit()
         assert await asyncio.wait_for(writing, 30) == [Saved.STORED]
@@ -274,12 +285,7 @@ async def test_on_postgresql_a_close_waits_for_the_answers_being_written(repo: R
         assert await tx.save_answers([NewAnswer(actor=ann, occurrence_id=occ, team_id=team, anonymous=False,
                                                 values={"answer": "mine"}, today=NOW.date(), sent_at=NOW)], NOW) == [Saved.STORED]
         closing = asyncio.create_task(close())
-        async with repo.engine.connect() as watch:
-            for _ in range(200):  # until the close waits for the write's lock
-                waiting = await watch.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
-                if waiting or closing.done():
-                    break
-                await asyncio.sleep(0.05)
+        waiting = await waits_for_a_lock(repo, closing)  # until the close waits for the write's lock
         assert waiting and not closing.done()
     assert await asyncio.wait_for(closing, 30) == 1
 

@@ -66,6 +66,11 @@ def sqlite_path(repo: Repo) -> Path | None:
     return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
 
 
+def wal_size(path: Path) -> int:
+    wal = Path(f"{path}-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
 async def sqlite_bytes(repo: Repo) -> bytes:
     """The main file, the WAL and the shared memory, as they lie on disk."""
     path = sqlite_path(repo)
@@ -209,3 +214,42 @@ def test_a_sealed_answer_opens_only_in_its_round_with_its_tag_and_its_secret() -
     short, long = (sealer.seal(7, b"p", {"comment": c}) for c in ("", "x" * 1500))
     assert len(short.sealed) == len(sealed.sealed) == 1 + 12 + 1024 + 16  # a short answer's size says nothing
     assert len(long.sealed) == 1 + 12 + 2048 + 16
+
+
+async def test_a_close_leaves_no_copy_of_the_sealed_answers_in_the_wal(repo: Repo) -> None:
+    """SQLite: the WAL is checkpointed and truncated after the close (``secure_delete`` has
+    zeroed the deleted sealed rows in the file); PostgreSQL: ``sealed_answers`` is vacuumed,
+    so its deleted rows are gone from its pages."""
+    engine, _clock, _platform, ritual, occ, keys = await open_pulse(repo, members=3)
+    await answer_in_order(engine, occ, keys, members=3)
+    async with repo.session() as s:
+        blobs = [bytes(b) for b in (await s.scalars(select(SealedRow.sealed))).all()]
+    await engine.close_now(ritual)
+    path = sqlite_path(repo)
+    if path is not None:
+        assert wal_size(path) == 0
+        everything = await sqlite_bytes(repo)
+        assert not [b for b in blobs if b[1:64] in everything]  # not one sealed answer's bytes left
+        return
+    async with repo.engine.connect() as conn:
+        dead = await conn.scalar(text("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'sealed_answers'"))
+        vacuumed = await conn.scalar(text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'sealed_answers'"))
+    assert vacuumed and vacuumed >= 1 and dead == 0
+
+
+async def test_forget_me_takes_a_colleague_s_name_out_of_sealed_words_too(repo: Repo) -> None:
+    """An anonymous comment that names someone who then uses forget-me: sealed while the
+    round is open, it is opened, rewritten and sealed again; at the close it names a former
+    colleague."""
+    engine, _clock, platform, ritual, occ, keys = await open_pulse(repo, members=5)
+    for n in range(5):
+        said = "Ik werk graag met User 4 samen" if n == 0 else comment(n)
+        assert (await engine.submit(occurrence_id=occ, actor=user(n), values={**scores(keys, n), "comment": said}))[0]
+    gone = await repo.find_member(platform="test", workspace_id="w", user_id="u4")
+    assert gone is not None
+    await repo.forget_member(gone)
+    await engine.close_now(ritual)
+    async with repo.session() as s:
+        said = sorted(r.values["comment"] for r in (await s.scalars(select(Reply))).all())
+    assert len(said) == 4 and not [c for c in said if "User 4" in c]
+    assert "Ik werk graag met [[former-colleague]] samen" in said
