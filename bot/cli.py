@@ -9,7 +9,6 @@ import logging
 import sys
 from typing import Any
 
-from adapters.playground.doors import Doors, is_loopback, is_unspecified
 from bot.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
@@ -68,6 +67,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _playground_exposed(settings: Settings) -> str | None:
     """The playground runs admin commands for whoever reaches it, with no login: it listens on
     a loopback address unless RITME_PLAYGROUND_ALLOW_REMOTE says otherwise."""
+    from adapters.playground.doors import is_loopback
+
     if not settings.playground_enabled or settings.playground_allow_remote or is_loopback(settings.host):
         return None
     return (f"RITME_HOST: the playground would listen on {settings.host or 'every interface'} and run admin commands "
@@ -76,6 +77,8 @@ def _playground_exposed(settings: Settings) -> str | None:
 
 def _warn_remote_playground(settings: Settings) -> None:
     """Say at start who can run admin commands, and at which names the playground answers."""
+    from adapters.playground.doors import Doors, is_loopback, is_unspecified
+
     hosts = sorted(Doors.for_settings(allow_remote=True, host=settings.host, public_url=settings.public_url).hosts)
     reach = [settings.public_url] if settings.public_url else []
     if not is_loopback(settings.host):

@@ -20,8 +20,9 @@ who sent it from where (a command's user, team and channel; an interaction's use
 an event's team: ``payload_problem``). Anything else gets a short 400 before bolt sees it, so
 a malformed payload changes nothing. Then bolt middleware (bolt's own request verification is
 off: ours came first), ``_dedupe`` that acks and drops a Slack retry (``X-Slack-Retry-Num``,
-a new request with its own signature) of a request already handled. Ids read back from payloads (a button's value, a modal's metadata) are bounded to
-the database's signed 64-bit range; one beyond it is an occurrence that does not exist.
+a new request with its own signature) of a request already handled. Ids read back from
+payloads (a button's value, a modal's metadata) are bounded to the database's signed 64-bit
+range; one beyond it is an occurrence that does not exist.
 
 Every ``AsyncWebClient`` (ours and the per-request one bolt makes) shares one
 ``aiohttp.ClientSession``, opened and closed by ``lifecycle``. Every Web API call carries
@@ -552,8 +553,9 @@ class SlackAdapter:
         """``POST /slack/events``: everything Slack sends over HTTP comes through here.
 
         The signature first: without a valid one, 401 (Slack's unsigned ``ssl_check`` probe
-        excepted: bolt answers it); a valid one seen before is a replay, 401 too. Then a body bolt cannot read gets a short 400 before
-        bolt sees it, so nothing runs and nothing changes."""
+        excepted: bolt answers it); a valid one seen before is a replay, 401 too. Then a body
+        bolt cannot read gets a short 400 before bolt sees it, so nothing runs and nothing
+        changes."""
         raw = await request.read()
         headers = {name.lower(): value for name, value in request.headers.items()}
         if not self._signed(raw, headers):
