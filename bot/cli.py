@@ -44,6 +44,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = _settings()
     except ConfigError as err:
         return _fail(str(err))
+    problem = _playground_exposed(settings)
+    if problem:
+        return _fail(problem)
     try:
         problem = asyncio.run(_check_database(settings))
     except Exception as err:  # a malformed URL or a missing driver
@@ -57,9 +60,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(str(err))
     app.on_startup.append(_settle_heap)  # after the app's own start-up (aiohttp runs them in order)
     where = "the playground" if settings.playground_enabled else "the platform endpoints"
+    if settings.playground_enabled and settings.playground_allow_remote:
+        _warn_remote_playground(settings)
     logging.getLogger("ritme").info("serving %s on http://%s:%s", where, settings.host, settings.port)
     web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=25)
     return 0
+
+
+def _playground_exposed(settings: Settings) -> str | None:
+    """The playground runs admin commands for whoever reaches it, with no login: it listens on
+    a loopback address unless RITME_PLAYGROUND_ALLOW_REMOTE says otherwise."""
+    from adapters.playground.doors import is_loopback
+
+    if not settings.playground_enabled or settings.playground_allow_remote or is_loopback(settings.host):
+        return None
+    return (f"RITME_HOST: the playground would listen on {settings.host or 'every interface'} and run admin commands "
+            "for anyone who reaches it; use 127.0.0.1, or set RITME_PLAYGROUND_ALLOW_REMOTE=true to allow it")
+
+
+def _warn_remote_playground(settings: Settings) -> None:
+    """Say at start who can run admin commands, and at which names the playground answers."""
+    from adapters.playground.doors import Doors, is_loopback, is_unspecified
+
+    hosts = sorted(Doors.for_settings(allow_remote=True, host=settings.host, public_url=settings.public_url).hosts)
+    reach = [settings.public_url] if settings.public_url else []
+    if not is_loopback(settings.host):
+        reach.insert(0, f"port {settings.port} of this machine" if is_unspecified(settings.host)
+                     else f"{settings.host}:{settings.port}")
+    names = ", ".join(["localhost", *hosts]) + ("" if settings.public_url else
+                                                 "; set RITME_PUBLIC_URL to the address people open it at")
+    logging.getLogger("ritme").warning(
+        "RITME_PLAYGROUND_ALLOW_REMOTE: the playground runs admin commands for anyone who can reach %s "
+        "(it answers at %s)", " or ".join(reach) or settings.base_url, names)
 
 
 async def _settle_heap(_app: Any) -> None:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     default_timezone: str = Field(default="Europe/Amsterdam", validation_alias="RITME_DEFAULT_TIMEZONE")
     default_language: str = Field(default="nl", validation_alias="RITME_DEFAULT_LANGUAGE")
     playground: bool | None = _alias("RITME_PLAYGROUND")
+    # The playground runs admin commands for whoever reaches it: it listens on loopback and answers loopback
+    # names only, unless this is set (then also RITME_HOST and RITME_PUBLIC_URL's host; adapters.playground.doors).
+    playground_allow_remote: bool = Field(default=False, validation_alias="RITME_PLAYGROUND_ALLOW_REMOTE")
     tick_seconds: float = Field(default=5.0, validation_alias="RITME_TICK_SECONDS", gt=0)
     replica: str | None = _alias("RITME_REPLICA_ID")
 

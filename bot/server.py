@@ -20,6 +20,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from adapters.playground.doors import Doors, door_keeper
 from adapters.playground.platform import CHANNEL, PERSONAS, PLATFORM, WORKSPACE, PlaygroundPlatform
 from adapters.playground.web import routes as playground_routes
 from bot.about import about_routes
@@ -106,7 +107,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
             team = await ritme.team_for(ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL), "Playground")
             return team.name, team.language, team.timezone
 
-        app.router.add_routes(playground_routes(ritme, feed, team_info))
+        added = app.router.add_routes(playground_routes(ritme, feed, team_info))
+        # Its own routes answer this machine's browser only (or the hosts remote access was allowed for).
+        doors = Doors.for_settings(allow_remote=settings.playground_allow_remote, host=settings.host,
+                                   public_url=settings.public_url)
+        app.middlewares.append(door_keeper(doors, [route.resource for route in added if route.resource is not None]))
         app.cleanup_ctx.append(_seed_playground)
 
     # -- review pages: signed links only --

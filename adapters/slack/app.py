@@ -12,14 +12,17 @@ errors can only be shown through the HTTP answer.
 
 Cross-cutting concerns live at the edge. ``handle`` checks the signature first (bad or
 stale signatures get 401 before anything runs; only Slack's unsigned ``ssl_check`` probe
-passes, for bolt to answer), then that bolt can read the body: UTF-8, JSON or a form, and a
+passes, for bolt to answer), and that it was not taken before: the same signed request sent
+again within its five minutes gets 401 too (``adapters.slack.replays``; one record per
+process). Then that bolt can read the body: UTF-8, JSON or a form, and a
 payload whose fields bolt and the listeners read have the JSON types Slack sends and name
 who sent it from where (a command's user, team and channel; an interaction's user and team;
 an event's team: ``payload_problem``). Anything else gets a short 400 before bolt sees it, so
-a malformed payload changes nothing. Then bolt middleware: bolt's own request verification again,
-``_dedupe`` that acks and drops a Slack retry (``X-Slack-Retry-Num``) of a request already
-handled. Ids read back from payloads (a button's value, a modal's metadata) are bounded to
-the database's signed 64-bit range; one beyond it is an occurrence that does not exist.
+a malformed payload changes nothing. Then bolt middleware (bolt's own request verification is
+off: ours came first), ``_dedupe`` that acks and drops a Slack retry (``X-Slack-Retry-Num``,
+a new request with its own signature) of a request already handled. Ids read back from
+payloads (a button's value, a modal's metadata) are bounded to the database's signed 64-bit
+range; one beyond it is an occurrence that does not exist.
 
 Every ``AsyncWebClient`` (ours and the per-request one bolt makes) shares one
 ``aiohttp.ClientSession``, opened and closed by ``lifecycle``. Every Web API call carries
@@ -132,6 +135,7 @@ from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.people import People
 from adapters.slack.platform import APPRECIATION, PLATFORM, PlatformHooks, SlackPlatform
+from adapters.slack.replays import SeenSignatures
 from rituals.i18n import LANGUAGES, translator
 from rituals.ports import Inbound
 from rituals.types import DB_IDS, Actor, ChannelRef, Notice, Prompt
@@ -472,6 +476,9 @@ class SlackAdapter:
         # unguessable secret, never an empty one (an empty HMAC key is anybody's key).
         signing_secret = config.signing_secret or secrets.token_hex(32)
         self.verifier = SignatureVerifier(signing_secret)
+        # Signatures already taken, against replays; in this process only (see adapters.slack.replays:
+        # with several replicas a replay that reaches another replica than the original is not seen).
+        self.signatures = SeenSignatures(config.replay_size)
         if config.oauth:
             if not isinstance(installations, AsyncInstallationStore) or state_store is None:
                 raise ValueError("Slack OAuth needs an installation store and an OAuth state store")
@@ -546,12 +553,19 @@ class SlackAdapter:
         """``POST /slack/events``: everything Slack sends over HTTP comes through here.
 
         The signature first: without a valid one, 401 (Slack's unsigned ``ssl_check`` probe
-        excepted: bolt answers it). Then a body bolt cannot read gets a short 400 before
-        bolt sees it, so nothing runs and nothing changes."""
+        excepted: bolt answers it); a valid one seen before is a replay, 401 too. Then a body
+        bolt cannot read gets a short 400 before bolt sees it, so nothing runs and nothing
+        changes."""
         raw = await request.read()
         headers = {name.lower(): value for name, value in request.headers.items()}
-        if not self._signed(raw, headers) and not ssl_check(raw):
-            return web.json_response({"error": "invalid request"}, status=401)  # as bolt answers
+        if not self._signed(raw, headers):
+            if not ssl_check(raw):
+                return web.json_response({"error": "invalid request"}, status=401)  # as bolt answers
+        elif not self._first_time(headers):
+            log.warning("slack: a signed request sent again (same signature) refused")
+            # 401 as for a stale signature: the request is no longer good. Slack itself never sees it (its
+            # retries are signed anew); should it ever, X-Slack-No-Retry stops it from sending it again.
+            return web.json_response({"error": "invalid request"}, status=401, headers={"X-Slack-No-Retry": "1"})
         try:
             text, payload = readable_body(raw, headers.get("content-type"))
         except BadBody as err:
@@ -606,6 +620,13 @@ class SlackAdapter:
         except UnicodeDecodeError:
             return False  # Slack signs UTF-8 text; nothing else can carry its signature
         return self.verifier.is_valid(body, timestamp, headers.get("x-slack-signature", ""))
+
+    def _first_time(self, headers: dict[str, str]) -> bool:
+        """Whether this verified signature is new: a request Slack signed is taken once
+        (``adapters.slack.replays``). No await between the check and the record: two copies
+        arriving together cannot both pass."""
+        return self.signatures.first(headers["x-slack-signature"], int(headers["x-slack-request-timestamp"]),
+                                     self.verifier.clock.now())
 
     async def install(self, request: web.Request) -> web.Response:
         """``GET /slack/install``: off to Slack's consent page, with a fresh state."""

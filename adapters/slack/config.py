@@ -27,6 +27,7 @@ class SlackConfig:
     client_id: str | None = None  # multi-workspace OAuth
     client_secret: str | None = None
     dedupe_size: int = 2048  # how many handled request keys are remembered against retries
+    replay_size: int = 100_000  # how many signatures of signed requests are remembered against replays
     user_cache_seconds: float = 60.0  # how long users.info answers (admin flag, name) are reused
     install_cache_seconds: float = 30.0  # how long a workspace's token and state are reused
     pace_seconds: float = 1.0  # at most one message per this many seconds per channel

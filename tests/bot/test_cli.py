@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,74 @@ def test_db_upgrade_says_what_it_did(tmp_path: Path, monkeypatch: pytest.MonkeyP
     head = first.rsplit(" ", 1)[1]
     assert main(["db", "upgrade"]) == 0
     assert capsys.readouterr().out.strip() == f"database is up to date (revision {head})"
+
+
+PLATFORM_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET",
+                "MicrosoftAppId", "RITME_PLAYGROUND", "RITME_PLAYGROUND_ALLOW_REMOTE", "RITME_PUBLIC_URL")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.7", "ritme.school.example"])
+def test_serve_keeps_the_playground_on_loopback(host: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The playground runs admin commands for anyone who reaches it: listening beyond this
+    machine needs RITME_PLAYGROUND_ALLOW_REMOTE. One line, exit 2, nothing created."""
+    monkeypatch.chdir(tmp_path)
+    for name in PLATFORM_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RITME_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    monkeypatch.setenv("RITME_HOST", host)
+    assert main(["serve"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ritme: configuration error: RITME_HOST:")
+    assert "RITME_PLAYGROUND_ALLOW_REMOTE" in lines[0]
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_a_platform_without_the_playground_may_listen_anywhere() -> None:
+    from bot.cli import _playground_exposed
+    from bot.config import Settings
+
+    slack = Settings(RITME_HOST="0.0.0.0", RITME_SECRET_KEY="k" * 32, SLACK_BOT_TOKEN="xoxb-1",
+                     SLACK_SIGNING_SECRET="s")
+    assert _playground_exposed(slack) is None
+    playground = Settings(RITME_HOST="0.0.0.0", RITME_PLAYGROUND=True, RITME_SECRET_KEY="k" * 32,
+                          SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s")
+    assert (_playground_exposed(playground) or "").startswith("RITME_HOST:")
+    assert _playground_exposed(Settings(RITME_HOST="localhost")) is None
+    assert _playground_exposed(Settings(RITME_HOST="127.0.0.2")) is None
+
+
+async def test_serve_with_remote_access_allowed_starts_and_warns(tmp_path: Path) -> None:
+    """A real ``ritme serve`` on 0.0.0.0 with RITME_PLAYGROUND_ALLOW_REMOTE: it serves, says at
+    start who can run admin commands, and its playground still refuses foreign names."""
+    import aiohttp
+
+    from tests.fakes.servers import Replica, free_port, poll
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RITME_", "SLACK_", "Microsoft"))}
+    env.update({"RITME_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", "RITME_HOST": "0.0.0.0",
+                "RITME_PLAYGROUND_ALLOW_REMOTE": "true", "RITME_PUBLIC_URL": "https://ritme.school.example"})
+    server = Replica("remote", port, env, tmp_path)
+    try:
+        async with aiohttp.ClientSession() as session:
+            async def up() -> bool:
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        return response.status == 200
+                except aiohttp.ClientError:
+                    return server.proc.poll() is not None  # stopped: no use waiting
+
+            assert await poll(up, within=60, every=0.2), server.tail()
+            assert server.proc.poll() is None, server.tail()
+            async with session.get(f"http://127.0.0.1:{port}/", headers={"Host": "ritme.school.example"}) as page:
+                assert page.status == 200
+            async with session.get(f"http://127.0.0.1:{port}/", headers={"Host": "evil.example"}) as page:
+                assert page.status == 403
+        log = server.log.read_text()
+        warning = next(line for line in log.splitlines() if "RITME_PLAYGROUND_ALLOW_REMOTE" in line)
+        assert "WARNING" in warning
+        reach = f"port {port} of this machine or https://ritme.school.example"
+        assert f"admin commands for anyone who can reach {reach}" in warning
+    finally:
+        server.close()

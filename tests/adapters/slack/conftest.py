@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -84,6 +85,7 @@ class Harness:
     fake: FakeSlackApi
     clock: Clock
     pace: PaceClock
+    triggers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
     def app(self) -> Any:
@@ -95,7 +97,11 @@ class Harness:
 
     async def post(self, body: str, content_type: str, *, headers: dict[str, str] | None = None,
                    signed: bool = True) -> Any:
-        all_headers = {"Content-Type": content_type, **(sign(body) if signed else {}), **(headers or {})}
+        retry = (headers or {}).get("X-Slack-Retry-Num")
+        # Slack signs a retry when it sends it, seconds after the original (its first retry follows a 3 s
+        # timeout): a timestamp and a signature of its own.
+        stamp = int(time.time()) + 3 * int(retry) if retry else None
+        all_headers = {"Content-Type": content_type, **(sign(body, stamp) if signed else {}), **(headers or {})}
         response = await self.client.post("/slack/events", data=body.encode(), headers=all_headers)
         await response.read()
         await self.adapter.drain()
@@ -106,7 +112,8 @@ class Harness:
         before = len(self.fake.called("response_url"))
         form = {"token": "x", "team_id": TEAM, "team_domain": "school", "channel_id": CHANNEL,
                 "channel_name": "team-a", "user_id": user, "user_name": user.lower(), "command": "/ritme",
-                "text": text, "response_url": self.fake.response_url(), "trigger_id": "trig.1", **extra}
+                "text": text, "response_url": self.fake.response_url(), **extra}
+        form.setdefault("trigger_id", f"trig.{next(self.triggers)}")  # each command its own, as Slack gives
         response = await self.post(urlencode(form), "application/x-www-form-urlencoded")
         assert response.status == 200
         answers = self.fake.called("response_url")
