@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.commands import KIND_WORDS, Command, CommandError, parse
 from rituals.calendar import CalendarError, known_country, parse_ics
-from rituals.engine import AnswerNotStored, Engine, utcnow
+from rituals.engine import Engine, utcnow
 from rituals.former import readable
 from rituals.i18n import N_, Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import words_threshold
 from rituals.library import THEMES, VALUES, find_theme
-from rituals.ports import TeamView
+from rituals.ports import AnswerNotStored, TeamView
 from rituals.schedule import ScheduleError, parse_duration, parse_schedule
 from rituals.types import Actor, ChannelRef, Notice
 from storage.repo import Repo

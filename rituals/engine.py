@@ -18,42 +18,35 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from rituals.answers import Rules, said
 from rituals.calendar import public_holiday
-from rituals.i18n import Translator, translator
+from rituals.i18n import translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import AnswerError, PlanContext, prompt_inputs, summarise, validate
+from rituals.kinds.base import PlanContext, prompt_inputs, summarise
 from rituals.library import THEMES
 from rituals.ports import (
     AnswerIn,
     Delivery,
-    NewAnswer,
     OccurrenceView,
     OpeningContext,
     OutboxItem,
     Platform,
     RitualView,
-    Saved,
     Store,
     TeamView,
     Tx,
 )
 from rituals.schedule import ScheduleError, parse_schedule
-from rituals.types import Actor, ChannelRef, DeliveryError, Input, Notice, Prompt
+from rituals.types import Actor, ChannelRef, DeliveryError, Notice, Prompt
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-ANSWER_BATCH = 200  # answers stored together at most
-ANSWER_LANE_BACKLOG = 8  # answers waiting behind the running lanes before one more starts
 CATCH_UP_LIMIT = timedelta(hours=24)
 CATCH_UP_ANSWER_TIME = timedelta(hours=1)  # at least this long to answer a round caught up late
 HISTORY = 50  # recent occurrences a ritual plans from (question rotation, pairs already met)
 
 T = TypeVar("T")
-
-
-class AnswerNotStored(Exception):
-    """The database did not take an answer; the member is told to try again."""
 
 
 def utcnow() -> datetime:
@@ -67,26 +60,6 @@ class EngineSettings:
     batch: int = 200
     send_concurrency: int = 32
     lease_seconds: float = 60.0
-
-
-def _settle(outcomes: list[tuple[asyncio.Future[T], T | BaseException]]) -> None:
-    """Settle futures from any thread, each on its own loop, with one wake-up per loop: a
-    result, or an exception to raise."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[T], T | BaseException]]] = {}
-    for done, outcome in outcomes:
-        by_loop.setdefault(done.get_loop(), []).append((done, outcome))
-
-    def settle(some: list[tuple[asyncio.Future[T], T | BaseException]]) -> None:
-        for done, outcome in some:
-            if done.done():
-                continue
-            if isinstance(outcome, BaseException):
-                done.set_exception(outcome)
-            else:
-                done.set_result(outcome)
-
-    for loop, some in by_loop.items():
-        loop.call_soon_threadsafe(settle, some)
 
 
 class Engine:
@@ -107,8 +80,7 @@ class Engine:
         self.clock = clock
         self.rng = rng or random.Random()
         self.wake = asyncio.Event()  # set when new outbox messages wait
-        self._answers: deque[tuple[AnswerIn, asyncio.Future[tuple[bool, str]]]] = deque()  # waiting to be stored
-        self._answer_lanes: set[asyncio.Task[None]] = set()  # writing answers, side by side
+        self.answers = store.answer_writer(Rules(), clock)
 
     # -- scheduling -----------------------------------------------------------------
 
@@ -474,161 +446,21 @@ class Engine:
     async def submit(
         self, *, occurrence_id: int, actor: Actor, values: dict[str, Any], via: ChannelRef | None = None,
     ) -> tuple[bool, str]:
-        """Validate and store a member's answer. Returns (stored, message for the member).
+        """Validate and store a member's answer. Returns (stored, message for the member);
+        ``AnswerNotStored`` when the database did not take it.
 
-        Only the team answers its rounds: someone in the team, or someone answering in the
-        team's own channel (``via``: the platform shows the prompt to the people there, so
-        they join the team). Anyone else is refused and nothing is written.
-
-        Answers arriving together are stored together (group commit): while one batch is
-        written, the next gathers, and each batch is a few statements whatever its size
-        (on SQLite one transaction; on PostgreSQL one read and one write, each committing
-        on its own). The batches are written where the store writes answers best
-        (``Store.run_answers``: a thread of its own, which takes the next batch as soon as
-        one is committed). The caller's await ends once its answer is committed."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[tuple[bool, str]] = loop.create_future()
+        The rules are ``rituals.answers.Rules``; answers arriving together are written
+        together (``Store.answer_writer``: a batch is a few statements whatever its size),
+        and the await ends once this answer is committed. The message is in the team's
+        language, or the channel's when the round is gone."""
         answer = AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values, via=via, sent_at=self.clock())
-        self._answers.append((answer, done))
-        self._write_answers_soon()
-        return await asyncio.shield(done)  # a caller that goes away does not undo the answer
-
-    def _write_answers_soon(self) -> None:
-        """Start a writer lane when none runs, and one more (up to the store's
-        ``answer_concurrency``) when answers queue up behind the lanes that run. A lane
-        stops when it finds nothing waiting; once it stops, another is started if answers
-        came in after it last looked (they are only added here, on the server's loop)."""
-        lanes = len(self._answer_lanes)
-        if lanes and (lanes >= self.store.answer_concurrency or len(self._answers) < ANSWER_LANE_BACKLOG):
-            return
-        lane = asyncio.get_running_loop().create_task(self.store.run_answers(self._write_batches), name="ritme-answers")
-
-        def stopped(task: asyncio.Task[None]) -> None:
-            self._answer_lanes.discard(task)
-            if task.cancelled() or task.exception() is not None:
-                if not task.cancelled():
-                    log.error("the answer writer stopped: %r", task.exception())
-                waiting = []
-                while True:  # nothing is acknowledged: each member is asked to try again
-                    try:
-                        waiting.append((self._answers.popleft()[1], AnswerNotStored()))
-                    except IndexError:
-                        break
-                _settle(waiting)
-            elif self._answers:
-                self._write_answers_soon()
-
-        lane.add_done_callback(stopped)
-        self._answer_lanes.add(lane)
-
-    async def _write_batches(self) -> None:
-        """Store what waits, a batch at a time, until nothing does (on the store's side of
-        ``run_answers``: the futures are settled on their own loop)."""
-        while self._answers:
-            batch = [self._answers.popleft() for _ in range(min(ANSWER_BATCH, len(self._answers)))]
-            try:
-                await self._write_batch(batch)
-            except BaseException:  # cancelled: whatever is not settled yet was not stored
-                _settle([(done, AnswerNotStored()) for _answer, done in batch])
-                raise
-
-    async def _write_batch(self, batch: list[tuple[AnswerIn, asyncio.Future[tuple[bool, str]]]]) -> None:
-        try:
-            results = await self._store_answers([answer for answer, _done in batch])
-        except Exception:
-            if len(batch) == 1:
-                log.exception("storing an answer failed")
-                _settle([(batch[0][1], AnswerNotStored())])
-                return
-            # One answer the database refuses must not take the others with it.
-            log.warning("storing %d answers together failed; storing them one by one", len(batch))
-            for answer, done in batch:
-                try:
-                    result = (await self._store_answers([answer]))[0]
-                except Exception:
-                    log.exception("storing an answer failed")
-                    _settle([(done, AnswerNotStored())])
-                else:
-                    _settle([(done, result)])
-            return
-        _settle([(done, result) for (_answer, done), result in zip(batch, results, strict=True)])
+        outcome = await self.answers.submit(answer)
+        language = outcome.language or (await self.store.channel_language(via) if via else None) or self.settings.language
+        return outcome.stored, said(outcome, language)
 
     async def drain_answers(self, within: float) -> None:
         """Wait, at most ``within`` seconds, until the answers received so far are stored."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while self._answer_lanes and (left := deadline - loop.time()) > 0:
-            await asyncio.wait(set(self._answer_lanes), timeout=left)  # a lane may start another
-
-    async def _store_answers(self, answers: list[AnswerIn]) -> list[tuple[bool, str] | AnswerNotStored]:
-        """Validate a batch of answers and store the valid ones, in one transaction or (on
-        PostgreSQL) in one read and one write statement, the write checking again that each
-        round is open. Nothing is written for a refused answer, not even its member."""
-        now = self.clock()
-        results: list[tuple[bool, str] | AnswerNotStored | None] = [None] * len(answers)
-        async with self.store.answer_transaction(autocommit=True) as tx:
-            targets, in_team = await tx.answer_context(sorted({a.occurrence_id for a in answers}), [a.actor for a in answers])
-            inputs: dict[int, tuple[Input, ...]] = {}
-            accepted: list[tuple[int, AnswerIn, TeamView, bool, dict[str, Any], Translator]] = []
-            latest: dict[tuple[int, str, str, str], int] = {}  # the same member twice in a batch: the last counts
-            superseded: list[tuple[int, tuple[int, str, str, str]]] = []
-            for i, answer in enumerate(answers):
-                found = targets.get(answer.occurrence_id)
-                if found is None:
-                    language = (await tx.channel_language(answer.via) if answer.via else None) or self.settings.language
-                    results[i] = (False, translator(language)("That question no longer exists."))
-                    continue
-                occ, ritual, team = found
-                _ = translator(team.language)
-                if occ.status != "open" or (occ.closes_at and occ.closes_at <= now):
-                    results[i] = (False, _("This round has closed; answers are no longer taken."))
-                    continue
-                actor = answer.actor
-                member_id = in_team.get((actor.platform, actor.workspace_id, actor.user_id, team.id))
-                in_channel = answer.via is not None and (answer.via.platform, answer.via.channel_id) == (team.platform, team.channel_id)
-                if member_id is None and not in_channel:
-                    log.info("answer to occurrence %s refused: %s %s is not in team %s", occ.id, actor.platform, actor.user_id, team.id)
-                    results[i] = (False, _("Only the members of this team can answer its questions."))
-                    continue
-                kind = KINDS[ritual.kind]
-                if occ.id not in inputs:
-                    inputs[occ.id] = prompt_inputs(kind, occ.content, team, _)
-                try:
-                    clean = validate(inputs[occ.id], answer.values)
-                    kind.check(occ.content, clean, member_id)
-                except AnswerError as err:
-                    results[i] = (False, _(err.msgid, **err.params))
-                    continue
-                who = (occ.id, answer.actor.platform, answer.actor.workspace_id, answer.actor.user_id)
-                if kind.anonymous and who in latest:
-                    results[i] = (False, _("You have answered already. Anonymous answers cannot be changed."))
-                    continue
-                if who in latest:  # replaced by this one: it shares this one's outcome (below)
-                    superseded.append((latest[who], who))
-                    accepted = [item for item in accepted if item[0] != latest[who]]
-                latest[who] = i
-                accepted.append((i, answer, team, kind.anonymous, clean, _))
-            if accepted:
-                stored = await tx.save_answers([
-                    NewAnswer(actor=a.actor, occurrence_id=a.occurrence_id, team_id=team.id, anonymous=anonymous,
-                              values=clean, today=now.astimezone(ZoneInfo(team.timezone)).date(), sent_at=a.sent_at)
-                    for _i, a, team, anonymous, clean, _t in accepted
-                ], now)
-                for (i, _a, _team, anonymous, _clean, _), saved in zip(accepted, stored, strict=True):
-                    if saved is Saved.RETRY:
-                        results[i] = AnswerNotStored()
-                    elif saved is Saved.CLOSED:  # closed between the read and the write
-                        results[i] = (False, _("This round has closed; answers are no longer taken."))
-                    elif saved is Saved.ANSWERED:
-                        results[i] = (False, _("You have answered already. Anonymous answers cannot be changed."))
-                    elif anonymous:
-                        results[i] = (True, _("Answer saved anonymously."))
-                    else:
-                        results[i] = (True, _("Answer saved. You can change it until the round closes."))
-            for i, who in superseded:
-                results[i] = results[latest[who]]
-        log.info("answers stored: %d of %d", sum(1 for r in results if isinstance(r, tuple) and r[0]), len(answers))
-        return [result or (False, "") for result in results]
+        await self.answers.drain(within)
 
     # -- delivery -------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ The engine only ever sees the neutral views defined here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -177,6 +177,73 @@ class Saved(Enum):
     RETRY = "retry"  # its member was being created by another batch all along: not stored
 
 
+class AnswerNotStored(Exception):
+    """The database did not take an answer; the member is told to try again."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outcome:
+    """What became of an answer, for the member: a message id and its parameters, translated
+    where it is shown, in ``language`` (the team's; None when there is no team to take it
+    from, as for a round that no longer exists)."""
+
+    stored: bool
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Accepted:
+    """An answer that passed every check, to be written; ``language``: its team's."""
+
+    answer: NewAnswer
+    language: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SameAs:
+    """An answer replaced by a later one of the same person in the same batch: it shares
+    the outcome of the answer at ``index``."""
+
+    index: int
+
+
+Decision = Accepted | Outcome | SameAs
+
+
+class AnswerRules(Protocol):
+    """What the engine decides about answers, without I/O: the answer writer calls it
+    between the batch's read and its write."""
+
+    def check(
+        self, answers: Sequence[AnswerIn], targets: dict[int, tuple[OccurrenceView, RitualView, TeamView]],
+        in_team: dict[tuple[str, str, str, int], int], now: datetime,
+    ) -> list[Decision]:
+        """One decision per answer, in order: accepted, refused (an ``Outcome``), or the
+        same as a later answer of the batch."""
+        ...
+
+    def outcome(self, accepted: Accepted, saved: Saved) -> Outcome | None:
+        """What the member hears once the write said what it did; None: not stored, try
+        again (``Saved.RETRY``)."""
+        ...
+
+
+class AnswerWriter(Protocol):
+    """Answers in, outcomes out: batches of the answers that arrive together, written where
+    the store writes them best."""
+
+    async def submit(self, answer: AnswerIn) -> Outcome:
+        """Store an answer (its batch committed) or refuse it; ``AnswerNotStored`` when the
+        database did not take it."""
+        ...
+
+    async def drain(self, within: float) -> None:
+        """Wait, at most ``within`` seconds, until the answers received so far are written."""
+        ...
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Delivery:
     """The outcome of one send, written back in one batch."""
@@ -249,47 +316,6 @@ class Tx(Protocol):
         contents and open actions of these rituals, in a few queries."""
         ...
 
-    async def answer_targets(
-        self, occurrence_ids: Sequence[int]
-    ) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
-        """The occurrences answers are for, with ritual and team; each held against a
-        concurrent close (FOR SHARE where supported) until the transaction ends."""
-        ...
-
-    async def answer_context(
-        self, occurrence_ids: Sequence[int], people: Sequence[Actor]
-    ) -> tuple[dict[int, tuple[OccurrenceView, RitualView, TeamView]], dict[tuple[str, str, str, int], int]]:
-        """``answer_targets``, and the member ids by (platform, workspace, user, team id) of
-        the people who are in the team of one of the occurrences now."""
-        ...
-
-    async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[Saved]:
-        """``ensure_members`` and ``save_replies`` for the answers whose round is still
-        open, each round held against a concurrent close (FOR SHARE where supported) until
-        the write commits. Nothing is written for an answer that is not stored, not even
-        its member. At most one answer per (occurrence, person)."""
-        ...
-
-    async def channel_language(self, channel: ChannelRef) -> str | None:
-        """The language of the team of a channel, if it is one."""
-        ...
-
-    async def members_in_teams(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
-        """Member ids by (platform, workspace, user, team id) of the (actor, team id) pairs
-        whose actor is in that team now."""
-        ...
-
-    async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
-        """Member ids by (platform, workspace, user) of (actor, team id) pairs: members are
-        created on first contact and join the team."""
-        ...
-
-    async def save_replies(self, replies: Sequence[NewReply], now: datetime) -> list[bool]:
-        """Store replies, one statement per kind of row. Named: insert or replace (True).
-        Anonymous: participation and a reply without member; False when the member had
-        answered already. At most one reply per (occurrence, member) in one call."""
-        ...
-
     async def enqueue(
         self,
         *,
@@ -318,29 +344,16 @@ class Tx(Protocol):
 
 
 class Store(Protocol):
-    answer_concurrency: int  # batches of answers it writes side by side
-
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A transaction that commits on success and rolls back on error."""
         ...
 
-    def answer_transaction(self, *, autocommit: bool = False) -> AbstractAsyncContextManager[Tx]:
-        """A lighter transaction for storing answers, the busiest write: only
-        ``answer_context``, ``save_answers``, ``channel_language`` and what they are made of
-        (``answer_targets``, ``members_in_teams``, ``ensure_members``, ``save_replies``) may
-        be used in it. Best inside ``run_answers``.
-
-        ``autocommit``: where ``answer_context`` and ``save_answers`` are each whole in
-        themselves (PostgreSQL: one read statement; one write statement, and another only
-        for the answers of a member a concurrent batch created meanwhile), every statement
-        commits on its own, which saves the BEGIN and COMMIT round trips; ``save_answers``
-        checks again that the rounds are open. Elsewhere one transaction all the same."""
+    def answer_writer(self, rules: AnswerRules, clock: Callable[[], datetime]) -> AnswerWriter:
+        """The writer of answers, deciding with ``rules`` at the time ``clock`` tells."""
         ...
 
-    async def run_answers(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run a batch of answers (``work``, which uses ``answer_transaction``) where the
-        store writes them best, perhaps on a thread of its own: ``work`` must touch nothing
-        but its arguments, the store and pure functions."""
+    async def channel_language(self, channel: ChannelRef) -> str | None:
+        """The language of the team of a channel, if it is one."""
         ...
 
     async def drop_deleted_copies(self) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
@@ -30,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from rituals.kinds.appreciation import assign_colleagues, round_roster
 from rituals.ports import (
+    AnswerRules,
     Delivery,
     OccurrenceView,
     OpeningContext,
@@ -41,7 +41,7 @@ from rituals.ports import (
 from rituals.types import Actor, ChannelRef, MessageRef
 from storage.answers.rows import AnswerRows
 from storage.answers.seal import Sealer
-from storage.answers.writer import Writer, WriterConnection
+from storage.answers.writer import AnswerWriter, Transactions, WriterConnection, WriterThread
 from storage.db import autocommit_connection, in_memory, sessionmaker, truncate_wal, vacuum
 from storage.erasure import forget_member
 from storage.models import (
@@ -299,10 +299,10 @@ class Repo:
         self.engine = engine
         self.sealer = sealer
         self.sessions = sessionmaker(engine)
-        # Answers are written from a thread of their own (see ``Writer``), started with the
+        # Answers are written from a thread of their own (``WriterThread``), started with the
         # first answer; an in-memory database exists on one connection only.
         self._writes_apart = not in_memory(engine.url.render_as_string(hide_password=False))
-        self.writer: Writer | None = None
+        self.writer: WriterThread | None = None
         self._closed = False
         # PostgreSQL takes transactions side by side (their rows are locked in one order);
         # SQLite has one writer at a time.
@@ -315,16 +315,25 @@ class Repo:
             self.writer = None
         await self.engine.dispose()
 
-    async def run_answers(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run a batch of answers (``work`` uses ``answer_transaction``) whole on the
-        writer's thread."""
+    def answer_writer(self, rules: AnswerRules, clock: Callable[[], datetime]) -> AnswerWriter:
+        return AnswerWriter(self.run_answers, rules, clock, lanes=self.answer_concurrency)
+
+    async def run_answers(self, work: Callable[[Transactions], Coroutine[Any, Any, T]]) -> T:
+        """Run ``work`` (a batch of answers) whole on the writer's thread, handing it the
+        transactions to use there."""
         if self._closed:
             raise RuntimeError("the database is closed")
         if not self._writes_apart:
-            return await work()
+            return await work(self.answer_transaction)
         if self.writer is None:
-            self.writer = Writer(self.engine.url.render_as_string(hide_password=False))
-        return await self.writer.submit(work())
+            self.writer = WriterThread(self.engine.url.render_as_string(hide_password=False))
+        return await self.writer.submit(work(self._writer_transaction))
+
+    @asynccontextmanager
+    async def _writer_transaction(self, *, autocommit: bool = False) -> AsyncIterator[SqlTx]:
+        assert self.writer is not None
+        async with self.writer.transaction(autocommit=autocommit) as conn:
+            yield SqlTx(conn, self.sealer)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -338,17 +347,20 @@ class Repo:
 
     @asynccontextmanager
     async def answer_transaction(self, *, autocommit: bool = False) -> AsyncIterator[SqlTx]:
-        """On a plain connection, without an ORM session (the answer statements are Core
-        statements); inside ``run_answers`` the writer's."""
-        if self.writer is not None and threading.current_thread() is self.writer.thread:
-            async with self.writer.transaction(autocommit=autocommit) as conn:
-                yield SqlTx(conn, self.sealer)
-        elif autocommit and self.engine.dialect.name == "postgresql":
+        """On a plain connection of the server's loop, without an ORM session (the answer
+        statements are Core statements); ``run_answers`` hands its work the writer's.
+        ``autocommit`` (PostgreSQL): no transaction around the statements, each commits on
+        its own, without the BEGIN and COMMIT round trips; SQLite's is one all the same."""
+        if autocommit and self.engine.dialect.name == "postgresql":
             async with autocommit_connection(self.engine) as async_conn:
                 yield SqlTx(async_conn, self.sealer)
         else:
             async with self.engine.begin() as async_conn:
                 yield SqlTx(async_conn, self.sealer)
+
+    async def channel_language(self, channel: ChannelRef) -> str | None:
+        async with self.answer_transaction() as tx:
+            return await tx.channel_language(channel)
 
     async def drop_deleted_copies(self) -> None:
         """After rounds closed: their sealed answers were deleted (``open_sealed``); SQLite's

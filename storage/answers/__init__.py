@@ -7,8 +7,13 @@
 - ``statements``: the statements of both databases, built once per dialect.
 - ``postgres``: a batch on PostgreSQL as one read and one write statement.
 - ``seal``: sealing anonymous answers with keys of their round.
-- ``writer``: the thread that writes batches of answers, with its own loop and connections.
+- ``writer``: ``AnswerWriter`` (answers in, outcomes out: the queue, the lanes, the batches
+  and the futures) and ``WriterThread``, where the batches are written, with its own loop
+  and connections.
 
-The engine (``rituals.engine``) gathers answers into batches, checks them and hands them
-to ``Store.run_answers``; everything about SQL stays here.
+The path of an answer: an adapter calls ``Engine.submit``; ``AnswerWriter.submit`` queues it;
+a lane takes it with the others waiting, on the writer's thread reads the batch's rounds and
+people (``AnswerRows.answer_context``), asks the engine's rules (``rituals.answers.Rules``:
+pure, no I/O) what to accept, writes (``AnswerRows.save_answers``) and settles each
+member's future with an ``Outcome`` that ``Engine.submit`` translates.
 """

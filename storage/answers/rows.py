@@ -61,6 +61,8 @@ class AnswerRows:
     async def answer_targets(
         self, occurrence_ids: Sequence[int]
     ) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
+        """The occurrences answers are for, with ritual and team; each held against a
+        concurrent close (FOR SHARE where supported) until the transaction ends."""
         if not occurrence_ids:
             return {}
         found: dict[int, tuple[OccurrenceView, RitualView, TeamView]] = {}
@@ -77,6 +79,8 @@ class AnswerRows:
     async def answer_context(
         self, occurrence_ids: Sequence[int], people: Sequence[Actor]
     ) -> tuple[dict[int, tuple[OccurrenceView, RitualView, TeamView]], dict[tuple[str, str, str, int], int]]:
+        """``answer_targets``, and the member ids by (platform, workspace, user, team id) of
+        the people who are in the team of one of the occurrences now."""
         if not self.in_one_statement:
             targets = await self.answer_targets(occurrence_ids)
             teams = {team.id for _occ, _ritual, team in targets.values()}
@@ -96,6 +100,10 @@ class AnswerRows:
         return found, in_team
 
     async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[Saved]:
+        """``ensure_members`` and ``save_replies`` for the answers whose round is still
+        open, each round held against a concurrent close (FOR SHARE where supported) until
+        the write commits. Nothing is written for an answer that is not stored, not even
+        its member. At most one answer per (occurrence, person)."""
         if not answers:
             return []
         if self.in_one_statement:
@@ -154,10 +162,13 @@ class AnswerRows:
         return {"values": None, "tag": sealed.tag, "sealed": base64.b64encode(sealed.sealed).decode("ascii")}
 
     async def channel_language(self, channel: ChannelRef) -> str | None:
+        """The language of the team of a channel, if it is one."""
         return await self.s.scalar(select(Team.language).where(
             Team.platform == channel.platform, Team.workspace_id == channel.workspace_id, Team.channel_id == channel.channel_id))
 
     async def members_in_teams(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
+        """Member ids by (platform, workspace, user, team id) of the (actor, team id) pairs
+        whose actor is in that team now."""
         wanted = {(a.platform, a.workspace_id, a.user_id, team_id) for a, team_id in people}
         by_workspace: dict[tuple[str, str], tuple[set[str], set[int]]] = {}
         for platform, workspace_id, user_id, team_id in wanted:
@@ -176,6 +187,8 @@ class AnswerRows:
         return found
 
     async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
+        """Member ids by (platform, workspace, user) of (actor, team id) pairs: members are
+        created on first contact and join the team."""
         # Statements with a list of parameters (executemany), whatever the number of rows.
         names: dict[tuple[str, str, str], str] = {}
         for actor, _team in people:
@@ -214,6 +227,9 @@ class AnswerRows:
         return found
 
     async def save_replies(self, replies: Sequence[NewReply], now: datetime) -> list[bool]:
+        """Store replies, one statement per kind of row. Named: insert or replace (True).
+        Anonymous: participation and the sealed answer; False when the member had
+        answered already. At most one reply per (occurrence, member) in one call."""
         replies_in_order = sorted(replies, key=lambda r: (r.occurrence_id, r.member_id))  # no deadlocks
         named = [r for r in replies_in_order if not r.anonymous]
         if named:  # insert, or replace the member's earlier answer

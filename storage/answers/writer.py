@@ -1,19 +1,32 @@
-"""The answer writer: a thread of its own, with an event loop and connections of its own."""
+"""The answer writer: answers in, outcomes out (``AnswerWriter``), written in batches on a
+thread of their own (``WriterThread``), with an event loop and connections of its own.
+
+A member's answer waits in a queue on the server's loop. Lanes take what waits, a batch at
+a time, and write it on the writer's thread: the batch's read, the engine's rules
+(``rituals.ports.AnswerRules``: pure, no I/O), its write; each future is settled on its own
+loop. One lane runs while answers trickle in; more (up to ``lanes``) when they queue up.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Result, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from rituals.ports import Accepted, AnswerIn, AnswerNotStored, AnswerRules, Outcome, SameAs
 from storage.db import _sqlite_pragmas, autocommit_connection, create_engine, is_sqlite
+
+if TYPE_CHECKING:
+    from storage.answers.rows import AnswerRows
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +54,7 @@ def _begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-class Writer:
+class WriterThread:
     """Where answers are written: a thread of its own, with an event loop and connections of
     its own.
 
@@ -85,7 +98,7 @@ class Writer:
         statements, each commits on its own, without the BEGIN and COMMIT round trips;
         SQLite's is one transaction all the same."""
         if threading.current_thread() is not self.thread:
-            raise RuntimeError("Writer.transaction runs only inside Writer.submit")
+            raise RuntimeError("WriterThread.transaction runs only inside WriterThread.submit")
         if self.sync_engine is None:
             if self.async_engine is None:
                 self.async_engine = create_engine(self.url, pool_size=3, max_overflow=2)
@@ -132,3 +145,138 @@ class WriterConnection:
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return self.conn.execute(statement, parameters).scalar()
+
+
+ANSWER_BATCH = 200  # answers written together at most
+LANE_BACKLOG = 8  # answers waiting behind the running lanes before one more starts
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[T], T | BaseException]]) -> None:
+    """Settle futures from any thread, each on its own loop, with one wake-up per loop: a
+    result, or an exception to raise."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[T], T | BaseException]]] = {}
+    for done, outcome in outcomes:
+        by_loop.setdefault(done.get_loop(), []).append((done, outcome))
+
+    def settle(some: list[tuple[asyncio.Future[T], T | BaseException]]) -> None:
+        for done, outcome in some:
+            if done.done():
+                continue
+            if isinstance(outcome, BaseException):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
+
+    for loop, some in by_loop.items():
+        loop.call_soon_threadsafe(settle, some)
+
+
+Transactions = Callable[..., AbstractAsyncContextManager["AnswerRows"]]  # (autocommit=...) -> a transaction
+Work = Callable[[Transactions], Coroutine[Any, Any, None]]
+
+
+class AnswerWriter:
+    """``rituals.ports.AnswerWriter`` over a store's answer transactions.
+
+    ``run(work)`` runs ``work`` where the store writes answers best (the writer's thread),
+    handing it the transactions to use there; ``lanes``: batches written side by side
+    (PostgreSQL locks their rows in one order; SQLite has one writer at a time)."""
+
+    def __init__(
+        self, run: Callable[[Work], Coroutine[Any, Any, None]], rules: AnswerRules,
+        clock: Callable[[], datetime], *, lanes: int,
+    ) -> None:
+        self._run, self._rules, self._clock, self._most = run, rules, clock, lanes
+        self._waiting: deque[tuple[AnswerIn, asyncio.Future[Outcome]]] = deque()
+        self._lanes: set[asyncio.Task[None]] = set()
+
+    async def submit(self, answer: AnswerIn) -> Outcome:
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append((answer, done))
+        self._start_lane()
+        return await asyncio.shield(done)  # a caller that goes away does not undo the answer
+
+    async def drain(self, within: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self._lanes and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._lanes), timeout=left)  # a lane may start another
+
+    def _start_lane(self) -> None:
+        """A lane when none runs, one more when answers queue up behind those that run. A
+        lane stops when it finds nothing waiting; once it stops, another starts if answers
+        came in after it last looked (they are only added on the server's loop)."""
+        lanes = len(self._lanes)
+        if lanes and (lanes >= self._most or len(self._waiting) < LANE_BACKLOG):
+            return
+        lane = asyncio.get_running_loop().create_task(self._run(self._batches), name="ritme-answers")
+        lane.add_done_callback(self._stopped)
+        self._lanes.add(lane)
+
+    def _stopped(self, lane: asyncio.Task[None]) -> None:
+        self._lanes.discard(lane)
+        if lane.cancelled() or lane.exception() is not None:
+            if not lane.cancelled():
+                log.error("the answer writer stopped: %r", lane.exception())
+            waiting = []
+            while True:  # nothing is acknowledged: each member is asked to try again
+                try:
+                    waiting.append((self._waiting.popleft()[1], AnswerNotStored()))
+                except IndexError:
+                    break
+            _settle(waiting)
+        elif self._waiting:
+            self._start_lane()
+
+    async def _batches(self, transaction: Transactions) -> None:
+        """Write what waits, a batch at a time, until nothing does (where ``run`` runs it)."""
+        while self._waiting:
+            batch = [self._waiting.popleft() for _ in range(min(ANSWER_BATCH, len(self._waiting)))]
+            try:
+                await self._batch(batch, transaction)
+            except BaseException:  # cancelled: whatever is not settled yet was not stored
+                _settle([(done, AnswerNotStored()) for _answer, done in batch])
+                raise
+
+    async def _batch(self, batch: list[tuple[AnswerIn, asyncio.Future[Outcome]]],
+                     transaction: Transactions) -> None:
+        try:
+            outcomes = await self._write([answer for answer, _done in batch], transaction)
+        except Exception:
+            if len(batch) == 1:
+                log.exception("storing an answer failed")
+                _settle([(batch[0][1], AnswerNotStored())])
+                return
+            # One answer the database refuses must not take the others with it.
+            log.warning("storing %d answers together failed; storing them one by one", len(batch))
+            for answer, done in batch:
+                try:
+                    outcome = (await self._write([answer], transaction))[0]
+                except Exception:
+                    log.exception("storing an answer failed")
+                    _settle([(done, AnswerNotStored())])
+                else:
+                    _settle([(done, outcome)])
+            return
+        _settle([(done, outcome) for (_answer, done), outcome in zip(batch, outcomes, strict=True)])
+
+    async def _write(self, answers: list[AnswerIn],
+                     transaction: Transactions) -> list[Outcome | AnswerNotStored]:
+        """One batch: the read, the rules, the write (on SQLite one transaction; on
+        PostgreSQL a read and a write statement, each committing on its own, the write
+        checking again that each round is open). Nothing is written for a refused answer,
+        not even its member."""
+        now = self._clock()
+        async with transaction(autocommit=True) as tx:
+            targets, in_team = await tx.answer_context(sorted({a.occurrence_id for a in answers}), [a.actor for a in answers])
+            decisions = self._rules.check(answers, targets, in_team, now)
+            accepted = [(i, d) for i, d in enumerate(decisions) if isinstance(d, Accepted)]
+            saved = await tx.save_answers([d.answer for _i, d in accepted], now) if accepted else []
+        outcomes: list[Outcome | AnswerNotStored | None] = [d if isinstance(d, Outcome) else None for d in decisions]
+        for (i, d), how in zip(accepted, saved, strict=True):
+            outcomes[i] = self._rules.outcome(d, how) or AnswerNotStored()
+        for i in reversed(range(len(decisions))):  # a later answer is decided before the one it replaced
+            if isinstance(same := decisions[i], SameAs):
+                outcomes[i] = outcomes[same.index]
+        log.info("answers stored: %d of %d", sum(1 for o in outcomes if isinstance(o, Outcome) and o.stored), len(answers))
+        return [o if o is not None else AnswerNotStored() for o in outcomes]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from tests.fakes.secret_key import SECRET_KEY
 
 
 def test_db_upgrade_says_what_it_did(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,10 +49,10 @@ def test_a_platform_without_the_playground_may_listen_anywhere() -> None:
     from bot.cli import _playground_exposed
     from bot.config import Settings
 
-    slack = Settings(RITME_HOST="0.0.0.0", RITME_SECRET_KEY="k" * 32, SLACK_BOT_TOKEN="xoxb-1",
+    slack = Settings(RITME_HOST="0.0.0.0", RITME_SECRET_KEY=SECRET_KEY, SLACK_BOT_TOKEN="xoxb-1",
                      SLACK_SIGNING_SECRET="s")
     assert _playground_exposed(slack) is None
-    playground = Settings(RITME_HOST="0.0.0.0", RITME_PLAYGROUND=True, RITME_SECRET_KEY="k" * 32,
+    playground = Settings(RITME_HOST="0.0.0.0", RITME_PLAYGROUND=True, RITME_SECRET_KEY=SECRET_KEY,
                           SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s")
     assert (_playground_exposed(playground) or "").startswith("RITME_HOST:")
     assert _playground_exposed(Settings(RITME_HOST="localhost")) is None

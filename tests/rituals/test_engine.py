@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from rituals.engine import AnswerNotStored, Engine, EngineSettings
+from rituals.engine import Engine, EngineSettings
 from rituals.i18n import translator
-from rituals.ports import Saved
+from rituals.ports import AnswerNotStored, Saved
 from rituals.types import Actor, ChannelRef, DeliveryError
 from storage.db import create_engine
 from storage.models import Occurrence, OutboxMessage, Ritual
@@ -238,16 +238,21 @@ async def one_open_reflection(repo: Repo) -> tuple[Engine, int]:
 
 
 def on_each_answer_transaction(repo: Repo, change: Callable[[Any], None]) -> None:
-    """``change`` alters each answer transaction's Tx before the engine uses it."""
-    answer_transaction = repo.answer_transaction
+    """``change`` alters each answer transaction's Tx before the answer writer uses it, on
+    the server's loop and on the writer's thread."""
+    for name in ("answer_transaction", "_writer_transaction"):
+        original = getattr(repo, name)
 
-    @asynccontextmanager
-    async def changed(*, autocommit: bool = False) -> AsyncIterator[Any]:
-        async with answer_transaction(autocommit=autocommit) as tx:
-            change(tx)
-            yield tx
+        def changed(original: Any = original) -> Any:
+            @asynccontextmanager
+            async def transaction(*, autocommit: bool = False) -> AsyncIterator[Any]:
+                async with original(autocommit=autocommit) as tx:
+                    change(tx)
+                    yield tx
 
-    repo.answer_transaction = changed  # type: ignore[method-assign]
+            return transaction
+
+        setattr(repo, name, changed())
 
 
 async def test_an_answer_whose_round_closes_between_the_read_and_the_write_is_refused(repo: Repo) -> None:

@@ -14,6 +14,7 @@ from rituals.engine import Engine, EngineSettings
 from rituals.library import PULSE_STATEMENTS
 from rituals.ports import NewAnswer, NewReply, Saved
 from rituals.types import Actor, ChannelRef
+from storage.answers.writer import Transactions
 from storage.models import Base, Member, Occurrence, Participation, Reply, SealedAnswer
 from storage.repo import Repo
 from tests.fakes.clock import Clock
@@ -105,8 +106,8 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
     class Refused(Exception):
         pass
 
-    async def refused() -> None:
-        async with repo.answer_transaction() as tx:
+    async def refused(transaction: Transactions) -> None:
+        async with transaction() as tx:
             members = await tx.ensure_members([(newcomer, team)], NOW)
             assert await tx.save_replies([NewReply(occurrence_id=occ, team_id=team, member_id=members[("p", "w", "cy")],
                                                    anonymous=False, values={"answer": "lost"}, today=NOW.date())], NOW) == [True]
@@ -119,8 +120,8 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
         assert (await s.scalars(select(Member.user_id).order_by(Member.user_id))).all() == ["ann"]
         assert (await s.scalars(select(Reply))).all() == []
 
-    async def stored() -> dict[tuple[str, str, str], int]:
-        async with repo.answer_transaction() as tx:
+    async def stored(transaction: Transactions) -> dict[tuple[str, str, str], int]:
+        async with transaction() as tx:
             (found_occ, found_ritual, found_team), = (await tx.answer_targets([occ])).values()
             assert (found_occ.id, found_ritual.id, found_team.id) == (occ, ritual, team)
             assert await tx.channel_language(ChannelRef(platform="p", workspace_id="w", channel_id="c")) == "en"
@@ -162,8 +163,8 @@ async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymit
         return NewAnswer(actor=actor, occurrence_id=occurrence, team_id=team, anonymous=anonymous, values=values,
                          today=NOW.date(), sent_at=NOW)
 
-    async def batch() -> list[Saved]:
-        async with repo.answer_transaction() as tx:
+    async def batch(transaction: Transactions) -> list[Saved]:
+        async with transaction() as tx:
             targets, in_team = await tx.answer_context([occ, anon, 999], [ann, cy, bob_actor])
             assert sorted(targets) == [occ, anon] and {t[2].id for t in targets.values()} == {team}
             assert in_team == {("p", "w", "ann", team): ids["ann"]}
@@ -175,8 +176,8 @@ async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymit
 
     assert await repo.run_answers(batch) == [Saved.STORED] * 4
 
-    async def again() -> list[Saved]:
-        async with repo.answer_transaction() as tx:
+    async def again(transaction: Transactions) -> list[Saved]:
+        async with transaction() as tx:
             return await tx.save_answers([answer(bob_actor, anon, {"score": 1}, anonymous=True),
                                           answer(ann, occ, {"answer": "changed"})], NOW)
 
@@ -224,8 +225,8 @@ async def test_on_postgresql_an_answer_whose_member_another_batch_creates_meanwh
         await other.execute(text("INSERT INTO members (platform, workspace_id, user_id, display_name, mute_reminders, created_at) "
                                  "VALUES ('p', 'w', 'cy', 'Cy', false, now())"))  # not committed yet
 
-        async def answer() -> list[Saved]:
-            async with repo.answer_transaction() as tx:
+        async def answer(transaction: Transactions) -> list[Saved]:
+            async with transaction() as tx:
                 return await tx.save_answers([NewAnswer(actor=cy, occurrence_id=occ, team_id=team, anonymous=False,
                                                         values={"answer": "mine"}, today=NOW.date(), sent_at=NOW)], NOW)
 
@@ -255,8 +256,8 @@ async def test_answers_to_a_round_no_longer_open_are_not_written_not_even_their_
         return NewAnswer(actor=actor, occurrence_id=occurrence, team_id=team, anonymous=False,
                          values={"answer": actor.user_id}, today=NOW.date(), sent_at=NOW)
 
-    async def batch() -> list[Saved]:
-        async with repo.answer_transaction(autocommit=True) as tx:
+    async def batch(transaction: Transactions) -> list[Saved]:
+        async with transaction(autocommit=True) as tx:
             return await tx.save_answers([answer(cy, closed_occ), answer(ann, open_occ)], NOW)
 
     assert await repo.run_answers(batch) == [Saved.CLOSED, Saved.STORED]
@@ -296,8 +297,8 @@ async def test_on_postgresql_the_answer_writer_asks_for_generic_plans(repo: Repo
     if repo.engine.dialect.name != "postgresql":
         pytest.skip("a PostgreSQL setting")
 
-    async def setting() -> str:
-        async with repo.answer_transaction(autocommit=True) as tx:
+    async def setting(transaction: Transactions) -> str:
+        async with transaction(autocommit=True) as tx:
             return str(await tx.s.scalar(text("SHOW plan_cache_mode")))
 
     assert await repo.run_answers(setting) == "force_generic_plan"
@@ -429,8 +430,8 @@ async def test_on_sqlite_an_answer_batch_holds_the_write_lock_from_its_first_rea
     path = repo.engine.url.database
     assert path is not None
 
-    async def read_then_try_a_write_elsewhere() -> str:
-        async with repo.answer_transaction() as tx:
+    async def read_then_try_a_write_elsewhere(transaction: Transactions) -> str:
+        async with transaction() as tx:
             await tx.answer_targets([1])
             other = sqlite3.connect(path, timeout=0)
             try:
