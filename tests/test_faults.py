@@ -21,7 +21,8 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.server import ENGINE, create_app
-from rituals.engine import Engine, EngineSettings, notice_to_dict
+from rituals.delivery import notice_to_dict
+from rituals.engine import Engine, EngineSettings
 from rituals.types import ChannelRef, MessageRef, Notice, Prompt
 from storage.db import create_engine, upgrade
 from storage.models import OutboxMessage
