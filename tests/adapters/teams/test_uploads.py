@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from adapters.teams.files import MAX_FILE_BYTES, calendar_files
 from adapters.teams.manifest import manifest
+from bot.commands.registry import teams_menu
 from bot.server import REPO
 from storage.models import Holiday, Team
 from tests.adapters.teams.conftest import BOT_ID, GENERAL, Teams, card_text
@@ -160,7 +161,8 @@ async def test_export_is_a_link_sent_privately_and_says_why(teams: Teams) -> Non
 
 
 def test_the_manifest_lets_people_send_files() -> None:
-    bots = manifest(app_id="00000000-0000-0000-0000-00000000b07d", public_url="https://ritme.example.org")["bots"]
+    bots = manifest(app_id="00000000-0000-0000-0000-00000000b07d", public_url="https://ritme.example.org",
+                    commands=teams_menu())["bots"]
     assert bots[0]["supportsFiles"] is True
 
 
