@@ -20,24 +20,8 @@ from bot.server import REPO
 from storage.models import Holiday, Team
 from tests.adapters.teams.conftest import BOT_ID, GENERAL, Teams, card_text
 from tests.fakes.botframework import FakeBotFrameworkWithFiles
+from tests.fakes.calendars import ICS
 
-ICS = b"""BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//Ritme tests//NL
-BEGIN:VEVENT
-UID:kerst-2026@school.example
-DTSTART;VALUE=DATE:20261221
-DTEND;VALUE=DATE:20270102
-SUMMARY:Kerstvakantie
-END:VEVENT
-BEGIN:VEVENT
-UID:studiedag@school.example
-DTSTART;VALUE=DATE:20261130
-DTEND;VALUE=DATE:20261201
-SUMMARY:Studiedag
-END:VEVENT
-END:VCALENDAR
-"""
 PERSONAL = "a:1on1-anna"
 
 
