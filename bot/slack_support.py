@@ -1,4 +1,4 @@
-"""The bot's side of ``adapters.slack.app.SlackInbound``: what Slack needs beyond commands
+"""The bot's side of ``adapters.slack.inbound.SlackInbound``: what Slack needs beyond commands
 and answers (the current prompt, which prompt a thread belongs to, the team's language,
 pausing a workspace that removed the app, appreciation rounds by direct message).
 
@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from adapters.slack.app import PromptInfo
 from adapters.slack.files import ExportFile
+from adapters.slack.inbound import PromptInfo
 from bot.commands import CommandError, may_run, parse, reads_roster
 from bot.commands.formats import describe_schedule, format_time
 from bot.export import export_csv, load_report
