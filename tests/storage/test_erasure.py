@@ -21,11 +21,21 @@ USER_ID, NAME = "U0FORGETME", "Wilhelmina Zonderland"
 
 
 async def team_in(repo: Repo, workspace: str, people: dict[str, str]) -> tuple[int, dict[str, int]]:
-    team, _created = await repo.ensure_team(platform="p", workspace_id=workspace, channel_id="c", name="T",
-                                            timezone="Europe/Amsterdam", language="en", now=NOW)
-    ids = {u: await repo.ensure_member(platform="p", workspace_id=workspace, user_id=u, display_name=n, now=NOW,
-                                       team_id=team.id)
-           for u, n in people.items()}
+    team, _created = await repo.ensure_team(
+        platform="p",
+        workspace_id=workspace,
+        channel_id="c",
+        name="T",
+        timezone="Europe/Amsterdam",
+        language="en",
+        now=NOW,
+    )
+    ids = {
+        u: await repo.ensure_member(
+            platform="p", workspace_id=workspace, user_id=u, display_name=n, now=NOW, team_id=team.id
+        )
+        for u, n in people.items()
+    }
     return team.id, ids
 
 
@@ -33,36 +43,96 @@ async def test_forgetting_reaches_settings_messages_installs_and_conversation_re
     team, ids = await team_in(repo, "w", {USER_ID: NAME, "bob": "Bob"})
     her, bob = ids[USER_ID], ids["bob"]
     elsewhere, _ = await team_in(repo, "w2", {"U0OTHER": NAME})  # someone of the same name, in another workspace
-    await repo.update_team(team, goal=f"Learn from {NAME.lower()}", settings={
-        "pairs_exclude": [her, bob], "pairs_skip": {str(her): "2026-11-01", str(bob): "2026-11-02"},
-        "labels": {str(her): "onderbouw", str(bob): "bovenbouw"}, "questions": [f"What did {NAME} teach you?"],
-    }, conversation={"user": {"id": "29:1abc", "aadObjectId": USER_ID, "name": NAME},
-                     "serviceUrl": "https://smba.test/"})
+    await repo.update_team(
+        team,
+        goal=f"Learn from {NAME.lower()}",
+        settings={
+            "pairs_exclude": [her, bob],
+            "pairs_skip": {str(her): "2026-11-01", str(bob): "2026-11-02"},
+            "labels": {str(her): "onderbouw", str(bob): "bovenbouw"},
+            "questions": [f"What did {NAME} teach you?"],
+        },
+        conversation={
+            "user": {"id": "29:1abc", "aadObjectId": USER_ID, "name": NAME},
+            "serviceUrl": "https://smba.test/",
+        },
+    )
     async with repo.session() as s:
         s.add(Holiday(team_id=team, start_date=date(2027, 1, 4), end_date=date(2027, 1, 4), name=f"{NAME}'s farewell"))
-        s.add(Installation(platform="p", workspace_id="w", name="W", installer_user_id=USER_ID, enabled=True, data={},
-                           created_at=NOW))
-    ritual = await repo.add_ritual(team_id=team, kind="reflection", schedule="", open_seconds=3600, options={},
-                                   next_due_at=None, now=NOW)
+        s.add(
+            Installation(
+                platform="p",
+                workspace_id="w",
+                name="W",
+                installer_user_id=USER_ID,
+                enabled=True,
+                data={},
+                created_at=NOW,
+            )
+        )
+    ritual = await repo.add_ritual(
+        team_id=team, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     here = ChannelRef(platform="p", workspace_id="w", channel_id="c")
     async with repo.transaction() as tx:
-        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
-                                      opened_at=NOW, closes_at=NOW, claimed_by="x")
+        occ = await tx.add_occurrence(
+            ritual_id=ritual,
+            planned_at=NOW,
+            status="open",
+            reason=None,
+            content={},
+            opened_at=NOW,
+            closes_at=NOW,
+            claimed_by="x",
+        )
         assert occ is not None
-        await tx.save_reply(occurrence_id=occ, team_id=team, member_id=bob, anonymous=False, today=NOW.date(), now=NOW,
-                            values={"answer": f"Thanks <@{USER_ID}|wil> and WILHELMINA  ZONDERLAND; "
-                                              "Wilhelmina alone stays"})
+        await tx.save_reply(
+            occurrence_id=occ,
+            team_id=team,
+            member_id=bob,
+            anonymous=False,
+            today=NOW.date(),
+            now=NOW,
+            values={"answer": f"Thanks <@{USER_ID}|wil> and WILHELMINA  ZONDERLAND; Wilhelmina alone stays"},
+        )
         group = ChannelRef(platform="p", workspace_id="w", channel_id="c", user_id=USER_ID, members=(USER_ID, "bob"))
-        await tx.enqueue(team_id=team, occurrence_id=occ, destination=group, at=NOW,
-                         payload={"type": "notice", "notice": {"title": f"Your consultation pair: {NAME}, Bob"}})
-        await tx.enqueue(team_id=team, occurrence_id=occ, destination=replace(here, user_id=USER_ID),
-                         payload={"type": "prompt", "occurrence_id": occ}, at=NOW)
-        await tx.save_reply(occurrence_id=occ, team_id=team, member_id=her, anonymous=False, today=NOW.date(), now=NOW,
-                            values={"answer": "zq-her words about the week"})
-        await tx.enqueue(team_id=team, occurrence_id=occ, destination=here, at=NOW,  # the results, not sent yet
-                         payload={"type": "notice", "notice": {"text": "• Someone: zq-her words about the week"}})
-        await tx.enqueue(team_id=team, occurrence_id=occ, destination=here, at=NOW,
-                         payload={"type": "notice", "notice": {"text": "zq-quoting her answer"}})
+        await tx.enqueue(
+            team_id=team,
+            occurrence_id=occ,
+            destination=group,
+            at=NOW,
+            payload={"type": "notice", "notice": {"title": f"Your consultation pair: {NAME}, Bob"}},
+        )
+        await tx.enqueue(
+            team_id=team,
+            occurrence_id=occ,
+            destination=replace(here, user_id=USER_ID),
+            payload={"type": "prompt", "occurrence_id": occ},
+            at=NOW,
+        )
+        await tx.save_reply(
+            occurrence_id=occ,
+            team_id=team,
+            member_id=her,
+            anonymous=False,
+            today=NOW.date(),
+            now=NOW,
+            values={"answer": "zq-her words about the week"},
+        )
+        await tx.enqueue(
+            team_id=team,
+            occurrence_id=occ,
+            destination=here,
+            at=NOW,  # the results, not sent yet
+            payload={"type": "notice", "notice": {"text": "• Someone: zq-her words about the week"}},
+        )
+        await tx.enqueue(
+            team_id=team,
+            occurrence_id=occ,
+            destination=here,
+            at=NOW,
+            payload={"type": "notice", "notice": {"text": "zq-quoting her answer"}},
+        )
     async with repo.session() as s:
         failed = (await s.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()))).first()
         await s.execute(update(OutboxMessage).where(OutboxMessage.id == failed).values(status="failed"))
@@ -72,19 +142,26 @@ async def test_forgetting_reaches_settings_messages_installs_and_conversation_re
     async with repo.session() as s:
         row = await s.get(Team, team)
         assert row is not None and row.goal == f"Learn from {MARK}"
-        assert row.settings == {"pairs_exclude": [bob], "pairs_skip": {str(bob): "2026-11-02"},
-                                "labels": {str(bob): "bovenbouw"},
-                                "questions": [f"What did {MARK} teach you?"]}
+        assert row.settings == {
+            "pairs_exclude": [bob],
+            "pairs_skip": {str(bob): "2026-11-02"},
+            "labels": {str(bob): "bovenbouw"},
+            "questions": [f"What did {MARK} teach you?"],
+        }
         assert row.conversation == {"serviceUrl": "https://smba.test/"}
         assert (await s.scalars(select(Holiday.name))).all() == [f"{MARK}'s farewell"]
         assert (await s.scalars(select(Installation.installer_user_id))).all() == [None]
         answers = (await s.scalars(select(Reply.values))).all()
         assert answers == [{"answer": f"Thanks {MARK} and {MARK}; Wilhelmina alone stays"}]
-        outbox = (await s.execute(select(OutboxMessage.destination, OutboxMessage.payload)
-                                  .order_by(OutboxMessage.id))).all()
+        outbox = (
+            await s.execute(select(OutboxMessage.destination, OutboxMessage.payload).order_by(OutboxMessage.id))
+        ).all()
         assert [(d["user_id"], d["members"], p) for d, p in outbox] == [
-            ("bob", ["bob"],
-             {"type": "notice", "notice": {"title": "Your consultation pair: a former colleague, Bob"}}),
+            (
+                "bob",
+                ["bob"],
+                {"type": "notice", "notice": {"title": "Your consultation pair: a former colleague, Bob"}},
+            ),
             (None, [], DELIVERED_NOTICE),  # it failed, and might have quoted her: its text is gone
         ]
     assert [n for _id, _u, n in await repo.team_members(elsewhere)] == [NAME]  # another workspace's person stays
