@@ -20,6 +20,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
+    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
@@ -152,7 +153,7 @@ async def truncate_wal(engine: AsyncEngine) -> bool:
     if engine.dialect.name != "sqlite" or in_memory(engine.url.render_as_string(hide_password=False)):
         return False
     async with engine.connect() as conn:
-        busy, _log_frames, _moved = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()[0]  # (busy, log, moved)
     if busy:
         log.warning("the SQLite WAL could not be truncated now (a reader held it); the next checkpoint empties it")
         return False
@@ -188,7 +189,7 @@ async def autocommit_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConne
         yield conn
 
 
-def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -46,11 +46,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, false, func, or_, select, update
+from sqlalchemy import CursorResult, Text, cast, delete, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rituals.former import FORMER_COLLEAGUE, SHOWN_AS
@@ -179,7 +180,7 @@ async def erase_member(s: AsyncSession, member_id: int, sealer: Sealer) -> Erase
     rounds = select(Occurrence.id).where(Occurrence.ritual_id.in_(rituals))
 
     async def changed(table: str, stmt: Any) -> None:
-        if int((await s.execute(stmt)).rowcount or 0):
+        if typing.cast(CursorResult[Any], await s.execute(stmt)).rowcount:
             touched.add(table)
 
     own = (await s.scalars(select(Reply.values).where(Reply.member_id == member_id))).all()
