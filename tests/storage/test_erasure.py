@@ -4,17 +4,19 @@ SQLite and PostgreSQL; and how names are matched in texts."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from rituals.former import FORMER_COLLEAGUE as MARK
 from rituals.types import ChannelRef
-from storage.db import truncate_wal, vacuum
+from storage.db import autocommit_connection, create_engine, truncate_wal, upgrade, vacuum
 from storage.erasure import Quotes, Scrubber
 from storage.models import DELIVERED_NOTICE, Holiday, Installation, OutboxMessage, Reply, Team
 from storage.repo import Repo
+from tests.fakes.sealing import SEALER
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 USER_ID, NAME = "U0FORGETME", "Wilhelmina Zonderland"
@@ -113,3 +115,29 @@ def test_quotes_are_what_the_person_wrote_not_the_options_they_chose() -> None:
     assert quotes.texts == ["Something personal", "Tired"]
     assert quotes.in_({"type": "notice", "notice": {"text": "• Chris: Something personal"}})
     assert not quotes.in_({"type": "notice", "notice": {"text": "Not yet (1), not_yet, ok"}})
+
+
+async def test_postgresql_statistics_keep_no_sample_of_the_erased(fresh_postgres_url: str) -> None:
+    """The planner's statistics (``pg_stats``: most common values and histogram bounds of
+    each column, sampled at the last ANALYZE, readable by whoever may read the table) hold an
+    erased person's platform id and name until the tables are analysed again: forget-me does.
+    https://www.postgresql.org/docs/current/view-pg-stats.html"""
+    await asyncio.to_thread(upgrade, fresh_postgres_url)
+    repo = Repo(create_engine(fresh_postgres_url), SEALER)
+    try:
+        _team, ids = await team_in(repo, "w", {USER_ID: NAME, "U0BOB": "Bob Bakker", "U0CAROL": "Carol Claes"})
+
+        async def sampled() -> list[tuple[str, str]]:
+            async with autocommit_connection(repo.engine) as conn:
+                return [tuple(row) for row in (await conn.execute(text(
+                    "SELECT tablename, attname FROM pg_stats WHERE schemaname = current_schema() AND "
+                    "(coalesce(most_common_vals::text, '') || coalesce(histogram_bounds::text, '')) ILIKE ANY(:t)"),
+                    {"t": [f"%{USER_ID}%", f"%{NAME}%"]})).all()]
+
+        async with autocommit_connection(repo.engine) as conn:
+            await conn.exec_driver_sql("ANALYZE")  # autovacuum's, or an operator's vacuumdb --analyze
+        assert ("members", "user_id") in await sampled()
+        assert await repo.forget_member(ids[USER_ID]) == 0
+        assert await sampled() == []
+    finally:
+        await repo.dispose()
