@@ -190,3 +190,35 @@ async def assert_columns_clean(engine: Any) -> None:
                     f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS text)) LIKE :trace'),
                     {"trace": f"%{trace.decode()}%"})
                 assert found == 0, f"{table}.{column} holds {trace!r}"
+
+
+async def test_forget_me_of_a_name_that_is_a_common_word_leaves_the_others_words(team: Team) -> None:
+    """Anyone may call themselves "Will" or "The" and type forget-me: everyone's "will" and
+    "The" stay as written, and the results of a round waiting to be posted are still posted,
+    with the person's answer left out and the others' words as they are."""
+    repo, engine = team.app[REPO], team.app[ENGINE]
+    will = Actor(platform=PLATFORM, workspace_id=WORKSPACE, user_id="U0WILL", display_name="Will")
+    the = Actor(platform=PLATFORM, workspace_id=WORKSPACE, user_id="U0THE", display_name="The")
+    await team.say(will, "help")
+    await team.say(the, "help")
+    await team.say(ANNA, "goal set We will read with every pupil. The rest follows")
+    await team.say(ANNA, "add reflection every monday at 09:00")  # 1
+    round_ = await engine.run_now(1)
+    bram_says = "I will ask for help sooner. Will you join me? The plan works, <@U0WILL> helped"
+    await team.answer(BRAM, round_, {"answer": bram_says})
+    await team.answer(will, round_, {"answer": "Thanks to the whole team, a great week"})
+    await team.answer(the, round_, {"answer": "Thanks"})
+    await engine.close_now(1)  # its results wait in the outbox
+
+    assert "1 of your answers" in await team.say(will, "forget-me")
+    assert "1 of your answers" in await team.say(the, "forget-me")
+    await team.deliver()
+
+    assert "\nWe will read with every pupil. The rest follows\n" in await team.say(DEWI, "goal")
+    (results,) = [p for _id, _u, p, _at in await repo.channel_messages(CHANNEL, None)
+                  if p["type"] == "notice" and p["title"] == "#1 Reflection: results"]
+    said = results["text"] + " ".join(v for f in results["fields"] for v in f)
+    assert "I will ask for help sooner. Will you join me? The plan works, a former colleague helped" in said
+    assert "Thanks to the whole team" not in said and "Will: \u2026" in said  # the answer, quoted, is left out
+    for user_id in ("U0WILL", "U0THE"):
+        assert await repo.find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id=user_id) is None

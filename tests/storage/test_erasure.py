@@ -35,7 +35,7 @@ async def test_forgetting_reaches_settings_messages_installs_and_conversation_re
     team, ids = await team_in(repo, "w", {USER_ID: NAME, "bob": "Bob"})
     her, bob = ids[USER_ID], ids["bob"]
     elsewhere, _ = await team_in(repo, "w2", {"U0OTHER": NAME})  # someone of the same name, in another workspace
-    await repo.update_team(team, goal=f"Learn from {NAME.lower()}", settings={
+    await repo.update_team(team, goal=f"Learn from {NAME}", settings={
         "pairs_exclude": [her, bob], "pairs_skip": {str(her): "2026-11-01", str(bob): "2026-11-02"},
         "labels": {str(her): "onderbouw", str(bob): "bovenbouw"}, "questions": [f"What did {NAME} teach you?"],
     }, conversation={"user": {"id": "29:1abc", "aadObjectId": USER_ID, "name": NAME},
@@ -52,8 +52,8 @@ async def test_forgetting_reaches_settings_messages_installs_and_conversation_re
                                       opened_at=NOW, closes_at=NOW, claimed_by="x")
         assert occ is not None
         await tx.save_reply(occurrence_id=occ, team_id=team, member_id=bob, anonymous=False, today=NOW.date(), now=NOW,
-                            values={"answer": f"Thanks <@{USER_ID}|wil> and WILHELMINA  ZONDERLAND; "
-                                              "Wilhelmina alone stays"})
+                            values={"answer": f"Thanks <@{USER_ID}|wil> and Wilhelmina  Zonderland; "
+                                              "Wilhelmina alone stays, WILHELMINA ZONDERLAND too"})
         group = ChannelRef(platform="p", workspace_id="w", channel_id="c", user_id=USER_ID, members=(USER_ID, "bob"))
         await tx.enqueue(team_id=team, occurrence_id=occ, destination=group, at=NOW,
                          payload={"type": "notice", "notice": {"title": f"Your consultation pair: {NAME}, Bob"}})
@@ -81,22 +81,23 @@ async def test_forgetting_reaches_settings_messages_installs_and_conversation_re
         assert (await s.scalars(select(Holiday.name))).all() == [f"{MARK}'s farewell"]
         assert (await s.scalars(select(Installation.installer_user_id))).all() == [None]
         answers = (await s.scalars(select(Reply.values))).all()
-        assert answers == [{"answer": f"Thanks {MARK} and {MARK}; Wilhelmina alone stays"}]
+        assert answers == [{"answer": f"Thanks {MARK} and {MARK}; Wilhelmina alone stays, WILHELMINA ZONDERLAND too"}]
         outbox = (await s.execute(select(OutboxMessage.destination, OutboxMessage.payload)
                                   .order_by(OutboxMessage.id))).all()
         assert [(d["user_id"], d["members"], p) for d, p in outbox] == [
             ("bob", ["bob"],
              {"type": "notice", "notice": {"title": "Your consultation pair: a former colleague, Bob"}}),
+            (None, [], {"type": "notice", "notice": {"text": "\u2022 Someone: \u2026"}}),  # still sent, without her words
             (None, [], DELIVERED_NOTICE),  # it failed, and might have quoted her: its text is gone
         ]
     assert [n for _id, _u, n in await repo.team_members(elsewhere)] == [NAME]  # another workspace's person stays
 
 
-def test_names_are_matched_as_whole_words_and_short_ones_in_their_own_case() -> None:
+def test_names_are_matched_as_whole_words_in_their_own_case_and_ids_and_mentions_always() -> None:
     anna = Scrubber("U0ANNA", "Anna")
-    assert anna.text("Anna, ANNA and Annabel; <@U0ANNA> and U0ANNA") == f"{MARK}, {MARK} and Annabel; {MARK} and {MARK}"
-    al = Scrubber("U0AL", "Al")
-    assert al.text("Al said it al before") == f"{MARK} said it al before"
+    assert anna.text("Anna, ANNA and Annabel; <@U0ANNA> and U0ANNA") == f"{MARK}, ANNA and Annabel; {MARK} and {MARK}"
+    al = Scrubber("U0AL", "Al")  # too short to be told from others' words: only the id and mentions
+    assert al.text("Al said it al before, <@U0AL|Al> and <at>Al</at> know") == f"Al said it al before, {MARK} and {MARK} know"
     nameless = Scrubber("U0XY", "")
     assert nameless.text("U0XY and u0xy") == f"{MARK} and {MARK}"
     assert nameless.json({"a": ["U0XY", 3, {"U0XY": "x"}]}) == {"a": [MARK, 3, {"U0XY": "x"}]}  # keys as they are
@@ -112,7 +113,7 @@ async def test_vacuum_runs_on_postgresql_and_truncate_wal_on_sqlite(repo: Repo) 
 
 def test_quotes_are_what_the_person_wrote_not_the_options_they_chose() -> None:
     quotes = Quotes([{"met": "not_yet", "answer": "Something personal", "mood": "Tired", "ok": "ok", "score": 4}])
-    assert quotes.texts == ["Something personal", "Tired"]
+    assert quotes.texts == ["Something personal"]  # "Tired" is in everyone's words
     assert quotes.in_({"type": "notice", "notice": {"text": "• Chris: Something personal"}})
     assert not quotes.in_({"type": "notice", "notice": {"text": "Not yet (1), not_yet, ok"}})
 
