@@ -637,7 +637,8 @@ class Ritme:
     async def do_forget_me(self, cmd: Command, team: TeamView | None, member_id: int | None, role: str, _: Translator) -> Notice:
         erased = await self.repo.forget_member(member_id) if member_id is not None else 0
         log.info("forget-me: a member was erased with %d answers", erased)
-        return Notice(title=_("You are forgotten"), text=_("{count} of your answers and everything that identified you were erased.", count=erased))
+        return Notice(title=_("You are forgotten"), text=_("{count} of your answers and everything that identified you were erased.", count=erased),
+                      keep=False)
 
 
     async def do_action_add(self, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
