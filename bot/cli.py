@@ -143,8 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     teams = sub.add_parser("teams-manifest", help="write the Teams app package (manifest.json and icons) to a zip")
     teams.add_argument("out", metavar="OUT.zip", help="where to write the package")
-    teams.set_defaults(func=lambda args: cmd_teams_manifest(args.out, _settings, _fail, ConfigError))
+    teams.set_defaults(func=lambda args: cmd_teams_manifest(args.out, _settings, _fail, ConfigError, _teams_menu()))
     return parser
+
+
+def _teams_menu() -> list[tuple[str, str]]:
+    """The Teams command list, from the command registry (imported only for this command)."""
+    from bot.commands.registry import teams_menu
+
+    return teams_menu()
 
 
 def main(argv: list[str] | None = None) -> int:

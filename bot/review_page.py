@@ -92,13 +92,15 @@ def setup_review(app: web.Application, settings: Settings, repo: Repo, ritme: An
 
 
 def retention_job(repo: Repo, clock: Callable[[], datetime]) -> Callable[[], Awaitable[None]]:
-    """The daily clean-up: replies older than their team's ``retention_days`` are deleted."""
+    """The daily clean-up: replies older than their team's ``retention_days`` are deleted, and
+    the database drops its copies of what was deleted (``Store.drop_deleted_copies``)."""
     queries = Queries(repo)
 
     async def purge() -> None:
         try:
             deleted = await queries.delete_expired_replies(clock())
             messages = await queries.delete_old_messages(clock())
+            await repo.drop_deleted_copies(("replies", "participations", "outbox"))
         except Exception:
             log.exception("retention clean-up failed; trying again at the next run")
             return

@@ -1,4 +1,4 @@
-"""The bot's side of ``adapters.slack.app.SlackInbound``: what Slack needs beyond commands
+"""The bot's side of ``adapters.slack.inbound.SlackInbound``: what Slack needs beyond commands
 and answers (the current prompt, which prompt a thread belongs to, the team's language,
 pausing a workspace that removed the app, appreciation rounds by direct message).
 
@@ -26,11 +26,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from adapters.slack.app import PromptInfo
 from adapters.slack.files import ExportFile
-from bot.commands import CommandError, parse
+from adapters.slack.inbound import PromptInfo
+from bot.commands import CommandError, may_run, parse, reads_roster
+from bot.commands.formats import describe_schedule, format_time
 from bot.export import export_csv, load_report
-from bot.service import ROSTER_COMMANDS, Ritme, describe_schedule, format_time, may_run
+from bot.service import Ritme
 from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.types import Actor, ChannelRef, Notice
@@ -178,7 +179,7 @@ class SlackSupport:
         """Commands that set up or start a round read the channel's people first, so a round
         (an appreciation, pairs) asks everyone in the channel, not only who spoke to Ritme."""
         try:
-            return parse(text).name in ROSTER_COMMANDS
+            return reads_roster(parse(text).name)
         except CommandError:
             return False
 

@@ -28,9 +28,9 @@ from adapters.teams.bot import Install, RitmeTeamsBot
 from adapters.teams.people import Directory
 from adapters.teams.platform import PLATFORM, TeamsPlatform
 from adapters.teams.web import build_adapter, routes
-from bot.commands import CommandError, parse
+from bot.commands import CommandError, parse, reads_roster
 from bot.config import Settings
-from bot.service import ROSTER_COMMANDS, Ritme
+from bot.service import Ritme
 from rituals.engine import Engine
 from rituals.ports import Platform
 from rituals.types import Actor, ChannelRef, Prompt
@@ -153,7 +153,7 @@ class TeamsSupport:
         team (anyone else is refused by the command itself; their attempt costs no roster
         fetch): a round then asks everyone in the channel, not only who spoke to Ritme."""
         try:
-            if parse(text).name not in ROSTER_COMMANDS:
+            if not reads_roster(parse(text).name):
                 return False
         except CommandError:
             return False

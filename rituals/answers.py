@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from rituals.i18n import N_, translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import AnswerError, prompt_inputs, validate
+from rituals.kinds.base import MAX_ANONYMOUS_TEXT, AnswerError, prompt_inputs, validate
 from rituals.ports import (
     Accepted,
     AnswerIn,
@@ -39,6 +39,7 @@ NOT_IN_TEAM = N_("Only the members of this team can answer its questions.")
 ANSWERED = N_("You have answered already. Anonymous answers cannot be changed.")
 SAVED = N_("Answer saved. You can change it until the round closes.")
 SAVED_ANONYMOUSLY = N_("Answer saved anonymously.")
+TOO_LONG_ANONYMOUS = N_("An anonymous answer is at most {most} characters in all.")
 
 Targets = dict[int, tuple[OccurrenceView, RitualView, TeamView]]
 
@@ -94,6 +95,9 @@ class Rules:
         try:
             clean = validate(inputs[occ.id], answer.values)
             kind.check(occ.content, clean, member_id)
+            if kind.anonymous and sum(len(v) for v in clean.values() if isinstance(v, str)) > MAX_ANONYMOUS_TEXT:
+                # sealed answers all have one size, room for this much (``storage.answers.seal``)
+                raise AnswerError(TOO_LONG_ANONYMOUS, most=MAX_ANONYMOUS_TEXT)
         except AnswerError as err:
             return Outcome(stored=False, message=err.msgid, params=dict(err.params), language=team.language)
         return Accepted(answer=NewAnswer(

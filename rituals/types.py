@@ -47,6 +47,7 @@ class Input:
     max_choices: int = 1
     low_label: str = ""
     high_label: str = ""
+    max_length: int = 3000  # characters of a written answer
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -352,12 +352,12 @@ class Store:
         async with self.answer_transaction() as tx:
             return await tx.channel_language(channel)
 
-    async def drop_deleted_copies(self) -> None:
-        """After rounds closed: their sealed answers were deleted (``open_sealed``); SQLite's
-        WAL is checkpointed and truncated (``secure_delete`` zeroed them in the file),
-        PostgreSQL's ``sealed_answers`` vacuumed."""
+    async def drop_deleted_copies(self, tables: Collection[str] = ("sealed_answers",)) -> None:
+        """After rows were deleted (by default: sealed answers, opened when rounds closed):
+        SQLite's WAL is checkpointed and truncated (``secure_delete`` zeroed the rows in the
+        file), PostgreSQL's ``tables`` vacuumed."""
         await truncate_wal(self.engine)
-        await vacuum(self.engine, ["sealed_answers"])
+        await vacuum(self.engine, tables)
 
     # -- outbox ---------------------------------------------------------------------
 

@@ -150,7 +150,7 @@ def input_element(item: Input, initial: str | None = None) -> dict[str, Any]:
     """Text → multiline input; scale and choice → radio (select when long); multi → checkboxes.
     ``initial`` preselects a scale or choice option by value (when it is one of them)."""
     if item.kind is InputKind.TEXT:
-        return {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True, "max_length": 3000}
+        return {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True, "max_length": item.max_length}
     options = _options(item)
     if item.kind in (InputKind.SCALE, InputKind.CHOICE):
         kind = "radio_buttons" if len(options) <= 10 else "static_select"

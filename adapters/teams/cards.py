@@ -17,7 +17,6 @@ INPUT_PREFIX = "q."
 SUBMIT_MARK = "ritme"
 SCALE = ("1", "2", "3", "4", "5")
 EXPANDED_MAX = 8  # more options than this become a dropdown
-TEXT_MAX = 3000
 
 
 def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -39,7 +38,7 @@ def _text(text: str, **style: Any) -> dict[str, Any]:
 def _given(item: Input, answer: Any) -> str | None:
     """A member's answer to one input as the input's ``value``; None when it is not one."""
     if item.kind is InputKind.TEXT:
-        return answer[:TEXT_MAX] if isinstance(answer, str) and answer else None
+        return answer[:item.max_length] if isinstance(answer, str) and answer else None
     if item.kind is InputKind.SCALE:
         return str(answer) if str(answer) in SCALE else None
     options = {o.value for o in item.options}
@@ -59,7 +58,7 @@ def _input(item: Input, initial: str | None = None, answer: Any = None) -> list[
     if given is not None:
         common["value"] = given
     if item.kind is InputKind.TEXT:
-        return [{"type": "Input.Text", "isMultiline": True, "maxLength": TEXT_MAX, **common}]
+        return [{"type": "Input.Text", "isMultiline": True, "maxLength": item.max_length, **common}]
     if item.kind is InputKind.SCALE:
         choices = []
         for value in SCALE:

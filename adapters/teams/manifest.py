@@ -12,7 +12,7 @@ import struct
 import uuid
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -28,19 +28,7 @@ NAME_FULL = N_("Ritme: team rituals for schools")
 DESCRIPTION_SHORT = N_("Weekly reflection, check-outs, pulses and appreciation for school teams.")
 DESCRIPTION_FULL = N_("Ritme keeps a school team's rituals going: weekly reflection questions, meeting check-outs, anonymous team-climate pulses and appreciation rounds, on a schedule the team sets.")
 
-# At most ten commands per list (a Teams limit); titles are what a member types.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("help", N_("The commands, with examples")),
-    ("list", N_("The rituals of this channel")),
-    ("add", N_("Add a ritual, e.g. add reflection every monday at 09:00")),
-    ("run", N_("Send a ritual's prompt now, e.g. run #1")),
-    ("close", N_("Close a ritual's open round and post its results")),
-    ("review", N_("A summary of recent answers")),
-    ("goal", N_("The team's shared goal")),
-    ("appreciation start", N_("Start an appreciation round")),
-    ("language", N_("The team's language: nl or en")),
-    ("forget-me", N_("Erase your answers and identity")),
-)
+Commands = Sequence[tuple[str, str]]  # (title a member types, description msgid), at most ten (a Teams limit)
 
 
 def _png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int, int]]) -> bytes:
@@ -86,8 +74,8 @@ def outline_icon() -> bytes:
     return _png(size, size, pixel)
 
 
-def manifest(*, app_id: str, public_url: str, version: str = "1.0.0") -> dict[str, Any]:
-    """manifest.json for the bot ``app_id`` served from ``public_url``."""
+def manifest(*, app_id: str, public_url: str, commands: Commands, version: str = "1.0.0") -> dict[str, Any]:
+    """manifest.json for the bot ``app_id`` served from ``public_url``, listing ``commands``."""
     tr = translator("en")
     host = urlparse(public_url).hostname or "localhost"
     base = public_url.rstrip("/")
@@ -113,7 +101,7 @@ def manifest(*, app_id: str, public_url: str, version: str = "1.0.0") -> dict[st
             "isNotificationOnly": False,
             "commandLists": [{
                 "scopes": ["team", "personal", "groupChat"],
-                "commands": [{"title": title, "description": tr(description)} for title, description in COMMANDS],
+                "commands": [{"title": title, "description": tr(description)} for title, description in commands],
             }],
         }],
         "permissions": ["identity", "messageTeamMembers"],
@@ -125,7 +113,7 @@ def manifest(*, app_id: str, public_url: str, version: str = "1.0.0") -> dict[st
     }
 
 
-def localization(data: dict[str, Any], lang: str) -> dict[str, Any]:
+def localization(data: dict[str, Any], lang: str, commands: Commands) -> dict[str, Any]:
     """The manifest's user-visible strings in another language (Teams localization file)."""
     tr = translator(lang)
     out: dict[str, Any] = {
@@ -135,29 +123,30 @@ def localization(data: dict[str, Any], lang: str) -> dict[str, Any]:
         "description.short": tr(DESCRIPTION_SHORT),
         "description.full": tr(DESCRIPTION_FULL),
     }
-    for i, (_title, description) in enumerate(COMMANDS):
+    for i, (_title, description) in enumerate(commands):
         out[f"bots[0].commandLists[0].commands[{i}].description"] = tr(description)
     return out
 
 
-def package(*, app_id: str, public_url: str) -> bytes:
+def package(*, app_id: str, public_url: str, commands: Commands) -> bytes:
     """The zip Teams installs: manifest.json, nl.json, color.png and outline.png at the root."""
     if not app_id:
         raise ValueError("MicrosoftAppId is needed for the Teams manifest")
     uuid.UUID(app_id)  # Teams wants the bot's app id, a GUID; ValueError otherwise
-    data = manifest(app_id=app_id, public_url=public_url)
+    data = manifest(app_id=app_id, public_url=public_url, commands=commands)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("manifest.json", json.dumps(data, indent=2, ensure_ascii=False))
-        z.writestr("nl.json", json.dumps(localization(data, "nl"), indent=2, ensure_ascii=False))
+        z.writestr("nl.json", json.dumps(localization(data, "nl", commands), indent=2, ensure_ascii=False))
         z.writestr("color.png", color_icon())
         z.writestr("outline.png", outline_icon())
     return buffer.getvalue()
 
 
 def cmd_teams_manifest(out: str, settings: Callable[[], Any], fail: Callable[[str], int],
-                       config_error: type[Exception]) -> int:
-    """``ritme teams-manifest OUT.zip``: the package for MicrosoftAppId and RITME_PUBLIC_URL."""
+                       config_error: type[Exception], commands: Commands) -> int:
+    """``ritme teams-manifest OUT.zip``: the package for MicrosoftAppId and RITME_PUBLIC_URL, its
+    command list ``commands`` (the bot's command registry)."""
     from pathlib import Path
 
     try:
@@ -165,7 +154,7 @@ def cmd_teams_manifest(out: str, settings: Callable[[], Any], fail: Callable[[st
     except config_error as err:
         return fail(str(err))
     try:
-        data = package(app_id=loaded.microsoft_app_id or "", public_url=loaded.base_url)
+        data = package(app_id=loaded.microsoft_app_id or "", public_url=loaded.base_url, commands=commands)
     except ValueError:
         return fail("MicrosoftAppId: the bot's app id (a GUID) is needed for the Teams manifest")
     Path(out).write_bytes(data)

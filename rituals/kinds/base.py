@@ -129,6 +129,9 @@ def scale_input(key: str, label: str, _: Translator, low: str = "", high: str = 
     )
 
 
+MAX_ANONYMOUS_TEXT = 1000  # characters of all of an anonymous answer's written parts (``storage.answers.seal``)
+
+
 def validate(inputs: tuple[Input, ...], values: dict[str, Any]) -> dict[str, Any]:
     """Check submitted values against the inputs; return the cleaned values. Written answers
     lose their control characters but tab and newline (PostgreSQL refuses a NUL in text)."""
@@ -153,8 +156,8 @@ def validate(inputs: tuple[Input, ...], values: dict[str, Any]) -> dict[str, Any
             if isinstance(raw, bool) or not isinstance(raw, str | int | float):  # a client's JSON object is no answer
                 raise AnswerError("Please answer: {question}", question=item.label)
             text = str(raw).strip()
-            if len(text) > 3000:
-                raise AnswerError("That answer is too long (at most 3000 characters).")
+            if len(text) > item.max_length:
+                raise AnswerError("That answer is too long (at most {most} characters).", most=item.max_length)
             clean[item.key] = text
         elif item.kind is InputKind.CHOICE:
             allowed = {o.value for o in item.options}

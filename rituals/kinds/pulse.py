@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from rituals.i18n import Translator
-from rituals.kinds.base import KindDefaults, PlanContext, scale_input
+from rituals.kinds.base import MAX_ANONYMOUS_TEXT, KindDefaults, PlanContext, scale_input
 from rituals.library import PULSE_STATEMENTS, SCALE_LABELS
 from rituals.ports import TeamView
 from rituals.types import Input, InputKind
@@ -32,5 +32,6 @@ class Pulse(KindDefaults):
         chosen = [s for s in PULSE_STATEMENTS if s.key in keys]
         low, high = _(SCALE_LABELS.low_label), _(SCALE_LABELS.high_label)
         return tuple(scale_input(s.key, _(s.text), _, low, high) for s in chosen) + (
-            Input(key="comment", label=_("Anything you want to add?"), kind=InputKind.TEXT, optional=True),
+            Input(key="comment", label=_("Anything you want to add?"), kind=InputKind.TEXT, optional=True,
+                  max_length=MAX_ANONYMOUS_TEXT),
         )

@@ -5,8 +5,12 @@ with a key of its round, derived from the server's secret (HKDF-SHA256, one key 
 and purpose). Its row carries a tag instead of the person: an HMAC of the person's platform
 identity under another key of the round, so the server (and nobody without its secret) can
 find a person's sealed answer again, to withdraw it on ``forget-me``, while the database
-alone cannot tell whose it is. The plaintext is padded to 1 KiB, 2 KiB, 4 KiB...: the size
-of a sealed row says nothing about a short answer, and of a long one only the power of two.
+alone cannot tell whose it is.
+
+Every sealed answer has the same size (``SEALED_SIZE``, room for the longest answer an
+anonymous round takes: 1,000 characters of any script, four bytes each, and its scores).
+Someone holding the database can pair a sealed row with the person who took part (they are
+written in one transaction); a size would then tell which answer, once opened, was theirs.
 
 When the round closes the sealed answers are opened and written as plain anonymous replies,
 all in one transaction and in random order (``storage.answers.close``): from then on the
@@ -30,11 +34,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 VERSION = b"\x01"  # first byte of every sealed answer: how it was sealed
 NONCE = 12
-PAD_FLOOR = 1024
+SEALED_SIZE = 5 * 1024  # every sealed answer's plaintext, padded (``MAX_ANONYMOUS_TEXT``)
 
 
 class UnsealError(Exception):
     """A sealed answer this server cannot open (another secret, or damaged bytes)."""
+
+
+class TooLongToSeal(ValueError):
+    """An answer larger than ``SEALED_SIZE``: anonymous answers are limited so that none is."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,11 +59,10 @@ def person_key(platform: str, workspace_id: str, user_id: str) -> bytes:
 
 
 def _padded(raw: bytes) -> bytes:
-    """``raw`` and a 0x80 marker, zero-filled to the next power of two from 1 KiB."""
-    size = PAD_FLOOR
-    while size < len(raw) + 1:
-        size *= 2
-    return raw + b"\x80" + bytes(size - len(raw) - 1)
+    """``raw`` and a 0x80 marker, zero-filled to ``SEALED_SIZE``."""
+    if len(raw) + 1 > SEALED_SIZE:
+        raise TooLongToSeal(f"{len(raw)} bytes do not fit a sealed answer")
+    return raw + b"\x80" + bytes(SEALED_SIZE - len(raw) - 1)
 
 
 def _unpadded(padded: bytes) -> bytes:

@@ -10,26 +10,11 @@ from pathlib import Path
 from bot.config import Settings
 from bot.server import create_app
 from tests.fakes.browser import screenshot, serve_app
+from tests.fakes.calendars import KERST, VOORJAAR, school_calendar
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground
 
-ICS = b"""BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//Ritme tests//NL
-BEGIN:VEVENT
-UID:kerst-2026@school.example
-DTSTART;VALUE=DATE:20261221
-DTEND;VALUE=DATE:20270102
-SUMMARY:Kerstvakantie
-END:VEVENT
-BEGIN:VEVENT
-UID:voorjaar-2027@school.example
-DTSTART;VALUE=DATE:20270215
-DTEND;VALUE=DATE:20270220
-SUMMARY:Voorjaarsvakantie
-END:VEVENT
-END:VCALENDAR
-"""
+ICS = school_calendar(KERST, VOORJAAR)
 
 
 async def test_attach_a_calendar_and_import_it(sqlite_url: str, tmp_path: Path, browser_page, browser_requests) -> None:

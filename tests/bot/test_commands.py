@@ -170,25 +170,23 @@ def test_privacy_settings_out_of_range_are_refused_with_the_reason(text: str, re
 
 def test_help_examples_work_in_both_languages() -> None:
     """The help shows its examples in the team's words: each parses, in Dutch as in English,
-    to the same command."""
-    from bot.service import HELP_ADMIN, HELP_LEADER, HELP_MEMBER
+    to the same command (``tests/bot/test_registry.py`` checks it is the command they help with)."""
+    from bot.commands.registry import COMMANDS
     from rituals.i18n import translator
 
     dutch = translator("nl")
-    for example, _what in (*HELP_MEMBER, *HELP_LEADER, *HELP_ADMIN):
-        english_parts, dutch_parts = example.split(" / "), dutch(example).split(" / ")
-        assert len(english_parts) == len(dutch_parts), example
-        for english, translated in zip(english_parts, dutch_parts, strict=True):
-            assert parse(english).name == parse(translated).name, (english, translated)
-            if parse(english).name == "add":
-                now, amsterdam = datetime(2026, 11, 22, 12, 0, tzinfo=UTC), ZoneInfo("Europe/Amsterdam")
-                assert (parse_schedule(parse(translated).args["schedule"]).next_after(now, amsterdam)
-                        == parse_schedule(parse(english).args["schedule"]).next_after(now, amsterdam)), english
+    for example, _what in (line for spec in COMMANDS.values() for line in spec.help):
+        english, translated = parse(example), parse(dutch(example))
+        assert english.name == translated.name, (example, dutch(example))
+        if english.name == "add":
+            now, amsterdam = datetime(2026, 11, 22, 12, 0, tzinfo=UTC), ZoneInfo("Europe/Amsterdam")
+            assert (parse_schedule(translated.args["schedule"]).next_after(now, amsterdam)
+                    == parse_schedule(english.args["schedule"]).next_after(now, amsterdam)), example
 
 
 def test_kinds_named_in_help_add_that_kind_in_both_languages() -> None:
     from bot.commands import KIND_WORDS
-    from bot.service import KIND_WORDS_SHOWN
+    from bot.commands.help import KIND_WORDS_SHOWN
     from rituals.i18n import translator
     from rituals.kinds import KINDS
 

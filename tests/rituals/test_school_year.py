@@ -16,28 +16,12 @@ from rituals.kinds.goal import Goal
 from rituals.kinds.reflection import Reflection
 from rituals.library import QUARTERLY_GOAL_QUESTIONS, THEMES
 from rituals.ports import TeamView
+from tests.fakes.calendars import ICS
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
-ICS = b"""BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//Ritme tests//NL
-BEGIN:VEVENT
-UID:kerst-2026@school.example
-DTSTART;VALUE=DATE:20261221
-DTEND;VALUE=DATE:20270102
-SUMMARY:Kerstvakantie
-END:VEVENT
-BEGIN:VEVENT
-UID:studiedag@school.example
-DTSTART;VALUE=DATE:20261130
-DTEND;VALUE=DATE:20261201
-SUMMARY:Studiedag
-END:VEVENT
-END:VCALENDAR
-"""
 
 
 def team(**settings: object) -> TeamView:

@@ -14,6 +14,7 @@ from rituals.engine import Engine, EngineSettings
 from rituals.library import PULSE_STATEMENTS
 from rituals.ports import NewAnswer, NewReply, Saved
 from rituals.types import Actor, ChannelRef
+from storage.answers.seal import SEALED_SIZE
 from storage.answers.writer import Transactions
 from storage.models import Base, Member, Occurrence, Participation, Reply, SealedAnswer
 from storage.repo import Repo
@@ -81,7 +82,7 @@ async def test_named_replies_replace_and_anonymous_replies_carry_no_member(repo:
         assert not await tx.save_reply(occurrence_id=occ2, team_id=team, member_id=ids["bob"], anonymous=True, values={"a": 1}, today=NOW.date(), now=NOW)
     async with repo.session() as s:  # sealed while the round is open
         assert (await s.scalars(select(Reply).where(Reply.occurrence_id == occ2))).all() == []
-        assert [(a.occurrence_id, len(a.sealed)) for a in (await s.scalars(select(SealedAnswer))).all()] == [(occ2, 1 + 12 + 1024 + 16)]
+        assert [(a.occurrence_id, len(a.sealed)) for a in (await s.scalars(select(SealedAnswer))).all()] == [(occ2, 1 + 12 + SEALED_SIZE + 16)]
     async with repo.transaction() as tx:
         assert await tx.close_occurrence(occ2, NOW)
     async with repo.session() as s:

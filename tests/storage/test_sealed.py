@@ -18,7 +18,14 @@ from sqlalchemy import select, text
 
 from rituals.engine import Engine
 from rituals.types import Actor, ChannelRef
-from storage.answers.seal import SealedAnswer, Sealer, UnsealError, person_key
+from storage.answers.seal import (
+    SEALED_SIZE,
+    SealedAnswer,
+    Sealer,
+    TooLongToSeal,
+    UnsealError,
+    person_key,
+)
 from storage.models import Participation, Reply
 from storage.models import SealedAnswer as SealedRow
 from storage.repo import Repo
@@ -211,9 +218,10 @@ def test_a_sealed_answer_opens_only_in_its_round_with_its_tag_and_its_secret() -
             sealer.open(moved)
     with pytest.raises(UnsealError):
         Sealer(b"another-secret-4f7d1c2b9e8a6d5c3b1a0f9e").open(sealed)
-    short, long = (sealer.seal(7, b"p", {"comment": c}) for c in ("", "x" * 1500))
-    assert len(short.sealed) == len(sealed.sealed) == 1 + 12 + 1024 + 16  # a short answer's size says nothing
-    assert len(long.sealed) == 1 + 12 + 2048 + 16
+    sizes = {len(sealer.seal(7, b"p", {"comment": c, "safe": 5}).sealed) for c in ("", "ja", "x" * 700, "😀" * 1000)}
+    assert sizes == {len(sealed.sealed)} == {1 + 12 + SEALED_SIZE + 16}  # the longest answer is as long as the shortest
+    with pytest.raises(TooLongToSeal):
+        sealer.seal(7, b"p", {"a": "😀" * 1000, "b": "😀" * 1000})
 
 
 async def test_a_close_leaves_no_copy_of_the_sealed_answers_in_the_wal(repo: Repo) -> None:
@@ -253,3 +261,18 @@ async def test_forget_me_takes_a_colleague_s_name_out_of_sealed_words_too(repo: 
         said = sorted(r.values["comment"] for r in (await s.scalars(select(Reply))).all())
     assert len(said) == 4 and not [c for c in said if "User 4" in c]
     assert "Ik werk graag met [[former-colleague]] samen" in said
+
+
+async def test_a_long_anonymous_comment_is_sealed_as_large_as_a_short_one(repo: Repo) -> None:
+    """Who took part and a sealed row can be paired from the database alone (they are written
+    together); their size must then tell nothing: the long comment would be theirs once the
+    round closed. All sealed rows of a round have one size."""
+    engine, _clock, _platform, _ritual, occ, keys = await open_pulse(repo, members=3)
+    for n, said in enumerate(("", "kort", "lang " * 199 + "😀" * 5)):
+        assert (await engine.submit(occurrence_id=occ, actor=user(n), values={**scores(keys, n), "comment": said}))[0]
+    async with repo.engine.connect() as conn:
+        sizes = (await conn.execute(text("SELECT length(sealed) FROM sealed_answers"))).scalars().all()
+    assert len(sizes) == 3 and len(set(sizes)) == 1
+    too_long = {**scores(keys, 0), "comment": "x" * 1001}
+    stored, message = await engine.submit(occurrence_id=occ, actor=user(0), values=too_long)
+    assert not stored and "1000" in message

@@ -1034,7 +1034,7 @@
       id: base,
       name: name,
       rows: '4',
-      maxlength: '3000',
+      maxlength: String(Number(input.max_length) || 3000),
       'class': 'textarea',
       'data-testid': 'input-' + key,
       'aria-required': required ? 'true' : null

@@ -8,6 +8,15 @@ but sleeps on a fake clock: ``Harness.waits`` records each (channel, wait in sec
 
 ``slack_oauth`` is the same server installed through OAuth (``SLACK_CLIENT_ID``), with no
 workspace installed yet; ``slack_socket`` runs over Socket Mode (``SLACK_APP_TOKEN``).
+
+``Harness.submit`` sends an interaction the way ``Harness.via`` says: ``"http"``, signed to
+``POST /slack/events``; ``"socket"``, as bolt's ``AsyncSocketModeHandler`` hands a Socket Mode
+envelope to the app (the envelope's payload as the body of an ``AsyncBoltRequest`` in
+``socket_mode``, its ``retry_attempt`` and ``retry_reason`` as the retry headers: bolt's
+``slack_bolt.adapter.socket_mode`` does exactly that with each envelope,
+https://docs.slack.dev/apis/events-api/using-socket-mode#acknowledge). The acks are compared
+as Slack sees them: the status (over Socket Mode, Slack gets no ack for anything but 200)
+and what the ack carries. ``slack_both`` is ``slack`` once for each way.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy import func, select
 
 from adapters.slack.app import SLACK_ADAPTER
@@ -79,6 +89,15 @@ class PaceClock:
         self.now += seconds
 
 
+@dataclass(frozen=True, kw_only=True)
+class Ack:
+    """An interaction's ack as Slack gets it: the status, and the JSON (``body``) or text it carries."""
+
+    status: int
+    body: dict[str, Any] | None = None
+    text: str = ""
+
+
 @dataclass
 class Harness:
     client: TestClient
@@ -86,6 +105,24 @@ class Harness:
     clock: Clock
     pace: PaceClock
     triggers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    via: str = "http"  # how ``submit`` sends an interaction: "http" or "socket"
+
+    async def submit(self, payload: dict[str, Any], *, retry: int = 0) -> Ack:
+        """An interaction (``payload`` as Slack documents it) sent ``self.via``; ``retry``: Slack's
+        retry number (``X-Slack-Retry-Num``; a Socket Mode envelope's ``retry_attempt``)."""
+        if self.via == "http":
+            headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+            response = await self.interact(payload, **headers)
+            text = (await response.read()).decode()
+            is_json = response.content_type == "application/json"
+            return Ack(status=response.status, body=json.loads(text) if is_json and text else None, text=text)
+        request = AsyncBoltRequest(mode="socket_mode", body=payload, headers={
+            "x-slack-retry-num": str(retry), "x-slack-retry-reason": "timeout" if retry else ""})
+        answer = await self.adapter.bolt.async_dispatch(request)
+        await self.adapter.drain()
+        is_json = (answer.headers.get("content-type") or [""])[0].startswith("application/json")
+        return Ack(status=answer.status, body=json.loads(answer.body) if is_json and answer.body else None,
+                   text=answer.body)
 
     @property
     def app(self) -> Any:
@@ -178,6 +215,22 @@ async def harness(tmp_path: Any, **credentials: str) -> AsyncIterator[Harness]:
 @pytest.fixture
 async def slack(tmp_path: Any) -> AsyncIterator[Harness]:
     async with harness(tmp_path, SLACK_BOT_TOKEN="xoxb-test") as h:
+        yield h
+
+
+@pytest.fixture(params=["http", "socket"])
+async def slack_both(tmp_path: Any, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """``slack``, its interactions sent over HTTP and, once more, as over Socket Mode."""
+    async with harness(tmp_path, SLACK_BOT_TOKEN="xoxb-test") as h:
+        h.via = request.param
+        yield h
+
+
+@pytest.fixture(params=["http", "socket"])
+async def slack_oauth_both(tmp_path: Any, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """``slack_oauth``, its interactions sent over HTTP and, once more, as over Socket Mode."""
+    async with harness(tmp_path, SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET) as h:
+        h.via = request.param
         yield h
 
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_bolt.request.internals import parse_body
 
-from adapters.slack.app import interaction_payload
+from adapters.slack.payloads import interaction_payload
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from bot.server import REPO
 from storage.models import Installation, Occurrence, OutboxMessage, Ritual, Team
 from storage.slack_store import SlackInstallationStore
-from tests.adapters.slack.conftest import CHANNEL, Harness
+from tests.adapters.slack.conftest import CHANNEL, Ack, Harness
 from tests.adapters.slack.test_slack_server import submission, texts
 from tests.fakes.secret_key import SECRET_KEY
 from tests.fakes.slack_api import CLIENT_ID
@@ -161,10 +161,11 @@ async def test_tokens_revoked_for_users_only_changes_nothing(slack_oauth: Harnes
     assert (row := await installation(slack)) is not None and not row.enabled
 
 
-async def test_an_answer_form_counts_only_from_a_workspace_where_ritme_is_installed(slack_oauth: Harness) -> None:
+async def test_an_answer_form_counts_only_from_a_workspace_where_ritme_is_installed(slack_oauth_both: Harness) -> None:
     """Over HTTP the answer form skips bolt's dispatch, not its question: with OAuth, an
-    answer from a workspace without an enabled installation is refused and nothing is kept."""
-    slack = slack_oauth
+    answer from a workspace without an enabled installation is refused and nothing is kept,
+    over HTTP and over Socket Mode alike (the same ``Guards``)."""
+    slack = slack_oauth_both
     assert (await install(slack)).status == 200
     await slack.command("add reflection every monday at 09:00", user=INSTALLER, team_id=SCHOOL)
     await slack.command("run #1", user=INSTALLER, team_id=SCHOOL)
@@ -179,12 +180,13 @@ async def test_an_answer_form_counts_only_from_a_workspace_where_ritme_is_instal
         payload = submission(view, {"in_answer": {"value": {"type": "plain_text_input", "value": text}}}, user=INSTALLER)
         payload["team"] = {"id": team, "domain": "school"}
         payload["user"]["team_id"] = team
-        return await slack.interact(payload)
+        return await slack.submit(payload)
 
-    assert (await answer("TNEVER", "from elsewhere")).status == 401
+    assert await answer("TNEVER", "from elsewhere") == Ack(status=401, body={"error": "not installed"},
+                                                            text='{"error": "not installed"}')
     assert await slack.replies() == []
     ok = await answer(SCHOOL, "from school")
-    assert ok.status == 200 and (await ok.json())["response_action"] == "update"
+    assert ok.status == 200 and ok.body is not None and ok.body["response_action"] == "update"
     assert await slack.replies() == [{"answer": "from school"}]
     assert (await slack.event({"type": "app_uninstalled"}, "EvU9", team=SCHOOL)).status == 200
     assert (await answer(SCHOOL, "after the uninstall")).status == 401

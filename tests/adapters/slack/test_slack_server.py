@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.server import REPO
 from storage.models import Member, OutboxMessage, Reply, Ritual, SentPrompt, Team
-from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, TEAM, Harness, sign
+from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, TEAM, Ack, Harness, sign
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -158,24 +158,28 @@ async def test_help_in_dutch(slack: Harness) -> None:
 # -- answers -----------------------------------------------------------------------
 
 
-async def test_answer_through_the_modal_is_stored_once(slack: Harness) -> None:
+async def test_answer_through_the_modal_is_stored_once(slack_both: Harness) -> None:
+    """Over HTTP and over Socket Mode alike (``Harness.submit``)."""
+    slack = slack_both
     occurrence_id, _posted = await add_and_run(slack, "reflection")
     view = await open_modal(slack, occurrence_id)
     assert view["type"] == "modal" and json.loads(view["private_metadata"])["o"] == occurrence_id
     inputs = [b for b in view["blocks"] if b["type"] == "input"]
     assert inputs[0]["element"]["type"] == "plain_text_input" and inputs[0]["element"]["multiline"]
 
-    empty = await slack.interact(submission(view, {inputs[0]["block_id"]: {"value": {"type": "plain_text_input", "value": None}}}))
-    refused = await empty.json()
+    empty = await slack.submit(submission(view, {inputs[0]["block_id"]: {"value": {"type": "plain_text_input", "value": None}}}))
+    refused = empty.body
+    assert empty.status == 200 and refused is not None
     assert refused["response_action"] == "errors" and inputs[0]["block_id"] in refused["errors"]
     assert await slack.replies() == []
 
     filled = submission(view, {inputs[0]["block_id"]: {"value": {"type": "plain_text_input", "value": "Pair reading works"}}})
-    first = await slack.interact(filled)
-    assert confirmation(await first.json()) == "Answer saved. You can change it until the round closes."
-    assert (await first.json())["view"]["title"] == view["title"]
-    again = await slack.interact(filled, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
-    assert again.status == 200
+    first = await slack.submit(filled)
+    assert first.status == 200 and first.body is not None
+    assert confirmation(first.body) == "Answer saved. You can change it until the round closes."
+    assert first.body["view"]["title"] == view["title"]
+    again = await slack.submit(filled, retry=1)
+    assert again == Ack(status=200)  # acked, empty: dropped as a retry
     assert await slack.replies() == [{"answer": "Pair reading works"}]
     assert slack.fake.called("chat.postEphemeral") == []  # the form itself confirms
 
@@ -183,7 +187,9 @@ async def test_answer_through_the_modal_is_stored_once(slack: Harness) -> None:
     assert "Pair reading works" in texts(review["blocks"])
 
 
-async def test_scale_through_the_modal_and_an_anonymous_retry(slack: Harness) -> None:
+async def test_scale_through_the_modal_and_an_anonymous_retry(slack_both: Harness) -> None:
+    """Over HTTP and over Socket Mode alike (``Harness.submit``)."""
+    slack = slack_both
     occurrence_id, _posted = await add_and_run(slack, "pulse")
     view = await open_modal(slack, occurrence_id)
     inputs = [b for b in view["blocks"] if b["type"] == "input"]
@@ -191,10 +197,10 @@ async def test_scale_through_the_modal_and_an_anonymous_retry(slack: Harness) ->
     assert scales and [o["value"] for o in scales[0]["element"]["options"]] == ["1", "2", "3", "4", "5"]
     state = {b["block_id"]: {"value": {"type": "radio_buttons", "selected_option": {"value": "4"}}} for b in scales}
     payload = submission(view, state)
-    first = await slack.interact(payload)
-    assert confirmation(await first.json()) == "Answer saved anonymously."
-    retry = await slack.interact(payload, **{"X-Slack-Retry-Num": "1"})
-    assert retry.status == 200 and (await retry.read()) == b""  # acked, not refused as a second answer
+    first = await slack.submit(payload)
+    assert first.body is not None and confirmation(first.body) == "Answer saved anonymously."
+    retry = await slack.submit(payload, retry=1)
+    assert retry == Ack(status=200)  # acked, not refused as a second answer
     assert await slack.participations() == 1 and await slack.sealed() == 1
     assert await slack.replies() == []  # sealed until the round closes
     await slack.command("close 1", user=ADMIN)

@@ -17,24 +17,7 @@ from bot.server import REPO
 from storage.models import AuditEntry, Holiday, Team
 from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, Harness
 from tests.adapters.slack.test_slack_server import add_and_run, open_modal, submission, texts
-
-ICS = b"""BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//Ritme tests//NL
-BEGIN:VEVENT
-UID:kerst-2026@school.example
-DTSTART;VALUE=DATE:20261221
-DTEND;VALUE=DATE:20270102
-SUMMARY:Kerstvakantie
-END:VEVENT
-BEGIN:VEVENT
-UID:studiedag@school.example
-DTSTART;VALUE=DATE:20261130
-DTEND;VALUE=DATE:20261201
-SUMMARY:Studiedag
-END:VEVENT
-END:VCALENDAR
-"""
+from tests.fakes.calendars import ICS
 
 
 def file_share(files: list[dict[str, Any]], text: str = "holiday import", *, user: str = ADMIN,

@@ -17,12 +17,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from adapters.teams.manifest import COMMANDS, MANIFEST_VERSION
+from adapters.teams.manifest import MANIFEST_VERSION
 from bot.cli import main
+from bot.commands.registry import teams_menu
 from tests.fakes.secret_key import SECRET_KEY
 
 APP_ID = "3f1b6c3e-2a6e-4c39-9a8e-6c1d2b7f0a11"
 SCHEMAS = Path(__file__).parent / "schema"
+COMMANDS = teams_menu()  # the registry's commands marked for the Teams command list
 
 
 def schema_errors(document: dict[str, object], schema_file: str) -> list[str]:

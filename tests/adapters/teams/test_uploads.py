@@ -15,28 +15,13 @@ from sqlalchemy import select
 
 from adapters.teams.files import MAX_FILE_BYTES, calendar_files
 from adapters.teams.manifest import manifest
+from bot.commands.registry import teams_menu
 from bot.server import REPO
 from storage.models import Holiday, Team
 from tests.adapters.teams.conftest import BOT_ID, GENERAL, Teams, card_text
 from tests.fakes.botframework import FakeBotFrameworkWithFiles
+from tests.fakes.calendars import ICS
 
-ICS = b"""BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//Ritme tests//NL
-BEGIN:VEVENT
-UID:kerst-2026@school.example
-DTSTART;VALUE=DATE:20261221
-DTEND;VALUE=DATE:20270102
-SUMMARY:Kerstvakantie
-END:VEVENT
-BEGIN:VEVENT
-UID:studiedag@school.example
-DTSTART;VALUE=DATE:20261130
-DTEND;VALUE=DATE:20261201
-SUMMARY:Studiedag
-END:VEVENT
-END:VCALENDAR
-"""
 PERSONAL = "a:1on1-anna"
 
 
@@ -160,7 +145,8 @@ async def test_export_is_a_link_sent_privately_and_says_why(teams: Teams) -> Non
 
 
 def test_the_manifest_lets_people_send_files() -> None:
-    bots = manifest(app_id="00000000-0000-0000-0000-00000000b07d", public_url="https://ritme.example.org")["bots"]
+    bots = manifest(app_id="00000000-0000-0000-0000-00000000b07d", public_url="https://ritme.example.org",
+                    commands=teams_menu())["bots"]
     assert bots[0]["supportsFiles"] is True
 
 

@@ -1,0 +1,52 @@
+"""How command answers write things down: times, durations, schedules, roles, and a refusal
+that shows the right form, the teams of a person. Shared by the areas, ``bot.service`` and the
+Slack home tab."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from rituals.i18n import Translator
+from rituals.ports import TeamView
+from rituals.schedule import parse_schedule
+from rituals.types import Notice
+
+
+def error_notice(_: Translator, reason: str, example: str) -> Notice:
+    footer = _("For example: /ritme {example}", example=_(example)) if example else ""  # prose in it translated
+    return Notice(title=_("That did not work"), text=reason, footer=footer)
+
+
+def role_name(_: Translator, role: str) -> str:
+    return {"admin": _("admin"), "leader": _("leader"), "member": _("member")}.get(role, role)
+
+
+def describe_schedule(spec: str, _: Translator) -> str:
+    if not spec:
+        return _("on demand")
+    return parse_schedule(spec).describe(_)
+
+
+def format_time(when: datetime, tz: ZoneInfo) -> str:
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def format_duration(delta: timedelta, _: Translator) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    if hours and hours % 24 == 0:
+        return _("{n} days", n=hours // 24) if hours != 24 else _("1 day")
+    if hours:
+        return _("{n} hours", n=hours) if hours != 1 else _("1 hour")
+    return _("{n} minutes", n=int(delta.total_seconds() // 60))
+
+
+def team_names(teams: Sequence[tuple[TeamView, int]]) -> str:
+    """The person's teams by name (their channel's id where they have none)."""
+    return ", ".join(team.name or team.channel_id for team, _member in teams)
+
+
+def your_teams(_: Translator, teams: Sequence[tuple[TeamView, int]]) -> str:
+    """Where a person's rituals are, said in a one-to-one chat."""
+    return _("Your teams: {teams}.", teams=team_names(teams)) if teams else _("You are not in a team with rituals yet.")

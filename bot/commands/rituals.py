@@ -1,0 +1,327 @@
+"""Commands on a channel's rituals: list, add, pause, resume, remove, run, close, and the action
+a team agreed after one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.commands.formats import describe_schedule, format_duration, format_time
+from bot.commands.grammar import ADD, parse_id
+from bot.commands.registry import ArgParser, Args, Command, CommandError, command
+from rituals.i18n import N_, Translator
+from rituals.kinds import KINDS
+from rituals.ports import RitualView, TeamView
+from rituals.schedule import Schedule, ScheduleError, parse_schedule
+from rituals.types import Notice
+
+if TYPE_CHECKING:
+    from bot.service import Ritme
+
+KIND_WORDS = {
+    "goal": "goal",
+    "doel": "goal",
+    "reflection": "reflection",
+    "reflectie": "reflection",
+    "checkout": "checkout",
+    "check-out": "checkout",
+    "afsluiting": "checkout",
+    "pulse": "pulse",
+    "puls": "pulse",
+    "pulse-check": "pulse",
+    "appreciation": "appreciation",
+    "waardering": "appreciation",
+    "waarderingsronde": "appreciation",
+    "values": "values",
+    "waarden": "values",
+    "pairs": "pairs",
+    "duos": "pairs",
+    "duo's": "pairs",
+    "tweetallen": "pairs",
+    "digest": "digest",
+    "weekoverzicht": "digest",
+    "overzicht": "digest",
+}
+
+
+def _add(args: Args) -> dict[str, Any]:
+    """``KIND SCHEDULE``: the kind by any of its words, the schedule as typed."""
+    example = N_("add reflection every monday at 09:00")
+    kind_word, _, schedule = args.text.partition(" ")
+    if not kind_word:
+        raise CommandError(
+            N_("Which kind of ritual? One of: {kinds}."), example, kinds=", ".join(sorted(set(KIND_WORDS.values())))
+        )
+    kind = KIND_WORDS.get(kind_word.lower())
+    if kind is None:
+        raise CommandError(
+            N_("'{word}' is not a kind of ritual. Choose one of: {kinds}."),
+            example,
+            word=kind_word[:40],
+            kinds=", ".join(sorted(set(KIND_WORDS.values()))),
+        )
+    if not schedule.strip():
+        raise CommandError(N_("When should it run? Add a schedule."), f"add {kind} every monday at 09:00")
+    return {"kind": kind, "schedule": schedule.strip()}
+
+
+def one_ritual(verb: str) -> ArgParser:
+    """``N`` or ``#N``, and nothing more."""
+
+    def parse(args: Args) -> dict[str, Any]:
+        if len(args.words) > 1:
+            raise CommandError(N_("One ritual at a time: give one number."), f"{verb} #1")
+        return {"id": parse_id(args.first or None, f"{verb} #1")}
+
+    return parse
+
+
+ACTION_EXAMPLE = N_("action add #1 We start every meeting with the goal")
+
+
+def _action(args: Args) -> dict[str, Any]:
+    """``#N TEXT``: the text as typed after the ritual's number."""
+    if len(args.words) < 2:
+        raise CommandError(N_("Use 'action add #N TEXT': what the team agreed after ritual #N."), ACTION_EXAMPLE)
+    ritual = parse_id(args.words[0], ACTION_EXAMPLE)
+    text_start = args.text.find(args.words[0]) + len(args.words[0])
+    action = args.text[text_start:].strip()
+    if len(action) > 500:
+        raise CommandError(N_("Keep the action short (at most 500 characters)."), ACTION_EXAMPLE)
+    return {"id": ritual, "text": action}
+
+
+async def ritual_of(ritme: Ritme, cmd: Command, team: TeamView) -> RitualView:
+    """The ritual ``cmd`` names, in this team; the command is refused when there is none."""
+    ritual = await ritme.repo.ritual_in_team(team.id, cmd.args["id"])
+    if ritual is None:
+        raise CommandError("There is no ritual #{id} in this channel. See /ritme list.", "list", id=cmd.args["id"])
+    return ritual
+
+
+def _schedule(ritme: Ritme, text: str, kind: str, tz: ZoneInfo) -> Schedule:
+    try:  # 'every 2 weeks' counts from the team's today, not the server's
+        return parse_schedule(text, anchor=ritme.clock().astimezone(tz).date())
+    except ScheduleError as err:
+        raise CommandError(err.msgid, f"add {kind} {err.example or 'every monday at 09:00'}", **err.params) from None
+
+
+@command(
+    "list",
+    words=(("list", "lijst", "ls"),),
+    help=(N_("list"), N_("the rituals of this channel")),
+    menu=N_("The rituals of this channel"),
+)
+async def do_list(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    rituals = await ritme.repo.rituals(team.id)
+    if not rituals:
+        return Notice(
+            title=_("Rituals"),
+            text=_(
+                "This channel has no rituals yet. An admin adds one, e.g. /ritme add reflection every monday at 09:00"
+            ),
+        )
+    tz = ZoneInfo(team.timezone)
+    open_by = await ritme.repo.open_occurrences([r.id for r in rituals])
+    skipped = await ritme.repo.last_skipped([r.id for r in rituals])
+    fields = []
+    for r in rituals:
+        kind = KINDS[r.kind]
+        when = describe_schedule(r.schedule, _)
+        parts = [when]
+        if r.paused:
+            parts.append(_("paused"))
+        elif r.next_due_at:
+            parts.append(_("next: {when}", when=format_time(r.next_due_at, tz)))
+        for occ in open_by.get(r.id, []):
+            if occ.closes_at:
+                parts.append(_("open until {when}", when=format_time(occ.closes_at, tz)))
+        if r.id in skipped:
+            occ = skipped[r.id]
+            parts.append(
+                _(
+                    "skipped {day} ({reason})",
+                    day=occ.planned_at.astimezone(tz).date().isoformat(),
+                    reason=occ.reason or "",
+                )
+            )
+        fields.append((f"#{r.id} {kind.title(_)}", " · ".join(parts)))
+    return Notice(title=_("Rituals"), text="", fields=tuple(fields), footer=_("Times in {tz}", tz=team.timezone))
+
+
+@command(
+    "add",
+    words=(("add", "toevoegen", "nieuw"),),
+    needs="admin",
+    args=_add,
+    roster=True,
+    menu=N_("Add a ritual, e.g. add reflection every monday at 09:00"),
+    help=(
+        (N_("add reflection every monday at 09:00"), N_("a weekly reflection question")),
+        (N_("add checkout every weekday at 16:30"), N_("a check-out after the daily meeting")),
+        (N_("add pulse every 2 weeks on friday at 15:00 open 2d"), N_("an anonymous team-climate pulse")),
+        (N_("add goal every month on the first tuesday at 09:00"), N_("a monthly look at the goal")),
+        (
+            N_("add values every month on day 1 at 09:00"),
+            N_("each member picks the three values that guide their work"),
+        ),
+        (N_("add pairs every month on the first monday at 09:00"), N_("pairs for collegial consultation")),
+        (N_("add digest every friday at 15:00"), N_("a weekly look back at the results, in the channel")),
+        (N_("add reflection elke maandag om 09:00"), N_("Dutch works too")),
+    ),
+)
+async def do_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    kind = cmd.args["kind"]
+    if kind not in KINDS:
+        raise CommandError(
+            "The '{kind}' ritual is not available in this version. Choose one of: {kinds}.",
+            N_("add reflection every monday at 09:00"),
+            kind=kind,
+            kinds=", ".join(sorted(KINDS)),
+        )
+    tz = ZoneInfo(team.timezone)
+    schedule = _schedule(ritme, cmd.args["schedule"], kind, tz)
+    now = ritme.clock()
+    open_for = schedule.open_for or KINDS[kind].default_open
+    next_due = schedule.next_after(now, tz)
+    ritual_id = await ritme.repo.add_ritual(
+        team_id=team.id,
+        kind=kind,
+        schedule=schedule.spec,
+        open_seconds=int(open_for.total_seconds()),
+        options={},
+        next_due_at=next_due,
+        now=now,
+    )
+    await ritme.repo.audit(
+        team.id, member_id, "ritual.add", {"ritual": ritual_id, "kind": kind, "schedule": schedule.spec}, now
+    )
+    when = format_time(next_due, tz) if next_due else "-"
+    said = {"kind": KINDS[kind].title(_), "schedule": schedule.describe(_), "when": when}
+    if KINDS[kind].digest:  # asks nothing
+        text = _("{kind}, {schedule}. First post: {when}.", **said)
+    elif schedule.open_for:  # the schedule's description says how long already
+        text = _("{kind}, {schedule}. First prompt: {when}.", **said)
+    else:
+        text = _(
+            "{kind}, {schedule}. First prompt: {when}. Answers are taken for {open}.",
+            **said,
+            open=format_duration(open_for, _),
+        )
+    return Notice(
+        title=_("Ritual #{id} added", id=ritual_id),
+        text=text,
+        footer=_("Send it now with /ritme run #{id}", id=ritual_id),
+    )
+
+
+@command(
+    "pause",
+    words=(("pause", "pauzeer", "pauze"),),
+    needs="admin",
+    args=one_ritual("pause"),
+    help=(N_("pause #1"), N_("pause a ritual")),
+)
+async def do_pause(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    ritual = await ritual_of(ritme, cmd, team)
+    if ritual.paused:
+        return Notice(
+            title=_("Ritual #{id} is paused already", id=ritual.id),
+            text=_("Resume it with /ritme resume #{id}", id=ritual.id),
+        )
+    await ritme.repo.set_ritual(ritual.id, paused=True)
+    await ritme.repo.audit(team.id, member_id, "ritual.pause", {"ritual": ritual.id}, ritme.clock())
+    return Notice(
+        title=_("Ritual #{id} paused", id=ritual.id), text=_("Resume it with /ritme resume #{id}", id=ritual.id)
+    )
+
+
+@command(
+    "resume",
+    words=(("resume", "hervat"),),
+    needs="admin",
+    args=one_ritual("resume"),
+    help=(N_("resume #1"), N_("resume a paused ritual")),
+)
+async def do_resume(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    ritual = await ritual_of(ritme, cmd, team)
+    now = ritme.clock()
+    tz = ZoneInfo(team.timezone)
+    next_due = parse_schedule(ritual.schedule).next_after(now, tz) if ritual.schedule else None
+    await ritme.repo.set_ritual(ritual.id, paused=False, next_due_at=next_due)
+    await ritme.repo.audit(team.id, member_id, "ritual.resume", {"ritual": ritual.id}, now)
+    when = format_time(next_due, tz) if next_due else "-"
+    return Notice(title=_("Ritual #{id} resumed", id=ritual.id), text=_("Next prompt: {when}", when=when))
+
+
+@command(
+    "remove",
+    words=(("remove", "verwijder", "delete"),),
+    needs="admin",
+    args=one_ritual("remove"),
+    help=(N_("remove #1"), N_("remove a ritual, with its prompts and answers")),
+)
+async def do_remove(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    ritual = await ritual_of(ritme, cmd, team)
+    await ritme.repo.remove_ritual(ritual.id)
+    await ritme.repo.audit(
+        team.id, member_id, "ritual.remove", {"ritual": ritual.id, "kind": ritual.kind}, ritme.clock()
+    )
+    return Notice(title=_("Ritual #{id} removed", id=ritual.id), text=_("Its prompts and answers are removed too."))
+
+
+@command(
+    "run",
+    words=(("run", "nu", "start"),),
+    needs="leader",
+    args=one_ritual("run"),
+    roster=True,
+    help=(N_("run #1"), N_("send a ritual's prompt now")),
+    menu=N_("Send a ritual's prompt now, e.g. run #1"),
+)
+async def do_run(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    ritual = await ritual_of(ritme, cmd, team)
+    occ = await ritme.engine.run_now(ritual.id)
+    if occ is None:
+        return Notice(title=_("Not sent"), text=_("Ritual #{id} was sent a moment ago already.", id=ritual.id))
+    return Notice(title=_("Ritual #{id} sent", id=ritual.id), text=_("The prompt is on its way to the channel."))
+
+
+@command(
+    "close",
+    words=(("close", "sluit"),),
+    needs="leader",
+    args=one_ritual("close"),
+    help=(N_("close #1"), N_("close the open round and post its results")),
+    menu=N_("Close a ritual's open round and post its results"),
+)
+async def do_close(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    ritual = await ritual_of(ritme, cmd, team)
+    closed = await ritme.engine.close_now(ritual.id)
+    if not closed:
+        return Notice(title=_("Nothing to close"), text=_("Ritual #{id} has no open round.", id=ritual.id))
+    return Notice(title=_("Ritual #{id} closed", id=ritual.id), text=_("The results are posted in the channel."))
+
+
+@command(
+    "action add",
+    words=(("action", "actie"), ADD),
+    needs="leader",
+    args=_action,
+    usage=(N_("Use 'action add #N TEXT': what the team agreed after ritual #N."), ACTION_EXAMPLE),
+    help=(ACTION_EXAMPLE, N_("record what the team agreed; the next round asks how it went")),
+)
+async def do_action_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    ritual = await ritual_of(ritme, cmd, team)
+    _action, replaced = await ritme.repo.add_action(
+        ritual_id=ritual.id, text=cmd.args["text"], member_id=member_id, now=ritme.clock()
+    )
+    await ritme.repo.audit(
+        team.id, member_id, "action.add", {"ritual": ritual.id, "text": cmd.args["text"]}, ritme.clock()
+    )
+    footer = _("It replaces the earlier agreement, not asked about yet: {text}", text=replaced) if replaced else ""
+    return Notice(
+        title=_("Action recorded"),
+        text=_("The next round of #{id} first asks how it went: {text}", id=ritual.id, text=cmd.args["text"]),
+        footer=footer,
+    )
