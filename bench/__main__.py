@@ -37,13 +37,16 @@ def report(figures: list[Figure], backend: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"which benchmarks ({', '.join(BENCHMARKS)}); all by default")
-    parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append",
-                        help="which database backends; both by default")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"which benchmarks ({', '.join(BENCHMARKS)}); all by default"
+    )
+    parser.add_argument(
+        "--backend", choices=("sqlite", "postgresql"), action="append", help="which database backends; both by default"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the data sizes (0.1 for a quick look; the targets are for 1)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply the data sizes (0.1 for a quick look; the targets are for 1)"
+    )
     args = parser.parse_args(argv)
     names = args.names or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
@@ -60,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ritme-bench-") as tmp, postgres_server() as pg_url:
         for backend in backends:
             if backend == "postgresql" and pg_url is None:
-                print("\n== postgresql: skipped: no PostgreSQL server here "
-                      "(make system-deps installs one as root, or set RITME_TEST_POSTGRES_URL)")
+                print(
+                    "\n== postgresql: skipped: no PostgreSQL server here "
+                    "(make system-deps installs one as root, or set RITME_TEST_POSTGRES_URL)"
+                )
                 failed = True
                 continue
             db = Database(backend=backend, tmp=Path(tmp), server_url=pg_url)

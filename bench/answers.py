@@ -51,8 +51,11 @@ CHANNEL = "C000000"
 def sign(body: bytes) -> dict[str, str]:
     ts = str(int(time.time()))
     digest = hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
-            "Content-Type": "application/x-www-form-urlencoded"}
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
 
 
 def submission(occurrence_id: int, user: str, answer: str, kind: str = "reflection") -> bytes:
@@ -63,23 +66,50 @@ def submission(occurrence_id: int, user: str, answer: str, kind: str = "reflecti
     if kind == "pulse":
         from rituals.library import PULSE_STATEMENTS
 
-        blocks = [{"type": "input", "block_id": f"in_{s.key}", "label": {"type": "plain_text", "text": "Q"},
-                   "element": {"type": "radio_buttons", "action_id": "value"}} for s in PULSE_STATEMENTS]
-        blocks.append({"type": "input", "block_id": "in_comment", "label": {"type": "plain_text", "text": "C"},
-                       "element": {"type": "plain_text_input", "action_id": "value"}})
-        state = {f"in_{s.key}": {"value": {"type": "radio_buttons", "selected_option": {"value": str(1 + i % 5)}}}
-                 for i, s in enumerate(PULSE_STATEMENTS)}
+        blocks = [
+            {
+                "type": "input",
+                "block_id": f"in_{s.key}",
+                "label": {"type": "plain_text", "text": "Q"},
+                "element": {"type": "radio_buttons", "action_id": "value"},
+            }
+            for s in PULSE_STATEMENTS
+        ]
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": "in_comment",
+                "label": {"type": "plain_text", "text": "C"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            }
+        )
+        state = {
+            f"in_{s.key}": {"value": {"type": "radio_buttons", "selected_option": {"value": str(1 + i % 5)}}}
+            for i, s in enumerate(PULSE_STATEMENTS)
+        }
         state["in_comment"] = {"value": {"type": "plain_text_input", "value": answer}}
     else:
-        blocks = [{"type": "input", "block_id": "in_answer", "label": {"type": "plain_text", "text": "Q"},
-                   "element": {"type": "plain_text_input", "action_id": "value"}}]
+        blocks = [
+            {
+                "type": "input",
+                "block_id": "in_answer",
+                "label": {"type": "plain_text", "text": "Q"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            }
+        ]
         state = {"in_answer": {"value": {"type": "plain_text_input", "value": answer}}}
     payload = {
-        "type": "view_submission", "team": {"id": "T1", "domain": "school"},
+        "type": "view_submission",
+        "team": {"id": "T1", "domain": "school"},
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T1"},
-        "api_app_id": "A1", "token": "x", "trigger_id": "trig",
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "trig",
         "view": {
-            "id": "V1", "hash": "h1", "type": "modal", "callback_id": "ritme_answer_modal",
+            "id": "V1",
+            "hash": "h1",
+            "type": "modal",
+            "callback_id": "ritme_answer_modal",
             "private_metadata": json.dumps({"o": occurrence_id, "c": CHANNEL, "l": "en"}),
             "blocks": blocks,
             "state": {"values": state},
@@ -115,7 +145,7 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes, run: Run, 
     try:
         async with session.post(url, data=body, headers=sign(body)) as response:
             text = await response.text()
-            ok = response.status == 200 and ("\"update\"" in text or "\"clear\"" in text or text == "")
+            ok = response.status == 200 and ('"update"' in text or '"clear"' in text or text == "")
     except (aiohttp.ClientError, TimeoutError):
         ok = False
     run.latencies.append(time.perf_counter() - started)
@@ -126,8 +156,9 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes, run: Run, 
         run.refused += 1
 
 
-async def closed_loop(url: str, occurrence_id: int, concurrency: int, seconds: float, users: Any,
-                      kind: str = "reflection") -> Run:
+async def closed_loop(
+    url: str, occurrence_id: int, concurrency: int, seconds: float, users: Any, kind: str = "reflection"
+) -> Run:
     run = Run()
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
@@ -144,8 +175,9 @@ async def closed_loop(url: str, occurrence_id: int, concurrency: int, seconds: f
     return run
 
 
-async def open_loop(url: str, occurrence_id: int, rate: float, seconds: float, users: Any,
-                    kind: str = "reflection") -> Run:
+async def open_loop(
+    url: str, occurrence_id: int, rate: float, seconds: float, users: Any, kind: str = "reflection"
+) -> Run:
     """Requests started at a steady ``rate`` whatever the answers' speed."""
     run = Run()
     connector = aiohttp.TCPConnector(limit=512)
@@ -190,8 +222,9 @@ async def healthy(url: str, within: float = 60) -> bool:
     return await wait_until(check, within=within, every=0.2)
 
 
-async def measure(ritme_url: str, base_url: str, occurrence_id: int, seconds: float,
-                  kind: str = "reflection") -> tuple[dict[int, Run], dict[int, Run], Run, Run]:
+async def measure(
+    ritme_url: str, base_url: str, occurrence_id: int, seconds: float, kind: str = "reflection"
+) -> tuple[dict[int, Run], dict[int, Run], Run, Run]:
     """Both servers at each level, taking turns in short rounds that go through all the
     levels, so that a change in the machine's speed during the run (other tenants,
     frequency) falls on both servers and on every level alike; then each at half Ritme's
@@ -239,16 +272,32 @@ async def run(db: Database, scale: float = 1.0, kind: str = "reflection") -> lis
     async with quiet_logs():
         with SlackProcess() as slack:
             keep = {k: v for k, v in os.environ.items() if not k.startswith(("RITME_", "SLACK_", "Microsoft"))}
-            env = {**keep, "RITME_DATABASE_URL": url, "RITME_PORT": str(ritme_port), "SLACK_BOT_TOKEN": "xoxb-test",
-                   "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url, "RITME_SECRET_KEY": secrets.token_hex(32),
-                   "RITME_TICK_SECONDS": "1", "RITME_DEFAULT_LANGUAGE": "en"}
+            env = {
+                **keep,
+                "RITME_DATABASE_URL": url,
+                "RITME_PORT": str(ritme_port),
+                "SLACK_BOT_TOKEN": "xoxb-test",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": slack.api_url,
+                "RITME_SECRET_KEY": secrets.token_hex(32),
+                "RITME_TICK_SECONDS": "1",
+                "RITME_DEFAULT_LANGUAGE": "en",
+            }
             base_env = {**keep, "SLACK_API_URL": slack.api_url}
             ritme = start([str(Path(sys.executable).with_name("ritme")), "serve"], env, workdir / "ritme.log", workdir)
-            baseline = start([sys.executable, "-m", "bench.answers", "serve-baseline", str(base_port)], base_env,
-                             workdir / "baseline.log", ROOT)
+            baseline = start(
+                [sys.executable, "-m", "bench.answers", "serve-baseline", str(base_port)],
+                base_env,
+                workdir / "baseline.log",
+                ROOT,
+            )
             try:
-                assert await healthy(f"http://127.0.0.1:{ritme_port}/healthz"), (workdir / "ritme.log").read_text()[-2000:]
-                assert await healthy(f"http://127.0.0.1:{base_port}/ping"), (workdir / "baseline.log").read_text()[-2000:]
+                assert await healthy(f"http://127.0.0.1:{ritme_port}/healthz"), (workdir / "ritme.log").read_text()[
+                    -2000:
+                ]
+                assert await healthy(f"http://127.0.0.1:{base_port}/ping"), (workdir / "baseline.log").read_text()[
+                    -2000:
+                ]
 
                 async def prompted() -> bool:
                     return (await asyncio.to_thread(slack.stats))["methods"].get("chat.postMessage", 0) >= 1
@@ -257,15 +306,28 @@ async def run(db: Database, scale: float = 1.0, kind: str = "reflection") -> lis
                 async with engine.connect() as conn:
                     occurrence_id = int((await conn.execute(select(Occurrence.id))).scalar_one())
                 ritme_levels, base_levels, ritme_half, base_half = await measure(
-                    f"http://127.0.0.1:{ritme_port}/slack/events", f"http://127.0.0.1:{base_port}/slack/events",
-                    occurrence_id, seconds, kind)
+                    f"http://127.0.0.1:{ritme_port}/slack/events",
+                    f"http://127.0.0.1:{base_port}/slack/events",
+                    occurrence_id,
+                    seconds,
+                    kind,
+                )
             finally:
                 stop(ritme)
                 stop(baseline)
             async with engine.connect() as conn:  # an anonymous round's answers are sealed while it is open
-                stored = sum([int((await conn.execute(
-                    select(func.count()).select_from(table).where(table.occurrence_id == occurrence_id))).scalar_one())
-                    for table in (Reply, SealedAnswer)])
+                stored = sum(
+                    [
+                        int(
+                            (
+                                await conn.execute(
+                                    select(func.count()).select_from(table).where(table.occurrence_id == occurrence_id)
+                                )
+                            ).scalar_one()
+                        )
+                        for table in (Reply, SealedAnswer)
+                    ]
+                )
             acked_users = {u for r in [*ritme_levels.values(), ritme_half] for u in r.users}
     await engine.dispose()
 
@@ -276,21 +338,46 @@ async def run(db: Database, scale: float = 1.0, kind: str = "reflection") -> lis
     per_level = "; ".join(
         f"{c}: {ritme_levels[c].rate:,.0f} vs {base_levels[c].rate:,.0f} req/s, "
         f"p99 {percentile(ritme_levels[c].latencies, 99) * 1000:.0f} vs {percentile(base_levels[c].latencies, 99) * 1000:.0f} ms"
-        for c in LEVELS)
+        for c in LEVELS
+    )
     refused = sum(r.refused for r in [*ritme_levels.values(), ritme_half])
     name = "bare bolt AsyncApp, process_before_response=True, ack only"
     return [
-        Figure(bench=bench, what="signed answers acknowledged, peak over 1/4/16/64 in flight", unit="req/s",
-               ritme=ritme_peak, baseline=base_peak, baseline_name=name, target=">= 0.7 of baseline",
-               met=ritme_peak >= 0.7 * base_peak, notes=f"per level (ritme vs baseline): {per_level}"),
-        Figure(bench=bench, what=f"p99 ack latency at half Ritme's peak ({ritme_peak / 2:,.0f} req/s offered)",
-               unit="ms", ritme=p99_half, baseline=base_p99_half, baseline_name=name, higher_is_better=False,
-               target="< 100 ms", met=p99_half < 100,
-               notes=f"p50 {percentile(ritme_half.latencies, 50) * 1000:.1f} ms (baseline "
-                     f"{percentile(base_half.latencies, 50) * 1000:.1f} ms); {ritme_half.acked} answers"),
-        Figure(bench=bench, what="acknowledged answers stored", unit="", ritme=stored,
-               baseline=len(acked_users), baseline_name="acknowledged", target="all stored",
-               met=stored == len(acked_users), notes=f"{refused} requests not acknowledged"),
+        Figure(
+            bench=bench,
+            what="signed answers acknowledged, peak over 1/4/16/64 in flight",
+            unit="req/s",
+            ritme=ritme_peak,
+            baseline=base_peak,
+            baseline_name=name,
+            target=">= 0.7 of baseline",
+            met=ritme_peak >= 0.7 * base_peak,
+            notes=f"per level (ritme vs baseline): {per_level}",
+        ),
+        Figure(
+            bench=bench,
+            what=f"p99 ack latency at half Ritme's peak ({ritme_peak / 2:,.0f} req/s offered)",
+            unit="ms",
+            ritme=p99_half,
+            baseline=base_p99_half,
+            baseline_name=name,
+            higher_is_better=False,
+            target="< 100 ms",
+            met=p99_half < 100,
+            notes=f"p50 {percentile(ritme_half.latencies, 50) * 1000:.1f} ms (baseline "
+            f"{percentile(base_half.latencies, 50) * 1000:.1f} ms); {ritme_half.acked} answers",
+        ),
+        Figure(
+            bench=bench,
+            what="acknowledged answers stored",
+            unit="",
+            ritme=stored,
+            baseline=len(acked_users),
+            baseline_name="acknowledged",
+            target="all stored",
+            met=stored == len(acked_users),
+            notes=f"{refused} requests not acknowledged",
+        ),
     ]
 
 
@@ -304,8 +391,9 @@ def serve_baseline(port: int) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
     api_url = os.environ["SLACK_API_URL"]
-    app = AsyncApp(client=AsyncWebClient(token="xoxb-test", base_url=api_url), signing_secret=SECRET,
-                   process_before_response=True)
+    app = AsyncApp(
+        client=AsyncWebClient(token="xoxb-test", base_url=api_url), signing_secret=SECRET, process_before_response=True
+    )
 
     @app.view("ritme_answer_modal")
     async def on_submission(ack: Any) -> None:

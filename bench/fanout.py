@@ -45,11 +45,17 @@ SECRET = "bench-signing-secret"
 def settings_for(url: str, api_url: str) -> Any:
     from bot.config import Settings
 
-    return Settings(**{
-        "RITME_DATABASE_URL": url, "RITME_SECRET_KEY": secrets.token_hex(32), "RITME_DEFAULT_LANGUAGE": "en",
-        "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api_url,
-        "RITME_PLAYGROUND": False,
-    })
+    return Settings(
+        **{
+            "RITME_DATABASE_URL": url,
+            "RITME_SECRET_KEY": secrets.token_hex(32),
+            "RITME_DEFAULT_LANGUAGE": "en",
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": api_url,
+            "RITME_PLAYGROUND": False,
+        }
+    )
 
 
 def lost_and_duplicated(stats: dict[str, Any], channels: list[str]) -> tuple[int, int]:
@@ -108,13 +114,25 @@ async def run_ritme(url: str, count: int) -> dict[str, Any]:
             seconds = await deliver(engine, repo)
             stats = await asyncio.to_thread(slack.stats)
             async with repo.session() as s:
-                left = int(await s.scalar(select(func.count()).select_from(OutboxMessage)
-                                          .where(OutboxMessage.status != "sent")) or 0)
+                left = int(
+                    await s.scalar(
+                        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")
+                    )
+                    or 0
+                )
             lost, duplicated = lost_and_duplicated(stats, channels)
         finally:
             await runner.cleanup()
-    return {"tick_s": tick_s, "seconds": seconds, "rate": count / seconds, "lost": lost,
-            "duplicated": duplicated, "ratelimited": stats["ratelimited"], "pending": left, "example": example}
+    return {
+        "tick_s": tick_s,
+        "seconds": seconds,
+        "rate": count / seconds,
+        "lost": lost,
+        "duplicated": duplicated,
+        "ratelimited": stats["ratelimited"],
+        "pending": left,
+        "example": example,
+    }
 
 
 async def run_baseline(count: int, blocks: list[dict[str, Any]], text: str) -> dict[str, Any]:
@@ -124,7 +142,9 @@ async def run_baseline(count: int, blocks: list[dict[str, Any]], text: str) -> d
     with SlackProcess(ratelimit_every=RATELIMIT_EVERY, retry_after=RETRY_AFTER) as slack:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             client = AsyncWebClient(
-                token="xoxb-test", base_url=slack.api_url, session=session,
+                token="xoxb-test",
+                base_url=slack.api_url,
+                session=session,
                 retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
             )
             queue: asyncio.Queue[str] = asyncio.Queue()
@@ -136,8 +156,10 @@ async def run_baseline(count: int, blocks: list[dict[str, Any]], text: str) -> d
                     channel = queue.get_nowait()
                     while True:
                         try:
-                            await client.api_call("chat.postMessage", json={
-                                "channel": channel, "text": text, "blocks": blocks, "unfurl_links": False})
+                            await client.api_call(
+                                "chat.postMessage",
+                                json={"channel": channel, "text": text, "blocks": blocks, "unfurl_links": False},
+                            )
                             break
                         except SlackApiError as err:
                             if err.response.status_code != 429:
@@ -165,19 +187,38 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
     name = f"raw AsyncWebClient, shared session, {CONCURRENCY} concurrent"
     share = f"429 to 1 post in {RATELIMIT_EVERY}"
     return [
-        Figure(bench="fan-out", what=f"{count:,} prompts delivered through the outbox ({share})", unit="msg/s",
-               ritme=ritme["rate"], baseline=base["rate"], baseline_name=name, target=">= 0.8 of baseline",
-               met=ratio >= 0.8,
-               notes=f"ritme {ritme['seconds']:.2f} s, baseline {base['seconds']:.2f} s; "
-                     f"{ritme['ratelimited']} posts answered 429"),
-        Figure(bench="fan-out", what="lost / duplicated messages", unit="",
-               ritme=ritme["lost"] + ritme["duplicated"], baseline=base["lost"] + base["duplicated"],
-               baseline_name=name, higher_is_better=False, target="0 lost, 0 duplicated",
-               met=ritme["lost"] == 0 and ritme["duplicated"] == 0 and ritme["pending"] == 0,
-               notes=f"ritme lost {ritme['lost']}, duplicated {ritme['duplicated']}, left pending {ritme['pending']}; "
-                     f"baseline lost {base['lost']}, duplicated {base['duplicated']}"),
-        Figure(bench="fan-out", what=f"tick opening {count:,} due occurrences (and their outbox rows)", unit="s",
-               ritme=ritme["tick_s"], higher_is_better=False,
-               notes=f"{count / ritme['tick_s']:,.0f} rituals/s; end to end (tick + delivery) "
-                     f"{ritme['tick_s'] + ritme['seconds']:.1f} s"),
+        Figure(
+            bench="fan-out",
+            what=f"{count:,} prompts delivered through the outbox ({share})",
+            unit="msg/s",
+            ritme=ritme["rate"],
+            baseline=base["rate"],
+            baseline_name=name,
+            target=">= 0.8 of baseline",
+            met=ratio >= 0.8,
+            notes=f"ritme {ritme['seconds']:.2f} s, baseline {base['seconds']:.2f} s; "
+            f"{ritme['ratelimited']} posts answered 429",
+        ),
+        Figure(
+            bench="fan-out",
+            what="lost / duplicated messages",
+            unit="",
+            ritme=ritme["lost"] + ritme["duplicated"],
+            baseline=base["lost"] + base["duplicated"],
+            baseline_name=name,
+            higher_is_better=False,
+            target="0 lost, 0 duplicated",
+            met=ritme["lost"] == 0 and ritme["duplicated"] == 0 and ritme["pending"] == 0,
+            notes=f"ritme lost {ritme['lost']}, duplicated {ritme['duplicated']}, left pending {ritme['pending']}; "
+            f"baseline lost {base['lost']}, duplicated {base['duplicated']}",
+        ),
+        Figure(
+            bench="fan-out",
+            what=f"tick opening {count:,} due occurrences (and their outbox rows)",
+            unit="s",
+            ritme=ritme["tick_s"],
+            higher_is_better=False,
+            notes=f"{count / ritme['tick_s']:,.0f} rituals/s; end to end (tick + delivery) "
+            f"{ritme['tick_s'] + ritme['seconds']:.1f} s",
+        ),
     ]

@@ -33,10 +33,18 @@ from bench import ROOT, Database, Figure, rss_mb
 
 RITUALS = 100_000
 SCHEDULES = (
-    "every monday at 09:00", "every weekday at 16:30", "every 2 weeks on friday at 15:00",
-    "every month on the first tuesday at 09:00", 'cron "0 9 * * 1"', 'cron "30 8 * * 1-5"',
-    "elke maandag om 09:00", "elke werkdag om 16:30", "every wednesday at 12:15 open 4h",
-    "every month on the last friday at 14:00", 'cron "0 16 1,15 * *"', "every 3 weeks on monday at 08:30",
+    "every monday at 09:00",
+    "every weekday at 16:30",
+    "every 2 weeks on friday at 15:00",
+    "every month on the first tuesday at 09:00",
+    'cron "0 9 * * 1"',
+    'cron "30 8 * * 1-5"',
+    "elke maandag om 09:00",
+    "elke werkdag om 16:30",
+    "every wednesday at 12:15 open 4h",
+    "every month on the last friday at 14:00",
+    'cron "0 16 1,15 * *"',
+    "every 3 weeks on monday at 08:30",
 )
 ZONES = ("Europe/Amsterdam", "Europe/Brussels", "Europe/London", "America/New_York", "Asia/Kolkata", "UTC")
 SAMPLE = 300
@@ -54,8 +62,11 @@ def load_rituals(url: str) -> list[tuple[int, str, str]]:
         engine = create_engine(url)
         try:
             async with engine.connect() as conn:
-                rows = await conn.execute(select(Ritual.id, Ritual.schedule, Team.timezone)
-                                          .join(Team, Team.id == Ritual.team_id).order_by(Ritual.id))
+                rows = await conn.execute(
+                    select(Ritual.id, Ritual.schedule, Team.timezone)
+                    .join(Team, Team.id == Ritual.team_id)
+                    .order_by(Ritual.id)
+                )
                 return [(i, s, tz) for i, s, tz in rows.all()]
         finally:
             await engine.dispose()
@@ -146,8 +157,14 @@ def child_heap(url: str) -> dict[str, Any]:
 def spawn(*args: str) -> tuple[dict[str, Any], float]:
     """Run a child; its JSON line and the wall time from spawn to its exit."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "bench.many_rituals", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "PYTHONHASHSEED": "0"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.many_rituals", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"child {args[0]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
@@ -158,8 +175,13 @@ def spawn(*args: str) -> tuple[dict[str, Any], float]:
 def spawn_ritme(url: str) -> dict[str, Any]:
     """Ritme's child, timed from spawn to the first tick done (imports included)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.many_rituals", "ritme", url], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.many_rituals", "ritme", url],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         out, err = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:
@@ -190,8 +212,13 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
     await seed_rituals(engine, count, now=now, schedules=SCHEDULES, timezones=ZONES)
     seed_s = time.perf_counter() - clock
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(Ritual.id, Ritual.schedule, Ritual.next_due_at, Team.timezone)
-                                   .join(Team, Team.id == Ritual.team_id))).all()
+        rows = (
+            await conn.execute(
+                select(Ritual.id, Ritual.schedule, Ritual.next_due_at, Team.timezone).join(
+                    Team, Team.id == Ritual.team_id
+                )
+            )
+        ).all()
     await engine.dispose()
     sample = random.Random(7).sample(rows, min(SAMPLE, len(rows)))
 
@@ -214,8 +241,9 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
             minute, hour, day, month, dow = r.schedule.split('"')[1].split()
             # APScheduler 3 counts weekdays from Monday = 0, crontab from Sunday = 0: use names.
             dow = "".join(DOW.get(c, c) for c in dow)
-            cron = CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=dow,
-                               timezone=ZoneInfo(r.timezone)).get_next_fire_time(None, now)
+            cron = CronTrigger(
+                minute=minute, hour=hour, day=day, month=month, day_of_week=dow, timezone=ZoneInfo(r.timezone)
+            ).get_next_fire_time(None, now)
             if cron is None or cron != r.next_due_at:
                 wrong.append((r.id, r.schedule, r.next_due_at, cron))
         assert spec is not None
@@ -225,20 +253,43 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
     aps_mb = aps["rss_mb"] - aps["loaded_rss_mb"]
     heap_mb = heap["rss_mb"] - heap["loaded_rss_mb"]
     return [
-        Figure(bench="many rituals", what=f"{count:,} rituals: spawn to first tick done", unit="s", ritme=ritme_s,
-               baseline=aps["ready_s"], baseline_name="APScheduler, one job per ritual: add + start (after loading)",
-               higher_is_better=False, target="< 3 s", met=ritme_s < 3,
-               notes=f"empty database: {empty['spawn_to_ready_s']:.2f} s; app start to first tick "
-                     f"{full['after_imports_s']:.2f} s (empty {empty['after_imports_s']:.2f} s); "
-                     f"APScheduler add {aps['add_s']:.1f} s; bare heap {heap['ready_s']:.2f} s; "
-                     f"seeding the rituals took {seed_s:.1f} s"),
-        Figure(bench="many rituals", what=f"memory for {count:,} rituals, above the same process on an empty database",
-               unit="MB", ritme=ritme_mb, baseline=aps_mb, baseline_name="APScheduler jobs, above the loaded rituals",
-               higher_is_better=False, target="< 80 MB", met=ritme_mb < 80,
-               notes=f"ritme {full['rss_mb']:.0f} MB vs {empty['rss_mb']:.0f} MB empty; bare heap +{heap_mb:.0f} MB"),
-        Figure(bench="many rituals", what=f"next due times spot-checked ({len(sample)} rituals)", unit="wrong",
-               ritme=len(wrong), higher_is_better=False, target="0 wrong", met=not wrong,
-               notes="; ".join(f"#{i} {s}: {a} vs {b}" for i, s, a, b in wrong[:3])),
+        Figure(
+            bench="many rituals",
+            what=f"{count:,} rituals: spawn to first tick done",
+            unit="s",
+            ritme=ritme_s,
+            baseline=aps["ready_s"],
+            baseline_name="APScheduler, one job per ritual: add + start (after loading)",
+            higher_is_better=False,
+            target="< 3 s",
+            met=ritme_s < 3,
+            notes=f"empty database: {empty['spawn_to_ready_s']:.2f} s; app start to first tick "
+            f"{full['after_imports_s']:.2f} s (empty {empty['after_imports_s']:.2f} s); "
+            f"APScheduler add {aps['add_s']:.1f} s; bare heap {heap['ready_s']:.2f} s; "
+            f"seeding the rituals took {seed_s:.1f} s",
+        ),
+        Figure(
+            bench="many rituals",
+            what=f"memory for {count:,} rituals, above the same process on an empty database",
+            unit="MB",
+            ritme=ritme_mb,
+            baseline=aps_mb,
+            baseline_name="APScheduler jobs, above the loaded rituals",
+            higher_is_better=False,
+            target="< 80 MB",
+            met=ritme_mb < 80,
+            notes=f"ritme {full['rss_mb']:.0f} MB vs {empty['rss_mb']:.0f} MB empty; bare heap +{heap_mb:.0f} MB",
+        ),
+        Figure(
+            bench="many rituals",
+            what=f"next due times spot-checked ({len(sample)} rituals)",
+            unit="wrong",
+            ritme=len(wrong),
+            higher_is_better=False,
+            target="0 wrong",
+            met=not wrong,
+            notes="; ".join(f"#{i} {s}: {a} vs {b}" for i, s, a, b in wrong[:3]),
+        ),
     ]
 
 

@@ -36,8 +36,16 @@ CHUNK = 20_000
 
 def values_for(kind: str, rng: random.Random, statements: list[str]) -> dict[str, Any]:
     if kind == "reflection":
-        return {"answer": rng.choice(["We asked each other more questions.", "Planning together helped.",
-                                      "I learned from Bram's lesson.", "Less rush this week."])}
+        return {
+            "answer": rng.choice(
+                [
+                    "We asked each other more questions.",
+                    "Planning together helped.",
+                    "I learned from Bram's lesson.",
+                    "Less rush this week.",
+                ]
+            )
+        }
     if kind == "checkout":
         return {"score": rng.randint(1, 5), "takeaway": rng.choice(["Clear agreements", "Good energy", "Too long"])}
     return {key: rng.randint(1, 5) for key in statements}
@@ -58,40 +66,105 @@ async def seed(url: str, teams: int, now: datetime) -> tuple[int, int]:
     total = 0
     try:
         async with engine.begin() as conn:
-            await conn.execute(insert(Team), [
-                {"platform": "slack", "workspace_id": "T1", "channel_id": f"C{t:05d}", "name": f"team {t}",
-                 "timezone": "Europe/Amsterdam", "language": "en", "goal": "Every pupil reads with pleasure",
-                 "holiday_country": None, "anonymity_threshold": 3, "retention_days": 730, "settings": {},
-                 "conversation": {}, "active": True, "created_at": start} for t in range(teams)])
+            await conn.execute(
+                insert(Team),
+                [
+                    {
+                        "platform": "slack",
+                        "workspace_id": "T1",
+                        "channel_id": f"C{t:05d}",
+                        "name": f"team {t}",
+                        "timezone": "Europe/Amsterdam",
+                        "language": "en",
+                        "goal": "Every pupil reads with pleasure",
+                        "holiday_country": None,
+                        "anonymity_threshold": 3,
+                        "retention_days": 730,
+                        "settings": {},
+                        "conversation": {},
+                        "active": True,
+                        "created_at": start,
+                    }
+                    for t in range(teams)
+                ],
+            )
             team_ids = list((await conn.execute(select(Team.id).order_by(Team.id))).scalars())
-            await conn.execute(insert(Member), [
-                {"platform": "slack", "workspace_id": "T1", "user_id": f"U{t:05d}{m:02d}", "display_name": f"Member {m}",
-                 "mute_reminders": False, "created_at": start} for t in range(teams) for m in range(MEMBERS)])
+            await conn.execute(
+                insert(Member),
+                [
+                    {
+                        "platform": "slack",
+                        "workspace_id": "T1",
+                        "user_id": f"U{t:05d}{m:02d}",
+                        "display_name": f"Member {m}",
+                        "mute_reminders": False,
+                        "created_at": start,
+                    }
+                    for t in range(teams)
+                    for m in range(MEMBERS)
+                ],
+            )
             member_rows = (await conn.execute(select(Member.id, Member.user_id).order_by(Member.id))).all()
             members = {uid: mid for mid, uid in member_rows}
-            await conn.execute(insert(TeamMember), [
-                {"team_id": team_ids[t], "member_id": members[f"U{t:05d}{m:02d}"]}
-                for t in range(teams) for m in range(MEMBERS)])
-            await conn.execute(insert(Ritual), [
-                {"team_id": tid, "kind": kind, "schedule": "every monday at 09:00", "open_seconds": 2 * 86400,
-                 "options": {}, "paused": False, "next_due_at": now + timedelta(days=1), "created_at": start}
-                for tid in team_ids for kind in KINDS])
+            await conn.execute(
+                insert(TeamMember),
+                [
+                    {"team_id": team_ids[t], "member_id": members[f"U{t:05d}{m:02d}"]}
+                    for t in range(teams)
+                    for m in range(MEMBERS)
+                ],
+            )
+            await conn.execute(
+                insert(Ritual),
+                [
+                    {
+                        "team_id": tid,
+                        "kind": kind,
+                        "schedule": "every monday at 09:00",
+                        "open_seconds": 2 * 86400,
+                        "options": {},
+                        "paused": False,
+                        "next_due_at": now + timedelta(days=1),
+                        "created_at": start,
+                    }
+                    for tid in team_ids
+                    for kind in KINDS
+                ],
+            )
             rituals = (await conn.execute(select(Ritual.id, Ritual.team_id, Ritual.kind))).all()
             occurrences = []
             for rid, _tid, kind in rituals:
-                content = ({"theme": theme.key, "question": theme.questions[0]} if kind == "reflection"
-                           else {"statements": statements} if kind == "pulse" else {})
+                content = (
+                    {"theme": theme.key, "question": theme.questions[0]}
+                    if kind == "reflection"
+                    else {"statements": statements}
+                    if kind == "pulse"
+                    else {}
+                )
                 for w in range(WEEKS):
                     planned = start + timedelta(weeks=w)
-                    occurrences.append({"ritual_id": rid, "planned_at": planned, "status": "closed", "reason": None,
-                                        "content": content, "opened_at": planned,
-                                        "closes_at": planned + timedelta(days=2),
-                                        "closed_at": planned + timedelta(days=2), "claimed_by": "bench"})
+                    occurrences.append(
+                        {
+                            "ritual_id": rid,
+                            "planned_at": planned,
+                            "status": "closed",
+                            "reason": None,
+                            "content": content,
+                            "opened_at": planned,
+                            "closes_at": planned + timedelta(days=2),
+                            "closed_at": planned + timedelta(days=2),
+                            "claimed_by": "bench",
+                        }
+                    )
             for i in range(0, len(occurrences), CHUNK):
-                await conn.execute(insert(Occurrence), occurrences[i:i + CHUNK])
-            occ_rows = (await conn.execute(
-                select(Occurrence.id, Occurrence.planned_at, Ritual.team_id, Ritual.kind)
-                .join(Ritual, Ritual.id == Occurrence.ritual_id))).all()
+                await conn.execute(insert(Occurrence), occurrences[i : i + CHUNK])
+            occ_rows = (
+                await conn.execute(
+                    select(Occurrence.id, Occurrence.planned_at, Ritual.team_id, Ritual.kind).join(
+                        Ritual, Ritual.id == Occurrence.ritual_id
+                    )
+                )
+            ).all()
         team_index = {tid: t for t, tid in enumerate(team_ids)}
 
         def replies() -> Any:
@@ -103,10 +176,18 @@ async def seed(url: str, teams: int, now: datetime) -> tuple[int, int]:
                     day = (planned + timedelta(days=rng.randint(0, 1))).date()
                     anonymous = kind == "pulse"
                     mid = members[f"U{t:05d}{m:02d}"]
-                    yield ({"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "occurrence_id": occ_id,
-                            "member_id": None if anonymous else mid, "team_id": tid,
-                            "values": values_for(kind, rng, statements), "created_on": day, "updated_at": None},
-                           (occ_id, mid) if anonymous else None)
+                    yield (
+                        {
+                            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                            "occurrence_id": occ_id,
+                            "member_id": None if anonymous else mid,
+                            "team_id": tid,
+                            "values": values_for(kind, rng, statements),
+                            "created_on": day,
+                            "updated_at": None,
+                        },
+                        (occ_id, mid) if anonymous else None,
+                    )
 
         batch: list[dict[str, Any]] = []
         taken: list[tuple[int, int]] = []
@@ -119,7 +200,9 @@ async def seed(url: str, teams: int, now: datetime) -> tuple[int, int]:
                 async with engine.begin() as conn:
                     await conn.execute(insert(Reply), batch)
                     if taken:
-                        await conn.execute(insert(Participation), [{"occurrence_id": o, "member_id": m} for o, m in taken])
+                        await conn.execute(
+                            insert(Participation), [{"occurrence_id": o, "member_id": m} for o, m in taken]
+                        )
             total += len(batch)
             batch, taken = [], []
 
@@ -147,9 +230,21 @@ async def copy(engine: Any, replies: list[dict[str, Any]], taken: list[tuple[int
         raw = await conn.get_raw_connection()
         driver = raw.driver_connection
         await driver.copy_records_to_table(
-            "replies", columns=["id", "occurrence_id", "member_id", "team_id", "values", "created_on", "updated_at"],
-            records=[(r["id"], r["occurrence_id"], r["member_id"], r["team_id"], json.dumps(r["values"]),
-                      r["created_on"], None) for r in replies])
+            "replies",
+            columns=["id", "occurrence_id", "member_id", "team_id", "values", "created_on", "updated_at"],
+            records=[
+                (
+                    r["id"],
+                    r["occurrence_id"],
+                    r["member_id"],
+                    r["team_id"],
+                    json.dumps(r["values"]),
+                    r["created_on"],
+                    None,
+                )
+                for r in replies
+            ],
+        )
         if taken:
             await driver.copy_records_to_table("participations", columns=["occurrence_id", "member_id"], records=taken)
 
@@ -208,10 +303,15 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
 
             async def group_by() -> list[Any]:
                 async with repo.engine.connect() as conn:
-                    return list((await conn.execute(
-                        select(Reply.occurrence_id, func.count())
-                        .where(Reply.team_id == team_id, Reply.created_on >= since)
-                        .group_by(Reply.occurrence_id))).all())
+                    return list(
+                        (
+                            await conn.execute(
+                                select(Reply.occurrence_id, func.count())
+                                .where(Reply.team_id == team_id, Reply.created_on >= since)
+                                .group_by(Reply.occurrence_id)
+                            )
+                        ).all()
+                    )
 
             groups = len(await group_by())
             base_ms = await median_ms(group_by)
@@ -219,13 +319,28 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
         await repo.dispose()
     name = "indexed GROUP BY of the team's year of replies per round"
     return [
-        Figure(bench="review", what=f"`review` command summary, one team of {teams} in {total:,} replies", unit="ms",
-               ritme=review_ms, baseline=base_ms, baseline_name=name, higher_is_better=False, target="< 50 ms",
-               met=review_ms < 50, notes=f"the baseline groups {groups} rounds; seeding took {seed_s:.0f} s"),
-        Figure(bench="review", what="review page query (load_report: the team's year of rounds and answers)",
-               unit="ms", ritme=page_ms, baseline=base_ms, baseline_name=name, higher_is_better=False,
-               target="< 50 ms", met=page_ms < 50,
-               notes=f"{len(report.rounds)} rounds, {answers:,} answers (anonymous ones as totals); with the page rendered: {render_ms:.0f} ms"),
+        Figure(
+            bench="review",
+            what=f"`review` command summary, one team of {teams} in {total:,} replies",
+            unit="ms",
+            ritme=review_ms,
+            baseline=base_ms,
+            baseline_name=name,
+            higher_is_better=False,
+            target="< 50 ms",
+            met=review_ms < 50,
+            notes=f"the baseline groups {groups} rounds; seeding took {seed_s:.0f} s",
+        ),
+        Figure(
+            bench="review",
+            what="review page query (load_report: the team's year of rounds and answers)",
+            unit="ms",
+            ritme=page_ms,
+            baseline=base_ms,
+            baseline_name=name,
+            higher_is_better=False,
+            target="< 50 ms",
+            met=page_ms < 50,
+            notes=f"{len(report.rounds)} rounds, {answers:,} answers (anonymous ones as totals); with the page rendered: {render_ms:.0f} ms",
+        ),
     ]
-
-

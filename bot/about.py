@@ -17,38 +17,68 @@ from rituals.i18n import LANGUAGES, N_, Translator, translator
 
 PRIVACY = (
     N_("Privacy at Ritme"),
-    N_("Ritme is open-source software for team rituals. It runs on a server of the organisation that installed it, "
-       "which is responsible for the data. Nothing is sent to the makers of Ritme."),
+    N_(
+        "Ritme is open-source software for team rituals. It runs on a server of the organisation that installed it, "
+        "which is responsible for the data. Nothing is sent to the makers of Ritme."
+    ),
     (
-        (N_("What is stored"),
-         N_("Per person: the id and display name the chat platform gives, the teams they are in, their roles, and "
-            "the answers they give. Per team: its channel, rituals, timezone, language and settings.")),
-        (N_("Anonymous rituals"),
-         N_("Answers to anonymous rituals, such as the team pulse, are sealed as they arrive: encrypted with a key "
-            "of the round that only the server can make from its secret. When the round closes they are opened and "
-            "stored all at once, in random order, without anything that points to who gave them; who has answered "
-            "is kept apart. Scores show only when at least three members answered (a team can raise that number), "
-            "written answers only from five.")),
-        (N_("A copy of the database"),
-         N_("Someone who holds a copy of the database (the file, a backup, a replica) cannot tell who gave which "
-            "anonymous answer, while the round is open or after it has closed. Someone who also has the server's "
-            "secret can read the answers of the rounds that were open when the copy was made, and who gave them; "
-            "nothing more.")),
-        (N_("Anonymous answers and forget-me"),
-         N_("With /ritme forget-me your answer to an anonymous round that is still open is withdrawn; answer again "
-            "and you are counted once. After a round has closed nobody, the server included, can tell which answer "
-            "was yours, so it stays in the results without any link to you.")),
-        (N_("Who sees what"),
-         N_("Every prompt says who will see the answers. Leaders and admins see the review of their own team; "
-            "review links expire after seven days and can be revoked.")),
-        (N_("How long"),
-         N_("Answers are deleted once they are older than the team's retention period: two years, unless the "
-            "team chose a shorter or longer one (/ritme privacy).")),
-        (N_("Your own data"),
-         N_("Type /ritme forget-me to erase your answers and your identity in every team at once: your name and id "
-            "are taken out of everything Ritme keeps, and where colleagues wrote about you it says \"a former "
-            "colleague\". Anonymous answers never carried your name and stay in the team's totals. For anything else, "
-            "ask whoever runs Ritme in your organisation.")),
+        (
+            N_("What is stored"),
+            N_(
+                "Per person: the id and display name the chat platform gives, the teams they are in, their roles, and "
+                "the answers they give. Per team: its channel, rituals, timezone, language and settings."
+            ),
+        ),
+        (
+            N_("Anonymous rituals"),
+            N_(
+                "Answers to anonymous rituals, such as the team pulse, are sealed as they arrive: encrypted with a key "
+                "of the round that only the server can make from its secret. When the round closes they are opened and "
+                "stored all at once, in random order, without anything that points to who gave them; who has answered "
+                "is kept apart. Scores show only when at least three members answered (a team can raise that number), "
+                "written answers only from five."
+            ),
+        ),
+        (
+            N_("A copy of the database"),
+            N_(
+                "Someone who holds a copy of the database (the file, a backup, a replica) cannot tell who gave which "
+                "anonymous answer, while the round is open or after it has closed. Someone who also has the server's "
+                "secret can read the answers of the rounds that were open when the copy was made, and who gave them; "
+                "nothing more."
+            ),
+        ),
+        (
+            N_("Anonymous answers and forget-me"),
+            N_(
+                "With /ritme forget-me your answer to an anonymous round that is still open is withdrawn; answer again "
+                "and you are counted once. After a round has closed nobody, the server included, can tell which answer "
+                "was yours, so it stays in the results without any link to you."
+            ),
+        ),
+        (
+            N_("Who sees what"),
+            N_(
+                "Every prompt says who will see the answers. Leaders and admins see the review of their own team; "
+                "review links expire after seven days and can be revoked."
+            ),
+        ),
+        (
+            N_("How long"),
+            N_(
+                "Answers are deleted once they are older than the team's retention period: two years, unless the "
+                "team chose a shorter or longer one (/ritme privacy)."
+            ),
+        ),
+        (
+            N_("Your own data"),
+            N_(
+                "Type /ritme forget-me to erase your answers and your identity in every team at once: your name and id "
+                'are taken out of everything Ritme keeps, and where colleagues wrote about you it says "a former '
+                "colleague\". Anonymous answers never carried your name and stay in the team's totals. For anything else, "
+                "ask whoever runs Ritme in your organisation."
+            ),
+        ),
     ),
 )
 
@@ -56,12 +86,20 @@ TERMS = (
     N_("Terms of use"),
     N_("Ritme is free software, provided as it is, without warranty of any kind."),
     (
-        (N_("Who is responsible"),
-         N_("The organisation that runs Ritme decides who may use it and is responsible for how it is used and "
-            "for the data it keeps.")),
-        (N_("Fair use"),
-         N_("Use Ritme for your team's own rituals, with the team knowing what is asked and who sees the answers. "
-            "Do not use it to collect answers from people without their knowledge.")),
+        (
+            N_("Who is responsible"),
+            N_(
+                "The organisation that runs Ritme decides who may use it and is responsible for how it is used and "
+                "for the data it keeps."
+            ),
+        ),
+        (
+            N_("Fair use"),
+            N_(
+                "Use Ritme for your team's own rituals, with the team knowing what is asked and who sees the answers. "
+                "Do not use it to collect answers from people without their knowledge."
+            ),
+        ),
     ),
 )
 
@@ -91,8 +129,13 @@ def about_routes(settings: Settings) -> list[web.RouteDef]:
     def page(content: tuple[str, str, tuple[tuple[str, str], ...]]) -> web.Handler:
         async def handler(request: web.Request) -> web.Response:
             _ = translator(language(request, settings.default_language))
-            return web.Response(text=render(content, _), content_type="text/html", charset="utf-8",
-                                headers={"Cache-Control": "max-age=3600", "Vary": "Accept-Language"})
+            return web.Response(
+                text=render(content, _),
+                content_type="text/html",
+                charset="utf-8",
+                headers={"Cache-Control": "max-age=3600", "Vary": "Accept-Language"},
+            )
+
         return handler
 
     return [web.get("/privacy", page(PRIVACY)), web.get("/terms", page(TERMS))]

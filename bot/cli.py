@@ -74,8 +74,10 @@ def _playground_exposed(settings: Settings) -> str | None:
 
     if not settings.playground_enabled or settings.playground_allow_remote or is_loopback(settings.host):
         return None
-    return (f"RITME_HOST: the playground would listen on {settings.host or 'every interface'} and run admin commands "
-            "for anyone who reaches it; use 127.0.0.1, or set RITME_PLAYGROUND_ALLOW_REMOTE=true to allow it")
+    return (
+        f"RITME_HOST: the playground would listen on {settings.host or 'every interface'} and run admin commands "
+        "for anyone who reaches it; use 127.0.0.1, or set RITME_PLAYGROUND_ALLOW_REMOTE=true to allow it"
+    )
 
 
 def _warn_remote_playground(settings: Settings) -> None:
@@ -85,13 +87,21 @@ def _warn_remote_playground(settings: Settings) -> None:
     hosts = sorted(Doors.for_settings(allow_remote=True, host=settings.host, public_url=settings.public_url).hosts)
     reach = [settings.public_url] if settings.public_url else []
     if not is_loopback(settings.host):
-        reach.insert(0, f"port {settings.port} of this machine" if is_unspecified(settings.host)
-                     else f"{settings.host}:{settings.port}")
-    names = ", ".join(["localhost", *hosts]) + ("" if settings.public_url else
-                                                 "; set RITME_PUBLIC_URL to the address people open it at")
+        reach.insert(
+            0,
+            f"port {settings.port} of this machine"
+            if is_unspecified(settings.host)
+            else f"{settings.host}:{settings.port}",
+        )
+    names = ", ".join(["localhost", *hosts]) + (
+        "" if settings.public_url else "; set RITME_PUBLIC_URL to the address people open it at"
+    )
     logging.getLogger("ritme").warning(
         "RITME_PLAYGROUND_ALLOW_REMOTE: the playground runs admin commands for anyone who can reach %s "
-        "(it answers at %s)", " or ".join(reach) or settings.base_url, names)
+        "(it answers at %s)",
+        " or ".join(reach) or settings.base_url,
+        names,
+    )
 
 
 async def _settle_heap(_app: Any) -> None:

@@ -27,20 +27,54 @@ MIN_SECRET_VARIETY = 8  # distinct characters; 32 random hex digits have about 1
 MIN_SECRET_BITS = 72
 # Examples that were ever printed in this project's README, docs or tests: whoever copied
 # one shares it with everyone who read it. Refused anywhere in a secret, without case.
-PUBLISHED_SECRETS = frozenset({
-    "a-long-random-string", "test-secret-key-test-secret-key", "k" * 32,
-    "change-me", "changeme", "replace-me", "secret", "your-secret-key", "my-secret-key",
-})
+PUBLISHED_SECRETS = frozenset(
+    {
+        "a-long-random-string",
+        "test-secret-key-test-secret-key",
+        "k" * 32,
+        "change-me",
+        "changeme",
+        "replace-me",
+        "secret",
+        "your-secret-key",
+        "my-secret-key",
+    }
+)
 # Words a person hashes to make something that looks random: their sha256, sha1 and md5 in
 # hex are in every list of known hashes.
 HASHED_WORDS = (
-    "", "secret", "password", "passw0rd", "ritme", "changeme", "change-me", "admin", "test", "test123", "letmein",
-    "qwerty", "welcome", "123456", "12345678", "123456789", "default", "key", "secret-key", "secretkey", "token",
-    "a-long-random-string", "geheim", "wachtwoord", "school", "slack", "teams",
+    "",
+    "secret",
+    "password",
+    "passw0rd",
+    "ritme",
+    "changeme",
+    "change-me",
+    "admin",
+    "test",
+    "test123",
+    "letmein",
+    "qwerty",
+    "welcome",
+    "123456",
+    "12345678",
+    "123456789",
+    "default",
+    "key",
+    "secret-key",
+    "secretkey",
+    "token",
+    "a-long-random-string",
+    "geheim",
+    "wachtwoord",
+    "school",
+    "slack",
+    "teams",
 )
 KNOWN_HASHES = frozenset(
     getattr(hashlib, algorithm)(spelling.encode()).hexdigest()
-    for word in HASHED_WORDS for spelling in {word, word.capitalize(), word.upper(), word + "\n"}
+    for word in HASHED_WORDS
+    for spelling in {word, word.capitalize(), word.upper(), word + "\n"}
     for algorithm in ("sha256", "sha1", "md5")
 )
 
@@ -72,8 +106,7 @@ def weak_secret(value: str) -> str | None:
     if len(value) < MIN_SECRET_LENGTH:
         return f"too short ({len(value)} characters; at least {MIN_SECRET_LENGTH} random ones are needed)"
     if len(set(value)) < MIN_SECRET_VARIETY:
-        return (f"not random: only {len(set(value))} different characters "
-                f"(at least {MIN_SECRET_VARIETY} are needed)")
+        return f"not random: only {len(set(value))} different characters (at least {MIN_SECRET_VARIETY} are needed)"
     if value in (value + value)[1:-1]:  # the string is a shorter piece repeated
         return "not random: it repeats one piece over and over"
     steps = sum(1 for a, b in zip(value, value[1:], strict=False) if abs(ord(a) - ord(b)) == 1)
@@ -155,20 +188,28 @@ class Settings(BaseSettings):
         # it ambiguous which token speaks where. Over HTTP requests are verified with the
         # signing secret; over Socket Mode (SLACK_APP_TOKEN) they are not signed.
         if self.slack_client_id and self.slack_bot_token:
-            raise ValueError("SLACK_BOT_TOKEN: leave it unset when SLACK_CLIENT_ID is set; "
-                             "with OAuth each workspace gets its own token when it installs Ritme")
+            raise ValueError(
+                "SLACK_BOT_TOKEN: leave it unset when SLACK_CLIENT_ID is set; "
+                "with OAuth each workspace gets its own token when it installs Ritme"
+            )
         if bool(self.slack_client_id) != bool(self.slack_client_secret):
             raise ValueError("SLACK_CLIENT_SECRET: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together")
         if self.slack_app_token:
             if not self.slack_app_token.startswith("xapp-"):
-                raise ValueError("SLACK_APP_TOKEN: an app-level token starts with xapp- (Basic Information, App-Level Tokens)")
+                raise ValueError(
+                    "SLACK_APP_TOKEN: an app-level token starts with xapp- (Basic Information, App-Level Tokens)"
+                )
             if not (self.slack_bot_token or self.slack_client_id):
                 raise ValueError("SLACK_APP_TOKEN: Socket Mode also needs SLACK_BOT_TOKEN (or SLACK_CLIENT_ID)")
         elif self.slack_bot_token and not self.slack_signing_secret:
             raise ValueError("SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set")
         elif self.slack_client_id and not self.slack_signing_secret:
             raise ValueError("SLACK_SIGNING_SECRET: required for the Slack OAuth install")
-        if self.microsoft_app_id and not self.microsoft_app_password and (self.microsoft_app_type or "MultiTenant") != "UserAssignedMSI":
+        if (
+            self.microsoft_app_id
+            and not self.microsoft_app_password
+            and (self.microsoft_app_type or "MultiTenant") != "UserAssignedMSI"
+        ):
             raise ValueError("MicrosoftAppPassword: required when MicrosoftAppId is set")
         if self.any_platform and not self.secret_key:
             raise ValueError(f"RITME_SECRET_KEY: required when a platform is configured; {SECRET_HINT}")
@@ -195,7 +236,10 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
-_NAMES = {name: (f.validation_alias if isinstance(f.validation_alias, str) else f.validation_alias.choices[0]) for name, f in Settings.model_fields.items()}  # type: ignore[union-attr]
+_NAMES = {
+    name: (f.validation_alias if isinstance(f.validation_alias, str) else f.validation_alias.choices[0])
+    for name, f in Settings.model_fields.items()
+}  # type: ignore[union-attr]
 
 
 def load_settings(**overrides: Any) -> Settings:

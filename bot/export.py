@@ -90,8 +90,18 @@ async def load_report(queries: Queries, team: TeamView, now: datetime, period: t
         invited = await read.invited_count(team.id)
         audit = await read.audit_log(team.id, since)
         actions = await read.actions(list(rituals))
-    return Report(team=team, since=since, now=now, rituals=rituals, rounds=rounds, invited=invited,
-                  named=named, anonymous=anonymous, audit=audit, actions=actions)
+    return Report(
+        team=team,
+        since=since,
+        now=now,
+        rituals=rituals,
+        rounds=rounds,
+        invited=invited,
+        named=named,
+        anonymous=anonymous,
+        audit=audit,
+        actions=actions,
+    )
 
 
 def _anonymous(ritual: RitualView | None) -> bool:
@@ -164,8 +174,13 @@ def answer_rows(report: Report, _: Translator) -> Iterator[AnswerRow]:
         for answer in report.named.get(round_.occurrence_id, []):
             for item in inputs:
                 if item.key in answer.values:
-                    yield AnswerRow(day=report.day(round_.planned_at), ritual=ritual, member=answer.member_name,
-                                    question=item.label, answer=format_value(item, answer.values[item.key], _))
+                    yield AnswerRow(
+                        day=report.day(round_.planned_at),
+                        ritual=ritual,
+                        member=answer.member_name,
+                        question=item.label,
+                        answer=format_value(item, answer.values[item.key], _),
+                    )
 
 
 def aggregates(report: Report, _: Translator, round_: Round) -> list[Aggregate]:
@@ -180,8 +195,16 @@ def aggregates(report: Report, _: Translator, round_: Round) -> list[Aggregate]:
             continue
         count, total = totals.scores.get(item.key, (0, 0))
         if count >= report.team.anonymity_threshold and count:
-            out.append(Aggregate(day=report.day(round_.planned_at), ritual=ritual, key=item.key,
-                                 statement=item.label, count=count, average=total / count))
+            out.append(
+                Aggregate(
+                    day=report.day(round_.planned_at),
+                    ritual=ritual,
+                    key=item.key,
+                    statement=item.label,
+                    count=count,
+                    average=total / count,
+                )
+            )
     return out
 
 
@@ -206,16 +229,46 @@ def export_csv(report: Report, _: Translator) -> bytes:
     lang = report.team.language
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if lang == "nl" else ",", lineterminator="\r\n")
-    writer.writerow([_("Date"), _("Ritual"), _("Kind"), _("Member"), _("Question"), _("Reply"), _("Count"), _("Average")])
+    writer.writerow(
+        [_("Date"), _("Ritual"), _("Kind"), _("Member"), _("Question"), _("Reply"), _("Count"), _("Average")]
+    )
     rows: list[tuple[date, int, list[str]]] = []
     for row in answer_rows(report, _):
         kind = KINDS[row.ritual.kind].title(_)
-        rows.append((row.day, row.ritual.id, [row.day.isoformat(), f"#{row.ritual.id}", kind, _cell(row.member),
-                                              _cell(row.question), _cell(row.answer), "", ""]))
+        rows.append(
+            (
+                row.day,
+                row.ritual.id,
+                [
+                    row.day.isoformat(),
+                    f"#{row.ritual.id}",
+                    kind,
+                    _cell(row.member),
+                    _cell(row.question),
+                    _cell(row.answer),
+                    "",
+                    "",
+                ],
+            )
+        )
     for agg in aggregate_rows(report, _):
         kind = KINDS[agg.ritual.kind].title(_)
-        rows.append((agg.day, agg.ritual.id, [agg.day.isoformat(), f"#{agg.ritual.id}", kind, "",
-                                              _cell(agg.statement), "", str(agg.count), number(agg.average, lang)]))
+        rows.append(
+            (
+                agg.day,
+                agg.ritual.id,
+                [
+                    agg.day.isoformat(),
+                    f"#{agg.ritual.id}",
+                    kind,
+                    "",
+                    _cell(agg.statement),
+                    "",
+                    str(agg.count),
+                    number(agg.average, lang),
+                ],
+            )
+        )
     rows.sort(key=lambda r: (r[0], r[1]))  # stable: answers keep their order within a round
     writer.writerows(r[2] for r in rows)
     return out.getvalue().encode("utf-8-sig")

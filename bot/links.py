@@ -81,7 +81,9 @@ class LinkSigner:
         self._key = hmac.new(secret, PURPOSE, hashlib.sha256).digest()
 
     def _mac(self, payload: str, generation: int, scope: str) -> str:
-        signed = payload if not generation else f"{payload}.{int(generation)}"  # generation 0: links from before revocation existed
+        signed = (
+            payload if not generation else f"{payload}.{int(generation)}"
+        )  # generation 0: links from before revocation existed
         if scope != PAGE:  # a page link's signature as before; others sign what they open
             signed = f"{signed}:{scope}"
         return _b64(hmac.new(self._key, signed.encode("ascii"), hashlib.sha256).digest())
@@ -176,20 +178,24 @@ def load_secret(secret_key: str | None, database_url: str) -> bytes:
         try:
             _generate(path)
         except OSError as err:
-            raise ConfigError(f"RITME_SECRET_KEY is not set and {path} cannot be made ({err}); "
-                              f"set RITME_SECRET_KEY ({SECRET_HINT})") from None
+            raise ConfigError(
+                f"RITME_SECRET_KEY is not set and {path} cannot be made ({err}); set RITME_SECRET_KEY ({SECRET_HINT})"
+            ) from None
     try:
         if stat.S_IMODE(path.stat().st_mode) & 0o077:
             log.warning("%s could be read by other users; it is now readable by its owner only (0600)", path)
             path.chmod(0o600)
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"RITME_SECRET_KEY is not set and {path} cannot be read ({err}); "
-                          f"set RITME_SECRET_KEY ({SECRET_HINT})") from None
+        raise ConfigError(
+            f"RITME_SECRET_KEY is not set and {path} cannot be read ({err}); set RITME_SECRET_KEY ({SECRET_HINT})"
+        ) from None
     reason = weak_secret(text)
     if reason:
-        raise ConfigError(f"RITME_SECRET_KEY is not set and {path} holds no usable secret ({reason}); remove the "
-                          f"file to have a new one made at the next start, or set RITME_SECRET_KEY ({SECRET_HINT})")
+        raise ConfigError(
+            f"RITME_SECRET_KEY is not set and {path} holds no usable secret ({reason}); remove the "
+            f"file to have a new one made at the next start, or set RITME_SECRET_KEY ({SECRET_HINT})"
+        )
     return text.encode("ascii")
 
 

@@ -26,11 +26,14 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
     shown = [(ritual, KINDS[ritual.kind]) for ritual in rituals if not KINDS[ritual.kind].digest]
     async with Queries(repo).reading() as read:
         invited = await read.invited_count(team.id)
-        recent = {ritual.id: await read.latest_rounds(ritual.id, RECENT + 1, ("open", "closed")) for ritual, _kind in shown}
+        recent = {
+            ritual.id: await read.latest_rounds(ritual.id, RECENT + 1, ("open", "closed")) for ritual, _kind in shown
+        }
         replies = await read.replies([o.id for occurrences in recent.values() for o in occurrences[:2]])
         # the earlier rounds, and an open anonymous one, whose answers are sealed until it closes
-        counts = await read.answered([o.id for occurrences in recent.values() for i, o in enumerate(occurrences)
-                                      if i >= 2 or o.status == "open"])
+        counts = await read.answered(
+            [o.id for occurrences in recent.values() for i, o in enumerate(occurrences) if i >= 2 or o.status == "open"]
+        )
     sections: list[str] = []
     for ritual, kind in shown:
         occurrences = recent[ritual.id]
@@ -54,12 +57,23 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
             lines.append(own.text)
         elif hidden:
             answered = counts.get(latest.id, len(answers))
-            lines.append(_("{answered} of {invited} answered; revealed when the round closes.", answered=answered,
-                           invited=max(invited, answered)))
+            lines.append(
+                _(
+                    "{answered} of {invited} answered; revealed when the round closes.",
+                    answered=answered,
+                    invited=max(invited, answered),
+                )
+            )
         else:
             summary = summarise(
-                inputs=prompt_inputs(kind, latest.content, team, _), replies=answers, anonymous=kind.anonymous,
-                shared=True, invited=invited, threshold=team.anonymity_threshold, _=_, rng=engine.rng,
+                inputs=prompt_inputs(kind, latest.content, team, _),
+                replies=answers,
+                anonymous=kind.anonymous,
+                shared=True,
+                invited=invited,
+                threshold=team.anonymity_threshold,
+                _=_,
+                rng=engine.rng,
                 previous=previous,
             )
             lines += [f"{label}: {value}" for label, value in summary.fields]
@@ -68,7 +82,14 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
             lines.append(summary.footer)
         for occ in earlier:
             count = len(replies[occ.id]) if occ.id in replies else counts[occ.id]
-            lines.append(_("{day}: {answered} of {invited} answered", day=occ.planned_at.astimezone(tz).strftime("%Y-%m-%d"), answered=count, invited=max(invited, count)))
+            lines.append(
+                _(
+                    "{day}: {answered} of {invited} answered",
+                    day=occ.planned_at.astimezone(tz).strftime("%Y-%m-%d"),
+                    answered=count,
+                    invited=max(invited, count),
+                )
+            )
         sections.append("\n".join(line for line in lines if line))
     if not sections:
         return Notice(title=_("Review"), text=_("This channel has no rituals yet."))

@@ -47,29 +47,64 @@ RECENT_ROUNDS = 3  # rounds per ritual shown before the fold
 PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 MONTHS = (
-    N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"),
-    N_("July"), N_("August"), N_("September"), N_("October"), N_("November"), N_("December"),
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
 )
 SHORT_MONTHS = (
-    N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"),
-    N_("Jul"), N_("Aug"), N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"),
+    N_("Jan"),
+    N_("Feb"),
+    N_("Mar"),
+    N_("Apr"),
+    N_("May"),
+    N_("Jun"),
+    N_("Jul"),
+    N_("Aug"),
+    N_("Sep"),
+    N_("Oct"),
+    N_("Nov"),
+    N_("Dec"),
 )
 ACTIONS = {
-    "ritual.add": N_("Ritual added"), "ritual.pause": N_("Ritual paused"),
-    "ritual.resume": N_("Ritual resumed"), "ritual.remove": N_("Ritual removed"),
-    "goal.set": N_("Shared goal set"), "team.timezone": N_("Timezone set"),
-    "team.language": N_("Language set"), "holiday.add": N_("Holiday added"),
-    "holiday.remove": N_("Holiday removed"), "team.holidays": N_("Public holidays"),
-    "role.add": N_("Role given"), "role.remove": N_("Role removed"),
-    "question.add": N_("Question added"), "team.themes": N_("Themes set"),
+    "ritual.add": N_("Ritual added"),
+    "ritual.pause": N_("Ritual paused"),
+    "ritual.resume": N_("Ritual resumed"),
+    "ritual.remove": N_("Ritual removed"),
+    "goal.set": N_("Shared goal set"),
+    "team.timezone": N_("Timezone set"),
+    "team.language": N_("Language set"),
+    "holiday.add": N_("Holiday added"),
+    "holiday.remove": N_("Holiday removed"),
+    "team.holidays": N_("Public holidays"),
+    "role.add": N_("Role given"),
+    "role.remove": N_("Role removed"),
+    "question.add": N_("Question added"),
+    "team.themes": N_("Themes set"),
     "appreciation.start": N_("Appreciation round started"),
-    "review.link": N_("Review link made"), "export": N_("Export link made"),
+    "review.link": N_("Review link made"),
+    "export": N_("Export link made"),
     "review.links_revoked": N_("Review and export links revoked"),
-    "team.anonymity_threshold": N_("Threshold set"), "team.retention": N_("Retention set"),
-    "values.add": N_("Value added"), "values.remove": N_("Value removed"),
-    "action.add": N_("Action recorded"), "holiday.import": N_("Holidays imported"),
-    "pairs.exclude": N_("Left out of pairs"), "pairs.include": N_("Back in pairs"), "pairs.label": N_("Label set"),
-    "pairs.mix": N_("Pairs mixing set"), "plan.add": N_("Year plan updated"), "plan.remove": N_("Year plan updated"),
+    "team.anonymity_threshold": N_("Threshold set"),
+    "team.retention": N_("Retention set"),
+    "values.add": N_("Value added"),
+    "values.remove": N_("Value removed"),
+    "action.add": N_("Action recorded"),
+    "holiday.import": N_("Holidays imported"),
+    "pairs.exclude": N_("Left out of pairs"),
+    "pairs.include": N_("Back in pairs"),
+    "pairs.label": N_("Label set"),
+    "pairs.mix": N_("Pairs mixing set"),
+    "plan.add": N_("Year plan updated"),
+    "plan.remove": N_("Year plan updated"),
     "teams.install": N_("Installed in Teams"),
 }
 
@@ -81,8 +116,9 @@ def esc(value: object) -> str:
 # -- wiring ----------------------------------------------------------------------------
 
 
-def setup_review(app: web.Application, settings: Settings, repo: Repo, ritme: Any,
-                 clock: Callable[[], datetime]) -> ReviewLinks:
+def setup_review(
+    app: web.Application, settings: Settings, repo: Repo, ritme: Any, clock: Callable[[], datetime]
+) -> ReviewLinks:
     """Add the review routes and give the service its link maker (``ritme.review_links``)."""
     links = ReviewLinks(LinkSigner(load_secret(settings.secret_key, settings.database_url)), settings.base_url)
     app[REVIEW_LINKS] = links
@@ -104,7 +140,11 @@ def retention_job(repo: Repo, clock: Callable[[], datetime]) -> Callable[[], Awa
         except Exception:
             log.exception("retention clean-up failed; trying again at the next run")
             return
-        log.info("retention: %d replies past their team's retention period deleted, and %d old sent messages", deleted, messages)
+        log.info(
+            "retention: %d replies past their team's retention period deleted, and %d old sent messages",
+            deleted,
+            messages,
+        )
 
     return purge
 
@@ -117,7 +157,9 @@ async def link_notice(ritme: Any, team: TeamView, member_id: int, _: Translator,
     now = ritme.clock()
     generation = link_generation(team)
     link = links.export(team.id, now, generation) if export else links.page(team.id, now, generation)
-    await ritme.repo.audit(team.id, member_id, "export" if export else "review.link", {"expires": link.expires_at.isoformat()}, now)
+    await ritme.repo.audit(
+        team.id, member_id, "export" if export else "review.link", {"expires": link.expires_at.isoformat()}, now
+    )
     until = f"{format_when(link.expires_at, ZoneInfo(team.timezone))} ({team.timezone})"
     if export:
         return Notice(
@@ -128,7 +170,10 @@ async def link_notice(ritme: Any, team: TeamView, member_id: int, _: Translator,
     return Notice(
         title=_("Review page"),
         text=_("The team's review page: {url}", url=link.url),
-        footer=_("The link works until {when}. Anyone with the link can read the page: share it with the team only.", when=until),
+        footer=_(
+            "The link works until {when}. Anyone with the link can read the page: share it with the team only.",
+            when=until,
+        ),
     )
 
 
@@ -145,7 +190,9 @@ def format_when(when: datetime, tz: Any) -> str:
 # -- routes ----------------------------------------------------------------------------
 
 
-def routes(queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], default_language: str) -> web.RouteTableDef:
+def routes(
+    queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], default_language: str
+) -> web.RouteTableDef:
     r = web.RouteTableDef()
 
     async def opened(request: web.Request, scope: str = PAGE) -> tuple[TeamView, Claims] | web.Response:
@@ -158,8 +205,11 @@ def routes(queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], 
                 return refused(translator(default_language), expired=False)
             claims = signer.verify(token, clock(), link_generation(team), scope)
         except LinkError as err:
-            return refused(translator(default_language), expired=err.expired,
-                           revoked=team is not None and revoked(token, team, scope))
+            return refused(
+                translator(default_language),
+                expired=err.expired,
+                revoked=team is not None and revoked(token, team, scope),
+            )
         return team, claims
 
     def revoked(token: str, team: TeamView, scope: str) -> bool:
@@ -179,7 +229,9 @@ def routes(queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], 
             return found
         team, claims = found
         report = await load_report(queries, team, clock())
-        body = render_page(report, translator(team.language), token=request.match_info["token"], expires=claims.expires_at)
+        body = render_page(
+            report, translator(team.language), token=request.match_info["token"], expires=claims.expires_at
+        )
         return web.Response(text=body, content_type="text/html", charset="utf-8", headers=PRIVATE)
 
     @r.get("/review/{token}/export.csv")
@@ -208,9 +260,13 @@ def refused(_: Translator, *, expired: bool, revoked: bool = False) -> web.Respo
     if expired:
         text = _("Review links work for a week. Ask an admin or leader of your team for a new one: /ritme review link")
     elif revoked:
-        text = _("The team's links were revoked, this one too. Ask an admin or leader of your team for a new one: /ritme review link")
+        text = _(
+            "The team's links were revoked, this one too. Ask an admin or leader of your team for a new one: /ritme review link"
+        )
     else:
-        text = _("Check that you copied the whole link, or ask an admin or leader of your team for a new one: /ritme review link")
+        text = _(
+            "Check that you copied the whole link, or ask an admin or leader of your team for a new one: /ritme review link"
+        )
     body = f"""<!doctype html>
 <html lang="{esc(_.lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>{esc(title)}</title><link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%233c6e71'/%3E%3Cpath d='M6 18h5l3-8 4 14 3-6h5' fill='none' stroke='white' stroke-width='2.5' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E"><link rel="stylesheet" href="/static/review/review.css"></head>
@@ -246,8 +302,17 @@ def month_ticks(start: date, end: date, every: int = 1) -> list[date]:
 
 
 def line_chart(
-    series: Sequence[tuple[str, Sequence[tuple[date, float]]]], *, start: date, end: date, label: str,
-    _: Translator, width: int = 480, height: int = 200, lo: float = 1, hi: float = 5, month_every: int = 1,
+    series: Sequence[tuple[str, Sequence[tuple[date, float]]]],
+    *,
+    start: date,
+    end: date,
+    label: str,
+    _: Translator,
+    width: int = 480,
+    height: int = 200,
+    lo: float = 1,
+    hi: float = 5,
+    month_every: int = 1,
     css: str = "",
 ) -> str:
     """A line chart of scores over time; ``series`` are (css class, points by day).
@@ -261,12 +326,15 @@ def line_chart(
     def y(v: float) -> float:
         return top + (hi - v) / (hi - lo) * (bottom - top)
 
-    parts = [f'<svg class="chart line {css}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{esc(label)}">',
-             f"<title>{esc(label)}</title>", '<g class="grid">']
+    parts = [
+        f'<svg class="chart line {css}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{esc(label)}">',
+        f"<title>{esc(label)}</title>",
+        '<g class="grid">',
+    ]
     for v in range(int(lo), int(hi) + 1):
         parts.append(f'<line x1="{left}" x2="{right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>')
         parts.append(f'<text class="ylabel" x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{v}</text>')
-    parts.append("</g><g class=\"ticks\">")
+    parts.append('</g><g class="ticks">')
     for tick in month_ticks(start, end, month_every):
         x = axis.x(tick)
         name = str(tick.year) if tick.month == 1 else _(SHORT_MONTHS[tick.month - 1])
@@ -280,7 +348,9 @@ def line_chart(
         path = "M" + " L".join(f"{x:.1f},{yy:.1f}" for x, yy in coords)
         parts.append(f'<path class="series {css}" d="{path}" fill="none"/>')
         for (d, v), (x, yy) in zip(sorted(points), coords, strict=True):
-            parts.append(f'<circle class="dot {css}" cx="{x:.1f}" cy="{yy:.1f}" r="3"><title>{d.isoformat()}: {_.decimal(v)}</title></circle>')
+            parts.append(
+                f'<circle class="dot {css}" cx="{x:.1f}" cy="{yy:.1f}" r="3"><title>{d.isoformat()}: {_.decimal(v)}</title></circle>'
+            )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -308,8 +378,9 @@ def bar_chart(rows: Sequence[tuple[str, float, str]], *, label: str, css: str, s
 # -- the page --------------------------------------------------------------------------
 
 
-def render_page(report: Report, _: Translator, *, token: str, expires: datetime,
-                rng: random.Random | None = None) -> str:
+def render_page(
+    report: Report, _: Translator, *, token: str, expires: datetime, rng: random.Random | None = None
+) -> str:
     """The whole page; anonymous texts are shuffled with ``rng`` (a system random by default)."""
     rng = rng or random.SystemRandom()
     team = report.team
@@ -326,8 +397,13 @@ def render_page(report: Report, _: Translator, *, token: str, expires: datetime,
         answers_section(report, _, rng),
         audit_section(report, _),
     ]
-    nav = [("rituals", _("Rituals")), ("participation", _("Participation")), ("timeline", _("Timeline")),
-           ("answers", _("Answers")), ("audit", _("Admin log"))]
+    nav = [
+        ("rituals", _("Rituals")),
+        ("participation", _("Participation")),
+        ("timeline", _("Timeline")),
+        ("answers", _("Answers")),
+        ("audit", _("Admin log")),
+    ]
     name = team.name or team.channel_id
     goal = f'<p class="goal">{esc(_("Our goal: {goal}", goal=readable(team.goal, _)))}</p>' if team.goal else ""
     return f"""<!doctype html>
@@ -374,7 +450,11 @@ def plan_section(report: Report, _: Translator) -> str:
         for p in plan
     )
     head = f"<tr><th>{esc(_('Period'))}</th><th>{esc(_('Theme'))}</th></tr>"
-    return section("plan", _("Year plan"), f'<div class="scroll"><table class="plan"><thead>{head}</thead><tbody>{rows}</tbody></table></div>')
+    return section(
+        "plan",
+        _("Year plan"),
+        f'<div class="scroll"><table class="plan"><thead>{head}</thead><tbody>{rows}</tbody></table></div>',
+    )
 
 
 def actions_section(report: Report, _: Translator) -> str:
@@ -384,7 +464,11 @@ def actions_section(report: Report, _: Translator) -> str:
     blocks = []
     for _id, ritual_id, text, created, followup in report.actions:
         title = ritual_title(report.rituals.get(ritual_id), _)
-        answers = [a.values.get("action_followup") for a in report.named.get(followup or -1, []) if a.values.get("action_followup")]
+        answers = [
+            a.values.get("action_followup")
+            for a in report.named.get(followup or -1, [])
+            if a.values.get("action_followup")
+        ]
         if followup is None:
             status = esc(_("Asked about in the next round."))
         elif report.is_anonymous(ritual_id):
@@ -393,7 +477,9 @@ def actions_section(report: Report, _: Translator) -> str:
             status = "<ul>" + "".join(f"<li>{esc(readable(str(a), _))}</li>" for a in answers) + "</ul>"
         else:
             status = esc(_("Nobody wrote how it went."))
-        blocks.append(f'<div class="action"><h3>{esc(readable(text, _))}</h3><p class="meta">{esc(title)} \u00b7 {esc(format_when(created, report.tz))}</p>{status}</div>')
+        blocks.append(
+            f'<div class="action"><h3>{esc(readable(text, _))}</h3><p class="meta">{esc(title)} \u00b7 {esc(format_when(created, report.tz))}</p>{status}</div>'
+        )
     return section("actions", _("Agreed actions"), "".join(blocks))
 
 
@@ -421,12 +507,22 @@ def rituals_section(report: Report, _: Translator) -> str:
         return section("rituals", _("Rituals"), f'<p class="empty">{esc(_("This channel has no rituals yet."))}</p>')
     rows = []
     for r in report.rituals.values():
-        state = _("paused") if r.paused else (_("next: {when}", when=format_when(r.next_due_at, report.tz)) if r.next_due_at else "")
+        state = (
+            _("paused")
+            if r.paused
+            else (_("next: {when}", when=format_when(r.next_due_at, report.tz)) if r.next_due_at else "")
+        )
         anon = f' <span class="tag">{esc(_("anonymous"))}</span>' if report.is_anonymous(r.id) else ""
-        rows.append(f"<tr><td>#{r.id}</td><td>{esc(kind_title(r.kind, _))}{anon}</td>"
-                    f"<td>{esc(describe(r.schedule, _))}</td><td>{esc(state)}</td></tr>")
+        rows.append(
+            f"<tr><td>#{r.id}</td><td>{esc(kind_title(r.kind, _))}{anon}</td>"
+            f"<td>{esc(describe(r.schedule, _))}</td><td>{esc(state)}</td></tr>"
+        )
     head = f"<tr><th>#</th><th>{esc(_('Kind'))}</th><th>{esc(_('Schedule'))}</th><th>{esc(_('State'))}</th></tr>"
-    return section("rituals", _("Rituals"), f'<div class="scroll"><table class="rituals"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>')
+    return section(
+        "rituals",
+        _("Rituals"),
+        f'<div class="scroll"><table class="rituals"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>',
+    )
 
 
 def rounds_text(n: int, _: Translator) -> str:
@@ -458,8 +554,12 @@ def participation_section(report: Report, _: Translator) -> str:
         body = f'<p class="empty">{esc(_("No closed rounds in this period yet."))}</p>'
     else:
         body = bar_chart(rows, label=_("Participation per ritual"), css="participation", scale=1.0)
-    return section("participation", _("Participation"), body,
-                   _("Of everyone invited, how many answered: all closed rounds of the period together."))
+    return section(
+        "participation",
+        _("Participation"),
+        body,
+        _("Of everyone invited, how many answered: all closed rounds of the period together."),
+    )
 
 
 def pulse_sections(report: Report, _: Translator, start: date, end: date) -> list[str]:
@@ -482,14 +582,28 @@ def pulse_sections(report: Report, _: Translator, start: date, end: date) -> lis
             for key, points in trend.items():
                 latest = points[-1][1]
                 change = f" ({_.decimal(points[-1][1] - points[-2][1], sign=True)})" if len(points) > 1 else ""
-                chart = line_chart([("pulse", points)], start=start, end=end, label=labels[key], _=_,
-                                   width=320, height=150, month_every=3)
-                cards.append(f'<figure class="card"><figcaption><span class="statement">{esc(labels[key])}</span>'
-                             f'<span class="latest">{_.decimal(latest)}<small>{esc(change)}</small></span></figcaption>{chart}</figure>')
+                chart = line_chart(
+                    [("pulse", points)],
+                    start=start,
+                    end=end,
+                    label=labels[key],
+                    _=_,
+                    width=320,
+                    height=150,
+                    month_every=3,
+                )
+                cards.append(
+                    f'<figure class="card"><figcaption><span class="statement">{esc(labels[key])}</span>'
+                    f'<span class="latest">{_.decimal(latest)}<small>{esc(change)}</small></span></figcaption>{chart}</figure>'
+                )
             body = f'<div class="multiples">{"".join(cards)}</div>'
         note = _("Average per statement per round, from 1 (strongly disagree) to 5 (strongly agree).")
         if hidden:
-            note += " " + _("Rounds with fewer than {threshold} answers are not shown ({n}).", n=hidden, threshold=report.team.anonymity_threshold)
+            note += " " + _(
+                "Rounds with fewer than {threshold} answers are not shown ({n}).",
+                n=hidden,
+                threshold=report.team.anonymity_threshold,
+            )
         out.append(section(f"pulse-{ritual.id}", ritual_title(ritual, _), body, note))
     return out
 
@@ -513,11 +627,20 @@ def checkout_sections(report: Report, _: Translator, start: date, end: date) -> 
             every = [s for scores in weeks.values() for s in scores]
             series = [("checkout", points)]
             label = _("Check-out scores over time")
-            body = (line_chart(series, start=start, end=end, label=label, _=_, width=860, height=240, css="wide")
-                    + line_chart(series, start=start, end=end, label=label, _=_, width=360, height=200, month_every=3, css="narrow"))
+            body = line_chart(
+                series, start=start, end=end, label=label, _=_, width=860, height=240, css="wide"
+            ) + line_chart(
+                series, start=start, end=end, label=label, _=_, width=360, height=200, month_every=3, css="narrow"
+            )
             body += f'<p class="figure">{esc(_("Average over the period: {avg} ({count} scores)", avg=_.decimal(mean(every)), count=len(every)))}</p>'
-        out.append(section(f"checkout-{ritual.id}", ritual_title(ritual, _), body,
-                           _("Weekly average of: how useful was the meeting, from 1 to 5.")))
+        out.append(
+            section(
+                f"checkout-{ritual.id}",
+                ritual_title(ritual, _),
+                body,
+                _("Weekly average of: how useful was the meeting, from 1 to 5."),
+            )
+        )
     return out
 
 
@@ -541,8 +664,14 @@ def values_sections(report: Report, _: Translator) -> list[str]:
         else:
             rows = [(labels.get(k, k.removeprefix("own:")), float(n), str(n)) for k, n in counts.most_common()]
             body = bar_chart(rows, label=_("Our values profile"), css="values")
-        out.append(section(f"values-{ritual.id}", ritual_title(ritual, _), body,
-                           _("How often each value was picked ({answers} answers).", answers=answers)))
+        out.append(
+            section(
+                f"values-{ritual.id}",
+                ritual_title(ritual, _),
+                body,
+                _("How often each value was picked ({answers} answers).", answers=answers),
+            )
+        )
     return out
 
 
@@ -564,15 +693,25 @@ def timeline_section(report: Report, _: Translator) -> str:
         rows = []
         for round_ in reversed(rounds):
             ritual = report.rituals.get(round_.ritual_id)
-            took = "" if round_.status == "skipped" or _asks_nothing(ritual) else _("{answered} of {invited} answered", answered=round_.answered, invited=report.invited_for(round_))
-            rows.append(f'<tr class="{esc(round_.status)}"><td>{report.day(round_.planned_at).isoformat()}</td>'
-                        f"<td>{esc(ritual_title(ritual, _))}</td><td>{esc(status_text(round_, _))}</td><td>{esc(took)}</td></tr>")
+            took = (
+                ""
+                if round_.status == "skipped" or _asks_nothing(ritual)
+                else _("{answered} of {invited} answered", answered=round_.answered, invited=report.invited_for(round_))
+            )
+            rows.append(
+                f'<tr class="{esc(round_.status)}"><td>{report.day(round_.planned_at).isoformat()}</td>'
+                f"<td>{esc(ritual_title(ritual, _))}</td><td>{esc(status_text(round_, _))}</td><td>{esc(took)}</td></tr>"
+            )
         skipped = sum(1 for r in rounds if r.status == "skipped")
-        summary = _("{month} {year}", month=_(MONTHS[month - 1]), year=year) + " · " + rounds_text(len(rounds) - skipped, _)
+        summary = (
+            _("{month} {year}", month=_(MONTHS[month - 1]), year=year) + " · " + rounds_text(len(rounds) - skipped, _)
+        )
         if skipped:
             summary += " · " + _("{n} skipped", n=skipped)
-        blocks.append(f'<details{" open" if i == 0 else ""}><summary>{esc(summary)}</summary><div class="scroll"><table class="timeline">'
-                      f'<tbody>{"".join(rows)}</tbody></table></div></details>')
+        blocks.append(
+            f'<details{" open" if i == 0 else ""}><summary>{esc(summary)}</summary><div class="scroll"><table class="timeline">'
+            f"<tbody>{''.join(rows)}</tbody></table></div></details>"
+        )
     return section("timeline", _("Timeline"), "".join(blocks))
 
 
@@ -587,7 +726,8 @@ def named_block(report: Report, round_: Round, _: Translator) -> str:
         item = asked[0]
         items = "".join(
             f'<li><span class="who">{esc(a.member_name)}</span> <span class="text">{esc(format_value(item, a.values[item.key], _))}</span></li>'
-            for a in answers if item.key in a.values
+            for a in answers
+            if item.key in a.values
         )
         return f'<ul class="answers">{items}</ul>'
 
@@ -598,7 +738,9 @@ def named_block(report: Report, round_: Round, _: Translator) -> str:
         return f"<td{num(item)}>{esc(format_value(item, a.values[item.key], _)) if item.key in a.values else ''}</td>"
 
     head = f"<th>{esc(_('Member'))}</th>" + "".join(f"<th{num(item)}>{esc(item.label)}</th>" for item in asked)
-    rows = "".join(f'<tr><td class="who">{esc(a.member_name)}</td>{"".join(cell(item, a) for item in asked)}</tr>' for a in answers)
+    rows = "".join(
+        f'<tr><td class="who">{esc(a.member_name)}</td>{"".join(cell(item, a) for item in asked)}</tr>' for a in answers
+    )
     return f'<div class="scroll"><table class="answers-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
 
 
@@ -607,9 +749,19 @@ def summary_block(report: Report, round_: Round, _: Translator) -> str:
     answers = report.named.get(round_.occurrence_id, [])
     if not answers:
         return f'<p class="empty">{esc(_("Nobody answered this time."))}</p>'
-    replies = [ReplyView(member_id=None, member_name="", values=a.values, created_on=report.day(round_.planned_at)) for a in answers]
-    notice = summarise(inputs=report.inputs(round_, _), replies=replies, anonymous=False, shared=False,
-                       invited=report.invited_for(round_), threshold=report.team.anonymity_threshold, _=_)
+    replies = [
+        ReplyView(member_id=None, member_name="", values=a.values, created_on=report.day(round_.planned_at))
+        for a in answers
+    ]
+    notice = summarise(
+        inputs=report.inputs(round_, _),
+        replies=replies,
+        anonymous=False,
+        shared=False,
+        invited=report.invited_for(round_),
+        threshold=report.team.anonymity_threshold,
+        _=_,
+    )
     rows = "".join(f"<tr><td>{esc(label)}</td><td>{esc(value)}</td></tr>" for label, value in notice.fields)
     return f'<div class="scroll"><table class="figures"><tbody>{rows}</tbody></table></div>'
 
@@ -629,11 +781,19 @@ def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Ra
         if item.kind is InputKind.TEXT:
             texts += written.get(item.key, [])
     rng.shuffle(texts)
-    comments = f'<ul class="answers anonymous">{"".join(f"<li>{esc(readable(t, _))}</li>" for t in texts)}</ul>' if texts else ""
+    comments = (
+        f'<ul class="answers anonymous">{"".join(f"<li>{esc(readable(t, _))}</li>" for t in texts)}</ul>'
+        if texts
+        else ""
+    )
     least = words_threshold(report.team.anonymity_threshold)
     if round_.answered < least and any(item.kind is InputKind.TEXT for item in report.inputs(round_, _)):
-        comments = f'<p class="empty">{esc(_("Written answers show only when at least {least} answered.", least=least))}</p>'
-    return f'<div class="scroll"><table class="figures"><thead>{head}</thead><tbody>{rows}</tbody></table></div>{comments}'
+        comments = (
+            f'<p class="empty">{esc(_("Written answers show only when at least {least} answered.", least=least))}</p>'
+        )
+    return (
+        f'<div class="scroll"><table class="figures"><thead>{head}</thead><tbody>{rows}</tbody></table></div>{comments}'
+    )
 
 
 def round_summary(report: Report, round_: Round, _: Translator) -> str:
@@ -665,12 +825,18 @@ def answers_section(report: Report, _: Translator, rng: random.Random) -> str:
                 body = named_block(report, round_, _)
             unfold = round_.status == "closed" and not unfolded
             unfolded = unfolded or unfold
-            details.append(f'<details{" open" if unfold else ""}><summary>{esc(round_summary(report, round_, _))}</summary>{body}</details>')
+            details.append(
+                f"<details{' open' if unfold else ''}><summary>{esc(round_summary(report, round_, _))}</summary>{body}</details>"
+            )
         recent, older = details[:RECENT_ROUNDS], details[RECENT_ROUNDS:]
         if older:
-            recent.append(f'<details class="earlier"><summary>{esc(_("Earlier rounds ({n})", n=len(older)))}</summary>{"".join(older)}</details>')
+            recent.append(
+                f'<details class="earlier"><summary>{esc(_("Earlier rounds ({n})", n=len(older)))}</summary>{"".join(older)}</details>'
+            )
         note = f'<p class="lead">{esc(_("Anonymous: totals only, answers in random order."))}</p>' if anonymous else ""
-        blocks.append(f'<div class="ritual-answers"><h3>{esc(ritual_title(ritual, _))}</h3>{note}{"".join(recent)}</div>')
+        blocks.append(
+            f'<div class="ritual-answers"><h3>{esc(ritual_title(ritual, _))}</h3>{note}{"".join(recent)}</div>'
+        )
     body = "".join(blocks) or f'<p class="empty">{esc(_("No rounds yet."))}</p>'
     return section("answers", _("Answers"), body)
 
@@ -692,4 +858,8 @@ def audit_section(report: Report, _: Translator) -> str:
         for e in entries
     )
     head = f"<tr><th>{esc(_('When'))}</th><th>{esc(_('What'))}</th><th>{esc(_('Who'))}</th></tr>"
-    return section("audit", _("Admin log"), f'<div class="scroll"><table class="audit"><thead>{head}</thead><tbody>{body}</tbody></table></div>')
+    return section(
+        "audit",
+        _("Admin log"),
+        f'<div class="scroll"><table class="audit"><thead>{head}</thead><tbody>{body}</tbody></table></div>',
+    )

@@ -75,20 +75,36 @@ class RepoFeed:
     async def update(self, message_id: int, payload: dict[str, Any]) -> None:
         await self.repo.update_channel_message(message_id, payload, self.clock())
 
-    async def messages(self, channel_id: str, user_id: str | None) -> list[tuple[int, str | None, dict[str, Any], datetime]]:
+    async def messages(
+        self, channel_id: str, user_id: str | None
+    ) -> list[tuple[int, str | None, dict[str, Any], datetime]]:
         return await self.repo.channel_messages(channel_id, user_id)
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, background: bool = True) -> web.Application:
+def create_app(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow, background: bool = True
+) -> web.Application:
     """Wire configuration, storage, engine, service and adapters into one aiohttp app."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
     # One secret signs review links and seals anonymous answers (each with keys of its own).
     repo = Repo(create_engine(settings.database_url), Sealer(load_secret(settings.secret_key, settings.database_url)))
     platforms: dict[str, Platform] = {}
     replica = settings.replica or f"{socket.gethostname()}:{os.getpid()}"
-    engine = Engine(repo, platforms, settings=EngineSettings(replica=replica, lease_seconds=settings.lease_seconds, language=settings.default_language), clock=clock)
-    ritme = Ritme(repo, engine, default_timezone=settings.default_timezone,
-                  default_language=settings.default_language, clock=clock)
+    engine = Engine(
+        repo,
+        platforms,
+        settings=EngineSettings(
+            replica=replica, lease_seconds=settings.lease_seconds, language=settings.default_language
+        ),
+        clock=clock,
+    )
+    ritme = Ritme(
+        repo,
+        engine,
+        default_timezone=settings.default_timezone,
+        default_language=settings.default_language,
+        clock=clock,
+    )
     app[SETTINGS], app[REPO], app[ENGINE], app[RITME] = settings, repo, engine, ritme
 
     async def healthz(request: web.Request) -> web.Response:
@@ -104,13 +120,16 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
         platforms[PLATFORM] = PlaygroundPlatform(feed)
 
         async def team_info() -> tuple[str, str, str]:
-            team = await ritme.team_for(ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL), "Playground")
+            team = await ritme.team_for(
+                ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL), "Playground"
+            )
             return team.name, team.language, team.timezone
 
         added = app.router.add_routes(playground_routes(ritme, feed, team_info))
         # Its own routes answer this machine's browser only (or the hosts remote access was allowed for).
-        doors = Doors.for_settings(allow_remote=settings.playground_allow_remote, host=settings.host,
-                                   public_url=settings.public_url)
+        doors = Doors.for_settings(
+            allow_remote=settings.playground_allow_remote, host=settings.host, public_url=settings.public_url
+        )
         app.middlewares.append(door_keeper(doors, [route.resource for route in added if route.resource is not None]))
         app.cleanup_ctx.append(_seed_playground)
 
@@ -125,12 +144,20 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow, ba
         from storage.slack_store import SlackInstallationStore, SlackOAuthStateStore
 
         assert settings.secret_key  # validated: required when a platform is configured
-        slack = SlackAdapter(SlackConfig(
-            bot_token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret or "",
-            api_url=settings.slack_api_url, base_url=settings.base_url, app_token=settings.slack_app_token,
-            client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
-        ), SlackSupport(ritme, repo), installations=SlackInstallationStore(repo, settings.secret_key),
-            state_store=SlackOAuthStateStore(repo))
+        slack = SlackAdapter(
+            SlackConfig(
+                bot_token=settings.slack_bot_token,
+                signing_secret=settings.slack_signing_secret or "",
+                api_url=settings.slack_api_url,
+                base_url=settings.base_url,
+                app_token=settings.slack_app_token,
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret,
+            ),
+            SlackSupport(ritme, repo),
+            installations=SlackInstallationStore(repo, settings.secret_key),
+            state_store=SlackOAuthStateStore(repo),
+        )
         platforms[slack.platform.name] = slack.platform
         app[SLACK_ADAPTER] = slack
         app.router.add_routes(slack.routes())
@@ -153,8 +180,14 @@ async def _seed_playground(app: web.Application) -> AsyncIterator[None]:
     ritme, repo = app[RITME], app[REPO]
     team = await ritme.team_for(ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL), "Playground")
     for persona in PERSONAS:
-        member = await repo.ensure_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id=persona.id,
-                                          display_name=persona.name, now=ritme.clock(), team_id=team.id)
+        member = await repo.ensure_member(
+            platform=PLATFORM,
+            workspace_id=WORKSPACE,
+            user_id=persona.id,
+            display_name=persona.name,
+            now=ritme.clock(),
+            team_id=team.id,
+        )
         if persona.role != "member":
             await repo.grant(team.id, member, persona.role, ritme.clock())
     yield
@@ -202,9 +235,25 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
                     await asyncio.wait_for(stopping.wait(), timeout=1.0)
 
     scheduler = AsyncIOScheduler()
-    scheduler.add_job(tick, IntervalTrigger(seconds=settings.tick_seconds), id="tick",
-                      max_instances=1, coalesce=True, next_run_time=utcnow())
-    scheduler.add_job(tracked(retention_job(app[REPO], engine.clock)), "cron", hour=3, minute=30, timezone="UTC", id="retention", max_instances=1, coalesce=True, next_run_time=utcnow())
+    scheduler.add_job(
+        tick,
+        IntervalTrigger(seconds=settings.tick_seconds),
+        id="tick",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        tracked(retention_job(app[REPO], engine.clock)),
+        "cron",
+        hour=3,
+        minute=30,
+        timezone="UTC",
+        id="retention",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
     scheduler.start()
     task = asyncio.create_task(dispatcher(), name="ritme-dispatcher")
     log.info("engine started (tick every %.0fs, replica %s)", settings.tick_seconds, engine.settings.replica)

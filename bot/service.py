@@ -25,7 +25,12 @@ class Ritme:
     """The inbound side of the bot (``rituals.ports.Inbound``)."""
 
     def __init__(
-        self, repo: Repo, engine: Engine, *, default_timezone: str, default_language: str,
+        self,
+        repo: Repo,
+        engine: Engine,
+        *,
+        default_timezone: str,
+        default_language: str,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.repo = repo
@@ -36,8 +41,13 @@ class Ritme:
 
     async def team_for(self, channel: ChannelRef, name: str = "") -> TeamView:
         team, created = await self.repo.ensure_team(
-            platform=channel.platform, workspace_id=channel.workspace_id, channel_id=channel.channel_id,
-            name=name, timezone=self.default_timezone, language=self.default_language, now=self.clock(),
+            platform=channel.platform,
+            workspace_id=channel.workspace_id,
+            channel_id=channel.channel_id,
+            name=name,
+            timezone=self.default_timezone,
+            language=self.default_language,
+            now=self.clock(),
         )
         if created:
             log.info("team %s created for %s channel %s", team.id, channel.platform, channel.channel_id)
@@ -45,8 +55,12 @@ class Ritme:
 
     async def member_for(self, actor: Actor, team: TeamView | None) -> int:
         return await self.repo.ensure_member(
-            platform=actor.platform, workspace_id=actor.workspace_id, user_id=actor.user_id,
-            display_name=actor.display_name, now=self.clock(), team_id=team.id if team else None,
+            platform=actor.platform,
+            workspace_id=actor.workspace_id,
+            user_id=actor.user_id,
+            display_name=actor.display_name,
+            now=self.clock(),
+            team_id=team.id if team else None,
         )
 
     async def sync_roster(self, channel: ChannelRef, members: list[tuple[str, str]], *, channel_name: str = "") -> int:
@@ -54,33 +68,58 @@ class Ritme:
         newcomers join the team, people no longer in it leave. Returns how many are in. An
         empty list is no roster (a platform that answered with nobody): nobody leaves for it."""
         if not members:
-            log.warning("roster of %s %s came back empty; the team's members stay as they are", channel.platform, channel.channel_id)
+            log.warning(
+                "roster of %s %s came back empty; the team's members stay as they are",
+                channel.platform,
+                channel.channel_id,
+            )
             return 0
         team = await self.team_for(channel, channel_name)
         now = self.clock()
         for user_id, name in members:
-            await self.repo.ensure_member(platform=channel.platform, workspace_id=channel.workspace_id, user_id=user_id,
-                                          display_name=name, now=now, team_id=team.id)
-        left = await self.repo.keep_in_team(platform=channel.platform, workspace_id=channel.workspace_id,
-                                            channel_id=channel.channel_id, user_ids=[user_id for user_id, _ in members])
+            await self.repo.ensure_member(
+                platform=channel.platform,
+                workspace_id=channel.workspace_id,
+                user_id=user_id,
+                display_name=name,
+                now=now,
+                team_id=team.id,
+            )
+        left = await self.repo.keep_in_team(
+            platform=channel.platform,
+            workspace_id=channel.workspace_id,
+            channel_id=channel.channel_id,
+            user_ids=[user_id for user_id, _ in members],
+        )
         log.info("team %s: roster of %d synced (%d left)", team.id, len(members), left)
         return len(members)
 
     async def joined(self, channel: ChannelRef, people: list[Actor]) -> None:
         """People joined the channel of a known team: its rituals invite them from now on."""
-        team = await self.repo.team_conversation(platform=channel.platform, workspace_id=channel.workspace_id,
-                                                 channel_id=channel.channel_id)
+        team = await self.repo.team_conversation(
+            platform=channel.platform, workspace_id=channel.workspace_id, channel_id=channel.channel_id
+        )
         if team is None:
             return  # a channel Ritme does not serve
         for actor in people:
-            await self.repo.ensure_member(platform=actor.platform, workspace_id=actor.workspace_id, user_id=actor.user_id,
-                                          display_name=actor.display_name, now=self.clock(), team_id=team[0])
+            await self.repo.ensure_member(
+                platform=actor.platform,
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                display_name=actor.display_name,
+                now=self.clock(),
+                team_id=team[0],
+            )
         log.info("team %s: %d joined", team[0], len(people))
 
     async def left(self, channel: ChannelRef, user_ids: list[str]) -> None:
         """People left the channel: no more prompts, reminders or rounds for them there."""
-        gone = await self.repo.leave_team(platform=channel.platform, workspace_id=channel.workspace_id,
-                                          channel_id=channel.channel_id, user_ids=user_ids)
+        gone = await self.repo.leave_team(
+            platform=channel.platform,
+            workspace_id=channel.workspace_id,
+            channel_id=channel.channel_id,
+            user_ids=user_ids,
+        )
         if gone:
             log.info("%s channel %s: %d left the team", channel.platform, channel.channel_id, gone)
 
@@ -93,8 +132,14 @@ class Ritme:
     # -- inbound --------------------------------------------------------------------
 
     async def command(
-        self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "",
-        files: tuple[tuple[str, bytes], ...] = (), personal: bool = False,
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        *,
+        channel_name: str = "",
+        files: tuple[tuple[str, bytes], ...] = (),
+        personal: bool = False,
     ) -> Notice:
         """Run a command. One that does not parse changes nothing: not even the channel's team
         is created; its reason comes in the team's language when the team is known.
@@ -104,8 +149,9 @@ class Ritme:
         try:
             cmd = parse(text)
         except CommandError as err:
-            known = await self.repo.team_conversation(platform=channel.platform, workspace_id=channel.workspace_id,
-                                                      channel_id=channel.channel_id)
+            known = await self.repo.team_conversation(
+                platform=channel.platform, workspace_id=channel.workspace_id, channel_id=channel.channel_id
+            )
             if known:
                 language = (await self.repo.team(known[0])).language
             else:
@@ -148,12 +194,21 @@ class Ritme:
         done = await personal(self, actor, cmd, teams, _) if personal is not None else None
         if done is not None:
             return done
-        return Notice(title=_("Use this in your team's channel"),
-                      text=_("Rituals belong to a team's channel. Type /ritme {command} in the channel of your team.", command=_(cmd.name)),
-                      footer=your_teams(_, teams))
+        return Notice(
+            title=_("Use this in your team's channel"),
+            text=_(
+                "Rituals belong to a team's channel. Type /ritme {command} in the channel of your team.",
+                command=_(cmd.name),
+            ),
+            footer=your_teams(_, teams),
+        )
 
     async def answer(
-        self, actor: Actor, occurrence_id: int, values: dict[str, Any], via: ChannelRef | None = None,
+        self,
+        actor: Actor,
+        occurrence_id: int,
+        values: dict[str, Any],
+        via: ChannelRef | None = None,
     ) -> tuple[bool, str]:
         """Store an answer: validated, with its member (created on first contact), in one
         transaction shared with the answers that arrive at the same time."""

@@ -54,7 +54,9 @@ def import_how_to(_: Translator) -> Notice:
     """``/ritme holiday import`` on Slack: a slash command cannot carry the calendar."""
     return Notice(
         title=_("Import school holidays"),
-        text=_("A slash command cannot carry a file. Share the calendar (.ics) in this channel with the message holiday import (or vakantie import); Ritme reads it and answers only you."),
+        text=_(
+            "A slash command cannot carry a file. Share the calendar (.ics) in this channel with the message holiday import (or vakantie import); Ritme reads it and answers only you."
+        ),
         footer=_("In a direct message with Ritme, name the channel: holiday import #channel."),
     )
 
@@ -66,11 +68,21 @@ class SlackSupport:
         self.ritme = ritme
         self.repo = repo
 
-    async def command(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "",
-                      files: tuple[tuple[str, bytes], ...] = (), personal: bool = False) -> Notice:
+    async def command(
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        *,
+        channel_name: str = "",
+        files: tuple[tuple[str, bytes], ...] = (),
+        personal: bool = False,
+    ) -> Notice:
         return await self.ritme.command(actor, channel, text, channel_name=channel_name, files=files, personal=personal)
 
-    async def file_how_to(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice | None:
+    async def file_how_to(
+        self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = ""
+    ) -> Notice | None:
         if command_name(text) != "holiday import" or not await self._is_admin(actor, channel, channel_name):
             return None  # anyone else gets what the command says (for a member: the refusal)
         return import_how_to(translator((await self.ritme.team_for(channel, channel_name)).language))
@@ -96,10 +108,12 @@ class SlackSupport:
         if not isinstance(who, str) or not who.strip():
             return None
         role = "admin" if actor.is_platform_admin else "member"
-        known = await self.repo.team_conversation(platform=channel.platform, workspace_id=channel.workspace_id,
-                                                  channel_id=channel.channel_id)
-        member_id = await self.repo.find_member(platform=actor.platform, workspace_id=actor.workspace_id,
-                                                user_id=actor.user_id)
+        known = await self.repo.team_conversation(
+            platform=channel.platform, workspace_id=channel.workspace_id, channel_id=channel.channel_id
+        )
+        member_id = await self.repo.find_member(
+            platform=actor.platform, workspace_id=actor.workspace_id, user_id=actor.user_id
+        )
         if known and member_id is not None:
             role = await self.ritme.role_of(actor, await self.repo.team(known[0]), member_id)
         if not may_run(role, cmd.name):
@@ -114,12 +128,18 @@ class SlackSupport:
         now = self.ritme.clock()
         report = await load_report(Queries(self.repo), team, now, period=None)
         _ = translator(team.language)
-        return ExportFile(name=f"ritme-team-{team.id}-{report.day(now).isoformat()}.csv",
-                          comment=_("The answers of {channel} as a CSV file.", channel=f"<#{team.channel_id}>"),
-                          content=export_csv(report, _))
+        return ExportFile(
+            name=f"ritme-team-{team.id}-{report.day(now).isoformat()}.csv",
+            comment=_("The answers of {channel} as a CSV file.", channel=f"<#{team.channel_id}>"),
+            content=export_csv(report, _),
+        )
 
     async def answer(
-        self, actor: Actor, occurrence_id: int, values: dict[str, Any], via: ChannelRef | None = None,
+        self,
+        actor: Actor,
+        occurrence_id: int,
+        values: dict[str, Any],
+        via: ChannelRef | None = None,
     ) -> tuple[bool, str]:
         return await self.ritme.answer(actor, occurrence_id, values, via)
 
@@ -138,25 +158,35 @@ class SlackSupport:
                 .join(Occurrence, Occurrence.id == SentPrompt.occurrence_id)
                 .join(Ritual, Ritual.id == Occurrence.ritual_id)
                 .join(Team, Team.id == Ritual.team_id)
-                .where(SentPrompt.platform == PLATFORM, SentPrompt.channel_id == channel_id,
-                       SentPrompt.message_id == thread_ts, Team.workspace_id == workspace_id)
-                .order_by(SentPrompt.id.desc()).limit(1)
+                .where(
+                    SentPrompt.platform == PLATFORM,
+                    SentPrompt.channel_id == channel_id,
+                    SentPrompt.message_id == thread_ts,
+                    Team.workspace_id == workspace_id,
+                )
+                .order_by(SentPrompt.id.desc())
+                .limit(1)
             )
 
     async def language_of(self, channel: ChannelRef) -> str:
         async with self.repo.session() as s:
             language = await s.scalar(
-                select(Team.language).where(Team.platform == channel.platform, Team.workspace_id == channel.workspace_id,
-                                            Team.channel_id == channel.channel_id)
+                select(Team.language).where(
+                    Team.platform == channel.platform,
+                    Team.workspace_id == channel.workspace_id,
+                    Team.channel_id == channel.channel_id,
+                )
             )
         return language or self.ritme.default_language
 
     async def uninstalled(self, workspace_id: str) -> int:
         """Pause every ritual of the workspace's teams and mark the teams inactive."""
         async with self.repo.session() as s:
-            team_ids = list((await s.scalars(
-                select(Team.id).where(Team.platform == PLATFORM, Team.workspace_id == workspace_id)
-            )).all())
+            team_ids = list(
+                (
+                    await s.scalars(select(Team.id).where(Team.platform == PLATFORM, Team.workspace_id == workspace_id))
+                ).all()
+            )
             if not team_ids:
                 return 0
             result = await s.execute(
@@ -194,8 +224,9 @@ class SlackSupport:
         await self.ritme.left(channel, user_ids)
 
     async def assigned_colleague(self, occurrence_id: int, workspace_id: str, user_id: str) -> tuple[str, str] | None:
-        return await self.repo.assigned_colleague(platform=PLATFORM, workspace_id=workspace_id, user_id=user_id,
-                                                  occurrence_id=occurrence_id)
+        return await self.repo.assigned_colleague(
+            platform=PLATFORM, workspace_id=workspace_id, user_id=user_id, occurrence_id=occurrence_id
+        )
 
     async def private_round(self, channel: ChannelRef, occurrence_id: int) -> int:
         """Queue the round's prompt privately to every roster member without one queued yet."""
@@ -231,10 +262,27 @@ class SlackSupport:
                         parts.append(_("you answered") if answered else _("*waiting for your answer*"))
                 fields.append((f"#{r.id} {KINDS[r.kind].title(_)}", " · ".join(parts)))
             admin = actor.is_platform_admin or "admin" in await self.repo.roles(team.id, member_id)
-            footer = _("How to: in the channel, /ritme add reflection every monday at 09:00 adds a ritual; /ritme help shows every command.") if admin else ""
-            notices.append(Notice(
-                title=team.name or team.channel_id,
-                text=f"<#{team.channel_id}>" + ("" if rituals else "\n" + _("This channel has no rituals yet. An admin adds one, e.g. /ritme add reflection every monday at 09:00")),
-                fields=tuple(fields), footer=footer,
-            ))
+            footer = (
+                _(
+                    "How to: in the channel, /ritme add reflection every monday at 09:00 adds a ritual; /ritme help shows every command."
+                )
+                if admin
+                else ""
+            )
+            notices.append(
+                Notice(
+                    title=team.name or team.channel_id,
+                    text=f"<#{team.channel_id}>"
+                    + (
+                        ""
+                        if rituals
+                        else "\n"
+                        + _(
+                            "This channel has no rituals yet. An admin adds one, e.g. /ritme add reflection every monday at 09:00"
+                        )
+                    ),
+                    fields=tuple(fields),
+                    footer=footer,
+                )
+            )
         return notices

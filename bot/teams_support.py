@@ -79,13 +79,15 @@ class TeamsSupport:
     async def _stored(self, channel: ChannelRef) -> tuple[int, dict[str, Any], bool] | None:
         """(team id, stored reference, active) of a channel's team, without creating one."""
         return await self.repo.team_conversation(
-            platform=channel.platform, workspace_id=channel.workspace_id, channel_id=channel.channel_id)
+            platform=channel.platform, workspace_id=channel.workspace_id, channel_id=channel.channel_id
+        )
 
     # -- References ---------------------------------------------------------------------
 
     async def reference(self, to: ChannelRef) -> dict[str, Any] | None:
-        stored = await self._stored(ChannelRef(platform=to.platform, workspace_id=to.workspace_id,
-                                               channel_id=to.channel_id))
+        stored = await self._stored(
+            ChannelRef(platform=to.platform, workspace_id=to.workspace_id, channel_id=to.channel_id)
+        )
         if stored is not None:
             return stored[1] or None
         if not to.user_id:
@@ -98,10 +100,15 @@ class TeamsSupport:
                 .join(Ritual, Ritual.team_id == Team.id)
                 .join(Occurrence, Occurrence.ritual_id == Ritual.id)
                 .join(SentPrompt, SentPrompt.occurrence_id == Occurrence.id)
-                .where(SentPrompt.platform == PLATFORM, SentPrompt.channel_id == to.channel_id,
-                       SentPrompt.user_id == to.user_id, Team.platform == PLATFORM,
-                       Team.workspace_id == to.workspace_id)
-                .order_by(SentPrompt.id.desc()).limit(1)
+                .where(
+                    SentPrompt.platform == PLATFORM,
+                    SentPrompt.channel_id == to.channel_id,
+                    SentPrompt.user_id == to.user_id,
+                    Team.platform == PLATFORM,
+                    Team.workspace_id == to.workspace_id,
+                )
+                .order_by(SentPrompt.id.desc())
+                .limit(1)
             )
         return dict(conversation) if conversation else None
 
@@ -121,7 +128,9 @@ class TeamsSupport:
         if install.installer is not None:
             member = await self.ritme.member_for(install.installer, team)
             if await self.repo.grant(team.id, member, "admin", self.clock()):
-                await self.repo.audit(team.id, member, "teams.install", {"channel": install.channel.channel_id}, self.clock())
+                await self.repo.audit(
+                    team.id, member, "teams.install", {"channel": install.channel.channel_id}, self.clock()
+                )
         log.info("teams: installed in %s (team %s)", install.channel.channel_id, team.id)
         return team.language, fresh
 
@@ -177,13 +186,18 @@ class TeamsSupport:
     async def language_of(self, channel: ChannelRef) -> str:
         async with self.repo.session() as s:
             language = await s.scalar(
-                select(Team.language).where(Team.platform == channel.platform, Team.workspace_id == channel.workspace_id,
-                                            Team.channel_id == channel.channel_id))
+                select(Team.language).where(
+                    Team.platform == channel.platform,
+                    Team.workspace_id == channel.workspace_id,
+                    Team.channel_id == channel.channel_id,
+                )
+            )
         return language or self.ritme.default_language
 
     async def assigned_colleague(self, occurrence_id: int, workspace_id: str, user_id: str) -> tuple[str, str] | None:
-        return await self.repo.assigned_colleague(platform=PLATFORM, workspace_id=workspace_id, user_id=user_id,
-                                                  occurrence_id=occurrence_id)
+        return await self.repo.assigned_colleague(
+            platform=PLATFORM, workspace_id=workspace_id, user_id=user_id, occurrence_id=occurrence_id
+        )
 
     async def private_round(self, channel: ChannelRef, occurrence_id: int) -> int:
         """Queue the round's prompt privately to every roster member without one queued yet."""
@@ -193,8 +207,15 @@ class TeamsSupport:
         return queued
 
 
-def setup_teams(app: web.Application, settings: Settings, repo: Repo, ritme: Ritme, engine: Engine,
-                platforms: dict[str, Platform], clock: Callable[[], datetime]) -> TeamsPlatform:
+def setup_teams(
+    app: web.Application,
+    settings: Settings,
+    repo: Repo,
+    ritme: Ritme,
+    engine: Engine,
+    platforms: dict[str, Platform],
+    clock: Callable[[], datetime],
+) -> TeamsPlatform:
     """Add ``POST /api/messages`` and the Teams platform to the app."""
     config = sdk_config(settings)
     adapter = build_adapter(config)

@@ -53,7 +53,10 @@ class Rules:
     taken once. Of two answers of one person in one batch, the later counts."""
 
     def check(
-        self, answers: Sequence[AnswerIn], targets: Targets, in_team: dict[tuple[str, str, str, int], int],
+        self,
+        answers: Sequence[AnswerIn],
+        targets: Targets,
+        in_team: dict[tuple[str, str, str, int], int],
         now: datetime,
     ) -> list[Decision]:
         decisions: list[Decision] = []
@@ -74,7 +77,11 @@ class Rules:
         return decisions
 
     def _one(
-        self, answer: AnswerIn, targets: Targets, in_team: dict[tuple[str, str, str, int], int], now: datetime,
+        self,
+        answer: AnswerIn,
+        targets: Targets,
+        in_team: dict[tuple[str, str, str, int], int],
+        now: datetime,
         inputs: dict[int, tuple[Input, ...]],
     ) -> Decision:
         found = targets.get(answer.occurrence_id)
@@ -85,9 +92,18 @@ class Rules:
             return Outcome(stored=False, message=CLOSED, language=team.language)
         actor = answer.actor
         member_id = in_team.get((actor.platform, actor.workspace_id, actor.user_id, team.id))
-        in_channel = answer.via is not None and (answer.via.platform, answer.via.channel_id) == (team.platform, team.channel_id)
+        in_channel = answer.via is not None and (answer.via.platform, answer.via.channel_id) == (
+            team.platform,
+            team.channel_id,
+        )
         if member_id is None and not in_channel:
-            log.info("answer to occurrence %s refused: %s %s is not in team %s", occ.id, actor.platform, actor.user_id, team.id)
+            log.info(
+                "answer to occurrence %s refused: %s %s is not in team %s",
+                occ.id,
+                actor.platform,
+                actor.user_id,
+                team.id,
+            )
             return Outcome(stored=False, message=NOT_IN_TEAM, language=team.language)
         kind = KINDS[ritual.kind]
         if occ.id not in inputs:
@@ -100,10 +116,18 @@ class Rules:
                 raise AnswerError(TOO_LONG_ANONYMOUS, most=MAX_ANONYMOUS_TEXT)
         except AnswerError as err:
             return Outcome(stored=False, message=err.msgid, params=dict(err.params), language=team.language)
-        return Accepted(answer=NewAnswer(
-            actor=actor, occurrence_id=occ.id, team_id=team.id, anonymous=kind.anonymous, values=clean,
-            today=now.astimezone(ZoneInfo(team.timezone)).date(), sent_at=answer.sent_at,
-        ), language=team.language)
+        return Accepted(
+            answer=NewAnswer(
+                actor=actor,
+                occurrence_id=occ.id,
+                team_id=team.id,
+                anonymous=kind.anonymous,
+                values=clean,
+                today=now.astimezone(ZoneInfo(team.timezone)).date(),
+                sent_at=answer.sent_at,
+            ),
+            language=team.language,
+        )
 
     def outcome(self, accepted: Accepted, saved: Saved) -> Outcome | None:
         language = accepted.language
@@ -113,7 +137,9 @@ class Rules:
             return Outcome(stored=False, message=CLOSED, language=language)
         if saved is Saved.ANSWERED:
             return Outcome(stored=False, message=ANSWERED, language=language)
-        return Outcome(stored=True, message=SAVED_ANONYMOUSLY if accepted.answer.anonymous else SAVED, language=language)
+        return Outcome(
+            stored=True, message=SAVED_ANONYMOUSLY if accepted.answer.anonymous else SAVED, language=language
+        )
 
 
 def said(outcome: Outcome, language: str) -> str:

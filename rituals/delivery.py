@@ -38,8 +38,14 @@ class Dispatcher:
     ``render`` renders one from views already read; ``wake`` is set when messages wait."""
 
     def __init__(
-        self, store: Store, platforms: dict[str, Platform], settings: EngineSettings, *, clock: Callable[[], datetime],
-        rng: random.Random, wake: asyncio.Event,
+        self,
+        store: Store,
+        platforms: dict[str, Platform],
+        settings: EngineSettings,
+        *,
+        clock: Callable[[], datetime],
+        rng: random.Random,
+        wake: asyncio.Event,
         prompt: Callable[[int], Awaitable[tuple[Prompt, TeamView] | None]],
         render: Callable[[RitualView, TeamView, OccurrenceView], Prompt],
     ) -> None:
@@ -143,7 +149,11 @@ class Dispatcher:
                     reminder = replace(
                         current,
                         title=_("Reminder: {title}", title=current.title),
-                        intro=_("This round closes soon and your answer still counts. (Mute reminders with /ritme reminders off.)") + "\n\n" + current.intro,
+                        intro=_(
+                            "This round closes soon and your answer still counts. (Mute reminders with /ritme reminders off.)"
+                        )
+                        + "\n\n"
+                        + current.intro,
                     )
                 ref = await platform.send_prompt(item.destination, reminder)
                 return Delivery(item=item, ref=ref)
@@ -232,7 +242,9 @@ class _Pipeline:
         self.closing = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        workers = [asyncio.create_task(self._worker()) for _ in range(max(1, self.dispatcher.settings.send_concurrency))]
+        workers = [
+            asyncio.create_task(self._worker()) for _ in range(max(1, self.dispatcher.settings.send_concurrency))
+        ]
         committer = asyncio.create_task(self._committer())
         try:
             await self._claimer(stop)
@@ -257,7 +269,10 @@ class _Pipeline:
             dispatcher.wake.clear()  # before the claim: a wake during it is not lost
             try:
                 items = await dispatcher.store.claim_outbox(
-                    dispatcher.clock(), min(self.batch, room), dispatcher.settings.replica, dispatcher.settings.lease_seconds
+                    dispatcher.clock(),
+                    min(self.batch, room),
+                    dispatcher.settings.replica,
+                    dispatcher.settings.lease_seconds,
                 )
             except Exception:
                 log.exception("claiming outbox messages failed; trying again shortly")
@@ -289,7 +304,9 @@ class _Pipeline:
                     delivery = await self.dispatcher._deliver(item, self.rendered)
                 except Exception as err:  # _deliver reports its own failures; this is a bug
                     log.exception("outbox %s: delivery crashed", item.id)
-                    delivery = Delivery(item=item, error=repr(err)[:400], retry_at=self.dispatcher.clock() + timedelta(seconds=60))
+                    delivery = Delivery(
+                        item=item, error=repr(err)[:400], retry_at=self.dispatcher.clock() + timedelta(seconds=60)
+                    )
                 self._finished(delivery)
             del self.queues[key]  # no await since the queue was seen empty
 
@@ -322,7 +339,9 @@ class _Pipeline:
             else:
                 failures += 1
                 if closing and failures >= 5:
-                    log.error("%d deliveries not written back; their lease runs out and they go out again", len(self.done))
+                    log.error(
+                        "%d deliveries not written back; their lease runs out and they go out again", len(self.done)
+                    )
                     return
                 await asyncio.sleep(min(1.0, 0.2 * failures))
             if closing and not self.done:
@@ -354,7 +373,12 @@ class _Pipeline:
 
 
 def notice_to_dict(notice: Notice) -> dict[str, Any]:
-    return {"title": notice.title, "text": notice.text, "fields": [list(f) for f in notice.fields], "footer": notice.footer}
+    return {
+        "title": notice.title,
+        "text": notice.text,
+        "fields": [list(f) for f in notice.fields],
+        "footer": notice.footer,
+    }
 
 
 def notice_from_dict(data: dict[str, Any]) -> Notice:

@@ -78,8 +78,16 @@ class Engine:
         self.rng = rng or random.Random()
         self.wake = asyncio.Event()  # set when new outbox messages wait
         self.answers = store.answer_writer(Rules(), clock)
-        self.delivery = Dispatcher(store, platforms, self.settings, clock=clock, rng=self.rng, wake=self.wake,
-                                   prompt=self.prompt, render=self.render_prompt)
+        self.delivery = Dispatcher(
+            store,
+            platforms,
+            self.settings,
+            clock=clock,
+            rng=self.rng,
+            wake=self.wake,
+            prompt=self.prompt,
+            render=self.render_prompt,
+        )
 
     # -- scheduling -----------------------------------------------------------------
 
@@ -115,8 +123,10 @@ class Engine:
         the missed planned times (up to a day back) to the last reminder (a window ahead)."""
         longest = max((r.open_seconds for r in rituals), default=0)
         return await tx.opening_context(
-            rituals, (now - CATCH_UP_LIMIT - timedelta(days=1)).date(),
-            (now + timedelta(seconds=longest, days=1)).date(), HISTORY,
+            rituals,
+            (now - CATCH_UP_LIMIT - timedelta(days=1)).date(),
+            (now + timedelta(seconds=longest, days=1)).date(),
+            HISTORY,
         )
 
     async def _fire(self, tx: Tx, ritual: RitualView, now: datetime, context: OpeningContext) -> bool:
@@ -146,8 +156,15 @@ class Engine:
         return await self._open(tx, ritual, team, latest, now, context) is not None
 
     async def _open(
-        self, tx: Tx, ritual: RitualView, team: TeamView, planned: datetime, now: datetime,
-        context: OpeningContext, *, skip_holidays: bool = True,
+        self,
+        tx: Tx,
+        ritual: RitualView,
+        team: TeamView,
+        planned: datetime,
+        now: datetime,
+        context: OpeningContext,
+        *,
+        skip_holidays: bool = True,
     ) -> int | None:
         day = planned.astimezone(ZoneInfo(team.timezone)).date()
         holiday = self._holiday(context, team, day) if skip_holidays else None
@@ -171,7 +188,12 @@ class Engine:
         closes = max(planned + window, now + min(window, CATCH_UP_ANSWER_TIME))
         remind = self._reminder_time(context, team, now, closes, kind.remind_fraction)
         occ = await tx.add_occurrence(
-            **common, status="open", reason=None, content=content, opened_at=now, closes_at=closes,
+            **common,
+            status="open",
+            reason=None,
+            content=content,
+            opened_at=now,
+            closes_at=closes,
             remind_at=remind,
         )
         if occ is None:
@@ -194,8 +216,14 @@ class Engine:
     async def _digest(self, tx: Tx, ritual: RitualView, team: TeamView, planned: datetime, now: datetime) -> int | None:
         """Post what the team's rounds brought since the window began, as one message."""
         occ = await tx.add_occurrence(
-            ritual_id=ritual.id, planned_at=planned, status="closed", reason=None, content={},
-            opened_at=now, closes_at=now, claimed_by=self.settings.replica,
+            ritual_id=ritual.id,
+            planned_at=planned,
+            status="closed",
+            reason=None,
+            content={},
+            opened_at=now,
+            closes_at=now,
+            claimed_by=self.settings.replica,
         )
         if occ is None:
             return None
@@ -216,10 +244,18 @@ class Engine:
                     lines.append(notice.footer)
                 sections.append("\n".join(lines))
         text = "\n\n".join(sections) if sections else _("No rounds closed this week.")
-        digest = Notice(title=f"#{ritual.id} {KINDS[ritual.kind].title(_)}", text=text,
-                        footer=_("The full picture: /ritme review link"))
-        await tx.enqueue(team_id=team.id, occurrence_id=occ, destination=team.channel,
-                         payload={"type": "notice", "notice": notice_to_dict(digest)}, at=now)
+        digest = Notice(
+            title=f"#{ritual.id} {KINDS[ritual.kind].title(_)}",
+            text=text,
+            footer=_("The full picture: /ritme review link"),
+        )
+        await tx.enqueue(
+            team_id=team.id,
+            occurrence_id=occ,
+            destination=team.channel,
+            payload={"type": "notice", "notice": notice_to_dict(digest)},
+            at=now,
+        )
         log.info("ritual #%s: digest posted in %s", ritual.id, team.channel_id)
         return occ
 
@@ -236,23 +272,38 @@ class Engine:
             users = tuple(str(m["user"]) for m in group)
             notice = notice_to_dict(kind.group_notice(content, group, team, _))
             destinations = (
-                [replace(team.channel, user_id=users[0], members=users)] if together
+                [replace(team.channel, user_id=users[0], members=users)]
+                if together
                 else [replace(team.channel, user_id=user) for user in users]
             )
             for to in destinations:
-                await tx.enqueue(team_id=team.id, occurrence_id=occ, destination=to,
-                                 payload={"type": "notice", "notice": notice}, at=now)
+                await tx.enqueue(
+                    team_id=team.id,
+                    occurrence_id=occ,
+                    destination=to,
+                    payload={"type": "notice", "notice": notice},
+                    at=now,
+                )
         announcement = Notice(title=f"#{ritual.id} {kind.title(_)}", text=kind.intro(content, team, _))
-        await tx.enqueue(team_id=team.id, occurrence_id=occ, destination=team.channel,
-                         payload={"type": "notice", "notice": notice_to_dict(announcement)}, at=now)
+        await tx.enqueue(
+            team_id=team.id,
+            occurrence_id=occ,
+            destination=team.channel,
+            payload={"type": "notice", "notice": notice_to_dict(announcement)},
+            at=now,
+        )
 
     def _plan(self, context: OpeningContext, ritual: RitualView, team: TeamView, day: date) -> dict[str, Any]:
         history = tuple(content for content in context.histories.get(ritual.id, ()) if content)
         roster = context.rosters.get(team.id, [])
         ctx = PlanContext(
-            team=team, options=ritual.options, day=day, history=history,
+            team=team,
+            options=ritual.options,
+            day=day,
+            history=history,
             roster=tuple((mid, name) for mid, name, _ in roster),
-            users={mid: uid for mid, _, uid in roster}, rng=self.rng,
+            users={mid: uid for mid, _, uid in roster},
+            rng=self.rng,
         )
         return KINDS[ritual.kind].plan(ctx)
 
@@ -279,10 +330,16 @@ class Engine:
             ideal = ideal.replace(hour=17, minute=0, second=0, microsecond=0)
         candidates = [ideal.astimezone(UTC)] if working(ideal.date()) else []
         days = (latest.astimezone(tz).date() - earliest.astimezone(tz).date()).days
-        candidates += [at(ideal.date() - timedelta(days=n), 16) for n in range(1, days + 1)
-                       if working(ideal.date() - timedelta(days=n))]
-        candidates += [at(ideal.date() + timedelta(days=n), 9) for n in range(1, days + 1)
-                       if working(ideal.date() + timedelta(days=n))]
+        candidates += [
+            at(ideal.date() - timedelta(days=n), 16)
+            for n in range(1, days + 1)
+            if working(ideal.date() - timedelta(days=n))
+        ]
+        candidates += [
+            at(ideal.date() + timedelta(days=n), 9)
+            for n in range(1, days + 1)
+            if working(ideal.date() + timedelta(days=n))
+        ]
         return next((when for when in candidates if earliest <= when <= latest), None)
 
     async def remind_due(self, now: datetime) -> int:
@@ -301,10 +358,19 @@ class Engine:
                     grouped = {str(m["user"]) for g in kind.groups(occ.content) for m in g}
                     recipients = [u for u in recipients if u in grouped]
                 for user_id in recipients:
-                    to = ChannelRef(platform=team.platform, workspace_id=team.workspace_id,
-                                    channel_id=team.channel_id, user_id=user_id)
-                    await tx.enqueue(team_id=team.id, occurrence_id=occ.id, destination=to,
-                                     payload={"type": "reminder", "occurrence_id": occ.id}, at=now)
+                    to = ChannelRef(
+                        platform=team.platform,
+                        workspace_id=team.workspace_id,
+                        channel_id=team.channel_id,
+                        user_id=user_id,
+                    )
+                    await tx.enqueue(
+                        team_id=team.id,
+                        occurrence_id=occ.id,
+                        destination=to,
+                        payload={"type": "reminder", "occurrence_id": occ.id},
+                        at=now,
+                    )
                     count += 1
                 log.info("ritual #%s: reminder for occurrence %s queued", ritual.id, occ.id)
         if count:
@@ -364,9 +430,7 @@ class Engine:
             {"type": "prompt_closed", "occurrence_id": occ.id},
             {"type": "notice", "notice": notice_to_dict(notice)},
         ):
-            await tx.enqueue(
-                team_id=team.id, occurrence_id=occ.id, destination=team.channel, payload=payload, at=now
-            )
+            await tx.enqueue(team_id=team.id, occurrence_id=occ.id, destination=team.channel, payload=payload, at=now)
         log.info("ritual #%s: occurrence %s closed", ritual.id, occ.id)
         return True
 
@@ -378,7 +442,11 @@ class Engine:
         own = kind.results(occ.content, replies, _)
         if own is not None:
             return replace(own, title=f"#{ritual.id} {own.title}")
-        earlier = [o for o in await tx.recent_occurrences(ritual.id, 10) if o.id != occ.id and o.status == "closed" and o.planned_at < occ.planned_at]
+        earlier = [
+            o
+            for o in await tx.recent_occurrences(ritual.id, 10)
+            if o.id != occ.id and o.status == "closed" and o.planned_at < occ.planned_at
+        ]
         previous = await tx.replies(earlier[0].id) if earlier else None
         if kind.anonymous and previous is not None and len(previous) < team.anonymity_threshold:
             previous = None  # a change against a round too small to show would reveal its answers
@@ -418,9 +486,14 @@ class Engine:
         _ = translator(team.language)
         kind = KINDS[ritual.kind]
         if kind.anonymous:
-            context = _("Anonymous: nobody, admins included, can see who answered what. Results show when the round has closed, if at least {n} answered.", n=team.anonymity_threshold)
+            context = _(
+                "Anonymous: nobody, admins included, can see who answered what. Results show when the round has closed, if at least {n} answered.",
+                n=team.anonymity_threshold,
+            )
         elif kind.shared:
-            context = _("Leaders and admins can read your answer in the review; the team sees it when the round closes.")
+            context = _(
+                "Leaders and admins can read your answer in the review; the team sees it when the round closes."
+            )
         else:
             context = _("Your answer is seen by the team's leaders and admins; the team sees a summary.")
         closed = occ.status != "open"
@@ -443,7 +516,12 @@ class Engine:
         )
 
     async def submit(
-        self, *, occurrence_id: int, actor: Actor, values: dict[str, Any], via: ChannelRef | None = None,
+        self,
+        *,
+        occurrence_id: int,
+        actor: Actor,
+        values: dict[str, Any],
+        via: ChannelRef | None = None,
     ) -> tuple[bool, str]:
         """Validate and store a member's answer. Returns (stored, message for the member);
         ``AnswerNotStored`` when the database did not take it.
@@ -454,7 +532,9 @@ class Engine:
         language, or the channel's when the round is gone."""
         answer = AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values, via=via, sent_at=self.clock())
         outcome = await self.answers.submit(answer)
-        language = outcome.language or (await self.store.channel_language(via) if via else None) or self.settings.language
+        language = (
+            outcome.language or (await self.store.channel_language(via) if via else None) or self.settings.language
+        )
         return outcome.stored, said(outcome, language)
 
     async def drain_answers(self, within: float) -> None:
@@ -472,7 +552,13 @@ class Engine:
         await self.delivery.run(stop)
 
 
-DISCUSSION_THEME = {"goal": "goal", "checkout": "meetings", "pulse": "safety", "appreciation": "differences", "values": "values"}
+DISCUSSION_THEME = {
+    "goal": "goal",
+    "checkout": "meetings",
+    "pulse": "safety",
+    "appreciation": "differences",
+    "values": "values",
+}
 
 
 def discussion_question(kind: str, content: dict[str, Any], rng: random.Random) -> str | None:

@@ -123,34 +123,22 @@ _THEMES: tuple[Theme, ...] = (
         key="safety",
         name=N_("Psychological safety"),
         description=N_(
-            "Everyone dares to ask questions, share doubts and admit mistakes without fear "
-            "of being judged."
+            "Everyone dares to ask questions, share doubts and admit mistakes without fear of being judged."
         ),
         questions=(
-            N_(
-                "When did you hold back a question or an idea this week, and what would have "
-                "made it easier to say it?"
-            ),
-            N_(
-                "Describe a mistake you made recently. Whom did you tell, and how did they respond?"
-            ),
+            N_("When did you hold back a question or an idea this week, and what would have made it easier to say it?"),
+            N_("Describe a mistake you made recently. Whom did you tell, and how did they respond?"),
             N_("Which colleague did you ask for help this week, and what made that easy or hard?"),
             N_(
-                "In which conversation this week did you notice that not everyone got a chance "
-                "to speak? What happened?"
+                "In which conversation this week did you notice that not everyone got a chance to speak? What happened?"
             ),
             N_(
                 "How did you react the last time a colleague disagreed with you? What would you "
                 "do the same way, and what differently?"
             ),
-            N_(
-                "Which doubt about your work would you share with the team if it felt completely safe?"
-            ),
+            N_("Which doubt about your work would you share with the team if it felt completely safe?"),
             N_("What did a colleague do this week that made you feel you could be honest?"),
-            N_(
-                "What is one small thing you can do next week to make it easier for others to "
-                "speak up?"
-            ),
+            N_("What is one small thing you can do next week to make it easier for others to speak up?"),
         ),
         discussion=(
             N_("What patterns do you see in the moments when people held back?"),
@@ -161,17 +149,12 @@ _THEMES: tuple[Theme, ...] = (
     Theme(
         key="goal",
         name=N_("Shared goal"),
-        description=N_(
-            "A concrete goal the whole team works towards and that guides everyday choices."
-        ),
+        description=N_("A concrete goal the whole team works towards and that guides everyday choices."),
         questions=(
             N_("What is our shared goal, in your own words and in one or two sentences?"),
             N_("Where did you see our goal reflected in your class this period?"),
             N_("Which choice did you make this week with our goal in mind?"),
-            N_(
-                "Which task this week had little to do with our goal? What would happen if we "
-                "let it go?"
-            ),
+            N_("Which task this week had little to do with our goal? What would happen if we let it go?"),
             N_("Which small success towards our goal deserves to be celebrated?"),
             N_("What is getting in the way of working on our goal at the moment?"),
             N_("What do our pupils notice of our goal? Describe a moment."),
@@ -186,17 +169,12 @@ _THEMES: tuple[Theme, ...] = (
     Theme(
         key="interdependence",
         name=N_("Interdependence"),
-        description=N_(
-            "We need each other to reach our goal, and each person's work affects the work "
-            "of the others."
-        ),
+        description=N_("We need each other to reach our goal, and each person's work affects the work of the others."),
         questions=(
             N_("Whose work did you depend on this week, and how did that go?"),
             N_("Which part of your work this week made things easier or harder for a colleague?"),
             N_("What did you make or prepare together with a colleague this period?"),
-            N_(
-                "Where did tasks overlap this week, or where did something fall between two stools?"
-            ),
+            N_("Where did tasks overlap this week, or where did something fall between two stools?"),
             N_("Which knowledge or experience of yours could a colleague use right now?"),
             N_("Which colleague would you like to work with more closely, and on what?"),
             N_("What did you hear from a colleague this week that changed how you work?"),
@@ -211,10 +189,7 @@ _THEMES: tuple[Theme, ...] = (
     Theme(
         key="learning",
         name=N_("Learning together"),
-        description=N_(
-            "Going beyond dividing tasks: looking at our teaching together and finding out "
-            "what works."
-        ),
+        description=N_("Going beyond dividing tasks: looking at our teaching together and finding out what works."),
         questions=(
             N_("What did you learn from a colleague this week?"),
             N_("What did you try out in your lessons this week, and what did you notice?"),
@@ -235,18 +210,14 @@ _THEMES: tuple[Theme, ...] = (
         key="meetings",
         name=N_("Meetings that teach"),
         description=N_(
-            "Team meetings with a clear purpose, active participation and room for "
-            "reflection, not only announcements."
+            "Team meetings with a clear purpose, active participation and room for reflection, not only announcements."
         ),
         questions=(
             N_("What did you take from our last team meeting that you have actually used?"),
             N_("Which part of our last meeting could just as well have been an email?"),
             N_("When did you recently feel most involved in a meeting, and what was the reason?"),
             N_("Which topic would you like to really dig into at our next meeting?"),
-            N_(
-                "What should our next meeting be for: learning, deciding or going deeper? "
-                "Explain your choice."
-            ),
+            N_("What should our next meeting be for: learning, deciding or going deeper? Explain your choice."),
             N_("What would you like to prepare or lead in a meeting yourself?"),
             N_("Which decision from a recent meeting is still unclear to you?"),
             N_("How did our meetings this period help you in your classroom?"),
@@ -266,10 +237,7 @@ _THEMES: tuple[Theme, ...] = (
         ),
         questions=(
             N_("What did our team's learning goal for this period mean for your work this week?"),
-            N_(
-                "Which good intention from the start of the year is still alive for you, and "
-                "which one has faded?"
-            ),
+            N_("Which good intention from the start of the year is still alive for you, and which one has faded?"),
             N_("What got pushed aside by the daily rush this week?"),
             N_("What do you want to have learned by the end of this period?"),
             N_("Which recurring team moment helps you most, and why?"),
@@ -287,23 +255,15 @@ _THEMES: tuple[Theme, ...] = (
         key="values",
         name=N_("Pedagogical values"),
         description=N_(
-            "The beliefs that guide how we treat pupils, made explicit so that we understand "
-            "each other's choices."
+            "The beliefs that guide how we treat pupils, made explicit so that we understand each other's choices."
         ),
         questions=(
-            N_(
-                "Which value guided a choice you made with a pupil this week? Describe the "
-                "situation."
-            ),
+            N_("Which value guided a choice you made with a pupil this week? Describe the situation."),
             N_("What does trust look like in your classroom? Give a concrete example."),
-            N_(
-                "When did you notice this week that a colleague acted from a different value than you?"
-            ),
+            N_("When did you notice this week that a colleague acted from a different value than you?"),
             N_("In which situation this week did two of your values pull in different directions?"),
             N_("What does one of our team values mean in your contact with parents?"),
-            N_(
-                "At which moment this week were you proud because it matched what you find important?"
-            ),
+            N_("At which moment this week were you proud because it matched what you find important?"),
             N_("What did you see a colleague do this week that fits our values? Name the value."),
             N_("Which value do you find hard to put into practice at the moment, and why?"),
         ),
@@ -317,23 +277,15 @@ _THEMES: tuple[Theme, ...] = (
         key="differences",
         name=N_("Working with differences"),
         description=N_(
-            "Seeing differences in style and view within the team as a source of quality "
-            "rather than friction."
+            "Seeing differences in style and view within the team as a source of quality rather than friction."
         ),
         questions=(
-            N_(
-                "What did a colleague do this week in a way you would not have chosen, and what "
-                "did it bring?"
-            ),
-            N_(
-                "Think of a recent moment of friction with a colleague. Which need of yours was behind it?"
-            ),
+            N_("What did a colleague do this week in a way you would not have chosen, and what did it bring?"),
+            N_("Think of a recent moment of friction with a colleague. Which need of yours was behind it?"),
             N_("Which quality of a colleague complements you well?"),
             N_("How would you describe your own way of working in three words?"),
             N_("In which situation this week did a different view help the team see more?"),
-            N_(
-                "What could you learn from the colleague whose way of working differs most from yours?"
-            ),
+            N_("What could you learn from the colleague whose way of working differs most from yours?"),
             N_("How did you bring up a difference of opinion this period, and how did it go?"),
             N_("How does your particular strength help our pupils learn?"),
         ),
@@ -352,15 +304,10 @@ _THEMES: tuple[Theme, ...] = (
         ),
         questions=(
             N_("Where did you take the initiative this week, in something big or small?"),
-            N_(
-                "Where would you like more room to decide for yourself, and what would you do with it?"
-            ),
+            N_("Where would you like more room to decide for yourself, and what would you do with it?"),
             N_("Which small improvement to the way our team works could you take on?"),
             N_("Who in the team showed trust in you recently, and how did you notice?"),
-            N_(
-                "What are you responsible for in our team, and how does it connect to the work "
-                "of others?"
-            ),
+            N_("What are you responsible for in our team, and how does it connect to the work of others?"),
             N_("What are you proud of in your work this period?"),
             N_("What is holding you back from taking on something you would like to do?"),
             N_("Which clear agreement or frame would help you to act more freely?"),
@@ -535,9 +482,7 @@ QUARTERLY_GOAL_QUESTIONS: tuple[str, ...] = (
 # --- Appreciation round -------------------------------------------------------------------
 
 APPRECIATION = Appreciation(
-    prompt=N_(
-        "What do you value in {colleague}? Name something concrete that you saw or experienced."
-    ),
+    prompt=N_("What do you value in {colleague}? Name something concrete that you saw or experienced."),
     free_prompt=N_("Choose a colleague and tell them what you value in them."),
     starters=(
         N_("I appreciate how you…"),
@@ -579,22 +524,13 @@ def find_value(key: str) -> Value | None:
 # --- Collegial consultation in pairs ------------------------------------------------------
 
 PAIRS_PROMPTS: tuple[str, ...] = (
-    N_(
-        "Sit in on one of each other's lessons and afterwards tell each other one thing that "
-        "struck you."
-    ),
-    N_(
-        "Bring a case about a pupil you are struggling with and think it through together for "
-        "a quarter of an hour."
-    ),
+    N_("Sit in on one of each other's lessons and afterwards tell each other one thing that struck you."),
+    N_("Bring a case about a pupil you are struggling with and think it through together for a quarter of an hour."),
     N_("Exchange one tip that saved you time or made a lesson run better."),
     N_("Prepare a lesson or activity together and try it out in both of your classes."),
     N_("Tell each other about a mistake you learned from this month."),
     N_("Give each other feedback on one point that the other has asked for."),
-    N_(
-        "Talk through a difficult conversation with a parent or pupil and how you would "
-        "approach it next time."
-    ),
+    N_("Talk through a difficult conversation with a parent or pupil and how you would approach it next time."),
     N_("Name what you value in each other's way of working."),
     N_("Choose one value you share and find out where you see it in each other's classrooms."),
 )

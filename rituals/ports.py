@@ -60,9 +60,7 @@ class TeamView:
 
     @property
     def channel(self) -> ChannelRef:
-        return ChannelRef(
-            platform=self.platform, workspace_id=self.workspace_id, channel_id=self.channel_id
-        )
+        return ChannelRef(platform=self.platform, workspace_id=self.workspace_id, channel_id=self.channel_id)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -217,8 +215,11 @@ class AnswerRules(Protocol):
     between the batch's read and its write."""
 
     def check(
-        self, answers: Sequence[AnswerIn], targets: dict[int, tuple[OccurrenceView, RitualView, TeamView]],
-        in_team: dict[tuple[str, str, str, int], int], now: datetime,
+        self,
+        answers: Sequence[AnswerIn],
+        targets: dict[int, tuple[OccurrenceView, RitualView, TeamView]],
+        in_team: dict[tuple[str, str, str, int], int],
+        now: datetime,
     ) -> list[Decision]:
         """One decision per answer, in order: accepted, refused (an ``Outcome``), or the
         same as a later answer of the batch."""
@@ -369,7 +370,9 @@ class Store(Protocol):
         """Write back a batch of send outcomes in one transaction (sent prompts recorded)."""
         ...
 
-    async def outbox_prompts(self, occurrence_ids: Sequence[int]) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
+    async def outbox_prompts(
+        self, occurrence_ids: Sequence[int]
+    ) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
         """The occurrences (with ritual and team) a claimed batch of prompts needs, read at
         once; missing ids are left out."""
         ...
@@ -379,8 +382,14 @@ class Inbound(Protocol):
     """What the adapters call when a person does something on a platform."""
 
     async def command(
-        self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "",
-        files: tuple[tuple[str, bytes], ...] = (), personal: bool = False,
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        *,
+        channel_name: str = "",
+        files: tuple[tuple[str, bytes], ...] = (),
+        personal: bool = False,
     ) -> Notice:
         """Run a ``/ritme`` command; the answer is meant for the actor only.
         ``files`` are (name, content) of files sent with it (``holiday import``);
@@ -388,7 +397,11 @@ class Inbound(Protocol):
         ...
 
     async def answer(
-        self, actor: Actor, occurrence_id: int, values: dict[str, Any], via: ChannelRef | None = None,
+        self,
+        actor: Actor,
+        occurrence_id: int,
+        values: dict[str, Any],
+        via: ChannelRef | None = None,
     ) -> tuple[bool, str]:
         """Store an answer to a prompt, sent from the conversation ``via``; (stored, message
         for the actor)."""

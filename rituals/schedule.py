@@ -260,9 +260,7 @@ class Schedule:
             tz,
             every_weeks=self.every_weeks,
             anchor=self.anchor,
-            day_of_week="*"
-            if self.weekdays == ALL_DAYS
-            else ",".join(_CRON_DAYS[d] for d in self.weekdays),
+            day_of_week="*" if self.weekdays == ALL_DAYS else ",".join(_CRON_DAYS[d] for d in self.weekdays),
             hour=self.hour,
             minute=self.minute,
             second=0,
@@ -373,9 +371,7 @@ class WallClockTrigger(BaseTrigger):
         start = datetime.combine(self.anchor, time(), tzinfo=UTC) if self.anchor else None
         self.cron = CronTrigger(**fields, start_date=start, timezone=UTC)
 
-    def get_next_fire_time(
-        self, previous_fire_time: datetime | None, now: datetime
-    ) -> datetime | None:
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
         # The earliest acceptable moment, as CronTrigger defines it: after the previous fire
         # time (catching up on missed ones), else from now.
         if previous_fire_time is not None:
@@ -898,11 +894,7 @@ class _Parser:
         if match is None:
             if said_at or token[0].isdigit():
                 raise self.error(E_BAD_TIME, time=_quote(token))
-            if (
-                _day_index(token) is None
-                and self.is_dayish(token)
-                and token.endswith(("day", "dag"))
-            ):
+            if _day_index(token) is None and self.is_dayish(token) and token.endswith(("day", "dag")):
                 raise self.error(E_UNKNOWN_DAY, day=_quote(token))
             if token in _FROM:
                 raise self.error(E_MISSING_TIME)

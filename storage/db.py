@@ -132,11 +132,16 @@ def private_database_file(url: str) -> None:
             try:
                 file.chmod(PRIVATE)
             except OSError as err:  # another owner's file: say so, SQLite decides whether it opens
-                log.warning("database file %s is readable by others (mode %o) and could not be made private: %s",
-                            file, mode, err)
+                log.warning(
+                    "database file %s is readable by others (mode %o) and could not be made private: %s",
+                    file,
+                    mode,
+                    err,
+                )
             else:
-                log.warning("database file %s was readable by others (mode %o); made readable by its owner only",
-                            file, mode)
+                log.warning(
+                    "database file %s was readable by others (mode %o); made readable by its owner only", file, mode
+                )
 
 
 async def truncate_wal(engine: AsyncEngine) -> bool:
@@ -169,7 +174,9 @@ async def vacuum(engine: AsyncEngine, tables: Collection[str]) -> bool:
         async with autocommit_connection(engine) as conn:
             await conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(quote(t) for t in sorted(tables)))
     except Exception as err:  # any refusal: autovacuum will come
-        log.warning("VACUUM of %s was refused (%s); autovacuum removes the dead rows later", ", ".join(sorted(tables)), err)
+        log.warning(
+            "VACUUM of %s was refused (%s); autovacuum removes the dead rows later", ", ".join(sorted(tables)), err
+        )
         return False
     return True
 

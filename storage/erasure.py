@@ -98,7 +98,8 @@ MIN_QUOTE = 12  # characters of an answer before a text that holds it is taken t
 QUOTE_MARK = "\u2026"  # what a quote of them becomes in a message others wait for
 # Frequent words of English and Dutch, compared without case: a display name made of these
 # only is not looked for in texts (a member named "Will" or "The" would rewrite everyone's).
-COMMON_WORDS = frozenset("""
+COMMON_WORDS = frozenset(
+    """
     a about after again all also always am an and any are as ask at away back be because been before being best
     better big both but by call can come could day did do does done down each even every first for from get give go
     good got great had has have he help her here him his hope how i if in into is it its just keep know last let
@@ -112,7 +113,8 @@ COMMON_WORDS = frozenset("""
     komen kunnen laat maar mag me meer met mij mijn moet na naar niet niets nog nu of ok om omdat ons onze ook op
     over samen te tijd toch tot u uit van veel voor vraag waar wat we week wel werk werd weten wie wij wil wilt
     word worden zal ze zei zich zij zijn zo zou
-""".split())
+""".split()
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -183,8 +185,15 @@ class Quotes:
     "Thanks") says nothing of them and is found in everyone's words."""
 
     def __init__(self, answers: Iterable[dict[str, Any]]) -> None:
-        self.texts = sorted({t for values in answers for t in _strings(values)
-                             if len(t) >= MIN_QUOTE and not OPTION_VALUE.fullmatch(t)}, key=lambda t: (-len(t), t))
+        self.texts = sorted(
+            {
+                t
+                for values in answers
+                for t in _strings(values)
+                if len(t) >= MIN_QUOTE and not OPTION_VALUE.fullmatch(t)
+            },
+            key=lambda t: (-len(t), t),
+        )
 
     def in_(self, value: Any) -> bool:
         found = list(_strings(value))
@@ -225,8 +234,14 @@ async def erase_member(s: AsyncSession, member_id: int, sealer: Sealer) -> Erase
     platform, workspace, user_id = member.platform, member.workspace_id, member.user_id
     scrub = Scrubber(user_id, member.display_name or "")
     touched: set[str] = {"members"}
-    teams = {tid: language for tid, language in (await s.execute(
-        select(Team.id, Team.language).where(Team.platform == platform, Team.workspace_id == workspace))).all()}
+    teams = {
+        tid: language
+        for tid, language in (
+            await s.execute(
+                select(Team.id, Team.language).where(Team.platform == platform, Team.workspace_id == workspace)
+            )
+        ).all()
+    }
     rituals = select(Ritual.id).where(Ritual.team_id.in_(list(teams)))
     rounds = select(Occurrence.id).where(Occurrence.ritual_id.in_(rituals))
 
@@ -244,27 +259,74 @@ async def erase_member(s: AsyncSession, member_id: int, sealer: Sealer) -> Erase
         await changed(model.__tablename__, delete(model).where(model.member_id == member_id))
     await changed("actions", update(Action).where(Action.member_id == member_id).values(member_id=None))
     await changed("audit_log", update(AuditEntry).where(AuditEntry.member_id == member_id).values(member_id=None))
-    await _rewrite(s, touched, "actions", Action, Action.text, scrub.text,
-                   Action.ritual_id.in_(rituals), scrub.found_in(Action.text, stored_as_json=False))
-    await _rewrite(s, touched, "audit_log", AuditEntry, AuditEntry.detail, lambda d: _audit_detail(d, scrub, member_id),
-                   AuditEntry.team_id.in_(list(teams)),
-                   or_(cast(AuditEntry.detail, Text).contains('"member"'),
-                       scrub.found_in(AuditEntry.detail, stored_as_json=True)))
-    await _rewrite(s, touched, "occurrences", Occurrence, Occurrence.content, lambda c: _content(c, scrub, member_id),
-                   Occurrence.ritual_id.in_(rituals),
-                   or_(Occurrence.ritual_id.in_(rituals.where(Ritual.kind.in_(PEOPLE_IN_CONTENT))),
-                       scrub.found_in(Occurrence.content, stored_as_json=True)))
-    await _rewrite(s, touched, "rituals", Ritual, Ritual.options, scrub.json,
-                   Ritual.id.in_(rituals), scrub.found_in(Ritual.options, stored_as_json=True))
-    await _rewrite(s, touched, "holidays", Holiday, Holiday.name, scrub.text,
-                   Holiday.team_id.in_(list(teams)), scrub.found_in(Holiday.name, stored_as_json=False))
+    await _rewrite(
+        s,
+        touched,
+        "actions",
+        Action,
+        Action.text,
+        scrub.text,
+        Action.ritual_id.in_(rituals),
+        scrub.found_in(Action.text, stored_as_json=False),
+    )
+    await _rewrite(
+        s,
+        touched,
+        "audit_log",
+        AuditEntry,
+        AuditEntry.detail,
+        lambda d: _audit_detail(d, scrub, member_id),
+        AuditEntry.team_id.in_(list(teams)),
+        or_(cast(AuditEntry.detail, Text).contains('"member"'), scrub.found_in(AuditEntry.detail, stored_as_json=True)),
+    )
+    await _rewrite(
+        s,
+        touched,
+        "occurrences",
+        Occurrence,
+        Occurrence.content,
+        lambda c: _content(c, scrub, member_id),
+        Occurrence.ritual_id.in_(rituals),
+        or_(
+            Occurrence.ritual_id.in_(rituals.where(Ritual.kind.in_(PEOPLE_IN_CONTENT))),
+            scrub.found_in(Occurrence.content, stored_as_json=True),
+        ),
+    )
+    await _rewrite(
+        s,
+        touched,
+        "rituals",
+        Ritual,
+        Ritual.options,
+        scrub.json,
+        Ritual.id.in_(rituals),
+        scrub.found_in(Ritual.options, stored_as_json=True),
+    )
+    await _rewrite(
+        s,
+        touched,
+        "holidays",
+        Holiday,
+        Holiday.name,
+        scrub.text,
+        Holiday.team_id.in_(list(teams)),
+        scrub.found_in(Holiday.name, stored_as_json=False),
+    )
     await _teams(s, scrub, member_id, list(teams), touched)
     await _outbox(s, scrub, quotes, teams, touched)
-    await changed("sent_prompts", delete(SentPrompt).where(
-        SentPrompt.platform == platform, SentPrompt.user_id == user_id, SentPrompt.occurrence_id.in_(rounds)))
+    await changed(
+        "sent_prompts",
+        delete(SentPrompt).where(
+            SentPrompt.platform == platform, SentPrompt.user_id == user_id, SentPrompt.occurrence_id.in_(rounds)
+        ),
+    )
     await _channel_messages(s, scrub, quotes, platform, touched)
-    await changed("installations", update(Installation).where(
-        Installation.platform == platform, Installation.installer_user_id == user_id).values(installer_user_id=None))
+    await changed(
+        "installations",
+        update(Installation)
+        .where(Installation.platform == platform, Installation.installer_user_id == user_id)
+        .values(installer_user_id=None),
+    )
     await s.execute(delete(Member).where(Member.id == member_id))
     return Erased(answers=answers, tables=frozenset(touched))
 
@@ -286,7 +348,13 @@ async def forget_member(engine: AsyncEngine, member_id: int, sealer: Sealer) -> 
 
 
 async def _rewrite(
-    s: AsyncSession, touched: set[str], table: str, model: Any, column: Any, rewrite: Callable[[Any], Any], *where: Any,
+    s: AsyncSession,
+    touched: set[str],
+    table: str,
+    model: Any,
+    column: Any,
+    rewrite: Callable[[Any], Any],
+    *where: Any,
 ) -> None:
     """Rewrite ``column`` of the rows ``where`` selects; only changed rows are written."""
     key = model.__mapper__.primary_key
@@ -297,15 +365,19 @@ async def _rewrite(
         new = rewrite(value)
         if new != value:
             this = (k == i for k, i in zip(key, ids, strict=True))
-            await s.execute(update(model).where(*this).values({column.key: new})
-                            .execution_options(synchronize_session=False))
+            await s.execute(
+                update(model).where(*this).values({column.key: new}).execution_options(synchronize_session=False)
+            )
             touched.add(table)
 
 
 async def _others_answers(s: AsyncSession, scrub: Scrubber, member_id: int, rituals: Any, touched: set[str]) -> None:
     """Answers of others: an appreciation of the person, and texts that name them."""
-    appreciations = select(Occurrence.id).join(Ritual, Ritual.id == Occurrence.ritual_id).where(
-        Ritual.id.in_(rituals), Ritual.kind == "appreciation")
+    appreciations = (
+        select(Occurrence.id)
+        .join(Ritual, Ritual.id == Occurrence.ritual_id)
+        .where(Ritual.id.in_(rituals), Ritual.kind == "appreciation")
+    )
     about = str(member_id)
 
     def rewrite(values: dict[str, Any]) -> dict[str, Any]:
@@ -314,10 +386,17 @@ async def _others_answers(s: AsyncSession, scrub: Scrubber, member_id: int, ritu
             new["colleague"] = FORMER_COLLEAGUE
         return dict(new)
 
-    await _rewrite(s, touched, "replies", Reply, Reply.values, rewrite,
-                   Reply.occurrence_id.in_(select(Occurrence.id).where(Occurrence.ritual_id.in_(rituals))),
-                   or_(Reply.member_id.is_(None), Reply.member_id != member_id),
-                   or_(Reply.occurrence_id.in_(appreciations), scrub.found_in(Reply.values, stored_as_json=True)))
+    await _rewrite(
+        s,
+        touched,
+        "replies",
+        Reply,
+        Reply.values,
+        rewrite,
+        Reply.occurrence_id.in_(select(Occurrence.id).where(Occurrence.ritual_id.in_(rituals))),
+        or_(Reply.member_id.is_(None), Reply.member_id != member_id),
+        or_(Reply.occurrence_id.in_(appreciations), scrub.found_in(Reply.values, stored_as_json=True)),
+    )
 
 
 def _audit_detail(detail: dict[str, Any], scrub: Scrubber, member_id: int) -> dict[str, Any]:
@@ -330,11 +409,15 @@ def _content(content: dict[str, Any], scrub: Scrubber, member_id: int) -> dict[s
     without them, texts scrubbed (others' names in the roster and groups as they are)."""
     new: dict[str, Any] = {k: scrub.json(v) for k, v in content.items() if k not in ("roster", "groups", "skipped")}
     if "roster" in content:
-        new["roster"] = [[FORMER_COLLEAGUE, FORMER_COLLEAGUE] if _is(entry[0] if entry else None, member_id) else entry
-                         for entry in content["roster"] or []]
+        new["roster"] = [
+            [FORMER_COLLEAGUE, FORMER_COLLEAGUE] if _is(entry[0] if entry else None, member_id) else entry
+            for entry in content["roster"] or []
+        ]
     if "groups" in content:
-        new["groups"] = [[m for m in group if not (_is(m.get("id"), member_id) or str(m.get("user")) == scrub.user_id)]
-                         for group in content["groups"] or []]
+        new["groups"] = [
+            [m for m in group if not (_is(m.get("id"), member_id) or str(m.get("user")) == scrub.user_id)]
+            for group in content["groups"] or []
+        ]
     if "skipped" in content:
         new["skipped"] = [m for m in content["skipped"] or [] if not _is(m, member_id)]
     return new
@@ -346,8 +429,11 @@ def _is(value: Any, member_id: int) -> bool:
 
 async def _teams(s: AsyncSession, scrub: Scrubber, member_id: int, team_ids: list[int], touched: set[str]) -> None:
     """Settings by member id, texts, and a Teams conversation reference that is theirs."""
-    rows = (await s.execute(select(Team.id, Team.settings, Team.goal, Team.name, Team.conversation)
-                            .where(Team.id.in_(team_ids)))).all()
+    rows = (
+        await s.execute(
+            select(Team.id, Team.settings, Team.goal, Team.name, Team.conversation).where(Team.id.in_(team_ids))
+        )
+    ).all()
     for team_id, settings, goal, name, conversation in rows:
         new_settings = dict(scrub.json(dict(settings or {})))
         for key in SETTINGS_BY_MEMBER:
@@ -364,8 +450,10 @@ async def _teams(s: AsyncSession, scrub: Scrubber, member_id: int, team_ids: lis
         if name and scrub.text(name) != name:
             values["name"] = scrub.text(name)
         user = (conversation or {}).get("user")
-        if isinstance(user, dict) and (scrub.user_id in (user.get("id"), user.get("aadObjectId"))
-                                       or scrub.text(str(user.get("name") or "")) != str(user.get("name") or "")):
+        if isinstance(user, dict) and (
+            scrub.user_id in (user.get("id"), user.get("aadObjectId"))
+            or scrub.text(str(user.get("name") or "")) != str(user.get("name") or "")
+        ):
             values["conversation"] = {k: v for k, v in conversation.items() if k != "user"}
         if values:
             await s.execute(update(Team).where(Team.id == team_id).values(**values))
@@ -379,15 +467,23 @@ async def _outbox(s: AsyncSession, scrub: Scrubber, quotes: Quotes, teams: dict[
     delivered one does (``Repo.finish_outbox``): it may quote them in a way not found here."""
     o = OutboxMessage
     user_id = scrub.user_id
-    result = await s.execute(update(o).where(o.team_id.in_(list(teams)), o.status == "failed",
-                                             cast(o.payload, Text).contains('"type": "notice"'))
-                             .values(payload=DELIVERED_NOTICE))
+    result = await s.execute(
+        update(o)
+        .where(o.team_id.in_(list(teams)), o.status == "failed", cast(o.payload, Text).contains('"type": "notice"'))
+        .values(payload=DELIVERED_NOTICE)
+    )
     if result.rowcount:  # type: ignore[attr-defined]
         touched.add("outbox")
-    rows = (await s.execute(select(o.id, o.team_id, o.destination, o.payload).where(
-        o.team_id.in_(list(teams)),
-        or_(o.status == "pending", scrub.found_in(o.destination, stored_as_json=True)),  # a sent one keeps no text
-    ))).all()
+    rows = (
+        await s.execute(
+            select(o.id, o.team_id, o.destination, o.payload).where(
+                o.team_id.in_(list(teams)),
+                or_(
+                    o.status == "pending", scrub.found_in(o.destination, stored_as_json=True)
+                ),  # a sent one keeps no text
+            )
+        )
+    ).all()
     for message_id, team_id, destination, payload in rows:
         to = dict(destination or {})
         members = [str(m) for m in to.get("members") or []]
@@ -415,8 +511,13 @@ async def _channel_messages(s: AsyncSession, scrub: Scrubber, quotes: Quotes, pl
     if result.rowcount:  # type: ignore[attr-defined]
         touched.add("channel_messages")
     languages = dict((await s.execute(select(Team.channel_id, Team.language).where(Team.platform == platform))).all())
-    rows = (await s.execute(select(ChannelMessage.id, ChannelMessage.channel_id, ChannelMessage.payload)
-                            .where(ChannelMessage.channel_id.in_(list(languages))))).all()
+    rows = (
+        await s.execute(
+            select(ChannelMessage.id, ChannelMessage.channel_id, ChannelMessage.payload).where(
+                ChannelMessage.channel_id.in_(list(languages))
+            )
+        )
+    ).all()
     for message_id, channel_id, payload in rows:
         if (payload or {}).get("user") == scrub.user_id:  # a command they typed
             await s.execute(delete(ChannelMessage).where(ChannelMessage.id == message_id))

@@ -147,18 +147,14 @@ class TeamMember(Base):
     __tablename__ = "team_members"
 
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
-    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
 
 
 class RoleGrant(Base):
     __tablename__ = "role_grants"
 
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
-    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
     created_at: Mapped[datetime]
 
@@ -214,9 +210,7 @@ class SentPrompt(Base):
     __table_args__ = (Index("ix_sent_prompts_message", "platform", "channel_id", "message_id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    occurrence_id: Mapped[int] = mapped_column(
-        ForeignKey("occurrences.id", ondelete="CASCADE"), index=True
-    )
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), index=True)
     platform: Mapped[str] = mapped_column(String(20))
     channel_id: Mapped[str] = mapped_column(String(200))
     message_id: Mapped[str] = mapped_column(String(200))
@@ -255,12 +249,8 @@ class Participation(Base):
     __tablename__ = "participations"
     __table_args__ = ({"sqlite_with_rowid": False},)  # kept in member order, not answer order (migration 0004)
 
-    occurrence_id: Mapped[int] = mapped_column(
-        ForeignKey("occurrences.id", ondelete="CASCADE"), primary_key=True
-    )
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
-    )
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
 
 
 class SealedAnswer(Base):
@@ -271,9 +261,7 @@ class SealedAnswer(Base):
     __tablename__ = "sealed_answers"
     __table_args__ = ({"sqlite_with_rowid": False},)  # kept in tag order, not answer order
 
-    occurrence_id: Mapped[int] = mapped_column(
-        ForeignKey("occurrences.id", ondelete="CASCADE"), primary_key=True
-    )
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -290,9 +278,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
-    occurrence_id: Mapped[int | None] = mapped_column(
-        ForeignKey("occurrences.id", ondelete="CASCADE")
-    )
+    occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"))
     destination: Mapped[dict[str, Any]]
     payload: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sent, failed

@@ -109,7 +109,9 @@ def _totals(
     if dialect == "postgresql":
         record = (
             func.json_to_record(Reply.values)
-            .table_valued(*(column(k, Integer) for k in scored), *(column(k, Text) for k in written), joins_implicitly=True)
+            .table_valued(
+                *(column(k, Integer) for k in scored), *(column(k, Text) for k in written), joins_implicitly=True
+            )
             .render_derived(name="answer", with_types=True)
         )
         fields: dict[str, ColumnElement[Any]] = {k: record.c[k] for k in (*scored, *written)}
@@ -148,18 +150,35 @@ class ReadTx:
         """Every occurrence of the team's rituals planned at or after ``since``, oldest first."""
         answered = (  # per round, from the index on the round alone; sealed answers while it is open
             select(func.count()).where(Reply.occurrence_id == Occurrence.id).correlate(Occurrence).scalar_subquery()
-            + select(func.count()).where(SealedAnswer.occurrence_id == Occurrence.id).correlate(Occurrence).scalar_subquery()
+            + select(func.count())
+            .where(SealedAnswer.occurrence_id == Occurrence.id)
+            .correlate(Occurrence)
+            .scalar_subquery()
         )
         stmt = (
-            select(Occurrence.id, Occurrence.ritual_id, Occurrence.planned_at, Occurrence.status, Occurrence.reason,
-                   Occurrence.content, answered)
+            select(
+                Occurrence.id,
+                Occurrence.ritual_id,
+                Occurrence.planned_at,
+                Occurrence.status,
+                Occurrence.reason,
+                Occurrence.content,
+                answered,
+            )
             .join(Ritual, Ritual.id == Occurrence.ritual_id)
             .where(Ritual.team_id == team_id, Occurrence.planned_at >= since)
             .order_by(Occurrence.planned_at, Occurrence.id)
         )
         return [
-            Round(occurrence_id=occ, ritual_id=ritual, planned_at=planned, status=status, reason=reason,
-                  content=content or {}, answered=int(n or 0))
+            Round(
+                occurrence_id=occ,
+                ritual_id=ritual,
+                planned_at=planned,
+                status=status,
+                reason=reason,
+                content=content or {},
+                answered=int(n or 0),
+            )
             for occ, ritual, planned, status, reason, content, n in (await self.conn.execute(stmt)).all()
         ]
 
@@ -176,32 +195,52 @@ class ReadTx:
             return []
         answered = (Reply.occurrence_id.in_(_rounds_of(ritual_ids, since)), Reply.member_id.is_not(None))
         if self.dialect == "sqlite":
-            rows = (await self.conn.execute(
-                select(Reply.occurrence_id, func.coalesce(func.nullif(Member.display_name, ""), Member.user_id),
-                       cast(Reply.values, Text))
-                .join(Member, Member.id == Reply.member_id)
-                .where(*answered)
-                .order_by(Reply.occurrence_id, Member.display_name, Member.id)
-            )).all()
+            rows = (
+                await self.conn.execute(
+                    select(
+                        Reply.occurrence_id,
+                        func.coalesce(func.nullif(Member.display_name, ""), Member.user_id),
+                        cast(Reply.values, Text),
+                    )
+                    .join(Member, Member.id == Reply.member_id)
+                    .where(*answered)
+                    .order_by(Reply.occurrence_id, Member.display_name, Member.id)
+                )
+            ).all()
         else:
-            found = (await self.conn.execute(
-                select(Reply.occurrence_id, Reply.member_id, cast(Reply.values, Text)).where(*answered)
-            )).all()
-            names = (await self.conn.execute(
-                select(Member.id, Member.display_name, Member.user_id)
-                .where(Member.id.in_({member for _occ, member, _text in found}))
-                .order_by(Member.display_name, Member.id)  # in the database's collation, as the join sorts them
-            )).all() if found else []
+            found = (
+                await self.conn.execute(
+                    select(Reply.occurrence_id, Reply.member_id, cast(Reply.values, Text)).where(*answered)
+                )
+            ).all()
+            names = (
+                (
+                    await self.conn.execute(
+                        select(Member.id, Member.display_name, Member.user_id)
+                        .where(Member.id.in_({member for _occ, member, _text in found}))
+                        .order_by(Member.display_name, Member.id)  # in the database's collation, as the join sorts them
+                    )
+                ).all()
+                if found
+                else []
+            )
             rank = {mid: (i, name or uid) for i, (mid, name, uid) in enumerate(names)}
             ordered = sorted((r for r in found if r[1] in rank), key=lambda r: (r[0], rank[r[1]][0]))
             rows = [(occ, rank[member][1], text) for occ, member, text in ordered]
         values = json.loads("[" + ",".join([text or "null" for _occ, _name, text in rows]) + "]")
-        return [NamedAnswer(occurrence_id=occ, member_name=name, values=value or {})
-                for (occ, name, _text), value in zip(rows, values, strict=True)]
+        return [
+            NamedAnswer(occurrence_id=occ, member_name=name, values=value or {})
+            for (occ, name, _text), value in zip(rows, values, strict=True)
+        ]
 
     async def anonymous_rounds(
-        self, ritual_ids: Collection[int], since: datetime, min_answers: int, *,
-        scored: Collection[str], written: Collection[str],
+        self,
+        ritual_ids: Collection[int],
+        since: datetime,
+        min_answers: int,
+        *,
+        scored: Collection[str],
+        written: Collection[str],
     ) -> dict[int, AnonymousRound]:
         """Totals of the rounds of ``ritual_ids`` planned at or after ``since`` that ``min_answers``
         or more members answered anonymously: per ``scored`` question that as many scored, the
@@ -232,8 +271,11 @@ class ReadTx:
             found[occ] = AnonymousRound(
                 answered=int(answered),
                 scores={key: (int(c), int(t)) for key, c, t in zip(scored, counts, sums, strict=True) if t is not None},
-                texts={key: sorted(str(t) for t in some) for key, some in zip(written, texts, strict=True)
-                       if some and answered >= least_words},
+                texts={
+                    key: sorted(str(t) for t in some)
+                    for key, some in zip(written, texts, strict=True)
+                    if some and answered >= least_words
+                },
             )
         return found
 
@@ -257,7 +299,8 @@ class ReadTx:
             return []
         stmt = (
             select(Action.id, Action.ritual_id, Action.text, Action.created_at, Action.followup_occurrence_id)
-            .where(Action.ritual_id.in_(ritual_ids)).order_by(Action.id)
+            .where(Action.ritual_id.in_(ritual_ids))
+            .order_by(Action.id)
         )
         return [(a, b, c, d, e) for a, b, c, d, e in (await self.conn.execute(stmt)).all()]
 
@@ -265,8 +308,10 @@ class ReadTx:
         """The ritual's latest ``limit`` occurrences with one of ``statuses``, newest first."""
         table = Occurrence.__table__
         rows = await self.conn.execute(
-            select(table).where(table.c.ritual_id == ritual_id, table.c.status.in_(statuses))
-            .order_by(table.c.planned_at.desc(), table.c.id.desc()).limit(limit)
+            select(table)
+            .where(table.c.ritual_id == ritual_id, table.c.status.in_(statuses))
+            .order_by(table.c.planned_at.desc(), table.c.id.desc())
+            .limit(limit)
         )
         return [occurrence_view(o) for o in rows.all()]  # type: ignore[arg-type]
 
@@ -275,15 +320,22 @@ class ReadTx:
         if not occurrence_ids:
             return {}
         stmt = (
-            select(Reply.occurrence_id, Reply.member_id, func.coalesce(func.nullif(Member.display_name, ""), Member.user_id),
-                   Reply.values, Reply.created_on)
+            select(
+                Reply.occurrence_id,
+                Reply.member_id,
+                func.coalesce(func.nullif(Member.display_name, ""), Member.user_id),
+                Reply.values,
+                Reply.created_on,
+            )
             .outerjoin(Member, Member.id == Reply.member_id)
             .where(Reply.occurrence_id.in_(occurrence_ids))
             .order_by(Reply.occurrence_id, Member.display_name, Reply.id)
         )
         out: dict[int, list[ReplyView]] = {occ: [] for occ in occurrence_ids}
         for occ, member, name, values, day in (await self.conn.execute(stmt)).all():
-            out[occ].append(ReplyView(member_id=member, member_name=name or "", values=dict(values or {}), created_on=day))
+            out[occ].append(
+                ReplyView(member_id=member, member_name=name or "", values=dict(values or {}), created_on=day)
+            )
         return out
 
     async def answered(self, occurrence_ids: Collection[int]) -> dict[int, int]:
@@ -332,10 +384,13 @@ class Queries:
         with it), so only messages that are no prompt, or of a closed round, go."""
         closed = select(Occurrence.id).where(Occurrence.status != "open")
         async with self.repo.session() as s:
-            result = await s.execute(delete(OutboxMessage).where(
-                OutboxMessage.status.in_(("sent", "failed")), OutboxMessage.created_at < now - keep,
-                or_(OutboxMessage.occurrence_id.is_(None), OutboxMessage.occurrence_id.in_(closed)),
-            ))
+            result = await s.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.status.in_(("sent", "failed")),
+                    OutboxMessage.created_at < now - keep,
+                    or_(OutboxMessage.occurrence_id.is_(None), OutboxMessage.occurrence_id.in_(closed)),
+                )
+            )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def delete_expired_replies(self, now: datetime) -> int:
@@ -353,14 +408,14 @@ class Queries:
                     continue
                 cutoff = today - timedelta(days=int(days))
                 teams = select(Team.id).where(Team.retention_days == days)
-                result = await s.execute(
-                    delete(Reply).where(Reply.team_id.in_(teams), Reply.created_on < cutoff)
-                )
+                result = await s.execute(delete(Reply).where(Reply.team_id.in_(teams), Reply.created_on < cutoff))
                 deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
                 old_rounds = (
                     select(Occurrence.id)
                     .join(Ritual, Ritual.id == Occurrence.ritual_id)
-                    .where(and_(Ritual.team_id.in_(teams), Occurrence.planned_at < datetime.combine(cutoff, time.min, UTC)))
+                    .where(
+                        and_(Ritual.team_id.in_(teams), Occurrence.planned_at < datetime.combine(cutoff, time.min, UTC))
+                    )
                 )
                 await s.execute(delete(Participation).where(Participation.occurrence_id.in_(old_rounds)))
         return deleted

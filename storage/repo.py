@@ -58,8 +58,15 @@ class Repo(Store):
     # -- teams, members, roles ----------------------------------------------------------
 
     async def ensure_team(
-        self, *, platform: str, workspace_id: str, channel_id: str, name: str,
-        timezone: str, language: str, now: datetime,
+        self,
+        *,
+        platform: str,
+        workspace_id: str,
+        channel_id: str,
+        name: str,
+        timezone: str,
+        language: str,
+        now: datetime,
     ) -> tuple[TeamView, bool]:
         """The team of a channel, created with the defaults on first contact."""
         where = and_(Team.platform == platform, Team.workspace_id == workspace_id, Team.channel_id == channel_id)
@@ -69,10 +76,21 @@ class Repo(Store):
                 return team_view(team), False
             try:
                 async with s.begin_nested():
-                    team = Team(platform=platform, workspace_id=workspace_id, channel_id=channel_id,
-                                name=name, timezone=timezone, language=language, created_at=now,
-                                settings={}, conversation={}, holiday_country="NL",
-                                anonymity_threshold=3, retention_days=730, active=True)
+                    team = Team(
+                        platform=platform,
+                        workspace_id=workspace_id,
+                        channel_id=channel_id,
+                        name=name,
+                        timezone=timezone,
+                        language=language,
+                        created_at=now,
+                        settings={},
+                        conversation={},
+                        holiday_country="NL",
+                        anonymity_threshold=3,
+                        retention_days=730,
+                        active=True,
+                    )
                     s.add(team)
                     await s.flush()
                 return team_view(team), True
@@ -82,8 +100,14 @@ class Repo(Store):
                 return team_view(team), False
 
     async def ensure_member(
-        self, *, platform: str, workspace_id: str, user_id: str, display_name: str,
-        now: datetime, team_id: int | None = None,
+        self,
+        *,
+        platform: str,
+        workspace_id: str,
+        user_id: str,
+        display_name: str,
+        now: datetime,
+        team_id: int | None = None,
     ) -> int:
         """The member's id, created on first contact; joins the team when given."""
         where = and_(Member.platform == platform, Member.workspace_id == workspace_id, Member.user_id == user_id)
@@ -92,8 +116,14 @@ class Repo(Store):
             if member is None:
                 try:
                     async with s.begin_nested():
-                        member = Member(platform=platform, workspace_id=workspace_id, user_id=user_id,
-                                        display_name=display_name, created_at=now, mute_reminders=False)
+                        member = Member(
+                            platform=platform,
+                            workspace_id=workspace_id,
+                            user_id=user_id,
+                            display_name=display_name,
+                            created_at=now,
+                            mute_reminders=False,
+                        )
                         s.add(member)
                         await s.flush()
                 except IntegrityError:
@@ -123,36 +153,52 @@ class Repo(Store):
 
     async def _leave(self, platform: str, workspace_id: str, channel_id: str, who: Any) -> int:
         async with self.session() as s:
-            team_id = await s.scalar(select(Team.id).where(
-                Team.platform == platform, Team.workspace_id == workspace_id, Team.channel_id == channel_id))
+            team_id = await s.scalar(
+                select(Team.id).where(
+                    Team.platform == platform, Team.workspace_id == workspace_id, Team.channel_id == channel_id
+                )
+            )
             if team_id is None:
                 return 0
             leaving = select(Member.id).where(Member.platform == platform, Member.workspace_id == workspace_id, who)
-            result = await s.execute(delete(TeamMember).where(TeamMember.team_id == team_id,
-                                                              TeamMember.member_id.in_(leaving)))
+            result = await s.execute(
+                delete(TeamMember).where(TeamMember.team_id == team_id, TeamMember.member_id.in_(leaving))
+            )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def member_teams(self, actor: Actor, limit: int = 20) -> list[tuple[TeamView, int]]:
         """The active teams a person is in, oldest first, each with their member id."""
         async with self.session() as s:
-            rows = (await s.execute(
-                select(Team, Member.id)
-                .join(TeamMember, TeamMember.team_id == Team.id)
-                .join(Member, Member.id == TeamMember.member_id)
-                .where(Member.platform == actor.platform, Member.workspace_id == actor.workspace_id,
-                       Member.user_id == actor.user_id, Team.active.is_(True))
-                .order_by(Team.id).limit(limit)
-            )).all()
+            rows = (
+                await s.execute(
+                    select(Team, Member.id)
+                    .join(TeamMember, TeamMember.team_id == Team.id)
+                    .join(Member, Member.id == TeamMember.member_id)
+                    .where(
+                        Member.platform == actor.platform,
+                        Member.workspace_id == actor.workspace_id,
+                        Member.user_id == actor.user_id,
+                        Team.active.is_(True),
+                    )
+                    .order_by(Team.id)
+                    .limit(limit)
+                )
+            ).all()
             return [(team_view(team), member_id) for team, member_id in rows]
 
     async def find_member(self, *, platform: str, workspace_id: str, user_id: str) -> int | None:
         async with self.session() as s:
-            return await s.scalar(select(Member.id).where(
-                Member.platform == platform, Member.workspace_id == workspace_id, Member.user_id == user_id))
+            return await s.scalar(
+                select(Member.id).where(
+                    Member.platform == platform, Member.workspace_id == workspace_id, Member.user_id == user_id
+                )
+            )
 
     async def roles(self, team_id: int, member_id: int) -> set[str]:
         async with self.session() as s:
-            rows = await s.scalars(select(RoleGrant.role).where(RoleGrant.team_id == team_id, RoleGrant.member_id == member_id))
+            rows = await s.scalars(
+                select(RoleGrant.role).where(RoleGrant.team_id == team_id, RoleGrant.member_id == member_id)
+            )
             return set(rows)
 
     async def grant(self, team_id: int, member_id: int, role: str, now: datetime) -> bool:
@@ -164,8 +210,11 @@ class Repo(Store):
 
     async def revoke(self, team_id: int, member_id: int, role: str) -> bool:
         async with self.session() as s:
-            result = await s.execute(delete(RoleGrant).where(
-                RoleGrant.team_id == team_id, RoleGrant.member_id == member_id, RoleGrant.role == role))
+            result = await s.execute(
+                delete(RoleGrant).where(
+                    RoleGrant.team_id == team_id, RoleGrant.member_id == member_id, RoleGrant.role == role
+                )
+            )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def role_list(self, team_id: int) -> list[tuple[str, str, str]]:
@@ -174,15 +223,21 @@ class Repo(Store):
             rows = await s.execute(
                 select(RoleGrant.role, Member.user_id, Member.display_name)
                 .join(Member, Member.id == RoleGrant.member_id)
-                .where(RoleGrant.team_id == team_id).order_by(RoleGrant.role, Member.display_name)
+                .where(RoleGrant.team_id == team_id)
+                .order_by(RoleGrant.role, Member.display_name)
             )
             return [(r, u, n) for r, u, n in rows.all()]
 
-    async def team_conversation(self, *, platform: str, workspace_id: str, channel_id: str) -> tuple[int, dict[str, Any], bool] | None:
+    async def team_conversation(
+        self, *, platform: str, workspace_id: str, channel_id: str
+    ) -> tuple[int, dict[str, Any], bool] | None:
         """(team id, stored platform conversation reference, active) of a channel, if known."""
         async with self.session() as s:
-            team = await s.scalar(select(Team).where(
-                Team.platform == platform, Team.workspace_id == workspace_id, Team.channel_id == channel_id))
+            team = await s.scalar(
+                select(Team).where(
+                    Team.platform == platform, Team.workspace_id == workspace_id, Team.channel_id == channel_id
+                )
+            )
             return (team.id, dict(team.conversation or {}), bool(team.active)) if team else None
 
     async def update_team(self, team_id: int, **values: Any) -> None:
@@ -196,12 +251,27 @@ class Repo(Store):
     # -- rituals --------------------------------------------------------------------
 
     async def add_ritual(
-        self, *, team_id: int, kind: str, schedule: str, open_seconds: int,
-        options: dict[str, Any], next_due_at: datetime | None, now: datetime,
+        self,
+        *,
+        team_id: int,
+        kind: str,
+        schedule: str,
+        open_seconds: int,
+        options: dict[str, Any],
+        next_due_at: datetime | None,
+        now: datetime,
     ) -> int:
         async with self.session() as s:
-            ritual = Ritual(team_id=team_id, kind=kind, schedule=schedule, open_seconds=open_seconds,
-                            options=options, paused=False, next_due_at=next_due_at, created_at=now)
+            ritual = Ritual(
+                team_id=team_id,
+                kind=kind,
+                schedule=schedule,
+                open_seconds=open_seconds,
+                options=options,
+                paused=False,
+                next_due_at=next_due_at,
+                created_at=now,
+            )
             s.add(ritual)
             await s.flush()
             return ritual.id
@@ -226,7 +296,9 @@ class Repo(Store):
 
     async def open_occurrences(self, ritual_ids: Sequence[int]) -> dict[int, list[OccurrenceView]]:
         async with self.session() as s:
-            rows = await s.scalars(select(Occurrence).where(Occurrence.ritual_id.in_(ritual_ids), Occurrence.status == "open"))
+            rows = await s.scalars(
+                select(Occurrence).where(Occurrence.ritual_id.in_(ritual_ids), Occurrence.status == "open")
+            )
             out: dict[int, list[OccurrenceView]] = {}
             for o in rows:
                 out.setdefault(o.ritual_id, []).append(occurrence_view(o))
@@ -235,34 +307,53 @@ class Repo(Store):
     async def last_planned(self, ritual_ids: Sequence[int]) -> dict[int, datetime]:
         """When each ritual's latest occurrence (sent or skipped) was planned."""
         async with self.session() as s:
-            rows = await s.execute(select(Occurrence.ritual_id, func.max(Occurrence.planned_at))
-                                   .where(Occurrence.ritual_id.in_(ritual_ids)).group_by(Occurrence.ritual_id))
+            rows = await s.execute(
+                select(Occurrence.ritual_id, func.max(Occurrence.planned_at))
+                .where(Occurrence.ritual_id.in_(ritual_ids))
+                .group_by(Occurrence.ritual_id)
+            )
             return {ritual_id: at for ritual_id, at in rows.all() if at is not None}
 
     async def last_skipped(self, ritual_ids: Sequence[int]) -> dict[int, OccurrenceView]:
         async with self.session() as s:
             rows = await s.scalars(
-                select(Occurrence).where(Occurrence.ritual_id.in_(ritual_ids), Occurrence.status == "skipped")
+                select(Occurrence)
+                .where(Occurrence.ritual_id.in_(ritual_ids), Occurrence.status == "skipped")
                 .order_by(Occurrence.planned_at)
             )
             return {o.ritual_id: occurrence_view(o) for o in rows}
 
-    async def add_action(self, *, ritual_id: int, text: str, member_id: int | None, now: datetime) -> tuple[int, str | None]:
+    async def add_action(
+        self, *, ritual_id: int, text: str, member_id: int | None, now: datetime
+    ) -> tuple[int, str | None]:
         """Record an agreed action, linked to the ritual's latest closed round; (its id, the
         text it replaced). The next round asks about one agreement: one still waiting for
         that round is replaced, not stacked."""
         async with self.session() as s:
             source = await s.scalar(
-                select(Occurrence.id).where(Occurrence.ritual_id == ritual_id, Occurrence.status == "closed")
-                .order_by(Occurrence.planned_at.desc()).limit(1)
+                select(Occurrence.id)
+                .where(Occurrence.ritual_id == ritual_id, Occurrence.status == "closed")
+                .order_by(Occurrence.planned_at.desc())
+                .limit(1)
             )
-            waiting = await s.scalar(select(Action).where(Action.ritual_id == ritual_id, Action.followup_occurrence_id.is_(None))
-                                     .order_by(Action.id.desc()).limit(1))
+            waiting = await s.scalar(
+                select(Action)
+                .where(Action.ritual_id == ritual_id, Action.followup_occurrence_id.is_(None))
+                .order_by(Action.id.desc())
+                .limit(1)
+            )
             if waiting is not None:
                 replaced = waiting.text
-                waiting.text, waiting.member_id, waiting.source_occurrence_id, waiting.created_at = text, member_id, source, now
+                waiting.text, waiting.member_id, waiting.source_occurrence_id, waiting.created_at = (
+                    text,
+                    member_id,
+                    source,
+                    now,
+                )
                 return waiting.id, replaced
-            action = Action(ritual_id=ritual_id, text=text, member_id=member_id, source_occurrence_id=source, created_at=now)
+            action = Action(
+                ritual_id=ritual_id, text=text, member_id=member_id, source_occurrence_id=source, created_at=now
+            )
             s.add(action)
             await s.flush()
             return action.id, None
@@ -271,14 +362,19 @@ class Repo(Store):
         async with self.session() as s:
             await s.execute(update(Member).where(Member.id == member_id).values(mute_reminders=muted))
 
-    async def assigned_colleague(self, *, platform: str, workspace_id: str, user_id: str, occurrence_id: int) -> tuple[str, str] | None:
+    async def assigned_colleague(
+        self, *, platform: str, workspace_id: str, user_id: str, occurrence_id: int
+    ) -> tuple[str, str] | None:
         """(member id, name) of the colleague a member is asked to appreciate in a round."""
         async with self.session() as s:
             occ = await s.get(Occurrence, occurrence_id)
             if occ is None:
                 return None
-            me = await s.scalar(select(Member.id).where(
-                Member.platform == platform, Member.workspace_id == workspace_id, Member.user_id == user_id))
+            me = await s.scalar(
+                select(Member.id).where(
+                    Member.platform == platform, Member.workspace_id == workspace_id, Member.user_id == user_id
+                )
+            )
         roster = round_roster(occ.content or {})
         target = assign_colleagues([mid for mid, _name in roster], occurrence_id).get(me) if me is not None else None
         return (str(target), dict(roster)[target]) if target is not None else None
@@ -295,19 +391,47 @@ class Repo(Store):
                 return 0
             team = team_view(row)
             ids = [mid for mid, _name in round_roster(occ.content or {})]
-            users = (await s.scalars(select(Member.user_id).where(
-                Member.id.in_(ids), Member.platform == team.platform, Member.workspace_id == team.workspace_id,
-            ).order_by(Member.user_id))).all() if ids else []
-            rows = (await s.execute(select(OutboxMessage.destination, OutboxMessage.payload)
-                                    .where(OutboxMessage.occurrence_id == occurrence_id))).all()
-            asked = {str((d or {}).get("user_id")) for d, p in rows
-                     if (p or {}).get("type") == "prompt" and (d or {}).get("user_id")}
+            users = (
+                (
+                    await s.scalars(
+                        select(Member.user_id)
+                        .where(
+                            Member.id.in_(ids),
+                            Member.platform == team.platform,
+                            Member.workspace_id == team.workspace_id,
+                        )
+                        .order_by(Member.user_id)
+                    )
+                ).all()
+                if ids
+                else []
+            )
+            rows = (
+                await s.execute(
+                    select(OutboxMessage.destination, OutboxMessage.payload).where(
+                        OutboxMessage.occurrence_id == occurrence_id
+                    )
+                )
+            ).all()
+            asked = {
+                str((d or {}).get("user_id"))
+                for d, p in rows
+                if (p or {}).get("type") == "prompt" and (d or {}).get("user_id")
+            }
             for user_id in users:
                 if user_id not in asked:
-                    await tx.enqueue(team_id=team.id, occurrence_id=occurrence_id,
-                                     destination=ChannelRef(platform=team.platform, workspace_id=team.workspace_id,
-                                                            channel_id=team.channel_id, user_id=user_id),
-                                     payload={"type": "prompt", "occurrence_id": occurrence_id}, at=now)
+                    await tx.enqueue(
+                        team_id=team.id,
+                        occurrence_id=occurrence_id,
+                        destination=ChannelRef(
+                            platform=team.platform,
+                            workspace_id=team.workspace_id,
+                            channel_id=team.channel_id,
+                            user_id=user_id,
+                        ),
+                        payload={"type": "prompt", "occurrence_id": occurrence_id},
+                        at=now,
+                    )
                     queued += 1
         return queued
 
@@ -315,7 +439,11 @@ class Repo(Store):
 
     async def add_holiday(self, team_id: int, start: date, end: date, name: str, source: str = "manual") -> bool:
         async with self.session() as s:
-            exists = await s.scalar(select(Holiday.id).where(Holiday.team_id == team_id, Holiday.start_date == start, Holiday.end_date == end))
+            exists = await s.scalar(
+                select(Holiday.id).where(
+                    Holiday.team_id == team_id, Holiday.start_date == start, Holiday.end_date == end
+                )
+            )
             if exists:
                 return False
             s.add(Holiday(team_id=team_id, start_date=start, end_date=end, name=name, source=source))
@@ -323,17 +451,25 @@ class Repo(Store):
 
     async def remove_holiday(self, team_id: int, start: date, end: date) -> bool:
         async with self.session() as s:
-            result = await s.execute(delete(Holiday).where(Holiday.team_id == team_id, Holiday.start_date == start, Holiday.end_date == end))
+            result = await s.execute(
+                delete(Holiday).where(Holiday.team_id == team_id, Holiday.start_date == start, Holiday.end_date == end)
+            )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def holidays(self, team_id: int) -> list[tuple[date, date, str]]:
         async with self.session() as s:
-            rows = await s.execute(select(Holiday.start_date, Holiday.end_date, Holiday.name).where(Holiday.team_id == team_id).order_by(Holiday.start_date))
+            rows = await s.execute(
+                select(Holiday.start_date, Holiday.end_date, Holiday.name)
+                .where(Holiday.team_id == team_id)
+                .order_by(Holiday.start_date)
+            )
             return [(a, b, n) for a, b, n in rows.all()]
 
     # -- audit, privacy ---------------------------------------------------------------
 
-    async def audit(self, team_id: int, member_id: int | None, action: str, detail: dict[str, Any], now: datetime) -> None:
+    async def audit(
+        self, team_id: int, member_id: int | None, action: str, detail: dict[str, Any], now: datetime
+    ) -> None:
         async with self.session() as s:
             s.add(AuditEntry(team_id=team_id, member_id=member_id, action=action, detail=detail, created_at=now))
 
@@ -342,7 +478,8 @@ class Repo(Store):
         async with self.session() as s:
             rows = await s.execute(
                 select(Member.id, Member.user_id, Member.display_name)
-                .join(TeamMember, TeamMember.member_id == Member.id).where(TeamMember.team_id == team_id)
+                .join(TeamMember, TeamMember.member_id == Member.id)
+                .where(TeamMember.team_id == team_id)
             )
             return [(a, b, c) for a, b, c in rows.all()]
 
@@ -357,7 +494,9 @@ class Repo(Store):
 
     # -- playground channel ------------------------------------------------------------
 
-    async def post_channel_message(self, channel_id: str, user_id: str | None, payload: dict[str, Any], now: datetime) -> int:
+    async def post_channel_message(
+        self, channel_id: str, user_id: str | None, payload: dict[str, Any], now: datetime
+    ) -> int:
         async with self.session() as s:
             msg = ChannelMessage(channel_id=channel_id, user_id=user_id, payload=payload, created_at=now)
             s.add(msg)
@@ -366,15 +505,22 @@ class Repo(Store):
 
     async def update_channel_message(self, message_id: int, payload: dict[str, Any], now: datetime) -> None:
         async with self.session() as s:
-            await s.execute(update(ChannelMessage).where(ChannelMessage.id == message_id).values(payload=payload, updated_at=now))
+            await s.execute(
+                update(ChannelMessage).where(ChannelMessage.id == message_id).values(payload=payload, updated_at=now)
+            )
 
-    async def channel_messages(self, channel_id: str, user_id: str | None, limit: int = 200) -> list[tuple[int, str | None, dict[str, Any], datetime]]:
+    async def channel_messages(
+        self, channel_id: str, user_id: str | None, limit: int = 200
+    ) -> list[tuple[int, str | None, dict[str, Any], datetime]]:
         """The latest messages of a channel that ``user_id`` may see, oldest first."""
         async with self.session() as s:
             rows = await s.execute(
                 select(ChannelMessage.id, ChannelMessage.user_id, ChannelMessage.payload, ChannelMessage.created_at)
-                .where(ChannelMessage.channel_id == channel_id,
-                       or_(ChannelMessage.user_id.is_(None), ChannelMessage.user_id == user_id))
-                .order_by(ChannelMessage.id.desc()).limit(limit)
+                .where(
+                    ChannelMessage.channel_id == channel_id,
+                    or_(ChannelMessage.user_id.is_(None), ChannelMessage.user_id == user_id),
+                )
+                .order_by(ChannelMessage.id.desc())
+                .limit(limit)
             )
             return [(i, u, p, c) for i, u, p, c in reversed(rows.all())]

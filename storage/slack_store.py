@@ -146,8 +146,17 @@ class SlackInstallationStore(AsyncInstallationStore):
             if row is None:
                 try:
                     async with s.begin_nested():
-                        s.add(Installation(platform=PLATFORM, workspace_id=key, name=name, installer_user_id=installer,
-                                           enabled=True, data=data, created_at=self.clock()))
+                        s.add(
+                            Installation(
+                                platform=PLATFORM,
+                                workspace_id=key,
+                                name=name,
+                                installer_user_id=installer,
+                                enabled=True,
+                                data=data,
+                                created_at=self.clock(),
+                            )
+                        )
                         await s.flush()
                     return
                 except IntegrityError:  # installed at the same moment through another replica
@@ -170,7 +179,11 @@ class SlackInstallationStore(AsyncInstallationStore):
         return row if row is not None and row.enabled else None
 
     async def async_find_bot(
-        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False,
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
     ) -> Bot | None:
         row = await self._enabled_row(workspace_key(enterprise_id, team_id, is_enterprise_install))
         token = self._open((row.data or {}).get("bot_token")) if row else None
@@ -178,16 +191,27 @@ class SlackInstallationStore(AsyncInstallationStore):
             return None
         d = row.data
         return Bot(
-            app_id=d.get("app_id"), enterprise_id=d.get("enterprise_id"), enterprise_name=d.get("enterprise_name"),
-            team_id=d.get("team_id"), team_name=d.get("team_name"), bot_token=token,
-            bot_id=str(d.get("bot_id") or ""), bot_user_id=str(d.get("bot_user_id") or ""),
-            bot_scopes=d.get("bot_scopes") or [], bot_refresh_token=self._open(d.get("bot_refresh_token")),
+            app_id=d.get("app_id"),
+            enterprise_id=d.get("enterprise_id"),
+            enterprise_name=d.get("enterprise_name"),
+            team_id=d.get("team_id"),
+            team_name=d.get("team_name"),
+            bot_token=token,
+            bot_id=str(d.get("bot_id") or ""),
+            bot_user_id=str(d.get("bot_user_id") or ""),
+            bot_scopes=d.get("bot_scopes") or [],
+            bot_refresh_token=self._open(d.get("bot_refresh_token")),
             bot_token_expires_at=d.get("bot_token_expires_at"),
-            is_enterprise_install=bool(d.get("is_enterprise_install")), installed_at=float(d.get("installed_at") or 0),
+            is_enterprise_install=bool(d.get("is_enterprise_install")),
+            installed_at=float(d.get("installed_at") or 0),
         )
 
     async def async_find_installation(
-        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None,
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> SlackInstallation | None:
         """The workspace's installation; with ``user_id``, only when that user installed it
@@ -197,12 +221,21 @@ class SlackInstallationStore(AsyncInstallationStore):
             return None
         d = row.data or {}
         return SlackInstallation(
-            app_id=d.get("app_id"), enterprise_id=d.get("enterprise_id"), enterprise_name=d.get("enterprise_name"),
-            team_id=d.get("team_id"), team_name=d.get("team_name"), bot_token=self._open(d.get("bot_token")),
-            bot_id=d.get("bot_id"), bot_user_id=d.get("bot_user_id"), bot_scopes=d.get("bot_scopes") or [],
-            bot_refresh_token=self._open(d.get("bot_refresh_token")), bot_token_expires_at=d.get("bot_token_expires_at"),
-            user_id=row.installer_user_id or "", is_enterprise_install=bool(d.get("is_enterprise_install")),
-            installed_at=float(d.get("installed_at") or 0), token_type=d.get("token_type"),
+            app_id=d.get("app_id"),
+            enterprise_id=d.get("enterprise_id"),
+            enterprise_name=d.get("enterprise_name"),
+            team_id=d.get("team_id"),
+            team_name=d.get("team_name"),
+            bot_token=self._open(d.get("bot_token")),
+            bot_id=d.get("bot_id"),
+            bot_user_id=d.get("bot_user_id"),
+            bot_scopes=d.get("bot_scopes") or [],
+            bot_refresh_token=self._open(d.get("bot_refresh_token")),
+            bot_token_expires_at=d.get("bot_token_expires_at"),
+            user_id=row.installer_user_id or "",
+            is_enterprise_install=bool(d.get("is_enterprise_install")),
+            installed_at=float(d.get("installed_at") or 0),
+            token_type=d.get("token_type"),
         )
 
     # -- deleting: disable, wipe the tokens, keep the row -------------------------------
@@ -211,10 +244,16 @@ class SlackInstallationStore(AsyncInstallationStore):
         await self.async_disable(workspace_key(enterprise_id, team_id, enterprise_id is not None and team_id is None))
 
     async def async_delete_installation(
-        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None,
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
     ) -> None:
         if user_id is None:  # a user's own token: Ritme holds none
-            await self.async_disable(workspace_key(enterprise_id, team_id, enterprise_id is not None and team_id is None))
+            await self.async_disable(
+                workspace_key(enterprise_id, team_id, enterprise_id is not None and team_id is None)
+            )
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
@@ -228,8 +267,9 @@ class SlackInstallationStore(AsyncInstallationStore):
         if row is None:
             return None
         token = self._open((row.data or {}).get("bot_token")) if row.enabled else None
-        return WorkspaceInstall(workspace_id=workspace_id, enabled=row.enabled, installer_user_id=row.installer_user_id,
-                                bot_token=token)
+        return WorkspaceInstall(
+            workspace_id=workspace_id, enabled=row.enabled, installer_user_id=row.installer_user_id, bot_token=token
+        )
 
     async def async_disable(self, workspace_id: str) -> None:
         """Nothing more is sent to the workspace; its tokens are wiped. A workspace Ritme did
@@ -239,24 +279,42 @@ class SlackInstallationStore(AsyncInstallationStore):
             if row is None:
                 try:
                     async with s.begin_nested():
-                        s.add(Installation(platform=PLATFORM, workspace_id=workspace_id, name="", installer_user_id=None,
-                                           enabled=False, data={}, created_at=self.clock()))
+                        s.add(
+                            Installation(
+                                platform=PLATFORM,
+                                workspace_id=workspace_id,
+                                name="",
+                                installer_user_id=None,
+                                enabled=False,
+                                data={},
+                                created_at=self.clock(),
+                            )
+                        )
                         await s.flush()
                     return
                 except IntegrityError:
                     row = await self._row(s, workspace_id)
                     assert row is not None
             row.enabled = False
-            row.data = {**(row.data or {}), "bot_token": None, "bot_refresh_token": None,
-                        "disabled_at": self.clock().isoformat()}
+            row.data = {
+                **(row.data or {}),
+                "bot_token": None,
+                "bot_refresh_token": None,
+                "disabled_at": self.clock().isoformat(),
+            }
 
     async def async_enable(self, workspace_id: str) -> bool:
         """Enable a disabled workspace again (the single-workspace app came back); True when
         it was disabled."""
         async with self.repo.session() as s:
             result = await s.execute(
-                update(Installation).where(Installation.platform == PLATFORM, Installation.workspace_id == workspace_id,
-                                           Installation.enabled.is_(False)).values(enabled=True)
+                update(Installation)
+                .where(
+                    Installation.platform == PLATFORM,
+                    Installation.workspace_id == workspace_id,
+                    Installation.enabled.is_(False),
+                )
+                .values(enabled=True)
             )
             return bool(getattr(result, "rowcount", 0))
 
@@ -286,6 +344,8 @@ class SlackOAuthStateStore(AsyncOAuthStateStore):
             return False
         async with self.repo.session() as s:
             result = await s.execute(
-                delete(SlackOAuthState).where(SlackOAuthState.state == state[:100], SlackOAuthState.expires_at > self.clock())
+                delete(SlackOAuthState).where(
+                    SlackOAuthState.state == state[:100], SlackOAuthState.expires_at > self.clock()
+                )
             )
             return bool(getattr(result, "rowcount", 0))

@@ -107,7 +107,8 @@ class SqlTx(AnswerRows):
     async def add_occurrence(self, **fields: Any) -> int | None:
         table = Occurrence.__table__
         return await self.s.scalar(  # the claim: one statement, None when taken already
-            self._insert(table).values(**fields)
+            self._insert(table)
+            .values(**fields)
             .on_conflict_do_nothing(index_elements=[table.c.ritual_id, table.c.planned_at])
             .returning(table.c.id)
         )
@@ -119,8 +120,10 @@ class SqlTx(AnswerRows):
     async def recent_occurrences(self, ritual_id: int, limit: int) -> list[OccurrenceView]:
         table = Occurrence.__table__  # plain rows: each tick reads these for every ritual it opens
         rows = await self.s.execute(
-            select(table).where(table.c.ritual_id == ritual_id)
-            .order_by(table.c.planned_at.desc(), table.c.id.desc()).limit(limit)
+            select(table)
+            .where(table.c.ritual_id == ritual_id)
+            .order_by(table.c.planned_at.desc(), table.c.id.desc())
+            .limit(limit)
         )
         return [occurrence_view(o) for o in rows.all()]  # type: ignore[arg-type]
 
@@ -133,15 +136,18 @@ class SqlTx(AnswerRows):
     async def lock_closable(self, now: datetime, limit: int) -> list[OccurrenceView]:
         rows = await self.s.scalars(
             self._locked(
-                select(Occurrence).where(Occurrence.status == "open", Occurrence.closes_at <= now)
-                .order_by(Occurrence.closes_at).limit(limit)
+                select(Occurrence)
+                .where(Occurrence.status == "open", Occurrence.closes_at <= now)
+                .order_by(Occurrence.closes_at)
+                .limit(limit)
             )
         )
         return [occurrence_view(o) for o in rows]
 
     async def close_occurrence(self, occurrence_id: int, now: datetime) -> bool:
         result = await self.s.execute(
-            update(Occurrence).where(Occurrence.id == occurrence_id, Occurrence.status == "open")
+            update(Occurrence)
+            .where(Occurrence.id == occurrence_id, Occurrence.status == "open")
             .values(status="closed", closed_at=now)
         )
         if not result.rowcount:  # type: ignore[attr-defined]
@@ -154,42 +160,66 @@ class SqlTx(AnswerRows):
     ) -> OpeningContext:
         team_ids = sorted({r.team_id for r in rituals})
         ritual_ids = sorted({r.id for r in rituals})
-        teams = {row.id: team_view(row) for row in (await self.s.execute(  # type: ignore[arg-type]
-            select(Team.__table__).where(Team.__table__.c.id.in_(team_ids)))).all()}
+        teams = {
+            row.id: team_view(row)
+            for row in (
+                await self.s.execute(  # type: ignore[arg-type]
+                    select(Team.__table__).where(Team.__table__.c.id.in_(team_ids))
+                )
+            ).all()
+        }
         holidays: dict[int, list[tuple[date, date, str]]] = {}
-        for team_id, first, last, name in (await self.s.execute(
-            select(Holiday.team_id, Holiday.start_date, Holiday.end_date, Holiday.name)
-            .where(Holiday.team_id.in_(team_ids), Holiday.end_date >= first_day, Holiday.start_date <= last_day)
-            .order_by(Holiday.start_date, Holiday.id)
-        )).all():
+        for team_id, first, last, name in (
+            await self.s.execute(
+                select(Holiday.team_id, Holiday.start_date, Holiday.end_date, Holiday.name)
+                .where(Holiday.team_id.in_(team_ids), Holiday.end_date >= first_day, Holiday.start_date <= last_day)
+                .order_by(Holiday.start_date, Holiday.id)
+            )
+        ).all():
             holidays.setdefault(team_id, []).append((first, last, name))
         rosters: dict[int, list[tuple[int, str, str]]] = {}
-        for team_id, member_id, name, user_id in (await self.s.execute(
-            select(TeamMember.team_id, Member.id, Member.display_name, Member.user_id)
-            .join(Member, Member.id == TeamMember.member_id)
-            .where(TeamMember.team_id.in_(team_ids)).order_by(Member.display_name, Member.id)
-        )).all():
+        for team_id, member_id, name, user_id in (
+            await self.s.execute(
+                select(TeamMember.team_id, Member.id, Member.display_name, Member.user_id)
+                .join(Member, Member.id == TeamMember.member_id)
+                .where(TeamMember.team_id.in_(team_ids))
+                .order_by(Member.display_name, Member.id)
+            )
+        ).all():
             rosters.setdefault(team_id, []).append((member_id, name or user_id, user_id))
-        rank = func.row_number().over(partition_by=Occurrence.ritual_id,
-                                      order_by=(Occurrence.planned_at.desc(), Occurrence.id.desc())).label("n")
-        recent = (select(Occurrence.ritual_id, Occurrence.content, rank)
-                  .where(Occurrence.ritual_id.in_(ritual_ids)).subquery())
+        rank = (
+            func.row_number()
+            .over(partition_by=Occurrence.ritual_id, order_by=(Occurrence.planned_at.desc(), Occurrence.id.desc()))
+            .label("n")
+        )
+        recent = (
+            select(Occurrence.ritual_id, Occurrence.content, rank)
+            .where(Occurrence.ritual_id.in_(ritual_ids))
+            .subquery()
+        )
         histories: dict[int, list[dict[str, Any]]] = {}
-        for ritual_id, content, _n in (await self.s.execute(
-            select(recent).where(recent.c.n <= history).order_by(recent.c.ritual_id, recent.c.n)
-        )).all():
+        for ritual_id, content, _n in (
+            await self.s.execute(select(recent).where(recent.c.n <= history).order_by(recent.c.ritual_id, recent.c.n))
+        ).all():
             histories.setdefault(ritual_id, []).append(dict(content or {}))
-        actions = {ritual_id: (action_id, text) for ritual_id, action_id, text in (await self.s.execute(
-            select(Action.ritual_id, Action.id, Action.text)
-            .where(Action.ritual_id.in_(ritual_ids), Action.followup_occurrence_id.is_(None)).order_by(Action.id)
-        )).all()}  # the latest of each ritual wins
+        actions = {
+            ritual_id: (action_id, text)
+            for ritual_id, action_id, text in (
+                await self.s.execute(
+                    select(Action.ritual_id, Action.id, Action.text)
+                    .where(Action.ritual_id.in_(ritual_ids), Action.followup_occurrence_id.is_(None))
+                    .order_by(Action.id)
+                )
+            ).all()
+        }  # the latest of each ritual wins
         return OpeningContext(teams=teams, holidays=holidays, rosters=rosters, histories=histories, actions=actions)
 
     async def replies(self, occurrence_id: int) -> list[ReplyView]:
         rows = await self.s.execute(
             select(Reply, func.coalesce(func.nullif(Member.display_name, ""), Member.user_id))  # unnamed: by id
             .outerjoin(Member, Member.id == Reply.member_id)
-            .where(Reply.occurrence_id == occurrence_id).order_by(Member.display_name, Reply.id)
+            .where(Reply.occurrence_id == occurrence_id)
+            .order_by(Member.display_name, Reply.id)
         )
         return [
             ReplyView(member_id=r.member_id, member_name=name or "", values=dict(r.values), created_on=r.created_on)
@@ -197,39 +227,64 @@ class SqlTx(AnswerRows):
         ]
 
     async def invited_count(self, team_id: int) -> int:
-        return int(await self.s.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)) or 0)
+        return int(
+            await self.s.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)) or 0
+        )
 
     async def roster(self, team_id: int) -> list[tuple[int, str, str]]:
         rows = await self.s.execute(
-            select(Member.id, Member.display_name, Member.user_id).join(TeamMember, TeamMember.member_id == Member.id)
-            .where(TeamMember.team_id == team_id).order_by(Member.display_name)
+            select(Member.id, Member.display_name, Member.user_id)
+            .join(TeamMember, TeamMember.member_id == Member.id)
+            .where(TeamMember.team_id == team_id)
+            .order_by(Member.display_name)
         )
         return [(mid, name or uid, uid) for mid, name, uid in rows.all()]
 
     async def answered_count(self, occurrence_id: int) -> int:
         """Replies and, while the round is open, sealed answers."""
         replies = select(func.count()).select_from(Reply).where(Reply.occurrence_id == occurrence_id).scalar_subquery()
-        sealed = (select(func.count()).select_from(SealedAnswer)
-                  .where(SealedAnswer.occurrence_id == occurrence_id).scalar_subquery())
+        sealed = (
+            select(func.count())
+            .select_from(SealedAnswer)
+            .where(SealedAnswer.occurrence_id == occurrence_id)
+            .scalar_subquery()
+        )
         return int(await self.s.scalar(select(replies + sealed)) or 0)
 
     async def has_answered(self, occurrence_id: int, member_id: int) -> bool:
-        named = await self.s.scalar(select(Reply.id).where(Reply.occurrence_id == occurrence_id, Reply.member_id == member_id))
+        named = await self.s.scalar(
+            select(Reply.id).where(Reply.occurrence_id == occurrence_id, Reply.member_id == member_id)
+        )
         if named:
             return True
         anon = await self.s.scalar(
-            select(Participation.member_id).where(Participation.occurrence_id == occurrence_id, Participation.member_id == member_id)
+            select(Participation.member_id).where(
+                Participation.occurrence_id == occurrence_id, Participation.member_id == member_id
+            )
         )
         return anon is not None
 
     async def enqueue(
-        self, *, team_id: int, occurrence_id: int | None, destination: ChannelRef,
-        payload: dict[str, Any], at: datetime,
+        self,
+        *,
+        team_id: int,
+        occurrence_id: int | None,
+        destination: ChannelRef,
+        payload: dict[str, Any],
+        at: datetime,
     ) -> None:
-        await self.s.execute(insert(OutboxMessage.__table__).values(
-            team_id=team_id, occurrence_id=occurrence_id, destination=channel_to(destination),
-            payload=payload, status="pending", attempts=0, next_attempt_at=at, created_at=at,
-        ))
+        await self.s.execute(
+            insert(OutboxMessage.__table__).values(
+                team_id=team_id,
+                occurrence_id=occurrence_id,
+                destination=channel_to(destination),
+                payload=payload,
+                status="pending",
+                attempts=0,
+                next_attempt_at=at,
+                created_at=at,
+            )
+        )
 
     async def prompt_refs(self, occurrence_id: int) -> list[tuple[ChannelRef, MessageRef]]:
         occ = await self.s.get(Occurrence, occurrence_id)
@@ -242,7 +297,9 @@ class SqlTx(AnswerRows):
         rows = await self.s.scalars(select(SentPrompt).where(SentPrompt.occurrence_id == occurrence_id))
         return [
             (
-                ChannelRef(platform=team.platform, workspace_id=team.workspace_id, channel_id=p.channel_id, user_id=p.user_id),
+                ChannelRef(
+                    platform=team.platform, workspace_id=team.workspace_id, channel_id=p.channel_id, user_id=p.user_id
+                ),
                 MessageRef(channel_id=p.channel_id, message_id=p.message_id, thread_id=p.thread_id),
             )
             for p in rows
@@ -254,10 +311,15 @@ class SqlTx(AnswerRows):
     async def lock_remindable(self, now: datetime, limit: int) -> list[OccurrenceView]:
         rows = await self.s.scalars(
             self._locked(
-                select(Occurrence).where(
-                    Occurrence.status == "open", Occurrence.remind_at <= now,
-                    Occurrence.reminded_at.is_(None), Occurrence.closes_at > now,
-                ).order_by(Occurrence.remind_at).limit(limit)
+                select(Occurrence)
+                .where(
+                    Occurrence.status == "open",
+                    Occurrence.remind_at <= now,
+                    Occurrence.reminded_at.is_(None),
+                    Occurrence.closes_at > now,
+                )
+                .order_by(Occurrence.remind_at)
+                .limit(limit)
             )
         )
         return [occurrence_view(o) for o in rows]
@@ -269,9 +331,14 @@ class SqlTx(AnswerRows):
         named = select(Reply.member_id).where(Reply.occurrence_id == occurrence_id, Reply.member_id.is_not(None))
         anonymous = select(Participation.member_id).where(Participation.occurrence_id == occurrence_id)
         rows = await self.s.scalars(
-            select(Member.user_id).join(TeamMember, TeamMember.member_id == Member.id)
-            .where(TeamMember.team_id == team_id, Member.mute_reminders.is_(False),
-                   Member.id.not_in(named), Member.id.not_in(anonymous))
+            select(Member.user_id)
+            .join(TeamMember, TeamMember.member_id == Member.id)
+            .where(
+                TeamMember.team_id == team_id,
+                Member.mute_reminders.is_(False),
+                Member.id.not_in(named),
+                Member.id.not_in(anonymous),
+            )
             .order_by(Member.user_id)
         )
         return list(rows)
@@ -372,8 +439,9 @@ class Store:
         async with self.session() as s:
             stmt = (
                 select(o.id, o.team_id, o.occurrence_id, o.destination, o.payload, o.attempts)
-                .where(o.status == "pending", o.next_attempt_at <= now,
-                       or_(o.lease_until.is_(None), o.lease_until < now))
+                .where(
+                    o.status == "pending", o.next_attempt_at <= now, or_(o.lease_until.is_(None), o.lease_until < now)
+                )
                 .order_by(o.next_attempt_at, o.id)
                 .limit(limit)
             )
@@ -383,13 +451,20 @@ class Store:
             if not rows:
                 return []
             await s.execute(
-                update(o).where(o.id.in_([r.id for r in rows]))
+                update(o)
+                .where(o.id.in_([r.id for r in rows]))
                 .values(lease_until=now + timedelta(seconds=lease_s), claimed_by=owner, attempts=o.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
             return [
-                OutboxItem(id=r.id, team_id=r.team_id, occurrence_id=r.occurrence_id,
-                           destination=channel_from(r.destination), payload=dict(r.payload), attempts=r.attempts + 1)
+                OutboxItem(
+                    id=r.id,
+                    team_id=r.team_id,
+                    occurrence_id=r.occurrence_id,
+                    destination=channel_from(r.destination),
+                    payload=dict(r.payload),
+                    attempts=r.attempts + 1,
+                )
                 for r in rows
             ]
 
@@ -401,21 +476,31 @@ class Store:
             sent = [d for d in deliveries if d.error is None]
             if sent:
                 await s.execute(
-                    update(o).where(o.id.in_([d.item.id for d in sent]))
+                    update(o)
+                    .where(o.id.in_([d.item.id for d in sent]))
                     .values(status="sent", sent_at=now, lease_until=None, last_error=None)
                     .execution_options(synchronize_session=False)
                 )
             delivered_notices = [d.item.id for d in sent if d.item.payload.get("type") == "notice"]
             if delivered_notices:  # what a message said is the platform's now: no copy of answers kept here
                 await s.execute(
-                    update(o).where(o.id.in_(delivered_notices)).values(payload=DELIVERED_NOTICE)
+                    update(o)
+                    .where(o.id.in_(delivered_notices))
+                    .values(payload=DELIVERED_NOTICE)
                     .execution_options(synchronize_session=False)
                 )
             landed = [
-                {"occurrence_id": int(d.item.payload["occurrence_id"]), "platform": d.item.destination.platform,
-                 "channel_id": d.ref.channel_id, "message_id": d.ref.message_id, "thread_id": d.ref.thread_id,
-                 "user_id": d.item.destination.user_id, "created_at": now}
-                for d in sent if d.ref is not None and d.item.payload.get("type") == "prompt"
+                {
+                    "occurrence_id": int(d.item.payload["occurrence_id"]),
+                    "platform": d.item.destination.platform,
+                    "channel_id": d.ref.channel_id,
+                    "message_id": d.ref.message_id,
+                    "thread_id": d.ref.thread_id,
+                    "user_id": d.item.destination.user_id,
+                    "created_at": now,
+                }
+                for d in sent
+                if d.ref is not None and d.item.payload.get("type") == "prompt"
             ]
             if landed:
                 await s.execute(insert(SentPrompt), landed)
@@ -430,7 +515,9 @@ class Store:
                         update(o).where(o.id == d.item.id).values(**values).execution_options(synchronize_session=False)
                     )
 
-    async def outbox_prompts(self, occurrence_ids: Sequence[int]) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
+    async def outbox_prompts(
+        self, occurrence_ids: Sequence[int]
+    ) -> dict[int, tuple[OccurrenceView, RitualView, TeamView]]:
         """What the dispatcher needs to render a batch's prompts: occurrence, ritual and team
         of each occurrence, in one query (occurrences that are gone are left out)."""
         if not occurrence_ids:

@@ -6,7 +6,17 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN_IN_RITUALS = ("slack_bolt", "slack_sdk", "botbuilder", "botframework", "aiohttp", "sqlalchemy", "bot", "adapters", "storage")
+FORBIDDEN_IN_RITUALS = (
+    "slack_bolt",
+    "slack_sdk",
+    "botbuilder",
+    "botframework",
+    "aiohttp",
+    "sqlalchemy",
+    "bot",
+    "adapters",
+    "storage",
+)
 FORBIDDEN_IN_ADAPTERS = ("bot", "storage", "sqlalchemy")
 
 

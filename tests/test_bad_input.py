@@ -77,8 +77,9 @@ class Edge:
     def send(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> int:
         return self.exchange(method, path, body, headers)[0]
 
-    def exchange(self, method: str, path: str, body: bytes | None = None,
-                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def exchange(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         """(status, body) of one request, once the work after the acks is done."""
         answer = request(self.port, method, path, body, headers)
         self.settle()
@@ -128,11 +129,18 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     fake = loop.run(start_fake())
     with FakeBotFramework() as bf, pytest.MonkeyPatch.context() as mp:
         mp.setenv("REQUESTS_CA_BUNDLE", bf.ca_file)
-        settings_ = Settings(**{
-            "RITME_DATABASE_URL": url, "RITME_SECRET_KEY": SECRET_KEY, "RITME_PLAYGROUND": True,
-            "RITME_DEFAULT_LANGUAGE": "en", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake.api_url, **bf.env(),
-        })
+        settings_ = Settings(
+            **{
+                "RITME_DATABASE_URL": url,
+                "RITME_SECRET_KEY": SECRET_KEY,
+                "RITME_PLAYGROUND": True,
+                "RITME_DEFAULT_LANGUAGE": "en",
+                "SLACK_BOT_TOKEN": "xoxb-test",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": fake.api_url,
+                **bf.env(),
+            }
+        )
         app = create_app(settings_, background=False)
         edge = Edge(loop=loop, app=app, port=loop.serve(app))
         # Something to point at: a ritual with an open round in the playground channel.
@@ -154,9 +162,19 @@ def slack_form(payload: object) -> bytes:
 
 
 def view_submission(meta: object, values: object = None) -> dict[str, Any]:
-    return {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U1", "team_id": "T1"},
-            "view": {"type": "modal", "callback_id": "ritme_answer_modal", "private_metadata": json.dumps(meta),
-                     "state": {"values": values if values is not None else {}}, "id": "V1", "hash": "h"}}
+    return {
+        "type": "view_submission",
+        "team": {"id": "T1"},
+        "user": {"id": "U1", "team_id": "T1"},
+        "view": {
+            "type": "modal",
+            "callback_id": "ritme_answer_modal",
+            "private_metadata": json.dumps(meta),
+            "state": {"values": values if values is not None else {}},
+            "id": "V1",
+            "hash": "h",
+        },
+    }
 
 
 SLACK_CASES = [
@@ -166,28 +184,63 @@ SLACK_CASES = [
     pytest.param(b"payload=%7Bnot", FORM_TYPE, id="payload-malformed"),
     pytest.param(slack_form([1]), FORM_TYPE, id="payload-list"),
     pytest.param(b"\xff\xfe\x00", FORM_TYPE, id="not-utf8"),
-    pytest.param(slack_form({"type": "block_actions", "team": 5, "user": "u", "actions": "x"}), FORM_TYPE,
-                 id="block-actions-wrong-types"),
-    pytest.param(slack_form({"type": "view_submission", "view": "x", "user": 1}), FORM_TYPE,
-                 id="view-submission-view-string"),
-    pytest.param(json.dumps({"type": "event_callback", "team_id": "T1", "event": [1]}).encode(), JSON_TYPE,
-                 id="event-list"),
+    pytest.param(
+        slack_form({"type": "block_actions", "team": 5, "user": "u", "actions": "x"}),
+        FORM_TYPE,
+        id="block-actions-wrong-types",
+    ),
+    pytest.param(
+        slack_form({"type": "view_submission", "view": "x", "user": 1}), FORM_TYPE, id="view-submission-view-string"
+    ),
+    pytest.param(
+        json.dumps({"type": "event_callback", "team_id": "T1", "event": [1]}).encode(), JSON_TYPE, id="event-list"
+    ),
     pytest.param(slack_form(view_submission({"o": 10**30, "c": "C1"})), FORM_TYPE, id="view-submission-huge-id"),
     pytest.param(slack_form(view_submission({"o": "x"})), FORM_TYPE, id="view-submission-bad-metadata"),
-    pytest.param(slack_form({"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"},
-                             "actions": [{"action_id": "ritme_scale_3", "value": "{not json"}]}), FORM_TYPE,
-                 id="scale-value-malformed"),
+    pytest.param(
+        slack_form(
+            {
+                "type": "block_actions",
+                "team": {"id": "T1"},
+                "user": {"id": "U1"},
+                "actions": [{"action_id": "ritme_scale_3", "value": "{not json"}],
+            }
+        ),
+        FORM_TYPE,
+        id="scale-value-malformed",
+    ),
     pytest.param(b"payload=" + b"a" * (MIB + 1), FORM_TYPE, id="over-1MiB"),
     pytest.param(b"[" * 100_000 + b"]" * 100_000, JSON_TYPE, id="json-nested-too-deeply"),
-    pytest.param(slack_form({"type": "view_submission", "user": {"id": "U1"}, "view": None}), FORM_TYPE,
-                 id="view-submission-view-null"),
+    pytest.param(
+        slack_form({"type": "view_submission", "user": {"id": "U1"}, "view": None}),
+        FORM_TYPE,
+        id="view-submission-view-null",
+    ),
     pytest.param(slack_form(view_submission({"o": 1e999, "c": "C1"})), FORM_TYPE, id="view-submission-infinite-id"),
-    pytest.param(slack_form({"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"},
-                             "actions": [{"action_id": "ritme_answer", "value": str(10**30)}]}), FORM_TYPE,
-                 id="answer-button-huge-id"),
-    pytest.param(slack_form({"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"},
-                             "actions": [{"action_id": "ritme_scale_3", "value": json.dumps({"o": -(10**30), "k": "x", "v": 3})}]}),
-                 FORM_TYPE, id="scale-value-huge-id"),
+    pytest.param(
+        slack_form(
+            {
+                "type": "block_actions",
+                "team": {"id": "T1"},
+                "user": {"id": "U1"},
+                "actions": [{"action_id": "ritme_answer", "value": str(10**30)}],
+            }
+        ),
+        FORM_TYPE,
+        id="answer-button-huge-id",
+    ),
+    pytest.param(
+        slack_form(
+            {
+                "type": "block_actions",
+                "team": {"id": "T1"},
+                "user": {"id": "U1"},
+                "actions": [{"action_id": "ritme_scale_3", "value": json.dumps({"o": -(10**30), "k": "x", "v": 3})}],
+            }
+        ),
+        FORM_TYPE,
+        id="scale-value-huge-id",
+    ),
 ]
 
 
@@ -205,10 +258,13 @@ def test_slack_events_unsigned_or_stale_get_401(edge: Edge) -> None:
     assert edge.refused_unchanged(lambda: edge.send("POST", "/slack/events", body, {**FORM_TYPE, **odd_time})) == 401
 
 
-@pytest.mark.parametrize(("body", "headers"), [
-    pytest.param(b"{not json either", JSON_TYPE, id="json-malformed"),
-    pytest.param(b"[3, 4]", JSON_TYPE, id="json-list"),
-])
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        pytest.param(b"{not json either", JSON_TYPE, id="json-malformed"),
+        pytest.param(b"[3, 4]", JSON_TYPE, id="json-list"),
+    ],
+)
 def test_slack_events_check_the_signature_before_the_body(edge: Edge, body: bytes, headers: dict[str, str]) -> None:
     """Unsigned: 401, whatever the body. Signed: a short plain 400 that says why. (Bodies of
     their own: the same body signed in the same second as in ``SLACK_CASES`` is a replay, 401.)"""
@@ -245,24 +301,41 @@ PLAYGROUND_CASES = [
     pytest.param("command", json.dumps({"user": "anna", "text": 5}).encode(), id="command-text-number"),
     pytest.param("command", json.dumps({"user": ["anna"], "text": "help"}).encode(), id="command-user-list"),
     pytest.param("command", json.dumps({"user": "anna", "text": "x" * 5000}).encode(), id="command-text-long"),
-    pytest.param("command", json.dumps({"user": "anna", "text": "holiday import", "files": "x"}).encode(),
-                 id="command-files-string"),
-    pytest.param("command", json.dumps({"user": "anna", "text": "holiday import",
-                                        "files": [{"name": "a.ics", "content_base64": "!!"}]}).encode(),
-                 id="command-files-not-base64"),
+    pytest.param(
+        "command",
+        json.dumps({"user": "anna", "text": "holiday import", "files": "x"}).encode(),
+        id="command-files-string",
+    ),
+    pytest.param(
+        "command",
+        json.dumps(
+            {"user": "anna", "text": "holiday import", "files": [{"name": "a.ics", "content_base64": "!!"}]}
+        ).encode(),
+        id="command-files-not-base64",
+    ),
     pytest.param("command", b'{"user": "anna", "text": "' + b"a" * MIB + b'"}', id="command-over-1MiB"),
-    pytest.param("answer", json.dumps({"user": "anna", "occurrence_id": "1", "values": {}}).encode(),
-                 id="answer-id-string"),
-    pytest.param("answer", json.dumps({"user": "anna", "occurrence_id": True, "values": {}}).encode(),
-                 id="answer-id-bool"),
-    pytest.param("answer", json.dumps({"user": "anna", "occurrence_id": 1, "values": []}).encode(),
-                 id="answer-values-list"),
-    pytest.param("answer", json.dumps({"user": "anna", "occurrence_id": 10**30, "values": {}}).encode(),
-                 id="answer-id-huge"),
-    pytest.param("answer", json.dumps({"user": "anna", "occurrence_id": 2**63, "values": {}}).encode(),
-                 id="answer-id-just-beyond-int64"),
-    pytest.param("answer", json.dumps({"user": "anna", "occurrence_id": -(2**63) - 1, "values": {}}).encode(),
-                 id="answer-id-just-below-int64"),
+    pytest.param(
+        "answer", json.dumps({"user": "anna", "occurrence_id": "1", "values": {}}).encode(), id="answer-id-string"
+    ),
+    pytest.param(
+        "answer", json.dumps({"user": "anna", "occurrence_id": True, "values": {}}).encode(), id="answer-id-bool"
+    ),
+    pytest.param(
+        "answer", json.dumps({"user": "anna", "occurrence_id": 1, "values": []}).encode(), id="answer-values-list"
+    ),
+    pytest.param(
+        "answer", json.dumps({"user": "anna", "occurrence_id": 10**30, "values": {}}).encode(), id="answer-id-huge"
+    ),
+    pytest.param(
+        "answer",
+        json.dumps({"user": "anna", "occurrence_id": 2**63, "values": {}}).encode(),
+        id="answer-id-just-beyond-int64",
+    ),
+    pytest.param(
+        "answer",
+        json.dumps({"user": "anna", "occurrence_id": -(2**63) - 1, "values": {}}).encode(),
+        id="answer-id-just-below-int64",
+    ),
     pytest.param("command", b"[" * 100_000 + b"]" * 100_000, id="command-json-nested-too-deeply"),
 ]
 
@@ -279,11 +352,14 @@ def test_playground_answer_takes_the_largest_id_as_an_unknown_question(edge: Edg
     assert status == 200 and json.loads(answer)["ok"] is False
 
 
-@pytest.mark.parametrize(("path", "headers"), [
-    pytest.param("/slack/events", FORM_TYPE, id="slack"),
-    pytest.param("/api/messages", JSON_TYPE, id="teams"),
-    pytest.param("/playground/api/command", JSON_TYPE, id="playground"),
-])
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        pytest.param("/slack/events", FORM_TYPE, id="slack"),
+        pytest.param("/api/messages", JSON_TYPE, id="teams"),
+        pytest.param("/playground/api/command", JSON_TYPE, id="playground"),
+    ],
+)
 def test_bodies_over_1MiB_get_413_everywhere(edge: Edge, path: str, headers: dict[str, str]) -> None:
     body = b"[" + b"1," * (MIB // 2) + b"1]"
     signed = {**headers, **sign(body)} if path == "/slack/events" else headers
@@ -302,15 +378,13 @@ def test_health_takes_get_only(edge: Edge) -> None:
 # -- properties over the edges ------------------------------------------------------------
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-    | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,
 )
 PLAYGROUND_KEYS = ("user", "text", "files", "occurrence_id", "values")
 playground_bodies = st.dictionaries(st.sampled_from(PLAYGROUND_KEYS), json_values, max_size=5) | json_values
-EDGE_SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
-                         suppress_health_check=[HealthCheck.too_slow])
+EDGE_SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 @EDGE_SETTINGS
@@ -321,8 +395,10 @@ def test_playground_any_json(edge: Edge, path: str, body: object) -> None:
 
 
 @EDGE_SETTINGS
-@given(body=st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()),
-       content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"]))
+@given(
+    body=st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()),
+    content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"]),
+)
 def test_teams_any_body_without_a_token(edge: Edge, body: bytes, content_type: str) -> None:
     status = edge.refused_unchanged(lambda: edge.send("POST", "/api/messages", body, {"Content-Type": content_type}))
     assert 400 <= status < 500
@@ -359,8 +435,11 @@ def test_review_any_token_shaped_like_ours_is_refused(edge: Edge, token: str, cs
 slack_bodies = st.one_of(
     json_values.map(lambda v: (json.dumps(v).encode(), JSON_TYPE)),
     json_values.map(lambda v: (slack_form(v), FORM_TYPE)),
-    st.dictionaries(st.sampled_from(["type", "team", "user", "actions", "view", "event", "channel", "token"]),
-                    json_values, max_size=6).map(lambda v: (slack_form(v), FORM_TYPE)),
+    st.dictionaries(
+        st.sampled_from(["type", "team", "user", "actions", "view", "event", "channel", "token"]),
+        json_values,
+        max_size=6,
+    ).map(lambda v: (slack_form(v), FORM_TYPE)),
 )
 
 
@@ -372,9 +451,15 @@ def test_slack_any_signed_body(edge: Edge, case: tuple[bytes, dict[str, str]]) -
 
 
 @EDGE_SETTINGS
-@given(fields=st.dictionaries(
-    st.sampled_from(["command", "text", "team_id", "channel_id", "user_id", "user_name", "response_url", "trigger_id"]),
-    st.text(max_size=30), max_size=8))
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(
+            ["command", "text", "team_id", "channel_id", "user_id", "user_name", "response_url", "trigger_id"]
+        ),
+        st.text(max_size=30),
+        max_size=8,
+    )
+)
 def test_slack_any_signed_slash_command_form(edge: Edge, fields: dict[str, str]) -> None:
     """Slash commands arrive as string fields; any mix of them is answered, never a 500."""
     fields = {k: v for k, v in fields.items() if k != "response_url"}  # no posting to made-up URLs
@@ -385,11 +470,14 @@ def test_slack_any_signed_slash_command_form(edge: Edge, fields: dict[str, str])
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("command", [
-    pytest.param("goal set a\x00b", id="goal"),
-    pytest.param("question add what\x00?", id="question"),
-    pytest.param("add reflection every monday at 09:00\x00", id="schedule"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param("goal set a\x00b", id="goal"),
+        pytest.param("question add what\x00?", id="question"),
+        pytest.param("add reflection every monday at 09:00\x00", id="schedule"),
+    ],
+)
 async def test_nul_characters_on_postgresql(fresh_postgres_url: str, command: str) -> None:
     await asyncio.to_thread(upgrade, fresh_postgres_url)
     app = create_app(Settings(RITME_DATABASE_URL=fresh_postgres_url, RITME_DEFAULT_LANGUAGE="en"), background=False)
@@ -418,13 +506,38 @@ async def test_nul_characters_in_a_written_answer_on_postgresql(fresh_postgres_u
 
 # -- the parsers: what tests/rituals/test_schedule.py and tests/bot/test_commands.py lack ----
 
-CRON_TOKENS = ["*", "*/5", "0", "9", "59", "60", "1-5", "5-1", "0-7", "mon", "fri", "sun-sat", "jan", "dec",
-               "L", "W", "15W", "1#2", "?", ",", "1,15", "2/3", "-1", "99999999999", "٣", ""]
+CRON_TOKENS = [
+    "*",
+    "*/5",
+    "0",
+    "9",
+    "59",
+    "60",
+    "1-5",
+    "5-1",
+    "0-7",
+    "mon",
+    "fri",
+    "sun-sat",
+    "jan",
+    "dec",
+    "L",
+    "W",
+    "15W",
+    "1#2",
+    "?",
+    ",",
+    "1,15",
+    "2/3",
+    "-1",
+    "99999999999",
+    "٣",
+    "",
+]
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
-@given(st.lists(st.sampled_from(CRON_TOKENS), min_size=0, max_size=7).map(" ".join),
-       st.sampled_from(['"', "'", ""]))
+@given(st.lists(st.sampled_from(CRON_TOKENS), min_size=0, max_size=7).map(" ".join), st.sampled_from(['"', "'", ""]))
 def test_any_cron_field_soup_gives_a_schedule_or_a_schedule_error(fields: str, quote_mark: str) -> None:
     try:
         schedule = parse_schedule(f"cron {quote_mark}{fields}{quote_mark}")
@@ -434,16 +547,26 @@ def test_any_cron_field_soup_gives_a_schedule_or_a_schedule_error(fields: str, q
     assert parse_schedule(schedule.spec) == schedule
 
 
-SPECS = ["every monday at 09:00", "every weekday at 16:30", "every 2 weeks on friday at 15:00",
-         "every month on the first tuesday at 09:00", "every month on the last friday at 23:59",
-         'cron "0 9 * * 1"', 'cron "30 2 * * *"', "elke werkdag om 16:30"]
+SPECS = [
+    "every monday at 09:00",
+    "every weekday at 16:30",
+    "every 2 weeks on friday at 15:00",
+    "every month on the first tuesday at 09:00",
+    "every month on the last friday at 23:59",
+    'cron "0 9 * * 1"',
+    'cron "30 2 * * *"',
+    "elke werkdag om 16:30",
+]
 ZONES = ["Europe/Amsterdam", "UTC", "Pacific/Apia", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe"]
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
-@given(st.sampled_from(SPECS), st.sampled_from(ZONES),
-       st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)),
-       st.dates(min_value=date(1, 1, 8), max_value=date(9999, 12, 24)))
+@given(
+    st.sampled_from(SPECS),
+    st.sampled_from(ZONES),
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)),
+    st.dates(min_value=date(1, 1, 8), max_value=date(9999, 12, 24)),
+)
 def test_next_after_at_the_ends_of_time_is_a_later_time_or_none(
     spec: str, zone: str, after: datetime, anchor: date
 ) -> None:
@@ -454,15 +577,62 @@ def test_next_after_at_the_ends_of_time_is_a_later_time_or_none(
 
 
 ID_WORDS = ["1", "#1", "#0", "007", "#123456789", "1234567890", "#-1", "#", "١٢", "1.5"]
-PERIOD_WORDS = ["2026-12-21..2027-01-01", "21-12-2026", "2027-01-01..2026-12-21", "2026-02-30", "0000-01-01",
-                "2026-1-1..2026-1-1", "9999-12-31", "2026-12-21 .. 2027-01-01"]
-OTHER_WORDS = ["set", "zet", "add", "voeg-toe", "remove", "list", "start", "close", "stop", "skip", "on", "off",
-               "admin", "leider", "@anna", "<@U123|anna>", "open", "2d", "3d", "Europe/Amsterdam", "nl", "en",
-               "NL", "none", '"quoted text"', "'", '"', "every", "monday", "at", "09:00", "elke", "om", "\x00", ""]
+PERIOD_WORDS = [
+    "2026-12-21..2027-01-01",
+    "21-12-2026",
+    "2027-01-01..2026-12-21",
+    "2026-02-30",
+    "0000-01-01",
+    "2026-1-1..2026-1-1",
+    "9999-12-31",
+    "2026-12-21 .. 2027-01-01",
+]
+OTHER_WORDS = [
+    "set",
+    "zet",
+    "add",
+    "voeg-toe",
+    "remove",
+    "list",
+    "start",
+    "close",
+    "stop",
+    "skip",
+    "on",
+    "off",
+    "admin",
+    "leider",
+    "@anna",
+    "<@U123|anna>",
+    "open",
+    "2d",
+    "3d",
+    "Europe/Amsterdam",
+    "nl",
+    "en",
+    "NL",
+    "none",
+    '"quoted text"',
+    "'",
+    '"',
+    "every",
+    "monday",
+    "at",
+    "09:00",
+    "elke",
+    "om",
+    "\x00",
+    "",
+]
 command_soup = st.lists(
-    st.sampled_from(sorted(VERBS)) | st.sampled_from(sorted(KIND_WORDS)) | st.sampled_from(ID_WORDS)
-    | st.sampled_from(PERIOD_WORDS) | st.sampled_from(OTHER_WORDS) | st.text(string.printable, max_size=8),
-    min_size=1, max_size=8,
+    st.sampled_from(sorted(VERBS))
+    | st.sampled_from(sorted(KIND_WORDS))
+    | st.sampled_from(ID_WORDS)
+    | st.sampled_from(PERIOD_WORDS)
+    | st.sampled_from(OTHER_WORDS)
+    | st.text(string.printable, max_size=8),
+    min_size=1,
+    max_size=8,
 ).map(" ".join)
 
 

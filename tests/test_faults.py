@@ -73,9 +73,15 @@ async def test_sigterm_mid_fan_out_finishes_what_it_took_and_loses_nothing(tmp_p
                 code = None
             assert code == 0, first.tail()
             # Nothing it claimed is left waiting for its lease to run out: sent, or given back.
-            held = await scalar(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.claimed_by == "first", OutboxMessage.status == "pending",
-                OutboxMessage.lease_until.is_not(None)))
+            held = await scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.claimed_by == "first",
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.lease_until.is_not(None),
+                )
+            )
             assert held == 0, first.tail()
             log = first.log.read_text()
             assert "engine stopping" in log and "engine stopped" in log
@@ -85,14 +91,18 @@ async def test_sigterm_mid_fan_out_finishes_what_it_took_and_loses_nothing(tmp_p
 
             async def all_sent() -> bool:
                 total = await scalar(select(func.count()).select_from(OutboxMessage))
-                sent = await scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent"))
+                sent = await scalar(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
+                )
                 return total == RITUALS and sent == RITUALS
 
             assert await poll(all_sent, within=120, every=0.2), second.tail()
             stats = await asyncio.to_thread(slack.stats)
             second.stop(signal.SIGTERM)
             assert second.proc.wait(timeout=60) == 0, second.tail()
-        by_first = await scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.claimed_by == "first"))
+        by_first = await scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.claimed_by == "first")
+        )
     finally:
         for r in replicas:
             r.close()
@@ -120,11 +130,17 @@ async def served(fresh_postgres_url: str) -> AsyncIterator[tuple[TestClient, Sla
     """A real app on a fresh PostgreSQL database, with its tick and dispatcher running."""
     await asyncio.to_thread(upgrade, fresh_postgres_url)
     with SlackProcess() as slack:
-        settings = Settings(**{
-            "RITME_DATABASE_URL": fresh_postgres_url, "RITME_SECRET_KEY": SECRET_KEY,
-            "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "fault-secret", "SLACK_API_URL": slack.api_url,
-            "RITME_TICK_SECONDS": 0.5, "RITME_DEFAULT_LANGUAGE": "en",
-        })
+        settings = Settings(
+            **{
+                "RITME_DATABASE_URL": fresh_postgres_url,
+                "RITME_SECRET_KEY": SECRET_KEY,
+                "SLACK_BOT_TOKEN": "xoxb-test",
+                "SLACK_SIGNING_SECRET": "fault-secret",
+                "SLACK_API_URL": slack.api_url,
+                "RITME_TICK_SECONDS": 0.5,
+                "RITME_DEFAULT_LANGUAGE": "en",
+            }
+        )
         async with TestClient(TestServer(create_app(settings))) as client:
             yield client, slack, fresh_postgres_url
 
@@ -149,6 +165,7 @@ async def test_database_away_and_back_health_follows_and_the_engine_goes_on(
     await _admin(url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
     await _admin(url, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
     try:
+
         async def down() -> bool:
             return await health() == 503
 
@@ -212,10 +229,13 @@ async def _queue_notices(repo: Repo, per_channel: dict[str, int]) -> None:
         for team_number, (channel, count) in enumerate(per_channel.items()):
             team = await tx.team((await tx.ritual(team_ids[team_number])).team_id)  # type: ignore[union-attr]
             for n in range(count):
-                await tx.enqueue(team_id=team.id, occurrence_id=None,
-                                 destination=ChannelRef(platform="slack", workspace_id="T1", channel_id=channel),
-                                 payload={"type": "notice", "notice": notice_to_dict(Notice(title=f"{channel}-{n}", text=""))},
-                                 at=now)
+                await tx.enqueue(
+                    team_id=team.id,
+                    occurrence_id=None,
+                    destination=ChannelRef(platform="slack", workspace_id="T1", channel_id=channel),
+                    payload={"type": "notice", "notice": notice_to_dict(Notice(title=f"{channel}-{n}", text=""))},
+                    at=now,
+                )
 
 
 async def test_a_slow_conversation_holds_up_only_itself_and_stopping_gives_back_the_rest(tmp_path: Path) -> None:
@@ -233,6 +253,7 @@ async def test_a_slow_conversation_holds_up_only_itself_and_stopping_gives_back_
     stop = asyncio.Event()
     dispatcher = asyncio.create_task(engine.run_dispatcher(stop))
     try:
+
         async def others_done() -> bool:
             return len(platform.sent) == 25
 
@@ -250,8 +271,11 @@ async def test_a_slow_conversation_holds_up_only_itself_and_stopping_gives_back_
         stop.set()
         await asyncio.gather(dispatcher, return_exceptions=True)
     async with repo.session() as s:
-        rows = (await s.execute(select(OutboxMessage.payload, OutboxMessage.status, OutboxMessage.lease_until,
-                                       OutboxMessage.last_error))).all()
+        rows = (
+            await s.execute(
+                select(OutboxMessage.payload, OutboxMessage.status, OutboxMessage.lease_until, OutboxMessage.last_error)
+            )
+        ).all()
     await repo.dispose()
     waiting = {r.payload["notice"]["title"]: r for r in rows if r.status != "sent"}  # a sent notice keeps no text
     assert sorted(waiting) == [f"{slow}-{n}" for n in range(1, 5)]  # the slow one's first went out

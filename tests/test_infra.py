@@ -39,13 +39,9 @@ async def test_fresh_database_is_empty_and_separate(postgres_url):
     first, second = fresh_database(postgres_url), fresh_database(postgres_url)
     assert len({postgres_url, first, second}) == 3
     for url in (first, second):
-        tables = await _scalar(
-            url, "select count(*) from information_schema.tables where table_schema = 'public'"
-        )
+        tables = await _scalar(url, "select count(*) from information_schema.tables where table_schema = 'public'")
         assert tables == 0
-    assert await _scalar(first, "select current_database()") != await _scalar(
-        second, "select current_database()"
-    )
+    assert await _scalar(first, "select current_database()") != await _scalar(second, "select current_database()")
 
 
 @pytest.mark.postgres

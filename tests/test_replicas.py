@@ -67,14 +67,20 @@ async def test_three_replicas_one_killed_every_prompt_out_duplicates_only_in_dou
             # What the dead replica had claimed and not written back: its lease still holds
             # them, so nobody else has taken them yet.
             async with db.connect() as conn:
-                in_doubt = set((await conn.execute(
-                    select(OutboxMessage.id).where(OutboxMessage.claimed_by == victim.name,
-                                                   OutboxMessage.status == "pending")
-                )).scalars())
+                in_doubt = set(
+                    (
+                        await conn.execute(
+                            select(OutboxMessage.id).where(
+                                OutboxMessage.claimed_by == victim.name, OutboxMessage.status == "pending"
+                            )
+                        )
+                    ).scalars()
+                )
 
             async def all_sent() -> bool:
-                pending = await scalar(select(func.count()).select_from(OutboxMessage)
-                                       .where(OutboxMessage.status != "sent"))
+                pending = await scalar(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")
+                )
                 return pending == 0 and await scalar(select(func.count()).select_from(OutboxMessage)) >= RITUALS
 
             assert await poll(all_sent, within=180, every=0.2), "\n".join(r.tail() for r in replicas)
@@ -95,9 +101,11 @@ async def test_three_replicas_one_killed_every_prompt_out_duplicates_only_in_dou
 
         async with db.connect() as conn:
             occurrences = (await conn.execute(select(Occurrence.ritual_id, Occurrence.claimed_by))).all()
-            outbox = (await conn.execute(
-                select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.payload)
-            )).all()
+            outbox = (
+                await conn.execute(
+                    select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.payload)
+                )
+            ).all()
     finally:
         for r in replicas:
             r.close()
@@ -119,7 +127,9 @@ async def test_three_replicas_one_killed_every_prompt_out_duplicates_only_in_dou
     posts = stats["posts"]
     assert [c for c in channels if posts.get(c, 0) == 0] == []
     duplicates = sum(posts[c] - 1 for c in channels)
-    print(f"\nreplicas: occurrences claimed {dict(claims)}; posted at the kill {at_kill}; "
-          f"claimed by the killed replica and not finished {len(in_doubt)}; re-claimed {len(reclaimed)}; "
-          f"duplicates {duplicates}")
+    print(
+        f"\nreplicas: occurrences claimed {dict(claims)}; posted at the kill {at_kill}; "
+        f"claimed by the killed replica and not finished {len(in_doubt)}; re-claimed {len(reclaimed)}; "
+        f"duplicates {duplicates}"
+    )
     assert duplicates <= len(in_doubt)

@@ -181,9 +181,7 @@ def test_catalog_has_no_duplicate_msgids(lang: str, domain: str) -> None:
     path = catalog_path(lang, domain)
     entries = _raw_msgids(path)
     counts = Counter(key for key, _line in entries)
-    duplicates = [
-        f"line {line}: {key.split(chr(4), 1)[1]!r}" for key, line in entries if counts[key] > 1
-    ]
+    duplicates = [f"line {line}: {key.split(chr(4), 1)[1]!r}" for key, line in entries if counts[key] > 1]
     assert not duplicates, f"{path.relative_to(ROOT)} has msgids twice:\n" + "\n".join(duplicates)
 
 
@@ -199,9 +197,7 @@ def test_translations_keep_the_placeholders(lang: str, domain: str) -> None:
             problems.append(f"{msgid!r}: not a valid format string ({err})")
             continue
         if expected != got:
-            problems.append(
-                f"{msgid!r} -> {msgstr!r}: expected {sorted(expected)}, got {sorted(got)}"
-            )
+            problems.append(f"{msgid!r} -> {msgstr!r}: expected {sorted(expected)}, got {sorted(got)}")
     assert not problems, f"{catalog_path(lang, domain).relative_to(ROOT)}:\n" + "\n".join(problems)
 
 
@@ -287,9 +283,7 @@ def user_facing_literals(source: str, name: str) -> list[str]:
             if keyword.arg in SHOWN_FIELDS:
                 for literal in _untranslated_literals(keyword.value):
                     text = ast.get_source_segment(source, literal)
-                    hits.append(
-                        f"{name}:{literal.lineno}: {_call_name(node.func)}({keyword.arg}={text})"
-                    )
+                    hits.append(f"{name}:{literal.lineno}: {_call_name(node.func)}({keyword.arg}={text})")
     return hits
 
 
@@ -297,9 +291,7 @@ def test_user_facing_literals_are_translated() -> None:
     hits = [
         hit
         for path in _sources("adapters", "bot")
-        for hit in user_facing_literals(
-            path.read_text(encoding="utf-8"), str(path.relative_to(ROOT))
-        )
+        for hit in user_facing_literals(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
     ]
     assert not hits, "Texts shown to users without a translation call:\n" + "\n".join(hits)
 

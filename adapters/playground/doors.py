@@ -63,7 +63,7 @@ def split_host(value: str) -> tuple[str, int | None] | None:
         end = value.find("]")
         if end < 0:
             return None
-        name, rest = value[1:end], value[end + 1:]
+        name, rest = value[1:end], value[end + 1 :]
     else:
         name, colon, port = value.partition(":")
         rest = colon + port
@@ -94,8 +94,11 @@ class Doors:
         public_host = public.host.lower().rstrip(".") if public is not None and public.host else None
         if public_host:
             hosts.add(public_host)
-        return cls(hosts=frozenset(hosts), public_host=public_host,
-                   public_scheme=public.scheme if public is not None and public_host else None)
+        return cls(
+            hosts=frozenset(hosts),
+            public_host=public_host,
+            public_scheme=public.scheme if public is not None and public_host else None,
+        )
 
     def refusal(self, request: web.Request) -> str | None:
         """Why the playground does not answer this request; None when it does."""
@@ -118,8 +121,14 @@ class Doors:
             origin_host, origin_port = url.host, url.port
         except ValueError:
             return False  # "null" (a sandboxed or local page) and anything else that is no origin
-        if (url.scheme not in DEFAULT_PORTS or not origin_host or url.raw_path != "/" or url.user is not None
-                or url.query_string or url.fragment):
+        if (
+            url.scheme not in DEFAULT_PORTS
+            or not origin_host
+            or url.raw_path != "/"
+            or url.user is not None
+            or url.query_string
+            or url.fragment
+        ):
             return False
         name, port = host
         if origin_host.lower().rstrip(".") != name:
@@ -132,8 +141,9 @@ class Doors:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def door_keeper(doors: Doors, resources: Collection[web.AbstractResource]) -> Callable[[web.Request, Handler],
-                                                                                  Awaitable[web.StreamResponse]]:
+def door_keeper(
+    doors: Doors, resources: Collection[web.AbstractResource]
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """Middleware that keeps the playground's own routes (``resources``) behind ``doors``;
     other routes (health, Slack, Teams, review pages) are left as they are."""
     guarded = set(resources)

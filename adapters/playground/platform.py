@@ -35,7 +35,9 @@ class Feed(Protocol):
 
     async def update(self, message_id: int, payload: dict[str, Any]) -> None: ...
 
-    async def messages(self, channel_id: str, user_id: str | None) -> list[tuple[int, str | None, dict[str, Any], datetime]]: ...
+    async def messages(
+        self, channel_id: str, user_id: str | None
+    ) -> list[tuple[int, str | None, dict[str, Any], datetime]]: ...
 
 
 def prompt_payload(prompt: Prompt) -> dict[str, Any]:
@@ -46,8 +48,13 @@ def prompt_payload(prompt: Prompt) -> dict[str, Any]:
 
 
 def notice_payload(notice: Notice) -> dict[str, Any]:
-    return {"type": "notice", "title": notice.title, "text": notice.text,
-            "fields": [list(f) for f in notice.fields], "footer": notice.footer}
+    return {
+        "type": "notice",
+        "title": notice.title,
+        "text": notice.text,
+        "fields": [list(f) for f in notice.fields],
+        "footer": notice.footer,
+    }
 
 
 class PlaygroundPlatform:

@@ -51,9 +51,13 @@ async def _json(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
-        raise web.HTTPBadRequest(text=json.dumps({"error": "body is not JSON"}), content_type="application/json") from None
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "body is not JSON"}), content_type="application/json"
+        ) from None
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json")
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json"
+        )
     return data
 
 
@@ -61,12 +65,18 @@ def _files(raw: object) -> tuple[tuple[str, bytes], ...]:
     """Files sent with a command: ``[{"name": ..., "content_base64": ...}]``."""
     if raw is None:
         return ()
-    bad = web.HTTPBadRequest(text=json.dumps({"error": "files must be a list of {name, content_base64}"}), content_type="application/json")
+    bad = web.HTTPBadRequest(
+        text=json.dumps({"error": "files must be a list of {name, content_base64}"}), content_type="application/json"
+    )
     if not isinstance(raw, list) or len(raw) > 5:
         raise bad
     files = []
     for item in raw:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("content_base64"), str):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not isinstance(item.get("content_base64"), str)
+        ):
             raise bad
         try:
             files.append((item["name"][:200], base64.b64decode(item["content_base64"], validate=True)))
@@ -90,27 +100,41 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
         _ = translator(language)
         messages = await feed.messages(CHANNEL, persona.id)
         roles = {"admin": _("admin"), "leader": _("leader"), "member": _("member")}
-        return web.json_response({
-            "team": {"name": name or "Playground", "language": language, "timezone": timezone},
-            "personas": [{"id": p.id, "name": p.name, "role": p.role, "role_label": roles[p.role]} for p in PERSONAS],
-            "labels": {
-                "title": _("Ritme playground"), "you_are": _("You are"), "send": _("Send"),
-                "placeholder": _("Type a command, e.g. /ritme help"), "answer": _("Answer"),
-                "submit": _("Submit"), "cancel": _("Cancel"), "closes": _("Closes"),
-                "private": _("Only visible to you"), "answered": _("{n} answered"),
-                "optional": _("optional"), "bot": "Ritme", "quick": _("Quick commands"),
-                "new_messages": _("New messages"), "offline": _("The server cannot be reached."),
-                "saved": _("Answer saved."),
-                "attach": _("Attach a calendar file (.ics)"), "remove_file": _("Remove {name}"),
-                "file_too_large": _("That file is larger than {size} KiB."),
-                "file_type": _("Only calendar files (.ics) can be attached."),
-                "max_file_kib": MAX_FILE // 1024,
-            },
-            "messages": [
-                {"id": mid, "private": uid is not None, "created_at": created.isoformat(), "payload": payload}
-                for mid, uid, payload, created in messages
-            ],
-        })
+        return web.json_response(
+            {
+                "team": {"name": name or "Playground", "language": language, "timezone": timezone},
+                "personas": [
+                    {"id": p.id, "name": p.name, "role": p.role, "role_label": roles[p.role]} for p in PERSONAS
+                ],
+                "labels": {
+                    "title": _("Ritme playground"),
+                    "you_are": _("You are"),
+                    "send": _("Send"),
+                    "placeholder": _("Type a command, e.g. /ritme help"),
+                    "answer": _("Answer"),
+                    "submit": _("Submit"),
+                    "cancel": _("Cancel"),
+                    "closes": _("Closes"),
+                    "private": _("Only visible to you"),
+                    "answered": _("{n} answered"),
+                    "optional": _("optional"),
+                    "bot": "Ritme",
+                    "quick": _("Quick commands"),
+                    "new_messages": _("New messages"),
+                    "offline": _("The server cannot be reached."),
+                    "saved": _("Answer saved."),
+                    "attach": _("Attach a calendar file (.ics)"),
+                    "remove_file": _("Remove {name}"),
+                    "file_too_large": _("That file is larger than {size} KiB."),
+                    "file_type": _("Only calendar files (.ics) can be attached."),
+                    "max_file_kib": MAX_FILE // 1024,
+                },
+                "messages": [
+                    {"id": mid, "private": uid is not None, "created_at": created.isoformat(), "payload": payload}
+                    for mid, uid, payload, created in messages
+                ],
+            }
+        )
 
     @r.post("/playground/api/command")
     async def command(request: web.Request) -> web.Response:
@@ -118,10 +142,16 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
         actor = _actor(data.get("user"))
         text = data.get("text")
         if not isinstance(text, str) or len(text) > 4000:
-            raise web.HTTPBadRequest(text=json.dumps({"error": "text must be a string of at most 4000 characters"}), content_type="application/json")
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": "text must be a string of at most 4000 characters"}),
+                content_type="application/json",
+            )
         files = _files(data.get("files"))
-        await feed.post(CHANNEL, actor.user_id, {"type": "command", "user": actor.user_id, "text": text,
-                                                 "files": [name for name, _ in files]})
+        await feed.post(
+            CHANNEL,
+            actor.user_id,
+            {"type": "command", "user": actor.user_id, "text": text, "files": [name for name, _ in files]},
+        )
         notice = await inbound.command(actor, CHANNEL_REF, text, channel_name="Playground", files=files)
         reply = notice_payload(notice)
         if notice.keep:
@@ -136,9 +166,14 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
         occurrence = data.get("occurrence_id")
         values = data.get("values")
         if not isinstance(occurrence, int) or isinstance(occurrence, bool) or not isinstance(values, dict):
-            raise web.HTTPBadRequest(text=json.dumps({"error": "occurrence_id (a number) and values (an object) are needed"}), content_type="application/json")
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": "occurrence_id (a number) and values (an object) are needed"}),
+                content_type="application/json",
+            )
         if occurrence not in DB_IDS:
-            raise web.HTTPBadRequest(text=json.dumps({"error": "occurrence_id is out of range"}), content_type="application/json")
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": "occurrence_id is out of range"}), content_type="application/json"
+            )
         ok, message = await inbound.answer(actor, occurrence, values, CHANNEL_REF)
         return web.json_response({"ok": ok, "message": message})
 

@@ -52,7 +52,8 @@ class Answers:
     def register(self, app: AsyncApp) -> None:
         app.action(ANSWER_ACTION)(self.on_answer_button)
         app.action({"type": "block_actions", "action_id": re.compile(re.escape(SCALE_ACTION) + r"[1-5]")})(
-            self.on_scale_button)
+            self.on_scale_button
+        )
         app.view(MODAL_CALLBACK)(self.on_view_submission)
 
     async def on_answer_button(self, ack: Any, body: dict[str, Any]) -> None:
@@ -71,7 +72,9 @@ class Answers:
         info = await self.inbound.prompt(occurrence_id) if occurrence_id in DB_IDS else None
         if info is None or info.prompt.closed:
             _ = translator(info.language if info else "en")
-            await self.edge.ephemeral(team_id, channel_id, user_id, _("This round has closed; answers are no longer taken."))
+            await self.edge.ephemeral(
+                team_id, channel_id, user_id, _("This round has closed; answers are no longer taken.")
+            )
             return
         initial: dict[str, str] = {}
         if info.prompt.kind == APPRECIATION:
@@ -95,7 +98,9 @@ class Answers:
             occurrence_id, key, score = int(value["o"]), str(value["k"]), int(value["v"])
         except (TypeError, ValueError, KeyError, OverflowError, RecursionError):
             return
-        actor = await self.edge.actor(team_id, str(user.get("id", "")), str(user.get("username") or user.get("name") or ""))
+        actor = await self.edge.actor(
+            team_id, str(user.get("id", "")), str(user.get("username") or user.get("name") or "")
+        )
         channel = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
         _ok, message = await self._answer(actor, channel, occurrence_id, {key: score})
         await self.edge.ephemeral(team_id, channel_id, actor.user_id, message)
@@ -117,18 +122,26 @@ class Answers:
             occurrence_id, channel_id = int(meta["o"]), str(meta.get("c", ""))
         except (TypeError, ValueError, KeyError, OverflowError, RecursionError):
             return None
-        actor = await self.edge.actor(team_id, str(user.get("id", "")), str(user.get("name") or user.get("username") or ""),
-                                  known=True)
+        actor = await self.edge.actor(
+            team_id, str(user.get("id", "")), str(user.get("name") or user.get("username") or ""), known=True
+        )
         channel = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
         values = view_values(view)
         ok, message = await self._answer(actor, channel, occurrence_id, values)
         if not ok and any(b.get("type") == "input" for b in view.get("blocks") or []):
             return await self._refusal(view, occurrence_id, channel, values, message)
-        return {"response_action": "update", "view": notice_view(form_title(view), message, translator(
-            meta["l"] if meta.get("l") in LANGUAGES else await self.edge.language_of(channel) or "en"))}
+        return {
+            "response_action": "update",
+            "view": notice_view(
+                form_title(view),
+                message,
+                translator(meta["l"] if meta.get("l") in LANGUAGES else await self.edge.language_of(channel) or "en"),
+            ),
+        }
 
-    async def _refusal(self, view: dict[str, Any], occurrence_id: int, channel: ChannelRef, values: dict[str, Any],
-                       message: str) -> dict[str, Any]:
+    async def _refusal(
+        self, view: dict[str, Any], occurrence_id: int, channel: ChannelRef, values: dict[str, Any], message: str
+    ) -> dict[str, Any]:
         """How the form shows a refused answer. Under the input it is about (as Slack shows a
         required field left empty); a refusal about the round, not the answer (it closed or
         is gone, or the person is not in the team), replaces the form with a short view
@@ -148,8 +161,9 @@ class Answers:
         block = block_id(item) if item is not None and block_id(item) in shown else first_input_block(view)
         return {"response_action": "errors", "errors": {str(block): clip(message, 150)}}
 
-    async def _answer(self, actor: Actor, channel: ChannelRef, occurrence_id: int,
-                      values: dict[str, Any]) -> tuple[bool, str]:
+    async def _answer(
+        self, actor: Actor, channel: ChannelRef, occurrence_id: int, values: dict[str, Any]
+    ) -> tuple[bool, str]:
         """``inbound.answer``; an id beyond the database's range is an occurrence that does not
         exist: the member is told so and nothing is stored."""
         if occurrence_id not in DB_IDS:
@@ -166,9 +180,16 @@ class Answers:
         item = thread_input(info.prompt) if info else None
         if info is not None and info.prompt.anonymous and not info.prompt.closed:
             _ = translator(info.language)
-            await self.edge.ephemeral(team_id, channel_id, str(event["user"]), _(
-                "This round is anonymous: answer with the buttons on the message, so nobody sees who answered. "
-                "Your reply in the thread is not stored; you can delete it."), thread_ts=thread_ts)
+            await self.edge.ephemeral(
+                team_id,
+                channel_id,
+                str(event["user"]),
+                _(
+                    "This round is anonymous: answer with the buttons on the message, so nobody sees who answered. "
+                    "Your reply in the thread is not stored; you can delete it."
+                ),
+                thread_ts=thread_ts,
+            )
             return
         if info is None or item is None:
             return

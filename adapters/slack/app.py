@@ -79,12 +79,21 @@ log = logging.getLogger(__name__)
 class SlackAdapter:
     """Builds the bolt app, the ``Platform`` and the aiohttp routes for one Slack app."""
 
-    def __init__(self, config: SlackConfig, inbound: SlackInbound, *, installations: Installations | None = None,
-                 state_store: AsyncOAuthStateStore | None = None) -> None:
+    def __init__(
+        self,
+        config: SlackConfig,
+        inbound: SlackInbound,
+        *,
+        installations: Installations | None = None,
+        state_store: AsyncOAuthStateStore | None = None,
+    ) -> None:
         self.config = config
         self.inbound = inbound
-        self.tokens = Tokens(bot_token=None if config.oauth else config.bot_token, installations=installations,
-                             ttl=config.install_cache_seconds)
+        self.tokens = Tokens(
+            bot_token=None if config.oauth else config.bot_token,
+            installations=installations,
+            ttl=config.install_cache_seconds,
+        )
         self.client = AsyncWebClient(
             token=None if config.oauth else config.bot_token,
             base_url=config.api_base,
@@ -114,19 +123,31 @@ class SlackAdapter:
             if not isinstance(installations, AsyncInstallationStore) or state_store is None:
                 raise ValueError("Slack OAuth needs an installation store and an OAuth state store")
             oauth = AsyncOAuthSettings(
-                client_id=config.client_id, client_secret=config.client_secret,
-                scopes=[scope for scope, _why in BOT_SCOPES], redirect_uri=config.redirect_url,
-                install_path="/slack/install", redirect_uri_path="/slack/oauth_redirect",
-                install_page_rendering_enabled=False, authorization_url=config.authorize_url,
-                installation_store=installations, installation_store_bot_only=True, state_store=state_store,
+                client_id=config.client_id,
+                client_secret=config.client_secret,
+                scopes=[scope for scope, _why in BOT_SCOPES],
+                redirect_uri=config.redirect_url,
+                install_path="/slack/install",
+                redirect_uri_path="/slack/oauth_redirect",
+                install_page_rendering_enabled=False,
+                authorization_url=config.authorize_url,
+                installation_store=installations,
+                installation_store_bot_only=True,
+                state_store=state_store,
                 callback_options=AsyncCallbackOptions(success=self._installed, failure=_default_failure),
             )
             authorize = oauth.authorize
             if hasattr(authorize, "cache_enabled"):
                 authorize.cache_enabled = True  # one auth.test per token and process, not per request
-        return AsyncApp(client=self.client, signing_secret=self.signatures.secret, oauth_settings=oauth,
-                        process_before_response=True, request_verification_enabled=False,
-                        before_authorize=self.guards, name="ritme")
+        return AsyncApp(
+            client=self.client,
+            signing_secret=self.signatures.secret,
+            oauth_settings=oauth,
+            process_before_response=True,
+            request_verification_enabled=False,
+            before_authorize=self.guards,
+            name="ritme",
+        )
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -149,8 +170,9 @@ class SlackAdapter:
     def _start_socket(self) -> None:
         assert self.config.app_token
         web_client = AsyncWebClient(token=self.config.app_token, base_url=self.config.api_base)
-        self.socket = AsyncSocketModeHandler(self.bolt, self.config.app_token, web_client=web_client,
-                                             ping_interval=self.config.socket_ping_seconds)
+        self.socket = AsyncSocketModeHandler(
+            self.bolt, self.config.app_token, web_client=web_client, ping_interval=self.config.socket_ping_seconds
+        )
 
         async def connect() -> None:
             assert self.socket is not None
@@ -182,8 +204,9 @@ class SlackAdapter:
     async def _installed(self, args: AsyncSuccessArgs) -> BoltResponse:
         """A workspace installed Ritme through OAuth: its teams are active again."""
         installation = args.installation
-        workspace_id = str((installation.enterprise_id if installation.is_enterprise_install else None)
-                           or installation.team_id or "")
+        workspace_id = str(
+            (installation.enterprise_id if installation.is_enterprise_install else None) or installation.team_id or ""
+        )
         self.tokens.forget(workspace_id)
         try:
             await self.inbound.installed(workspace_id)

@@ -75,7 +75,9 @@ def question_blocks(prompt: Prompt) -> list[dict[str, Any]]:
     return blocks
 
 
-def prompt_blocks(prompt: Prompt, _: Translator, *, assigned: str | None = None, note: str = "") -> list[dict[str, Any]]:
+def prompt_blocks(
+    prompt: Prompt, _: Translator, *, assigned: str | None = None, note: str = ""
+) -> list[dict[str, Any]]:
     """A posted prompt: header, intro, the questions, who sees the answers, and the ways to
     answer. A closed prompt keeps its questions: the thread under it stays readable.
 
@@ -86,9 +88,17 @@ def prompt_blocks(prompt: Prompt, _: Translator, *, assigned: str | None = None,
     if prompt.intro:
         blocks.append({"type": "section", "text": mrkdwn(prompt.intro)})
     if assigned and not prompt.closed:
-        blocks.append({"type": "section", "text": mrkdwn(
-            _("This round you are asked to appreciate *{name}*. You may choose another colleague in the form.",
-              name=clip(assigned, 200)))})
+        blocks.append(
+            {
+                "type": "section",
+                "text": mrkdwn(
+                    _(
+                        "This round you are asked to appreciate *{name}*. You may choose another colleague in the form.",
+                        name=clip(assigned, 200),
+                    )
+                ),
+            }
+        )
     blocks += question_blocks(prompt)
     context = [prompt.context] if prompt.context else []
     if note and not prompt.closed:
@@ -98,39 +108,54 @@ def prompt_blocks(prompt: Prompt, _: Translator, *, assigned: str | None = None,
     if context:
         blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(context), 2000)]})
     if prompt.closed:
-        blocks.append({"type": "context", "elements": [mrkdwn(prompt.answer_label or _("This round has closed"), 2000)]})
+        blocks.append(
+            {"type": "context", "elements": [mrkdwn(prompt.answer_label or _("This round has closed"), 2000)]}
+        )
         return blocks
     scale = quick_scale(prompt)
     if scale is not None:
         blocks.append({"type": "section", "text": mrkdwn(f"*{escape(clip(scale.label, 2900))}*")})
-        blocks.append({
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "ritme_scale",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": f"{SCALE_ACTION}{n}",
+                        "text": plain(str(n), 75),
+                        "value": json.dumps({"o": prompt.occurrence_id, "k": scale.key, "v": n}),
+                    }
+                    for n in range(1, 6)
+                ],
+            }
+        )
+        if scale.low_label or scale.high_label:
+            blocks.append(
+                {"type": "context", "elements": [mrkdwn(f"1 = {scale.low_label} · 5 = {scale.high_label}", 2000)]}
+            )
+    blocks.append(
+        {
             "type": "actions",
-            "block_id": "ritme_scale",
+            "block_id": "ritme_answer",
             "elements": [
                 {
                     "type": "button",
-                    "action_id": f"{SCALE_ACTION}{n}",
-                    "text": plain(str(n), 75),
-                    "value": json.dumps({"o": prompt.occurrence_id, "k": scale.key, "v": n}),
+                    "action_id": ANSWER_ACTION,
+                    "style": "primary",
+                    "text": plain(prompt.answer_label or _("Answer"), 75),
+                    "value": str(prompt.occurrence_id),
                 }
-                for n in range(1, 6)
             ],
-        })
-        if scale.low_label or scale.high_label:
-            blocks.append({"type": "context", "elements": [mrkdwn(f"1 = {scale.low_label} · 5 = {scale.high_label}", 2000)]})
-    blocks.append({
-        "type": "actions",
-        "block_id": "ritme_answer",
-        "elements": [{
-            "type": "button",
-            "action_id": ANSWER_ACTION,
-            "style": "primary",
-            "text": plain(prompt.answer_label or _("Answer"), 75),
-            "value": str(prompt.occurrence_id),
-        }],
-    })
+        }
+    )
     if thread_input(prompt) is not None:
-        blocks.append({"type": "context", "elements": [mrkdwn(_("You can also answer by replying in this message's thread."), 2000)]})
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [mrkdwn(_("You can also answer by replying in this message's thread."), 2000)],
+            }
+        )
     return blocks
 
 
@@ -161,8 +186,12 @@ def input_element(item: Input, initial: str | None = None) -> dict[str, Any]:
         return element
     if len(options) <= 10:
         return {"type": "checkboxes", "action_id": INPUT_ACTION, "options": options}
-    return {"type": "multi_static_select", "action_id": INPUT_ACTION, "options": options[:100],
-            "max_selected_items": max(1, item.max_choices)}
+    return {
+        "type": "multi_static_select",
+        "action_id": INPUT_ACTION,
+        "options": options[:100],
+        "max_selected_items": max(1, item.max_choices),
+    }
 
 
 def block_id(item: Input) -> str:
@@ -178,7 +207,9 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str
     title = prompt.title
     if len(title) > 24:  # Slack's limit for a modal title: the full title heads the form instead
         words = title.split()
-        title = " ".join(words[:2]) if title.startswith("#") and len(" ".join(words[:2])) <= 24 else title[:23] + "\u2026"
+        title = (
+            " ".join(words[:2]) if title.startswith("#") and len(" ".join(words[:2])) <= 24 else title[:23] + "\u2026"
+        )
         blocks.append({"type": "header", "text": plain(prompt.title, 150)})
     if prompt.intro:
         blocks.append({"type": "section", "text": mrkdwn(prompt.intro)})
@@ -188,13 +219,15 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str
         label = item.label
         if item.kind is InputKind.MULTI and item.max_choices > 1:
             label = f"{label} ({_('Choose at most {count}.', count=item.max_choices)})"
-        blocks.append({
-            "type": "input",
-            "block_id": block_id(item),
-            "label": plain(label, 2000),
-            "optional": item.optional,
-            "element": input_element(item, initial.get(item.key)),
-        })
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": block_id(item),
+                "label": plain(label, 2000),
+                "optional": item.optional,
+                "element": input_element(item, initial.get(item.key)),
+            }
+        )
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
@@ -278,7 +311,7 @@ def notice_blocks(notice: Notice) -> list[dict[str, Any]]:
         blocks.append({"type": "section", "text": mrkdwn(notice.text)})
     fields = [mrkdwn(f"*{clip(label, 300)}*\n{clip(value, 1600)}", 2000) for label, value in notice.fields]
     for start in range(0, min(len(fields), 400), 10):
-        blocks.append({"type": "section", "fields": fields[start:start + 10]})
+        blocks.append({"type": "section", "fields": fields[start : start + 10]})
     if notice.footer:
         blocks.append({"type": "context", "elements": [mrkdwn(notice.footer, 2000)]})
     return blocks[:50]

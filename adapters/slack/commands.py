@@ -112,22 +112,28 @@ class Commands:
             return text, None
         _ = translator(await self.inbound.language_of(channel))
         if not user.found:
-            reason = _("Slack knows nobody as {who} in this workspace. Mention a colleague, e.g. @anna.",
-                       who=clip(mention.group(2) or user_id, 60))
+            reason = _(
+                "Slack knows nobody as {who} in this workspace. Mention a colleague, e.g. @anna.",
+                who=clip(mention.group(2) or user_id, 60),
+            )
         elif user.bot and command != "role remove":
-            reason = _("{name} is a bot. Only people can be named here: mention a colleague, e.g. @anna.",
-                       name=clip(user.name or user_id, 60))
+            reason = _(
+                "{name} is a bot. Only people can be named here: mention a colleague, e.g. @anna.",
+                name=clip(user.name or user_id, 60),
+            )
         elif user.deleted and command != "role remove":
             reason = _("{name} no longer has an account in this workspace.", name=clip(user.name or user_id, 60))
         else:
             name = re.sub(r"[<>|]", "", user.name).strip()
             return (text.replace(mention.group(0), f"<@{user_id}|{name}>", 1) if name else text), None
         example = "role add leader @anna" if command.startswith("role") else "pairs exclude @anna"
-        return text, Notice(title=_("That did not work"), text=reason,
-                            footer=_("For example: /ritme {example}", example=example))
+        return text, Notice(
+            title=_("That did not work"), text=reason, footer=_("For example: /ritme {example}", example=example)
+        )
 
-    async def _post_export(self, team_id: str, user_id: str, channel: ChannelRef, export: ExportFile,
-                           notice: Notice) -> Notice:
+    async def _post_export(
+        self, team_id: str, user_id: str, channel: ChannelRef, export: ExportFile, notice: Notice
+    ) -> Notice:
         """Post the CSV into the admin's direct messages with Ritme, not the channel: it may
         hold answers that members were told only a summary of is shared. The answer keeps
         the link."""
@@ -146,11 +152,20 @@ class Commands:
             return False
         try:
             token = await self.edge.tokens.token(team_id)
-            await self.edge.client.files_upload_v2(channel=dm, filename=export.name, title=export.name,
-                                              content=export.content, initial_comment=export.comment, token=token)
+            await self.edge.client.files_upload_v2(
+                channel=dm,
+                filename=export.name,
+                title=export.name,
+                content=export.content,
+                initial_comment=export.comment,
+                token=token,
+            )
         except (NotInstalled, SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as err:
-            log.warning("slack: posting the export of workspace %s failed: %s", team_id,
-                        getattr(err, "response", None) or repr(err))
+            log.warning(
+                "slack: posting the export of workspace %s failed: %s",
+                team_id,
+                getattr(err, "response", None) or repr(err),
+            )
             return False
         return True
 
@@ -173,11 +188,16 @@ class Commands:
         except FileError as err:
             _ = translator(await self.inbound.language_of(channel))
             if err.reason == "too_large":
-                reason = _("The file {name} is larger than {size} KiB; a calendar of school holidays is much smaller.",
-                           name=err.name, size=MAX_FILE_BYTES // 1024)
+                reason = _(
+                    "The file {name} is larger than {size} KiB; a calendar of school holidays is much smaller.",
+                    name=err.name,
+                    size=MAX_FILE_BYTES // 1024,
+                )
             else:
-                reason = _("Ritme could not download the file {name} from Slack. Share it again, or ask whoever manages the Slack app to grant it files:read.",
-                           name=err.name)
+                reason = _(
+                    "Ritme could not download the file {name} from Slack. Share it again, or ask whoever manages the Slack app to grant it files:read.",
+                    name=err.name,
+                )
             notice = Notice(title=_("That did not work"), text=reason)
         else:
             personal = event.get("channel_type") == "im" and named is None
@@ -206,6 +226,7 @@ class Commands:
                 log.warning("slack: no token to download a file in workspace %s: %r", team_id, err)
                 raise FileError("unreadable", file.name) from None
             name = file.name if file.name.lower().endswith(".ics") else (file.name or file.id) + ".ics"
-            out.append((name, await download(self.edge.session, file.url, token, api_base=self.api_base,
-                                             name=file.name)))
+            out.append(
+                (name, await download(self.edge.session, file.url, token, api_base=self.api_base, name=file.name))
+            )
         return tuple(out)

@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 class Edge:
     """The Web API on behalf of a workspace, the people in it, and work after the ack."""
 
-    def __init__(self, client: AsyncWebClient, tokens: Tokens, inbound: SlackInbound, *, user_cache_seconds: float) -> None:
+    def __init__(
+        self, client: AsyncWebClient, tokens: Tokens, inbound: SlackInbound, *, user_cache_seconds: float
+    ) -> None:
         self.client = client
         self.tokens = tokens
         self.inbound = inbound
@@ -111,13 +113,23 @@ class Edge:
             except Exception as err:
                 log.warning("slack: installer lookup failed: %r", err)
         name = user.name if user and user.name else ("" if known else fallback_name)
-        return Actor(platform=PLATFORM, workspace_id=team_id, user_id=user_id, display_name=name, is_platform_admin=admin)
+        return Actor(
+            platform=PLATFORM, workspace_id=team_id, user_id=user_id, display_name=name, is_platform_admin=admin
+        )
 
-    async def ephemeral(self, team_id: str, channel_id: str, user_id: str, text: str, thread_ts: str | None = None) -> None:
+    async def ephemeral(
+        self, team_id: str, channel_id: str, user_id: str, text: str, thread_ts: str | None = None
+    ) -> None:
         if channel_id:
-            await self.api(team_id, "chat.postEphemeral", channel=channel_id, user=user_id, text=text,
-                            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000] or " "}}],
-                            thread_ts=thread_ts)
+            await self.api(
+                team_id,
+                "chat.postEphemeral",
+                channel=channel_id,
+                user=user_id,
+                text=text,
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000] or " "}}],
+                thread_ts=thread_ts,
+            )
 
     # -- listeners ------------------------------------------------------------------
 

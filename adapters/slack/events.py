@@ -45,7 +45,12 @@ class Events:
 
     async def on_message(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
         await ack()
-        if event.get("subtype") == "file_share" and event.get("files") and event.get("user") and not event.get("bot_id"):
+        if (
+            event.get("subtype") == "file_share"
+            and event.get("files")
+            and event.get("user")
+            and not event.get("bot_id")
+        ):
             self.edge.spawn(self.commands.file_message(event, str(body.get("team_id") or event.get("team") or "")))
             return
         if event.get("subtype") == "message_changed" and isinstance(event.get("message"), dict):
@@ -66,8 +71,11 @@ class Events:
     async def on_member_joined(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
         await ack()
         if event.get("user") and event.get("channel"):
-            self.edge.spawn(self._member_joined(str(event.get("team") or body.get("team_id") or ""), str(event["channel"]),
-                                           str(event["user"])))
+            self.edge.spawn(
+                self._member_joined(
+                    str(event.get("team") or body.get("team_id") or ""), str(event["channel"]), str(event["user"])
+                )
+            )
 
     async def _member_joined(self, team_id: str, channel_id: str, user_id: str) -> None:
         user = await self.edge.people.user(team_id, user_id)
@@ -79,8 +87,11 @@ class Events:
     async def on_member_left(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
         await ack()
         if event.get("user") and event.get("channel"):
-            channel = ChannelRef(platform=PLATFORM, workspace_id=str(event.get("team") or body.get("team_id") or ""),
-                                 channel_id=str(event["channel"]))
+            channel = ChannelRef(
+                platform=PLATFORM,
+                workspace_id=str(event.get("team") or body.get("team_id") or ""),
+                channel_id=str(event["channel"]),
+            )
             self.edge.spawn(self.inbound.left(channel, [str(event["user"])]))
 
     async def on_home_opened(self, ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -113,4 +124,3 @@ class Events:
     async def _uninstall(self, team_id: str) -> None:
         paused = await self.inbound.uninstalled(team_id)
         log.warning("slack: app removed from workspace %s; %d rituals paused", team_id, paused)
-

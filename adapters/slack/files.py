@@ -79,9 +79,13 @@ def shared_files(event: dict[str, Any]) -> list[SharedFile]:
 def shared_file(raw: dict[str, Any]) -> SharedFile:
     size = raw.get("size")
     url = raw.get("url_private_download") or raw.get("url_private")
-    return SharedFile(id=str(raw["id"]), name=str(raw.get("name") or raw.get("title") or ""),
-                      mimetype=str(raw.get("mimetype") or ""), size=int(size) if isinstance(size, int) else None,
-                      url=str(url) if url and raw.get("file_access") != "check_file_info" else None)
+    return SharedFile(
+        id=str(raw["id"]),
+        name=str(raw.get("name") or raw.get("title") or ""),
+        mimetype=str(raw.get("mimetype") or ""),
+        size=int(size) if isinstance(size, int) else None,
+        url=str(url) if url and raw.get("file_access") != "check_file_info" else None,
+    )
 
 
 def message_text(event: dict[str, Any]) -> str:
@@ -112,19 +116,28 @@ def _allowed(url: str, api_base: str) -> bool:
     if parts.scheme == "https":
         return True
     # Plain http only to the configured Web API itself (a local fake in tests).
-    return parts.scheme == "http" and api.scheme == "http" and (host, parts.port) == ((api.hostname or "").lower(), api.port)
+    return (
+        parts.scheme == "http"
+        and api.scheme == "http"
+        and (host, parts.port) == ((api.hostname or "").lower(), api.port)
+    )
 
 
-async def download(session: aiohttp.ClientSession, url: str, token: str, *, api_base: str,
-                   name: str = "", limit: int = MAX_FILE_BYTES) -> bytes:
+async def download(
+    session: aiohttp.ClientSession, url: str, token: str, *, api_base: str, name: str = "", limit: int = MAX_FILE_BYTES
+) -> bytes:
     """The file's bytes, fetched with the bot token; ``FileError`` when it is not on Slack,
     larger than ``limit``, or not served as a file."""
     for _hop in range(MAX_REDIRECTS + 1):
         if not _allowed(url, api_base):
             raise FileError("unreadable", name)
         try:
-            async with session.get(url, headers={"Authorization": f"Bearer {token}"}, allow_redirects=False,
-                                   timeout=aiohttp.ClientTimeout(total=20)) as response:
+            async with session.get(
+                url,
+                headers={"Authorization": f"Bearer {token}"},
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=20),
+            ) as response:
                 if response.status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
                     url = urljoin(url, response.headers["Location"])
                     continue

@@ -112,8 +112,9 @@ class Guards(AsyncMiddleware):
         self.came_back = came_back  # the bot's side: the workspace's teams are active again
         self.seen = SeenRequests(dedupe_size)
 
-    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
-                            next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:  # noqa: A002 (bolt's name)
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:  # noqa: A002 (bolt's name)
         stop = await self.check(Incoming.from_bolt(req))
         return await next() if stop is None else stop.bolt()
 

@@ -67,7 +67,9 @@ class SlackInbound(Inbound, PlatformHooks, Protocol):
         """What the member's App Home shows, one notice per team."""
         ...
 
-    async def file_how_to(self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = "") -> Notice | None:
+    async def file_how_to(
+        self, actor: Actor, channel: ChannelRef, text: str, *, channel_name: str = ""
+    ) -> Notice | None:
         """For a slash command that needs a file (``holiday import``) from someone allowed to
         run it: how to share the file instead. None for anything else."""
         ...

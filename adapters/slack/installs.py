@@ -60,8 +60,14 @@ class Installations(Protocol):
 class Tokens:
     """The bot token for a workspace: the configured one, or the installation's."""
 
-    def __init__(self, *, bot_token: str | None, installations: Installations | None, ttl: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        bot_token: str | None,
+        installations: Installations | None,
+        ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.bot_token = bot_token
         self.installations = installations
         self.ttl = ttl
@@ -86,7 +92,9 @@ class Tokens:
         if reading is None:
             reading = asyncio.ensure_future(self._read(workspace_id))
             self._reading[workspace_id] = reading
-            reading.add_done_callback(lambda done: self._reading.pop(workspace_id, None) if self._reading.get(workspace_id) is done else None)
+            reading.add_done_callback(
+                lambda done: self._reading.pop(workspace_id, None) if self._reading.get(workspace_id) is done else None
+            )
         return await asyncio.shield(reading)
 
     async def _read(self, workspace_id: str) -> WorkspaceState | None:

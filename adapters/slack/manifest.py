@@ -34,8 +34,15 @@ BOT_SCOPES: tuple[tuple[str, str], ...] = (
 )
 
 BOT_EVENTS: tuple[str, ...] = (
-    "app_home_opened", "app_mention", "app_uninstalled", "member_joined_channel", "member_left_channel",
-    "message.channels", "message.groups", "message.im", "tokens_revoked",
+    "app_home_opened",
+    "app_mention",
+    "app_uninstalled",
+    "member_joined_channel",
+    "member_left_channel",
+    "message.channels",
+    "message.groups",
+    "message.im",
+    "tokens_revoked",
 )
 
 
@@ -51,15 +58,21 @@ def manifest(base_url: str, *, name: str = "Ritme", socket_mode: bool = False) -
             "background_color": "#0a6640",
         },
         "features": {
-            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True, "messages_tab_read_only_enabled": False},
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": False,
+            },
             "bot_user": {"display_name": name.lower(), "always_online": True},
-            "slash_commands": [{
-                "command": "/ritme",
-                "url": url,
-                "description": "Rituals of this channel: help, list, add, run, review…",
-                "usage_hint": "help | list | add reflection every monday at 09:00",
-                "should_escape": True,
-            }],
+            "slash_commands": [
+                {
+                    "command": "/ritme",
+                    "url": url,
+                    "description": "Rituals of this channel: help, list, add, run, review…",
+                    "usage_hint": "help | list | add reflection every monday at 09:00",
+                    "should_escape": True,
+                }
+            ],
         },
         "oauth_config": {"scopes": {"bot": [scope for scope, _why in BOT_SCOPES]}},
         "settings": {
@@ -94,7 +107,10 @@ def cmd_slack_manifest(settings: Any, fail: Any, config_error: type[Exception]) 
         return int(fail(str(err)))
     socket_mode = bool(getattr(loaded, "slack_app_token", None))
     if not getattr(loaded, "public_url", None) and not socket_mode:
-        print(f"ritme: RITME_PUBLIC_URL is not set; the manifest points Slack at {loaded.base_url}, "
-              "which Slack cannot reach. Set it to Ritme's public https address.", file=sys.stderr)
+        print(
+            f"ritme: RITME_PUBLIC_URL is not set; the manifest points Slack at {loaded.base_url}, "
+            "which Slack cannot reach. Set it to Ritme's public https address.",
+            file=sys.stderr,
+        )
     print(manifest_json(loaded.base_url, socket_mode=socket_mode))
     return 0

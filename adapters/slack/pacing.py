@@ -15,8 +15,13 @@ from collections.abc import Awaitable, Callable, Hashable
 
 
 class ChannelPacer:
-    def __init__(self, interval: float = 1.0, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        interval: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         self.interval = interval
         self.clock = clock
         self.sleep = sleep

@@ -34,12 +34,24 @@ _LIST = (list, type(None))
 # What bolt reads into a request's context, at the top of a payload and in the objects it
 # looks into (``_NESTED``), with the JSON types it assumes: any other type raises inside bolt.
 _CONTEXT_FIELDS: dict[str, tuple[type, ...]] = {
-    "type": _ID, "team_id": _ID, "user_id": _ID, "channel_id": _ID, "enterprise_id": _ID, "thread_ts": _ID,
-    "function_execution_id": _ID, "bot_access_token": _ID,
-    "team": (str, dict, type(None)), "user": (str, dict, type(None)), "enterprise": (str, dict, type(None)),
+    "type": _ID,
+    "team_id": _ID,
+    "user_id": _ID,
+    "channel_id": _ID,
+    "enterprise_id": _ID,
+    "thread_ts": _ID,
+    "function_execution_id": _ID,
+    "bot_access_token": _ID,
+    "team": (str, dict, type(None)),
+    "user": (str, dict, type(None)),
+    "enterprise": (str, dict, type(None)),
     "channel": (str, dict, type(None)),
-    "event": (dict,), "message": _OBJECT, "previous_message": _OBJECT, "item": _OBJECT,
-    "assistant_thread": _OBJECT, "authorizations": _LIST,
+    "event": (dict,),
+    "message": _OBJECT,
+    "previous_message": _OBJECT,
+    "item": _OBJECT,
+    "assistant_thread": _OBJECT,
+    "authorizations": _LIST,
 }
 _HOLDERS = ("team", "user", "enterprise", "channel")  # a string id, or an object carrying one
 _NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
@@ -79,7 +91,6 @@ def readable_body(raw: bytes, content_type: str | None) -> tuple[str, Any]:
     return text, payload
 
 
-
 def form_or_json(text: str, media_type: str | None) -> Any:
     """A body as bolt's own parser reads it (bolt's request reads it so again): JSON when it
     says so or looks so, else a form, whose field ``payload`` (an interaction) holds JSON.
@@ -105,8 +116,6 @@ def interaction_payload(text: str) -> Any:
     return json.loads(fields["payload"]) if list(fields) == ["payload"] else None
 
 
-
-
 def payload_problem(payload: object) -> str | None:
     """Why bolt or the listeners could not read a payload; None when they can.
 
@@ -123,18 +132,24 @@ def payload_problem(payload: object) -> str | None:
         return "payload.event is missing"
     if event is not None and not (isinstance(event.get("type"), str) and isinstance(event.get("files"), _LIST)):
         return "payload.event has the wrong shape"
-    if kind in _INTERACTIONS and not (isinstance(payload.get("user"), dict)
-                                      and isinstance(payload.get("team"), _OBJECT)
-                                      and isinstance(payload.get("channel"), _OBJECT)):
+    if kind in _INTERACTIONS and not (
+        isinstance(payload.get("user"), dict)
+        and isinstance(payload.get("team"), _OBJECT)
+        and isinstance(payload.get("channel"), _OBJECT)
+    ):
         return "payload.user, .team and .channel must be objects"
     problem = _whose_problem(payload)
     if problem:
         return problem
     if kind == "block_actions":
         actions = payload.get("actions")
-        if not isinstance(actions, list) or not actions or not all(
-            isinstance(a, dict) and isinstance(a.get("action_id"), str) and isinstance(a.get("value"), _ID)
-            for a in actions
+        if (
+            not isinstance(actions, list)
+            or not actions
+            or not all(
+                isinstance(a, dict) and isinstance(a.get("action_id"), str) and isinstance(a.get("value"), _ID)
+                for a in actions
+            )
         ):
             return "payload.actions must be a list of actions"
     if kind in ("view_submission", "view_closed") and "view" not in payload:
@@ -178,7 +193,9 @@ def _context_problem(obj: dict[str, Any], where: str, depth: int) -> str | None:
             return f"{where}.{key} has the wrong type"
     for key in _HOLDERS:
         holder = obj.get(key)
-        if isinstance(holder, dict) and not all(isinstance(holder.get(f), _ID) for f in ("id", "team_id", "enterprise_id")):
+        if isinstance(holder, dict) and not all(
+            isinstance(holder.get(f), _ID) for f in ("id", "team_id", "enterprise_id")
+        ):
             return f"{where}.{key} has an id that is not a string"
     inner = [(f"{where}.{key}", obj[key]) for key in _NESTED if isinstance(obj.get(key), dict)]
     for i, item in enumerate(obj.get("authorizations") or []):
@@ -212,11 +229,14 @@ def _view_readable(view: object) -> bool:
                 return False
             element = element or {}
             picked = element.get("selected_options")
-            if not (isinstance(element.get("value"), _ID) and isinstance(element.get("selected_option"), _OBJECT)
-                    and isinstance(picked, _LIST) and all(isinstance(o, dict) for o in picked or [])):
+            if not (
+                isinstance(element.get("value"), _ID)
+                and isinstance(element.get("selected_option"), _OBJECT)
+                and isinstance(picked, _LIST)
+                and all(isinstance(o, dict) for o in picked or [])
+            ):
                 return False
     return True
-
 
 
 def workspace_of(payload: dict[str, Any]) -> str:
@@ -227,4 +247,8 @@ def workspace_of(payload: dict[str, Any]) -> str:
 def is_answer_form(payload: dict[str, Any]) -> bool:
     """A member submitting Ritme's answer form (``view_submission``)."""
     view = payload.get("view")
-    return payload.get("type") == "view_submission" and isinstance(view, dict) and view.get("callback_id") == MODAL_CALLBACK
+    return (
+        payload.get("type") == "view_submission"
+        and isinstance(view, dict)
+        and view.get("callback_id") == MODAL_CALLBACK
+    )

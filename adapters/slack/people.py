@@ -42,8 +42,13 @@ def user_from(data: dict[str, Any], fallback_name: str = "") -> SlackUser:
     profile = data.get("profile") or {}
     return SlackUser(
         id=str(data.get("id", "")),
-        name=str(profile.get("display_name") or profile.get("real_name") or data.get("real_name")
-                 or data.get("name") or fallback_name),
+        name=str(
+            profile.get("display_name")
+            or profile.get("real_name")
+            or data.get("real_name")
+            or data.get("name")
+            or fallback_name
+        ),
         admin=bool(data.get("is_admin") or data.get("is_owner") or data.get("is_primary_owner")),
         bot=bool(data.get("is_bot") or data.get("is_app_user") or data.get("id") == "USLACKBOT"),
         deleted=bool(data.get("deleted")),
@@ -51,8 +56,14 @@ def user_from(data: dict[str, Any], fallback_name: str = "") -> SlackUser:
 
 
 class People:
-    def __init__(self, api: Api, *, cache_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic,
-                 concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        api: Api,
+        *,
+        cache_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        concurrency: int = 8,
+    ) -> None:
         self.api = api
         self.cache_seconds = cache_seconds
         self.clock = clock
@@ -88,8 +99,9 @@ class People:
         members: list[str] = []
         cursor = ""
         for _page in range(MAX_PAGES):
-            data = await self.api(team_id, "conversations.members", channel=channel_id, limit=PAGE_SIZE,
-                                  cursor=cursor or None)
+            data = await self.api(
+                team_id, "conversations.members", channel=channel_id, limit=PAGE_SIZE, cursor=cursor or None
+            )
             if data is None:
                 return None
             members += [str(m) for m in data.get("members") or []]

@@ -39,13 +39,32 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 APPRECIATION = "appreciation"  # the ritual kind that goes by direct message on Slack
 
-PERMANENT = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth",
-    "token_revoked", "token_expired", "not_authed", "no_permission", "missing_scope",
-    "user_not_found", "cannot_dm_bot", "user_not_in_channel", "team_access_not_granted",
-    "restricted_action", "ekm_access_denied", "org_login_required", "channel_is_archived",
-    "invalid_blocks", "msg_too_long", "message_not_found", "cant_update_message",
-})
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "account_inactive",
+        "invalid_auth",
+        "token_revoked",
+        "token_expired",
+        "not_authed",
+        "no_permission",
+        "missing_scope",
+        "user_not_found",
+        "cannot_dm_bot",
+        "user_not_in_channel",
+        "team_access_not_granted",
+        "restricted_action",
+        "ekm_access_denied",
+        "org_login_required",
+        "channel_is_archived",
+        "invalid_blocks",
+        "msg_too_long",
+        "message_not_found",
+        "cant_update_message",
+    }
+)
 TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
 
@@ -96,8 +115,9 @@ class SlackPlatform:
     name = PLATFORM
     group_conversations = True  # a group DM (conversations.open with several users)
 
-    def __init__(self, client: AsyncWebClient, hooks: PlatformHooks, tokens: Tokens,
-                 pacer: ChannelPacer | None = None) -> None:
+    def __init__(
+        self, client: AsyncWebClient, hooks: PlatformHooks, tokens: Tokens, pacer: ChannelPacer | None = None
+    ) -> None:
         self.client = client
         self.hooks = hooks
         self.tokens = tokens
@@ -137,13 +157,15 @@ class SlackPlatform:
     async def _post(self, to: ChannelRef, text: str, blocks: list[dict[str, Any]]) -> MessageRef:
         if to.ephemeral and to.user_id:
             await self.pacer.wait((to.workspace_id, to.channel_id))
-            data = await self._call(to.workspace_id, "chat.postEphemeral", channel=to.channel_id, user=to.user_id,
-                                    text=text, blocks=blocks)
+            data = await self._call(
+                to.workspace_id, "chat.postEphemeral", channel=to.channel_id, user=to.user_id, text=text, blocks=blocks
+            )
             return MessageRef(channel_id=to.channel_id, message_id=str(data.get("message_ts", "")))
         channel = await self._conversation(to)
         await self.pacer.wait((to.workspace_id, channel))
-        data = await self._call(to.workspace_id, "chat.postMessage", channel=channel, text=text, blocks=blocks,
-                                unfurl_links=False)
+        data = await self._call(
+            to.workspace_id, "chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False
+        )
         return MessageRef(channel_id=str(data.get("channel") or channel), message_id=str(data.get("ts", "")))
 
     async def _blocks(self, to: ChannelRef, prompt: Prompt, _: Translator) -> list[dict[str, Any]]:
@@ -153,7 +175,11 @@ class SlackPlatform:
             colleague = await self.hooks.assigned_colleague(prompt.occurrence_id, to.workspace_id, to.user_id)
             return prompt_blocks(prompt, _, assigned=colleague[1] if colleague else None)
         await self.hooks.private_round(to, prompt.occurrence_id)  # the DMs are queued before the channel hears of them
-        return prompt_blocks(prompt, _, note=_("Everyone in this channel gets a direct message from Ritme naming a colleague to appreciate."))
+        return prompt_blocks(
+            prompt,
+            _,
+            note=_("Everyone in this channel gets a direct message from Ritme naming a colleague to appreciate."),
+        )
 
     async def _translator(self, to: ChannelRef, prompt: Prompt) -> Translator:
         """The team's language: carried by the prompt, asked of the bot only when it is not."""
@@ -168,8 +194,14 @@ class SlackPlatform:
             return  # ephemeral messages cannot be updated by the bot
         _ = await self._translator(to, prompt)
         await self.pacer.wait((to.workspace_id, ref.channel_id))
-        await self._call(to.workspace_id, "chat.update", channel=ref.channel_id, ts=ref.message_id, text=prompt.title,
-                         blocks=prompt_blocks(prompt, _))
+        await self._call(
+            to.workspace_id,
+            "chat.update",
+            channel=ref.channel_id,
+            ts=ref.message_id,
+            text=prompt.title,
+            blocks=prompt_blocks(prompt, _),
+        )
 
     async def send_notice(self, to: ChannelRef, notice: Notice) -> MessageRef:
         return await self._post(to, notice_text(notice), notice_blocks(notice))

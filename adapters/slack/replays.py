@@ -75,5 +75,8 @@ class SeenSignatures:
             self._count -= len(self._by_second.pop(min(self._by_second)))
         if now - self._warned > WINDOW:
             self._warned = now
-            log.warning("slack: more than %d signed requests in %d seconds; replays of the oldest are no longer "
-                        "recognised", self.size, WINDOW + MARGIN)
+            log.warning(
+                "slack: more than %d signed requests in %d seconds; replays of the oldest are no longer recognised",
+                self.size,
+                WINDOW + MARGIN,
+            )

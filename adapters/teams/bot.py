@@ -142,8 +142,12 @@ def channel_name(activity: Activity) -> str:
 
 def actor_of(activity: Activity, who: ChannelAccount | None = None) -> Actor:
     person = who or activity.from_property
-    return Actor(platform=PLATFORM, workspace_id=tenant_of(activity),
-                 user_id=person.aad_object_id or person.id, display_name=person.name or "")
+    return Actor(
+        platform=PLATFORM,
+        workspace_id=tenant_of(activity),
+        user_id=person.aad_object_id or person.id,
+        display_name=person.name or "",
+    )
 
 
 def reference_of(activity: Activity) -> dict[str, Any]:
@@ -176,8 +180,14 @@ def mentions_of(activity: Activity) -> list[Mention]:
         name = str(mentioned.get("name") or "")
         text = str(extra.get("text") or (f"<at>{name}</at>" if name else ""))
         if text and mentioned.get("id"):
-            found.append(Mention(text=text, account_id=str(mentioned["id"]), name=name,
-                                 user_id=str(mentioned.get("aadObjectId") or "")))
+            found.append(
+                Mention(
+                    text=text,
+                    account_id=str(mentioned["id"]),
+                    name=name,
+                    user_id=str(mentioned.get("aadObjectId") or ""),
+                )
+            )
     return found
 
 
@@ -216,7 +226,7 @@ def command_text(activity: Activity, people: dict[str, str] | None = None) -> st
     text = " ".join(text.split())
     for prefix in ("/ritme", "ritme"):
         if text.lower().startswith(prefix + " ") or text.lower() == prefix:
-            text = text[len(prefix):].strip()
+            text = text[len(prefix) :].strip()
             break
     return text or "help"
 
@@ -261,8 +271,12 @@ class RitmeTeamsBot(ActivityHandler):
         await super().on_turn(turn_context)
 
     def _install(self, activity: Activity, installer: Actor | None) -> Install:
-        return Install(channel=channel_of(activity), name=channel_name(activity),
-                       reference=reference_of(activity), installer=installer)
+        return Install(
+            channel=channel_of(activity),
+            name=channel_name(activity),
+            reference=reference_of(activity),
+            installer=installer,
+        )
 
     # -- messages: commands and card submissions --------------------------------------------
 
@@ -279,8 +293,16 @@ class RitmeTeamsBot(ActivityHandler):
             await self.hooks.remember(install)
             if await self.hooks.wants_channel_members(actor, install.channel, text):
                 await self._sync_roster(turn_context, install)
-        notice = await run_command(self.inbound, self.hooks, turn_context, actor, install.channel, text,
-                                   channel_name=install.name, personal=personal)  # with the calendars sent along
+        notice = await run_command(
+            self.inbound,
+            self.hooks,
+            turn_context,
+            actor,
+            install.channel,
+            text,
+            channel_name=install.name,
+            personal=personal,
+        )  # with the calendars sent along
         reply = card_reply(notice_card(notice), notice.title)
         if not personal and "://" in notice.text and await self.hooks.command_name(text) in PRIVATE_LINKS:
             # A signed link is for whoever asked: to their 1:1 chat, the channel only hears that.
@@ -332,8 +354,11 @@ class RitmeTeamsBot(ActivityHandler):
         try:
             people = await roster(turn_context)
         except Exception as err:  # the command still runs, for the members known already
-            log.warning("teams: roster of %s unknown (%s); the round asks the team's known members",
-                        install.channel.channel_id, str(err)[:200] or type(err).__name__)
+            log.warning(
+                "teams: roster of %s unknown (%s); the round asks the team's known members",
+                install.channel.channel_id,
+                str(err)[:200] or type(err).__name__,
+            )
             return
         self.directory.learn(install.channel.workspace_id, people)
         await self.hooks.sync_members(install.channel, [(p.user_id, p.name) for p in people], channel_name=install.name)
@@ -360,8 +385,9 @@ class RitmeTeamsBot(ActivityHandler):
         elif not shown:
             await self._tell_privately(turn_context, occurrence_id, message)
 
-    async def _answered_view(self, occurrence_id: int, personal: bool,
-                             values: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+    async def _answered_view(
+        self, occurrence_id: int, personal: bool, values: dict[str, Any]
+    ) -> tuple[dict[str, Any], str] | None:
         """The card after an answer was saved. Someone's own (1:1) card keeps the inputs with
         their answer in them while it can be changed, else says it was saved; a shared card
         (channel, group chat) shows only how many answered. Returns (card, summary)."""
@@ -377,8 +403,9 @@ class RitmeTeamsBot(ActivityHandler):
             return answered_card(prompt), prompt.title
         return prompt_card(prompt, answer=values), prompt.title
 
-    async def _show_answered(self, turn_context: TurnContext, occurrence_id: int, card_id: str,
-                             values: dict[str, Any]) -> bool:
+    async def _show_answered(
+        self, turn_context: TurnContext, occurrence_id: int, card_id: str, values: dict[str, Any]
+    ) -> bool:
         """Update the card answered from; False when it could not be."""
         view = await self._answered_view(occurrence_id, is_personal(turn_context.activity), values)
         if view is None:
@@ -400,8 +427,9 @@ class RitmeTeamsBot(ActivityHandler):
         tenant = tenant_of(activity)
         bot = ChannelAccount(id=activity.recipient.id, name=activity.recipient.name)
         member = ChannelAccount(id=activity.from_property.id, name=activity.from_property.name)
-        params = ConversationParameters(is_group=False, bot=bot, members=[member], tenant_id=tenant,
-                                        channel_data={"tenant": {"id": tenant}})
+        params = ConversationParameters(
+            is_group=False, bot=bot, members=[member], tenant_id=tenant, channel_data={"tenant": {"id": tenant}}
+        )
         try:
             chat = await client.conversations.create_conversation(params)
             message.from_property, message.recipient = bot, member
@@ -434,11 +462,15 @@ class RitmeTeamsBot(ActivityHandler):
             data = invoke_value.action.get("data")
         parsed = parse_submit(data)
         if parsed is None:
-            return AdaptiveCardInvokeResponse(status_code=400, type="application/vnd.microsoft.error",
-                                              value={"code": "BadRequest", "message": "not a Ritme card"})
+            return AdaptiveCardInvokeResponse(
+                status_code=400,
+                type="application/vnd.microsoft.error",
+                value={"code": "BadRequest", "message": "not a Ritme card"},
+            )
         occurrence_id, values = parsed
-        stored, message = await self.inbound.answer(actor_of(turn_context.activity), occurrence_id, values,
-                                                    channel_of(turn_context.activity))
+        stored, message = await self.inbound.answer(
+            actor_of(turn_context.activity), occurrence_id, values, channel_of(turn_context.activity)
+        )
         personal = is_personal(turn_context.activity)
         shared_refusal = not stored and not personal  # the returned card replaces a shared card for everyone
         if shared_refusal:  # so it keeps the card, and the refusal goes privately
@@ -451,8 +483,9 @@ class RitmeTeamsBot(ActivityHandler):
 
     async def _installed(self, turn_context: TurnContext, installer: Actor | None) -> None:
         if is_personal(turn_context.activity):  # installed for oneself: no team, a word on where rituals live
-            notice = await self.inbound.command(actor_of(turn_context.activity), channel_of(turn_context.activity), "help",
-                                                personal=True)
+            notice = await self.inbound.command(
+                actor_of(turn_context.activity), channel_of(turn_context.activity), "help", personal=True
+            )
             await turn_context.send_activity(card_reply(notice_card(notice), notice.title))
             return
         language, fresh = await self.hooks.installed(self._install(turn_context.activity, installer))
@@ -460,7 +493,9 @@ class RitmeTeamsBot(ActivityHandler):
             _ = translator(language)
             notice = Notice(
                 title=_("Hello, I am Ritme"),
-                text=_("I keep this team's rituals going: reflection questions, check-outs, pulses and appreciation rounds. Send me 'help' to see what I can do."),
+                text=_(
+                    "I keep this team's rituals going: reflection questions, check-outs, pulses and appreciation rounds. Send me 'help' to see what I can do."
+                ),
                 footer=_("Whoever added me is admin of this team and can give others a role."),
             )
             await turn_context.send_activity(card_reply(notice_card(notice), notice.title))
@@ -481,7 +516,9 @@ class RitmeTeamsBot(ActivityHandler):
         if people:
             await self.hooks.joined(channel_of(activity), people)
 
-    async def on_members_removed_activity(self, members_removed: list[ChannelAccount], turn_context: TurnContext) -> None:
+    async def on_members_removed_activity(
+        self, members_removed: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
         activity = turn_context.activity
         bot_id = activity.recipient.id
         if any(m.id == bot_id for m in members_removed):

@@ -38,7 +38,7 @@ def _text(text: str, **style: Any) -> dict[str, Any]:
 def _given(item: Input, answer: Any) -> str | None:
     """A member's answer to one input as the input's ``value``; None when it is not one."""
     if item.kind is InputKind.TEXT:
-        return answer[:item.max_length] if isinstance(answer, str) and answer else None
+        return answer[: item.max_length] if isinstance(answer, str) and answer else None
     if item.kind is InputKind.SCALE:
         return str(answer) if str(answer) in SCALE else None
     options = {o.value for o in item.options}
@@ -81,7 +81,12 @@ def _input(item: Input, initial: str | None = None, answer: Any = None) -> list[
 
 
 def prompt_card(
-    prompt: Prompt, *, footer: str = "", lead: str = "", note: str = "", initial: dict[str, str] | None = None,
+    prompt: Prompt,
+    *,
+    footer: str = "",
+    lead: str = "",
+    note: str = "",
+    initial: dict[str, str] | None = None,
     answer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A prompt as a card: header, intro, who sees the answers, the inputs and a submit button.
@@ -142,7 +147,9 @@ def notice_card(notice: Notice) -> dict[str, Any]:
     if notice.text:
         body.append(_text(notice.text))
     if notice.fields:
-        body.append({"type": "FactSet", "facts": [{"title": teams_words(a), "value": teams_words(b)} for a, b in notice.fields]})
+        body.append(
+            {"type": "FactSet", "facts": [{"title": teams_words(a), "value": teams_words(b)} for a, b in notice.fields]}
+        )
     if notice.footer:
         body.append(_text(notice.footer, isSubtle=True, size="Small"))
     return _card(body or [_text(" ")])
@@ -175,4 +182,3 @@ def parse_submit(data: Any) -> tuple[int, dict[str, Any]] | None:
                 raw = [v for v in raw.split(",") if v]
             values[name] = raw
     return occurrence_id, values
-

@@ -88,8 +88,11 @@ def calendar_files(activity: Activity) -> list[SentFile]:
             url = str(content.get("downloadUrl") or "")
             if url and (name.lower().endswith(".ics") or str(content.get("fileType", "")).lower() == "ics"):
                 out.append(SentFile(name=name, url=url, with_token=False))
-        elif attachment.content_url and (kind in CALENDAR_TYPES or name.lower().endswith(".ics")) \
-                and not kind.startswith("text/html"):
+        elif (
+            attachment.content_url
+            and (kind in CALENDAR_TYPES or name.lower().endswith(".ics"))
+            and not kind.startswith("text/html")
+        ):
             url = str(attachment.content_url)
             out.append(SentFile(name=name, url=url, with_token=_origin(url) == connector))
         if len(out) >= MAX_FILES:
@@ -115,15 +118,21 @@ async def bot_token(turn_context: TurnContext) -> str | None:
     return str(token) if token else None
 
 
-async def download(session: aiohttp.ClientSession, file: SentFile, *, service_url: str, token: str | None,
-                   limit: int = MAX_FILE_BYTES) -> bytes:
+async def download(
+    session: aiohttp.ClientSession, file: SentFile, *, service_url: str, token: str | None, limit: int = MAX_FILE_BYTES
+) -> bytes:
     """The file's bytes; ``FileError`` when it is too large or cannot be fetched."""
     if not _allowed(file, service_url):
         raise FileError("unreadable", file.name)
     headers = {"Authorization": f"Bearer {token}"} if file.with_token and token else {}
     try:
-        async with session.get(file.url, headers=headers, allow_redirects=not headers, max_redirects=3,
-                               timeout=aiohttp.ClientTimeout(total=20)) as response:
+        async with session.get(
+            file.url,
+            headers=headers,
+            allow_redirects=not headers,
+            max_redirects=3,
+            timeout=aiohttp.ClientTimeout(total=20),
+        ) as response:
             if response.status != 200 or response.content_type == "text/html":
                 raise FileError("unreadable", file.name)
             if response.content_length is not None and response.content_length > limit:
@@ -153,8 +162,17 @@ async def fetch_calendars(turn_context: TurnContext) -> tuple[tuple[str, bytes],
     return tuple(out)
 
 
-async def run_command(inbound: Inbound, hooks: FileHooks, turn_context: TurnContext, actor: Actor,
-                      channel: ChannelRef, text: str, *, channel_name: str = "", personal: bool = False) -> Notice:
+async def run_command(
+    inbound: Inbound,
+    hooks: FileHooks,
+    turn_context: TurnContext,
+    actor: Actor,
+    channel: ChannelRef,
+    text: str,
+    *,
+    channel_name: str = "",
+    personal: bool = False,
+) -> Notice:
     """Run a command typed to the bot, with the calendars sent along for ``holiday import``;
     ``personal``: in a one-to-one chat, which is no team."""
     name = await hooks.command_name(text)
@@ -168,16 +186,22 @@ async def run_command(inbound: Inbound, hooks: FileHooks, turn_context: TurnCont
     notice = await inbound.command(actor, channel, text, channel_name=channel_name, files=files, personal=personal)
     if name == "export" and "://" in notice.text:  # the link was given, not a refusal
         _ = translator(await hooks.language_of(channel))
-        note = _("Teams lets a bot send a file only in a personal chat, after you accept it there; so the export comes as a link.")
+        note = _(
+            "Teams lets a bot send a file only in a personal chat, after you accept it there; so the export comes as a link."
+        )
         notice = replace(notice, footer=f"{notice.footer}\n{note}" if notice.footer else note)
     return notice
 
 
 def file_error(err: FileError, _: Translator) -> Notice:
     if err.reason == "too_large":
-        reason = _("The file {name} is larger than {size} KiB; a calendar of school holidays is much smaller.",
-                   name=err.name, size=MAX_FILE_BYTES // 1024)
+        reason = _(
+            "The file {name} is larger than {size} KiB; a calendar of school holidays is much smaller.",
+            name=err.name,
+            size=MAX_FILE_BYTES // 1024,
+        )
     else:
-        reason = _("Ritme could not download the file {name} from Teams. Send it again with holiday import.",
-                   name=err.name)
+        reason = _(
+            "Ritme could not download the file {name} from Teams. Send it again with holiday import.", name=err.name
+        )
     return Notice(title=_("That did not work"), text=reason)

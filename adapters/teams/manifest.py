@@ -20,22 +20,24 @@ from rituals.i18n import N_, translator
 
 MANIFEST_VERSION = "1.30"
 SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
-LOCALIZATION_SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
+LOCALIZATION_SCHEMA = (
+    f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
+)
 ACCENT = "#2E7D6B"
 ACCENT_RGB = (0x2E, 0x7D, 0x6B)
 
 NAME_FULL = N_("Ritme: team rituals for schools")
 DESCRIPTION_SHORT = N_("Weekly reflection, check-outs, pulses and appreciation for school teams.")
-DESCRIPTION_FULL = N_("Ritme keeps a school team's rituals going: weekly reflection questions, meeting check-outs, anonymous team-climate pulses and appreciation rounds, on a schedule the team sets.")
+DESCRIPTION_FULL = N_(
+    "Ritme keeps a school team's rituals going: weekly reflection questions, meeting check-outs, anonymous team-climate pulses and appreciation rounds, on a schedule the team sets."
+)
 
 Commands = Sequence[tuple[str, str]]  # (title a member types, description msgid), at most ten (a Teams limit)
 
 
 def _png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int, int]]) -> bytes:
     """An RGBA PNG, one filter byte per row."""
-    rows = b"".join(
-        b"\x00" + b"".join(struct.pack("4B", *pixel(x, y)) for x in range(width)) for y in range(height)
-    )
+    rows = b"".join(b"\x00" + b"".join(struct.pack("4B", *pixel(x, y)) for x in range(width)) for y in range(height))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
@@ -94,16 +96,22 @@ def manifest(*, app_id: str, public_url: str, commands: Commands, version: str =
         "description": {"short": tr(DESCRIPTION_SHORT), "full": tr(DESCRIPTION_FULL)},
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": ACCENT,
-        "bots": [{
-            "botId": app_id,
-            "scopes": ["team", "personal", "groupChat"],
-            "supportsFiles": True,  # a holiday calendar sent in a personal chat (adapters.teams.files)
-            "isNotificationOnly": False,
-            "commandLists": [{
+        "bots": [
+            {
+                "botId": app_id,
                 "scopes": ["team", "personal", "groupChat"],
-                "commands": [{"title": title, "description": tr(description)} for title, description in commands],
-            }],
-        }],
+                "supportsFiles": True,  # a holiday calendar sent in a personal chat (adapters.teams.files)
+                "isNotificationOnly": False,
+                "commandLists": [
+                    {
+                        "scopes": ["team", "personal", "groupChat"],
+                        "commands": [
+                            {"title": title, "description": tr(description)} for title, description in commands
+                        ],
+                    }
+                ],
+            }
+        ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [host],
         "localizationInfo": {
@@ -143,8 +151,9 @@ def package(*, app_id: str, public_url: str, commands: Commands) -> bytes:
     return buffer.getvalue()
 
 
-def cmd_teams_manifest(out: str, settings: Callable[[], Any], fail: Callable[[str], int],
-                       config_error: type[Exception], commands: Commands) -> int:
+def cmd_teams_manifest(
+    out: str, settings: Callable[[], Any], fail: Callable[[str], int], config_error: type[Exception], commands: Commands
+) -> int:
     """``ritme teams-manifest OUT.zip``: the package for MicrosoftAppId and RITME_PUBLIC_URL, its
     command list ``commands`` (the bot's command registry)."""
     from pathlib import Path

@@ -50,8 +50,10 @@ class Directory:
 
     def learn(self, tenant_id: str, people: list[Person]) -> None:
         for person in people:
-            for known, key, value in ((self._accounts, person.user_id, person.account_id),
-                                      (self._users, person.account_id, person.user_id)):
+            for known, key, value in (
+                (self._accounts, person.user_id, person.account_id),
+                (self._users, person.account_id, person.user_id),
+            ):
                 known[(tenant_id, key)] = value
                 known.move_to_end((tenant_id, key))
                 while len(known) > self.size:

@@ -87,15 +87,15 @@ class Rounds(Protocol):
 
 
 def card_activity(card: dict[str, Any], *, activity_id: str | None = None, summary: str = "") -> Activity:
-    return Activity(type=ActivityTypes.message, id=activity_id, attachments=[attachment(card)],
-                    summary=summary or None)
+    return Activity(type=ActivityTypes.message, id=activity_id, attachments=[attachment(card)], summary=summary or None)
 
 
 class TeamsDeliveryError(DeliveryError):
     """A ``DeliveryError`` that keeps the HTTP status Teams answered (None: no answer)."""
 
-    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self, reason: str, *, retryable: bool, retry_after: float | None = None, status: int | None = None
+    ) -> None:
         super().__init__(reason, retryable=retryable, retry_after=retry_after)
         self.status = status
 
@@ -124,8 +124,9 @@ def delivery_error(err: BaseException) -> TeamsDeliveryError:
     if status in RETRYABLE:
         return TeamsDeliveryError(f"Teams answered {status}", retryable=True, retry_after=retry_after, status=status)
     if status in GONE:
-        return TeamsDeliveryError(f"Teams answered {status}: the bot was removed or the conversation is gone",
-                                  retryable=False, status=status)
+        return TeamsDeliveryError(
+            f"Teams answered {status}: the bot was removed or the conversation is gone", retryable=False, status=status
+        )
     return TeamsDeliveryError(f"Teams answered {status}", retryable=False, status=status)
 
 
@@ -142,8 +143,13 @@ class Pacer:
 
     PRUNE_EVERY = 60.0
 
-    def __init__(self, limits: Sequence[tuple[float, int]] = (), *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        limits: Sequence[tuple[float, int]] = (),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         self.limits = tuple((float(window), int(count)) for window, count in limits if count > 0)
         self.clock, self.sleep = clock, sleep
         self._depth = max((count for _w, count in self.limits), default=0)
@@ -202,11 +208,20 @@ class TeamsPlatform:
     name = PLATFORM
     group_conversations = False  # a bot cannot start a group chat: one 1:1 chat per member
 
-    def __init__(self, adapter: CloudAdapter, app_id: str, references: References, *,
-                 rounds: Rounds | None = None, directory: Directory | None = None,
-                 pacer: Pacer | None = None, tenant_pacer: Pacer | None = None, retry: Retry | None = None,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        adapter: CloudAdapter,
+        app_id: str,
+        references: References,
+        *,
+        rounds: Rounds | None = None,
+        directory: Directory | None = None,
+        pacer: Pacer | None = None,
+        tenant_pacer: Pacer | None = None,
+        retry: Retry | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self.references = references
@@ -237,12 +252,19 @@ class TeamsPlatform:
     async def _reference(self, to: ChannelRef) -> ConversationReference:
         data = await self.references.reference(to)
         if not data:
-            raise DeliveryError("no Teams conversation reference for this channel: install the bot there first",
-                                retryable=False)
+            raise DeliveryError(
+                "no Teams conversation reference for this channel: install the bot there first", retryable=False
+            )
         return ConversationReference.deserialize(data)
 
-    async def _in(self, reference: ConversationReference, work: Callable[[TurnContext], Awaitable[Any]],
-                  tenant_id: str, *, pace: Hashable | None = None) -> Any:
+    async def _in(
+        self,
+        reference: ConversationReference,
+        work: Callable[[TurnContext], Awaitable[Any]],
+        tenant_id: str,
+        *,
+        pace: Hashable | None = None,
+    ) -> Any:
         """Run ``work`` in a proactive turn of the conversation, paced per conversation (or
         per ``pace``) and per tenant, tried again on transient failures; SDK errors become
         DeliveryError."""
@@ -305,10 +327,14 @@ class TeamsPlatform:
             log.warning("teams: a member is not in the team's roster; trying their Entra id")
             return user_id
         account = str(getattr(member, "id", "") or user_id)
-        self.directory.learn(tenant_id, [Person(user_id=user_id, account_id=account, name=str(getattr(member, "name", "") or ""))])
+        self.directory.learn(
+            tenant_id, [Person(user_id=user_id, account_id=account, name=str(getattr(member, "name", "") or ""))]
+        )
         return account
 
-    async def open_direct(self, reference: ConversationReference, user_id: str, tenant_id: str) -> ConversationReference:
+    async def open_direct(
+        self, reference: ConversationReference, user_id: str, tenant_id: str
+    ) -> ConversationReference:
         """Open (or find again: Teams returns the same id) the 1:1 chat of the bot and a member."""
         params = ConversationParameters(
             is_group=False,
@@ -326,7 +352,10 @@ class TeamsPlatform:
             await self.tenant_pacer.wait(tenant_id)
             try:
                 await self.adapter.create_conversation(
-                    self.app_id, callback, params, channel_id=reference.channel_id,
+                    self.app_id,
+                    callback,
+                    params,
+                    channel_id=reference.channel_id,
                     service_url=reference.service_url,
                 )
             except Exception as err:
@@ -359,11 +388,17 @@ class TeamsPlatform:
             colleague = await self.rounds.assigned_colleague(prompt.occurrence_id, to.workspace_id, to.user_id)
             if colleague is None:
                 return prompt_card(prompt)
-            lead = _("This round you are asked to appreciate **{name}**. You may choose another colleague below.",
-                     name=colleague[1])
+            lead = _(
+                "This round you are asked to appreciate **{name}**. You may choose another colleague below.",
+                name=colleague[1],
+            )
             return prompt_card(prompt, lead=lead, initial={"colleague": colleague[0]})
-        await self.rounds.private_round(to, prompt.occurrence_id)  # the 1:1 cards are queued before the channel hears of them
-        return prompt_card(prompt, note=_("Everyone in this team gets a 1:1 chat from Ritme naming a colleague to appreciate."))
+        await self.rounds.private_round(
+            to, prompt.occurrence_id
+        )  # the 1:1 cards are queued before the channel hears of them
+        return prompt_card(
+            prompt, note=_("Everyone in this team gets a 1:1 chat from Ritme naming a colleague to appreciate.")
+        )
 
     async def send_prompt(self, to: ChannelRef, prompt: Prompt) -> MessageRef:
         return await self._post(to, card_activity(await self._prompt_card(to, prompt), summary=prompt.title))

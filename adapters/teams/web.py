@@ -83,7 +83,9 @@ def activity_problem(body: dict[str, Any]) -> str | None:
             if problem:
                 return problem
     for key in ("entities", "attachments"):
-        if not isinstance(body.get(key), (list, type(None))) or not all(isinstance(e, dict) for e in body.get(key) or []):
+        if not isinstance(body.get(key), (list, type(None))) or not all(
+            isinstance(e, dict) for e in body.get(key) or []
+        ):
             return f"{key} must be a list of objects"
     for entity in body.get("entities") or []:
         if not isinstance(entity.get("type"), str):
@@ -106,8 +108,9 @@ def invoke_json(status: int, body: Any) -> web.Response:
     """An invoke's answer as plain JSON; a short error when its body cannot be written."""
     if isinstance(body, AdaptiveCardInvokeResponse) and isinstance(body.value, BaseException):
         code, message = (list(map(str, body.value.args)) + ["Error", ""])[:2]
-        body = AdaptiveCardInvokeResponse(status_code=int(body.status_code or status), type=body.type,
-                                          value={"code": code, "message": message[:200]})
+        body = AdaptiveCardInvokeResponse(
+            status_code=int(body.status_code or status), type=body.type, value={"code": code, "message": message[:200]}
+        )
     try:
         if body is not None and not isinstance(body, (dict, list, str, int, float, bool)):
             body = serializer_helper(body)  # an SDK model; the ActivityHandler gives plain JSON

@@ -13,6 +13,5 @@ from rituals.kinds.reflection import Reflection
 from rituals.kinds.values import Values
 
 KINDS: dict[str, RitualKind] = {
-    kind.key: kind
-    for kind in (Goal(), Reflection(), Checkout(), Pulse(), Appreciation(), Values(), Pairs(), Digest())
+    kind.key: kind for kind in (Goal(), Reflection(), Checkout(), Pulse(), Appreciation(), Values(), Pairs(), Digest())
 }

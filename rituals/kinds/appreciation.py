@@ -54,7 +54,11 @@ class Appreciation(KindDefaults):
 
     def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
         starters = " / ".join(_(s) for s in APPRECIATION.starters[:3])
-        return _(APPRECIATION.free_prompt) + " " + _("Answers stay private until the round closes. For example: {starters}", starters=starters)
+        return (
+            _(APPRECIATION.free_prompt)
+            + " "
+            + _("Answers stay private until the round closes. For example: {starters}", starters=starters)
+        )
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
         # Someone forgotten since the round opened is no longer offered (their entry is the
@@ -98,7 +102,9 @@ class Appreciation(KindDefaults):
             if reply.values.get("value") in values:
                 line += " (" + values[reply.values["value"]] + ")"
             by_colleague.setdefault(colleague, []).append(line)
-        text = "\n\n".join(f"*{who}*\n" + "\n".join(f"\u2022 {line}" for line in lines) for who, lines in sorted(by_colleague.items()))
+        text = "\n\n".join(
+            f"*{who}*\n" + "\n".join(f"\u2022 {line}" for line in lines) for who, lines in sorted(by_colleague.items())
+        )
         return Notice(
             title=_("{title}: results", title=self.title(_)),
             text=text,

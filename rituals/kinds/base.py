@@ -69,7 +69,9 @@ class RitualKind(Protocol):
         """Private groups of an occurrence ({id, name, user} each); empty for channel rituals."""
         ...
 
-    def group_notice(self, content: dict[str, Any], group: list[dict[str, Any]], team: TeamView, _: Translator) -> Notice:
+    def group_notice(
+        self, content: dict[str, Any], group: list[dict[str, Any]], team: TeamView, _: Translator
+    ) -> Notice:
         """The message a private group gets when the occurrence opens."""
         ...
 
@@ -92,7 +94,9 @@ class KindDefaults:
     def groups(self, content: dict[str, Any]) -> list[list[dict[str, Any]]]:
         return []
 
-    def group_notice(self, content: dict[str, Any], group: list[dict[str, Any]], team: TeamView, _: Translator) -> Notice:
+    def group_notice(
+        self, content: dict[str, Any], group: list[dict[str, Any]], team: TeamView, _: Translator
+    ) -> Notice:
         raise NotImplementedError("only private kinds have group messages")
 
     def results(self, content: dict[str, Any], replies: list[ReplyView], _: Translator) -> Notice | None:
@@ -109,8 +113,9 @@ def prompt_inputs(kind: RitualKind, content: dict[str, Any], team: TeamView, _: 
     if isinstance(action, dict) and action.get("text"):
         follow_up = Input(
             key="action_followup",
-            label=_("Last time we agreed: \u201c{action}\u201d. How did it go?",
-                    action=readable(str(action["text"]), _)),
+            label=_(
+                "Last time we agreed: \u201c{action}\u201d. How did it go?", action=readable(str(action["text"]), _)
+            ),
             kind=InputKind.TEXT,
             optional=True,
         )
@@ -235,8 +240,12 @@ def summarise(
             top = ", ".join(f"{readable(labels.get(k, k), _)} ({n})" for k, n in counts.most_common())
             fields.append((item.label, top))
         elif anonymous and count < words_threshold(threshold):
-            fields.append((item.label, _("Written answers show only when at least {least} answered.",
-                                         least=words_threshold(threshold))))
+            fields.append(
+                (
+                    item.label,
+                    _("Written answers show only when at least {least} answered.", least=words_threshold(threshold)),
+                )
+            )
         elif shared or anonymous:
             texts = [readable(str(a), _) for a in answers]
             if anonymous:

@@ -35,7 +35,11 @@ class Goal(KindDefaults):
         asked = [str(h.get("question")) for h in ctx.history]
         recent = [h for h in ctx.history if h.get("day", "") >= (ctx.day - timedelta(days=60)).isoformat()]
         if ctx.day.month in (1, 4, 7, 10) and not any(h.get("quarterly") for h in recent):
-            return {"question": rotate(QUARTERLY_GOAL_QUESTIONS, asked, ctx), "quarterly": True, "day": ctx.day.isoformat()}
+            return {
+                "question": rotate(QUARTERLY_GOAL_QUESTIONS, asked, ctx),
+                "quarterly": True,
+                "day": ctx.day.isoformat(),
+            }
         return {"question": rotate(GOAL_QUESTIONS, asked, ctx), "day": ctx.day.isoformat()}
 
     def title(self, _: Translator) -> str:
@@ -45,7 +49,9 @@ class Goal(KindDefaults):
         prefix = self.intro_prefix(content, _)
         if team.goal:
             return (prefix + " " if prefix else "") + _("Our goal: {goal}", goal=team.goal)
-        return (prefix + " " if prefix else "") + _("This team has no shared goal yet. An admin or leader sets it with /ritme goal set TEXT.")
+        return (prefix + " " if prefix else "") + _(
+            "This team has no shared goal yet. An admin or leader sets it with /ritme goal set TEXT."
+        )
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
         return (Input(key="answer", label=_(content.get("question", GOAL_QUESTIONS[0])), kind=InputKind.TEXT),)

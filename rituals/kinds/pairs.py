@@ -82,7 +82,9 @@ def best_round(members: list[int], round_no: int, met: set[frozenset[int]], labe
     return found if found is not None else circle_round(members, offset)
 
 
-def fewest_repeats(members: list[int], met: set[frozenset[int]], to_beat: int, budget: int = 10_000) -> list[list[int]] | None:
+def fewest_repeats(
+    members: list[int], met: set[frozenset[int]], to_beat: int, budget: int = 10_000
+) -> list[list[int]] | None:
     """A round with fewer than ``to_beat`` repeated pairs, found by a depth-first search of
     the pairings (with an odd count, each member in turn is the one who joins the group
     where that repeats least); None when none turns up within ``budget`` steps."""
@@ -105,7 +107,9 @@ def fewest_repeats(members: list[int], met: set[frozenset[int]], to_beat: int, b
             return
         first, rest = left[0], left[1:]
         for i, other in enumerate(rest):
-            match(rest[:i] + rest[i + 1:], [*groups, [first, other]], repeats + (frozenset((first, other)) in met), odd)
+            match(
+                rest[:i] + rest[i + 1 :], [*groups, [first, other]], repeats + (frozenset((first, other)) in met), odd
+            )
 
     if len(members) % 2:
         for odd in members:
@@ -129,14 +133,21 @@ class Pairs(KindDefaults):
         last_round, left_out = last.get("day", ""), set(last.get("skipped", []))
         # 'pairs skip' leaves someone out of the next round: one asked for since the last round
         # (on its day too, unless that round left them out already).
-        skipping = {int(mid) for mid, when in ctx.team.settings.get("pairs_skip", {}).items()
-                    if when >= last_round and int(mid) not in left_out}
+        skipping = {
+            int(mid)
+            for mid, when in ctx.team.settings.get("pairs_skip", {}).items()
+            if when >= last_round and int(mid) not in left_out
+        }
         names = dict(ctx.roster)
         order = sorted(names)
         random.Random(ctx.team.id).shuffle(order)  # a stable order per team
         present = [m for m in order if m not in excluded and m not in skipping]
         rounds = sum(1 for h in ctx.history if h.get("groups"))
-        labels = {int(k): v for k, v in ctx.team.settings.get("labels", {}).items()} if ctx.team.settings.get("pairs_mix") else {}
+        labels = (
+            {int(k): v for k, v in ctx.team.settings.get("labels", {}).items()}
+            if ctx.team.settings.get("pairs_mix")
+            else {}
+        )
         groups = best_round(present, rounds, met_before(ctx.history), labels)
         prompt = PAIRS_PROMPTS[rounds % len(PAIRS_PROMPTS)]
         return {
@@ -154,20 +165,32 @@ class Pairs(KindDefaults):
 
     def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
         count = len(content.get("groups", []))
-        return _("{count} pairs are made for this round; each pair has a private message. Not this time? /ritme pairs skip leaves you out of the next round.", count=count)
+        return _(
+            "{count} pairs are made for this round; each pair has a private message. Not this time? /ritme pairs skip leaves you out of the next round.",
+            count=count,
+        )
 
-    def group_notice(self, content: dict[str, Any], group: list[dict[str, Any]], team: TeamView, _: Translator) -> Notice:
+    def group_notice(
+        self, content: dict[str, Any], group: list[dict[str, Any]], team: TeamView, _: Translator
+    ) -> Notice:
         names = ", ".join(str(m["name"]) for m in group)
         return Notice(
             title=_("Your consultation pair: {names}", names=names),
-            text=_("Find half an hour together this period. A suggestion: {prompt}", prompt=_(str(content.get("prompt", PAIRS_PROMPTS[0])))),
+            text=_(
+                "Find half an hour together this period. A suggestion: {prompt}",
+                prompt=_(str(content.get("prompt", PAIRS_PROMPTS[0]))),
+            ),
             footer=_("Halfway through, Ritme asks whether you met. What you discuss stays between you."),
         )
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
         return (
-            Input(key="met", label=_("Did you and your pair meet?"), kind=InputKind.CHOICE,
-                  options=(Option(value="yes", label=_("Yes")), Option(value="not_yet", label=_("Not yet")))),
+            Input(
+                key="met",
+                label=_("Did you and your pair meet?"),
+                kind=InputKind.CHOICE,
+                options=(Option(value="yes", label=_("Yes")), Option(value="not_yet", label=_("Not yet"))),
+            ),
         )
 
     def results(self, content: dict[str, Any], replies: list[ReplyView], _: Translator) -> Notice | None:

@@ -25,13 +25,20 @@ class Pulse(KindDefaults):
         return _("Team climate pulse")
 
     def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
-        return _("How do you experience our team right now? Score each statement from 1 (strongly disagree) to 5 (strongly agree).")
+        return _(
+            "How do you experience our team right now? Score each statement from 1 (strongly disagree) to 5 (strongly agree)."
+        )
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
         keys = content.get("statements") or [s.key for s in PULSE_STATEMENTS]
         chosen = [s for s in PULSE_STATEMENTS if s.key in keys]
         low, high = _(SCALE_LABELS.low_label), _(SCALE_LABELS.high_label)
         return tuple(scale_input(s.key, _(s.text), _, low, high) for s in chosen) + (
-            Input(key="comment", label=_("Anything you want to add?"), kind=InputKind.TEXT, optional=True,
-                  max_length=MAX_ANONYMOUS_TEXT),
+            Input(
+                key="comment",
+                label=_("Anything you want to add?"),
+                kind=InputKind.TEXT,
+                optional=True,
+                max_length=MAX_ANONYMOUS_TEXT,
+            ),
         )

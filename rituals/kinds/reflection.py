@@ -58,4 +58,8 @@ class Reflection(KindDefaults):
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
         question = str(content.get("question", ""))
-        return (Input(key="answer", label=_(question) if question else _("What did you learn this week?"), kind=InputKind.TEXT),)
+        return (
+            Input(
+                key="answer", label=_(question) if question else _("What did you learn this week?"), kind=InputKind.TEXT
+            ),
+        )

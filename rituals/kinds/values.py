@@ -36,4 +36,6 @@ class Values(KindDefaults):
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
         options = value_options(content.get("extra", []), _)
-        return (Input(key="values", label=_("Pick three values"), kind=InputKind.MULTI, options=options, max_choices=3),)
+        return (
+            Input(key="values", label=_("Pick three values"), kind=InputKind.MULTI, options=options, max_choices=3),
+        )

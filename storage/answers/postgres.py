@@ -75,73 +75,181 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
     person = (column("platform", String), column("workspace_id", String), column("user_id", String))
 
     def member_of(who: Any) -> Any:  # the member with the key of ``who``, looked up by it
-        return (select(members.c.id, members.c.display_name)
-                .where(members.c.platform == who.c.platform, members.c.workspace_id == who.c.workspace_id,
-                       members.c.user_id == who.c.user_id)
-                .limit(1).lateral())
+        return (
+            select(members.c.id, members.c.display_name)
+            .where(
+                members.c.platform == who.c.platform,
+                members.c.workspace_id == who.c.workspace_id,
+                members.c.user_id == who.c.user_id,
+            )
+            .limit(1)
+            .lateral()
+        )
 
-    people = func.json_to_recordset(bindparam("people", type_=JSON)).table_valued(*person).render_derived("people", with_types=True)
+    people = (
+        func.json_to_recordset(bindparam("people", type_=JSON))
+        .table_valued(*person)
+        .render_derived("people", with_types=True)
+    )
     member = member_of(people)
-    found = (select(func.json_agg(func.json_build_array(people.c.platform, people.c.workspace_id, people.c.user_id,
-                                                        member.c.id, team_members.c.team_id.is_not(None))))
-             .select_from(people).join(member, true())
-             .outerjoin(team_members, and_(team_members.c.member_id == member.c.id, team_members.c.team_id == Team.id))
-             .correlate(Team).scalar_subquery())
+    found = (
+        select(
+            func.json_agg(
+                func.json_build_array(
+                    people.c.platform,
+                    people.c.workspace_id,
+                    people.c.user_id,
+                    member.c.id,
+                    team_members.c.team_id.is_not(None),
+                )
+            )
+        )
+        .select_from(people)
+        .join(member, true())
+        .outerjoin(team_members, and_(team_members.c.member_id == member.c.id, team_members.c.team_id == Team.id))
+        .correlate(Team)
+        .scalar_subquery()
+    )
     context = targets.add_columns(type_coerce(found, JSON).label("people"))
 
-    given = (select(func.json_to_recordset(bindparam("answers", type_=JSON)).table_valued(
-        *person, column("name", String), column("team_id", BigInteger), column("occurrence_id", BigInteger),
-        column("anonymous", Boolean), column("values", JSON), column("created_on", Date),
-        column("updated_at", DateTime(timezone=True)), column("tag", String), column("sealed", Text),
-    ).render_derived("a", with_types=True)).cte("given"))
-    still_open = (select(Occurrence.id).where(Occurrence.id.in_(select(given.c.occurrence_id)), Occurrence.status == "open")
-                  .with_for_update(read=True).cte("still_open"))
+    given = select(
+        func.json_to_recordset(bindparam("answers", type_=JSON))
+        .table_valued(
+            *person,
+            column("name", String),
+            column("team_id", BigInteger),
+            column("occurrence_id", BigInteger),
+            column("anonymous", Boolean),
+            column("values", JSON),
+            column("created_on", Date),
+            column("updated_at", DateTime(timezone=True)),
+            column("tag", String),
+            column("sealed", Text),
+        )
+        .render_derived("a", with_types=True)
+    ).cte("given")
+    still_open = (
+        select(Occurrence.id)
+        .where(Occurrence.id.in_(select(given.c.occurrence_id)), Occurrence.status == "open")
+        .with_for_update(read=True)
+        .cte("still_open")
+    )
     answers = select(given).where(given.c.occurrence_id.in_(select(still_open.c.id))).cte("answers")
     a = answers.c
-    who = select(a.platform, a.workspace_id, a.user_id, func.max(a.name).label("name")).group_by(
-        a.platform, a.workspace_id, a.user_id).subquery("who")
+    who = (
+        select(a.platform, a.workspace_id, a.user_id, func.max(a.name).label("name"))
+        .group_by(a.platform, a.workspace_id, a.user_id)
+        .subquery("who")
+    )
     known_member = member_of(who)
-    known = (select(who, known_member.c.id, known_member.c.display_name)
-             .select_from(who).outerjoin(known_member, true()).cte("known"))
+    known = (
+        select(who, known_member.c.id, known_member.c.display_name)
+        .select_from(who)
+        .outerjoin(known_member, true())
+        .cte("known")
+    )
     k = known.c
-    created = (pg_insert(members).from_select(
-        ["platform", "workspace_id", "user_id", "display_name", "created_at", "mute_reminders"],
-        select(k.platform, k.workspace_id, k.user_id, k.name, bindparam("now", type_=UTCDateTime), false())
-        .where(k.id.is_(None)).order_by(k.platform, k.workspace_id, k.user_id),  # one order for all: no deadlocks
-    ).on_conflict_do_nothing().returning(members.c.id, members.c.platform, members.c.workspace_id, members.c.user_id)
-        .cte("created"))
-    same_person = and_(created.c.platform == k.platform, created.c.workspace_id == k.workspace_id, created.c.user_id == k.user_id)
-    ids = (select(k.platform, k.workspace_id, k.user_id, func.coalesce(k.id, created.c.id).label("member_id"))
-           .select_from(known).outerjoin(created, same_person).cte("ids"))
-    renamed = (update(members).where(members.c.id == k.id, k.name != "", members.c.display_name != k.name)
-               .values(display_name=k.name).returning(members.c.id).cte("renamed"))
-    rows = (select(answers, ids.c.member_id).select_from(answers)
-            .join(ids, and_(ids.c.platform == a.platform, ids.c.workspace_id == a.workspace_id, ids.c.user_id == a.user_id))
-            .cte("rows"))
+    created = (
+        pg_insert(members)
+        .from_select(
+            ["platform", "workspace_id", "user_id", "display_name", "created_at", "mute_reminders"],
+            select(k.platform, k.workspace_id, k.user_id, k.name, bindparam("now", type_=UTCDateTime), false())
+            .where(k.id.is_(None))
+            .order_by(k.platform, k.workspace_id, k.user_id),  # one order for all: no deadlocks
+        )
+        .on_conflict_do_nothing()
+        .returning(members.c.id, members.c.platform, members.c.workspace_id, members.c.user_id)
+        .cte("created")
+    )
+    same_person = and_(
+        created.c.platform == k.platform, created.c.workspace_id == k.workspace_id, created.c.user_id == k.user_id
+    )
+    ids = (
+        select(k.platform, k.workspace_id, k.user_id, func.coalesce(k.id, created.c.id).label("member_id"))
+        .select_from(known)
+        .outerjoin(created, same_person)
+        .cte("ids")
+    )
+    renamed = (
+        update(members)
+        .where(members.c.id == k.id, k.name != "", members.c.display_name != k.name)
+        .values(display_name=k.name)
+        .returning(members.c.id)
+        .cte("renamed")
+    )
+    rows = (
+        select(answers, ids.c.member_id)
+        .select_from(answers)
+        .join(ids, and_(ids.c.platform == a.platform, ids.c.workspace_id == a.workspace_id, ids.c.user_id == a.user_id))
+        .cte("rows")
+    )
     r = rows.c
     stored = r.member_id.is_not(None)  # None: created by a concurrent batch meanwhile (see above)
-    joined = (pg_insert(team_members).from_select(
-        ["team_id", "member_id"], select(r.team_id, r.member_id).where(stored).distinct().order_by(r.team_id, r.member_id))
-        .on_conflict_do_nothing().returning(team_members.c.member_id).cte("joined"))
-    named = replacing_earlier(pg_insert(replies).from_select(
-        ["id", "occurrence_id", "member_id", "team_id", "values", "created_on", "updated_at"],
-        select(cast(func.gen_random_uuid(), String), r.occurrence_id, r.member_id, r.team_id, r["values"], r.created_on, r.updated_at)
-        .where(r.anonymous.is_(False), stored).order_by(r.occurrence_id, r.member_id),
-    )).returning(replies.c.occurrence_id).cte("named")
-    took_part = (pg_insert(participations).from_select(
-        ["occurrence_id", "member_id"],
-        select(r.occurrence_id, r.member_id).where(r.anonymous.is_(True), stored).order_by(r.occurrence_id, r.member_id),
-    ).on_conflict_do_nothing().returning(participations.c.occurrence_id, participations.c.member_id).cte("took_part"))
+    joined = (
+        pg_insert(team_members)
+        .from_select(
+            ["team_id", "member_id"],
+            select(r.team_id, r.member_id).where(stored).distinct().order_by(r.team_id, r.member_id),
+        )
+        .on_conflict_do_nothing()
+        .returning(team_members.c.member_id)
+        .cte("joined")
+    )
+    named = (
+        replacing_earlier(
+            pg_insert(replies).from_select(
+                ["id", "occurrence_id", "member_id", "team_id", "values", "created_on", "updated_at"],
+                select(
+                    cast(func.gen_random_uuid(), String),
+                    r.occurrence_id,
+                    r.member_id,
+                    r.team_id,
+                    r["values"],
+                    r.created_on,
+                    r.updated_at,
+                )
+                .where(r.anonymous.is_(False), stored)
+                .order_by(r.occurrence_id, r.member_id),
+            )
+        )
+        .returning(replies.c.occurrence_id)
+        .cte("named")
+    )
+    took_part = (
+        pg_insert(participations)
+        .from_select(
+            ["occurrence_id", "member_id"],
+            select(r.occurrence_id, r.member_id)
+            .where(r.anonymous.is_(True), stored)
+            .order_by(r.occurrence_id, r.member_id),
+        )
+        .on_conflict_do_nothing()
+        .returning(participations.c.occurrence_id, participations.c.member_id)
+        .cte("took_part")
+    )
     sealed_answers = SealedAnswer.__table__
-    anonymous = (insert(sealed_answers).from_select(  # who answered, kept apart from what: sealed until the close
-        ["occurrence_id", "tag", "sealed"],
-        select(r.occurrence_id, r.tag, func.decode(r.sealed, "base64", type_=LargeBinary))
-        .join_from(rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id))
-        .order_by(r.occurrence_id, r.tag),
-    ).returning(sealed_answers.c.occurrence_id).cte("anonymous"))
-    save = (select(r.platform, r.workspace_id, r.user_id, r.occurrence_id, r.member_id, took_part.c.member_id.is_not(None))
-            .outerjoin_from(rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id))
-            .add_cte(renamed, joined, named, anonymous))
+    anonymous = (
+        insert(sealed_answers)
+        .from_select(  # who answered, kept apart from what: sealed until the close
+            ["occurrence_id", "tag", "sealed"],
+            select(r.occurrence_id, r.tag, func.decode(r.sealed, "base64", type_=LargeBinary))
+            .join_from(
+                rows,
+                took_part,
+                and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id),
+            )
+            .order_by(r.occurrence_id, r.tag),
+        )
+        .returning(sealed_answers.c.occurrence_id)
+        .cte("anonymous")
+    )
+    save = (
+        select(r.platform, r.workspace_id, r.user_id, r.occurrence_id, r.member_id, took_part.c.member_id.is_not(None))
+        .outerjoin_from(
+            rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id)
+        )
+        .add_cte(renamed, joined, named, anonymous)
+    )
     return context, save
 
 

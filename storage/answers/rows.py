@@ -72,8 +72,10 @@ class AnswerRows:
         return found
 
     def _target(self, row: Any) -> tuple[OccurrenceView, RitualView, TeamView]:
-        occ, ritual, team = (SimpleNamespace(**{k[2:]: v for k, v in row.items() if k.startswith(prefix)})
-                             for _model, prefix in self.sql.target_parts)
+        occ, ritual, team = (
+            SimpleNamespace(**{k[2:]: v for k, v in row.items() if k.startswith(prefix)})
+            for _model, prefix in self.sql.target_parts
+        )
         return occurrence_view(occ), ritual_view(ritual), team_view(team)  # type: ignore[arg-type]
 
     async def answer_context(
@@ -90,13 +92,19 @@ class AnswerRows:
         keys = sorted({(a.platform, a.workspace_id, a.user_id) for a in people})
         found: dict[int, tuple[OccurrenceView, RitualView, TeamView]] = {}
         in_team: dict[tuple[str, str, str, int], int] = {}
-        rows = await self.s.execute(postgres_statements()[0], {
-            "ids": list(occurrence_ids),
-            "people": [{"platform": p, "workspace_id": w, "user_id": u} for p, w, u in keys]})
+        rows = await self.s.execute(
+            postgres_statements()[0],
+            {
+                "ids": list(occurrence_ids),
+                "people": [{"platform": p, "workspace_id": w, "user_id": u} for p, w, u in keys],
+            },
+        )
         for row in rows.mappings():
             occ, ritual, team = self._target(row)
             found[occ.id] = (occ, ritual, team)
-            in_team.update({(p, w, u, team.id): member_id for p, w, u, member_id, joined in row["people"] or () if joined})
+            in_team.update(
+                {(p, w, u, team.id): member_id for p, w, u, member_id, joined in row["people"] or () if joined}
+            )
         return found, in_team
 
     async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[Saved]:
@@ -113,16 +121,32 @@ class AnswerRows:
     async def _save_in_one_transaction(self, answers: Sequence[NewAnswer], now: datetime) -> list[Saved]:
         """SQLite: one writer at a time, so the rounds stay as they are read here; members,
         then replies (``save_replies``)."""
-        still_open = set((await self.s.execute(self.sql.open_rounds, {"ids": sorted({a.occurrence_id for a in answers})})).scalars())
+        still_open = set(
+            (await self.s.execute(self.sql.open_rounds, {"ids": sorted({a.occurrence_id for a in answers})})).scalars()
+        )
         kept = [a for a in answers if a.occurrence_id in still_open]
         members = await self.ensure_members([(a.actor, a.team_id) for a in kept], now)
-        stored = iter(await self.save_replies([
-            NewReply(occurrence_id=a.occurrence_id, team_id=a.team_id,
-                     member_id=members[(a.actor.platform, a.actor.workspace_id, a.actor.user_id)],
-                     anonymous=a.anonymous, values=a.values, today=a.today, sent_at=a.sent_at)
-            for a in kept], now))
-        return [(Saved.STORED if next(stored) else Saved.ANSWERED) if a.occurrence_id in still_open else Saved.CLOSED
-                for a in answers]
+        stored = iter(
+            await self.save_replies(
+                [
+                    NewReply(
+                        occurrence_id=a.occurrence_id,
+                        team_id=a.team_id,
+                        member_id=members[(a.actor.platform, a.actor.workspace_id, a.actor.user_id)],
+                        anonymous=a.anonymous,
+                        values=a.values,
+                        today=a.today,
+                        sent_at=a.sent_at,
+                    )
+                    for a in kept
+                ],
+                now,
+            )
+        )
+        return [
+            (Saved.STORED if next(stored) else Saved.ANSWERED) if a.occurrence_id in still_open else Saved.CLOSED
+            for a in answers
+        ]
 
     async def _save_in_one_statement(self, answers: Sequence[NewAnswer], now: datetime) -> list[Saved]:
         """PostgreSQL: the write of ``one_read_one_write``, again for the few answers whose
@@ -132,12 +156,31 @@ class AnswerRows:
         written: set[tuple[str, str, str, int]] = set()
         waiting = list(answers)
         for _attempt in range(3):
-            rows = (await self.s.execute(write, {"now": now, "answers": [
-                {"platform": a.actor.platform, "workspace_id": a.actor.workspace_id, "user_id": a.actor.user_id,
-                 "name": (a.actor.display_name or "").replace("\x00", "")[:200],  # as the column's type (``Name``) does
-                 "team_id": a.team_id, "occurrence_id": a.occurrence_id, "anonymous": a.anonymous,
-                 "created_on": a.today.isoformat(), "updated_at": (a.sent_at or now).isoformat()} | self._content(a)
-                for a in waiting]})).all()
+            rows = (
+                await self.s.execute(
+                    write,
+                    {
+                        "now": now,
+                        "answers": [
+                            {
+                                "platform": a.actor.platform,
+                                "workspace_id": a.actor.workspace_id,
+                                "user_id": a.actor.user_id,
+                                "name": (a.actor.display_name or "").replace("\x00", "")[
+                                    :200
+                                ],  # as the column's type (``Name``) does
+                                "team_id": a.team_id,
+                                "occurrence_id": a.occurrence_id,
+                                "anonymous": a.anonymous,
+                                "created_on": a.today.isoformat(),
+                                "updated_at": (a.sent_at or now).isoformat(),
+                            }
+                            | self._content(a)
+                            for a in waiting
+                        ],
+                    },
+                )
+            ).all()
             taken.update((p, w, u, occ) for p, w, u, occ, _member_id, was_taken in rows if was_taken)
             written.update((p, w, u, occ) for p, w, u, occ, member_id, _taken in rows if member_id is not None)
             # Members a concurrent batch created while this statement ran: not seen by it
@@ -157,14 +200,20 @@ class AnswerRows:
         if not answer.anonymous:
             return {"values": answer.values, "tag": None, "sealed": None}
         actor = answer.actor
-        sealed = self.sealer.seal(answer.occurrence_id, person_key(actor.platform, actor.workspace_id, actor.user_id),
-                                  answer.values)
+        sealed = self.sealer.seal(
+            answer.occurrence_id, person_key(actor.platform, actor.workspace_id, actor.user_id), answer.values
+        )
         return {"values": None, "tag": sealed.tag, "sealed": base64.b64encode(sealed.sealed).decode("ascii")}
 
     async def channel_language(self, channel: ChannelRef) -> str | None:
         """The language of the team of a channel, if it is one."""
-        return await self.s.scalar(select(Team.language).where(
-            Team.platform == channel.platform, Team.workspace_id == channel.workspace_id, Team.channel_id == channel.channel_id))
+        return await self.s.scalar(
+            select(Team.language).where(
+                Team.platform == channel.platform,
+                Team.workspace_id == channel.workspace_id,
+                Team.channel_id == channel.channel_id,
+            )
+        )
 
     async def members_in_teams(self, people: Sequence[tuple[Actor, int]]) -> dict[tuple[str, str, str, int], int]:
         """Member ids by (platform, workspace, user, team id) of the (actor, team id) pairs
@@ -177,8 +226,10 @@ class AnswerRows:
             teams.add(team_id)
         found: dict[tuple[str, str, str, int], int] = {}
         for (platform, workspace_id), (users, teams) in by_workspace.items():
-            rows = await self.s.execute(self.sql.in_teams, {"platform": platform, "workspace": workspace_id,
-                                                            "users": sorted(users), "teams": sorted(teams)})
+            rows = await self.s.execute(
+                self.sql.in_teams,
+                {"platform": platform, "workspace": workspace_id, "users": sorted(users), "teams": sorted(teams)},
+            )
             self._seen.update(dict.fromkeys(((platform, workspace_id, u) for u in users), None))
             for user_id, member_id, name, team_id in rows.all():
                 self._seen[(platform, workspace_id, user_id)] = (member_id, name)
@@ -186,7 +237,9 @@ class AnswerRows:
                     found[(platform, workspace_id, user_id, team_id)] = member_id
         return found
 
-    async def ensure_members(self, people: Sequence[tuple[Actor, int]], now: datetime) -> dict[tuple[str, str, str], int]:
+    async def ensure_members(
+        self, people: Sequence[tuple[Actor, int]], now: datetime
+    ) -> dict[tuple[str, str, str], int]:
         """Member ids by (platform, workspace, user) of (actor, team id) pairs: members are
         created on first contact and join the team."""
         # Statements with a list of parameters (executemany), whatever the number of rows.
@@ -198,21 +251,39 @@ class AnswerRows:
         known.update(await self._members({key: name for key, name in names.items() if key not in self._seen}))
         missing = sorted(key for key in names if key not in known)  # one order for all: no deadlocks
         if missing:  # first contact; a concurrent first contact elsewhere is no conflict
-            created = await self.s.execute(self.sql.new_members, [
-                {"platform": p, "workspace_id": w, "user_id": u, "display_name": names[(p, w, u)],
-                 "created_at": now, "mute_reminders": False} for p, w, u in missing
-            ])
+            created = await self.s.execute(
+                self.sql.new_members,
+                [
+                    {
+                        "platform": p,
+                        "workspace_id": w,
+                        "user_id": u,
+                        "display_name": names[(p, w, u)],
+                        "created_at": now,
+                        "mute_reminders": False,
+                    }
+                    for p, w, u in missing
+                ],
+            )
             known.update({(p, w, u): (member_id, names[(p, w, u)]) for p, w, u, member_id in created.all()})
             if any(key not in known for key in missing):  # made by someone else meanwhile
                 known.update(await self._members(dict.fromkeys((k for k in missing if k not in known), "")))
         self._seen.clear()  # written from here on
-        renamed = sorted(({"member_id": known[key][0], "name": name} for key, name in names.items()
-                          if name and key not in missing and known[key][1] != name), key=lambda row: row["member_id"])
+        renamed = sorted(
+            (
+                {"member_id": known[key][0], "name": name}
+                for key, name in names.items()
+                if name and key not in missing and known[key][1] != name
+            ),
+            key=lambda row: row["member_id"],
+        )
         if renamed:
             await self.s.execute(self.sql.rename, renamed)
         joins = {(team_id, known[(a.platform, a.workspace_id, a.user_id)][0]) for a, team_id in people}
         if joins:
-            await self.s.execute(self.sql.join, [{"team_id": team_id, "member_id": member_id} for team_id, member_id in sorted(joins)])
+            await self.s.execute(
+                self.sql.join, [{"team_id": team_id, "member_id": member_id} for team_id, member_id in sorted(joins)]
+            )
         return {key: member_id for key, (member_id, _name) in known.items()}
 
     async def _members(self, keys: dict[tuple[str, str, str], str]) -> dict[tuple[str, str, str], tuple[int, str]]:
@@ -222,8 +293,12 @@ class AnswerRows:
             by_workspace.setdefault((platform, workspace_id), []).append(user_id)
         found: dict[tuple[str, str, str], tuple[int, str]] = {}
         for (platform, workspace_id), users in sorted(by_workspace.items()):
-            rows = await self.s.execute(self.sql.members, {"platform": platform, "workspace": workspace_id, "users": users})
-            found.update({(platform, workspace_id, user_id): (member_id, name) for user_id, member_id, name in rows.all()})
+            rows = await self.s.execute(
+                self.sql.members, {"platform": platform, "workspace": workspace_id, "users": users}
+            )
+            found.update(
+                {(platform, workspace_id, user_id): (member_id, name) for user_id, member_id, name in rows.all()}
+            )
         return found
 
     async def save_replies(self, replies: Sequence[NewReply], now: datetime) -> list[bool]:
@@ -233,33 +308,64 @@ class AnswerRows:
         replies_in_order = sorted(replies, key=lambda r: (r.occurrence_id, r.member_id))  # no deadlocks
         named = [r for r in replies_in_order if not r.anonymous]
         if named:  # insert, or replace the member's earlier answer
-            await self.s.execute(self.sql.named_replies, [
-                {"id": str(uuid.uuid4()), "occurrence_id": r.occurrence_id, "member_id": r.member_id,
-                 "team_id": r.team_id, "values": r.values, "created_on": r.today, "updated_at": r.sent_at or now}
-                for r in named
-            ])
+            await self.s.execute(
+                self.sql.named_replies,
+                [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "occurrence_id": r.occurrence_id,
+                        "member_id": r.member_id,
+                        "team_id": r.team_id,
+                        "values": r.values,
+                        "created_on": r.today,
+                        "updated_at": r.sent_at or now,
+                    }
+                    for r in named
+                ],
+            )
         fresh: set[tuple[int, int]] = set()
         anonymous = [r for r in replies_in_order if r.anonymous]
         if anonymous:  # who took part, and apart from it what they said: sealed until the round closes
-            rows = await self.s.execute(self.sql.participations,
-                                        [{"occurrence_id": r.occurrence_id, "member_id": r.member_id} for r in anonymous])
+            rows = await self.s.execute(
+                self.sql.participations,
+                [{"occurrence_id": r.occurrence_id, "member_id": r.member_id} for r in anonymous],
+            )
             fresh = set(rows.all())
             answers = [r for r in anonymous if (r.occurrence_id, r.member_id) in fresh]
             if answers:
-                people = {member_id: person_key(p, w, u) for member_id, p, w, u in (await self.s.execute(
-                    self.sql.identities, {"ids": sorted({r.member_id for r in answers})})).all()}
+                people = {
+                    member_id: person_key(p, w, u)
+                    for member_id, p, w, u in (
+                        await self.s.execute(self.sql.identities, {"ids": sorted({r.member_id for r in answers})})
+                    ).all()
+                }
                 sealed = [self.sealer.seal(r.occurrence_id, people[r.member_id], r.values) for r in answers]
-                await self.s.execute(self.sql.sealed, [
-                    {"occurrence_id": a.occurrence_id, "tag": a.tag, "sealed": a.sealed} for a in sealed])
+                await self.s.execute(
+                    self.sql.sealed,
+                    [{"occurrence_id": a.occurrence_id, "tag": a.tag, "sealed": a.sealed} for a in sealed],
+                )
         return [not r.anonymous or (r.occurrence_id, r.member_id) in fresh for r in replies]
 
     async def save_reply(
-        self, *, occurrence_id: int, team_id: int, member_id: int, anonymous: bool,
-        values: dict[str, Any], today: date, now: datetime,
+        self,
+        *,
+        occurrence_id: int,
+        team_id: int,
+        member_id: int,
+        anonymous: bool,
+        values: dict[str, Any],
+        today: date,
+        now: datetime,
     ) -> bool:
         """One reply (see ``save_replies``)."""
-        reply = NewReply(occurrence_id=occurrence_id, team_id=team_id, member_id=member_id,
-                         anonymous=anonymous, values=values, today=today)
+        reply = NewReply(
+            occurrence_id=occurrence_id,
+            team_id=team_id,
+            member_id=member_id,
+            anonymous=anonymous,
+            values=values,
+            today=today,
+        )
         return (await self.save_replies([reply], now))[0]
 
     async def open_sealed(self, occurrence_id: int, now: datetime) -> None:
@@ -267,13 +373,21 @@ class AnswerRows:
         PostgreSQL one ``xmin`` for all), in random order, dated the day of the close in the
         team's timezone; then the sealed rows go. An answer this server cannot open (the
         secret changed since it was sealed) stays sealed, and is said in the log."""
-        sealed = (await self.s.execute(select(SealedAnswer.tag, SealedAnswer.sealed)
-                                       .where(SealedAnswer.occurrence_id == occurrence_id))).all()
+        sealed = (
+            await self.s.execute(
+                select(SealedAnswer.tag, SealedAnswer.sealed).where(SealedAnswer.occurrence_id == occurrence_id)
+            )
+        ).all()
         if not sealed:
             return
-        team_id, timezone = (await self.s.execute(
-            select(Team.id, Team.timezone).join(Ritual, Ritual.team_id == Team.id)
-            .join(Occurrence, Occurrence.ritual_id == Ritual.id).where(Occurrence.id == occurrence_id))).one()
+        team_id, timezone = (
+            await self.s.execute(
+                select(Team.id, Team.timezone)
+                .join(Ritual, Ritual.team_id == Team.id)
+                .join(Occurrence, Occurrence.ritual_id == Ritual.id)
+                .where(Occurrence.id == occurrence_id)
+            )
+        ).one()
         day = now.astimezone(ZoneInfo(timezone)).date()
         opened: list[dict[str, Any]] = []
         unreadable: list[str] = []
@@ -283,15 +397,28 @@ class AnswerRows:
             except UnsealError:
                 unreadable.append(tag)
                 continue
-            opened.append({"id": str(uuid.uuid4()), "occurrence_id": occurrence_id, "member_id": None,
-                           "team_id": team_id, "values": values, "created_on": day, "updated_at": None})
+            opened.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "occurrence_id": occurrence_id,
+                    "member_id": None,
+                    "team_id": team_id,
+                    "values": values,
+                    "created_on": day,
+                    "updated_at": None,
+                }
+            )
         _shuffle(opened)
         if opened:
             await self.s.execute(self.sql.anonymous_replies, opened)
         gone = delete(SealedAnswer).where(SealedAnswer.occurrence_id == occurrence_id)
         if unreadable:
-            log.error("occurrence %s: %d sealed answers could not be opened (was RITME_SECRET_KEY changed while "
-                      "the round was open?); they stay sealed", occurrence_id, len(unreadable))
+            log.error(
+                "occurrence %s: %d sealed answers could not be opened (was RITME_SECRET_KEY changed while "
+                "the round was open?); they stay sealed",
+                occurrence_id,
+                len(unreadable),
+            )
             gone = gone.where(SealedAnswer.tag.not_in(unreadable))
         await self.s.execute(gone)
 
@@ -300,27 +427,42 @@ async def withdraw_sealed(s: AsyncSession, sealer: Sealer, member: Member) -> in
     """Withdraw a member's sealed answers to the anonymous rounds still open (``forget-me``):
     answering anew after it counts once. Once a round has closed nothing links its answers
     to anyone, so none can be taken back. The number withdrawn."""
-    rounds = (await s.scalars(
-        select(Participation.occurrence_id).join(Occurrence, Occurrence.id == Participation.occurrence_id)
-        .where(Participation.member_id == member.id, Occurrence.status == "open"))).all()
+    rounds = (
+        await s.scalars(
+            select(Participation.occurrence_id)
+            .join(Occurrence, Occurrence.id == Participation.occurrence_id)
+            .where(Participation.member_id == member.id, Occurrence.status == "open")
+        )
+    ).all()
     person = person_key(member.platform, member.workspace_id, member.user_id)
     withdrawn = 0
     for occurrence_id in rounds:
-        result = await s.execute(delete(SealedAnswer).where(
-            SealedAnswer.occurrence_id == occurrence_id, SealedAnswer.tag == sealer.tag(occurrence_id, person)))
+        result = await s.execute(
+            delete(SealedAnswer).where(
+                SealedAnswer.occurrence_id == occurrence_id, SealedAnswer.tag == sealer.tag(occurrence_id, person)
+            )
+        )
         withdrawn += int(result.rowcount or 0)
     return withdrawn
 
 
 async def rewrite_sealed(
-    s: AsyncSession, sealer: Sealer, rounds: Any, rewrite: Callable[[dict[str, Any]], dict[str, Any]],
+    s: AsyncSession,
+    sealer: Sealer,
+    rounds: Any,
+    rewrite: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> bool:
     """Open the sealed answers of ``rounds`` (a select of occurrence ids), ``rewrite`` their
     values (a forgotten colleague's name taken out of what others wrote) and seal again the
     ones that changed. True when one did."""
     changed = False
-    rows = (await s.execute(select(SealedAnswer.occurrence_id, SealedAnswer.tag, SealedAnswer.sealed)
-                            .where(SealedAnswer.occurrence_id.in_(rounds)))).all()
+    rows = (
+        await s.execute(
+            select(SealedAnswer.occurrence_id, SealedAnswer.tag, SealedAnswer.sealed).where(
+                SealedAnswer.occurrence_id.in_(rounds)
+            )
+        )
+    ).all()
     for occurrence_id, tag, blob in rows:
         try:
             values = sealer.open(Sealed(occurrence_id=occurrence_id, tag=tag, sealed=blob))
@@ -328,7 +470,10 @@ async def rewrite_sealed(
             continue  # another secret's: left as it is (``open_sealed`` says so at the close)
         new = rewrite(values)
         if new != values:
-            await s.execute(update(SealedAnswer).where(SealedAnswer.occurrence_id == occurrence_id, SealedAnswer.tag == tag)
-                            .values(sealed=sealer.seal_as(occurrence_id, tag, new).sealed))
+            await s.execute(
+                update(SealedAnswer)
+                .where(SealedAnswer.occurrence_id == occurrence_id, SealedAnswer.tag == tag)
+                .values(sealed=sealer.seal_as(occurrence_id, tag, new).sealed)
+            )
             changed = True
     return changed

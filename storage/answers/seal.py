@@ -82,8 +82,12 @@ class Sealer:
         self._round_keys = functools.lru_cache(maxsize=1024)(self._derive)
 
     def _derive(self, occurrence_id: int) -> tuple[AESGCM, bytes]:
-        keys = HKDF(algorithm=hashes.SHA256(), length=64, salt=None,
-                    info=b"ritme/sealed-answers/v1/" + str(int(occurrence_id)).encode("ascii")).derive(self._secret)
+        keys = HKDF(
+            algorithm=hashes.SHA256(),
+            length=64,
+            salt=None,
+            info=b"ritme/sealed-answers/v1/" + str(int(occurrence_id)).encode("ascii"),
+        ).derive(self._secret)
         return AESGCM(keys[:32]), keys[32:]
 
     def tag(self, occurrence_id: int, person: bytes) -> str:
@@ -110,7 +114,9 @@ class Sealer:
         if not blob.startswith(VERSION) or len(blob) < 1 + NONCE + 16:
             raise UnsealError("not a sealed answer")
         try:
-            plain = cipher.decrypt(blob[1:1 + NONCE], blob[1 + NONCE:], self._bound(answer.occurrence_id, answer.tag))
+            plain = cipher.decrypt(
+                blob[1 : 1 + NONCE], blob[1 + NONCE :], self._bound(answer.occurrence_id, answer.tag)
+            )
             values = json.loads(_unpadded(plain))
         except (InvalidTag, ValueError) as err:
             raise UnsealError(str(err) or type(err).__name__) from None

@@ -49,8 +49,10 @@ class AnswerSql:
             def one_of(column: Any, name: str, type_: Any) -> Any:
                 return column == any_(bindparam(name, type_=ARRAY(type_)))
         else:
+
             def one_of(column: Any, name: str, type_: Any) -> Any:
                 return column.in_(bindparam(name, expanding=True))
+
         targets = (
             select(*(c.label(prefix + c.key) for model, prefix in parts for c in model.__table__.c))
             .join_from(Occurrence, Ritual, Ritual.id == Occurrence.ritual_id)
@@ -63,40 +65,61 @@ class AnswerSql:
             self.targets = targets.with_for_update(read=True, of=Occurrence.__table__)
         else:
             self.targets = targets
-        self.open_rounds = select(Occurrence.id).where(one_of(Occurrence.id, "ids", BigInteger), Occurrence.status == "open")
+        self.open_rounds = select(Occurrence.id).where(
+            one_of(Occurrence.id, "ids", BigInteger), Occurrence.status == "open"
+        )
         self.target_parts = parts
         members = Member.__table__
-        same_workspace = and_(members.c.platform == bindparam("platform"), members.c.workspace_id == bindparam("workspace"))
+        same_workspace = and_(
+            members.c.platform == bindparam("platform"), members.c.workspace_id == bindparam("workspace")
+        )
         if postgresql:
             # One probe of the members' unique key (platform, workspace, user) per person
             # (LIMIT 1 keeps the subquery apart, a probe per row). Given the people as an IN
             # list or a join, PostgreSQL's planner, until the table is first analysed (a new
             # database's first big round), took the whole workspace for one row and read it
             # all: some milliseconds a batch, most of the database's work.
-            wanted = func.unnest(bindparam("users", type_=ARRAY(String))).table_valued("user_id").render_derived("wanted")
-            m: Any = (select(members.c.user_id, members.c.id, members.c.display_name)
-                      .where(same_workspace, members.c.user_id == wanted.c.user_id).limit(1).lateral("m"))
+            wanted = (
+                func.unnest(bindparam("users", type_=ARRAY(String))).table_valued("user_id").render_derived("wanted")
+            )
+            m: Any = (
+                select(members.c.user_id, members.c.id, members.c.display_name)
+                .where(same_workspace, members.c.user_id == wanted.c.user_id)
+                .limit(1)
+                .lateral("m")
+            )
             people = select(m.c.user_id, m.c.id, m.c.display_name).select_from(wanted).join(m, true())
         else:
             m = members
             people = select(m.c.user_id, m.c.id, m.c.display_name).where(
-                same_workspace, m.c.user_id.in_(bindparam("users", expanding=True)))
+                same_workspace, m.c.user_id.in_(bindparam("users", expanding=True))
+            )
         self.members = people
         self.in_teams = people.add_columns(TeamMember.team_id).outerjoin(  # and which of ``teams`` they are in
-            TeamMember.__table__, and_(TeamMember.member_id == m.c.id, one_of(TeamMember.team_id, "teams", BigInteger)))
-        self.new_members = (insert_(members).on_conflict_do_nothing()
-                            .returning(members.c.platform, members.c.workspace_id, members.c.user_id, members.c.id))
-        self.rename = update(members).where(members.c.id == bindparam("member_id")).values(display_name=bindparam("name"))
+            TeamMember.__table__, and_(TeamMember.member_id == m.c.id, one_of(TeamMember.team_id, "teams", BigInteger))
+        )
+        self.new_members = (
+            insert_(members)
+            .on_conflict_do_nothing()
+            .returning(members.c.platform, members.c.workspace_id, members.c.user_id, members.c.id)
+        )
+        self.rename = (
+            update(members).where(members.c.id == bindparam("member_id")).values(display_name=bindparam("name"))
+        )
         self.join = insert_(TeamMember.__table__).on_conflict_do_nothing()
         replies = Reply.__table__
         self.named_replies = replacing_earlier(insert_(replies))
         participations = Participation.__table__
-        self.participations = (insert_(participations).on_conflict_do_nothing()
-                               .returning(participations.c.occurrence_id, participations.c.member_id))
+        self.participations = (
+            insert_(participations)
+            .on_conflict_do_nothing()
+            .returning(participations.c.occurrence_id, participations.c.member_id)
+        )
         self.anonymous_replies = insert(replies)  # at the close, opened from ``sealed``
         self.sealed = insert(SealedAnswer.__table__)
         self.identities = select(members.c.id, members.c.platform, members.c.workspace_id, members.c.user_id).where(
-            members.c.id.in_(bindparam("ids", expanding=True)))
+            members.c.id.in_(bindparam("ids", expanding=True))
+        )
 
 
 def replacing_earlier(upsert: Any) -> Any:

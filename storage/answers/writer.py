@@ -183,8 +183,12 @@ class AnswerWriter:
     (PostgreSQL locks their rows in one order; SQLite has one writer at a time)."""
 
     def __init__(
-        self, run: Callable[[Work], Coroutine[Any, Any, None]], rules: AnswerRules,
-        clock: Callable[[], datetime], *, lanes: int,
+        self,
+        run: Callable[[Work], Coroutine[Any, Any, None]],
+        rules: AnswerRules,
+        clock: Callable[[], datetime],
+        *,
+        lanes: int,
     ) -> None:
         self._run, self._rules, self._clock, self._most = run, rules, clock, lanes
         self._waiting: deque[tuple[AnswerIn, asyncio.Future[Outcome]]] = deque()
@@ -238,8 +242,7 @@ class AnswerWriter:
                 _settle([(done, AnswerNotStored()) for _answer, done in batch])
                 raise
 
-    async def _batch(self, batch: list[tuple[AnswerIn, asyncio.Future[Outcome]]],
-                     transaction: Transactions) -> None:
+    async def _batch(self, batch: list[tuple[AnswerIn, asyncio.Future[Outcome]]], transaction: Transactions) -> None:
         try:
             outcomes = await self._write([answer for answer, _done in batch], transaction)
         except Exception:
@@ -260,15 +263,16 @@ class AnswerWriter:
             return
         _settle([(done, outcome) for (_answer, done), outcome in zip(batch, outcomes, strict=True)])
 
-    async def _write(self, answers: list[AnswerIn],
-                     transaction: Transactions) -> list[Outcome | AnswerNotStored]:
+    async def _write(self, answers: list[AnswerIn], transaction: Transactions) -> list[Outcome | AnswerNotStored]:
         """One batch: the read, the rules, the write (on SQLite one transaction; on
         PostgreSQL a read and a write statement, each committing on its own, the write
         checking again that each round is open). Nothing is written for a refused answer,
         not even its member."""
         now = self._clock()
         async with transaction(autocommit=True) as tx:
-            targets, in_team = await tx.answer_context(sorted({a.occurrence_id for a in answers}), [a.actor for a in answers])
+            targets, in_team = await tx.answer_context(
+                sorted({a.occurrence_id for a in answers}), [a.actor for a in answers]
+            )
             decisions = self._rules.check(answers, targets, in_team, now)
             accepted = [(i, d) for i, d in enumerate(decisions) if isinstance(d, Accepted)]
             saved = await tx.save_answers([d.answer for _i, d in accepted], now) if accepted else []
@@ -278,5 +282,7 @@ class AnswerWriter:
         for i in reversed(range(len(decisions))):  # a later answer is decided before the one it replaced
             if isinstance(same := decisions[i], SameAs):
                 outcomes[i] = outcomes[same.index]
-        log.info("answers stored: %d of %d", sum(1 for o in outcomes if isinstance(o, Outcome) and o.stored), len(answers))
+        log.info(
+            "answers stored: %d of %d", sum(1 for o in outcomes if isinstance(o, Outcome) and o.stored), len(answers)
+        )
         return [o if o is not None else AnswerNotStored() for o in outcomes]

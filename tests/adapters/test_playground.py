@@ -44,7 +44,9 @@ async def test_new_user_flow_add_run_answer_review(pg: Playground) -> None:
         ("run #99", "There is no ritual #99"),
     ],
 )
-async def test_bad_input_gets_a_reason_and_an_example_and_changes_nothing(pg: Playground, text: str, reason: str) -> None:
+async def test_bad_input_gets_a_reason_and_an_example_and_changes_nothing(
+    pg: Playground, text: str, reason: str
+) -> None:
     reply = await pg.command("anna", text)
     assert reply["title"] == "That did not work"
     assert reason in reply["text"]
@@ -120,12 +122,21 @@ async def test_appreciation_round(pg: Playground) -> None:
     assert started["title"] == "Appreciation round started"
     (prompt,) = await pg.prompts()
     colleague = prompt["inputs"][0]
-    assert colleague["kind"] == "choice" and {o["label"] for o in colleague["options"]} == {"Anna", "Bram", "Chris", "Dewi"}
+    assert colleague["kind"] == "choice" and {o["label"] for o in colleague["options"]} == {
+        "Anna",
+        "Bram",
+        "Chris",
+        "Dewi",
+    }
     dewi = next(o["value"] for o in colleague["options"] if o["label"] == "Dewi")
     chris = next(o["value"] for o in colleague["options"] if o["label"] == "Chris")
     himself = await pg.answer("chris", prompt["occurrence_id"], {"colleague": chris, "appreciation": "I am great"})
     assert not himself["ok"] and himself["message"] == "Choose a colleague other than yourself."
-    assert (await pg.answer("chris", prompt["occurrence_id"], {"colleague": dewi, "appreciation": "Your calm in the morning"}))["ok"]
+    assert (
+        await pg.answer(
+            "chris", prompt["occurrence_id"], {"colleague": dewi, "appreciation": "Your calm in the morning"}
+        )
+    )["ok"]
     review = await pg.command("bram", "review")
     assert "Your calm" not in review["text"]  # private until the round closes
     assert (await pg.command("bram", "appreciation close"))["title"] == "Appreciation round closed"
@@ -174,8 +185,12 @@ async def test_forget_me_erases_the_member(pg: Playground) -> None:
     async def everything() -> str:
         """Every row of every table, as text."""
         async with pg.app[REPO].engine.connect() as conn:
-            return json.dumps([[list(map(str, row)) for row in (await conn.execute(table.select())).all()]
-                               for table in Base.metadata.sorted_tables])
+            return json.dumps(
+                [
+                    [list(map(str, row)) for row in (await conn.execute(table.select())).all()]
+                    for table in Base.metadata.sorted_tables
+                ]
+            )
 
     assert "Something personal" in await everything()
     reply = await pg.command("chris", "forget-me")
@@ -215,7 +230,9 @@ async def test_malformed_requests_get_4xx(pg: Playground) -> None:
     assert (await c.post("/playground/api/command", data=b"{not json")).status == 400
     assert (await c.post("/playground/api/command", json=[1, 2])).status == 400
     assert (await c.post("/playground/api/command", json={"user": "mallory", "text": "help"})).status == 400
-    assert (await c.post("/playground/api/answer", json={"user": "anna", "occurrence_id": "1", "values": {}})).status == 400
+    assert (
+        await c.post("/playground/api/answer", json={"user": "anna", "occurrence_id": "1", "values": {}})
+    ).status == 400
     assert (await c.post("/playground/api/command", data=b"x" * (2 * 1024 * 1024))).status == 413
     health = await c.get("/healthz")
     assert health.status == 200 and await health.json() == {"status": "ok"}

@@ -35,10 +35,18 @@ async def post(pg: Playground, path: str, body: dict[str, Any], **headers: str) 
     return response.status, await response.text()
 
 
-@pytest.mark.parametrize("origin", [
-    "http://evil.example", "null", "http://127.0.0.1:1", "https://127.0.0.1:{port}", "http://localhost:{port}",
-    "http://127.0.0.1:{port}/path", "not an origin",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://evil.example",
+        "null",
+        "http://127.0.0.1:1",
+        "https://127.0.0.1:{port}",
+        "http://localhost:{port}",
+        "http://127.0.0.1:{port}/path",
+        "not an origin",
+    ],
+)
 async def test_a_post_from_another_origin_is_refused_and_changes_nothing(pg: Playground, origin: str) -> None:
     status, text = await post(pg, "/playground/api/command", ADD, Origin=origin.format(port=pg.client.port))
     assert status == 403 and 0 < len(text) < 100
@@ -63,11 +71,14 @@ async def test_a_post_another_sites_page_made_is_refused(pg: Playground, site: s
     assert await rituals(pg) == []
 
 
-@pytest.mark.parametrize("headers", [
-    {"Origin": "{origin}", "Sec-Fetch-Site": "same-origin"},  # what the page in a browser sends
-    {"Origin": "{origin}"},
-    {},  # no page: curl, scripts
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "{origin}", "Sec-Fetch-Site": "same-origin"},  # what the page in a browser sends
+        {"Origin": "{origin}"},
+        {},  # no page: curl, scripts
+    ],
+)
 async def test_the_own_page_and_clients_without_a_page_are_served(pg: Playground, headers: dict[str, str]) -> None:
     sent = {name: value.format(origin=own_origin(pg)) for name, value in headers.items()}
     status, _text = await post(pg, "/playground/api/command", ADD, **sent)
@@ -75,8 +86,20 @@ async def test_the_own_page_and_clients_without_a_page_are_served(pg: Playground
     assert [f[0] for f in await rituals(pg)] == ["#1 Reflection"]
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1.evil.example", "localhost.evil",
-                                  "0.0.0.0:{port}", "10.0.0.5:{port}", "", "[::1", "127.0.0.1:port"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "evil.example:{port}",
+        "127.0.0.1.evil.example",
+        "localhost.evil",
+        "0.0.0.0:{port}",
+        "10.0.0.5:{port}",
+        "",
+        "[::1",
+        "127.0.0.1:port",
+    ],
+)
 async def test_a_foreign_host_gets_403_on_pages_the_feed_and_posts(pg: Playground, host: str) -> None:
     """A page of another site whose name points at 127.0.0.1 (DNS rebinding) sends its own
     name: it reads neither the page nor the feed, and posts nothing."""
@@ -92,8 +115,19 @@ async def test_a_foreign_host_gets_403_on_pages_the_feed_and_posts(pg: Playgroun
     assert [f[0] for f in await rituals(pg)] == ["#1 Reflection"]
 
 
-@pytest.mark.parametrize("host", ["localhost", "localhost:{port}", "LOCALHOST:{port}", "127.0.0.1", "127.1.2.3:{port}",
-                                  "[::1]:{port}", "[::1]", "localhost.:{port}"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "localhost",
+        "localhost:{port}",
+        "LOCALHOST:{port}",
+        "127.0.0.1",
+        "127.1.2.3:{port}",
+        "[::1]:{port}",
+        "[::1]",
+        "localhost.:{port}",
+    ],
+)
 async def test_loopback_names_are_served(pg: Playground, host: str) -> None:
     name = host.format(port=pg.client.port)
     assert (await pg.client.get("/", headers={"Host": name})).status == 200
@@ -110,16 +144,22 @@ async def test_other_routes_keep_their_own_rules(pg: Playground) -> None:
 
 @asynccontextmanager
 async def open_app(sqlite_url: str, clock: Clock, **settings: Any) -> AsyncIterator[Playground]:
-    app = create_app(Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en", **settings), clock=clock,
-                     background=False)
+    app = create_app(
+        Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en", **settings), clock=clock, background=False
+    )
     async with TestClient(TestServer(app)) as client:
         yield Playground(client, app)
 
 
 async def test_remote_access_allowed_adds_the_public_and_the_listening_host(sqlite_url: str, clock: Clock) -> None:
     """Behind a TLS proxy the request comes in as http, the page's origin is https."""
-    async with open_app(sqlite_url, clock, RITME_PLAYGROUND_ALLOW_REMOTE=True,
-                             RITME_PUBLIC_URL="https://Ritme.School.example", RITME_HOST="192.0.2.7") as pg:
+    async with open_app(
+        sqlite_url,
+        clock,
+        RITME_PLAYGROUND_ALLOW_REMOTE=True,
+        RITME_PUBLIC_URL="https://Ritme.School.example",
+        RITME_HOST="192.0.2.7",
+    ) as pg:
         public = {"Host": "ritme.school.example", "Origin": "https://ritme.school.example"}
         assert (await pg.client.get("/", headers={"Host": "ritme.school.example"})).status == 200
         assert (await post(pg, "/playground/api/command", ADD, **public))[0] == 200
@@ -137,11 +177,22 @@ async def test_the_public_host_is_no_door_unless_remote_access_is_allowed(sqlite
         assert (await pg.client.get("/", headers={"Host": "ritme.school.example"})).status == 403
 
 
-@pytest.mark.parametrize(("name", "loopback"), [
-    ("localhost", True), ("127.0.0.1", True), ("127.255.0.9", True), ("::1", True), ("LocalHost.", True),
-    ("0.0.0.0", False), ("::", False), ("", False), ("128.0.0.1", False), ("localhost.example", False),
-    ("192.168.1.2", False),
-])
+@pytest.mark.parametrize(
+    ("name", "loopback"),
+    [
+        ("localhost", True),
+        ("127.0.0.1", True),
+        ("127.255.0.9", True),
+        ("::1", True),
+        ("LocalHost.", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+        ("128.0.0.1", False),
+        ("localhost.example", False),
+        ("192.168.1.2", False),
+    ],
+)
 def test_loopback_names(name: str, loopback: bool) -> None:
     assert is_loopback(name) is loopback
 

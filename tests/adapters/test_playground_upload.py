@@ -72,8 +72,11 @@ async def test_attach_a_calendar_and_import_it(sqlite_url: str, tmp_path: Path, 
 
 async def test_the_api_takes_a_calendar_of_the_largest_size_the_page_allows(pg: Playground) -> None:
     content = ICS + b" " * (512 * 1024 - len(ICS))  # 512 KiB: 683 KiB as base64
-    body = {"user": "anna", "text": "holiday import",
-            "files": [{"name": "vakanties.ics", "content_base64": base64.b64encode(content).decode()}]}
+    body = {
+        "user": "anna",
+        "text": "holiday import",
+        "files": [{"name": "vakanties.ics", "content_base64": base64.b64encode(content).decode()}],
+    }
     resp = await pg.client.post("/playground/api/command", json=body)
     assert resp.status == 200, await resp.text()
     assert "Holiday periods added: 2" in (await resp.json())["reply"]["text"]

@@ -11,7 +11,9 @@ from bot.cli import main
 from tests.fakes.secret_key import SECRET_KEY
 
 
-def test_db_upgrade_says_what_it_did(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_db_upgrade_says_what_it_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "MicrosoftAppId"):
         monkeypatch.delenv(name, raising=False)
@@ -24,13 +26,23 @@ def test_db_upgrade_says_what_it_did(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert capsys.readouterr().out.strip() == f"database is up to date (revision {head})"
 
 
-PLATFORM_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET",
-                "MicrosoftAppId", "RITME_PLAYGROUND", "RITME_PLAYGROUND_ALLOW_REMOTE", "RITME_PUBLIC_URL")
+PLATFORM_ENV = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_SIGNING_SECRET",
+    "MicrosoftAppId",
+    "RITME_PLAYGROUND",
+    "RITME_PLAYGROUND_ALLOW_REMOTE",
+    "RITME_PUBLIC_URL",
+)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.7", "ritme.school.example"])
-def test_serve_keeps_the_playground_on_loopback(host: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_keeps_the_playground_on_loopback(
+    host: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The playground runs admin commands for anyone who reaches it: listening beyond this
     machine needs RITME_PLAYGROUND_ALLOW_REMOTE. One line, exit 2, nothing created."""
     monkeypatch.chdir(tmp_path)
@@ -49,11 +61,17 @@ def test_a_platform_without_the_playground_may_listen_anywhere() -> None:
     from bot.cli import _playground_exposed
     from bot.config import Settings
 
-    slack = Settings(RITME_HOST="0.0.0.0", RITME_SECRET_KEY=SECRET_KEY, SLACK_BOT_TOKEN="xoxb-1",
-                     SLACK_SIGNING_SECRET="s")
+    slack = Settings(
+        RITME_HOST="0.0.0.0", RITME_SECRET_KEY=SECRET_KEY, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s"
+    )
     assert _playground_exposed(slack) is None
-    playground = Settings(RITME_HOST="0.0.0.0", RITME_PLAYGROUND=True, RITME_SECRET_KEY=SECRET_KEY,
-                          SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s")
+    playground = Settings(
+        RITME_HOST="0.0.0.0",
+        RITME_PLAYGROUND=True,
+        RITME_SECRET_KEY=SECRET_KEY,
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s",
+    )
     assert (_playground_exposed(playground) or "").startswith("RITME_HOST:")
     assert _playground_exposed(Settings(RITME_HOST="localhost")) is None
     assert _playground_exposed(Settings(RITME_HOST="127.0.0.2")) is None
@@ -68,11 +86,18 @@ async def test_serve_with_remote_access_allowed_starts_and_warns(tmp_path: Path)
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RITME_", "SLACK_", "Microsoft"))}
-    env.update({"RITME_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", "RITME_HOST": "0.0.0.0",
-                "RITME_PLAYGROUND_ALLOW_REMOTE": "true", "RITME_PUBLIC_URL": "https://ritme.school.example"})
+    env.update(
+        {
+            "RITME_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'r.db'}",
+            "RITME_HOST": "0.0.0.0",
+            "RITME_PLAYGROUND_ALLOW_REMOTE": "true",
+            "RITME_PUBLIC_URL": "https://ritme.school.example",
+        }
+    )
     server = Replica("remote", port, env, tmp_path)
     try:
         async with aiohttp.ClientSession() as session:
+
             async def up() -> bool:
                 try:
                     async with session.get(f"http://127.0.0.1:{port}/healthz") as response:

@@ -20,9 +20,18 @@ from rituals.schedule import parse_schedule
         ("/ritme help", Command(name="help")),
         ("hulp", Command(name="help")),
         ("lijst", Command(name="list")),
-        ("add reflection every monday at 09:00", Command(name="add", args={"kind": "reflection", "schedule": "every monday at 09:00"})),
-        ("toevoegen reflectie elke maandag om 09:00", Command(name="add", args={"kind": "reflection", "schedule": "elke maandag om 09:00"})),
-        ("add pulse every 2 weeks on friday at 15:00 open 2d", Command(name="add", args={"kind": "pulse", "schedule": "every 2 weeks on friday at 15:00 open 2d"})),
+        (
+            "add reflection every monday at 09:00",
+            Command(name="add", args={"kind": "reflection", "schedule": "every monday at 09:00"}),
+        ),
+        (
+            "toevoegen reflectie elke maandag om 09:00",
+            Command(name="add", args={"kind": "reflection", "schedule": "elke maandag om 09:00"}),
+        ),
+        (
+            "add pulse every 2 weeks on friday at 15:00 open 2d",
+            Command(name="add", args={"kind": "pulse", "schedule": "every 2 weeks on friday at 15:00 open 2d"}),
+        ),
         ("pause #3", Command(name="pause", args={"id": 3})),
         ("pauzeer 3", Command(name="pause", args={"id": 3})),
         ("hervat #3", Command(name="resume", args={"id": 3})),
@@ -31,12 +40,23 @@ from rituals.schedule import parse_schedule
         ("review", Command(name="review")),
         ("terugblik #4", Command(name="review", args={"id": 4})),
         ("goal", Command(name="goal")),
-        ("doel zet Elke leerling leest met plezier", Command(name="goal set", args={"text": "Elke leerling leest met plezier"})),
+        (
+            "doel zet Elke leerling leest met plezier",
+            Command(name="goal set", args={"text": "Elke leerling leest met plezier"}),
+        ),
         ("language EN", Command(name="language", args={"language": "en"})),
         ("taal nl", Command(name="language", args={"language": "nl"})),
         ("timezone Europe/London", Command(name="timezone", args={"zone": "Europe/London"})),
-        ("holiday add 2026-12-21..2027-01-01 Kerstvakantie", Command(name="holiday add", args={"start": date(2026, 12, 21), "end": date(2027, 1, 1), "name": "Kerstvakantie"})),
-        ("vakantie toevoegen 21-12-2026..01-01-2027", Command(name="holiday add", args={"start": date(2026, 12, 21), "end": date(2027, 1, 1), "name": ""})),
+        (
+            "holiday add 2026-12-21..2027-01-01 Kerstvakantie",
+            Command(
+                name="holiday add", args={"start": date(2026, 12, 21), "end": date(2027, 1, 1), "name": "Kerstvakantie"}
+            ),
+        ),
+        (
+            "vakantie toevoegen 21-12-2026..01-01-2027",
+            Command(name="holiday add", args={"start": date(2026, 12, 21), "end": date(2027, 1, 1), "name": ""}),
+        ),
         ("holiday list", Command(name="holiday list")),
         ("holidays nl", Command(name="holidays", args={"country": "NL"})),
         ("role add leader <@U123|anna>", Command(name="role add", args={"role": "leader", "user": "<@U123|anna>"})),
@@ -83,7 +103,10 @@ def test_any_text_parses_or_gives_a_clear_error(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["add", "pause", "role", "holiday", "goal", "language", "appreciation", "theme"]), st.text(max_size=60))
+@given(
+    st.sampled_from(["add", "pause", "role", "holiday", "goal", "language", "appreciation", "theme"]),
+    st.text(max_size=60),
+)
 def test_known_verbs_with_any_arguments(verb: str, rest: str) -> None:
     try:
         parse(f"{verb} {rest}")
@@ -96,7 +119,10 @@ def test_known_verbs_with_any_arguments(verb: str, rest: str) -> None:
     [
         ("goal set a\x00b", Command(name="goal set", args={"text": "ab"})),
         ("\x00goal set Read\x07 together", Command(name="goal set", args={"text": "Read together"})),
-        ("question add What\x1b[31m surprised you?\r", Command(name="question add", args={"text": "What[31m surprised you?"})),
+        (
+            "question add What\x1b[31m surprised you?\r",
+            Command(name="question add", args={"text": "What[31m surprised you?"}),
+        ),
         ("goal set Line one\nline\ttwo", Command(name="goal set", args={"text": "Line one\nline\ttwo"})),
         ("run\x00 #2", Command(name="run", args={"id": 2})),
         ("\x00\x01\x1f", Command(name="help")),
@@ -118,13 +144,16 @@ def test_no_control_character_but_tab_and_newline_survives_a_parse(text: str) ->
     assert not any(ord(c) < 0x20 and c not in "\t\n" for c in kept)
 
 
-@pytest.mark.parametrize("example", [
-    "goal set Every pupil reads with pleasure",
-    "question add What surprised you this week?",
-    "action add #1 We start every meeting with the goal",
-    "holiday add 2026-12-21..2027-01-01 Christmas",
-    "add reflection every monday at 09:00",
-])
+@pytest.mark.parametrize(
+    "example",
+    [
+        "goal set Every pupil reads with pleasure",
+        "question add What surprised you this week?",
+        "action add #1 We start every meeting with the goal",
+        "holiday add 2026-12-21..2027-01-01 Christmas",
+        "add reflection every monday at 09:00",
+    ],
+)
 def test_examples_shown_with_errors_work_in_both_languages(example: str) -> None:
     from rituals.i18n import translator
 
@@ -134,33 +163,40 @@ def test_examples_shown_with_errors_work_in_both_languages(example: str) -> None
     assert dutch.name == english.name
     if "schedule" in english.args:
         now, amsterdam = datetime(2026, 11, 22, 12, 0, tzinfo=UTC), ZoneInfo("Europe/Amsterdam")
-        assert (parse_schedule(dutch.args["schedule"]).next_after(now, amsterdam)
-                == parse_schedule(english.args["schedule"]).next_after(now, amsterdam))
+        assert parse_schedule(dutch.args["schedule"]).next_after(now, amsterdam) == parse_schedule(
+            english.args["schedule"]
+        ).next_after(now, amsterdam)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("privacy", Command(name="privacy")),
-    ("privacy threshold 5", Command(name="privacy threshold", args={"least": 5})),
-    ("privacy drempel 3", Command(name="privacy threshold", args={"least": 3})),
-    ("privacy retention 2y", Command(name="privacy retention", args={"days": 730})),
-    ("privacy bewaartermijn 18 maanden", Command(name="privacy retention", args={"days": 540})),
-    ("privacy retention 30d", Command(name="privacy retention", args={"days": 30})),
-    ("privacy retention 10 jaar", Command(name="privacy retention", args={"days": 3650})),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("privacy", Command(name="privacy")),
+        ("privacy threshold 5", Command(name="privacy threshold", args={"least": 5})),
+        ("privacy drempel 3", Command(name="privacy threshold", args={"least": 3})),
+        ("privacy retention 2y", Command(name="privacy retention", args={"days": 730})),
+        ("privacy bewaartermijn 18 maanden", Command(name="privacy retention", args={"days": 540})),
+        ("privacy retention 30d", Command(name="privacy retention", args={"days": 30})),
+        ("privacy retention 10 jaar", Command(name="privacy retention", args={"days": 3650})),
+    ],
+)
 def test_privacy_settings_parse(text: str, expected: Command) -> None:
     assert parse(text) == expected
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("privacy threshold 2", "from {low} to {high}"),
-    ("privacy threshold 51", "from {low} to {high}"),
-    ("privacy threshold five", "least number of answers"),
-    ("privacy retention 29d", "30 days to 10 years"),
-    ("privacy retention 11y", "30 days to 10 years"),
-    ("privacy retention 2 fortnights", "days, weeks, months or years"),
-    ("privacy retention", "days, weeks, months or years"),
-    ("privacy everything", "Use 'privacy'"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("privacy threshold 2", "from {low} to {high}"),
+        ("privacy threshold 51", "from {low} to {high}"),
+        ("privacy threshold five", "least number of answers"),
+        ("privacy retention 29d", "30 days to 10 years"),
+        ("privacy retention 11y", "30 days to 10 years"),
+        ("privacy retention 2 fortnights", "days, weeks, months or years"),
+        ("privacy retention", "days, weeks, months or years"),
+        ("privacy everything", "Use 'privacy'"),
+    ],
+)
 def test_privacy_settings_out_of_range_are_refused_with_the_reason(text: str, reason: str) -> None:
     with pytest.raises(CommandError) as err:
         parse(text)
@@ -180,8 +216,9 @@ def test_help_examples_work_in_both_languages() -> None:
         assert english.name == translated.name, (example, dutch(example))
         if english.name == "add":
             now, amsterdam = datetime(2026, 11, 22, 12, 0, tzinfo=UTC), ZoneInfo("Europe/Amsterdam")
-            assert (parse_schedule(translated.args["schedule"]).next_after(now, amsterdam)
-                    == parse_schedule(english.args["schedule"]).next_after(now, amsterdam)), example
+            assert parse_schedule(translated.args["schedule"]).next_after(now, amsterdam) == parse_schedule(
+                english.args["schedule"]
+            ).next_after(now, amsterdam), example
 
 
 def test_kinds_named_in_help_add_that_kind_in_both_languages() -> None:

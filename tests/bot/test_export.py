@@ -17,7 +17,7 @@ BOM = b"\xef\xbb\xbf"
 
 def rows(data: bytes, delimiter: str) -> list[list[str]]:
     assert data.startswith(BOM)
-    return list(csv.reader(io.StringIO(data[len(BOM):].decode("utf-8")), delimiter=delimiter))
+    return list(csv.reader(io.StringIO(data[len(BOM) :].decode("utf-8")), delimiter=delimiter))
 
 
 @pytest.fixture(params=["en", "nl"])
@@ -33,8 +33,8 @@ async def fill(real: Real) -> None:
     await real.command("anna", "add checkout every weekday at 16:30")
     await real.command("anna", "add pulse every 2 weeks on friday at 15:00")
     occ = await real.run(1)
-    await real.answer("chris", occ, {"answer": "=HYPERLINK(\"http://x\")"})
-    await real.answer("dewi", occ, {"answer": "Samen; sterker, \"echt\""})
+    await real.answer("chris", occ, {"answer": '=HYPERLINK("http://x")'})
+    await real.answer("dewi", occ, {"answer": 'Samen; sterker, "echt"'})
     await real.close(1)
     occ = await real.run(2)
     await real.answer("chris", occ, {"score": 4, "takeaway": "zq-open round"})
@@ -50,14 +50,17 @@ async def test_csv_separator_bom_and_rows(team: Real) -> None:
     sep = ";" if nl else ","
     data = await team.csv()
     table = rows(data, sep)
-    header = ["Datum", "Ritueel", "Soort", "Teamlid", "Vraag", "Antwoord", "Aantal", "Gemiddelde"] if nl else \
-        ["Date", "Ritual", "Kind", "Member", "Question", "Reply", "Count", "Average"]
+    header = (
+        ["Datum", "Ritueel", "Soort", "Teamlid", "Vraag", "Antwoord", "Aantal", "Gemiddelde"]
+        if nl
+        else ["Date", "Ritual", "Kind", "Member", "Question", "Reply", "Count", "Average"]
+    )
     assert table[0] == header
     assert len(table[0]) == 8 and all(len(r) == 8 for r in table)
     body = table[1:]
     assert [(r[1], r[3], r[5]) for r in body] == [
-        ("#1", "Chris", "'=HYPERLINK(\"http://x\")"),  # a formula is written as text
-        ("#1", "Dewi", "Samen; sterker, \"echt\""),
+        ("#1", "Chris", '\'=HYPERLINK("http://x")'),  # a formula is written as text
+        ("#1", "Dewi", 'Samen; sterker, "echt"'),
     ]
     assert all(r[0] == "2026-11-22" for r in body)
     assert b"zq-open round" not in data  # an open round is shared when it closes

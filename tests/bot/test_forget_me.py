@@ -78,8 +78,12 @@ class Team:
 @pytest.fixture
 async def team(db_url: str) -> AsyncIterator[Team]:
     clock = Clock(NOW)
-    settings = Settings(RITME_DATABASE_URL=db_url, RITME_PUBLIC_URL=PUBLIC, RITME_DEFAULT_LANGUAGE="en",
-                        RITME_SECRET_KEY=secrets.token_hex(32))
+    settings = Settings(
+        RITME_DATABASE_URL=db_url,
+        RITME_PUBLIC_URL=PUBLIC,
+        RITME_DEFAULT_LANGUAGE="en",
+        RITME_SECRET_KEY=secrets.token_hex(32),
+    )
     app = create_app(settings, clock=clock, background=False)
     async with TestClient(TestServer(app)) as client:
         yield Team(client, app, clock)
@@ -118,10 +122,22 @@ async def test_forget_me_leaves_no_trace_in_the_database_files(
     assert await repo.private_round(appreciation.id, team.clock()) == 5  # a prompt to each, privately
     await team.deliver()
     await team.answer(BRAM, appreciation.id, {"colleague": str(her), "appreciation": f"{NAME} taught me patience"})
-    await team.answer(WILHELMINA, appreciation.id, {"colleague": str(await repo.find_member(
-        platform=PLATFORM, workspace_id=WORKSPACE, user_id="chris")), "appreciation": "zq-her kind words"})
-    await team.answer(DEWI, appreciation.id, {"colleague": str(await repo.find_member(
-        platform=PLATFORM, workspace_id=WORKSPACE, user_id="bram")), "appreciation": "zq-dewi thanks bram"})
+    await team.answer(
+        WILHELMINA,
+        appreciation.id,
+        {
+            "colleague": str(await repo.find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id="chris")),
+            "appreciation": "zq-her kind words",
+        },
+    )
+    await team.answer(
+        DEWI,
+        appreciation.id,
+        {
+            "colleague": str(await repo.find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id="bram")),
+            "appreciation": "zq-dewi thanks bram",
+        },
+    )
     await team.say(WILHELMINA, "pairs skip")
     await team.deliver()
 
@@ -133,12 +149,19 @@ async def test_forget_me_leaves_no_trace_in_the_database_files(
     # The round that was open goes on: she is no longer offered, the others' assignments stand.
     prompt, _team = await engine.prompt(appreciation.id)
     assert NAME not in str(prompt) and "former" not in str(prompt)
-    assert await repo.assigned_colleague(platform=PLATFORM, workspace_id=WORKSPACE, user_id="bram",
-                                         occurrence_id=appreciation.id) is not None
+    assert (
+        await repo.assigned_colleague(
+            platform=PLATFORM, workspace_id=WORKSPACE, user_id="bram", occurrence_id=appreciation.id
+        )
+        is not None
+    )
     assert await engine.close_now(3)
     await team.deliver()
-    results = [p for _id, _u, p, _at in await repo.channel_messages(CHANNEL, None)
-               if "Appreciation round" in p.get("title", "")]
+    results = [
+        p
+        for _id, _u, p, _at in await repo.channel_messages(CHANNEL, None)
+        if "Appreciation round" in p.get("title", "")
+    ]
     assert "\u201ca former colleague taught me patience\u201d" in results[-1]["text"]
     assert "*a former colleague*" in results[-1]["text"]
 
@@ -181,15 +204,21 @@ def assert_files_clean(database: Path, traces: tuple[bytes, ...] = TRACES) -> No
 
 async def assert_columns_clean(engine: Any, traces: tuple[bytes, ...] = TRACES) -> None:
     async with engine.connect() as conn:
-        columns = (await conn.execute(text(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema() ORDER BY table_name, column_name"))).all()
+        columns = (
+            await conn.execute(
+                text(
+                    "SELECT table_name, column_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() ORDER BY table_name, column_name"
+                )
+            )
+        ).all()
         assert len(columns) > 50
         for table, column in columns:
             for trace in traces:
-                found = await conn.scalar(text(
-                    f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS text)) LIKE :trace'),
-                    {"trace": f"%{trace.decode()}%"})
+                found = await conn.scalar(
+                    text(f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS text)) LIKE :trace'),
+                    {"trace": f"%{trace.decode()}%"},
+                )
                 assert found == 0, f"{table}.{column} holds {trace!r}"
 
 
@@ -216,8 +245,11 @@ async def test_forget_me_of_a_name_that_is_a_common_word_leaves_the_others_words
     await team.deliver()
 
     assert "\nWe will read with every pupil. The rest follows\n" in await team.say(DEWI, "goal")
-    (results,) = [p for _id, _u, p, _at in await repo.channel_messages(CHANNEL, None)
-                  if p["type"] == "notice" and p["title"] == "#1 Reflection: results"]
+    (results,) = [
+        p
+        for _id, _u, p, _at in await repo.channel_messages(CHANNEL, None)
+        if p["type"] == "notice" and p["title"] == "#1 Reflection: results"
+    ]
     said = results["text"] + " ".join(v for f in results["fields"] for v in f)
     assert "I will ask for help sooner. Will you join me? The plan works, a former colleague helped" in said
     assert "Thanks to the whole team" not in said and "Will: \u2026" in said  # the answer, quoted, is left out

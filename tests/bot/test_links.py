@@ -81,11 +81,25 @@ def test_a_token_lasting_longer_than_any_link_opens_nothing() -> None:
             assert not err.value.expired
 
 
-@pytest.mark.parametrize("token", ["\u0661.1797046687." + "A" * 43, "7.\u0661\u0667\u0669\u0667." + "A" * 43,
-                                   "\u00b2.1797046687." + "A" * 43, "\uff17.1797046687." + "A" * 43,
-                                   "7.1797046687." + "A" * 42 + "\u00e9", "07.1797046687." + "A" * 43,
-                                   "+7.1797046687." + "A" * 43, " 7.1797046687." + "A" * 43, "7_0.1797046687." + "A" * 43,
-                                   "7.1797046687." + "A" * 43 + "\n", "7.1797046687.A=", "7.1797046687.", "..", ""])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "\u0661.1797046687." + "A" * 43,
+        "7.\u0661\u0667\u0669\u0667." + "A" * 43,
+        "\u00b2.1797046687." + "A" * 43,
+        "\uff17.1797046687." + "A" * 43,
+        "7.1797046687." + "A" * 42 + "\u00e9",
+        "07.1797046687." + "A" * 43,
+        "+7.1797046687." + "A" * 43,
+        " 7.1797046687." + "A" * 43,
+        "7_0.1797046687." + "A" * 43,
+        "7.1797046687." + "A" * 43 + "\n",
+        "7.1797046687.A=",
+        "7.1797046687.",
+        "..",
+        "",
+    ],
+)
 def test_only_ascii_tokens_of_our_own_shape_are_read(token: str) -> None:
     signer = LinkSigner(SECRET_KEY.encode())
     with pytest.raises(LinkError):
@@ -265,8 +279,15 @@ async def test_a_good_token_with_anything_around_it_gets_403(real: App) -> None:
 async def test_a_link_for_one_team_does_not_open_another(real: App) -> None:
     path = await real.link()
     team_a = int(path.split("/")[2].split(".")[0])
-    other, _ = await real.app[REPO].ensure_team(platform="playground", workspace_id="w2", channel_id="other",
-                                                name="Team B", timezone="Europe/Amsterdam", language="en", now=NOW)
+    other, _ = await real.app[REPO].ensure_team(
+        platform="playground",
+        workspace_id="w2",
+        channel_id="other",
+        name="Team B",
+        timezone="Europe/Amsterdam",
+        language="en",
+        now=NOW,
+    )
     assert other.id != team_a
     swapped = path.replace(f"/review/{team_a}.", f"/review/{other.id}.", 1)
     for url in (swapped, swapped + "/export.csv"):
@@ -290,7 +311,9 @@ async def test_who_may_make_links(real: App) -> None:
     resp = await real.client.get(export)
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in resp.headers["Content-Disposition"]
-    assert (await real.client.get(export.removesuffix("/export.csv"))).status == 403  # an export link opens the CSV only
+    assert (
+        await real.client.get(export.removesuffix("/export.csv"))
+    ).status == 403  # an export link opens the CSV only
     review = await real.link("bram")
     assert (await real.client.get(review + "/export.csv")).status == 403  # a leader's page link downloads nothing
     page = await (await real.client.get(review)).text()

@@ -29,13 +29,39 @@ SPECS = list(COMMANDS.values())
 SAME_IN_DUTCH = {"privacy"}
 # Who may run what, as /work/shared/CONTRACT.md's command table says (None: anyone).
 CONTRACT_ROLES = {
-    "help": None, "list": None, "add": "admin", "pause": "admin", "resume": "admin", "remove": "admin",
-    "run": "leader", "close": "leader", "action add": "leader", "pairs skip": None, "goal set": "leader", "goal": None,
-    "appreciation start": "leader", "appreciation close": "leader", "review": "leader", "review link": "leader",
-    "export": "admin", "timezone": "admin", "language": "admin", "holiday add": "admin", "holiday list": "admin",
-    "holiday remove": "admin", "role add": "admin", "role remove": "admin", "role list": "admin",
-    "question add": "admin", "theme": "admin", "plan add": "admin", "plan list": "admin", "plan remove": "admin",
-    "holiday import": "admin", "holidays": "admin", "forget-me": None,
+    "help": None,
+    "list": None,
+    "add": "admin",
+    "pause": "admin",
+    "resume": "admin",
+    "remove": "admin",
+    "run": "leader",
+    "close": "leader",
+    "action add": "leader",
+    "pairs skip": None,
+    "goal set": "leader",
+    "goal": None,
+    "appreciation start": "leader",
+    "appreciation close": "leader",
+    "review": "leader",
+    "review link": "leader",
+    "export": "admin",
+    "timezone": "admin",
+    "language": "admin",
+    "holiday add": "admin",
+    "holiday list": "admin",
+    "holiday remove": "admin",
+    "role add": "admin",
+    "role remove": "admin",
+    "role list": "admin",
+    "question add": "admin",
+    "theme": "admin",
+    "plan add": "admin",
+    "plan list": "admin",
+    "plan remove": "admin",
+    "holiday import": "admin",
+    "holidays": "admin",
+    "forget-me": None,
 }
 
 
@@ -86,7 +112,7 @@ def test_roles_are_those_of_the_contract() -> None:
 
 def test_the_help_grows_with_the_role_and_shows_every_command_to_an_admin() -> None:
     member, leader, admin = help_lines("member"), help_lines("leader"), help_lines("admin")
-    assert member == leader[:len(member)] and leader == admin[:len(leader)]
+    assert member == leader[: len(member)] and leader == admin[: len(leader)]
     assert all(parse(example).name not in ("add", "run") for example, _what in member)
     assert {parse(example).name for example, _what in admin} == set(COMMANDS)
 
@@ -111,15 +137,20 @@ async def _nothing(*args: object) -> None:
     raise AssertionError("never runs")
 
 
-@pytest.mark.parametrize(("name", "words", "problem"), [
-    ("holiday add", (HOLIDAY, ADD), "registered twice"),
-    ("holiday new", (HOLIDAY, ("new", "nieuw")), "last words shared with 'holiday add'"),
-    ("vacation", (("vacation", "vakantie"),), "first words taken by another verb"),
-    ("holiday stop", (("holiday",), ("stop",)), "first words differ"),
-    ("forget everything", (("forget",), ("everything",)), "no help"),
-    ("Shout", (("Shout",),), "lower case"),
-])
-def test_a_command_that_would_take_anothers_words_fails_at_import(name: str, words: tuple[tuple[str, ...], ...], problem: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "words", "problem"),
+    [
+        ("holiday add", (HOLIDAY, ADD), "registered twice"),
+        ("holiday new", (HOLIDAY, ("new", "nieuw")), "last words shared with 'holiday add'"),
+        ("vacation", (("vacation", "vakantie"),), "first words taken by another verb"),
+        ("holiday stop", (("holiday",), ("stop",)), "first words differ"),
+        ("forget everything", (("forget",), ("everything",)), "no help"),
+        ("Shout", (("Shout",),), "lower case"),
+    ],
+)
+def test_a_command_that_would_take_anothers_words_fails_at_import(
+    name: str, words: tuple[tuple[str, ...], ...], problem: str
+) -> None:
     before = (dict(COMMANDS), dict(VERBS))
     help_ = () if problem == "no help" else (("x", "y"),)
     with pytest.raises(ValueError, match=problem):

@@ -64,7 +64,9 @@ class Real:
         return occ
 
     async def answer(self, user: str, occ: int, values: dict[str, Any]) -> None:
-        resp = await self.client.post("/playground/api/answer", json={"user": user, "occurrence_id": occ, "values": values})
+        resp = await self.client.post(
+            "/playground/api/answer", json={"user": user, "occurrence_id": occ, "values": values}
+        )
         body = await resp.json()
         assert body["ok"], body
 
@@ -201,10 +203,10 @@ async def test_page_shows_anonymous_rounds_only_from_the_threshold(real: Real) -
         await real.answer(user, occ, pulse(score, comment))
     await real.close(2)
     page = await real.page()
-    section = page[page.index('id="pulse-2"'):]
+    section = page[page.index('id="pulse-2"') :]
     assert '<span class="latest">3.3' in section  # (2 + 3 + 5) / 3
-    figures = page[page.index('class="figures"'):]
-    assert f"<td>{PULSE_STATEMENTS[0].text}</td><td class=\"num\">3.3</td>" in figures
+    figures = page[page.index('class="figures"') :]
+    assert f'<td>{PULSE_STATEMENTS[0].text}</td><td class="num">3.3</td>' in figures
     assert "zq-a" not in page and "zq-c" not in page  # words need five answers, scores three
     assert "Written answers show only when at least 5 answered." in section
 
@@ -221,7 +223,7 @@ async def test_page_shows_anonymous_rounds_only_from_the_threshold(real: Real) -
     assert "zq-a" in page and "zq-c" in page and "zq-e" in page
     for name in ("Anna", "Bram", "Chris", "Dewi", "Erik"):  # no name anywhere near an anonymous answer
         assert re.search(name + r"\W{0,40}zq-", page) is None
-    pulse_one = page[page.index('id="pulse-1"'):page.index('id="pulse-2"')]
+    pulse_one = page[page.index('id="pulse-1"') : page.index('id="pulse-2"')]
     assert "No round of this pulse had enough answers" in pulse_one
 
 
@@ -241,8 +243,16 @@ async def test_page_contents(real: Real) -> None:
     open_round = await real.run(1)
     await real.answer("dewi", open_round, {"answer": "zq-not yet shared"})
     async with real.app[REPO].transaction() as tx:
-        await tx.add_occurrence(ritual_id=2, planned_at=NOW - timedelta(days=30), status="skipped", reason="Herfstvakantie",
-                                content={}, opened_at=None, closes_at=None, claimed_by="t")
+        await tx.add_occurrence(
+            ritual_id=2,
+            planned_at=NOW - timedelta(days=30),
+            status="skipped",
+            reason="Herfstvakantie",
+            content={},
+            opened_at=None,
+            closes_at=None,
+            claimed_by="t",
+        )
     await real.command("anna", "role add leader dewi")
     await real.command("dewi", "pause #2")  # a leader may not: refused, not logged
     await real.command("anna", "role add admin chris")
@@ -255,14 +265,17 @@ async def test_page_contents(real: Real) -> None:
     assert "every Monday at 09:00" in page and "every weekday at 16:30" in page
     assert "<script>" not in page and "&lt;script&gt;" in page
     # Chris was forgotten: Dewi's answer names him as a former colleague
-    assert "Dewi</span> <span class=\"text\">&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; a former colleague asked me" in page
+    assert (
+        'Dewi</span> <span class="text">&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; a former colleague asked me'
+        in page
+    )
     assert "zq-not yet shared" not in page  # open rounds are revealed when they close
     assert "1 of 3 answered; revealed when the round closes." in page  # Chris left the team
     assert "skipped: Herfstvakantie" in page
     assert "<th>What would make our next meeting better?</th>" in page  # several questions: a table
     assert '<td class="who">Dewi</td><td class="num">2</td><td>Too long</td><td>Stop on time</td>' in page
     assert "I asked Dewi" not in page  # Chris was forgotten, with his answers
-    audit = page[page.index('id="audit"'):]
+    audit = page[page.index('id="audit"') :]
     assert "Ritual paused #2" in audit and "someone (forgotten)" in audit  # Chris paused it, then left
     assert "Role given" in audit and "Anna" in audit and "Shared goal set" in audit
     assert re.search(r'<path class="series checkout" d="M[\d.]+,[\d.]+"', page)  # one week: one point
@@ -271,8 +284,11 @@ async def test_page_contents(real: Real) -> None:
 
 async def test_page_and_summary_read_in_one_transaction_each(real: Real) -> None:
     answers = {1: {"answer": "a"}, 2: {"score": 3, "takeaway": "t"}, 3: pulse(3, "zq")}
-    for ritual, spec in ((1, "reflection every monday at 09:00"), (2, "checkout every weekday at 16:30"),
-                         (3, "pulse every 2 weeks on friday at 15:00")):
+    for ritual, spec in (
+        (1, "reflection every monday at 09:00"),
+        (2, "checkout every weekday at 16:30"),
+        (3, "pulse every 2 weeks on friday at 15:00"),
+    ):
         await real.command("anna", f"add {spec}")
         for _round in range(5):
             occ = await real.run(ritual)
@@ -281,8 +297,15 @@ async def test_page_and_summary_read_in_one_transaction_each(real: Real) -> None
             await real.close(ritual)
             real.clock.advance(hours=1)
     repo: Repo = real.app[REPO]
-    team, _new = await repo.ensure_team(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL, name="Playground",
-                                        timezone="Europe/Amsterdam", language="en", now=NOW)
+    team, _new = await repo.ensure_team(
+        platform=PLATFORM,
+        workspace_id=WORKSPACE,
+        channel_id=CHANNEL,
+        name="Playground",
+        timezone="Europe/Amsterdam",
+        language="en",
+        now=NOW,
+    )
     rituals = await repo.rituals(team.id)
     began: list[object] = []
 
@@ -321,7 +344,14 @@ REFLECTIONS = [
     "Asking for help with a difficult parent conversation made it much easier.",
     "Less talking by me, more thinking by them.",
 ]
-TAKEAWAYS = ["Clear agenda", "We decided quickly", "Good to hear everyone", "Too long today", "Nice energy", "Action points are clear"]
+TAKEAWAYS = [
+    "Clear agenda",
+    "We decided quickly",
+    "Good to hear everyone",
+    "Too long today",
+    "Nice energy",
+    "Action points are clear",
+]
 
 
 async def seed_year(repo: Repo, team_id: int, members: list[int], now: datetime, rng: random.Random) -> dict[str, int]:
@@ -333,8 +363,16 @@ async def seed_year(repo: Repo, team_id: int, members: list[int], now: datetime,
 
     async with repo.session() as s:
         rituals = {
-            kind: Ritual(team_id=team_id, kind=kind, schedule=schedule, open_seconds=open_s, options={}, paused=False,
-                         next_due_at=None, created_at=start)
+            kind: Ritual(
+                team_id=team_id,
+                kind=kind,
+                schedule=schedule,
+                open_seconds=open_s,
+                options={},
+                paused=False,
+                next_due_at=None,
+                created_at=start,
+            )
             for kind, schedule, open_s in (
                 ("reflection", "every monday at 09:00", 2 * 86400),
                 ("pulse", f"every 2 weeks on friday at 15:00 from {start.date().isoformat()}", 2 * 86400),
@@ -354,21 +392,74 @@ async def seed_year(repo: Repo, team_id: int, members: list[int], now: datetime,
             if day.weekday() == 0:
                 theme = themes[(n // 7) % len(themes)]
                 content = {"theme": theme.key, "question": theme.questions[(n // 7) % len(theme.questions)]}
-                rounds.append((Occurrence(ritual_id=ids["reflection"], planned_at=at(day, 9), status="skipped" if off else "closed",
-                                          reason="Kerstvakantie" if off else None, content={} if off else content,
-                                          opened_at=at(day, 9), closes_at=at(day, 9) + timedelta(days=2), closed_at=at(day, 9) + timedelta(days=2)), "reflection", day))
+                rounds.append(
+                    (
+                        Occurrence(
+                            ritual_id=ids["reflection"],
+                            planned_at=at(day, 9),
+                            status="skipped" if off else "closed",
+                            reason="Kerstvakantie" if off else None,
+                            content={} if off else content,
+                            opened_at=at(day, 9),
+                            closes_at=at(day, 9) + timedelta(days=2),
+                            closed_at=at(day, 9) + timedelta(days=2),
+                        ),
+                        "reflection",
+                        day,
+                    )
+                )
             if day.weekday() == 4 and (day - start.date()).days % 14 < 7:
-                rounds.append((Occurrence(ritual_id=ids["pulse"], planned_at=at(day, 15), status="skipped" if off else "closed",
-                                          reason="Kerstvakantie" if off else None, content={} if off else {"statements": STATEMENTS},
-                                          opened_at=at(day, 15), closes_at=at(day, 15) + timedelta(days=2), closed_at=at(day, 15) + timedelta(days=2)), "pulse", day))
+                rounds.append(
+                    (
+                        Occurrence(
+                            ritual_id=ids["pulse"],
+                            planned_at=at(day, 15),
+                            status="skipped" if off else "closed",
+                            reason="Kerstvakantie" if off else None,
+                            content={} if off else {"statements": STATEMENTS},
+                            opened_at=at(day, 15),
+                            closes_at=at(day, 15) + timedelta(days=2),
+                            closed_at=at(day, 15) + timedelta(days=2),
+                        ),
+                        "pulse",
+                        day,
+                    )
+                )
             if day.weekday() < 5:
                 last = n == 364 or (day.weekday() == 4 and n >= 362)
-                rounds.append((Occurrence(ritual_id=ids["checkout"], planned_at=at(day, 16, 30), status="skipped" if off else ("open" if last else "closed"),
-                                          reason="Kerstvakantie" if off else None, content={},
-                                          opened_at=at(day, 16, 30), closes_at=at(day, 16, 30) + timedelta(hours=4), closed_at=None if last else at(day, 20, 30)), "checkout", day))
+                rounds.append(
+                    (
+                        Occurrence(
+                            ritual_id=ids["checkout"],
+                            planned_at=at(day, 16, 30),
+                            status="skipped" if off else ("open" if last else "closed"),
+                            reason="Kerstvakantie" if off else None,
+                            content={},
+                            opened_at=at(day, 16, 30),
+                            closes_at=at(day, 16, 30) + timedelta(hours=4),
+                            closed_at=None if last else at(day, 20, 30),
+                        ),
+                        "checkout",
+                        day,
+                    )
+                )
             if n == 200:
-                rounds.append((Occurrence(ritual_id=ids["values"], planned_at=at(day, 9), status="closed", reason=None, content={"extra": []},
-                                          opened_at=at(day, 9), closes_at=at(day, 9) + timedelta(days=3), closed_at=at(day, 9) + timedelta(days=3)), "values", day))
+                rounds.append(
+                    (
+                        Occurrence(
+                            ritual_id=ids["values"],
+                            planned_at=at(day, 9),
+                            status="closed",
+                            reason=None,
+                            content={"extra": []},
+                            opened_at=at(day, 9),
+                            closes_at=at(day, 9) + timedelta(days=3),
+                            closed_at=at(day, 9) + timedelta(days=3),
+                        ),
+                        "values",
+                        day,
+                    )
+                )
         s.add_all(o for o, _k, _d in rounds)
         await s.flush()
 
@@ -381,12 +472,25 @@ async def seed_year(repo: Repo, team_id: int, members: list[int], now: datetime,
             if kind == "pulse":
                 who = rng.sample(members, 2 if rng.random() < 0.15 else rng.randint(3, 5))
                 for m in who:
-                    values: dict[str, Any] = {k: max(1, min(5, round(2.6 + 1.4 * progress + rng.gauss(0, 0.7) + i * 0.1)))
-                                              for i, k in enumerate(STATEMENTS)}
+                    values: dict[str, Any] = {
+                        k: max(1, min(5, round(2.6 + 1.4 * progress + rng.gauss(0, 0.7) + i * 0.1)))
+                        for i, k in enumerate(STATEMENTS)
+                    }
                     if rng.random() < 0.3:
-                        values["comment"] = rng.choice(["More time to prepare together.", "I feel heard lately.", "Meetings run late."])
-                    replies.append(Reply(id=f"r{len(replies)}", occurrence_id=occ.id, member_id=None, team_id=team_id,
-                                         values=values, created_on=day, updated_at=None))
+                        values["comment"] = rng.choice(
+                            ["More time to prepare together.", "I feel heard lately.", "Meetings run late."]
+                        )
+                    replies.append(
+                        Reply(
+                            id=f"r{len(replies)}",
+                            occurrence_id=occ.id,
+                            member_id=None,
+                            team_id=team_id,
+                            values=values,
+                            created_on=day,
+                            updated_at=None,
+                        )
+                    )
                     participations.append(Participation(occurrence_id=occ.id, member_id=m))
                 continue
             who = rng.sample(members, len(members) if kind == "values" else rng.randint(3, len(members)))
@@ -394,18 +498,44 @@ async def seed_year(repo: Repo, team_id: int, members: list[int], now: datetime,
                 if kind == "reflection":
                     values = {"answer": rng.choice(REFLECTIONS)}
                 elif kind == "checkout":
-                    values = {"score": max(1, min(5, round(3.1 + progress + rng.gauss(0, 0.8)))), "takeaway": rng.choice(TAKEAWAYS)}
+                    values = {
+                        "score": max(1, min(5, round(3.1 + progress + rng.gauss(0, 0.8)))),
+                        "takeaway": rng.choice(TAKEAWAYS),
+                    }
                 else:
                     values = {"values": rng.sample([v.key for v in VALUES[:8]], 3)}
-                replies.append(Reply(id=f"r{len(replies)}", occurrence_id=occ.id, member_id=m, team_id=team_id,
-                                     values=values, created_on=day, updated_at=day and None))
+                replies.append(
+                    Reply(
+                        id=f"r{len(replies)}",
+                        occurrence_id=occ.id,
+                        member_id=m,
+                        team_id=team_id,
+                        values=values,
+                        created_on=day,
+                        updated_at=day and None,
+                    )
+                )
         s.add_all(replies)
         s.add_all(participations)
-        for i, (action, detail) in enumerate([("ritual.add", {"ritual": ids["reflection"]}), ("ritual.add", {"ritual": ids["pulse"]}),
-                                               ("ritual.add", {"ritual": ids["checkout"]}), ("holiday.add", {}),
-                                               ("goal.set", {"goal": "x"}), ("role.add", {"role": "leader"})]):
-            s.add(AuditEntry(team_id=team_id, member_id=None if i == 4 else members[0], action=action, detail=detail,
-                             created_at=start + timedelta(days=i * 30, hours=8)))
+        for i, (action, detail) in enumerate(
+            [
+                ("ritual.add", {"ritual": ids["reflection"]}),
+                ("ritual.add", {"ritual": ids["pulse"]}),
+                ("ritual.add", {"ritual": ids["checkout"]}),
+                ("holiday.add", {}),
+                ("goal.set", {"goal": "x"}),
+                ("role.add", {"role": "leader"}),
+            ]
+        ):
+            s.add(
+                AuditEntry(
+                    team_id=team_id,
+                    member_id=None if i == 4 else members[0],
+                    action=action,
+                    detail=detail,
+                    created_at=start + timedelta(days=i * 30, hours=8),
+                )
+            )
     return ids
 
 
@@ -414,9 +544,18 @@ async def test_a_year_of_data_renders_in_chromium(sqlite_url: str, browser_page,
     page = browser_page
     async with serve_app(app) as base:
         repo: Repo = app[REPO]
-        team, _ = await repo.ensure_team(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL, name="Playground",
-                                         timezone="Europe/Amsterdam", language="en", now=NOW)
-        await repo.ensure_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id="eva", display_name="Eva", now=NOW, team_id=team.id)
+        team, _ = await repo.ensure_team(
+            platform=PLATFORM,
+            workspace_id=WORKSPACE,
+            channel_id=CHANNEL,
+            name="Playground",
+            timezone="Europe/Amsterdam",
+            language="en",
+            now=NOW,
+        )
+        await repo.ensure_member(
+            platform=PLATFORM, workspace_id=WORKSPACE, user_id="eva", display_name="Eva", now=NOW, team_id=team.id
+        )
         await repo.update_team(team.id, name="Groep 5/6, De Regenboog", goal="Every pupil reads with pleasure")
         members = [m for m, _u, _n in await repo.team_members(team.id)]
         assert len(members) == 5
@@ -438,7 +577,9 @@ async def test_a_year_of_data_renders_in_chromium(sqlite_url: str, browser_page,
         assert await lines.count() == len(STATEMENTS) + 2  # one per statement; check-outs for wide and narrow screens
         for d in await page.locator("path.series").evaluate_all("els => els.map(e => e.getAttribute('d'))"):
             assert re.fullmatch(r"M[\d.]+,[\d.]+( L[\d.]+,[\d.]+)+", d), d
-        lengths = await page.locator("path.series >> visible=true").evaluate_all("els => els.map(e => e.getTotalLength())")
+        lengths = await page.locator("path.series >> visible=true").evaluate_all(
+            "els => els.map(e => e.getTotalLength())"
+        )
         assert len(lengths) == len(STATEMENTS) + 1 and min(lengths) > 50
         widths = await page.locator("rect.bar").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
         assert len(widths) >= 4 + 8 and min(widths) > 0  # participation of four rituals, eight values picked
@@ -462,38 +603,83 @@ async def test_page_shows_only_a_summary_of_rituals_the_team_does_not_share(real
     chris = await repo.find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id="chris")
     dewi = await repo.find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id="dewi")
     assert chris and dewi  # the playground's personas, there from the start
-    team_id = (await repo.ensure_team(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL, name="Playground",
-                                      timezone="Europe/Amsterdam", language="en", now=NOW))[0].id
-    ritual = await repo.add_ritual(team_id=team_id, kind="pairs", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    team_id = (
+        await repo.ensure_team(
+            platform=PLATFORM,
+            workspace_id=WORKSPACE,
+            channel_id=CHANNEL,
+            name="Playground",
+            timezone="Europe/Amsterdam",
+            language="en",
+            now=NOW,
+        )
+    )[0].id
+    ritual = await repo.add_ritual(
+        team_id=team_id, kind="pairs", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     async with repo.transaction() as tx:
-        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW - timedelta(days=2), status="closed", reason=None,
-                                      content={"groups": [[{"id": chris, "name": "Chris"}, {"id": dewi, "name": "Dewi"}]]},
-                                      opened_at=NOW, closes_at=NOW, claimed_by="t")
+        occ = await tx.add_occurrence(
+            ritual_id=ritual,
+            planned_at=NOW - timedelta(days=2),
+            status="closed",
+            reason=None,
+            content={"groups": [[{"id": chris, "name": "Chris"}, {"id": dewi, "name": "Dewi"}]]},
+            opened_at=NOW,
+            closes_at=NOW,
+            claimed_by="t",
+        )
         assert occ is not None
         for member in (chris, dewi):
-            await tx.save_reply(occurrence_id=occ, team_id=team_id, member_id=member, anonymous=False,
-                                values={"met": "yes"}, today=NOW.date(), now=NOW)
+            await tx.save_reply(
+                occurrence_id=occ,
+                team_id=team_id,
+                member_id=member,
+                anonymous=False,
+                values={"met": "yes"},
+                today=NOW.date(),
+                now=NOW,
+            )
     page = await real.page()
-    answers = page[page.index('id="answers"'):page.index('id="audit"')]
+    answers = page[page.index('id="answers"') : page.index('id="audit"')]
     assert "<td>Did you and your pair meet?</td><td>Yes (2)</td>" in answers
     assert 'class="who"' not in answers and "Chris" not in answers
 
 
 async def test_retention_runs_daily_from_the_start_of_the_server(sqlite_url: str) -> None:
     repo = Repo(create_engine(sqlite_url), SEALER)
-    team, _ = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T", timezone="Europe/Amsterdam",
-                                     language="en", now=NOW)
-    member = await repo.ensure_member(platform="p", workspace_id="w", user_id="u", display_name="U", now=NOW, team_id=team.id)
-    ritual = await repo.add_ritual(team_id=team.id, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    team, _ = await repo.ensure_team(
+        platform="p", workspace_id="w", channel_id="c", name="T", timezone="Europe/Amsterdam", language="en", now=NOW
+    )
+    member = await repo.ensure_member(
+        platform="p", workspace_id="w", user_id="u", display_name="U", now=NOW, team_id=team.id
+    )
+    ritual = await repo.add_ritual(
+        team_id=team.id, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
 
     async def reply(days_ago: int) -> None:
         planned = NOW - timedelta(days=days_ago)
         async with repo.transaction() as tx:
-            occ = await tx.add_occurrence(ritual_id=ritual, planned_at=planned, status="closed", reason=None, content={},
-                                          opened_at=planned, closes_at=planned, claimed_by="t")
+            occ = await tx.add_occurrence(
+                ritual_id=ritual,
+                planned_at=planned,
+                status="closed",
+                reason=None,
+                content={},
+                opened_at=planned,
+                closes_at=planned,
+                claimed_by="t",
+            )
             assert occ is not None
-            await tx.save_reply(occurrence_id=occ, team_id=team.id, member_id=member, anonymous=False,
-                                values={"answer": "x"}, today=planned.date(), now=planned)
+            await tx.save_reply(
+                occurrence_id=occ,
+                team_id=team.id,
+                member_id=member,
+                anonymous=False,
+                values={"answer": "x"},
+                today=planned.date(),
+                now=planned,
+            )
 
     async def left() -> int:
         async with repo.session() as s:
@@ -501,7 +687,9 @@ async def test_retention_runs_daily_from_the_start_of_the_server(sqlite_url: str
 
     await reply(800)
     await reply(10)
-    app = create_app(Settings(RITME_DATABASE_URL=sqlite_url, RITME_PUBLIC_URL=PUBLIC), clock=Clock(NOW))  # background on
+    app = create_app(
+        Settings(RITME_DATABASE_URL=sqlite_url, RITME_PUBLIC_URL=PUBLIC), clock=Clock(NOW)
+    )  # background on
     async with TestClient(TestServer(app)):
         for _ in range(100):
             if await left() == 1:
@@ -525,7 +713,9 @@ async def test_privacy_threshold_and_retention_are_the_admins_to_set(real: Real)
     assert "30 days to 10 years" in said(await real.command("anna", "privacy retention 2w"))
     assert "at least 3 answered" in said(await real.command("chris", "privacy"))  # nothing changed
     assert (await real.command("anna", "privacy drempel 4"))["title"] == "Threshold set"  # Dutch words too
-    assert "no anonymous results will show" in (await real.command("anna", "privacy threshold 5"))["footer"]  # 4 in the team
+    assert (
+        "no anonymous results will show" in (await real.command("anna", "privacy threshold 5"))["footer"]
+    )  # 4 in the team
     await real.command("anna", "privacy threshold 4")
 
     await real.command("anna", "add pulse every 2 weeks on friday at 15:00")
@@ -552,7 +742,7 @@ async def test_privacy_threshold_and_retention_are_the_admins_to_set(real: Real)
     await retention_job(repo, lambda: NOW + timedelta(days=61))()
     assert await stored() == 0
     page = await real.page()
-    audit = page[page.index('id="audit"'):]
+    audit = page[page.index('id="audit"') :]
     assert "Threshold set" in audit and "Retention set" in audit
 
 

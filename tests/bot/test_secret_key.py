@@ -77,8 +77,9 @@ def test_weak_secret_gives_the_reason(value: str, why: str) -> None:
 
 
 @pytest.mark.parametrize(("value", "why"), WEAK)
-def test_serve_refuses_a_weak_secret_key(clean_env: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str], value: str, why: str) -> None:
+def test_serve_refuses_a_weak_secret_key(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str, why: str
+) -> None:
     monkeypatch.setenv("RITME_SECRET_KEY", value)
     assert main(["serve"]) == 2
     line = one_line(capsys)
@@ -105,8 +106,11 @@ def test_the_real_command_exits_2_with_one_line(clean_env: Path) -> None:
     assert len(lines) == 1 and "RITME_SECRET_KEY" in lines[0] and HINT in lines[0], lines
 
 
-@pytest.mark.parametrize("make", [lambda: secrets.token_hex(32), lambda: secrets.token_hex(16),
-                                  lambda: secrets.token_urlsafe(32)], ids=["hex-64", "hex-32", "urlsafe"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: secrets.token_hex(32), lambda: secrets.token_hex(16), lambda: secrets.token_urlsafe(32)],
+    ids=["hex-64", "hex-32", "urlsafe"],
+)
 def test_what_the_readme_tells_to_make_passes(make: object) -> None:
     for _ in range(200):
         assert weak_secret(make()) is None  # type: ignore[operator]
@@ -129,6 +133,7 @@ async def test_a_good_secret_key_starts(clean_env: Path) -> None:
     replica = Replica("good-secret", port, env, clean_env)
     try:
         async with aiohttp.ClientSession() as http:
+
             async def healthy() -> bool:
                 if replica.proc.poll() is not None:
                     return True  # it stopped: the assertion below says so
@@ -174,10 +179,12 @@ def test_a_secret_file_others_can_read_is_closed_to_them(tmp_path: Path) -> None
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-@pytest.mark.parametrize("content", [b"k" * 40 + b"\n", b"short\n", b"", b"\xff\xfe" * 20],
-                         ids=["repeated", "short", "empty", "not-text"])
-def test_serve_refuses_a_weak_generated_secret_file(clean_env: Path, capsys: pytest.CaptureFixture[str],
-                                                    content: bytes) -> None:
+@pytest.mark.parametrize(
+    "content", [b"k" * 40 + b"\n", b"short\n", b"", b"\xff\xfe" * 20], ids=["repeated", "short", "empty", "not-text"]
+)
+def test_serve_refuses_a_weak_generated_secret_file(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
     path = clean_env / "ritme.db.secret"
     path.write_bytes(content)
     path.chmod(0o600)

@@ -127,8 +127,13 @@ class FakeBotFramework:
     # -- incoming tokens ---------------------------------------------------------------
 
     def sign(
-        self, *, service_url: str | None = None, audience: str | None = None,
-        issuer: str = ISSUER, expires_in: float = 3600, key: rsa.RSAPrivateKey | None = None,
+        self,
+        *,
+        service_url: str | None = None,
+        audience: str | None = None,
+        issuer: str = ISSUER,
+        expires_in: float = 3600,
+        key: rsa.RSAPrivateKey | None = None,
         key_id: str | None = None,
     ) -> str:
         """A channel token as Bot Framework sends it to the bot: ``Bearer <jwt>``."""
@@ -141,8 +146,7 @@ class FakeBotFramework:
             "iat": now - 60,
             "exp": now + int(expires_in),
         }
-        token = jwt.encode(claims, key or self.key, algorithm="RS256",
-                           headers={"kid": key_id or self.key_id})
+        token = jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": key_id or self.key_id})
         return f"Bearer {token}"
 
     # -- the connector's records --------------------------------------------------------
@@ -172,13 +176,15 @@ class FakeBotFramework:
         return app
 
     async def _openid(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "issuer": ISSUER,
-            "authorization_endpoint": f"{self.base}/authorize",
-            "jwks_uri": f"{self.base}/keys",
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-        })
+        return web.json_response(
+            {
+                "issuer": ISSUER,
+                "authorization_endpoint": f"{self.base}/authorize",
+                "jwks_uri": f"{self.base}/keys",
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            }
+        )
 
     async def _keys(self, request: web.Request) -> web.Response:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
@@ -187,11 +193,13 @@ class FakeBotFramework:
 
     async def _login_openid(self, request: web.Request) -> web.Response:
         base = f"https://127.0.0.1:{self.https_port}/adfs"
-        return web.json_response({
-            "issuer": base,
-            "authorization_endpoint": f"{base}/oauth2/authorize",
-            "token_endpoint": f"{base}/oauth2/token",
-        })
+        return web.json_response(
+            {
+                "issuer": base,
+                "authorization_endpoint": f"{base}/oauth2/authorize",
+                "token_endpoint": f"{base}/oauth2/token",
+            }
+        )
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -215,13 +223,24 @@ class FakeBotFramework:
         if self.roster and member not in {m["id"] for m in self.roster}:
             return web.json_response({"error": {"code": "BadArgument", "message": "unknown member"}}, status=400)
         conversation = self._chats.setdefault(member, f"a:1on1-{next(self._ids)}")
-        self.sent.append(Sent(method="POST", path=request.path, conversation_id=conversation,
-                              activity_id=None, body=body, token=token))
+        self.sent.append(
+            Sent(
+                method="POST", path=request.path, conversation_id=conversation, activity_id=None, body=body, token=token
+            )
+        )
         return web.json_response({"id": conversation, "activityId": f"act-{next(self._ids)}"})
 
     def _read(self, request: web.Request, token: str) -> None:
-        self.reads.append(Sent(method="GET", path=request.path, conversation_id=request.match_info["conversation"],
-                               activity_id=None, body=dict(request.query), token=token))
+        self.reads.append(
+            Sent(
+                method="GET",
+                path=request.path,
+                conversation_id=request.match_info["conversation"],
+                activity_id=None,
+                body=dict(request.query),
+                token=token,
+            )
+        )
 
     async def _paged_members(self, request: web.Request) -> web.Response:
         token = self._authorised(request)
@@ -232,7 +251,7 @@ class FakeBotFramework:
             return web.json_response({"error": {"code": "Forbidden"}}, status=self.roster_status)
         start = int(request.query.get("continuationToken", "0").removeprefix("page-") or 0)
         size = min(self.page_size, int(request.query.get("pageSize", self.page_size)))
-        page = self.roster[start:start + size]
+        page = self.roster[start : start + size]
         body: dict[str, Any] = {"members": page}
         if start + size < len(self.roster):
             body["continuationToken"] = f"page-{start + size}"
@@ -255,13 +274,23 @@ class FakeBotFramework:
             return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
         if self.failures:
             status, headers = self.failures.popleft()
-            return web.json_response({"error": {"code": "Failed", "message": str(status)}}, status=status, headers=headers)
+            return web.json_response(
+                {"error": {"code": "Failed", "message": str(status)}}, status=status, headers=headers
+            )
         body = await request.json()
         target = request.match_info.get("activity")
         new_id = target if request.method == "PUT" else f"act-{next(self._ids)}"
-        self.sent.append(Sent(method=request.method, path=request.path,
-                              conversation_id=request.match_info["conversation"],
-                              activity_id=target, body=body, token=token, response_id=new_id))
+        self.sent.append(
+            Sent(
+                method=request.method,
+                path=request.path,
+                conversation_id=request.match_info["conversation"],
+                activity_id=target,
+                body=body,
+                token=token,
+                response_id=new_id,
+            )
+        )
         return web.json_response({"id": new_id})
 
     def _tls(self) -> ssl.SSLContext:
@@ -269,17 +298,26 @@ class FakeBotFramework:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
         now = dt.datetime.now(dt.UTC)
         cert = (
-            x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+            )
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256())
         )
         cert_path, key_path = Path(self.ca_file), Path(self._tmp.name) / "key.pem"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert_path, key_path)
         return context
@@ -347,17 +385,25 @@ class FakeBotFrameworkWithFiles(FakeBotFramework):
     def personal_file(self, name: str, content: bytes) -> dict[str, Any]:
         file_id = f"file-{len(self.files) + 1}"
         self.files[file_id] = content
-        return {"contentType": "application/vnd.microsoft.teams.file.download.info",
-                "contentUrl": f"https://school-my.sharepoint.example/personal/anna/Documents/{name}",
-                "name": name,
-                "content": {"downloadUrl": f"{self.base}/sharepoint/{file_id}/{name}", "uniqueId": file_id,
-                            "fileType": name.rpartition(".")[2]}}
+        return {
+            "contentType": "application/vnd.microsoft.teams.file.download.info",
+            "contentUrl": f"https://school-my.sharepoint.example/personal/anna/Documents/{name}",
+            "name": name,
+            "content": {
+                "downloadUrl": f"{self.base}/sharepoint/{file_id}/{name}",
+                "uniqueId": file_id,
+                "fileType": name.rpartition(".")[2],
+            },
+        }
 
     def channel_file(self, name: str, content: bytes, content_type: str = "text/calendar") -> dict[str, Any]:
         file_id = f"att-{len(self.files) + 1}"
         self.files[file_id] = content
-        return {"contentType": content_type, "contentUrl": f"{self.base}/v3/attachments/{file_id}/views/original",
-                "name": name}
+        return {
+            "contentType": content_type,
+            "contentUrl": f"{self.base}/v3/attachments/{file_id}/views/original",
+            "name": name,
+        }
 
     def _app(self) -> web.Application:
         app = super()._app()
@@ -366,8 +412,16 @@ class FakeBotFrameworkWithFiles(FakeBotFramework):
         return app
 
     def _fetched(self, request: web.Request) -> None:
-        self.downloads.append(Sent(method="GET", path=request.path, conversation_id="", activity_id=None, body={},
-                                   token=request.headers.get("Authorization", "").removeprefix("Bearer ")))
+        self.downloads.append(
+            Sent(
+                method="GET",
+                path=request.path,
+                conversation_id="",
+                activity_id=None,
+                body={},
+                token=request.headers.get("Authorization", "").removeprefix("Bearer "),
+            )
+        )
 
     async def _sharepoint(self, request: web.Request) -> web.Response:
         self._fetched(request)

@@ -57,26 +57,52 @@ async def seed_rituals(
     for start in range(0, count, CHUNK):
         stop = min(count, start + CHUNK)
         async with engine.begin() as conn:
-            await conn.execute(insert(Team), [
-                {"platform": platform, "workspace_id": workspace, "channel_id": channel_name(i),
-                 "name": f"team {i}", "timezone": timezones[i % len(timezones)], "language": language,
-                 "goal": None, "holiday_country": None, "anonymity_threshold": 3, "retention_days": 730,
-                 "settings": {}, "conversation": {}, "active": True, "created_at": now}
-                for i in range(start, stop)
-            ])
+            await conn.execute(
+                insert(Team),
+                [
+                    {
+                        "platform": platform,
+                        "workspace_id": workspace,
+                        "channel_id": channel_name(i),
+                        "name": f"team {i}",
+                        "timezone": timezones[i % len(timezones)],
+                        "language": language,
+                        "goal": None,
+                        "holiday_country": None,
+                        "anonymity_threshold": 3,
+                        "retention_days": 730,
+                        "settings": {},
+                        "conversation": {},
+                        "active": True,
+                        "created_at": now,
+                    }
+                    for i in range(start, stop)
+                ],
+            )
             rows = await conn.execute(
                 select(Team.id, Team.channel_id).where(
-                    Team.platform == platform, Team.workspace_id == workspace,
-                    Team.channel_id.in_([channel_name(i) for i in range(start, stop)]))
+                    Team.platform == platform,
+                    Team.workspace_id == workspace,
+                    Team.channel_id.in_([channel_name(i) for i in range(start, stop)]),
+                )
             )
             team_of = {channel: team_id for team_id, channel in rows.all()}
-            await conn.execute(insert(Ritual), [
-                {"team_id": team_of[channel_name(i)], "kind": kind, "schedule": specs[i % len(specs)],
-                 "open_seconds": open_seconds, "options": {}, "paused": False,
-                 "next_due_at": next_due(i, specs[i % len(specs)], timezones[i % len(timezones)]),
-                 "created_at": now}
-                for i in range(start, stop)
-            ])
+            await conn.execute(
+                insert(Ritual),
+                [
+                    {
+                        "team_id": team_of[channel_name(i)],
+                        "kind": kind,
+                        "schedule": specs[i % len(specs)],
+                        "open_seconds": open_seconds,
+                        "options": {},
+                        "paused": False,
+                        "next_due_at": next_due(i, specs[i % len(specs)], timezones[i % len(timezones)]),
+                        "created_at": now,
+                    }
+                    for i in range(start, stop)
+                ],
+            )
             rows = await conn.execute(
                 select(Ritual.id, Ritual.team_id).where(Ritual.team_id.in_(list(team_of.values())))
             )

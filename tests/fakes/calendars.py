@@ -12,8 +12,14 @@ def school_calendar(*events: tuple[str, str, str, str]) -> bytes:
     """A VCALENDAR with one all-day VEVENT per (uid, first day, day after the last, name)."""
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Ritme tests//NL"]
     for uid, start, end, name in events:
-        lines += ["BEGIN:VEVENT", f"UID:{uid}@school.example", f"DTSTART;VALUE=DATE:{start}",
-                  f"DTEND;VALUE=DATE:{end}", f"SUMMARY:{name}", "END:VEVENT"]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}@school.example",
+            f"DTSTART;VALUE=DATE:{start}",
+            f"DTEND;VALUE=DATE:{end}",
+            f"SUMMARY:{name}",
+            "END:VEVENT",
+        ]
     return ("\n".join([*lines, "END:VCALENDAR"]) + "\n").encode()
 
 

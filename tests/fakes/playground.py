@@ -25,7 +25,9 @@ class Playground:
         return (await resp.json())["reply"]
 
     async def answer(self, user: str, occurrence: int, values: dict[str, Any]) -> dict[str, Any]:
-        resp = await self.client.post("/playground/api/answer", json={"user": user, "occurrence_id": occurrence, "values": values})
+        resp = await self.client.post(
+            "/playground/api/answer", json={"user": user, "occurrence_id": occurrence, "values": values}
+        )
         assert resp.status == 200, await resp.text()
         return await resp.json()
 
@@ -43,13 +45,18 @@ class Playground:
         return [m["payload"] for m in (await self.state(user))["messages"] if m["payload"]["type"] == "prompt"]
 
     async def notices(self, user: str = "chris", *, public: bool = True) -> list[dict[str, Any]]:
-        return [m["payload"] for m in (await self.state(user))["messages"]
-                if m["payload"]["type"] == "notice" and m["private"] != public]
+        return [
+            m["payload"]
+            for m in (await self.state(user))["messages"]
+            if m["payload"]["type"] == "notice" and m["private"] != public
+        ]
 
 
 @asynccontextmanager
 async def open_playground(database_url: str, clock: Clock, language: str = "en") -> AsyncIterator[Playground]:
     """The real app (no background tasks: tests tick and deliver by hand) behind a test client."""
-    app = create_app(Settings(RITME_DATABASE_URL=database_url, RITME_DEFAULT_LANGUAGE=language), clock=clock, background=False)
+    app = create_app(
+        Settings(RITME_DATABASE_URL=database_url, RITME_DEFAULT_LANGUAGE=language), clock=clock, background=False
+    )
     async with TestClient(TestServer(app)) as client:
         yield Playground(client, app)

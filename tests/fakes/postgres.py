@@ -244,9 +244,7 @@ def _run_coro(coro) -> None:
         pool.submit(asyncio.run, coro).result()
 
 
-async def create_fresh_database(
-    url: str, *, template: str | None = None, prefix: str = "ritme_t"
-) -> str:
+async def create_fresh_database(url: str, *, template: str | None = None, prefix: str = "ritme_t") -> str:
     """Create a new empty database (or a copy of `template`) on url's server; return its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     sql = f"CREATE DATABASE {_quote_ident(name)}"

@@ -33,7 +33,10 @@ class Replica:
         self.log = workdir / f"{name}.log"
         self._out = self.log.open("w")
         self.proc = subprocess.Popen(
-            [str(RITME), "serve"], cwd=workdir, stdout=self._out, stderr=subprocess.STDOUT,
+            [str(RITME), "serve"],
+            cwd=workdir,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
             env={**env, "RITME_PORT": str(port), "RITME_REPLICA_ID": name},
         )
 

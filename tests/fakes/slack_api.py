@@ -131,9 +131,13 @@ class FakeSlackApi:
     def response_url(self, key: str = "1") -> str:
         return f"{self.url}/respond/{key}"
 
-    def fail(self, method: str, error: str, *, times: int = 1, status: int = 200, retry_after: int | None = None) -> None:
+    def fail(
+        self, method: str, error: str, *, times: int = 1, status: int = 200, retry_after: int | None = None
+    ) -> None:
         """The next ``times`` calls of ``method`` fail with ``error`` (HTTP ``status``)."""
-        self.failures.append(Failure(method=method, error=error, remaining=times, status=status, retry_after=retry_after))
+        self.failures.append(
+            Failure(method=method, error=error, remaining=times, status=status, retry_after=retry_after)
+        )
 
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -211,9 +215,17 @@ class FakeSlackApi:
             raise LookupError("bad_redirect_uri")
         token = f"xoxb-{team}-{next(self._issued)}"
         self.tokens[token] = team
-        return {"access_token": token, "token_type": "bot", "scope": "commands,chat:write", "bot_user_id": BOT_USER,
-                "app_id": "A1", "team": {"id": team, "name": name}, "enterprise": None,
-                "is_enterprise_install": False, "authed_user": {"id": user}}
+        return {
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "commands,chat:write",
+            "bot_user_id": BOT_USER,
+            "app_id": "A1",
+            "team": {"id": team, "name": name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": user},
+        }
 
     # -- Socket Mode ------------------------------------------------------------------
 
@@ -242,9 +254,16 @@ class FakeSlackApi:
     async def push(self, kind: str, payload: dict[str, Any]) -> str:
         """Send an envelope (``slash_commands``, ``interactive``, ``events_api``) to the client."""
         envelope_id = uuid.uuid4().hex
-        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
-                                          "accepts_response_payload": kind != "events_api", "retry_attempt": 0,
-                                          "retry_reason": ""})
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
         return envelope_id
 
     async def wait_ack(self, envelope_id: str) -> dict[str, Any]:
@@ -256,17 +275,33 @@ class FakeSlackApi:
     # -- Web API methods ----------------------------------------------------------------
 
     def m_auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://school.slack.com/", "team": "School", "user": "ritme", "team_id": self._token_team,
-                "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+        return {
+            "url": "https://school.slack.com/",
+            "team": "School",
+            "user": "ritme",
+            "team_id": self._token_team,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
 
     def m_users_info(self, body: dict[str, Any]) -> dict[str, Any]:
         user = str(body.get("user", ""))
         admin = user in self.admins
         name = self.names.get(user, user.lower())
-        return {"user": {"id": user, "team_id": self._token_team, "name": name, "real_name": name.title(),
-                         "is_admin": admin, "is_owner": False, "is_bot": user in self.bots,
-                         "deleted": user in self.deleted,
-                         "profile": {"display_name": name.title(), "real_name": name.title()}}}
+        return {
+            "user": {
+                "id": user,
+                "team_id": self._token_team,
+                "name": name,
+                "real_name": name.title(),
+                "is_admin": admin,
+                "is_owner": False,
+                "is_bot": user in self.bots,
+                "deleted": user in self.deleted,
+                "profile": {"display_name": name.title(), "real_name": name.title()},
+            }
+        }
 
     def m_chat_postMessage(self, body: dict[str, Any]) -> dict[str, Any]:
         ts = self._new_ts()
@@ -291,22 +326,39 @@ class FakeSlackApi:
         members = self.members.get(str(body.get("channel", "")), [])
         size = min(int(body.get("limit") or self.page_size), self.page_size)
         start = int(body.get("cursor") or 0)
-        page = members[start:start + size]
+        page = members[start : start + size]
         following = str(start + size) if start + size < len(members) else ""
         return {"members": page, "response_metadata": {"next_cursor": following}}
 
     # -- files ----------------------------------------------------------------------------
 
-    def add_file(self, name: str, content: bytes, *, mimetype: str = "text/calendar", filetype: str = "ics",
-                 team: str | None = None, size: int | None = None) -> dict[str, Any]:
+    def add_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        mimetype: str = "text/calendar",
+        filetype: str = "ics",
+        team: str | None = None,
+        size: int | None = None,
+    ) -> dict[str, Any]:
         """Keep a file; returns its object as a ``file_share`` message event carries it
         (``size`` may lie about the bytes, as a test of the download limit needs)."""
         file_id = f"F{len(self.files) + 1:04d}"
         team = team or self.team_id
         url = f"{self.url}/files-pri/{team}-{file_id}"
-        obj = {"id": file_id, "name": name, "title": name, "mimetype": mimetype, "filetype": filetype,
-               "size": len(content) if size is None else size, "mode": "hosted", "is_external": False,
-               "url_private": f"{url}/{name}", "url_private_download": f"{url}/download/{name}"}
+        obj = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": filetype,
+            "size": len(content) if size is None else size,
+            "mode": "hosted",
+            "is_external": False,
+            "url_private": f"{url}/{name}",
+            "url_private_download": f"{url}/download/{name}",
+        }
         self.files[file_id] = {**obj, "_content": content}
         return dict(obj)
 
@@ -317,8 +369,9 @@ class FakeSlackApi:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         found = self.files.get(file_id)
         if found is None or token not in self.tokens or self.without_files_read:
-            return web.Response(text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>",
-                                content_type="text/html")
+            return web.Response(
+                text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>", content_type="text/html"
+            )
         return web.Response(body=found["_content"], content_type="application/octet-stream")
 
     def m_files_info(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -339,7 +392,9 @@ class FakeSlackApi:
         if upload is None:
             return web.Response(status=404, text="unknown upload")
         upload["content"] = await request.read()
-        self.calls.append(Call(method="upload", body={"file_id": request.match_info["file_id"]}, headers=dict(request.headers)))
+        self.calls.append(
+            Call(method="upload", body={"file_id": request.match_info["file_id"]}, headers=dict(request.headers))
+        )
         return web.Response(text=f"OK - {len(upload['content'])}")
 
     def m_files_completeUploadExternal(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -351,8 +406,15 @@ class FakeSlackApi:
                 raise LookupError("file_not_found")
             if len(upload["content"]) != upload["length"]:
                 raise LookupError("file_size_mismatch")
-            self.shared.append({"id": item["id"], "title": item.get("title"), "name": upload["filename"],
-                                "channel": body.get("channel_id"), "initial_comment": body.get("initial_comment"),
-                                "content": upload["content"]})
+            self.shared.append(
+                {
+                    "id": item["id"],
+                    "title": item.get("title"),
+                    "name": upload["filename"],
+                    "channel": body.get("channel_id"),
+                    "initial_comment": body.get("initial_comment"),
+                    "content": upload["content"],
+                }
+            )
             done.append({"id": item["id"], "title": item.get("title"), "name": upload["filename"]})
         return {"files": done}

@@ -56,11 +56,15 @@ class CountingSlackApi(FakeSlackApi):
             self._post_calls += 1
             if self._post_calls % self.ratelimit_every == 0:
                 self.ratelimited += 1
-                return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                         headers={"Retry-After": str(self.retry_after)})
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(self.retry_after)}
+                )
         authorized = getattr(self, "_authorized", None)  # the fake's own token check, where it has one
-        if not (authorized(method, request.headers) if authorized else
-                request.headers.get("Authorization") == "Bearer xoxb-test"):
+        if not (
+            authorized(method, request.headers)
+            if authorized
+            else request.headers.get("Authorization") == "Bearer xoxb-test"
+        ):
             return web.json_response({"ok": False, "error": "not_authed"})
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
@@ -77,8 +81,9 @@ class CountingSlackApi(FakeSlackApi):
         return web.json_response({"ok": True})
 
     async def _stats(self, request: web.Request) -> web.Response:
-        return web.json_response({"methods": dict(self.methods), "posts": dict(self.posts),
-                                  "ratelimited": self.ratelimited})
+        return web.json_response(
+            {"methods": dict(self.methods), "posts": dict(self.posts), "ratelimited": self.ratelimited}
+        )
 
 
 class SlackProcess:
@@ -92,7 +97,9 @@ class SlackProcess:
     def __enter__(self) -> SlackProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.fakes.slack_server", *self.args],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # "PORT 12345", or nothing when it failed to start

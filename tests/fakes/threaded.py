@@ -57,8 +57,14 @@ class ThreadedLoop:
             self.loop.close()
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, bytes]:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> tuple[int, bytes]:
     """(status, body) of one request to 127.0.0.1:port."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:

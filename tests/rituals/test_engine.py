@@ -32,23 +32,37 @@ def user(n: int) -> Actor:
 
 
 async def setup_team(repo: Repo, clock: Clock, *, members: int = 3) -> int:
-    team, _ = await repo.ensure_team(platform="test", workspace_id="w", channel_id="c", name="T",
-                                     timezone="Europe/Amsterdam", language="en", now=clock())
+    team, _ = await repo.ensure_team(
+        platform="test",
+        workspace_id="w",
+        channel_id="c",
+        name="T",
+        timezone="Europe/Amsterdam",
+        language="en",
+        now=clock(),
+    )
     for n in range(members):
-        await repo.ensure_member(platform="test", workspace_id="w", user_id=f"u{n}", display_name=f"User {n}",
-                                 now=clock(), team_id=team.id)
+        await repo.ensure_member(
+            platform="test", workspace_id="w", user_id=f"u{n}", display_name=f"User {n}", now=clock(), team_id=team.id
+        )
     return team.id
 
 
 async def add_weekly(repo: Repo, team_id: int, clock: Clock, kind: str = "reflection", open_hours: int = 48) -> int:
     engine_next = Engine.next_due("every monday at 09:00", "Europe/Amsterdam", clock())
-    return await repo.add_ritual(team_id=team_id, kind=kind, schedule="every monday at 09:00",
-                                 open_seconds=open_hours * 3600, options={}, next_due_at=engine_next, now=clock())
+    return await repo.add_ritual(
+        team_id=team_id,
+        kind=kind,
+        schedule="every monday at 09:00",
+        open_seconds=open_hours * 3600,
+        options={},
+        next_due_at=engine_next,
+        now=clock(),
+    )
 
 
 def make_engine(repo: Repo, clock: Clock, platform: RecordingPlatform, replica: str = "r1") -> Engine:
-    return Engine(repo, {"test": platform}, settings=EngineSettings(replica=replica), clock=clock,
-                  rng=random.Random(7))
+    return Engine(repo, {"test": platform}, settings=EngineSettings(replica=replica), clock=clock, rng=random.Random(7))
 
 
 async def count(repo: Repo, model: type, **where: object) -> int:
@@ -71,7 +85,7 @@ async def test_fires_once_at_the_planned_time_and_delivers(repo: Repo) -> None:
     assert await engine.tick() == 1
     assert await engine.tick() == 0  # the same planned time never fires twice
     assert await engine.dispatch() == 1
-    (to, prompt), = platform.prompts
+    ((to, prompt),) = platform.prompts
     assert to.channel_id == "c" and prompt.ritual_id == ritual and prompt.inputs
     async with repo.session() as s:
         occ = (await s.scalars(select(Occurrence))).one()
@@ -276,9 +290,13 @@ async def test_an_answer_whose_round_closes_between_the_read_and_the_write_is_re
     channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
     outcomes = await asyncio.gather(  # one batch: the second replaces the first, and shares its fate
         engine.submit(occurrence_id=occ, actor=newcomer, values={"answer": "late"}, via=channel),
-        engine.submit(occurrence_id=occ, actor=newcomer, values={"answer": "later"}, via=channel))
+        engine.submit(occurrence_id=occ, actor=newcomer, values={"answer": "later"}, via=channel),
+    )
     assert [ok for ok, _message in outcomes] == [False, False] and all("closed" in m for _ok, m in outcomes)
-    assert await repo.replies_for(occ) == [] and await repo.find_member(platform="test", workspace_id="w", user_id="new") is None
+    assert (
+        await repo.replies_for(occ) == []
+        and await repo.find_member(platform="test", workspace_id="w", user_id="new") is None
+    )
 
 
 async def test_an_answer_the_store_could_not_take_asks_the_member_to_try_again(repo: Repo) -> None:
@@ -306,7 +324,9 @@ async def test_answers_arriving_together_are_stored_together_each_with_its_own_o
     pulse = await engine.run_now(await add_weekly(repo, team, clock, kind="pulse"))
     assert checkout is not None and pulse is not None
     await engine.dispatch()
-    scores = {i.key: 3 for p in platform.prompts if p[1].occurrence_id == pulse for i in p[1].inputs if i.kind == "scale"}
+    scores = {
+        i.key: 3 for p in platform.prompts if p[1].occurrence_id == pulse for i in p[1].inputs if i.kind == "scale"
+    }
     newcomer = Actor(platform="test", workspace_id="w", user_id="u9", display_name="Newcomer")
     stranger = Actor(platform="test", workspace_id="other", user_id="u7", display_name="Stranger")
     channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
@@ -319,11 +339,17 @@ async def test_answers_arriving_together_are_stored_together_each_with_its_own_o
         engine.submit(occurrence_id=pulse, actor=user(0), values=scores),
         engine.submit(occurrence_id=pulse, actor=user(0), values=scores),
         engine.submit(occurrence_id=10**6, actor=Actor(platform="test", workspace_id="w", user_id="u8"), values={}),
-        engine.submit(occurrence_id=checkout, actor=stranger, values={"score": 1, "takeaway": "not mine"}, via=elsewhere),
+        engine.submit(
+            occurrence_id=checkout, actor=stranger, values={"score": 1, "takeaway": "not mine"}, via=elsewhere
+        ),
         engine.submit(occurrence_id=pulse, actor=stranger, values=scores),
     )
     assert [ok for ok, _ in results] == [True, True, False, True, True, False, False, False, False]
-    assert "1 to 5" in results[2][1] and "already" in results[5][1] and results[6][1] == translator("nl")("That question no longer exists.")
+    assert (
+        "1 to 5" in results[2][1]
+        and "already" in results[5][1]
+        and results[6][1] == translator("nl")("That question no longer exists.")
+    )
     assert results[7][1] == results[8][1] == "Only the members of this team can answer its questions."
     replies = {r.member_name: r.values for r in await repo.replies_for(checkout)}
     assert replies == {"User 0": {"score": 4, "takeaway": "second"}, "Newcomer": {"score": 5, "takeaway": "new here"}}
@@ -376,7 +402,7 @@ async def test_close_posts_results_with_hand_computed_figures(repo: Repo) -> Non
         await engine.submit(occurrence_id=occ, actor=user(n), values={"score": score, "takeaway": f"t{n}"})
     await engine.close_now(ritual)
     await engine.dispatch()
-    (_, notice), = platform.notices
+    ((_, notice),) = platform.notices
     fields = dict(notice.fields)
     assert fields["How useful was this meeting for you?"] == "average 3.7, spread 1.2"
     assert notice.footer == "3 of 4 answered"
@@ -412,11 +438,13 @@ async def test_anonymous_pulse_stores_no_member_and_respects_the_threshold(repo:
         assert (await s.scalars(select(SealedAnswer))).all() == []
     assert len(rows) == 2 and all(r.member_id is None for r in rows)
     await engine.dispatch()
-    (_, notice), = platform.notices
+    ((_, notice),) = platform.notices
     assert "Too few answers" in notice.text and not notice.fields
 
 
-@pytest.mark.parametrize("when", [datetime(2026, 10, 26, 9, 0, 1, tzinfo=AMS), datetime(2027, 3, 29, 9, 0, 1, tzinfo=AMS)])
+@pytest.mark.parametrize(
+    "when", [datetime(2026, 10, 26, 9, 0, 1, tzinfo=AMS), datetime(2027, 3, 29, 9, 0, 1, tzinfo=AMS)]
+)
 async def test_weekly_ritual_keeps_its_local_time_across_dst(repo: Repo, when: datetime) -> None:
     clock = Clock(when - timedelta(days=3))
     engine = make_engine(repo, clock, RecordingPlatform())
@@ -441,8 +469,13 @@ async def test_a_failing_direct_message_does_not_pause_the_ritual(repo: Repo) ->
     platform.failures.append(DeliveryError("user_not_found", retryable=False))
     async with repo.transaction() as tx:
         member = ChannelRef(platform="test", workspace_id="w", channel_id="c", user_id="u1")
-        await tx.enqueue(team_id=team, occurrence_id=occ, destination=member,
-                         payload={"type": "prompt", "occurrence_id": occ}, at=clock())
+        await tx.enqueue(
+            team_id=team,
+            occurrence_id=occ,
+            destination=member,
+            payload={"type": "prompt", "occurrence_id": occ},
+            at=clock(),
+        )
     assert await engine.dispatch() == 1
     async with repo.session() as s:
         r = await s.get(Ritual, ritual)
@@ -461,9 +494,16 @@ async def test_a_burst_of_answers_is_stored_in_batches_with_the_last_answer_of_e
     sending = []
     for n in range(450):
         clock.advance(milliseconds=1)  # each sent a moment after the one before
-        sending.append(asyncio.ensure_future(engine.submit(
-            occurrence_id=checkout, actor=user(n % 150), values={"score": 1 + n // 150, "takeaway": f"round {n // 150}"},
-            via=channel)))
+        sending.append(
+            asyncio.ensure_future(
+                engine.submit(
+                    occurrence_id=checkout,
+                    actor=user(n % 150),
+                    values={"score": 1 + n // 150, "takeaway": f"round {n // 150}"},
+                    via=channel,
+                )
+            )
+        )
         await asyncio.sleep(0)  # received now
     results = await asyncio.gather(*sending)
     assert all(ok for ok, _ in results)
@@ -477,11 +517,15 @@ async def test_answers_to_a_closed_store_are_refused_not_lost_and_draining_waits
     team = await setup_team(repo, clock, members=2)
     checkout = await engine.run_now(await add_weekly(repo, team, clock, kind="checkout"))
     assert checkout is not None
-    stored = asyncio.ensure_future(engine.submit(occurrence_id=checkout, actor=user(0), values={"score": 4, "takeaway": "in"}))
+    stored = asyncio.ensure_future(
+        engine.submit(occurrence_id=checkout, actor=user(0), values={"score": 4, "takeaway": "in"})
+    )
     await asyncio.sleep(0)  # received
     await engine.drain_answers(within=10)
     assert [r.values for r in await repo.replies_for(checkout)] == [{"score": 4, "takeaway": "in"}]  # stored by now
     assert (await stored)[0]
     await repo.dispose()
     with pytest.raises(AnswerNotStored):
-        await asyncio.wait_for(engine.submit(occurrence_id=checkout, actor=user(1), values={"score": 4, "takeaway": "late"}), 10)
+        await asyncio.wait_for(
+            engine.submit(occurrence_id=checkout, actor=user(1), values={"score": 4, "takeaway": "late"}), 10
+        )

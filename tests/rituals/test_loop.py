@@ -61,10 +61,14 @@ async def test_open_remind_close_results_action_follow_up(pg: Playground, clock:
     assert latest["occurrence_id"] != occ
     assert latest["inputs"][0]["key"] == "action_followup"
     assert "Send the agenda a day before" in latest["inputs"][0]["label"]
-    assert (await pg.answer("chris", latest["occurrence_id"], {"action_followup": "It helped", "score": 5, "takeaway": "Better"}))["ok"]
+    assert (
+        await pg.answer(
+            "chris", latest["occurrence_id"], {"action_followup": "It helped", "score": 5, "takeaway": "Better"}
+        )
+    )["ok"]
     await pg.command("anna", "plan add 2026-11-01..2026-12-20 meetings")
     link = (await pg.command("bram", "review link"))["text"]
-    path = link[link.index("/review/"):].split()[0]
+    path = link[link.index("/review/") :].split()[0]
     page = await (await pg.client.get(path)).text()
     assert "Agreed actions" in page and "Send the agenda a day before" in page and "It helped" in page
     assert "Year plan" in page and "2026-11-01" in page
@@ -148,9 +152,9 @@ async def test_weekly_digest_posts_the_figures_of_the_week(pg: Playground, clock
     assert "2 of 4 answered" in digest["text"] and "private words" not in digest["text"]
     assert "#2" not in (await pg.command("anna", "review"))["text"]
     link = (await pg.command("bram", "review link"))["text"]
-    page = await (await pg.client.get(link[link.index("/review/"):].split()[0])).text()
-    participation = page[page.index('id="participation"'):]
-    participation = participation[:participation.index("</section>")]
+    page = await (await pg.client.get(link[link.index("/review/") :].split()[0])).text()
+    participation = page[page.index('id="participation"') :]
+    participation = participation[: participation.index("</section>")]
     assert "#1 " in participation and "Week in review" not in participation  # a digest asks nobody
 
 

@@ -20,16 +20,33 @@ AMS = ZoneInfo("Europe/Amsterdam")
 
 
 def team(**settings: object) -> TeamView:
-    return TeamView(id=7, platform="p", workspace_id="w", channel_id="c", name="T", timezone="Europe/Amsterdam",
-                    language="en", goal=None, holiday_country=None, anonymity_threshold=3, settings=dict(settings))
+    return TeamView(
+        id=7,
+        platform="p",
+        workspace_id="w",
+        channel_id="c",
+        name="T",
+        timezone="Europe/Amsterdam",
+        language="en",
+        goal=None,
+        holiday_country=None,
+        anonymity_threshold=3,
+        settings=dict(settings),
+    )
 
 
 def rounds(size: int, count: int, **settings: object) -> list[list[list[int]]]:
     kind, history = Pairs(), []
     roster = tuple((m, f"M{m}") for m in range(1, size + 1))
     for n in range(count):
-        ctx = PlanContext(team=team(**settings), options={}, day=date(2026, 9, 1) + timedelta(days=30 * n),
-                          history=tuple(reversed(history)), roster=roster, rng=random.Random(n))
+        ctx = PlanContext(
+            team=team(**settings),
+            options={},
+            day=date(2026, 9, 1) + timedelta(days=30 * n),
+            history=tuple(reversed(history)),
+            roster=roster,
+            rng=random.Random(n),
+        )
         history.append(kind.plan(ctx))
     return [[[m["id"] for m in g] for g in h["groups"]] for h in history]
 
@@ -61,7 +78,9 @@ def test_circle_round_handles_tiny_teams() -> None:
     for r in range(3):
         (trio,) = circle_round([1, 2, 3], r)
         assert sorted(trio) == [1, 2, 3]
-    assert {frozenset(p) for r in range(5) for p in circle_round(list(range(6)), r)} == {frozenset(c) for c in itertools.combinations(range(6), 2)}
+    assert {frozenset(p) for r in range(5) for p in circle_round(list(range(6)), r)} == {
+        frozenset(c) for c in itertools.combinations(range(6), 2)
+    }
 
 
 async def test_pairs_round_through_the_playground(pg: Playground, clock: Clock) -> None:
@@ -72,17 +91,30 @@ async def test_pairs_round_through_the_playground(pg: Playground, clock: Clock) 
     await pg.app[ENGINE].tick()
     await pg.deliver()
     channel = await pg.notices("bram")
-    assert channel[-1]["title"] == "#1 Pairs for collegial consultation" and "Pairs made for this round: 1;" in channel[-1]["text"]
-    private = {u: [m["payload"] for m in (await pg.state(u))["messages"] if m["private"] and m["payload"]["type"] == "notice"
-                   and m["payload"]["title"].startswith("Your consultation pair")] for u in ("anna", "bram", "chris", "dewi")}
+    assert (
+        channel[-1]["title"] == "#1 Pairs for collegial consultation"
+        and "Pairs made for this round: 1;" in channel[-1]["text"]
+    )
+    private = {
+        u: [
+            m["payload"]
+            for m in (await pg.state(u))["messages"]
+            if m["private"]
+            and m["payload"]["type"] == "notice"
+            and m["payload"]["title"].startswith("Your consultation pair")
+        ]
+        for u in ("anna", "bram", "chris", "dewi")
+    }
     assert [len(v) for v in private.values()] == [1, 1, 1, 0]  # Dewi skipped: Anna, Bram, Chris are a trio
     assert "Anna" in private["chris"][0]["title"] and "Bram" in private["chris"][0]["title"]
 
     clock.set(datetime(2026, 12, 21, 12, 0, tzinfo=AMS))  # halfway: the nudge, to the trio only
     await pg.app[ENGINE].tick()
     await pg.deliver()
-    nudges = {u: [m["payload"] for m in (await pg.state(u))["messages"] if m["private"] and m["payload"]["type"] == "prompt"]
-              for u in ("anna", "bram", "chris", "dewi")}
+    nudges = {
+        u: [m["payload"] for m in (await pg.state(u))["messages"] if m["private"] and m["payload"]["type"] == "prompt"]
+        for u in ("anna", "bram", "chris", "dewi")
+    }
     assert [len(v) for v in nudges.values()] == [1, 1, 1, 0]
     nudge = nudges["chris"][0]
     assert nudge["inputs"][0]["key"] == "met"
@@ -123,8 +155,14 @@ def test_a_skip_on_a_rounds_own_day_counts_once() -> None:
 
     def next_round(last_skipped: list[int]) -> list[int]:
         last = {"day": "2026-12-07", "skipped": last_skipped, "groups": [[{"id": 1}, {"id": 2}]]}
-        ctx = PlanContext(team=team(pairs_skip={"4": "2026-12-07"}), options={}, day=date(2027, 1, 4),
-                          history=(last,), roster=roster, rng=random.Random(1))
+        ctx = PlanContext(
+            team=team(pairs_skip={"4": "2026-12-07"}),
+            options={},
+            day=date(2027, 1, 4),
+            history=(last,),
+            roster=roster,
+            rng=random.Random(1),
+        )
         return kind.plan(ctx)["skipped"]
 
     assert next_round(last_skipped=[4]) == []  # the morning skip was used by the round of 7 December
@@ -138,12 +176,18 @@ def test_after_a_skip_pairs_still_do_not_repeat_while_they_need_not() -> None:
     roster = tuple((m, f"M{m}") for m in range(1, 7))
     for n in range(4):
         day = date(2026, 9, 1) + timedelta(days=30 * n)
-        ctx = PlanContext(team=team(pairs_skip={"6": "2026-09-01"}), options={}, day=day,
-                          history=tuple(reversed(history)), roster=roster, rng=random.Random(n))
+        ctx = PlanContext(
+            team=team(pairs_skip={"6": "2026-09-01"}),
+            options={},
+            day=day,
+            history=tuple(reversed(history)),
+            roster=roster,
+            rng=random.Random(n),
+        )
         history.append(kind.plan(ctx))
     assert history[0]["skipped"] == [6] and all(h["skipped"] == [] for h in history[1:])
     seen: list[frozenset[int]] = []
     for content in history:
         ids = [[m["id"] for m in g] for g in content["groups"]]
-        seen += [frozenset((a, b)) for g in ids for i, a in enumerate(g) for b in g[i + 1:]]
+        seen += [frozenset((a, b)) for g in ids for i, a in enumerate(g) for b in g[i + 1 :]]
     assert len(seen) == len(set(seen)) == 4 + 3 * 3

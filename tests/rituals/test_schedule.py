@@ -167,9 +167,7 @@ def test_next_after_accepts_any_aware_datetime_and_rejects_naive() -> None:
     schedule = parse_schedule("every monday at 09:00")
     sunday_noon_local = datetime(2026, 11, 22, 13, tzinfo=AMS)
     assert schedule.next_after(sunday_noon_local, AMS) == utc(2026, 11, 23, 8)
-    assert schedule.next_after(utc(2026, 11, 22, 12), ZoneInfo("America/New_York")) == utc(
-        2026, 11, 23, 14
-    )
+    assert schedule.next_after(utc(2026, 11, 22, 12), ZoneInfo("America/New_York")) == utc(2026, 11, 23, 14)
     with pytest.raises(ValueError):
         schedule.next_after(datetime(2026, 11, 22, 12), AMS)
 
@@ -456,9 +454,7 @@ def test_every_n_weeks_on_several_days() -> None:
         date(2027, 1, 6),
     ]
     # Every 1 week is plain weekly, without an anchor.
-    assert parse_schedule("every 1 week on monday at 09:00") == parse_schedule(
-        "every monday at 09:00"
-    )
+    assert parse_schedule("every 1 week on monday at 09:00") == parse_schedule("every monday at 09:00")
 
 
 # --- Canonical specs ------------------------------------------------------------------------
@@ -479,8 +475,7 @@ def test_every_n_weeks_on_several_days() -> None:
         ("elke weekenddag om 10u", "every saturday and sunday at 10:00"),
         (
             "om de week op werkdagen om 9:00",
-            "every 2 weeks on monday, tuesday, wednesday, thursday and friday at 09:00"
-            " from 2026-11-23",
+            "every 2 weeks on monday, tuesday, wednesday, thursday and friday at 09:00 from 2026-11-23",
         ),
         ("every day at 8:00", "every day at 08:00"),
         ("elke dag om 8u", "every day at 08:00"),
@@ -855,7 +850,5 @@ def test_module_stays_free_of_platform_and_storage_imports() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in bad))"
     )
     root = Path(schedule_module.__file__).parents[1]
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

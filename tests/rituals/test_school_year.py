@@ -23,10 +23,20 @@ from tests.fakes.playground import Playground
 AMS = ZoneInfo("Europe/Amsterdam")
 
 
-
 def team(**settings: object) -> TeamView:
-    return TeamView(id=1, platform="p", workspace_id="w", channel_id="c", name="T", timezone="Europe/Amsterdam",
-                    language="nl", goal=None, holiday_country="NL", anonymity_threshold=3, settings=dict(settings))
+    return TeamView(
+        id=1,
+        platform="p",
+        workspace_id="w",
+        channel_id="c",
+        name="T",
+        timezone="Europe/Amsterdam",
+        language="nl",
+        goal=None,
+        holiday_country="NL",
+        anonymity_threshold=3,
+        settings=dict(settings),
+    )
 
 
 def test_reflection_rotates_through_a_theme_without_repeats() -> None:
@@ -35,7 +45,15 @@ def test_reflection_rotates_through_a_theme_without_repeats() -> None:
     for _round in range(2):
         asked = []
         for _ in theme.questions:
-            content = kind.plan(PlanContext(team=team(themes=["veiligheid"]), options={}, day=date(2026, 11, 23), history=tuple(reversed(history)), rng=rng))
+            content = kind.plan(
+                PlanContext(
+                    team=team(themes=["veiligheid"]),
+                    options={},
+                    day=date(2026, 11, 23),
+                    history=tuple(reversed(history)),
+                    rng=rng,
+                )
+            )
             assert content["theme"] == "safety"
             asked.append(content["question"])
             history.append(content)
@@ -46,32 +64,52 @@ def test_team_questions_join_the_rotation() -> None:
     kind, history = Reflection(), []
     own = "What did a pupil teach you this week?"
     for _ in range(len(THEMES["learning"].questions) + 1):
-        content = kind.plan(PlanContext(team=team(themes=["learning"], questions=[own]), options={}, day=date(2026, 11, 23), history=tuple(reversed(history)), rng=random.Random(1)))
+        content = kind.plan(
+            PlanContext(
+                team=team(themes=["learning"], questions=[own]),
+                options={},
+                day=date(2026, 11, 23),
+                history=tuple(reversed(history)),
+                rng=random.Random(1),
+            )
+        )
         history.append(content)
     assert own in [h["question"] for h in history]
 
 
 def test_year_plan_period_selects_the_theme() -> None:
-    plan = [{"start": "2026-09-01", "end": "2026-10-31", "theme": "interdependence"}, {"start": "2026-11-01", "end": "2026-12-20", "theme": "happiness"}]
+    plan = [
+        {"start": "2026-09-01", "end": "2026-10-31", "theme": "interdependence"},
+        {"start": "2026-11-01", "end": "2026-12-20", "theme": "happiness"},
+    ]
     kind = Reflection()
     for day, expected in ((date(2026, 10, 5), "interdependence"), (date(2026, 11, 23), "happiness")):
-        content = kind.plan(PlanContext(team=team(plan=plan, themes=["safety"]), options={}, day=day, rng=random.Random(0)))
+        content = kind.plan(
+            PlanContext(team=team(plan=plan, themes=["safety"]), options={}, day=day, rng=random.Random(0))
+        )
         assert content["theme"] == expected
-    content = kind.plan(PlanContext(team=team(plan=plan, themes=["safety"]), options={}, day=date(2027, 1, 11), rng=random.Random(0)))
+    content = kind.plan(
+        PlanContext(team=team(plan=plan, themes=["safety"]), options={}, day=date(2027, 1, 11), rng=random.Random(0))
+    )
     assert content["theme"] == "safety"
 
 
 def test_goal_asks_a_quarterly_team_reflection_once_at_the_start_of_a_quarter() -> None:
     goal, history = Goal(), []
     for day in (date(2026, 12, 28), date(2027, 1, 4), date(2027, 1, 11), date(2027, 2, 1)):
-        content = goal.plan(PlanContext(team=team(), options={}, day=day, history=tuple(reversed(history)), rng=random.Random(0)))
+        content = goal.plan(
+            PlanContext(team=team(), options={}, day=day, history=tuple(reversed(history)), rng=random.Random(0))
+        )
         history.append(content)
     assert [bool(h.get("quarterly")) for h in history] == [False, True, False, False]
     assert history[1]["question"] in QUARTERLY_GOAL_QUESTIONS
 
 
 def test_ics_periods_are_inclusive_and_bad_files_are_refused() -> None:
-    assert parse_ics(ICS) == [(date(2026, 12, 21), date(2027, 1, 1), "Kerstvakantie"), (date(2026, 11, 30), date(2026, 11, 30), "Studiedag")]
+    assert parse_ics(ICS) == [
+        (date(2026, 12, 21), date(2027, 1, 1), "Kerstvakantie"),
+        (date(2026, 11, 30), date(2026, 11, 30), "Studiedag"),
+    ]
     with pytest.raises(CalendarError):
         parse_ics(b"this is not a calendar")
 
@@ -80,10 +118,14 @@ async def test_imported_school_holidays_skip_prompts_and_show_in_list(pg: Playgr
     await pg.command("anna", "add reflection every monday at 09:00")
     refused = await pg.command("anna", "holiday import")
     assert refused["title"] == "That did not work" and ".ics" in refused["text"]
-    resp = await pg.client.post("/playground/api/command", json={
-        "user": "anna", "text": "holiday import",
-        "files": [{"name": "schoolvakanties.ics", "content_base64": base64.b64encode(ICS).decode()}],
-    })
+    resp = await pg.client.post(
+        "/playground/api/command",
+        json={
+            "user": "anna",
+            "text": "holiday import",
+            "files": [{"name": "schoolvakanties.ics", "content_base64": base64.b64encode(ICS).decode()}],
+        },
+    )
     reply = (await resp.json())["reply"]
     assert reply["title"] == "Holidays imported" and "Holiday periods added: 2;" in reply["text"]
     clock.set(datetime(2026, 11, 30, 9, 0, 1, tzinfo=AMS))  # the study day

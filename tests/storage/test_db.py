@@ -41,7 +41,8 @@ async def _database_gone_after_one_use(url: str) -> AsyncIterator[tuple[AsyncEng
 
 
 async def test_a_rested_connection_whose_database_went_away_is_replaced_unseen(
-    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch,
+    fresh_postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(storage.db, "PING_AFTER_REST", 0.0)
     async with _database_gone_after_one_use(fresh_postgres_url) as (engine, first):
@@ -49,7 +50,8 @@ async def test_a_rested_connection_whose_database_went_away_is_replaced_unseen(
 
 
 async def test_a_connection_in_steady_use_is_not_pinged_and_is_dropped_after_its_error(
-    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch,
+    fresh_postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(storage.db, "PING_AFTER_REST", 3600.0)
     async with _database_gone_after_one_use(fresh_postgres_url) as (engine, first):

@@ -48,27 +48,40 @@ def test_upgrading_a_filled_sqlite_database_keeps_every_row_and_stops_reusing_id
         conn.exec_driver_sql(
             "INSERT INTO teams (id, platform, workspace_id, channel_id, name, timezone, language, goal, holiday_country,"
             " anonymity_threshold, retention_days, settings, conversation, active, created_at)"
-            f" VALUES (1, 'p', 'w', 'c', 'T', 'UTC', 'en', NULL, 'NL', 3, 730, '{{}}', '{{}}', 1, '{now}')")
-        conn.exec_driver_sql("INSERT INTO members (id, platform, workspace_id, user_id, display_name, created_at, mute_reminders)"
-                             f" VALUES (4, 'p', 'w', 'u', 'U', '{now}', 0)")
+            f" VALUES (1, 'p', 'w', 'c', 'T', 'UTC', 'en', NULL, 'NL', 3, 730, '{{}}', '{{}}', 1, '{now}')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO members (id, platform, workspace_id, user_id, display_name, created_at, mute_reminders)"
+            f" VALUES (4, 'p', 'w', 'u', 'U', '{now}', 0)"
+        )
         conn.exec_driver_sql("INSERT INTO team_members (team_id, member_id) VALUES (1, 4)")
         for ritual in (1, 2):
-            conn.exec_driver_sql("INSERT INTO rituals (id, team_id, kind, schedule, open_seconds, options, paused, created_at)"
-                                 f" VALUES ({ritual}, 1, 'checkout', '', 3600, '{{}}', 0, '{now}')")
-            conn.exec_driver_sql("INSERT INTO occurrences (id, ritual_id, planned_at, status, content)"
-                                 f" VALUES ({ritual * 10}, {ritual}, '{now}', 'closed', '{{}}')")
-            conn.exec_driver_sql("INSERT INTO replies (id, occurrence_id, member_id, team_id, \"values\", created_on, updated_at)"
-                                 f" VALUES ('r{ritual}', {ritual * 10}, 4, 1, '{{}}', '2026-11-22', '{now}')")
+            conn.exec_driver_sql(
+                "INSERT INTO rituals (id, team_id, kind, schedule, open_seconds, options, paused, created_at)"
+                f" VALUES ({ritual}, 1, 'checkout', '', 3600, '{{}}', 0, '{now}')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO occurrences (id, ritual_id, planned_at, status, content)"
+                f" VALUES ({ritual * 10}, {ritual}, '{now}', 'closed', '{{}}')"
+            )
+            conn.exec_driver_sql(
+                'INSERT INTO replies (id, occurrence_id, member_id, team_id, "values", created_on, updated_at)'
+                f" VALUES ('r{ritual}', {ritual * 10}, 4, 1, '{{}}', '2026-11-22', '{now}')"
+            )
         conn.exec_driver_sql("DELETE FROM rituals WHERE id = 2")  # `remove #2`, before the upgrade
     upgrade(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-        counts = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one()
-                  for t in ("members", "team_members", "rituals", "occurrences", "replies")}
+        counts = {
+            t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one()
+            for t in ("members", "team_members", "rituals", "occurrences", "replies")
+        }
         assert counts == {"members": 1, "team_members": 1, "rituals": 1, "occurrences": 1, "replies": 1}
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
         conn.exec_driver_sql("DELETE FROM rituals WHERE id = 1")  # the highest id goes
-        conn.exec_driver_sql("INSERT INTO rituals (team_id, kind, schedule, open_seconds, options, paused, created_at)"
-                             f" VALUES (1, 'goal', '', 3600, '{{}}', 0, '{now}')")
+        conn.exec_driver_sql(
+            "INSERT INTO rituals (team_id, kind, schedule, open_seconds, options, paused, created_at)"
+            f" VALUES (1, 'goal', '', 3600, '{{}}', 0, '{now}')"
+        )
         assert conn.exec_driver_sql("SELECT id FROM rituals").scalar_one() == 2  # not 1 again
         assert conn.exec_driver_sql("SELECT count(*) FROM replies").scalar_one() == 0  # the cascade works again

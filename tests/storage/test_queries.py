@@ -14,25 +14,47 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 async def make_team(repo: Repo, channel: str, users: list[str]) -> tuple[int, dict[str, int]]:
-    team, _ = await repo.ensure_team(platform="p", workspace_id="w", channel_id=channel, name=channel.upper(),
-                                     timezone="Europe/Amsterdam", language="en", now=NOW)
-    ids = {u: await repo.ensure_member(platform="p", workspace_id="w", user_id=u, display_name=u.title(), now=NOW, team_id=team.id)
-           for u in users}
+    team, _ = await repo.ensure_team(
+        platform="p",
+        workspace_id="w",
+        channel_id=channel,
+        name=channel.upper(),
+        timezone="Europe/Amsterdam",
+        language="en",
+        now=NOW,
+    )
+    ids = {
+        u: await repo.ensure_member(
+            platform="p", workspace_id="w", user_id=u, display_name=u.title(), now=NOW, team_id=team.id
+        )
+        for u in users
+    }
     return team.id, ids
 
 
-async def add_round(repo: Repo, ritual: int, planned: datetime, status: str = "closed", reason: str | None = None) -> int:
+async def add_round(
+    repo: Repo, ritual: int, planned: datetime, status: str = "closed", reason: str | None = None
+) -> int:
     async with repo.transaction() as tx:
-        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=planned, status=status, reason=reason, content={},
-                                      opened_at=planned, closes_at=planned + timedelta(hours=4), claimed_by="t")
+        occ = await tx.add_occurrence(
+            ritual_id=ritual,
+            planned_at=planned,
+            status=status,
+            reason=reason,
+            content={},
+            opened_at=planned,
+            closes_at=planned + timedelta(hours=4),
+            claimed_by="t",
+        )
     assert occ is not None
     return occ
 
 
 async def answer(repo: Repo, occ: int, team: int, member: int, values: dict, *, anonymous: bool, day: date) -> None:
     async with repo.transaction() as tx:
-        assert await tx.save_reply(occurrence_id=occ, team_id=team, member_id=member, anonymous=anonymous,
-                                   values=values, today=day, now=NOW)
+        assert await tx.save_reply(
+            occurrence_id=occ, team_id=team, member_id=member, anonymous=anonymous, values=values, today=day, now=NOW
+        )
 
 
 async def close_round(repo: Repo, occ: int, day: date) -> None:
@@ -44,8 +66,12 @@ async def close_round(repo: Repo, occ: int, day: date) -> None:
 async def test_rounds_count_answers_and_keep_skips_with_their_reason(repo: Repo) -> None:
     team, ids = await make_team(repo, "a", ["ann", "bob", "cas"])
     other, other_ids = await make_team(repo, "b", ["dirk"])
-    ritual = await repo.add_ritual(team_id=team, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
-    theirs = await repo.add_ritual(team_id=other, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    ritual = await repo.add_ritual(
+        team_id=team, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
+    theirs = await repo.add_ritual(
+        team_id=other, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     old = await add_round(repo, ritual, NOW - timedelta(days=400))
     first = await add_round(repo, ritual, NOW - timedelta(days=14))
     skipped = await add_round(repo, ritual, NOW - timedelta(days=7), status="skipped", reason="Kerstvakantie")
@@ -61,11 +87,15 @@ async def test_rounds_count_answers_and_keep_skips_with_their_reason(repo: Repo)
         rounds = await read.rounds(team, NOW - timedelta(days=365))
         named = await read.named_answers([ritual], NOW - timedelta(days=365))
     assert [(r.occurrence_id, r.status, r.reason, r.answered) for r in rounds] == [
-        (first, "closed", None, 2), (skipped, "skipped", "Kerstvakantie", 0), (latest, "open", None, 1),
+        (first, "closed", None, 2),
+        (skipped, "skipped", "Kerstvakantie", 0),
+        (latest, "open", None, 1),
     ]
     assert old not in [r.occurrence_id for r in rounds]
     assert [(a.occurrence_id, a.member_name, a.values) for a in named] == [
-        (first, "Ann", {"score": 4}), (first, "Bob", {"score": 4}), (latest, "Cas", {"score": 2}),
+        (first, "Ann", {"score": 4}),
+        (first, "Bob", {"score": 4}),
+        (latest, "Cas", {"score": 2}),
     ]
     assert (await q.team(team)) is not None and (await q.team(team)).name == "A"  # type: ignore[union-attr]
     assert await q.team(9999) is None
@@ -73,16 +103,29 @@ async def test_rounds_count_answers_and_keep_skips_with_their_reason(repo: Repo)
 
 async def test_anonymous_rounds_leave_storage_as_totals_and_only_at_the_threshold(repo: Repo) -> None:
     team, ids = await make_team(repo, "a", ["ann", "bob", "cas", "dirk", "eva"])
-    pulse = await repo.add_ritual(team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    pulse = await repo.add_ritual(
+        team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     old = await add_round(repo, pulse, NOW - timedelta(days=400), status="open")
     two = await add_round(repo, pulse, NOW - timedelta(days=20), status="open")
     three = await add_round(repo, pulse, NOW - timedelta(days=6), status="open")
     for name, score in (("ann", 1), ("bob", 5)):
-        await answer(repo, two, team, ids[name], {"safe": score, "comment": f"zq-{name}"}, anonymous=True,
-                     day=(NOW - timedelta(days=20)).date())
-    for name, values in (("ann", {"safe": 2, "Mood now": 4, "comment": "Ziek"}), ("bob", {"safe": 3, "Mood now": 2, "comment": ""}),
-                         ("cas", {"safe": 5, "comment": "Afspraken helpen"}), ("dirk", {"comment": "Alleen tekst"}),
-                         ("eva", {"comment": "Eerlijk"})):
+        await answer(
+            repo,
+            two,
+            team,
+            ids[name],
+            {"safe": score, "comment": f"zq-{name}"},
+            anonymous=True,
+            day=(NOW - timedelta(days=20)).date(),
+        )
+    for name, values in (
+        ("ann", {"safe": 2, "Mood now": 4, "comment": "Ziek"}),
+        ("bob", {"safe": 3, "Mood now": 2, "comment": ""}),
+        ("cas", {"safe": 5, "comment": "Afspraken helpen"}),
+        ("dirk", {"comment": "Alleen tekst"}),
+        ("eva", {"comment": "Eerlijk"}),
+    ):
         await answer(repo, three, team, ids[name], values, anonymous=True, day=(NOW - timedelta(days=6)).date())
     for name in ("ann", "bob", "cas"):
         await answer(repo, old, team, ids[name], {"safe": 4}, anonymous=True, day=(NOW - timedelta(days=400)).date())
@@ -92,7 +135,9 @@ async def test_anonymous_rounds_leave_storage_as_totals_and_only_at_the_threshol
     q = Queries(repo)
     since = NOW - timedelta(days=365)
     async with q.reading() as read:
-        found = await read.anonymous_rounds([pulse], since, 3, scored=["safe", "other", "Mood now"], written=["comment"])
+        found = await read.anonymous_rounds(
+            [pulse], since, 3, scored=["safe", "other", "Mood now"], written=["comment"]
+        )
         lower = await read.anonymous_rounds([pulse], since, 2, scored=["safe", "safe", "Mood now"], written=["safe"])
         counted = await read.anonymous_rounds([pulse], since, 3, scored=[], written=[])  # a round asking nothing
         named = await read.named_answers([pulse], since)
@@ -100,7 +145,9 @@ async def test_anonymous_rounds_leave_storage_as_totals_and_only_at_the_threshol
     assert set(found) == {three}  # two answers are too few; the old round is before the period
     assert found[three].answered == 5
     assert found[three].scores == {"safe": (3, 10)}  # Dirk wrote but did not score; two scores are too few
-    assert found[three].texts == {"comment": ["Afspraken helpen", "Alleen tekst", "Eerlijk", "Ziek"]}  # sorted, no empty ones
+    assert found[three].texts == {
+        "comment": ["Afspraken helpen", "Alleen tekst", "Eerlijk", "Ziek"]
+    }  # sorted, no empty ones
     assert set(lower) == {two, three} and lower[two].texts == {}  # written answers need five
     assert lower[two].scores == {"safe": (2, 6)} and lower[three].scores == {"safe": (3, 10), "Mood now": (2, 6)}
     assert {occ: (r.answered, r.scores, r.texts) for occ, r in counted.items()} == {three: (5, {}, {})}
@@ -110,7 +157,9 @@ async def test_anonymous_rounds_leave_storage_as_totals_and_only_at_the_threshol
 
 async def test_review_reads_the_latest_rounds_their_replies_and_counts(repo: Repo) -> None:
     team, ids = await make_team(repo, "a", ["ann", "bob"])
-    ritual = await repo.add_ritual(team_id=team, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    ritual = await repo.add_ritual(
+        team_id=team, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     first = await add_round(repo, ritual, NOW - timedelta(days=21))
     await add_round(repo, ritual, NOW - timedelta(days=14), status="skipped", reason="Kerstvakantie")
     second = await add_round(repo, ritual, NOW - timedelta(days=7))
@@ -138,23 +187,40 @@ async def test_audit_log_names_the_actor_until_forgotten(repo: Repo) -> None:
     await repo.forget_member(ids["bob"])
     async with Queries(repo).reading() as read:
         rows = await read.audit_log(team, NOW - timedelta(days=365))
-    assert [(r.action, r.actor, r.detail) for r in rows] == [("goal.set", None, {"goal": "x"}), ("ritual.add", "Ann", {"ritual": 1})]
+    assert [(r.action, r.actor, r.detail) for r in rows] == [
+        ("goal.set", None, {"goal": "x"}),
+        ("ritual.add", "Ann", {"ritual": 1}),
+    ]
 
 
 async def test_retention_deletes_old_replies_per_team(repo: Repo) -> None:
     short, short_ids = await make_team(repo, "short", ["ann", "bob"])
     long, long_ids = await make_team(repo, "long", ["cas"])
     await repo.update_team(short, retention_days=30)
-    r_short = await repo.add_ritual(team_id=short, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
-    r_long = await repo.add_ritual(team_id=long, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    r_short = await repo.add_ritual(
+        team_id=short, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
+    r_long = await repo.add_ritual(
+        team_id=long, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     old_day = NOW - timedelta(days=40)
     old_anon = await add_round(repo, r_short, old_day, status="open")
     new_anon = await add_round(repo, r_short, NOW - timedelta(days=3), status="open")
     old_named = await add_round(repo, r_long, old_day)
     for name in ("ann", "bob"):
         await answer(repo, old_anon, short, short_ids[name], {"safe": 3}, anonymous=True, day=old_day.date())
-        await answer(repo, new_anon, short, short_ids[name], {"safe": 4}, anonymous=True, day=(NOW - timedelta(days=3)).date())
-    await answer(repo, old_named, long, long_ids["cas"], {"answer": "kept: 730 days by default"}, anonymous=False, day=old_day.date())
+        await answer(
+            repo, new_anon, short, short_ids[name], {"safe": 4}, anonymous=True, day=(NOW - timedelta(days=3)).date()
+        )
+    await answer(
+        repo,
+        old_named,
+        long,
+        long_ids["cas"],
+        {"answer": "kept: 730 days by default"},
+        anonymous=False,
+        day=old_day.date(),
+    )
     await close_round(repo, old_anon, old_day.date())
     await close_round(repo, new_anon, (NOW - timedelta(days=3)).date())
 
@@ -162,7 +228,12 @@ async def test_retention_deletes_old_replies_per_team(repo: Repo) -> None:
     assert await q.delete_expired_replies(NOW) == 2
     assert await q.delete_expired_replies(NOW) == 0
     async with repo.session() as s:
-        left = {(occ, n) for occ, n in (await s.execute(select(Reply.occurrence_id, func.count()).group_by(Reply.occurrence_id))).all()}
+        left = {
+            (occ, n)
+            for occ, n in (
+                await s.execute(select(Reply.occurrence_id, func.count()).group_by(Reply.occurrence_id))
+            ).all()
+        }
         participations = {occ for (occ,) in (await s.execute(select(Participation.occurrence_id))).all()}
     assert left == {(new_anon, 2), (old_named, 1)}
     assert participations == {new_anon}

@@ -25,22 +25,39 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 async def team_with(repo: Repo, users: list[str]) -> tuple[int, dict[str, int]]:
-    team, created = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T",
-                                           timezone="Europe/Amsterdam", language="en", now=NOW)
+    team, created = await repo.ensure_team(
+        platform="p", workspace_id="w", channel_id="c", name="T", timezone="Europe/Amsterdam", language="en", now=NOW
+    )
     assert created
-    again, created = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T",
-                                            timezone="UTC", language="nl", now=NOW)
+    again, created = await repo.ensure_team(
+        platform="p", workspace_id="w", channel_id="c", name="T", timezone="UTC", language="nl", now=NOW
+    )
     assert not created and again.id == team.id and again.timezone == "Europe/Amsterdam"
-    ids = {u: await repo.ensure_member(platform="p", workspace_id="w", user_id=u, display_name=u.title(), now=NOW, team_id=team.id) for u in users}
+    ids = {
+        u: await repo.ensure_member(
+            platform="p", workspace_id="w", user_id=u, display_name=u.title(), now=NOW, team_id=team.id
+        )
+        for u in users
+    }
     return team.id, ids
 
 
 async def open_reflection(repo: Repo, team: int) -> tuple[int, int]:
     """A reflection ritual with one open round: (ritual id, occurrence id)."""
-    ritual = await repo.add_ritual(team_id=team, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    ritual = await repo.add_ritual(
+        team_id=team, kind="reflection", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     async with repo.transaction() as tx:
-        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
-                                      opened_at=NOW, closes_at=NOW, claimed_by="x")
+        occ = await tx.add_occurrence(
+            ritual_id=ritual,
+            planned_at=NOW,
+            status="open",
+            reason=None,
+            content={},
+            opened_at=NOW,
+            closes_at=NOW,
+            claimed_by="x",
+        )
     assert occ is not None
     return ritual, occ
 
@@ -54,10 +71,25 @@ async def test_migrations_create_every_table(repo: Repo) -> None:
 
 async def test_occurrence_is_unique_per_ritual_and_planned_time(repo: Repo) -> None:
     team, _ = await team_with(repo, [])
-    ritual = await repo.add_ritual(team_id=team, kind="reflection", schedule="every monday at 09:00",
-                                   open_seconds=3600, options={}, next_due_at=NOW, now=NOW)
-    fields = dict(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
-                  opened_at=NOW, closes_at=NOW, claimed_by="x")
+    ritual = await repo.add_ritual(
+        team_id=team,
+        kind="reflection",
+        schedule="every monday at 09:00",
+        open_seconds=3600,
+        options={},
+        next_due_at=NOW,
+        now=NOW,
+    )
+    fields = dict(
+        ritual_id=ritual,
+        planned_at=NOW,
+        status="open",
+        reason=None,
+        content={},
+        opened_at=NOW,
+        closes_at=NOW,
+        claimed_by="x",
+    )
     async with repo.transaction() as tx:
         first = await tx.add_occurrence(**fields)
         second = await tx.add_occurrence(**fields)
@@ -68,21 +100,73 @@ async def test_occurrence_is_unique_per_ritual_and_planned_time(repo: Repo) -> N
 
 async def test_named_replies_replace_and_anonymous_replies_carry_no_member(repo: Repo) -> None:
     team, ids = await team_with(repo, ["ann", "bob"])
-    ritual = await repo.add_ritual(team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    ritual = await repo.add_ritual(
+        team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     async with repo.transaction() as tx:
-        occ = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW, status="open", reason=None, content={},
-                                      opened_at=NOW, closes_at=NOW, claimed_by="x")
+        occ = await tx.add_occurrence(
+            ritual_id=ritual,
+            planned_at=NOW,
+            status="open",
+            reason=None,
+            content={},
+            opened_at=NOW,
+            closes_at=NOW,
+            claimed_by="x",
+        )
         assert occ is not None
-        assert await tx.save_reply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"a": 1}, today=NOW.date(), now=NOW)
-        assert await tx.save_reply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"a": 2}, today=NOW.date(), now=NOW)
-        occ2 = await tx.add_occurrence(ritual_id=ritual, planned_at=NOW.replace(hour=13), status="open", reason=None, content={},
-                                       opened_at=NOW, closes_at=NOW, claimed_by="x")
+        assert await tx.save_reply(
+            occurrence_id=occ,
+            team_id=team,
+            member_id=ids["ann"],
+            anonymous=False,
+            values={"a": 1},
+            today=NOW.date(),
+            now=NOW,
+        )
+        assert await tx.save_reply(
+            occurrence_id=occ,
+            team_id=team,
+            member_id=ids["ann"],
+            anonymous=False,
+            values={"a": 2},
+            today=NOW.date(),
+            now=NOW,
+        )
+        occ2 = await tx.add_occurrence(
+            ritual_id=ritual,
+            planned_at=NOW.replace(hour=13),
+            status="open",
+            reason=None,
+            content={},
+            opened_at=NOW,
+            closes_at=NOW,
+            claimed_by="x",
+        )
         assert occ2 is not None
-        assert await tx.save_reply(occurrence_id=occ2, team_id=team, member_id=ids["bob"], anonymous=True, values={"a": 5}, today=NOW.date(), now=NOW)
-        assert not await tx.save_reply(occurrence_id=occ2, team_id=team, member_id=ids["bob"], anonymous=True, values={"a": 1}, today=NOW.date(), now=NOW)
+        assert await tx.save_reply(
+            occurrence_id=occ2,
+            team_id=team,
+            member_id=ids["bob"],
+            anonymous=True,
+            values={"a": 5},
+            today=NOW.date(),
+            now=NOW,
+        )
+        assert not await tx.save_reply(
+            occurrence_id=occ2,
+            team_id=team,
+            member_id=ids["bob"],
+            anonymous=True,
+            values={"a": 1},
+            today=NOW.date(),
+            now=NOW,
+        )
     async with repo.session() as s:  # sealed while the round is open
         assert (await s.scalars(select(Reply).where(Reply.occurrence_id == occ2))).all() == []
-        assert [(a.occurrence_id, len(a.sealed)) for a in (await s.scalars(select(SealedAnswer))).all()] == [(occ2, 1 + 12 + SEALED_SIZE + 16)]
+        assert [(a.occurrence_id, len(a.sealed)) for a in (await s.scalars(select(SealedAnswer))).all()] == [
+            (occ2, 1 + 12 + SEALED_SIZE + 16)
+        ]
     async with repo.transaction() as tx:
         assert await tx.close_occurrence(occ2, NOW)
     async with repo.session() as s:
@@ -110,8 +194,19 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
     async def refused(transaction: Transactions) -> None:
         async with transaction() as tx:
             members = await tx.ensure_members([(newcomer, team)], NOW)
-            assert await tx.save_replies([NewReply(occurrence_id=occ, team_id=team, member_id=members[("p", "w", "cy")],
-                                                   anonymous=False, values={"answer": "lost"}, today=NOW.date())], NOW) == [True]
+            assert await tx.save_replies(
+                [
+                    NewReply(
+                        occurrence_id=occ,
+                        team_id=team,
+                        member_id=members[("p", "w", "cy")],
+                        anonymous=False,
+                        values={"answer": "lost"},
+                        today=NOW.date(),
+                    )
+                ],
+                NOW,
+            ) == [True]
             raise Refused
 
     with pytest.raises(Refused):
@@ -123,15 +218,32 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
 
     async def stored(transaction: Transactions) -> dict[tuple[str, str, str], int]:
         async with transaction() as tx:
-            (found_occ, found_ritual, found_team), = (await tx.answer_targets([occ])).values()
+            ((found_occ, found_ritual, found_team),) = (await tx.answer_targets([occ])).values()
             assert (found_occ.id, found_ritual.id, found_team.id) == (occ, ritual, team)
             assert await tx.channel_language(ChannelRef(platform="p", workspace_id="w", channel_id="c")) == "en"
             assert await tx.members_in_teams([(newcomer, team)]) == {}
             members = await tx.ensure_members([(newcomer, team)], NOW)
-            assert await tx.save_replies([
-                NewReply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"answer": "kept"}, today=NOW.date()),
-                NewReply(occurrence_id=occ, team_id=team, member_id=members[("p", "w", "cy")], anonymous=False, values={"answer": "too"}, today=NOW.date()),
-            ], NOW) == [True, True]
+            assert await tx.save_replies(
+                [
+                    NewReply(
+                        occurrence_id=occ,
+                        team_id=team,
+                        member_id=ids["ann"],
+                        anonymous=False,
+                        values={"answer": "kept"},
+                        today=NOW.date(),
+                    ),
+                    NewReply(
+                        occurrence_id=occ,
+                        team_id=team,
+                        member_id=members[("p", "w", "cy")],
+                        anonymous=False,
+                        values={"answer": "too"},
+                        today=NOW.date(),
+                    ),
+                ],
+                NOW,
+            ) == [True, True]
             return members
 
     members = await repo.run_answers(stored)
@@ -147,22 +259,42 @@ async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymit
     team, then the replies, a member made on first contact and joined to the team, a new
     name taken, an anonymous answer taken once and stored without its member."""
     team, ids = await team_with(repo, ["ann"])
-    other, _created = await repo.ensure_team(platform="p", workspace_id="w", channel_id="elsewhere", name="O",
-                                             timezone="UTC", language="en", now=NOW)
-    bob = await repo.ensure_member(platform="p", workspace_id="w", user_id="bob", display_name="Bob", now=NOW, team_id=other.id)
+    other, _created = await repo.ensure_team(
+        platform="p", workspace_id="w", channel_id="elsewhere", name="O", timezone="UTC", language="en", now=NOW
+    )
+    bob = await repo.ensure_member(
+        platform="p", workspace_id="w", user_id="bob", display_name="Bob", now=NOW, team_id=other.id
+    )
     _ritual, occ = await open_reflection(repo, team)
-    pulse = await repo.add_ritual(team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+    pulse = await repo.add_ritual(
+        team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     async with repo.transaction() as tx:
-        anon = await tx.add_occurrence(ritual_id=pulse, planned_at=NOW, status="open", reason=None, content={},
-                                       opened_at=NOW, closes_at=NOW, claimed_by="x")
+        anon = await tx.add_occurrence(
+            ritual_id=pulse,
+            planned_at=NOW,
+            status="open",
+            reason=None,
+            content={},
+            opened_at=NOW,
+            closes_at=NOW,
+            claimed_by="x",
+        )
     assert anon is not None
     ann = Actor(platform="p", workspace_id="w", user_id="ann", display_name="Ann B.")
     cy = Actor(platform="p", workspace_id="w", user_id="cy", display_name="Cy\x00" + "y" * 300)
     bob_actor = Actor(platform="p", workspace_id="w", user_id="bob", display_name="")
 
     def answer(actor: Actor, occurrence: int, values: dict[str, object], anonymous: bool = False) -> NewAnswer:
-        return NewAnswer(actor=actor, occurrence_id=occurrence, team_id=team, anonymous=anonymous, values=values,
-                         today=NOW.date(), sent_at=NOW)
+        return NewAnswer(
+            actor=actor,
+            occurrence_id=occurrence,
+            team_id=team,
+            anonymous=anonymous,
+            values=values,
+            today=NOW.date(),
+            sent_at=NOW,
+        )
 
     async def batch(transaction: Transactions) -> list[Saved]:
         async with transaction() as tx:
@@ -170,29 +302,54 @@ async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymit
             assert sorted(targets) == [occ, anon] and {t[2].id for t in targets.values()} == {team}
             assert in_team == {("p", "w", "ann", team): ids["ann"]}
             assert await tx.save_answers([], NOW) == []
-            return await tx.save_answers([
-                answer(ann, occ, {"answer": "named"}), answer(cy, occ, {"answer": "new here"}),
-                answer(bob_actor, anon, {"score": 4}, anonymous=True), answer(ann, anon, {"score": 5}, anonymous=True),
-            ], NOW)
+            return await tx.save_answers(
+                [
+                    answer(ann, occ, {"answer": "named"}),
+                    answer(cy, occ, {"answer": "new here"}),
+                    answer(bob_actor, anon, {"score": 4}, anonymous=True),
+                    answer(ann, anon, {"score": 5}, anonymous=True),
+                ],
+                NOW,
+            )
 
     assert await repo.run_answers(batch) == [Saved.STORED] * 4
 
     async def again(transaction: Transactions) -> list[Saved]:
         async with transaction() as tx:
-            return await tx.save_answers([answer(bob_actor, anon, {"score": 1}, anonymous=True),
-                                          answer(ann, occ, {"answer": "changed"})], NOW)
+            return await tx.save_answers(
+                [answer(bob_actor, anon, {"score": 1}, anonymous=True), answer(ann, occ, {"answer": "changed"})], NOW
+            )
 
     assert await repo.run_answers(again) == [Saved.ANSWERED, Saved.STORED]
     async with repo.transaction() as tx:
         assert await tx.close_occurrence(anon, NOW)
     async with repo.engine.connect() as conn:
         members = dict((await conn.execute(select(Member.user_id, Member.display_name))).all())
-        named = sorted((await conn.execute(select(Member.user_id, Reply.values).join(Member, Member.id == Reply.member_id))).all())
-        anonymous = sorted(str(v) for v, in (await conn.execute(
-            select(Reply.values).where(Reply.member_id.is_(None), Reply.updated_at.is_(None)))).all())
-        took_part = sorted((await conn.execute(select(Member.user_id).join(Participation, Participation.member_id == Member.id))).scalars())
-        roster = sorted((await conn.execute(text("SELECT m.user_id FROM team_members t JOIN members m ON m.id = t.member_id "
-                                                  "WHERE t.team_id = :team"), {"team": team})).scalars())
+        named = sorted(
+            (await conn.execute(select(Member.user_id, Reply.values).join(Member, Member.id == Reply.member_id))).all()
+        )
+        anonymous = sorted(
+            str(v)
+            for (v,) in (
+                await conn.execute(select(Reply.values).where(Reply.member_id.is_(None), Reply.updated_at.is_(None)))
+            ).all()
+        )
+        took_part = sorted(
+            (
+                await conn.execute(select(Member.user_id).join(Participation, Participation.member_id == Member.id))
+            ).scalars()
+        )
+        roster = sorted(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT m.user_id FROM team_members t JOIN members m ON m.id = t.member_id "
+                        "WHERE t.team_id = :team"
+                    ),
+                    {"team": team},
+                )
+            ).scalars()
+        )
     assert members == {"ann": "Ann B.", "bob": "Bob", "cy": ("Cy" + "y" * 300)[:200]}
     assert named == [("ann", {"answer": "changed"}), ("cy", {"answer": "new here"})]
     assert anonymous == ["{'score': 4}", "{'score': 5}"] and took_part == ["ann", "bob"]
@@ -206,7 +363,9 @@ async def waits_for_a_lock(repo: Repo, task: asyncio.Task[Any]) -> int:
     waiting = 0
     async with repo.engine.connect() as watch:
         for _ in range(400):
-            waiting = int(await watch.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")) or 0)
+            waiting = int(
+                await watch.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")) or 0
+            )
             await watch.rollback()
             if waiting or task.done():
                 break
@@ -223,13 +382,29 @@ async def test_on_postgresql_an_answer_whose_member_another_batch_creates_meanwh
     _ritual, occ = await open_reflection(repo, team)
     cy = Actor(platform="p", workspace_id="w", user_id="cy", display_name="Cy")
     async with repo.engine.connect() as other:
-        await other.execute(text("INSERT INTO members (platform, workspace_id, user_id, display_name, mute_reminders, created_at) "
-                                 "VALUES ('p', 'w', 'cy', 'Cy', false, now())"))  # not committed yet
+        await other.execute(
+            text(
+                "INSERT INTO members (platform, workspace_id, user_id, display_name, mute_reminders, created_at) "
+                "VALUES ('p', 'w', 'cy', 'Cy', false, now())"
+            )
+        )  # not committed yet
 
         async def answer(transaction: Transactions) -> list[Saved]:
             async with transaction() as tx:
-                return await tx.save_answers([NewAnswer(actor=cy, occurrence_id=occ, team_id=team, anonymous=False,
-                                                        values={"answer": "mine"}, today=NOW.date(), sent_at=NOW)], NOW)
+                return await tx.save_answers(
+                    [
+                        NewAnswer(
+                            actor=cy,
+                            occurrence_id=occ,
+                            team_id=team,
+                            anonymous=False,
+                            values={"answer": "mine"},
+                            today=NOW.date(),
+                            sent_at=NOW,
+                        )
+                    ],
+                    NOW,
+                )
 
         writing = asyncio.create_task(repo.run_answers(answer))
         waiting = await waits_for_a_lock(repo, writing)  # until the batch waits for the other's new member
@@ -237,7 +412,9 @@ async def test_on_postgresql_an_answer_whose_member_another_batch_creates_meanwh
         await other.commit()
         assert await asyncio.wait_for(writing, 30) == [Saved.STORED]
     async with repo.engine.connect() as conn:
-        stored = (await conn.execute(select(Member.user_id, Reply.values).join(Member, Member.id == Reply.member_id))).all()
+        stored = (
+            await conn.execute(select(Member.user_id, Reply.values).join(Member, Member.id == Reply.member_id))
+        ).all()
         roster = (await conn.execute(text("SELECT count(*) FROM team_members"))).scalar_one()
     assert stored == [("cy", {"answer": "mine"})] and roster == 1
 
@@ -254,8 +431,15 @@ async def test_answers_to_a_round_no_longer_open_are_not_written_not_even_their_
     cy = Actor(platform="p", workspace_id="w", user_id="cy", display_name="Cy")
 
     def answer(actor: Actor, occurrence: int) -> NewAnswer:
-        return NewAnswer(actor=actor, occurrence_id=occurrence, team_id=team, anonymous=False,
-                         values={"answer": actor.user_id}, today=NOW.date(), sent_at=NOW)
+        return NewAnswer(
+            actor=actor,
+            occurrence_id=occurrence,
+            team_id=team,
+            anonymous=False,
+            values={"answer": actor.user_id},
+            today=NOW.date(),
+            sent_at=NOW,
+        )
 
     async def batch(transaction: Transactions) -> list[Saved]:
         async with transaction(autocommit=True) as tx:
@@ -279,13 +463,26 @@ async def test_on_postgresql_a_close_waits_for_the_answers_being_written(repo: R
 
     async def close() -> int:
         async with repo.engine.begin() as closer:
-            await closer.execute(update(Occurrence).where(Occurrence.id == occ, Occurrence.status == "open")
-                                 .values(status="closed"))
+            await closer.execute(
+                update(Occurrence).where(Occurrence.id == occ, Occurrence.status == "open").values(status="closed")
+            )
             return int(await closer.scalar(select(func.count()).select_from(Reply).where(Reply.occurrence_id == occ)))
 
     async with repo.answer_transaction() as tx:
-        assert await tx.save_answers([NewAnswer(actor=ann, occurrence_id=occ, team_id=team, anonymous=False,
-                                                values={"answer": "mine"}, today=NOW.date(), sent_at=NOW)], NOW) == [Saved.STORED]
+        assert await tx.save_answers(
+            [
+                NewAnswer(
+                    actor=ann,
+                    occurrence_id=occ,
+                    team_id=team,
+                    anonymous=False,
+                    values={"answer": "mine"},
+                    today=NOW.date(),
+                    sent_at=NOW,
+                )
+            ],
+            NOW,
+        ) == [Saved.STORED]
         closing = asyncio.create_task(close())
         waiting = await waits_for_a_lock(repo, closing)  # until the close waits for the write's lock
         assert waiting and not closing.done()
@@ -314,8 +511,15 @@ async def test_an_answer_sent_earlier_never_replaces_one_sent_later(repo: Repo) 
     _ritual, occ = await open_reflection(repo, team)
 
     def reply(text: str, seconds: int) -> NewReply:
-        return NewReply(occurrence_id=occ, team_id=team, member_id=ids["ann"], anonymous=False, values={"answer": text},
-                        today=NOW.date(), sent_at=NOW + timedelta(seconds=seconds))
+        return NewReply(
+            occurrence_id=occ,
+            team_id=team,
+            member_id=ids["ann"],
+            anonymous=False,
+            values={"answer": text},
+            today=NOW.date(),
+            sent_at=NOW + timedelta(seconds=seconds),
+        )
 
     for said, seconds in (("second", 2), ("first", 1), ("third", 3), ("third again", 3)):
         async with repo.answer_transaction() as tx:
@@ -330,15 +534,29 @@ async def test_forget_me_leaves_no_trace_of_the_member(repo: Repo) -> None:
     await repo.grant(team, ids["zq-ann"], "leader", NOW)
     await repo.audit(team, ids["zq-ann"], "goal.set", {"goal": "x"}, NOW)
     await repo.post_channel_message("c", "zq-ann", {"type": "command", "user": "zq-ann", "text": "help"}, NOW)
-    engine = Engine(repo, {"p": RecordingPlatform(name="p")}, settings=EngineSettings(), clock=clock, rng=random.Random(1))
+    engine = Engine(
+        repo, {"p": RecordingPlatform(name="p")}, settings=EngineSettings(), clock=clock, rng=random.Random(1)
+    )
     for kind in ("reflection", "pulse"):
-        ritual = await repo.add_ritual(team_id=team, kind=kind, schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW)
+        ritual = await repo.add_ritual(
+            team_id=team, kind=kind, schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+        )
         occ = await engine.run_now(ritual)
         assert occ is not None
         pulse = {s.key: 4 for s in PULSE_STATEMENTS}
         values = {"answer": "mine"} if kind == "reflection" else pulse
-        assert (await engine.submit(occurrence_id=occ, actor=Actor(platform="p", workspace_id="w", user_id="zq-ann"), values=values))[0]
-        assert (await engine.submit(occurrence_id=occ, actor=Actor(platform="p", workspace_id="w", user_id="bob"), values={"answer": "bob's"} if kind == "reflection" else pulse))[0]
+        assert (
+            await engine.submit(
+                occurrence_id=occ, actor=Actor(platform="p", workspace_id="w", user_id="zq-ann"), values=values
+            )
+        )[0]
+        assert (
+            await engine.submit(
+                occurrence_id=occ,
+                actor=Actor(platform="p", workspace_id="w", user_id="bob"),
+                values={"answer": "bob's"} if kind == "reflection" else pulse,
+            )
+        )[0]
         clock.advance(seconds=1)
     await engine.dispatch()
 
@@ -361,9 +579,12 @@ async def test_forget_me_leaves_no_trace_of_the_member(repo: Repo) -> None:
 
 async def test_leaving_a_team_keeps_answers_and_roles_and_only_touches_that_team(repo: Repo) -> None:
     team, ids = await team_with(repo, ["ann", "bob", "cas"])
-    other, _created = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c2", name="T2",
-                                             timezone="UTC", language="en", now=NOW)
-    await repo.ensure_member(platform="p", workspace_id="w", user_id="bob", display_name="Bob", now=NOW, team_id=other.id)
+    other, _created = await repo.ensure_team(
+        platform="p", workspace_id="w", channel_id="c2", name="T2", timezone="UTC", language="en", now=NOW
+    )
+    await repo.ensure_member(
+        platform="p", workspace_id="w", user_id="bob", display_name="Bob", now=NOW, team_id=other.id
+    )
     await repo.grant(team, ids["bob"], "leader", NOW)
 
     async def roster(team_id: int) -> set[str]:
@@ -382,40 +603,68 @@ async def test_names_lose_nul_and_are_cut_to_fit(repo: Repo) -> None:
     """PostgreSQL refuses NUL in text and varchar(200) refuses more: a name from a platform
     or a calendar file is stored without NUL, cut to 200 characters, on both backends."""
     long = "x" * 300
-    team, _ = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T\x00" + long,
-                                     timezone="UTC", language="en", now=NOW)
-    first = await repo.ensure_member(platform="p", workspace_id="w", user_id="u1", display_name="A\x00" + long,
-                                     now=NOW, team_id=team.id)
+    team, _ = await repo.ensure_team(
+        platform="p", workspace_id="w", channel_id="c", name="T\x00" + long, timezone="UTC", language="en", now=NOW
+    )
+    first = await repo.ensure_member(
+        platform="p", workspace_id="w", user_id="u1", display_name="A\x00" + long, now=NOW, team_id=team.id
+    )
     async with repo.transaction() as tx:
-        created = await tx.ensure_members([(Actor(platform="p", workspace_id="w", user_id="u2",
-                                                  display_name="B\x00" + long), team.id)], NOW)
+        created = await tx.ensure_members(
+            [(Actor(platform="p", workspace_id="w", user_id="u2", display_name="B\x00" + long), team.id)], NOW
+        )
     assert await repo.add_holiday(team.id, NOW.date(), NOW.date(), "Kerst\x00" + long)
     async with repo.engine.connect() as conn:
         names = {
             "team": (await conn.execute(text("SELECT name FROM teams"))).scalar_one(),
-            "members": sorted((await conn.execute(
-                select(Member.display_name).where(Member.id.in_([first, *created.values()])))).scalars()),
+            "members": sorted(
+                (
+                    await conn.execute(select(Member.display_name).where(Member.id.in_([first, *created.values()])))
+                ).scalars()
+            ),
             "holiday": (await conn.execute(text("SELECT name FROM holidays"))).scalar_one(),
         }
-    assert names == {"team": ("T" + long)[:200], "members": [("A" + long)[:200], ("B" + long)[:200]],
-                     "holiday": ("Kerst" + long)[:200]}
+    assert names == {
+        "team": ("T" + long)[:200],
+        "members": [("A" + long)[:200], ("B" + long)[:200]],
+        "holiday": ("Kerst" + long)[:200],
+    }
 
 
 async def test_a_removed_rituals_id_is_never_given_again(repo: Repo) -> None:
     """Cards and buttons carry ritual and round ids: a new ritual must not answer to an old one's."""
-    team, _ = await repo.ensure_team(platform="p", workspace_id="w", channel_id="c", name="T",
-                                     timezone="UTC", language="en", now=NOW)
-    first = await repo.add_ritual(team_id=team.id, kind="checkout", schedule="", open_seconds=3600, options={},
-                                  next_due_at=None, now=NOW)
+    team, _ = await repo.ensure_team(
+        platform="p", workspace_id="w", channel_id="c", name="T", timezone="UTC", language="en", now=NOW
+    )
+    first = await repo.add_ritual(
+        team_id=team.id, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     async with repo.transaction() as tx:
-        occ = await tx.add_occurrence(ritual_id=first, planned_at=NOW, status="open", reason=None, content={},
-                                      opened_at=NOW, closes_at=NOW, claimed_by="t")
+        occ = await tx.add_occurrence(
+            ritual_id=first,
+            planned_at=NOW,
+            status="open",
+            reason=None,
+            content={},
+            opened_at=NOW,
+            closes_at=NOW,
+            claimed_by="t",
+        )
     await repo.remove_ritual(first)
-    second = await repo.add_ritual(team_id=team.id, kind="checkout", schedule="", open_seconds=3600, options={},
-                                   next_due_at=None, now=NOW)
+    second = await repo.add_ritual(
+        team_id=team.id, kind="checkout", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
     async with repo.transaction() as tx:
-        again = await tx.add_occurrence(ritual_id=second, planned_at=NOW, status="open", reason=None, content={},
-                                        opened_at=NOW, closes_at=NOW, claimed_by="t")
+        again = await tx.add_occurrence(
+            ritual_id=second,
+            planned_at=NOW,
+            status="open",
+            reason=None,
+            content={},
+            opened_at=NOW,
+            closes_at=NOW,
+            claimed_by="t",
+        )
     assert second != first and again != occ
 
 

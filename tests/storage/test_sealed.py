@@ -44,7 +44,9 @@ def user(n: int) -> Actor:
     return Actor(platform="test", workspace_id="w", user_id=f"u{n}", display_name=f"User {n}")
 
 
-async def open_pulse(repo: Repo, members: int = MEMBERS) -> tuple[Engine, Clock, RecordingPlatform, int, int, list[str]]:
+async def open_pulse(
+    repo: Repo, members: int = MEMBERS
+) -> tuple[Engine, Clock, RecordingPlatform, int, int, list[str]]:
     clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
     platform = RecordingPlatform()
     engine = make_engine(repo, clock, platform)
@@ -63,8 +65,9 @@ def scores(keys: list[str], n: int) -> dict[str, int]:
 
 async def answer_in_order(engine: Engine, occ: int, keys: list[str], members: int = MEMBERS) -> None:
     for n in range(members):  # one by one: each its own batch and commit, as people answer
-        stored, message = await engine.submit(occurrence_id=occ, actor=user(n),
-                                              values={**scores(keys, n), "comment": comment(n)})
+        stored, message = await engine.submit(
+            occurrence_id=occ, actor=user(n), values={**scores(keys, n), "comment": comment(n)}
+        )
         assert stored, message
 
 
@@ -89,9 +92,14 @@ async def postgres_text(repo: Repo) -> str:
     """Every column of every table, as text."""
     found: list[str] = []
     async with repo.engine.connect() as conn:
-        columns = (await conn.execute(text(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
-            "ORDER BY table_name, ordinal_position"))).all()
+        columns = (
+            await conn.execute(
+                text(
+                    "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                    "ORDER BY table_name, ordinal_position"
+                )
+            )
+        ).all()
         for table, column in columns:
             values = (await conn.execute(text(f'SELECT "{column}"::text FROM "{table}"'))).scalars().all()
             found += [v for v in values if v is not None]
@@ -141,10 +149,17 @@ async def test_after_the_close_nothing_pairs_an_answer_with_who_took_part(repo: 
         assert lying not in (came_in, came_in[::-1])
         return
     async with repo.engine.connect() as conn:
-        stored = (await conn.execute(text(
-            "SELECT ctid, xmin::text, values::text FROM replies WHERE occurrence_id = :occ ORDER BY ctid"), {"occ": occ})).all()
-        took_part = (await conn.execute(text(
-            "SELECT xmin::text FROM participations WHERE occurrence_id = :occ"), {"occ": occ})).scalars().all()
+        stored = (
+            await conn.execute(
+                text("SELECT ctid, xmin::text, values::text FROM replies WHERE occurrence_id = :occ ORDER BY ctid"),
+                {"occ": occ},
+            )
+        ).all()
+        took_part = (
+            (await conn.execute(text("SELECT xmin::text FROM participations WHERE occurrence_id = :occ"), {"occ": occ}))
+            .scalars()
+            .all()
+        )
     assert len({xmin for _ctid, xmin, _values in stored}) == 1  # one transaction for all the round's answers
     assert not {xmin for _ctid, xmin, _values in stored} & set(took_part)
     by_ctid = [next(c for c in came_in if c in values) for _ctid, _xmin, values in stored]
@@ -162,8 +177,11 @@ async def test_answering_forgetting_and_answering_again_counts_one_person_once(r
     async with repo.transaction() as tx:
         assert await tx.answered_count(occ) == 0
     channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")  # back in the channel: a newcomer
-    assert (await engine.submit(occurrence_id=occ, actor=user(0), values={**scores(keys, 0), "comment": "again"},
-                                via=channel))[0]
+    assert (
+        await engine.submit(
+            occurrence_id=occ, actor=user(0), values={**scores(keys, 0), "comment": "again"}, via=channel
+        )
+    )[0]
     assert (await engine.submit(occurrence_id=occ, actor=user(1), values={**scores(keys, 1), "comment": "other"}))[0]
     async with repo.transaction() as tx:
         assert await tx.answered_count(occ) == 2
@@ -210,10 +228,14 @@ def test_a_sealed_answer_opens_only_in_its_round_with_its_tag_and_its_secret() -
     sealer = Sealer(b"a-secret-for-sealing-1c9e7b3a5d2f8e4a")
     sealed = sealer.seal(7, person_key("slack", "T1", "U1"), {"comment": "ja", "safe": 4})
     assert sealer.open(sealed) == {"comment": "ja", "safe": 4}
-    assert sealed.tag == sealer.tag(7, person_key("slack", "T1", "U1")) != sealer.tag(8, person_key("slack", "T1", "U1"))
-    for moved in (SealedAnswer(occurrence_id=8, tag=sealed.tag, sealed=sealed.sealed),
-                  SealedAnswer(occurrence_id=7, tag=sealer.tag(7, b"someone else"), sealed=sealed.sealed),
-                  SealedAnswer(occurrence_id=7, tag=sealed.tag, sealed=sealed.sealed[:-1] + b"\x00")):
+    assert (
+        sealed.tag == sealer.tag(7, person_key("slack", "T1", "U1")) != sealer.tag(8, person_key("slack", "T1", "U1"))
+    )
+    for moved in (
+        SealedAnswer(occurrence_id=8, tag=sealed.tag, sealed=sealed.sealed),
+        SealedAnswer(occurrence_id=7, tag=sealer.tag(7, b"someone else"), sealed=sealed.sealed),
+        SealedAnswer(occurrence_id=7, tag=sealed.tag, sealed=sealed.sealed[:-1] + b"\x00"),
+    ):
         with pytest.raises(UnsealError):
             sealer.open(moved)
     with pytest.raises(UnsealError):
@@ -241,7 +263,9 @@ async def test_a_close_leaves_no_copy_of_the_sealed_answers_in_the_wal(repo: Rep
         return
     async with repo.engine.connect() as conn:
         dead = await conn.scalar(text("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'sealed_answers'"))
-        vacuumed = await conn.scalar(text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'sealed_answers'"))
+        vacuumed = await conn.scalar(
+            text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'sealed_answers'")
+        )
     assert vacuumed and vacuumed >= 1 and dead == 0
 
 

@@ -49,6 +49,7 @@ async def test_a_real_start_makes_the_database_wal_and_shm_private(tmp_path: Pat
         server = Replica("serve", port, {**env, "RITME_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}, tmp_path)
     try:
         async with aiohttp.ClientSession() as http:
+
             async def ready() -> bool:
                 try:
                     async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:

@@ -116,13 +116,17 @@ class Harness:
             text = (await response.read()).decode()
             is_json = response.content_type == "application/json"
             return Ack(status=response.status, body=json.loads(text) if is_json and text else None, text=text)
-        request = AsyncBoltRequest(mode="socket_mode", body=payload, headers={
-            "x-slack-retry-num": str(retry), "x-slack-retry-reason": "timeout" if retry else ""})
+        request = AsyncBoltRequest(
+            mode="socket_mode",
+            body=payload,
+            headers={"x-slack-retry-num": str(retry), "x-slack-retry-reason": "timeout" if retry else ""},
+        )
         answer = await self.adapter.bolt.async_dispatch(request)
         await self.adapter.drain()
         is_json = (answer.headers.get("content-type") or [""])[0].startswith("application/json")
-        return Ack(status=answer.status, body=json.loads(answer.body) if is_json and answer.body else None,
-                   text=answer.body)
+        return Ack(
+            status=answer.status, body=json.loads(answer.body) if is_json and answer.body else None, text=answer.body
+        )
 
     @property
     def app(self) -> Any:
@@ -132,8 +136,9 @@ class Harness:
     def adapter(self) -> Any:
         return self.app[SLACK_ADAPTER]
 
-    async def post(self, body: str, content_type: str, *, headers: dict[str, str] | None = None,
-                   signed: bool = True) -> Any:
+    async def post(
+        self, body: str, content_type: str, *, headers: dict[str, str] | None = None, signed: bool = True
+    ) -> Any:
         retry = (headers or {}).get("X-Slack-Retry-Num")
         # Slack signs a retry when it sends it, seconds after the original (its first retry follows a 3 s
         # timeout): a timestamp and a signature of its own.
@@ -147,9 +152,19 @@ class Harness:
     async def command(self, text: str, user: str = MEMBER, **extra: Any) -> dict[str, Any]:
         """``/ritme TEXT`` as ``user``; returns what was posted to the response_url."""
         before = len(self.fake.called("response_url"))
-        form = {"token": "x", "team_id": TEAM, "team_domain": "school", "channel_id": CHANNEL,
-                "channel_name": "team-a", "user_id": user, "user_name": user.lower(), "command": "/ritme",
-                "text": text, "response_url": self.fake.response_url(), **extra}
+        form = {
+            "token": "x",
+            "team_id": TEAM,
+            "team_domain": "school",
+            "channel_id": CHANNEL,
+            "channel_name": "team-a",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/ritme",
+            "text": text,
+            "response_url": self.fake.response_url(),
+            **extra,
+        }
         form.setdefault("trigger_id", f"trig.{next(self.triggers)}")  # each command its own, as Slack gives
         response = await self.post(urlencode(form), "application/x-www-form-urlencoded")
         assert response.status == 200
@@ -158,12 +173,20 @@ class Harness:
         return answers[-1].body
 
     async def interact(self, payload: dict[str, Any], **headers: str) -> Any:
-        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded",
-                               headers=headers)
+        return await self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", headers=headers
+        )
 
     async def event(self, event: dict[str, Any], event_id: str, *, team: str = TEAM, **headers: str) -> Any:
-        body = {"token": "x", "team_id": team, "api_app_id": "A1", "type": "event_callback",
-                "event_id": event_id, "event_time": int(time.time()), "event": event}
+        body = {
+            "token": "x",
+            "team_id": team,
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+        }
         return await self.post(json.dumps(body), "application/json", headers=headers)
 
     async def dispatch(self) -> int:
@@ -199,11 +222,18 @@ async def harness(tmp_path: Any, **credentials: str) -> AsyncIterator[Harness]:
     await asyncio.to_thread(upgrade, url)
     async with FakeSlackApi(team_id=TEAM) as fake:
         fake.admins.add(ADMIN)
-        settings = Settings(**{
-            "RITME_DATABASE_URL": url, "RITME_SECRET_KEY": SECRET_KEY, "RITME_DEFAULT_LANGUAGE": "en",
-            "RITME_DEFAULT_TIMEZONE": "Europe/Amsterdam", "RITME_PUBLIC_URL": "https://ritme.example.org",
-            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, **credentials,
-        })
+        settings = Settings(
+            **{
+                "RITME_DATABASE_URL": url,
+                "RITME_SECRET_KEY": SECRET_KEY,
+                "RITME_DEFAULT_LANGUAGE": "en",
+                "RITME_DEFAULT_TIMEZONE": "Europe/Amsterdam",
+                "RITME_PUBLIC_URL": "https://ritme.example.org",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": fake.api_url,
+                **credentials,
+            }
+        )
         clock = Clock()
         app = create_app(settings, clock=clock, background=False)
         pace = PaceClock()

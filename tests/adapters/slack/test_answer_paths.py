@@ -32,15 +32,21 @@ def answered(view: dict[str, Any], text: str) -> dict[str, Any]:
     return submission(view, {block: {"value": {"type": "plain_text_input", "value": text}}})
 
 
-@pytest.mark.parametrize(("change", "reason"), [
-    (lambda p: p["user"].update(id=5), "payload.user has an id that is not a string"),
-    (lambda p: p.update(team={"id": ""}, user={**p["user"], "team_id": None}), "payload.team.id is missing"),
-    (lambda p: p["view"].update(state={"values": {"in_answer": ["not", "an", "object"]}}),
-     "payload.view has the wrong shape"),
-    (lambda p: p["view"].update(private_metadata={"o": 1}), "payload.view has the wrong shape"),
-])
-async def test_a_form_of_the_wrong_shape_is_refused_and_changes_nothing(slack_both: Harness, change: Any,
-                                                                        reason: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda p: p["user"].update(id=5), "payload.user has an id that is not a string"),
+        (lambda p: p.update(team={"id": ""}, user={**p["user"], "team_id": None}), "payload.team.id is missing"),
+        (
+            lambda p: p["view"].update(state={"values": {"in_answer": ["not", "an", "object"]}}),
+            "payload.view has the wrong shape",
+        ),
+        (lambda p: p["view"].update(private_metadata={"o": 1}), "payload.view has the wrong shape"),
+    ],
+)
+async def test_a_form_of_the_wrong_shape_is_refused_and_changes_nothing(
+    slack_both: Harness, change: Any, reason: str
+) -> None:
     slack = slack_both
     occurrence_id, _posted = await add_and_run(slack, "reflection")
     payload = answered(await open_modal(slack, occurrence_id), "kept?")

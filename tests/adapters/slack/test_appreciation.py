@@ -72,7 +72,11 @@ async def test_a_round_by_direct_messages(slack: Harness) -> None:
     display = {ADMIN: "Uadmin", MEMBER: "Umember", CAROL: "Ucarol"}
     named = {}
     for user, (message,) in sent.items():
-        line = next(b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and "asked to appreciate" in b["text"]["text"])
+        line = next(
+            b["text"]["text"]
+            for b in message["blocks"]
+            if b["type"] == "section" and "asked to appreciate" in b["text"]["text"]
+        )
         named[user] = next(u for u, name in display.items() if f"*{name}*" in line)
     assert all(user != colleague for user, colleague in named.items())
     assert sorted(named.values()) == sorted(PEOPLE)
@@ -90,10 +94,15 @@ async def test_a_round_by_direct_messages(slack: Harness) -> None:
         assert users[colleague["element"]["initial_option"]["value"]] == named[user]
         views[user] = view
     for user, words in ((ADMIN, "always calm"), (MEMBER, "great questions")):
-        picked = next(o["value"] for o in [b for b in views[user]["blocks"] if b.get("block_id") == "in_colleague"][0]["element"]["options"]
-                      if users[o["value"]] == named[user])
-        values = {"in_colleague": {"value": {"type": "radio_buttons", "selected_option": {"value": picked}}},
-                  "in_appreciation": {"value": {"type": "plain_text_input", "value": words}}}
+        picked = next(
+            o["value"]
+            for o in [b for b in views[user]["blocks"] if b.get("block_id") == "in_colleague"][0]["element"]["options"]
+            if users[o["value"]] == named[user]
+        )
+        values = {
+            "in_colleague": {"value": {"type": "radio_buttons", "selected_option": {"value": picked}}},
+            "in_appreciation": {"value": {"type": "plain_text_input", "value": words}},
+        }
         response = await slack.interact(submission(views[user], values, user=user))
         assert "Answer saved" in confirmation(await response.json())
     assert slack.fake.called("chat.postEphemeral") == []
@@ -109,7 +118,9 @@ async def test_a_round_by_direct_messages(slack: Harness) -> None:
     after = dms(slack)
     assert {u: len(m) for u, m in after.items()} == {ADMIN: 1, MEMBER: 1, CAROL: 2}
     reminder = after[CAROL][-1]
-    assert "Reminder" in reminder["text"] and f"asked to appreciate *{display[named[CAROL]]}*" in texts(reminder["blocks"])
+    assert "Reminder" in reminder["text"] and f"asked to appreciate *{display[named[CAROL]]}*" in texts(
+        reminder["blocks"]
+    )
     assert await slack.app[ENGINE].tick() == 0  # one reminder per round
 
     # Closed: the channel gets the round as one message; the DMs lose their buttons.

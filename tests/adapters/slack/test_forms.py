@@ -16,11 +16,18 @@ from adapters.slack.payloads import interaction_payload
 FORM = "application/x-www-form-urlencoded"
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                    max_leaves=12))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=12,
+    )
+)
 def test_a_form_with_a_json_payload_reads_as_bolt_reads_it(value: object) -> None:
-    for body in (urlencode({"payload": json.dumps(value)}), "payload=" + quote(json.dumps(value, ensure_ascii=False), safe="")):
+    for body in (
+        urlencode({"payload": json.dumps(value)}),
+        "payload=" + quote(json.dumps(value, ensure_ascii=False), safe=""),
+    ):
         assert interaction_payload(body) == parse_body(body, FORM)
 
 

@@ -16,9 +16,18 @@ def test_manifest_urls_scopes_and_events() -> None:
     assert m["features"]["slash_commands"][0] == {**m["features"]["slash_commands"][0], "command": "/ritme", "url": url}
     assert m["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
     assert m["settings"]["event_subscriptions"]["request_url"] == url
-    assert {"message.channels", "message.groups", "app_home_opened", "app_uninstalled", "tokens_revoked",
-            "member_joined_channel", "member_left_channel"} <= set(m["settings"]["event_subscriptions"]["bot_events"])
-    assert {"commands", "chat:write", "im:write", "users:read", "channels:history", "groups:history"} <= set(m["oauth_config"]["scopes"]["bot"])
+    assert {
+        "message.channels",
+        "message.groups",
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+        "member_joined_channel",
+        "member_left_channel",
+    } <= set(m["settings"]["event_subscriptions"]["bot_events"])
+    assert {"commands", "chat:write", "im:write", "users:read", "channels:history", "groups:history"} <= set(
+        m["oauth_config"]["scopes"]["bot"]
+    )
     assert m["features"]["app_home"]["home_tab_enabled"] is True
     assert m["features"]["app_home"]["messages_tab_enabled"] is True  # DMs are seen there, answered by button
 

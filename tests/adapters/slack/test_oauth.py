@@ -66,7 +66,9 @@ async def test_install_stores_an_encrypted_token_that_commands_then_use(slack_oa
     slack = slack_oauth
     url, state = await start_install(slack)
     consent_url = urlsplit(url)
-    assert f"{consent_url.scheme}://{consent_url.netloc}" == slack.fake.url and consent_url.path == "/oauth/v2/authorize"
+    assert (
+        f"{consent_url.scheme}://{consent_url.netloc}" == slack.fake.url and consent_url.path == "/oauth/v2/authorize"
+    )
     query = parse_qs(consent_url.query)
     assert query["client_id"] == [CLIENT_ID] and query["state"] == [state] and query["redirect_uri"] == [REDIRECT]
     assert {"commands", "chat:write", "im:write", "users:read"} <= set(query["scope"][0].split(","))
@@ -80,12 +82,19 @@ async def test_install_stores_an_encrypted_token_that_commands_then_use(slack_oa
     row = await installation(slack)
     assert row is not None and row.enabled and row.installer_user_id == INSTALLER and row.name == "Second School"
     async with slack.app[REPO].engine.connect() as conn:
-        raw = (await conn.execute(text("SELECT data FROM installations WHERE workspace_id = :w"), {"w": SCHOOL})).scalar_one()
+        raw = (
+            await conn.execute(text("SELECT data FROM installations WHERE workspace_id = :w"), {"w": SCHOOL})
+        ).scalar_one()
     assert token not in str(raw) and "xoxb-" not in str(raw)
     store = SlackInstallationStore(slack.app[REPO], SECRET_KEY)
     bot = await store.async_find_bot(enterprise_id=None, team_id=SCHOOL)
     assert bot is not None and bot.bot_token == token
-    assert await SlackInstallationStore(slack.app[REPO], "another secret").async_find_bot(enterprise_id=None, team_id=SCHOOL) is None
+    assert (
+        await SlackInstallationStore(slack.app[REPO], "another secret").async_find_bot(
+            enterprise_id=None, team_id=SCHOOL
+        )
+        is None
+    )
 
     # The installer is admin of the workspace's teams; the command runs with the new token.
     added = await slack.command("add reflection every monday at 09:00", user=INSTALLER, team_id=SCHOOL)
@@ -171,19 +180,32 @@ async def test_an_answer_form_counts_only_from_a_workspace_where_ritme_is_instal
     await slack.command("run #1", user=INSTALLER, team_id=SCHOOL)
     async with slack.app[REPO].session() as s:
         occurrence_id = await s.scalar(select(Occurrence.id))
-    view = {"type": "modal", "callback_id": "ritme_answer_modal", "title": {"type": "plain_text", "text": "#1"},
-            "private_metadata": json.dumps({"o": occurrence_id, "c": CHANNEL, "l": "en"}),
-            "blocks": [{"type": "input", "block_id": "in_answer", "label": {"type": "plain_text", "text": "Q"},
-                        "element": {"type": "plain_text_input", "action_id": "value"}}]}
+    view = {
+        "type": "modal",
+        "callback_id": "ritme_answer_modal",
+        "title": {"type": "plain_text", "text": "#1"},
+        "private_metadata": json.dumps({"o": occurrence_id, "c": CHANNEL, "l": "en"}),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "in_answer",
+                "label": {"type": "plain_text", "text": "Q"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            }
+        ],
+    }
 
     async def answer(team: str, text: str) -> Any:
-        payload = submission(view, {"in_answer": {"value": {"type": "plain_text_input", "value": text}}}, user=INSTALLER)
+        payload = submission(
+            view, {"in_answer": {"value": {"type": "plain_text_input", "value": text}}}, user=INSTALLER
+        )
         payload["team"] = {"id": team, "domain": "school"}
         payload["user"]["team_id"] = team
         return await slack.submit(payload)
 
-    assert await answer("TNEVER", "from elsewhere") == Ack(status=401, body={"error": "not installed"},
-                                                            text='{"error": "not installed"}')
+    assert await answer("TNEVER", "from elsewhere") == Ack(
+        status=401, body={"error": "not installed"}, text='{"error": "not installed"}'
+    )
     assert await slack.replies() == []
     ok = await answer(SCHOOL, "from school")
     assert ok.status == 200 and ok.body is not None and ok.body["response_action"] == "update"

@@ -75,8 +75,12 @@ async def test_a_required_answer_left_empty_is_refused_under_its_own_input(slack
     occurrence_id, _posted = await reflection_with_an_action(slack)
     view = await open_modal(slack, occurrence_id)
     assert list(labels(view)) == ["in_action_followup", "in_answer"]  # the optional follow-up comes first
-    for state in ({}, {"in_answer": typed(None)}, {"in_answer": typed("  \n ")},
-                  {"in_action_followup": typed("It went well"), "in_answer": typed(" ")}):
+    for state in (
+        {},
+        {"in_answer": typed(None)},
+        {"in_answer": typed("  \n ")},
+        {"in_action_followup": typed("It went well"), "in_answer": typed(" ")},
+    ):
         refused = await (await slack.interact(submission(view, state))).json()
         assert refused["response_action"] == "errors", state
         assert list(refused["errors"]) == ["in_answer"], state
@@ -95,7 +99,9 @@ async def test_a_closed_round_replaces_the_form_with_a_view_that_says_so(slack: 
     assert await slack.replies() == []
 
 
-async def test_a_dutch_team_s_form_confirms_in_dutch_even_from_a_form_opened_before_metadata_said_so(slack: Harness) -> None:
+async def test_a_dutch_team_s_form_confirms_in_dutch_even_from_a_form_opened_before_metadata_said_so(
+    slack: Harness,
+) -> None:
     occurrence_id, _posted = await add_and_run(slack, "reflection")
     await slack.command("language nl", user=ADMIN)
     view = await open_modal(slack, occurrence_id)
@@ -146,7 +152,9 @@ async def test_a_form_submitted_by_someone_not_looked_up_yet_is_named_by_slack_l
     view = await open_modal(slack, occurrence_id)
     slack.adapter.people._users.clear()  # e.g. the server restarted while the form was open
     lookups = len(slack.fake.called("users.info"))
-    assert "Answer saved" in confirmation(await (await slack.interact(submission(view, {"in_answer": typed("We pair up")}))).json())
+    assert "Answer saved" in confirmation(
+        await (await slack.interact(submission(view, {"in_answer": typed("We pair up")}))).json()
+    )
     assert len(slack.fake.called("users.info")) == lookups
 
     async def name() -> str | None:
@@ -189,8 +197,14 @@ async def test_a_member_naming_a_bot_hears_which_role_is_needed(slack: Harness) 
 
 
 async def test_a_command_without_its_user_team_or_channel_gets_400_and_changes_nothing(slack: Harness) -> None:
-    full = {"team_id": TEAM, "channel_id": CHANNEL, "user_id": ADMIN, "command": "/ritme", "text": "help",
-            "response_url": slack.fake.response_url()}
+    full = {
+        "team_id": TEAM,
+        "channel_id": CHANNEL,
+        "user_id": ADMIN,
+        "command": "/ritme",
+        "text": "help",
+        "response_url": slack.fake.response_url(),
+    }
     for key in ("user_id", "team_id", "channel_id"):
         for form in ({k: v for k, v in full.items() if k != key}, {**full, key: ""}):
             response = await slack.post(urlencode(form), FORM)
@@ -208,8 +222,14 @@ async def test_an_interaction_or_event_without_its_user_or_team_gets_400(slack: 
     teamless = {**press, "team": None, "user": {"id": MEMBER, "name": "mo"}}
     for payload in (nameless, teamless):
         assert (await slack.interact(payload)).status == 400
-    event = {"token": "x", "api_app_id": "A1", "type": "event_callback", "event_id": "EvX", "event_time": int(time.time()),
-             "event": {"type": "app_home_opened", "user": MEMBER, "channel": "D1", "tab": "home"}}
+    event = {
+        "token": "x",
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": "EvX",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": MEMBER, "channel": "D1", "tab": "home"},
+    }
     assert (await slack.post(json.dumps(event), "application/json")).status == 400
     assert len(slack.fake.calls) == calls and await slack.count(Member) == members
     # With the team's id where Slack also puts it (an org-wide install: user.team_id), it works.

@@ -23,9 +23,21 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def command_form(slack: Harness, text: str, user: str = ADMIN) -> str:
-    return urlencode({"token": "x", "team_id": TEAM, "team_domain": "school", "channel_id": CHANNEL,
-                      "channel_name": "team-a", "user_id": user, "user_name": user.lower(), "command": "/ritme",
-                      "text": text, "response_url": slack.fake.response_url(), "trigger_id": "trig.replayed"})
+    return urlencode(
+        {
+            "token": "x",
+            "team_id": TEAM,
+            "team_domain": "school",
+            "channel_id": CHANNEL,
+            "channel_name": "team-a",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/ritme",
+            "text": text,
+            "response_url": slack.fake.response_url(),
+            "trigger_id": "trig.replayed",
+        }
+    )
 
 
 async def send_as_is(slack: Harness, body: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
@@ -70,8 +82,9 @@ async def test_a_replayed_answer_cannot_take_back_a_changed_one(slack: Harness) 
 
     first = form("We read aloud")
     first_headers = sign(first)
-    response = await slack.client.post("/slack/events", data=first.encode(), headers={"Content-Type": FORM,
-                                                                                      **first_headers})
+    response = await slack.client.post(
+        "/slack/events", data=first.encode(), headers={"Content-Type": FORM, **first_headers}
+    )
     assert confirmation(await response.json()).startswith("Answer saved")
     changed = form("We read aloud, in pairs")
     later = int(first_headers["X-Slack-Request-Timestamp"]) + 1
@@ -88,8 +101,11 @@ async def test_a_slack_retry_is_signed_anew_and_still_acked_once(slack: Harness)
     body = command_form(slack, "add pulse every friday at 15:00", user=ADMIN)
     headers = sign(body)
     assert (await send_as_is(slack, body, headers))[0] == 200
-    retry = {**sign(body, int(headers["X-Slack-Request-Timestamp"]) + 3), "X-Slack-Retry-Num": "1",
-             "X-Slack-Retry-Reason": "http_timeout"}
+    retry = {
+        **sign(body, int(headers["X-Slack-Request-Timestamp"]) + 3),
+        "X-Slack-Retry-Num": "1",
+        "X-Slack-Retry-Reason": "http_timeout",
+    }
     assert (await send_as_is(slack, body, retry))[0] == 200
     assert len(slack.fake.called("response_url")) == 1
 

@@ -62,23 +62,31 @@ async def add_and_run(slack: Harness, kind: str) -> tuple[int, dict[str, Any]]:
 
 def button_payload(occurrence_id: int, action_id: str, value: str, user: str = MEMBER) -> dict[str, Any]:
     return {
-        "type": "block_actions", "team": {"id": TEAM, "domain": "school"},
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "school"},
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-        "api_app_id": "A1", "token": "x", "trigger_id": f"trig.{occurrence_id}",
-        "channel": {"id": CHANNEL, "name": "team-a"}, "container": {"type": "message", "channel_id": CHANNEL},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": f"trig.{occurrence_id}",
+        "channel": {"id": CHANNEL, "name": "team-a"},
+        "container": {"type": "message", "channel_id": CHANNEL},
         "message": {"ts": "1700000001.000100", "type": "message"},
         "response_url": "https://hooks.invalid/unused",
-        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                     "action_ts": str(time.time())}],
+        "actions": [
+            {"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": str(time.time())}
+        ],
     }
 
 
 def submission(view: dict[str, Any], values: dict[str, Any], user: str = MEMBER) -> dict[str, Any]:
     """A view_submission of the modal ``view`` with ``values`` as Slack's state."""
     return {
-        "type": "view_submission", "team": {"id": TEAM, "domain": "school"},
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "school"},
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-        "api_app_id": "A1", "token": "x", "trigger_id": "trig.v",
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "trig.v",
         "view": {**view, "id": "V1", "hash": "h1", "state": {"values": values}},
     }
 
@@ -95,8 +103,16 @@ async def open_modal(slack: Harness, occurrence_id: int) -> dict[str, Any]:
 
 
 async def test_unsigned_bad_and_stale_requests_get_401_and_change_nothing(slack: Harness) -> None:
-    body = urlencode({"team_id": TEAM, "channel_id": CHANNEL, "user_id": ADMIN, "command": "/ritme",
-                      "text": "add reflection every monday at 09:00", "response_url": slack.fake.response_url()})
+    body = urlencode(
+        {
+            "team_id": TEAM,
+            "channel_id": CHANNEL,
+            "user_id": ADMIN,
+            "command": "/ritme",
+            "text": "add reflection every monday at 09:00",
+            "response_url": slack.fake.response_url(),
+        }
+    )
     unsigned = await slack.post(body, FORM, signed=False)
     wrong = await slack.post(body, FORM, signed=False, headers=sign(body, secret="not-the-secret"))
     stale = await slack.post(body, FORM, signed=False, headers=sign(body, timestamp=int(time.time()) - 6 * 60))
@@ -167,13 +183,17 @@ async def test_answer_through_the_modal_is_stored_once(slack_both: Harness) -> N
     inputs = [b for b in view["blocks"] if b["type"] == "input"]
     assert inputs[0]["element"]["type"] == "plain_text_input" and inputs[0]["element"]["multiline"]
 
-    empty = await slack.submit(submission(view, {inputs[0]["block_id"]: {"value": {"type": "plain_text_input", "value": None}}}))
+    empty = await slack.submit(
+        submission(view, {inputs[0]["block_id"]: {"value": {"type": "plain_text_input", "value": None}}})
+    )
     refused = empty.body
     assert empty.status == 200 and refused is not None
     assert refused["response_action"] == "errors" and inputs[0]["block_id"] in refused["errors"]
     assert await slack.replies() == []
 
-    filled = submission(view, {inputs[0]["block_id"]: {"value": {"type": "plain_text_input", "value": "Pair reading works"}}})
+    filled = submission(
+        view, {inputs[0]["block_id"]: {"value": {"type": "plain_text_input", "value": "Pair reading works"}}}
+    )
     first = await slack.submit(filled)
     assert first.status == 200 and first.body is not None
     assert confirmation(first.body) == "Answer saved. You can change it until the round closes."
@@ -253,8 +273,15 @@ async def test_thread_reply_is_an_answer_once(slack: Harness) -> None:
     assert thread_ts and ts.method == "chat.postMessage"
     assert "thread" in texts(posted["blocks"])
 
-    event = {"type": "message", "channel": CHANNEL, "user": MEMBER, "text": "We read aloud more",
-             "ts": "1700000999.000200", "thread_ts": thread_ts, "channel_type": "channel"}
+    event = {
+        "type": "message",
+        "channel": CHANNEL,
+        "user": MEMBER,
+        "text": "We read aloud more",
+        "ts": "1700000999.000200",
+        "thread_ts": thread_ts,
+        "channel_type": "channel",
+    }
     assert (await slack.event(event, "Ev1")).status == 200
     assert (await slack.event(event, "Ev1", **{"X-Slack-Retry-Num": "1"})).status == 200
     await slack.event({**event, "user": None, "bot_id": "BBOT", "text": "bot talk", "ts": "1700000999.000300"}, "Ev2")
@@ -268,9 +295,15 @@ async def test_thread_reply_is_an_answer_once(slack: Harness) -> None:
     assert "We read aloud more" in texts(review["blocks"])
 
     # Editing the reply edits the answer; an edit outside the round's thread changes nothing.
-    edited = {"type": "message", "subtype": "message_changed", "channel": CHANNEL, "hidden": True,
-              "ts": "1700001000.000100", "channel_type": "channel",
-              "message": {**event, "text": "We read aloud more, and pair up", "edited": {"user": MEMBER}}}
+    edited = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": CHANNEL,
+        "hidden": True,
+        "ts": "1700001000.000100",
+        "channel_type": "channel",
+        "message": {**event, "text": "We read aloud more, and pair up", "edited": {"user": MEMBER}},
+    }
     assert (await slack.event(edited, "Ev5")).status == 200
     await slack.event({**edited, "message": {**edited["message"], "thread_ts": None, "text": "elsewhere"}}, "Ev6")
     assert await slack.replies() == [{"answer": "We read aloud more, and pair up"}]
@@ -324,7 +357,9 @@ async def test_app_uninstalled_pauses_the_workspace_and_nothing_more_is_sent(sla
     await slack.dispatch()
     assert slack.fake.called("chat.postMessage") == []
     async with slack.app[REPO].session() as s:
-        assert [(m.status, m.last_error) for m in (await s.scalars(select(OutboxMessage))).all()] == [("failed", "not_installed")]
+        assert [(m.status, m.last_error) for m in (await s.scalars(select(OutboxMessage))).all()] == [
+            ("failed", "not_installed")
+        ]
 
     # Installed again (a signed request arrives from the workspace): back, rituals still paused.
     listed = await slack.command("list", user=MEMBER)
@@ -409,8 +444,15 @@ async def test_a_thread_reply_to_an_anonymous_round_is_not_stored_and_says_why(s
     occurrence_id, _posted = await add_and_run(slack, "pulse")
     async with slack.app[REPO].session() as s:
         thread_ts = await s.scalar(select(SentPrompt.message_id).where(SentPrompt.occurrence_id == occurrence_id))
-    event = {"type": "message", "channel": CHANNEL, "user": MEMBER, "text": "I feel unsafe",
-             "ts": "1700000999.000200", "thread_ts": thread_ts, "channel_type": "channel"}
+    event = {
+        "type": "message",
+        "channel": CHANNEL,
+        "user": MEMBER,
+        "text": "I feel unsafe",
+        "ts": "1700000999.000200",
+        "thread_ts": thread_ts,
+        "channel_type": "channel",
+    }
     assert (await slack.event(event, "EvA1")).status == 200
     assert await slack.replies() == []
     (told,) = slack.fake.called("chat.postEphemeral")

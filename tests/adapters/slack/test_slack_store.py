@@ -15,9 +15,18 @@ KEY = "a-very-secret-key-for-the-tests-only"
 
 
 def slack_installation(team: str = "T9", user: str = "U1", token: str = "xoxb-secret-1") -> SlackInstallation:
-    return SlackInstallation(app_id="A1", team_id=team, team_name="School", bot_token=token, bot_id="B1",
-                             bot_user_id="UBOT", bot_scopes="commands,chat:write", user_id=user,
-                             bot_refresh_token="xoxe-refresh-1", bot_token_expires_in=3600)
+    return SlackInstallation(
+        app_id="A1",
+        team_id=team,
+        team_name="School",
+        bot_token=token,
+        bot_id="B1",
+        bot_user_id="UBOT",
+        bot_scopes="commands,chat:write",
+        user_id=user,
+        bot_refresh_token="xoxe-refresh-1",
+        bot_token_expires_in=3600,
+    )
 
 
 async def test_tokens_are_encrypted_at_rest_and_found_again(repo: Repo) -> None:
@@ -28,7 +37,11 @@ async def test_tokens_are_encrypted_at_rest_and_found_again(repo: Repo) -> None:
     assert "xoxb-secret-1" not in raw and "xoxe-refresh-1" not in raw
 
     bot = await store.async_find_bot(enterprise_id=None, team_id="T9")
-    assert bot is not None and (bot.bot_token, bot.bot_refresh_token, bot.bot_scopes) == ("xoxb-secret-1", "xoxe-refresh-1", ["commands", "chat:write"])
+    assert bot is not None and (bot.bot_token, bot.bot_refresh_token, bot.bot_scopes) == (
+        "xoxb-secret-1",
+        "xoxe-refresh-1",
+        ["commands", "chat:write"],
+    )
     found = await store.async_find_installation(enterprise_id=None, team_id="T9")
     assert found is not None and found.user_id == "U1" and found.bot_token == "xoxb-secret-1"
     assert await store.async_find_installation(enterprise_id=None, team_id="T9", user_id="U2") is None
@@ -38,7 +51,11 @@ async def test_tokens_are_encrypted_at_rest_and_found_again(repo: Repo) -> None:
 
     await store.async_save(slack_installation(user="U3", token="xoxb-secret-2"))  # installed again
     state = await store.async_workspace("T9")
-    assert state is not None and (state.enabled, state.installer_user_id, state.bot_token) == (True, "U3", "xoxb-secret-2")
+    assert state is not None and (state.enabled, state.installer_user_id, state.bot_token) == (
+        True,
+        "U3",
+        "xoxb-secret-2",
+    )
 
 
 async def test_delete_disables_and_wipes_the_token(repo: Repo) -> None:

@@ -25,9 +25,20 @@ from tests.fakes.slack_api import APP_TOKEN
 
 
 def command(text: str, user: str, response_url: str) -> dict[str, str]:
-    return {"token": "x", "team_id": TEAM, "team_domain": "school", "channel_id": CHANNEL, "channel_name": "team-a",
-            "user_id": user, "user_name": user.lower(), "command": "/ritme", "text": text,
-            "response_url": response_url, "trigger_id": "trig.s", "api_app_id": "A1"}
+    return {
+        "token": "x",
+        "team_id": TEAM,
+        "team_domain": "school",
+        "channel_id": CHANNEL,
+        "channel_name": "team-a",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": "/ritme",
+        "text": text,
+        "response_url": response_url,
+        "trigger_id": "trig.s",
+        "api_app_id": "A1",
+    }
 
 
 async def test_a_slash_command_over_socket_mode_is_acked_and_answered(slack_socket: Harness) -> None:
@@ -37,8 +48,9 @@ async def test_a_slash_command_over_socket_mode_is_acked_and_answered(slack_sock
     opened = slack.fake.called("apps.connections.open")
     assert opened and opened[0].token == APP_TOKEN
 
-    envelope = await slack.fake.push("slash_commands", command("add reflection every monday at 09:00", ADMIN,
-                                                                slack.fake.response_url("s1")))
+    envelope = await slack.fake.push(
+        "slash_commands", command("add reflection every monday at 09:00", ADMIN, slack.fake.response_url("s1"))
+    )
     async with asyncio.timeout(10):
         ack = await slack.fake.wait_ack(envelope)
     assert ack["envelope_id"] == envelope
@@ -63,7 +75,10 @@ async def test_an_answer_form_over_socket_mode_is_stored_and_confirmed_in_the_ac
         await slack.fake.wait_connected()
     occurrence_id, _posted = await add_and_run(slack, "reflection")
     view = await open_modal(slack, occurrence_id)
-    envelope = await slack.fake.push("interactive", submission(view, {"in_answer": {"value": {"type": "plain_text_input", "value": "Over the socket"}}}))
+    envelope = await slack.fake.push(
+        "interactive",
+        submission(view, {"in_answer": {"value": {"type": "plain_text_input", "value": "Over the socket"}}}),
+    )
     async with asyncio.timeout(10):
         ack = await slack.fake.wait_ack(envelope)
     assert confirmation(ack["payload"]) == "Answer saved. You can change it until the round closes."
@@ -71,17 +86,37 @@ async def test_an_answer_form_over_socket_mode_is_stored_and_confirmed_in_the_ac
 
 
 async def test_http_still_needs_a_signature_in_socket_mode(slack_socket: Harness) -> None:
-    body = urlencode({"team_id": TEAM, "channel_id": CHANNEL, "user_id": ADMIN, "command": "/ritme",
-                      "text": "add reflection every monday at 09:00", "response_url": slack_socket.fake.response_url()})
-    response = await slack_socket.post(body, FORM, signed=False, headers={"X-Slack-Request-Timestamp": str(int(time.time()))})
+    body = urlencode(
+        {
+            "team_id": TEAM,
+            "channel_id": CHANNEL,
+            "user_id": ADMIN,
+            "command": "/ritme",
+            "text": "add reflection every monday at 09:00",
+            "response_url": slack_socket.fake.response_url(),
+        }
+    )
+    response = await slack_socket.post(
+        body, FORM, signed=False, headers={"X-Slack-Request-Timestamp": str(int(time.time()))}
+    )
     assert response.status == 401
     assert await slack_socket.count(Ritual) == 0
 
 
 async def test_without_a_signing_secret_no_http_request_verifies(tmp_path: Any) -> None:
-    async with harness(tmp_path, SLACK_BOT_TOKEN="xoxb-test", SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET="") as slack:
-        body = urlencode({"team_id": TEAM, "channel_id": CHANNEL, "user_id": ADMIN, "command": "/ritme",
-                          "text": "add reflection every monday at 09:00", "response_url": slack.fake.response_url()})
+    async with harness(
+        tmp_path, SLACK_BOT_TOKEN="xoxb-test", SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=""
+    ) as slack:
+        body = urlencode(
+            {
+                "team_id": TEAM,
+                "channel_id": CHANNEL,
+                "user_id": ADMIN,
+                "command": "/ritme",
+                "text": "add reflection every monday at 09:00",
+                "response_url": slack.fake.response_url(),
+            }
+        )
         response = await slack.post(body, FORM, signed=False, headers=sign(body, secret=""))
         assert response.status == 401
         assert await slack.count(Ritual) == 0

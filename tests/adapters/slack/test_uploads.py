@@ -20,18 +20,38 @@ from tests.adapters.slack.test_slack_server import add_and_run, open_modal, subm
 from tests.fakes.calendars import ICS
 
 
-def file_share(files: list[dict[str, Any]], text: str = "holiday import", *, user: str = ADMIN,
-               channel: str = CHANNEL, channel_type: str = "channel", ts: str = "1700000500.000100") -> dict[str, Any]:
-    return {"type": "message", "subtype": "file_share", "text": text, "user": user, "channel": channel,
-            "channel_type": channel_type, "ts": ts, "event_ts": ts, "upload": True, "display_as_bot": False,
-            "files": files}
+def file_share(
+    files: list[dict[str, Any]],
+    text: str = "holiday import",
+    *,
+    user: str = ADMIN,
+    channel: str = CHANNEL,
+    channel_type: str = "channel",
+    ts: str = "1700000500.000100",
+) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "subtype": "file_share",
+        "text": text,
+        "user": user,
+        "channel": channel,
+        "channel_type": channel_type,
+        "ts": ts,
+        "event_ts": ts,
+        "upload": True,
+        "display_as_bot": False,
+        "files": files,
+    }
 
 
 async def holidays(slack: Harness, channel: str = CHANNEL) -> list[tuple[str, str, str]]:
     async with slack.app[REPO].session() as s:
-        rows = await s.execute(select(Holiday.start_date, Holiday.end_date, Holiday.name)
-                               .join(Team, Team.id == Holiday.team_id).where(Team.channel_id == channel)
-                               .order_by(Holiday.start_date))
+        rows = await s.execute(
+            select(Holiday.start_date, Holiday.end_date, Holiday.name)
+            .join(Team, Team.id == Holiday.team_id)
+            .where(Team.channel_id == channel)
+            .order_by(Holiday.start_date)
+        )
         return [(a.isoformat(), b.isoformat(), n) for a, b, n in rows.all()]
 
 
@@ -55,8 +75,10 @@ async def test_a_calendar_shared_with_holiday_import_is_imported(slack: Harness)
     shared = slack.fake.add_file("vakanties.ics", ICS)
     response = await slack.event(file_share([shared]), "EvF1")
     assert response.status == 200
-    assert await holidays(slack) == [("2026-11-30", "2026-11-30", "Studiedag"),
-                                     ("2026-12-21", "2027-01-01", "Kerstvakantie")]
+    assert await holidays(slack) == [
+        ("2026-11-30", "2026-11-30", "Studiedag"),
+        ("2026-12-21", "2027-01-01", "Kerstvakantie"),
+    ]
     downloads = slack.fake.called("download")
     assert len(downloads) == 1 and downloads[0].token == "xoxb-test"
     answer = ephemerals(slack)[-1]
@@ -131,15 +153,18 @@ async def test_slack_sign_in_page_is_not_a_calendar(slack: Harness) -> None:
 
 async def test_a_file_from_another_organisation_is_looked_up_with_files_info(slack: Harness) -> None:
     shared = slack.fake.add_file("vakanties.ics", ICS)
-    await slack.event(file_share([{"id": shared["id"], "mode": "file_access", "file_access": "check_file_info"}]), "EvF10")
+    await slack.event(
+        file_share([{"id": shared["id"], "mode": "file_access", "file_access": "check_file_info"}]), "EvF10"
+    )
     assert [c.body["file"] for c in slack.fake.called("files.info")] == [shared["id"]]
     assert len(await holidays(slack)) == 2
 
 
 async def test_in_a_direct_message_the_words_name_the_channel(slack: Harness) -> None:
     shared = slack.fake.add_file("vakanties.ics", ICS)
-    await slack.event(file_share([shared], f"holiday import <#{CHANNEL}|team-a>", channel="DADMIN",
-                                 channel_type="im"), "EvF11")
+    await slack.event(
+        file_share([shared], f"holiday import <#{CHANNEL}|team-a>", channel="DADMIN", channel_type="im"), "EvF11"
+    )
     assert len(await holidays(slack, CHANNEL)) == 2
     answer = ephemerals(slack)[-1]
     assert answer["channel"] == "DADMIN" and "Holiday periods added: 2" in answer["text"]
@@ -153,7 +178,9 @@ async def answered_round(slack: Harness) -> None:
     occurrence_id, _posted = await add_and_run(slack, "reflection")
     view = await open_modal(slack, occurrence_id)
     block = next(b for b in view["blocks"] if b["type"] == "input")["block_id"]
-    await slack.interact(submission(view, {block: {"value": {"type": "plain_text_input", "value": "=Pair reading works"}}}))
+    await slack.interact(
+        submission(view, {block: {"value": {"type": "plain_text_input", "value": "=Pair reading works"}}})
+    )
     closed = await slack.command("close #1", user=ADMIN)
     assert "That did not work" not in texts(closed["blocks"]), closed
 

@@ -84,8 +84,15 @@ class Teams:
         self.client, self.app, self.fake, self.clock, self.pace = client, app, fake, clock, pace
         self._ids = itertools.count(1)
 
-    def activity(self, kind: str, who: str = "anna", *, conversation: str = GENERAL,
-                 conversation_type: str = "channel", **extra: Any) -> dict[str, Any]:
+    def activity(
+        self,
+        kind: str,
+        who: str = "anna",
+        *,
+        conversation: str = GENERAL,
+        conversation_type: str = "channel",
+        **extra: Any,
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {
             "type": kind,
             "id": f"in-{next(self._ids)}",
@@ -117,8 +124,9 @@ class Teams:
         body = f"<at>Ritme</at> {text}" if mention else text
         extra: dict[str, Any] = {"text": body}
         if mention:
-            extra["entities"] = [{"type": "mention", "text": "<at>Ritme</at>",
-                                  "mentioned": {"id": BOT_ID, "name": "Ritme"}}]
+            extra["entities"] = [
+                {"type": "mention", "text": "<at>Ritme</at>", "mentioned": {"id": BOT_ID, "name": "Ritme"}}
+            ]
         status = await self.post(self.activity("message", who, **extra))
         assert status in (200, 201)
         replies = self.fake.sent[before:]
@@ -132,8 +140,9 @@ class Teams:
 
 @pytest.fixture
 async def teams(fake: FakeBotFramework, teams_db_url: str) -> AsyncIterator[Teams]:
-    settings = Settings(RITME_DATABASE_URL=teams_db_url, RITME_DEFAULT_LANGUAGE="en",
-                        RITME_SECRET_KEY=SECRET_KEY, **fake.env())
+    settings = Settings(
+        RITME_DATABASE_URL=teams_db_url, RITME_DEFAULT_LANGUAGE="en", RITME_SECRET_KEY=SECRET_KEY, **fake.env()
+    )
     clock = Clock(START)
     app = create_app(settings, clock=clock, background=False)
     pace = PaceClock()

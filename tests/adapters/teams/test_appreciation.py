@@ -49,8 +49,11 @@ def chats(teams: Teams) -> dict[str, str]:
 
 
 def cards_in(teams: Teams, conversation: str, since: int = 0) -> list[Sent]:
-    return [s for s in teams.fake.sent[since:] if s.method == "POST" and s.conversation_id == conversation
-            and s.body.get("attachments")]
+    return [
+        s
+        for s in teams.fake.sent[since:]
+        if s.method == "POST" and s.conversation_id == conversation and s.body.get("attachments")
+    ]
 
 
 def colleague_input(card: dict[str, Any]) -> dict[str, Any]:
@@ -67,8 +70,14 @@ async def member_ids(teams: Teams) -> dict[str, str]:
 
 async def test_an_appreciation_round_through_1on1_chats(teams: Teams) -> None:
     fake = teams.fake
-    fake.roster = [account("anna"), account("bram"), {"id": BOT_ID, "name": "Ritme"},
-                   account("chris"), account("dana"), account("eva")]
+    fake.roster = [
+        account("anna"),
+        account("bram"),
+        {"id": BOT_ID, "name": "Ritme"},
+        account("chris"),
+        account("dana"),
+        account("eva"),
+    ]
     fake.page_size = 3  # five people and the bot: two pages
     await teams.install("anna")
 
@@ -112,9 +121,15 @@ async def test_an_appreciation_round_through_1on1_chats(teams: Teams) -> None:
         card = content(cards[me][0])
         colleague = assigned[me] if who != "chris" else next(a for a in opened if a not in (me, assigned[me]))
         value = {**card["actions"][0]["data"], "q.colleague": option[colleague], "q.appreciation": text}
-        answer = teams.activity("message", who, conversation=opened[me], conversation_type="personal",
-                                replyToId=cards[me][0].response_id, value=value,
-                                channelData={"tenant": {"id": TENANT}})
+        answer = teams.activity(
+            "message",
+            who,
+            conversation=opened[me],
+            conversation_type="personal",
+            replyToId=cards[me][0].response_id,
+            value=value,
+            channelData={"tenant": {"id": TENANT}},
+        )
         at = len(fake.sent)
         assert await teams.post(answer) == 201
         replies = fake.sent[at:]

@@ -11,8 +11,13 @@ from rituals.types import Input, InputKind, Option, Prompt
 def prompt(**extra: object) -> Prompt:
     options = (Option(value="a", label="Alpha"), Option(value="b", label="Beta"))
     fields: dict = {
-        "occurrence_id": 7, "ritual_id": 2, "kind": "pulse", "title": "#2 Pulse", "intro": "How is it going?",
-        "context": "Anonymous.", "anonymous": True,
+        "occurrence_id": 7,
+        "ritual_id": 2,
+        "kind": "pulse",
+        "title": "#2 Pulse",
+        "intro": "How is it going?",
+        "context": "Anonymous.",
+        "anonymous": True,
         "inputs": (
             Input(key="mood", label="Mood", kind=InputKind.SCALE, low_label="bad", high_label="great"),
             Input(key="pick", label="Pick one", kind=InputKind.CHOICE, options=options),
@@ -62,11 +67,19 @@ def test_a_closed_prompt_has_no_inputs() -> None:
 
 def test_a_1on1_card_names_the_colleague_and_has_them_chosen() -> None:
     names = ("Anna", "Bram", "Chris", "Dana", "Eva", "Fien", "Gijs", "Hans", "Ilse")
-    colleague = Input(key="colleague", label="Colleague", kind=InputKind.CHOICE,
-                      options=tuple(Option(value=str(i), label=n) for i, n in enumerate(names, start=1)))
+    colleague = Input(
+        key="colleague",
+        label="Colleague",
+        kind=InputKind.CHOICE,
+        options=tuple(Option(value=str(i), label=n) for i, n in enumerate(names, start=1)),
+    )
     p = prompt(inputs=(colleague, Input(key="appreciation", label="What?", kind=InputKind.TEXT)))
-    card = prompt_card(p, lead="You are asked to appreciate **Bram**.", note="Everyone gets a 1:1 chat.",
-                       initial={"colleague": "2", "appreciation": "ignored"})
+    card = prompt_card(
+        p,
+        lead="You are asked to appreciate **Bram**.",
+        note="Everyone gets a 1:1 chat.",
+        initial={"colleague": "2", "appreciation": "ignored"},
+    )
     texts = [b.get("text") for b in card["body"] if b["type"] == "TextBlock"]
     assert "You are asked to appreciate **Bram**." in texts
     assert "Anonymous. · Everyone gets a 1:1 chat." in texts
@@ -74,7 +87,9 @@ def test_a_1on1_card_names_the_colleague_and_has_them_chosen() -> None:
     assert choice["value"] == "2" and choice["style"] == "compact"  # nine colleagues: a dropdown
     text = next(b for b in card["body"] if b.get("id") == "q.appreciation")
     assert "value" not in text
-    assert "value" not in next(b for b in prompt_card(p, initial={"colleague": "99"})["body"] if b.get("id") == "q.colleague")
+    assert "value" not in next(
+        b for b in prompt_card(p, initial={"colleague": "99"})["body"] if b.get("id") == "q.colleague"
+    )
     closed = prompt_card(replace(p, closed=True), lead="You are asked to appreciate **Bram**.", note="x")
     assert "Bram" not in str(closed) and "actions" not in closed
 

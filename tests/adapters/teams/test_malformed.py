@@ -43,8 +43,11 @@ CASES: dict[str, tuple[str, dict[str, Any], Callable[[dict[str, Any]], None]]] =
     "membersAdded without ids": ("conversationUpdate", {}, setting("membersAdded", [{"name": "Bram"}])),
     "membersRemoved a string": ("conversationUpdate", {}, setting("membersRemoved", "29:bram")),
     "from {}": ("message", {"text": ADD}, setting("from", {})),
-    "from without id, answering": ("message", {"value": {"ritme": "answer", "occurrence_id": 1}},
-                                   setting("from", {"name": "Anna"})),
+    "from without id, answering": (
+        "message",
+        {"value": {"ritme": "answer", "occurrence_id": 1}},
+        setting("from", {"name": "Anna"}),
+    ),
     "no from": ("message", {"text": ADD}, without("from")),
     "no recipient": ("message", {"text": ADD}, without("recipient")),
     "no serviceUrl": ("message", {"text": ADD}, without("serviceUrl")),
@@ -59,13 +62,17 @@ CASES: dict[str, tuple[str, dict[str, Any], Callable[[dict[str, Any]], None]]] =
 async def everything(teams: Teams) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table."""
     async with teams.app[REPO].session() as s:
-        return {t.name: sorted(map(tuple, (await s.execute(select(t))).all()), key=repr)
-                for t in Base.metadata.sorted_tables}
+        return {
+            t.name: sorted(map(tuple, (await s.execute(select(t))).all()), key=repr)
+            for t in Base.metadata.sorted_tables
+        }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 async def test_a_malformed_activity_gets_400_and_changes_nothing(
-    teams: Teams, case: str, caplog: pytest.LogCaptureFixture,
+    teams: Teams,
+    case: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert await teams.install("anna") == 201
     before, sent = await everything(teams), len(teams.fake.sent)
@@ -92,9 +99,17 @@ async def test_without_a_token_a_malformed_activity_is_still_401(teams: Teams) -
 async def test_the_shapes_teams_sends_still_pass(teams: Teams) -> None:
     """Optional parts missing or null are fine: a personal chat has no team, a member no name."""
     assert await teams.install("anna") == 201
-    personal = teams.activity("message", "bram", conversation="a:1on1-bram", conversation_type="personal",
-                              text="help", channelData={"tenant": {"id": "tenant-1"}}, entities=None,
-                              attachments=[], replyToId=None)
+    personal = teams.activity(
+        "message",
+        "bram",
+        conversation="a:1on1-bram",
+        conversation_type="personal",
+        text="help",
+        channelData={"tenant": {"id": "tenant-1"}},
+        entities=None,
+        attachments=[],
+        replyToId=None,
+    )
     personal["from"] = {"id": "29:bram", "aadObjectId": "aad-bram"}
     before = len(teams.fake.sent)
     assert await teams.post(personal) == 201
@@ -105,10 +120,13 @@ async def test_the_shapes_teams_sends_still_pass(teams: Teams) -> None:
     assert await teams.post(left) == 201
 
 
-@pytest.mark.parametrize("value", ["x", 7, ["x"], {"action": "x"}, {"action": {"type": "Action.Submit"}},
-                                   {"unexpected": 1}])
+@pytest.mark.parametrize(
+    "value", ["x", 7, ["x"], {"action": "x"}, {"action": {"type": "Action.Submit"}}, {"unexpected": 1}]
+)
 async def test_a_malformed_card_action_gets_a_short_4xx(
-    teams: Teams, value: Any, caplog: pytest.LogCaptureFixture,
+    teams: Teams,
+    value: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert await teams.install("anna") == 201
     before, sent = await everything(teams), len(teams.fake.sent)

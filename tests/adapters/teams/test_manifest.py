@@ -38,9 +38,9 @@ def pixels(png: bytes) -> tuple[int, int, list[tuple[int, ...]]]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, width, height = 8, b"", 0, 0
     while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
-        data = png[pos + 8:pos + 8 + length]
-        crc = struct.unpack(">I", png[pos + 8 + length:pos + 12 + length])[0]
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        data = png[pos + 8 : pos + 8 + length]
+        crc = struct.unpack(">I", png[pos + 8 + length : pos + 12 + length])[0]
         assert crc == zlib.crc32(kind + data) & 0xFFFFFFFF
         if kind == b"IHDR":
             width, height, depth, colour = struct.unpack(">IIBB", data[:10])
@@ -52,9 +52,9 @@ def pixels(png: bytes) -> tuple[int, int, list[tuple[int, ...]]]:
     stride = 1 + 4 * width
     out = []
     for y in range(height):
-        row = raw[y * stride:(y + 1) * stride]
+        row = raw[y * stride : (y + 1) * stride]
         assert row[0] == 0
-        out += [tuple(row[1 + 4 * x:5 + 4 * x]) for x in range(width)]
+        out += [tuple(row[1 + 4 * x : 5 + 4 * x]) for x in range(width)]
     return width, height, out
 
 
@@ -77,9 +77,17 @@ def test_package_has_the_files_at_its_root(package: zipfile.ZipFile) -> None:
 def test_manifest_and_localization_validate_against_the_official_schemas(package: zipfile.ZipFile) -> None:
     m = json.loads(package.read("manifest.json"))
     nl = json.loads(package.read("nl.json"))
-    assert m["$schema"] == f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
-    assert nl["$schema"] == f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
-    assert f"v{MANIFEST_VERSION}" in (SCHEMAS / "README.md").read_text(encoding="utf-8")  # the schemas shipped are that version
+    assert (
+        m["$schema"]
+        == f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+    )
+    assert (
+        nl["$schema"]
+        == f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
+    )
+    assert f"v{MANIFEST_VERSION}" in (SCHEMAS / "README.md").read_text(
+        encoding="utf-8"
+    )  # the schemas shipped are that version
     assert schema_errors(m, "MicrosoftTeams.schema.json") == []
     assert schema_errors(nl, "MicrosoftTeams.Localization.schema.json") == []
 
@@ -135,7 +143,9 @@ def test_icons_have_the_sizes_teams_wants(package: zipfile.ZipFile) -> None:
     assert {p for p in outline if p[3]} == {(255, 255, 255, 255)}  # white outline only
 
 
-def test_without_an_app_id_it_says_which_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_an_app_id_it_says_which_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MicrosoftAppId", raising=False)
     assert main(["teams-manifest", str(tmp_path / "x.zip")]) == 2

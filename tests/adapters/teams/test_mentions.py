@@ -13,8 +13,11 @@ from tests.adapters.teams.conftest import BOT_ID, PEOPLE, Teams, account, card_t
 
 
 def mention(who: dict[str, Any], text: str | None = None) -> dict[str, Any]:
-    return {"type": "mention", "text": text or f"<at>{who['name']}</at>",
-            "mentioned": {"id": who["id"], "name": who["name"]}}
+    return {
+        "type": "mention",
+        "text": text or f"<at>{who['name']}</at>",
+        "mentioned": {"id": who["id"], "name": who["name"]},
+    }
 
 
 async def say(teams: Teams, who: str, text: str, entities: list[dict[str, Any]]) -> dict[str, Any]:
@@ -37,8 +40,9 @@ BOT = {"id": BOT_ID, "name": "Ritme"}
 async def test_role_add_with_a_mention_names_that_person(teams: Teams) -> None:
     teams.fake.roster = [account("anna"), account("bram")]
     await teams.install("anna")
-    answer = await say(teams, "anna", "<at>Ritme</at> role add leader <at>Bram</at>",
-                       [mention(BOT), mention(PEOPLE["bram"])])
+    answer = await say(
+        teams, "anna", "<at>Ritme</at> role add leader <at>Bram</at>", [mention(BOT), mention(PEOPLE["bram"])]
+    )
     assert "Bram is now leader" in card_text(answer), card_text(answer)
     assert ("leader", "aad-bram", "Bram") in await roles(teams)
 
@@ -78,8 +82,12 @@ async def test_a_known_person_is_not_looked_up_again(teams: Teams) -> None:
 async def test_a_mention_in_free_text_stays_a_name(teams: Teams) -> None:
     teams.fake.roster = [account("anna"), account("bram")]
     await teams.install("anna")
-    await say(teams, "anna", "<at>Ritme</at> goal set Read with <at>Bram</at> every day",
-              [mention(BOT), mention(PEOPLE["bram"])])
+    await say(
+        teams,
+        "anna",
+        "<at>Ritme</at> goal set Read with <at>Bram</at> every day",
+        [mention(BOT), mention(PEOPLE["bram"])],
+    )
     goal = card_text(await teams.say("chris", "goal"))
     assert "Read with Bram every day" in goal, goal
     assert teams.fake.reads == []  # nobody to look up for a goal

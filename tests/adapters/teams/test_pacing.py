@@ -113,9 +113,16 @@ def test_backoff_doubles_with_jitter_and_honours_retry_after() -> None:
 def retrying_platform(teams: Teams, pace: PaceClock, **retry: float) -> TeamsPlatform:
     app_platform = teams.app[ENGINE].platforms["teams"]
     assert isinstance(app_platform, TeamsPlatform)
-    return TeamsPlatform(app_platform.adapter, app_platform.app_id, app_platform.references,
-                         pacer=Pacer(), tenant_pacer=Pacer(), retry=Retry(**retry),  # type: ignore[arg-type]
-                         sleep=pace.sleep, rng=random.Random(11))
+    return TeamsPlatform(
+        app_platform.adapter,
+        app_platform.app_id,
+        app_platform.references,
+        pacer=Pacer(),
+        tenant_pacer=Pacer(),
+        retry=Retry(**retry),  # type: ignore[arg-type]
+        sleep=pace.sleep,
+        rng=random.Random(11),
+    )
 
 
 CHANNEL = ChannelRef(platform="teams", workspace_id=TENANT, channel_id=GENERAL)
@@ -168,7 +175,9 @@ async def test_a_long_retry_after_goes_back_to_the_outbox_and_is_sent_after_it(t
     async with teams.app[REPO].session() as s:
         pending = (await s.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending"))).all()
     assert len(pending) == 1 and pending[0].next_attempt_at is not None
-    assert pending[0].next_attempt_at.replace(tzinfo=None) == (teams.clock.now + timedelta(seconds=60)).replace(tzinfo=None)
+    assert pending[0].next_attempt_at.replace(tzinfo=None) == (teams.clock.now + timedelta(seconds=60)).replace(
+        tzinfo=None
+    )
     teams.clock.advance(seconds=61)
     await teams.deliver()
     assert posts(teams) == before + 1

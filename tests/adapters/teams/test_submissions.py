@@ -15,8 +15,9 @@ def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def filled(card: dict[str, Any], text: str = "Fine.") -> dict[str, Any]:
     """The card's submit data with every input answered: the last choice, or ``text``."""
-    values = {ident: block["choices"][-1]["value"] if "choices" in block else text
-              for ident, block in inputs(card).items()}
+    values = {
+        ident: block["choices"][-1]["value"] if "choices" in block else text for ident, block in inputs(card).items()
+    }
     return {**card["actions"][0]["data"], **values}
 
 
@@ -110,7 +111,8 @@ async def test_in_a_1on1_chat_the_card_keeps_the_answer_to_change(teams: Teams) 
         assert own["actions"][0]["data"] == card["actions"][0]["data"]  # it can be sent again
         assert "You can change it until the round closes" in card_text(own)
         assert {i: b.get("value") for i, b in inputs(own).items()} == {
-            i: v for i, v in filled(card, text).items() if i.startswith("q.")}
+            i: v for i, v in filled(card, text).items() if i.startswith("q.")
+        }
         (confirmed,) = into(sent, "a:1on1-bram")
         assert "saved" in confirmed.body["text"].lower()
     answers = {i: v for i, v in filled(card, "A good week, after all.").items() if i.startswith("q.")}
@@ -123,8 +125,9 @@ async def test_in_a_1on1_chat_an_anonymous_card_says_it_was_saved_without_inputs
     await teams.say("bram", "help")
     prompt = await posted_card(teams, "add pulse every monday at 09:00")
     card = prompt.body["attachments"][0]["content"]
-    sent = await submit(teams, "bram", filled(card), "act-own", conversation="a:1on1-bram",
-                        conversation_type="personal")
+    sent = await submit(
+        teams, "bram", filled(card), "act-own", conversation="a:1on1-bram", conversation_type="personal"
+    )
     (update,) = [s for s in sent if s.method == "PUT"]
     own = update.body["attachments"][0]["content"]
     assert "actions" not in own and not inputs(own)

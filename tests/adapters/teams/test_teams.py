@@ -18,8 +18,14 @@ from tests.fakes.botframework import ISSUER, FakeBotFramework
 
 def expired(fake: FakeBotFramework) -> str:
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": fake.app_id, "serviceurl": fake.service_url,
-              "nbf": now - 7200, "iat": now - 7200, "exp": now - 3600}
+    claims = {
+        "iss": ISSUER,
+        "aud": fake.app_id,
+        "serviceurl": fake.service_url,
+        "nbf": now - 7200,
+        "iat": now - 7200,
+        "exp": now - 3600,
+    }
     return "Bearer " + jwt.encode(claims, fake.key, algorithm="RS256", headers={"kid": fake.key_id})
 
 
@@ -83,8 +89,7 @@ async def test_install_command_prompt_answers_and_review(teams: Teams) -> None:
     card_id = prompt.response_id
 
     async def submit(who: str, text: str, activity_id: str | None = None) -> dict[str, Any]:
-        activity = teams.activity("message", who, replyToId=card_id,
-                                  value={**data, inputs[0]["id"]: text})
+        activity = teams.activity("message", who, replyToId=card_id, value={**data, inputs[0]["id"]: text})
         if activity_id:
             activity["id"] = activity_id
         return activity
@@ -194,7 +199,9 @@ async def test_throttling_and_removal_become_delivery_errors(teams: Teams) -> No
 async def test_no_reference_is_a_permanent_delivery_error(teams: Teams) -> None:
     platform = platform_of(teams)
     with pytest.raises(DeliveryError) as err:
-        await platform.send_notice(ChannelRef(platform="teams", workspace_id=TENANT, channel_id="19:unknown"), Notice(text="hi"))
+        await platform.send_notice(
+            ChannelRef(platform="teams", workspace_id=TENANT, channel_id="19:unknown"), Notice(text="hi")
+        )
     assert not err.value.retryable
 
 
@@ -251,11 +258,12 @@ async def installed_and_run(teams: Teams, kind: str) -> dict[str, Any]:
 
 async def test_universal_action_answers_and_returns_the_card(teams: Teams) -> None:
     data = await installed_and_run(teams, "reflection")
-    value = {"action": {"type": "Action.Execute", "verb": "answer", "data": {**data, "q.answer": "Calm week."}},
-             "trigger": "manual"}
+    value = {
+        "action": {"type": "Action.Execute", "verb": "answer", "data": {**data, "q.answer": "Calm week."}},
+        "trigger": "manual",
+    }
     activity = teams.activity("invoke", "chris", name="adaptiveCard/action", value=value)
-    resp = await teams.client.post("/api/messages", json=activity,
-                                   headers={"Authorization": teams.fake.sign()})
+    resp = await teams.client.post("/api/messages", json=activity, headers={"Authorization": teams.fake.sign()})
     assert resp.status == 200
     body = await resp.json()
     assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
@@ -266,8 +274,14 @@ async def test_universal_action_answers_and_returns_the_card(teams: Teams) -> No
 
     # From a 1:1 chat, the member's own card keeps their answer, to change it.
     value["action"]["data"]["q.answer"] = "Calm week, busy Friday."
-    activity = teams.activity("invoke", "chris", name="adaptiveCard/action", value=value,
-                              conversation="a:1on1-chris", conversation_type="personal")
+    activity = teams.activity(
+        "invoke",
+        "chris",
+        name="adaptiveCard/action",
+        value=value,
+        conversation="a:1on1-chris",
+        conversation_type="personal",
+    )
     resp = await teams.client.post("/api/messages", json=activity, headers={"Authorization": teams.fake.sign()})
     own = (await resp.json())["value"]
     assert "actions" in own and "Answer saved" in card_text(own)
@@ -283,8 +297,13 @@ async def test_only_the_team_answers_its_rounds(teams: Teams) -> None:
     occurrence = int(data["occurrence_id"])
     trudy = {"id": "29:trudy", "aadObjectId": "aad-trudy", "name": "Trudy"}
     for tenant in ("evil-tenant", "tenant-1"):
-        activity = teams.activity("message", "eva", conversation="a:1on1-trudy", conversation_type="personal",
-                                  value={**data, "q.score": "5", "q.takeaway": "not my team"})
+        activity = teams.activity(
+            "message",
+            "eva",
+            conversation="a:1on1-trudy",
+            conversation_type="personal",
+            value={**data, "q.score": "5", "q.takeaway": "not my team"},
+        )
         activity["from"] = trudy
         activity["conversation"]["tenantId"] = tenant
         activity["channelData"] = {"tenant": {"id": tenant}}
@@ -306,7 +325,9 @@ async def test_a_personal_chat_is_no_team(teams: Teams) -> None:
     await teams.say("anna", "language nl")
 
     async def personal(text: str) -> str:
-        activity = teams.activity("message", "anna", conversation="a:1on1-anna", conversation_type="personal", text=text)
+        activity = teams.activity(
+            "message", "anna", conversation="a:1on1-anna", conversation_type="personal", text=text
+        )
         activity["channelData"] = {"tenant": {"id": "tenant-1"}}
         before = len(teams.fake.sent)
         assert await teams.post(activity) == 201
@@ -314,7 +335,9 @@ async def test_a_personal_chat_is_no_team(teams: Teams) -> None:
         return card_text(reply.body["attachments"][0]["content"])
 
     refused = await personal("add checkout every monday at 09:00")
-    assert "Gebruik dit in het kanaal van je team" in refused and "Je teams: Groep 7 / General." in refused  # her team's language
+    assert (
+        "Gebruik dit in het kanaal van je team" in refused and "Je teams: Groep 7 / General." in refused
+    )  # her team's language
     assert "Je doet niet mee aan de volgende duoronde van: Groep 7 / General." in await personal("duos overslaan")
     async with teams.app[REPO].session() as s:
         teams_made = list(await s.scalars(select(Team.channel_id)))

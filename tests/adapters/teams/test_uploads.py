@@ -32,8 +32,9 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBotFrameworkWithFiles]
         yield bf
 
 
-async def send(teams: Teams, text: str, attachments: list[dict[str, Any]], *, who: str = "anna",
-               personal: bool = False) -> dict[str, Any]:
+async def send(
+    teams: Teams, text: str, attachments: list[dict[str, Any]], *, who: str = "anna", personal: bool = False
+) -> dict[str, Any]:
     """A message with files to the bot; returns the card it answered with."""
     before = len(teams.fake.sent)
     where: dict[str, Any] = {"conversation": PERSONAL, "conversation_type": "personal"} if personal else {}
@@ -49,17 +50,21 @@ async def send(teams: Teams, text: str, attachments: list[dict[str, Any]], *, wh
 
 async def install_personal(teams: Teams, who: str = "anna") -> None:
     """Anna adds Ritme to her personal chat (no team is made of it)."""
-    activity = teams.activity("conversationUpdate", who, conversation=PERSONAL, conversation_type="personal",
-                              membersAdded=[{"id": BOT_ID}])
+    activity = teams.activity(
+        "conversationUpdate", who, conversation=PERSONAL, conversation_type="personal", membersAdded=[{"id": BOT_ID}]
+    )
     activity["channelData"] = {"tenant": {"id": "tenant-1"}}
     assert await teams.post(activity) == 201
 
 
 async def holidays(teams: Teams, channel: str) -> list[tuple[str, str, str]]:
     async with teams.app[REPO].session() as s:
-        rows = await s.execute(select(Holiday.start_date, Holiday.end_date, Holiday.name)
-                               .join(Team, Team.id == Holiday.team_id).where(Team.channel_id == channel)
-                               .order_by(Holiday.start_date))
+        rows = await s.execute(
+            select(Holiday.start_date, Holiday.end_date, Holiday.name)
+            .join(Team, Team.id == Holiday.team_id)
+            .where(Team.channel_id == channel)
+            .order_by(Holiday.start_date)
+        )
         return [(a.isoformat(), b.isoformat(), n) for a, b, n in rows.all()]
 
 
@@ -69,8 +74,10 @@ async def test_a_calendar_in_a_personal_chat_is_imported(teams: Teams) -> None:
     await install_personal(teams)
     card = await send(teams, "holiday import", [fake.personal_file("vakanties.ics", ICS)], personal=True)
     assert "Holiday periods added: 2" in card_text(card) and "For the team Groep 7" in card_text(card)
-    assert await holidays(teams, GENERAL) == [("2026-11-30", "2026-11-30", "Studiedag"),
-                                              ("2026-12-21", "2027-01-01", "Kerstvakantie")]
+    assert await holidays(teams, GENERAL) == [
+        ("2026-11-30", "2026-11-30", "Studiedag"),
+        ("2026-12-21", "2027-01-01", "Kerstvakantie"),
+    ]
     assert await holidays(teams, PERSONAL) == []
     [fetched] = fake.downloads
     assert fetched.path.startswith("/sharepoint/") and fetched.token == ""  # a pre-authenticated link
@@ -145,20 +152,27 @@ async def test_export_is_a_link_sent_privately_and_says_why(teams: Teams) -> Non
 
 
 def test_the_manifest_lets_people_send_files() -> None:
-    bots = manifest(app_id="00000000-0000-0000-0000-00000000b07d", public_url="https://ritme.example.org",
-                    commands=teams_menu())["bots"]
+    bots = manifest(
+        app_id="00000000-0000-0000-0000-00000000b07d", public_url="https://ritme.example.org", commands=teams_menu()
+    )["bots"]
     assert bots[0]["supportsFiles"] is True
 
 
 def test_only_the_connector_gets_the_token() -> None:
-    activity = Activity().deserialize({
-        "type": "message", "serviceUrl": "https://smba.trafficmanager.net/emea/",
-        "attachments": [
-            {"contentType": "text/calendar", "name": "a.ics",
-             "contentUrl": "https://smba.trafficmanager.net/emea/v3/attachments/1/views/original"},
-            {"contentType": "text/calendar", "name": "b.ics", "contentUrl": "https://files.example/b.ics"},
-            {"contentType": "text/html", "content": "<p>holiday import</p>"},
-            {"contentType": "application/pdf", "name": "c.pdf", "contentUrl": "https://files.example/c.pdf"},
-        ],
-    })
+    activity = Activity().deserialize(
+        {
+            "type": "message",
+            "serviceUrl": "https://smba.trafficmanager.net/emea/",
+            "attachments": [
+                {
+                    "contentType": "text/calendar",
+                    "name": "a.ics",
+                    "contentUrl": "https://smba.trafficmanager.net/emea/v3/attachments/1/views/original",
+                },
+                {"contentType": "text/calendar", "name": "b.ics", "contentUrl": "https://files.example/b.ics"},
+                {"contentType": "text/html", "content": "<p>holiday import</p>"},
+                {"contentType": "application/pdf", "name": "c.pdf", "contentUrl": "https://files.example/c.pdf"},
+            ],
+        }
+    )
     assert [(f.name, f.with_token) for f in calendar_files(activity)] == [("a.ics", True), ("b.ics", False)]
