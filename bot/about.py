@@ -9,6 +9,8 @@ script, no third-party request.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from bot.config import Settings
@@ -126,7 +128,9 @@ def render(page: tuple[str, str, tuple[tuple[str, str], ...]], _: Translator) ->
 
 
 def about_routes(settings: Settings) -> list[web.RouteDef]:
-    def page(content: tuple[str, str, tuple[tuple[str, str], ...]]) -> web.Handler:
+    def page(
+        content: tuple[str, str, tuple[tuple[str, str], ...]],
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handler(request: web.Request) -> web.Response:
             _ = translator(language(request, settings.default_language))
             return web.Response(

@@ -236,10 +236,14 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
-_NAMES = {
-    name: (f.validation_alias if isinstance(f.validation_alias, str) else f.validation_alias.choices[0])
-    for name, f in Settings.model_fields.items()
-}  # type: ignore[union-attr]
+def _variable(alias: object) -> str:
+    """The environment variable a field is read from (its alias, or its first alias)."""
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return str(alias)
+
+
+_NAMES = {name: _variable(f.validation_alias) for name, f in Settings.model_fields.items()}
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -331,9 +331,9 @@ def line_chart(
         f"<title>{esc(label)}</title>",
         '<g class="grid">',
     ]
-    for v in range(int(lo), int(hi) + 1):
-        parts.append(f'<line x1="{left}" x2="{right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>')
-        parts.append(f'<text class="ylabel" x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{v}</text>')
+    for level in range(int(lo), int(hi) + 1):
+        parts.append(f'<line x1="{left}" x2="{right}" y1="{y(level):.1f}" y2="{y(level):.1f}"/>')
+        parts.append(f'<text class="ylabel" x="{left - 8}" y="{y(level) + 4:.1f}" text-anchor="end">{level}</text>')
     parts.append('</g><g class="ticks">')
     for tick in month_ticks(start, end, month_every):
         x = axis.x(tick)
@@ -345,11 +345,11 @@ def line_chart(
         if not points:
             continue
         coords = [(axis.x(d), y(v)) for d, v in sorted(points)]
-        path = "M" + " L".join(f"{x:.1f},{yy:.1f}" for x, yy in coords)
+        path = "M" + " L".join(f"{px:.1f},{py:.1f}" for px, py in coords)
         parts.append(f'<path class="series {css}" d="{path}" fill="none"/>')
-        for (d, v), (x, yy) in zip(sorted(points), coords, strict=True):
+        for (d, v), (px, py) in zip(sorted(points), coords, strict=True):
             parts.append(
-                f'<circle class="dot {css}" cx="{x:.1f}" cy="{yy:.1f}" r="3"><title>{d.isoformat()}: {_.decimal(v)}</title></circle>'
+                f'<circle class="dot {css}" cx="{px:.1f}" cy="{py:.1f}" r="3"><title>{d.isoformat()}: {_.decimal(v)}</title></circle>'
             )
     parts.append("</svg>")
     return "".join(parts)

@@ -214,7 +214,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             try:
                 await job()
             finally:
-                running.discard(current)  # type: ignore[arg-type]
+                if current is not None:
+                    running.discard(current)
 
         return run
 

@@ -168,7 +168,7 @@ class Engine:
     ) -> int | None:
         day = planned.astimezone(ZoneInfo(team.timezone)).date()
         holiday = self._holiday(context, team, day) if skip_holidays else None
-        common = {"ritual_id": ritual.id, "planned_at": planned, "claimed_by": self.settings.replica}
+        common: dict[str, Any] = {"ritual_id": ritual.id, "planned_at": planned, "claimed_by": self.settings.replica}
         if holiday:
             await tx.add_occurrence(
                 **common, status="skipped", reason=holiday, content={}, opened_at=None, closes_at=None

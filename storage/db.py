@@ -10,11 +10,11 @@ import time
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import CursorResult, Result, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -238,3 +238,8 @@ async def ping(engine: AsyncEngine) -> bool:
     except Exception as exc:  # any driver error means: not answering
         log.warning("database ping failed: %s", exc)
         return False
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE changed (its result is a ``CursorResult``)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)

@@ -54,19 +54,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import CursorResult, Text, cast, delete, false, func, or_, select, update
+from sqlalchemy import Text, cast, delete, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rituals.former import FORMER_COLLEAGUE, SHOWN_AS
 from rituals.i18n import translator
 from storage.answers.rows import rewrite_sealed, withdraw_sealed
 from storage.answers.seal import Sealer
-from storage.db import sessionmaker, truncate_wal, vacuum
+from storage.db import rowcount, sessionmaker, truncate_wal, vacuum
 from storage.models import (
     DELIVERED_NOTICE,
     Action,
@@ -247,7 +246,7 @@ async def erase_member(s: AsyncSession, member_id: int, sealer: Sealer) -> Erase
     rounds = select(Occurrence.id).where(Occurrence.ritual_id.in_(rituals))
 
     async def changed(table: str, stmt: Any) -> None:
-        if typing.cast(CursorResult[Any], await s.execute(stmt)).rowcount:
+        if rowcount(await s.execute(stmt)):
             touched.add(table)
 
     own = (await s.scalars(select(Reply.values).where(Reply.member_id == member_id))).all()
@@ -473,7 +472,7 @@ async def _outbox(s: AsyncSession, scrub: Scrubber, quotes: Quotes, teams: dict[
         .where(o.team_id.in_(list(teams)), o.status == "failed", cast(o.payload, Text).contains('"type": "notice"'))
         .values(payload=DELIVERED_NOTICE)
     )
-    if result.rowcount:  # type: ignore[attr-defined]
+    if rowcount(result):
         touched.add("outbox")
     rows = (
         await s.execute(
@@ -509,7 +508,7 @@ async def _channel_messages(s: AsyncSession, scrub: Scrubber, quotes: Quotes, pl
     in others' their answers quoted (a round's results) become "…", their name "a former
     colleague"."""
     result = await s.execute(delete(ChannelMessage).where(ChannelMessage.user_id == scrub.user_id))
-    if result.rowcount:  # type: ignore[attr-defined]
+    if rowcount(result):
         touched.add("channel_messages")
     languages = dict((await s.execute(select(Team.channel_id, Team.language).where(Team.platform == platform))).all())
     rows = (

@@ -30,6 +30,7 @@ from sqlalchemy.sql.selectable import Select
 
 from rituals.kinds.base import words_threshold
 from rituals.ports import OccurrenceView, ReplyView, RitualView, TeamView
+from storage.db import rowcount
 from storage.models import (
     Action,
     AuditEntry,
@@ -140,7 +141,7 @@ class ReadTx:
     async def rituals(self, team_id: int) -> list[RitualView]:
         table = table_of(Ritual)
         rows = await self.conn.execute(select(table).where(table.c.team_id == team_id).order_by(table.c.id))
-        return [ritual_view(r) for r in rows.all()]  # type: ignore[arg-type]
+        return [ritual_view(r) for r in rows.all()]  # type: ignore[arg-type]  # a Core row has the model's attributes
 
     async def invited_count(self, team_id: int) -> int:
         """How many members the team has: who its rounds invite."""
@@ -226,8 +227,9 @@ class ReadTx:
                 else []
             )
             rank = {mid: (i, name or uid) for i, (mid, name, uid) in enumerate(names)}
-            ordered = sorted((r for r in found if r[1] in rank), key=lambda r: (r[0], rank[r[1]][0]))
-            rows = [(occ, rank[member][1], text) for occ, member, text in ordered if member is not None]
+            named = [(occ, member, text) for occ, member, text in found if member is not None and member in rank]
+            ordered = sorted(named, key=lambda r: (r[0], rank[r[1]][0]))
+            rows = [(occ, rank[member][1], text) for occ, member, text in ordered]
         values = json.loads("[" + ",".join([text or "null" for _occ, _name, text in rows]) + "]")
         return [
             NamedAnswer(occurrence_id=occ, member_name=name, values=value or {})
@@ -314,7 +316,7 @@ class ReadTx:
             .order_by(table.c.planned_at.desc(), table.c.id.desc())
             .limit(limit)
         )
-        return [occurrence_view(o) for o in rows.all()]  # type: ignore[arg-type]
+        return [occurrence_view(o) for o in rows.all()]  # type: ignore[arg-type]  # a Core row has the model's attributes
 
     async def replies(self, occurrence_ids: Collection[int]) -> dict[int, list[ReplyView]]:
         """The replies of each occurrence, by member name (anonymous ones have none)."""
@@ -392,7 +394,7 @@ class Queries:
                     or_(OutboxMessage.occurrence_id.is_(None), OutboxMessage.occurrence_id.in_(closed)),
                 )
             )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return rowcount(result)
 
     async def delete_expired_replies(self, now: datetime) -> int:
         """Delete replies older than their team's ``retention_days``; the number deleted.
@@ -410,7 +412,7 @@ class Queries:
                 cutoff = today - timedelta(days=int(days))
                 teams = select(Team.id).where(Team.retention_days == days)
                 result = await s.execute(delete(Reply).where(Reply.team_id.in_(teams), Reply.created_on < cutoff))
-                deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
+                deleted += rowcount(result)
                 old_rounds = (
                     select(Occurrence.id)
                     .join(Ritual, Ritual.id == Occurrence.ritual_id)

@@ -27,6 +27,7 @@ from rituals.ports import (
     TeamView,
 )
 from rituals.types import Actor, ChannelRef
+from storage.db import rowcount
 from storage.erasure import forget_member
 from storage.models import (
     Action,
@@ -164,7 +165,7 @@ class Repo(Store):
             result = await s.execute(
                 delete(TeamMember).where(TeamMember.team_id == team_id, TeamMember.member_id.in_(leaving))
             )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return rowcount(result)
 
     async def member_teams(self, actor: Actor, limit: int = 20) -> list[tuple[TeamView, int]]:
         """The active teams a person is in, oldest first, each with their member id."""
@@ -215,7 +216,7 @@ class Repo(Store):
                     RoleGrant.team_id == team_id, RoleGrant.member_id == member_id, RoleGrant.role == role
                 )
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(rowcount(result))
 
     async def role_list(self, team_id: int) -> list[tuple[str, str, str]]:
         """(role, user id, display name) of every grant in the team."""
@@ -454,7 +455,7 @@ class Repo(Store):
             result = await s.execute(
                 delete(Holiday).where(Holiday.team_id == team_id, Holiday.start_date == start, Holiday.end_date == end)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(rowcount(result))
 
     async def holidays(self, team_id: int) -> list[tuple[date, date, str]]:
         async with self.session() as s:

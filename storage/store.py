@@ -126,7 +126,7 @@ class SqlTx(AnswerRows):
             .order_by(table.c.planned_at.desc(), table.c.id.desc())
             .limit(limit)
         )
-        return [occurrence_view(o) for o in rows.all()]  # type: ignore[arg-type]
+        return [occurrence_view(o) for o in rows.all()]
 
     async def open_occurrences(self, ritual_id: int) -> list[OccurrenceView]:
         rows = await self.s.scalars(
@@ -151,7 +151,7 @@ class SqlTx(AnswerRows):
             .where(Occurrence.id == occurrence_id, Occurrence.status == "open")
             .values(status="closed", closed_at=now)
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not result.rowcount:
             return False
         await self.open_sealed(occurrence_id, now)
         return True
@@ -163,11 +163,7 @@ class SqlTx(AnswerRows):
         ritual_ids = sorted({r.id for r in rituals})
         teams = {
             row.id: team_view(row)
-            for row in (
-                await self.s.execute(  # type: ignore[arg-type]
-                    select(table_of(Team)).where(table_of(Team).c.id.in_(team_ids))
-                )
-            ).all()
+            for row in (await self.s.execute(select(table_of(Team)).where(table_of(Team).c.id.in_(team_ids)))).all()
         }
         holidays: dict[int, list[tuple[date, date, str]]] = {}
         for team_id, first, last, name in (

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from yarl import URL
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -141,9 +142,7 @@ class Doors:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def door_keeper(
-    doors: Doors, resources: Collection[web.AbstractResource]
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def door_keeper(doors: Doors, resources: Collection[web.AbstractResource]) -> Middleware:
     """Middleware that keeps the playground's own routes (``resources``) behind ``doors``;
     other routes (health, Slack, Teams, review pages) are left as they are."""
     guarded = set(resources)

@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +78,9 @@ class Stop:
     json: bool = False
 
     def bolt(self) -> BoltResponse:
-        headers = {"content-type": "application/json" if self.json else "text/plain;charset=utf-8"}
+        headers: dict[str, str | Sequence[str]] = {
+            "content-type": "application/json" if self.json else "text/plain;charset=utf-8"
+        }
         return BoltResponse(status=self.status, body=self.text, headers=headers)
 
 

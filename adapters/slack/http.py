@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -81,7 +82,8 @@ class SlackHttp:
         if problem:
             log.info("slack: signed request refused: %s", problem)
             return web.Response(status=400, text=problem)
-        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
+        as_bolt: dict[str, str | Sequence[str]] = dict(headers)
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=as_bolt)
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
     async def answer_form(self, text: str, payload: dict[str, object], headers: dict[str, str]) -> web.Response:

@@ -173,7 +173,8 @@ def parse_submit(data: Any) -> tuple[int, dict[str, Any]] | None:
         return None
     if occurrence_id not in DB_IDS:
         return None
-    multi = data.get("multi") if isinstance(data.get("multi"), list) else []
+    given = data.get("multi")
+    multi: list[Any] = given if isinstance(given, list) else []
     values: dict[str, Any] = {}
     for key, raw in data.items():
         if isinstance(key, str) and key.startswith(INPUT_PREFIX):

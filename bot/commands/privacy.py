@@ -169,7 +169,7 @@ async def do_privacy_retention(
 async def personal_reminders(
     ritme: Ritme, actor: Actor, cmd: Command, teams: list[tuple[TeamView, int]], _: Translator
 ) -> Notice:
-    return await do_reminders(ritme, cmd, None, await ritme.member_for(actor, None), "member", _)
+    return await set_reminders(ritme, cmd, await ritme.member_for(actor, None), _)
 
 
 @command(
@@ -179,9 +179,12 @@ async def personal_reminders(
     personal=personal_reminders,
     help=(N_("reminders off"), N_("no reminders for you (reminders on: back on)")),
 )
-async def do_reminders(
-    ritme: Ritme, cmd: Command, team: TeamView | None, member_id: int, role: str, _: Translator
-) -> Notice:
+async def do_reminders(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    return await set_reminders(ritme, cmd, member_id, _)
+
+
+async def set_reminders(ritme: Ritme, cmd: Command, member_id: int, _: Translator) -> Notice:
+    """Reminders off or on for a member, in a channel or a one-to-one chat."""
     await ritme.repo.set_mute(member_id, not cmd.args["on"])
     if cmd.args["on"]:
         return Notice(
@@ -198,7 +201,7 @@ async def personal_forget_me(
     member_id = await ritme.repo.find_member(
         platform=actor.platform, workspace_id=actor.workspace_id, user_id=actor.user_id
     )
-    return await do_forget_me(ritme, cmd, None, member_id, "member", _)
+    return await forget(ritme, member_id, _)
 
 
 @command(
@@ -209,9 +212,12 @@ async def personal_forget_me(
     help=(N_("forget-me"), N_("erase your answers and identity")),
     menu=N_("Erase your answers and identity"),
 )
-async def do_forget_me(
-    ritme: Ritme, cmd: Command, team: TeamView | None, member_id: int | None, role: str, _: Translator
-) -> Notice:
+async def do_forget_me(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    return await forget(ritme, member_id, _)
+
+
+async def forget(ritme: Ritme, member_id: int | None, _: Translator) -> Notice:
+    """Erase a member everywhere (none when Ritme never met them), in a channel or a one-to-one chat."""
     erased = await ritme.repo.forget_member(member_id) if member_id is not None else 0
     log.info("forget-me: a member was erased with %d answers", erased)
     return Notice(

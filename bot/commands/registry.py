@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from rituals.i18n import Translator
 from rituals.ports import TeamView
@@ -112,7 +112,7 @@ def command(
     Dutch); ``args`` parses what follows them; ``help`` is one (example, text) line or several;
     ``usage`` is the answer, with an example, to words after the first that are none of that
     verb's commands (needed once per verb that has no one-word command)."""
-    lines = (cast(HelpLine, help),) if help and isinstance(help[0], str) else cast(tuple[HelpLine, ...], help)
+    lines: tuple[HelpLine, ...] = (help,) if help and isinstance(help[0], str) else help
 
     def register(handler: Handler) -> Handler:
         spec = Spec(
@@ -193,7 +193,8 @@ def reads_roster(name: str) -> bool:
 def help_lines(role: str) -> list[HelpLine]:
     """The help a member, leader or admin sees: everyone's commands first, then the leader's,
     then the admin's, each in the order the commands were registered."""
-    shown: tuple[Role | None, ...] = {"admin": (None, "leader", "admin"), "leader": (None, "leader")}.get(role, (None,))
+    seen_by: dict[str, tuple[Role | None, ...]] = {"admin": (None, "leader", "admin"), "leader": (None, "leader")}
+    shown = seen_by.get(role, (None,))
     return [line for needs in shown for spec in COMMANDS.values() if spec.needs == needs for line in spec.help]
 
 

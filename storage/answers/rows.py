@@ -23,10 +23,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from rituals.ports import NewAnswer, NewReply, OccurrenceView, RitualView, Saved, TeamView
@@ -36,6 +36,7 @@ from storage.answers.seal import SealedAnswer as Sealed
 from storage.answers.seal import Sealer, UnsealError, person_key
 from storage.answers.statements import answer_sql
 from storage.answers.writer import WriterConnection
+from storage.db import rowcount
 from storage.models import Member, Occurrence, Participation, Ritual, SealedAnswer, Team
 from storage.views import occurrence_view, ritual_view, team_view
 
@@ -76,7 +77,7 @@ class AnswerRows:
             SimpleNamespace(**{k[2:]: v for k, v in row.items() if k.startswith(prefix)})
             for _model, prefix in self.sql.target_parts
         )
-        return occurrence_view(occ), ritual_view(ritual), team_view(team)  # type: ignore[arg-type]
+        return occurrence_view(occ), ritual_view(ritual), team_view(team)  # type: ignore[arg-type]  # the namespaces have the models' attributes
 
     async def answer_context(
         self, occurrence_ids: Sequence[int], people: Sequence[Actor]
@@ -442,7 +443,7 @@ async def withdraw_sealed(s: AsyncSession, sealer: Sealer, member: Member) -> in
                 SealedAnswer.occurrence_id == occurrence_id, SealedAnswer.tag == sealer.tag(occurrence_id, person)
             )
         )
-        withdrawn += cast(CursorResult[Any], result).rowcount or 0
+        withdrawn += rowcount(result)
     return withdrawn
 
 

@@ -222,7 +222,7 @@ class AnswerWriter:
         if lane.cancelled() or lane.exception() is not None:
             if not lane.cancelled():
                 log.error("the answer writer stopped: %r", lane.exception())
-            waiting = []
+            waiting: list[tuple[asyncio.Future[Any], object]] = []
             while True:  # nothing is acknowledged: each member is asked to try again
                 try:
                     waiting.append((self._waiting.popleft()[1], AnswerNotStored()))
