@@ -150,7 +150,8 @@ class Dispatcher:
                         current,
                         title=_("Reminder: {title}", title=current.title),
                         intro=_(
-                            "This round closes soon and your answer still counts. (Mute reminders with /ritme reminders off.)"
+                            "This round closes soon and your answer still counts. "
+                            "(Mute reminders with /ritme reminders off.)"
                         )
                         + "\n\n"
                         + current.intro,
