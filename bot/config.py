@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
+from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,8 +21,12 @@ class ConfigError(Exception):
 SECRET_HINT = 'make one with: python -c "import secrets; print(secrets.token_hex(32))"'
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_VARIETY = 8  # distinct characters; 32 random hex digits have about 15
+# Bits the characters' own frequencies leave room for (Shannon entropy of the characters
+# times the length): ``token_hex(16)`` gives about 110 (never below 90 in 300,000 tries),
+# ``token_hex(32)`` about 240, "0" * 28 + "13579bdf" + "0" * 28 gives 59.
+MIN_SECRET_BITS = 72
 # Examples that were ever printed in this project's README, docs or tests: whoever copied
-# one shares it with everyone who read it. Compared without case or surrounding space.
+# one shares it with everyone who read it. Refused anywhere in a secret, without case.
 PUBLISHED_SECRETS = frozenset(
     {
         "a-long-random-string",
@@ -33,20 +40,69 @@ PUBLISHED_SECRETS = frozenset(
         "my-secret-key",
     }
 )
+# Words a person hashes to make something that looks random: their sha256, sha1 and md5 in
+# hex are in every list of known hashes.
+HASHED_WORDS = (
+    "",
+    "secret",
+    "password",
+    "passw0rd",
+    "ritme",
+    "changeme",
+    "change-me",
+    "admin",
+    "test",
+    "test123",
+    "letmein",
+    "qwerty",
+    "welcome",
+    "123456",
+    "12345678",
+    "123456789",
+    "default",
+    "key",
+    "secret-key",
+    "secretkey",
+    "token",
+    "a-long-random-string",
+    "geheim",
+    "wachtwoord",
+    "school",
+    "slack",
+    "teams",
+)
+KNOWN_HASHES = frozenset(
+    getattr(hashlib, algorithm)(spelling.encode()).hexdigest()
+    for word in HASHED_WORDS
+    for spelling in {word, word.capitalize(), word.upper(), word + "\n"}
+    for algorithm in ("sha256", "sha1", "md5")
+)
+
+
+def secret_bits(value: str) -> float:
+    """An estimate of a secret's entropy in bits from its characters' frequencies alone:
+    low when one character fills most of it, whatever the rest."""
+    counts = Counter(value)
+    return -sum(n * math.log2(n / len(value)) for n in counts.values())
 
 
 def weak_secret(value: str) -> str | None:
     """Why ``value`` cannot be the server's secret, or None when it will do.
 
     The secret signs review and export links and seals stored Slack tokens, so a guessable
-    one opens every team's answers. The rule, meant to catch what a person types rather than
-    to measure entropy: not an example published with Ritme; at least 32 characters; at
-    least 8 different characters; not one piece repeated (``abcabc...``); not mostly a run
-    of neighbouring characters (``abcdef...``, ``123456...``). ``secrets.token_hex(32)``
-    passes (64 hex digits) with room to spare. The reason never quotes the value.
+    one opens every team's answers. The rule, meant to catch what a person types: no example
+    published with Ritme in it; not the hex hash of a common word; at least 32 characters;
+    at least 8 different characters; not one piece repeated (``abcabc...``); not mostly a
+    run of neighbouring characters (``abcdef...``, ``123456...``); at least
+    ``MIN_SECRET_BITS`` by the characters' frequencies (``secret_bits``). What
+    ``secrets.token_hex(16)``, ``token_hex(32)`` and ``token_urlsafe(32)`` make passes with
+    room to spare. The reason never quotes the value.
     """
-    if value.strip().lower() in PUBLISHED_SECRETS:
-        return "this is an example published with Ritme, so others know it too"
+    lowered = value.strip().lower()
+    if any(example in lowered for example in PUBLISHED_SECRETS):
+        return "it holds an example published with Ritme, so others know it too"
+    if lowered in KNOWN_HASHES:
+        return "not random: it is the hash of a common word, found in every list of known hashes"
     if len(value) < MIN_SECRET_LENGTH:
         return f"too short ({len(value)} characters; at least {MIN_SECRET_LENGTH} random ones are needed)"
     if len(set(value)) < MIN_SECRET_VARIETY:
@@ -56,6 +112,8 @@ def weak_secret(value: str) -> str | None:
     steps = sum(1 for a, b in zip(value, value[1:], strict=False) if abs(ord(a) - ord(b)) == 1)
     if steps * 2 > len(value) - 1:
         return "not random: it is mostly a run of neighbouring characters (like abcd or 1234)"
+    if secret_bits(value) < MIN_SECRET_BITS:
+        return "not random: a few characters fill most of it"
     return None
 
 

@@ -77,6 +77,9 @@ class Notice:
     text: str
     fields: tuple[tuple[str, str], ...] = ()  # (label, value) pairs shown as a list
     footer: str = ""
+    # False: shown to whoever asked and kept nowhere. forget-me's reply: a stored copy would
+    # hold the id of the person just erased, and tell a database's holder who asked.
+    keep: bool = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

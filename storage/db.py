@@ -20,6 +20,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
+    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
@@ -152,7 +153,7 @@ async def truncate_wal(engine: AsyncEngine) -> bool:
     if engine.dialect.name != "sqlite" or in_memory(engine.url.render_as_string(hide_password=False)):
         return False
     async with engine.connect() as conn:
-        busy, _log_frames, _moved = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()[0]  # (busy, log, moved)
     if busy:
         log.warning("the SQLite WAL could not be truncated now (a reader held it); the next checkpoint empties it")
         return False
@@ -160,17 +161,19 @@ async def truncate_wal(engine: AsyncEngine) -> bool:
 
 
 async def vacuum(engine: AsyncEngine, tables: Collection[str]) -> bool:
-    """PostgreSQL: ``VACUUM`` the tables, so that the rows deleted or updated in them are
-    removed from their pages and indexes rather than left as dead tuples until autovacuum
-    comes (see README on what it does not remove). It cannot run in a transaction: an
-    autocommit connection. A refusal (not the tables' owner) is logged, not raised: the
-    erasure itself is done. No-op on SQLite (``secure_delete`` and ``truncate_wal``)."""
+    """PostgreSQL: ``VACUUM (ANALYZE)`` the tables, so that the rows deleted or updated in
+    them are removed from their pages and indexes rather than left as dead tuples until
+    autovacuum comes (see README on what it does not remove), and the planner's statistics
+    (``pg_stats``: most common values, histogram bounds, sampled at the last ANALYZE) are
+    taken again from the rows left, not kept with an erased person's id and name in them.
+    It cannot run in a transaction: an autocommit connection. A refusal (not the tables'
+    owner) is logged, not raised: the erasure itself is done. No-op on SQLite (``secure_delete`` and ``truncate_wal``)."""
     if engine.dialect.name != "postgresql" or not tables:
         return False
     quote = engine.dialect.identifier_preparer.quote
     try:
         async with autocommit_connection(engine) as conn:
-            await conn.exec_driver_sql("VACUUM " + ", ".join(quote(t) for t in sorted(tables)))
+            await conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(quote(t) for t in sorted(tables)))
     except Exception as err:  # any refusal: autovacuum will come
         log.warning(
             "VACUUM of %s was refused (%s); autovacuum removes the dead rows later", ", ".join(sorted(tables)), err
@@ -188,7 +191,7 @@ async def autocommit_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConne
         yield conn
 
 
-def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -20,7 +20,8 @@ its JSON columns: rituals/kinds/*, rituals/engine.py, bot/*, adapters/*):
   marker; their name or user id in a written answer too.
 - ``outbox``: a message to them alone deleted; a group message (``destination.members``,
   pairs) without them; a notice waiting to be sent (rendered already, in the team's
-  language) that quotes one of their answers deleted, one that names them naming "a former
+  language, often another round's results that others wait for) keeps its place: where it
+  quotes one of their answers the quote becomes "…", where it names them it names "a former
   colleague" instead; one that failed loses its text (it may quote them), as a delivered
   one does.
 - ``sent_prompts.user_id``: where their prompts landed: deleted.
@@ -29,12 +30,19 @@ its JSON columns: rituals/kinds/*, rituals/engine.py, bot/*, adapters/*):
   ``teams.goal`` and ``teams.name``, ``holidays.name``, ``actions.text``, ``rituals.options``.
 - ``teams.conversation`` (a Teams conversation reference): its ``user``, when it is them.
 - ``installations.installer_user_id``: emptied.
-- ``channel_messages`` (the playground's channel): theirs deleted, and others' that quote
-  one of their answers (a round's results); others' that name them rewritten.
+- ``channel_messages`` (the playground's channel): theirs deleted, and the commands they
+  typed; others' that quote one of their answers (a round's results) or name them rewritten.
+  The reply to ``forget-me`` itself is stored nowhere (``Notice.keep``).
 
 The marker is ``rituals.former.FORMER_COLLEAGUE``, shown as "a former colleague" in the
-reader's language. Names are matched as whole words (case-insensitively from four
-characters on), so "Anna" does not change "Annabel"; a first name alone is not touched.
+reader's language. The platform user id and a mention (``<@U123>``, ``<@U123|Anna>``, Teams'
+``<at>Anna</at>``) are always replaced. The display name is matched as whole words in its
+own case, so "Anna" does not change "Annabel" or "ANNA", and a first name alone is not
+touched; a name of fewer than three characters or of common words only ("Will", "The",
+``COMMON_WORDS``) is not matched at all: any member may choose their display name, and
+forget-me must not rewrite everyone's "will" (their id and mentions still go). Quotes of
+their answers are texts of ``MIN_QUOTE`` characters or more: a shorter one ("Thanks")
+says nothing of them and is found in everyone's words.
 Answers, the audit log and rounds are read only where the database finds the name or id in
 them (a ``LIKE`` on the JSON as stored, which escapes what is not ASCII), or where they keep
 people by id (appreciation and pairs rounds): an erasure reads what may name the person, not
@@ -46,11 +54,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, false, func, or_, select, update
+from sqlalchemy import CursorResult, Text, cast, delete, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rituals.former import FORMER_COLLEAGUE, SHOWN_AS
@@ -85,6 +94,28 @@ PEOPLE_IN_CONTENT = ("appreciation", "pairs")
 SETTINGS_BY_MEMBER = ("pairs_skip", "labels")
 SETTINGS_OF_MEMBERS = ("pairs_exclude",)
 OPTION_VALUE = re.compile(r"[a-z0-9_-]+")
+MIN_NAME = 3  # a shorter display name ("Al", "we") is found in others' words, not only as them
+MIN_QUOTE = 12  # characters of an answer before a text that holds it is taken to quote it
+QUOTE_MARK = "\u2026"  # what a quote of them becomes in a message others wait for
+# Frequent words of English and Dutch, compared without case: a display name made of these
+# only is not looked for in texts (a member named "Will" or "The" would rewrite everyone's).
+COMMON_WORDS = frozenset(
+    """
+    a about after again all also always am an and any are as ask at away back be because been before being best
+    better big both but by call can come could day did do does done down each even every first for from get give go
+    good got great had has have he help her here him his hope how i if in into is it its just keep know last let
+    like little long look made make many may me more most much must my need never new next no not now of off old
+    on once one only or other our out over own part people place play please put read really right said same say
+    see she should show so some still such sure take team tell than thank thanks that the their them then there
+    these they thing think this those time to today together too try turn two up us use very want was way we week
+    well went were what when where which while who why will with work would year yes yet you your
+    aan al alle alles als altijd ben bij daar dag dan dat de deze die dit doe doen door dus een eens en er ga gaan
+    geen goed graag had heb hebben heeft hem het hier hij hoe hun iets ik in is ja je jij jou jouw kan keer kom
+    komen kunnen laat maar mag me meer met mij mijn moet na naar niet niets nog nu of ok om omdat ons onze ook op
+    over samen te tijd toch tot u uit van veel voor vraag waar wat we week wel werk werd weten wie wij wil wilt
+    word worden zal ze zei zich zij zijn zo zou
+""".split()
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -96,19 +127,37 @@ class Erased:
     tables: frozenset[str] = field(default_factory=frozenset)
 
 
+def named_in_texts(name: str) -> bool:
+    """Whether a display name is precise enough to be looked for in texts: three characters
+    or more, and not common words only ("Will", "The", "Hope", "Wij")."""
+    words = name.split()
+    return len(" ".join(words)) >= MIN_NAME and not all(w.lower() in COMMON_WORDS for w in words)
+
+
+def _spaced(words: str) -> str:
+    """A pattern of the words with any white space between them."""
+    return r"\s+".join(re.escape(w) for w in words.split())
+
+
 class Scrubber:
-    """Finds a person's display name and platform user id in texts and replaces them."""
+    """Finds a person's platform user id, their mentions and (where ``named_in_texts``)
+    their display name in texts, and replaces them."""
 
     def __init__(self, user_id: str, name: str) -> None:
         self.user_id, self.name = user_id, " ".join(name.split())
-        parts = [rf"<@{re.escape(user_id)}(?:\|[^>]*)?>"]  # a Slack mention, with or without its name
-        words = [w for w in (self.name, user_id) if len(w) >= 2]
-        for word in sorted(set(words), key=len, reverse=True):
-            body = r"\s+".join(re.escape(p) for p in word.split())
-            flags = "(?i:" if len(word) >= 4 else "(?:"
-            parts.append(rf"(?<!\w){flags}{body})(?!\w)")
+        parts = [rf"<@{re.escape(user_id)}(?:\|[^>]*)?>"]  # a Slack mention (Teams' too), with or without its name
+        needles = {user_id.lower()} if len(user_id) >= 2 else set()
+        if self.name:
+            parts.append(rf"(?i:<at>{_spaced(self.name)}</at>)")  # a Teams mention as a message carries it
+            needles.add(f"<at>{self.name.lower()}</at>")
+        words = [(user_id, "(?i:")] if len(user_id) >= 2 else []  # an id is no word of anyone's
+        if named_in_texts(self.name):
+            words.append((self.name, "(?:"))  # in its own case: "Mark" is not "mark"
+            needles.add(self.name.lower())
+        for word, flags in sorted(words, key=lambda w: len(w[0]), reverse=True):
+            parts.append(rf"(?<!\w){flags}{_spaced(word)})(?!\w)")
         self.pattern = re.compile("|".join(parts))
-        self.needles = sorted({w.lower() for w in words})
+        self.needles = sorted(needles)
 
     def text(self, value: str, replacement: str = FORMER_COLLEAGUE) -> str:
         return self.pattern.sub(replacement, value)
@@ -132,18 +181,37 @@ class Scrubber:
 
 class Quotes:
     """What the person wrote in their answers, to find messages rendered already that quote
-    them (a round's results). Texts of four characters or more that are not an option's
-    value (``not_yet``, ``curiosity``: lower case, no spaces): a shorter one ("ok") says
-    nothing of them and is found everywhere."""
+    them (a round's results). Texts of ``MIN_QUOTE`` characters or more that are not an
+    option's value (``not_yet``, ``curiosity``: lower case, no spaces): a shorter one ("ok",
+    "Thanks") says nothing of them and is found in everyone's words."""
 
     def __init__(self, answers: Iterable[dict[str, Any]]) -> None:
         self.texts = sorted(
-            {t for values in answers for t in _strings(values) if len(t) >= 4 and not OPTION_VALUE.fullmatch(t)}
+            {
+                t
+                for values in answers
+                for t in _strings(values)
+                if len(t) >= MIN_QUOTE and not OPTION_VALUE.fullmatch(t)
+            },
+            key=lambda t: (-len(t), t),
         )
 
     def in_(self, value: Any) -> bool:
         found = list(_strings(value))
         return any(q in t for q in self.texts for t in found)
+
+    def cut(self, value: Any) -> Any:
+        """A JSON value with every quote of them in its strings as "…" (keys as they are):
+        the message still says what the others said."""
+        if isinstance(value, str):
+            for quote in self.texts:  # the longest first: one answer may hold another
+                value = value.replace(quote, QUOTE_MARK)
+            return value
+        if isinstance(value, list):
+            return [self.cut(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.cut(v) for k, v in value.items()}
+        return value
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -179,7 +247,7 @@ async def erase_member(s: AsyncSession, member_id: int, sealer: Sealer) -> Erase
     rounds = select(Occurrence.id).where(Occurrence.ritual_id.in_(rituals))
 
     async def changed(table: str, stmt: Any) -> None:
-        if int((await s.execute(stmt)).rowcount or 0):
+        if typing.cast(CursorResult[Any], await s.execute(stmt)).rowcount:
             touched.add(table)
 
     own = (await s.scalars(select(Reply.values).where(Reply.member_id == member_id))).all()
@@ -395,8 +463,8 @@ async def _teams(s: AsyncSession, scrub: Scrubber, member_id: int, team_ids: lis
 
 async def _outbox(s: AsyncSession, scrub: Scrubber, quotes: Quotes, teams: dict[int, str], touched: set[str]) -> None:
     """Messages to the person go; group messages go on without them. A notice waiting to be
-    sent (rendered already, in the team's language) that quotes their answers goes; one that
-    only names them names "a former colleague". One that failed loses its text, as a
+    sent (rendered already, in the team's language) is still sent: their answers quoted in
+    it become "…", their name "a former colleague". One that failed loses its text, as a
     delivered one does (``Repo.finish_outbox``): it may quote them in a way not found here."""
     o = OutboxMessage
     user_id = scrub.user_id
@@ -420,7 +488,7 @@ async def _outbox(s: AsyncSession, scrub: Scrubber, quotes: Quotes, teams: dict[
     for message_id, team_id, destination, payload in rows:
         to = dict(destination or {})
         members = [str(m) for m in to.get("members") or []]
-        gone = quotes.in_(payload) or (to.get("user_id") == user_id and members in ([], [user_id]))
+        gone = to.get("user_id") == user_id and members in ([], [user_id])
         if user_id in members:
             members.remove(user_id)
             to["members"] = members
@@ -430,15 +498,16 @@ async def _outbox(s: AsyncSession, scrub: Scrubber, quotes: Quotes, teams: dict[
             await s.execute(delete(o).where(o.id == message_id))
             touched.add("outbox")
             continue
-        said = scrub.json(payload, translator(teams.get(team_id, "en"))(SHOWN_AS))
+        said = scrub.json(quotes.cut(payload), translator(teams.get(team_id, "en"))(SHOWN_AS))
         if to != destination or said != payload:
             await s.execute(update(o).where(o.id == message_id).values(destination=to, payload=said))
             touched.add("outbox")
 
 
 async def _channel_messages(s: AsyncSession, scrub: Scrubber, quotes: Quotes, platform: str, touched: set[str]) -> None:
-    """The playground's channel: the person's messages go, and others' that quote their
-    answers (a round's results); others' that name them name "a former colleague"."""
+    """The playground's channel: the person's messages go, and the commands they typed;
+    in others' their answers quoted (a round's results) become "…", their name "a former
+    colleague"."""
     result = await s.execute(delete(ChannelMessage).where(ChannelMessage.user_id == scrub.user_id))
     if result.rowcount:  # type: ignore[attr-defined]
         touched.add("channel_messages")
@@ -451,10 +520,10 @@ async def _channel_messages(s: AsyncSession, scrub: Scrubber, quotes: Quotes, pl
         )
     ).all()
     for message_id, channel_id, payload in rows:
-        if quotes.in_(payload) or (payload or {}).get("user") == scrub.user_id:  # quoting them, or a command they typed
+        if (payload or {}).get("user") == scrub.user_id:  # a command they typed
             await s.execute(delete(ChannelMessage).where(ChannelMessage.id == message_id))
         else:
-            said = scrub.json(payload, translator(languages.get(channel_id, "en"))(SHOWN_AS))
+            said = scrub.json(quotes.cut(payload), translator(languages.get(channel_id, "en"))(SHOWN_AS))
             if said == payload:
                 continue
             await s.execute(update(ChannelMessage).where(ChannelMessage.id == message_id).values(payload=said))

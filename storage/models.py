@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -342,3 +343,11 @@ class ChannelMessage(Base):
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's ``Table`` (typed: ``__table__`` is declared a ``FromClause``), for Core
+    statements."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

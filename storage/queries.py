@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, Text, and_, case, cast, column, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import FromClause, Select
+from sqlalchemy.sql.selectable import Select
 
 from rituals.kinds.base import words_threshold
 from rituals.ports import OccurrenceView, ReplyView, RitualView, TeamView
@@ -42,6 +42,7 @@ from storage.models import (
     SealedAnswer,
     Team,
     TeamMember,
+    table_of,
 )
 from storage.repo import Repo
 from storage.views import occurrence_view, ritual_view, team_view
@@ -95,7 +96,7 @@ def _rounds_of(ritual_ids: Collection[int], since: datetime) -> Select[Any]:
 
 def _totals(
     dialect: str, scored: Sequence[str], written: Sequence[str], least: int
-) -> tuple[list[FromClause], list[ColumnElement[Any]]]:
+) -> tuple[list[Any], list[ColumnElement[Any]]]:
     """Aggregates of the answers in ``replies.values``, per group of replies: for each scored
     question how many scored it and, when at least ``least`` did, the sum; for each written
     question the non-empty texts as a JSON array. Returns the extra FROM items they need and
@@ -137,7 +138,7 @@ class ReadTx:
         self.dialect = conn.dialect.name
 
     async def rituals(self, team_id: int) -> list[RitualView]:
-        table = Ritual.__table__
+        table = table_of(Ritual)
         rows = await self.conn.execute(select(table).where(table.c.team_id == team_id).order_by(table.c.id))
         return [ritual_view(r) for r in rows.all()]  # type: ignore[arg-type]
 
@@ -226,7 +227,7 @@ class ReadTx:
             )
             rank = {mid: (i, name or uid) for i, (mid, name, uid) in enumerate(names)}
             ordered = sorted((r for r in found if r[1] in rank), key=lambda r: (r[0], rank[r[1]][0]))
-            rows = [(occ, rank[member][1], text) for occ, member, text in ordered]
+            rows = [(occ, rank[member][1], text) for occ, member, text in ordered if member is not None]
         values = json.loads("[" + ",".join([text or "null" for _occ, _name, text in rows]) + "]")
         return [
             NamedAnswer(occurrence_id=occ, member_name=name, values=value or {})
@@ -306,7 +307,7 @@ class ReadTx:
 
     async def latest_rounds(self, ritual_id: int, limit: int, statuses: Collection[str]) -> list[OccurrenceView]:
         """The ritual's latest ``limit`` occurrences with one of ``statuses``, newest first."""
-        table = Occurrence.__table__
+        table = table_of(Occurrence)
         rows = await self.conn.execute(
             select(table)
             .where(table.c.ritual_id == ritual_id, table.c.status.in_(statuses))

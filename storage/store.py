@@ -50,6 +50,7 @@ from storage.models import (
     SentPrompt,
     Team,
     TeamMember,
+    table_of,
 )
 from storage.views import channel_from, channel_to, occurrence_view, ritual_view, team_view
 
@@ -105,7 +106,7 @@ class SqlTx(AnswerRows):
         await self.s.execute(update(Ritual).where(Ritual.id == ritual_id).values(next_due_at=when))
 
     async def add_occurrence(self, **fields: Any) -> int | None:
-        table = Occurrence.__table__
+        table = table_of(Occurrence)
         return await self.s.scalar(  # the claim: one statement, None when taken already
             self._insert(table)
             .values(**fields)
@@ -118,7 +119,7 @@ class SqlTx(AnswerRows):
         return occurrence_view(o) if o else None
 
     async def recent_occurrences(self, ritual_id: int, limit: int) -> list[OccurrenceView]:
-        table = Occurrence.__table__  # plain rows: each tick reads these for every ritual it opens
+        table = table_of(Occurrence)  # plain rows: each tick reads these for every ritual it opens
         rows = await self.s.execute(
             select(table)
             .where(table.c.ritual_id == ritual_id)
@@ -164,7 +165,7 @@ class SqlTx(AnswerRows):
             row.id: team_view(row)
             for row in (
                 await self.s.execute(  # type: ignore[arg-type]
-                    select(Team.__table__).where(Team.__table__.c.id.in_(team_ids))
+                    select(table_of(Team)).where(table_of(Team).c.id.in_(team_ids))
                 )
             ).all()
         }
@@ -274,7 +275,7 @@ class SqlTx(AnswerRows):
         at: datetime,
     ) -> None:
         await self.s.execute(
-            insert(OutboxMessage.__table__).values(
+            insert(table_of(OutboxMessage)).values(
                 team_id=team_id,
                 occurrence_id=occurrence_id,
                 destination=channel_to(destination),
@@ -445,7 +446,7 @@ class Store:
                 .order_by(o.next_attempt_at, o.id)
                 .limit(limit)
             )
-            if s.bind.dialect.name == "postgresql":
+            if s.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = (await s.execute(stmt)).all()
             if not rows:

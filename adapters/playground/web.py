@@ -154,8 +154,10 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
         )
         notice = await inbound.command(actor, CHANNEL_REF, text, channel_name="Playground", files=files)
         reply = notice_payload(notice)
-        await feed.post(CHANNEL, actor.user_id, reply)
-        return web.json_response({"ok": True, "reply": reply})
+        if notice.keep:
+            await feed.post(CHANNEL, actor.user_id, reply)
+        # Not kept (forget-me's reply): only this response carries it; the page shows it until it reloads.
+        return web.json_response({"ok": True, "reply": reply, "kept": notice.keep})
 
     @r.post("/playground/api/answer")
     async def answer(request: web.Request) -> web.Response:

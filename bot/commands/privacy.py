@@ -217,4 +217,5 @@ async def do_forget_me(
     return Notice(
         title=_("You are forgotten"),
         text=_("{count} of your answers and everything that identified you were erased.", count=erased),
+        keep=False,  # the playground stores no reply that holds the forgotten person's id
     )

@@ -45,6 +45,7 @@ from storage.models import (
     Team,
     TeamMember,
     UTCDateTime,
+    table_of,
 )
 
 
@@ -70,8 +71,8 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
     answers come as one JSON document each. A member created by a concurrent batch while
     the write ran is not seen by it: nothing is written for that person, and
     ``AnswerRows.save_answers`` writes their answers again in a new statement."""
-    members, team_members = Member.__table__, TeamMember.__table__
-    replies, participations = Reply.__table__, Participation.__table__
+    members, team_members = table_of(Member), table_of(TeamMember)
+    replies, participations = table_of(Reply), table_of(Participation)
     person = (column("platform", String), column("workspace_id", String), column("user_id", String))
 
     def member_of(who: Any) -> Any:  # the member with the key of ``who``, looked up by it
@@ -227,7 +228,7 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
         .returning(participations.c.occurrence_id, participations.c.member_id)
         .cte("took_part")
     )
-    sealed_answers = SealedAnswer.__table__
+    sealed_answers = table_of(SealedAnswer)
     anonymous = (
         insert(sealed_answers)
         .from_select(  # who answered, kept apart from what: sealed until the close

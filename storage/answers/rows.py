@@ -23,10 +23,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from rituals.ports import NewAnswer, NewReply, OccurrenceView, RitualView, Saved, TeamView
@@ -50,7 +50,7 @@ class AnswerRows:
     def __init__(self, session: AsyncSession | AsyncConnection | WriterConnection, sealer: Sealer) -> None:
         self.s: Any = session
         self.sealer = sealer
-        dialect = session.bind.dialect if isinstance(session, AsyncSession) else session.dialect
+        dialect = session.get_bind().dialect if isinstance(session, AsyncSession) else session.dialect
         # PostgreSQL: a batch is one read and one write statement, each whole in itself.
         self.in_one_statement = dialect.name == "postgresql"
         self.sql = answer_sql(self.in_one_statement)
@@ -275,7 +275,7 @@ class AnswerRows:
                 for key, name in names.items()
                 if name and key not in missing and known[key][1] != name
             ),
-            key=lambda row: row["member_id"],
+            key=lambda row: int(str(row["member_id"])),
         )
         if renamed:
             await self.s.execute(self.sql.rename, renamed)
@@ -442,7 +442,7 @@ async def withdraw_sealed(s: AsyncSession, sealer: Sealer, member: Member) -> in
                 SealedAnswer.occurrence_id == occurrence_id, SealedAnswer.tag == sealer.tag(occurrence_id, person)
             )
         )
-        withdrawn += int(result.rowcount or 0)
+        withdrawn += cast(CursorResult[Any], result).rowcount or 0
     return withdrawn
 
 

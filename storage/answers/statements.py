@@ -31,6 +31,7 @@ from storage.models import (
     SealedAnswer,
     Team,
     TeamMember,
+    table_of,
 )
 
 
@@ -62,14 +63,14 @@ class AnswerSql:
         self.unlocked_targets = targets
         if postgresql:  # a close (an UPDATE of the row) waits for the transaction, and sees its answers
             # (``answer_targets``; the batch read, ``context``, takes no lock: its write does)
-            self.targets = targets.with_for_update(read=True, of=Occurrence.__table__)
+            self.targets = targets.with_for_update(read=True, of=table_of(Occurrence))
         else:
             self.targets = targets
         self.open_rounds = select(Occurrence.id).where(
             one_of(Occurrence.id, "ids", BigInteger), Occurrence.status == "open"
         )
         self.target_parts = parts
-        members = Member.__table__
+        members = table_of(Member)
         same_workspace = and_(
             members.c.platform == bindparam("platform"), members.c.workspace_id == bindparam("workspace")
         )
@@ -96,7 +97,7 @@ class AnswerSql:
             )
         self.members = people
         self.in_teams = people.add_columns(TeamMember.team_id).outerjoin(  # and which of ``teams`` they are in
-            TeamMember.__table__, and_(TeamMember.member_id == m.c.id, one_of(TeamMember.team_id, "teams", BigInteger))
+            table_of(TeamMember), and_(TeamMember.member_id == m.c.id, one_of(TeamMember.team_id, "teams", BigInteger))
         )
         self.new_members = (
             insert_(members)
@@ -106,17 +107,17 @@ class AnswerSql:
         self.rename = (
             update(members).where(members.c.id == bindparam("member_id")).values(display_name=bindparam("name"))
         )
-        self.join = insert_(TeamMember.__table__).on_conflict_do_nothing()
-        replies = Reply.__table__
+        self.join = insert_(table_of(TeamMember)).on_conflict_do_nothing()
+        replies = table_of(Reply)
         self.named_replies = replacing_earlier(insert_(replies))
-        participations = Participation.__table__
+        participations = table_of(Participation)
         self.participations = (
             insert_(participations)
             .on_conflict_do_nothing()
             .returning(participations.c.occurrence_id, participations.c.member_id)
         )
         self.anonymous_replies = insert(replies)  # at the close, opened from ``sealed``
-        self.sealed = insert(SealedAnswer.__table__)
+        self.sealed = insert(table_of(SealedAnswer))
         self.identities = select(members.c.id, members.c.platform, members.c.workspace_id, members.c.user_id).where(
             members.c.id.in_(bindparam("ids", expanding=True))
         )
@@ -126,7 +127,7 @@ def replacing_earlier(upsert: Any) -> Any:
     """A named reply's INSERT that replaces the member's earlier answer to the round.
     Batches commit side by side (and replicas): an answer sent earlier, committed later,
     does not replace the later one."""
-    replies = Reply.__table__
+    replies = table_of(Reply)
     return upsert.on_conflict_do_update(
         index_elements=[replies.c.occurrence_id, replies.c.member_id],
         set_={"values": upsert.excluded["values"], "updated_at": upsert.excluded.updated_at},

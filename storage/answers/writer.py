@@ -151,14 +151,14 @@ ANSWER_BATCH = 200  # answers written together at most
 LANE_BACKLOG = 8  # answers waiting behind the running lanes before one more starts
 
 
-def _settle(outcomes: list[tuple[asyncio.Future[T], T | BaseException]]) -> None:
+def _settle(outcomes: list[tuple[asyncio.Future[Any], object]]) -> None:
     """Settle futures from any thread, each on its own loop, with one wake-up per loop: a
     result, or an exception to raise."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[T], T | BaseException]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], object]]] = {}
     for done, outcome in outcomes:
         by_loop.setdefault(done.get_loop(), []).append((done, outcome))
 
-    def settle(some: list[tuple[asyncio.Future[T], T | BaseException]]) -> None:
+    def settle(some: list[tuple[asyncio.Future[Any], object]]) -> None:
         for done, outcome in some:
             if done.done():
                 continue

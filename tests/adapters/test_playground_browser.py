@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from adapters.playground.platform import CHANNEL
 from bot.config import Settings
-from bot.server import create_app
+from bot.server import REPO, create_app
 from tests.fakes.browser import screenshot, serve_app
 from tests.fakes.clock import Clock
 
@@ -45,3 +46,28 @@ async def test_playground_page_runs_a_ritual(sqlite_url: str, browser_page, brow
         assert await page.get_by_text("1 of 4 answered").count() >= 1
     browser_requests.assert_only_local()
     assert any(url.endswith("/static/playground/app.js") for url in browser_requests.urls)
+
+
+async def test_forget_me_reply_is_shown_though_the_server_keeps_it_nowhere(
+    sqlite_url: str, browser_page, browser_requests
+) -> None:
+    """The reply to forget-me comes in the command's response only (a stored copy would hold
+    the id of the person just forgotten): the page shows it, and still after the feed is drawn
+    again from the server's messages."""
+    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en")
+    app = create_app(settings, clock=Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC)))
+    page = browser_page
+    async with serve_app(app) as base:
+        await page.goto(base + "/")
+        await page.get_by_test_id("persona-dewi").click()
+        composer = page.get_by_test_id("composer")
+        await composer.fill("/ritme forget-me")
+        await page.get_by_test_id("send").click()
+        await page.get_by_text("You are forgotten").wait_for()
+        await page.get_by_test_id("persona-anna").click()  # the feed is cleared and drawn again
+        await page.get_by_text("You are forgotten").wait_for(state="detached")
+        await page.get_by_test_id("persona-dewi").click()
+        await page.get_by_text("You are forgotten").wait_for()
+        assert await page.get_by_text("/ritme forget-me").count() == 1
+        assert [p for _id, _u, p, _at in await app[REPO].channel_messages(CHANNEL, "dewi")] == []
+    browser_requests.assert_only_local()

@@ -31,6 +31,7 @@ from rituals.types import Actor, ChannelRef
 from storage.db import is_sqlite
 from storage.models import Member, Occurrence, OutboxMessage, Reply
 from tests.fakes.clock import Clock
+from tests.fakes.playground import open_playground
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 PUBLIC = "http://review.test"
@@ -191,17 +192,17 @@ async def test_forget_me_leaves_no_trace_in_the_database_files(
         await assert_columns_clean(repo.engine)
 
 
-def assert_files_clean(database: Path) -> None:
+def assert_files_clean(database: Path, traces: tuple[bytes, ...] = TRACES) -> None:
     files = [database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")]
     assert database.stat().st_size > 0
     for file in files:
         if file.exists():
             raw = file.read_bytes().lower()
-            for trace in TRACES:
+            for trace in traces:
                 assert trace not in raw, f"{file.name} holds {trace!r} at byte {raw.index(trace)}"
 
 
-async def assert_columns_clean(engine: Any) -> None:
+async def assert_columns_clean(engine: Any, traces: tuple[bytes, ...] = TRACES) -> None:
     async with engine.connect() as conn:
         columns = (
             await conn.execute(
@@ -213,9 +214,69 @@ async def assert_columns_clean(engine: Any) -> None:
         ).all()
         assert len(columns) > 50
         for table, column in columns:
-            for trace in TRACES:
+            for trace in traces:
                 found = await conn.scalar(
                     text(f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS text)) LIKE :trace'),
                     {"trace": f"%{trace.decode()}%"},
                 )
                 assert found == 0, f"{table}.{column} holds {trace!r}"
+
+
+async def test_forget_me_of_a_name_that_is_a_common_word_leaves_the_others_words(team: Team) -> None:
+    """Anyone may call themselves "Will" or "The" and type forget-me: everyone's "will" and
+    "The" stay as written, and the results of a round waiting to be posted are still posted,
+    with the person's answer left out and the others' words as they are."""
+    repo, engine = team.app[REPO], team.app[ENGINE]
+    will = Actor(platform=PLATFORM, workspace_id=WORKSPACE, user_id="U0WILL", display_name="Will")
+    the = Actor(platform=PLATFORM, workspace_id=WORKSPACE, user_id="U0THE", display_name="The")
+    await team.say(will, "help")
+    await team.say(the, "help")
+    await team.say(ANNA, "goal set We will read with every pupil. The rest follows")
+    await team.say(ANNA, "add reflection every monday at 09:00")  # 1
+    round_ = await engine.run_now(1)
+    bram_says = "I will ask for help sooner. Will you join me? The plan works, <@U0WILL> helped"
+    await team.answer(BRAM, round_, {"answer": bram_says})
+    await team.answer(will, round_, {"answer": "Thanks to the whole team, a great week"})
+    await team.answer(the, round_, {"answer": "Thanks"})
+    await engine.close_now(1)  # its results wait in the outbox
+
+    assert "1 of your answers" in await team.say(will, "forget-me")
+    assert "1 of your answers" in await team.say(the, "forget-me")
+    await team.deliver()
+
+    assert "\nWe will read with every pupil. The rest follows\n" in await team.say(DEWI, "goal")
+    (results,) = [
+        p
+        for _id, _u, p, _at in await repo.channel_messages(CHANNEL, None)
+        if p["type"] == "notice" and p["title"] == "#1 Reflection: results"
+    ]
+    said = results["text"] + " ".join(v for f in results["fields"] for v in f)
+    assert "I will ask for help sooner. Will you join me? The plan works, a former colleague helped" in said
+    assert "Thanks to the whole team" not in said and "Will: \u2026" in said  # the answer, quoted, is left out
+    for user_id in ("U0WILL", "U0THE"):
+        assert await repo.find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id=user_id) is None
+
+
+async def test_forget_me_in_the_playground_stores_no_reply_with_their_id(db_url: str) -> None:
+    """The playground's channel is kept in the database: the reply to forget-me reaches the
+    person in the HTTP response only, so no row holds their id or name afterwards (nor tells
+    a database's holder who asked to be forgotten)."""
+    async with open_playground(db_url, Clock(NOW), language="en") as pg:
+        await pg.command("anna", "add reflection every monday at 09:00")
+        await pg.command("anna", "run #1")
+        (prompt,) = await pg.prompts("dewi")
+        await pg.answer("dewi", prompt["occurrence_id"], {"answer": "zq-something of mine"})
+        await pg.answer("chris", prompt["occurrence_id"], {"answer": "Dewi asked a good question"})
+        resp = await pg.client.post("/playground/api/command", json={"user": "dewi", "text": "/ritme forget-me"})
+        assert resp.status == 200
+        body = await resp.json()
+        assert body["reply"]["title"] == "You are forgotten" and "1 of your answers" in body["reply"]["text"]
+        assert body["kept"] is False
+        mine = [m["payload"] for m in (await pg.state("dewi"))["messages"] if m["private"]]  # the page polls
+        assert mine == []
+        engine = pg.app[REPO].engine
+        traces = (b"dewi",)  # her platform id and, in any case, her name
+        if is_sqlite(db_url):
+            assert_files_clean(Path(engine.url.database), traces)
+        else:
+            await assert_columns_clean(engine, traces)

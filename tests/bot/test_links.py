@@ -127,7 +127,7 @@ def test_the_configured_secret_key_wins(tmp_path: Path) -> None:
     assert load_secret(SECRET_KEY, url) == SECRET_KEY.encode()
     assert not (tmp_path / "ritme.db.secret").exists()
     with pytest.raises(ConfigError, match="RITME_SECRET_KEY: too short"):
-        load_secret("configured-secret-key", url)
+        load_secret("configured-short-key", url)
 
 
 def test_without_a_secret_key_one_is_generated_once_next_to_the_database(tmp_path: Path) -> None:

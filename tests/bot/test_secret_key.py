@@ -7,6 +7,7 @@ came from and how to make a good one (``bot.config.weak_secret`` holds the rule)
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -38,6 +39,16 @@ WEAK = [
     pytest.param("abcdefgabcdefgabcdefgabcdefgabcdefg", "different characters", id="seven-characters"),
     pytest.param("0123456789" * 4, "repeats", id="repeated-piece"),
     pytest.param("abcdefghijklmnopqrstuvwxyz0123456789", "run", id="alphabet-run"),
+    # Found by an outside review: long and varied enough, and still guessable.
+    pytest.param("0" * 28 + "13579bdf" + "0" * 28, "few characters", id="hex-mostly-zeros"),
+    pytest.param("k" * 31 + "abcdefgh", "few characters", id="k-run-with-a-tail"),
+    pytest.param("k" * 30 + "abcdefgh", "few characters", id="k-run-shorter-than-the-example"),
+    pytest.param(hashlib.sha256(b"secret").hexdigest(), "hash of a common word", id="sha256-of-secret"),
+    pytest.param(hashlib.md5(b"password").hexdigest().upper(), "hash of a common word", id="md5-of-password"),
+    pytest.param(hashlib.sha1(b"ritme\n").hexdigest(), "hash of a common word", id="sha1-of-echo-ritme"),
+    pytest.param("changeme-changeme-changeme-please", "published", id="published-padded"),
+    pytest.param("a-long-random-string-a-long-random-string", "published", id="published-twice"),
+    pytest.param("my-a-long-random-string-2026-production!", "published", id="published-inside"),
 ]
 
 
@@ -59,6 +70,13 @@ def one_line(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 @pytest.mark.parametrize(("value", "why"), WEAK)
+def test_weak_secret_gives_the_reason(value: str, why: str) -> None:
+    """The rule itself (a secret it let through would start the server below, not fail)."""
+    reason = weak_secret(value)
+    assert reason is not None and why in reason
+
+
+@pytest.mark.parametrize(("value", "why"), WEAK)
 def test_serve_refuses_a_weak_secret_key(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str, why: str
 ) -> None:
@@ -73,7 +91,7 @@ def test_serve_refuses_a_weak_secret_key(
 
 def test_a_weak_secret_is_refused_with_a_platform_too(clean_env: Path) -> None:
     with pytest.raises(ConfigError) as err:
-        load_settings(RITME_SECRET_KEY="k" * 40, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s")
+        load_settings(RITME_SECRET_KEY="x" * 40, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s")
     assert str(err.value).startswith("RITME_SECRET_KEY: not random") and HINT in str(err.value)
     with pytest.raises(ConfigError) as err:
         load_settings(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s")

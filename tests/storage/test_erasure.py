@@ -4,17 +4,19 @@ SQLite and PostgreSQL; and how names are matched in texts."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from rituals.former import FORMER_COLLEAGUE as MARK
 from rituals.types import ChannelRef
-from storage.db import truncate_wal, vacuum
+from storage.db import autocommit_connection, create_engine, truncate_wal, upgrade, vacuum
 from storage.erasure import Quotes, Scrubber
 from storage.models import DELIVERED_NOTICE, Holiday, Installation, OutboxMessage, Reply, Team
 from storage.repo import Repo
+from tests.fakes.sealing import SEALER
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 USER_ID, NAME = "U0FORGETME", "Wilhelmina Zonderland"
@@ -45,7 +47,7 @@ async def test_forgetting_reaches_settings_messages_installs_and_conversation_re
     elsewhere, _ = await team_in(repo, "w2", {"U0OTHER": NAME})  # someone of the same name, in another workspace
     await repo.update_team(
         team,
-        goal=f"Learn from {NAME.lower()}",
+        goal=f"Learn from {NAME}",
         settings={
             "pairs_exclude": [her, bob],
             "pairs_skip": {str(her): "2026-11-01", str(bob): "2026-11-02"},
@@ -93,7 +95,10 @@ async def test_forgetting_reaches_settings_messages_installs_and_conversation_re
             anonymous=False,
             today=NOW.date(),
             now=NOW,
-            values={"answer": f"Thanks <@{USER_ID}|wil> and WILHELMINA  ZONDERLAND; Wilhelmina alone stays"},
+            values={
+                "answer": f"Thanks <@{USER_ID}|wil> and Wilhelmina  Zonderland; "
+                "Wilhelmina alone stays, WILHELMINA ZONDERLAND too"
+            },
         )
         group = ChannelRef(platform="p", workspace_id="w", channel_id="c", user_id=USER_ID, members=(USER_ID, "bob"))
         await tx.enqueue(
@@ -152,7 +157,7 @@ async def test_forgetting_reaches_settings_messages_installs_and_conversation_re
         assert (await s.scalars(select(Holiday.name))).all() == [f"{MARK}'s farewell"]
         assert (await s.scalars(select(Installation.installer_user_id))).all() == [None]
         answers = (await s.scalars(select(Reply.values))).all()
-        assert answers == [{"answer": f"Thanks {MARK} and {MARK}; Wilhelmina alone stays"}]
+        assert answers == [{"answer": f"Thanks {MARK} and {MARK}; Wilhelmina alone stays, WILHELMINA ZONDERLAND too"}]
         outbox = (
             await s.execute(select(OutboxMessage.destination, OutboxMessage.payload).order_by(OutboxMessage.id))
         ).all()
@@ -162,16 +167,24 @@ async def test_forgetting_reaches_settings_messages_installs_and_conversation_re
                 ["bob"],
                 {"type": "notice", "notice": {"title": "Your consultation pair: a former colleague, Bob"}},
             ),
+            (
+                None,
+                [],
+                {"type": "notice", "notice": {"text": "\u2022 Someone: \u2026"}},
+            ),  # still sent, without her words
             (None, [], DELIVERED_NOTICE),  # it failed, and might have quoted her: its text is gone
         ]
     assert [n for _id, _u, n in await repo.team_members(elsewhere)] == [NAME]  # another workspace's person stays
 
 
-def test_names_are_matched_as_whole_words_and_short_ones_in_their_own_case() -> None:
+def test_names_are_matched_as_whole_words_in_their_own_case_and_ids_and_mentions_always() -> None:
     anna = Scrubber("U0ANNA", "Anna")
-    assert anna.text("Anna, ANNA and Annabel; <@U0ANNA> and U0ANNA") == f"{MARK}, {MARK} and Annabel; {MARK} and {MARK}"
-    al = Scrubber("U0AL", "Al")
-    assert al.text("Al said it al before") == f"{MARK} said it al before"
+    assert anna.text("Anna, ANNA and Annabel; <@U0ANNA> and U0ANNA") == f"{MARK}, ANNA and Annabel; {MARK} and {MARK}"
+    al = Scrubber("U0AL", "Al")  # too short to be told from others' words: only the id and mentions
+    assert (
+        al.text("Al said it al before, <@U0AL|Al> and <at>Al</at> know")
+        == f"Al said it al before, {MARK} and {MARK} know"
+    )
     nameless = Scrubber("U0XY", "")
     assert nameless.text("U0XY and u0xy") == f"{MARK} and {MARK}"
     assert nameless.json({"a": ["U0XY", 3, {"U0XY": "x"}]}) == {"a": [MARK, 3, {"U0XY": "x"}]}  # keys as they are
@@ -187,6 +200,40 @@ async def test_vacuum_runs_on_postgresql_and_truncate_wal_on_sqlite(repo: Repo) 
 
 def test_quotes_are_what_the_person_wrote_not_the_options_they_chose() -> None:
     quotes = Quotes([{"met": "not_yet", "answer": "Something personal", "mood": "Tired", "ok": "ok", "score": 4}])
-    assert quotes.texts == ["Something personal", "Tired"]
+    assert quotes.texts == ["Something personal"]  # "Tired" is in everyone's words
     assert quotes.in_({"type": "notice", "notice": {"text": "• Chris: Something personal"}})
     assert not quotes.in_({"type": "notice", "notice": {"text": "Not yet (1), not_yet, ok"}})
+
+
+async def test_postgresql_statistics_keep_no_sample_of_the_erased(fresh_postgres_url: str) -> None:
+    """The planner's statistics (``pg_stats``: most common values and histogram bounds of
+    each column, sampled at the last ANALYZE, readable by whoever may read the table) hold an
+    erased person's platform id and name until the tables are analysed again: forget-me does.
+    https://www.postgresql.org/docs/current/view-pg-stats.html"""
+    await asyncio.to_thread(upgrade, fresh_postgres_url)
+    repo = Repo(create_engine(fresh_postgres_url), SEALER)
+    try:
+        _team, ids = await team_in(repo, "w", {USER_ID: NAME, "U0BOB": "Bob Bakker", "U0CAROL": "Carol Claes"})
+
+        async def sampled() -> list[tuple[str, str]]:
+            async with autocommit_connection(repo.engine) as conn:
+                return [
+                    tuple(row)
+                    for row in (
+                        await conn.execute(
+                            text(
+                                "SELECT tablename, attname FROM pg_stats WHERE schemaname = current_schema() AND "
+                                "(coalesce(most_common_vals::text, '') || coalesce(histogram_bounds::text, '')) ILIKE ANY(:t)"
+                            ),
+                            {"t": [f"%{USER_ID}%", f"%{NAME}%"]},
+                        )
+                    ).all()
+                ]
+
+        async with autocommit_connection(repo.engine) as conn:
+            await conn.exec_driver_sql("ANALYZE")  # autovacuum's, or an operator's vacuumdb --analyze
+        assert ("members", "user_id") in await sampled()
+        assert await repo.forget_member(ids[USER_ID]) == 0
+        assert await sampled() == []
+    finally:
+        await repo.dispose()

@@ -57,6 +57,8 @@
     history: [],
     historyPos: 0,
     drafts: new Map(), // "user:occurrence" -> {sig, body}
+    unkept: new Map(), // user -> messages the server keeps nowhere (forget-me's reply): shown until a reload
+    unkeptSeq: 0,
     dialog: { key: null, prompt: null, busy: false, returnTo: null },
     toastTimer: null,
     attachment: null, // {name, size, content_base64}: goes with the next command
@@ -418,7 +420,19 @@
       return;
     }
     if (requestedUser !== state.user) return;
-    renderFeed(Array.isArray(data.messages) ? data.messages : []);
+    var messages = Array.isArray(data.messages) ? data.messages : [];
+    renderFeed(messages.concat(state.unkept.get(state.user) || []));
+  }
+
+  // A reply the server did not keep (it would hold the id of someone just forgotten): this
+  // page alone shows it, with the command it answers, after what the server keeps.
+  function keepHere(user, text, reply) {
+    var at = new Date().toISOString();
+    var mine = state.unkept.get(user) || [];
+    mine.push({ id: 'unkept-' + (++state.unkeptSeq), private: true, created_at: at,
+                payload: { type: 'command', user: user, text: text } });
+    mine.push({ id: 'unkept-' + (++state.unkeptSeq), private: true, created_at: at, payload: reply });
+    state.unkept.set(user, mine);
   }
 
   function selectPersona(id, remember) {
@@ -799,7 +813,8 @@
     if (state.history[state.history.length - 1] !== text) state.history.push(text);
     state.historyPos = state.history.length;
 
-    var body = { user: state.user, text: text };
+    var sender = state.user;
+    var body = { user: sender, text: text };
     var attached = state.attachment;
     if (attached) body.files = [{ name: attached.name, content_base64: attached.content_base64 }];
 
@@ -808,6 +823,7 @@
         if (el.composer.value.trim() === text) el.composer.value = '';
         if (attached && state.attachment === attached) setAttachment(null);
         state.forceBottom = true;
+        if (res && res.kept === false && res.reply && typeof res.reply === 'object') keepHere(sender, text, res.reply);
         // The reply itself shows up in the feed; only a bare refusal needs a toast.
         if (res && res.ok === false && !res.reply && (res.message || res.error)) {
           toast(res.message || res.error, 'error');
