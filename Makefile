@@ -3,7 +3,7 @@
 #   make run     create .venv, install, migrate the database, serve on 127.0.0.1:3978
 #   make test    install test tools (and, as root, PostgreSQL and chromium), lint, run pytest
 #   make bench   run the benchmarks
-#   make lint    ruff check
+#   make lint    ruff check and ruff format --check
 #   make clean   remove .venv and caches
 #
 # Extra pytest arguments: make test PYTEST_ARGS='tests/storage -x'
@@ -21,6 +21,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test system-deps
@@ -28,6 +29,7 @@ bench: $(VENV)/.installed-test system-deps
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info tests/artifacts
