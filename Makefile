@@ -3,7 +3,7 @@
 #   make run     create .venv, install, migrate the database, serve on 127.0.0.1:3978
 #   make test    install test tools (and, as root, PostgreSQL and chromium), lint, run pytest
 #   make bench   run the benchmarks
-#   make lint    ruff check
+#   make lint    ruff check, ruff format --check and mypy (the same checks as .pre-commit-config.yaml)
 #   make clean   remove .venv and caches
 #
 # Extra pytest arguments: make test PYTEST_ARGS='tests/storage -x'
@@ -19,8 +19,7 @@ run: $(VENV)/.installed
 	$(BIN)/ritme db upgrade
 	$(BIN)/ritme serve
 
-test: $(VENV)/.installed-test system-deps
-	$(BIN)/ruff check .
+test: lint system-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test system-deps
@@ -28,6 +27,8 @@ bench: $(VENV)/.installed-test system-deps
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info tests/artifacts

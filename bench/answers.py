@@ -337,7 +337,8 @@ async def run(db: Database, scale: float = 1.0, kind: str = "reflection") -> lis
     base_p99_half = percentile(base_half.latencies, 99) * 1000
     per_level = "; ".join(
         f"{c}: {ritme_levels[c].rate:,.0f} vs {base_levels[c].rate:,.0f} req/s, "
-        f"p99 {percentile(ritme_levels[c].latencies, 99) * 1000:.0f} vs {percentile(base_levels[c].latencies, 99) * 1000:.0f} ms"
+        f"p99 {percentile(ritme_levels[c].latencies, 99) * 1000:.0f} "
+        f"vs {percentile(base_levels[c].latencies, 99) * 1000:.0f} ms"
         for c in LEVELS
     )
     refused = sum(r.refused for r in [*ritme_levels.values(), ritme_half])

@@ -341,6 +341,7 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
             higher_is_better=False,
             target="< 50 ms",
             met=page_ms < 50,
-            notes=f"{len(report.rounds)} rounds, {answers:,} answers (anonymous ones as totals); with the page rendered: {render_ms:.0f} ms",
+            notes=f"{len(report.rounds)} rounds, {answers:,} answers (anonymous ones as totals); "
+            f"with the page rendered: {render_ms:.0f} ms",
         ),
     ]

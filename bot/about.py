@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.config import Settings
-from bot.review_page import esc
+from bot.review_page import HEAD_LINKS, VIEWPORT, esc
 from rituals.i18n import LANGUAGES, N_, Translator, translator
 
 PRIVACY = (
@@ -75,10 +75,10 @@ PRIVACY = (
         (
             N_("Your own data"),
             N_(
-                "Type /ritme forget-me to erase your answers and your identity in every team at once: your name and id "
-                'are taken out of everything Ritme keeps, and where colleagues wrote about you it says "a former '
-                "colleague\". Anonymous answers never carried your name and stay in the team's totals. For anything else, "
-                "ask whoever runs Ritme in your organisation."
+                "Type /ritme forget-me to erase your answers and your identity in every team at once: your name "
+                'and id are taken out of everything Ritme keeps, and where colleagues wrote about you it says "a '
+                "former colleague\". Anonymous answers never carried your name and stay in the team's totals. For "
+                "anything else, ask whoever runs Ritme in your organisation."
             ),
         ),
     ),
@@ -119,11 +119,12 @@ def language(request: web.Request, default: str) -> str:
 
 def render(page: tuple[str, str, tuple[tuple[str, str], ...]], _: Translator) -> str:
     title, lead, sections = page
+    intro = f'<h1>{esc(_(title))}</h1><p class="lead">{esc(_(lead))}</p>'
     body = "".join(f"<section><h2>{esc(_(head))}</h2><p>{esc(_(text))}</p></section>" for head, text in sections)
     return f"""<!doctype html>
-<html lang="{esc(_.lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(_(title))}</title><link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%233c6e71'/%3E%3Cpath d='M6 18h5l3-8 4 14 3-6h5' fill='none' stroke='white' stroke-width='2.5' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E"><link rel="stylesheet" href="/static/review/review.css"></head>
-<body><main><p class="brand">Ritme</p><h1>{esc(_(title))}</h1><p class="lead">{esc(_(lead))}</p>{body}</main></body></html>
+<html lang="{esc(_.lang)}"><head><meta charset="utf-8">{VIEWPORT}
+<title>{esc(_(title))}</title>{HEAD_LINKS}</head>
+<body><main><p class="brand">Ritme</p>{intro}{body}</main></body></html>
 """
 
 

@@ -45,6 +45,15 @@ STATIC = Path(__file__).parent / "static" / "review"
 REVIEW_LINKS = web.AppKey("review_links", ReviewLinks)
 RECENT_ROUNDS = 3  # rounds per ritual shown before the fold
 PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+# The icon travels inside the page (a pulse line on a teal tile): no request beyond the one stylesheet.
+FAVICON = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E"
+    "%3Crect width='32' height='32' rx='8' fill='%233c6e71'/%3E"
+    "%3Cpath d='M6 18h5l3-8 4 14 3-6h5' fill='none' stroke='white' stroke-width='2.5'"
+    " stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E"
+)
+HEAD_LINKS = f'<link rel="icon" href="{FAVICON}"><link rel="stylesheet" href="/static/review/review.css">'
 
 MONTHS = (
     N_("January"),
@@ -261,15 +270,17 @@ def refused(_: Translator, *, expired: bool, revoked: bool = False) -> web.Respo
         text = _("Review links work for a week. Ask an admin or leader of your team for a new one: /ritme review link")
     elif revoked:
         text = _(
-            "The team's links were revoked, this one too. Ask an admin or leader of your team for a new one: /ritme review link"
+            "The team's links were revoked, this one too. "
+            "Ask an admin or leader of your team for a new one: /ritme review link"
         )
     else:
         text = _(
-            "Check that you copied the whole link, or ask an admin or leader of your team for a new one: /ritme review link"
+            "Check that you copied the whole link, "
+            "or ask an admin or leader of your team for a new one: /ritme review link"
         )
     body = f"""<!doctype html>
-<html lang="{esc(_.lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>{esc(title)}</title><link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%233c6e71'/%3E%3Cpath d='M6 18h5l3-8 4 14 3-6h5' fill='none' stroke='white' stroke-width='2.5' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E"><link rel="stylesheet" href="/static/review/review.css"></head>
+<html lang="{esc(_.lang)}"><head><meta charset="utf-8">{VIEWPORT}
+<meta name="robots" content="noindex"><title>{esc(title)}</title>{HEAD_LINKS}</head>
 <body class="refused"><main><p class="brand">Ritme</p><h1>{esc(title)}</h1><p>{esc(text)}</p></main></body></html>
 """
     return web.Response(status=403, text=body, content_type="text/html", charset="utf-8", headers=PRIVATE)
@@ -327,7 +338,10 @@ def line_chart(
         return top + (hi - v) / (hi - lo) * (bottom - top)
 
     parts = [
-        f'<svg class="chart line {css}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{esc(label)}">',
+        (
+            f'<svg class="chart line {css}" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
+            f' role="img" aria-label="{esc(label)}">'
+        ),
         f"<title>{esc(label)}</title>",
         '<g class="grid">',
     ]
@@ -349,7 +363,8 @@ def line_chart(
         parts.append(f'<path class="series {css}" d="{path}" fill="none"/>')
         for (d, v), (px, py) in zip(sorted(points), coords, strict=True):
             parts.append(
-                f'<circle class="dot {css}" cx="{px:.1f}" cy="{py:.1f}" r="3"><title>{d.isoformat()}: {_.decimal(v)}</title></circle>'
+                f'<circle class="dot {css}" cx="{px:.1f}" cy="{py:.1f}" r="3">'
+                f"<title>{d.isoformat()}: {_.decimal(v)}</title></circle>"
             )
     parts.append("</svg>")
     return "".join(parts)
@@ -367,7 +382,8 @@ def bar_chart(rows: Sequence[tuple[str, float, str]], *, label: str, css: str, s
         length = max(0.0, min(1.0, value / most)) * 100
         parts.append(
             f'<div class="barrow"><span class="barlabel">{esc(name)}</span><span class="barvalue">{esc(text)}</span>'
-            f'<svg class="chart bar-svg" viewBox="0 0 100 10" preserveAspectRatio="none" width="100%" height="14" aria-hidden="true">'
+            f'<svg class="chart bar-svg" viewBox="0 0 100 10" preserveAspectRatio="none" width="100%" height="14"'
+            f' aria-hidden="true">'
             f'<rect class="track" x="0" y="0" width="100" height="10"/>'
             f'<rect class="bar {css}" x="0" y="0" width="{length:.2f}" height="10"/></svg></div>'
         )
@@ -406,6 +422,17 @@ def render_page(
     ]
     name = team.name or team.channel_id
     goal = f'<p class="goal">{esc(_("Our goal: {goal}", goal=readable(team.goal, _)))}</p>' if team.goal else ""
+    period = _("From {start} to {end}", start=start.isoformat(), end=end.isoformat())
+    times = _("Times in {tz}", tz=team.timezone)
+    totals_only = _(
+        "Anonymous rituals show totals only, and only for rounds that at least {n} members answered.",
+        n=team.anonymity_threshold,
+    )
+    made = _(
+        "This page was made on {when}; its link works until {until}.",
+        when=format_when(report.now, report.tz),
+        until=format_when(expires, report.tz),
+    )
     return f"""<!doctype html>
 <html lang="{esc(_.lang)}">
 <head>
@@ -413,7 +440,7 @@ def render_page(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <title>{esc(_("Team review: {team}", team=name))}</title>
-<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%233c6e71'/%3E%3Cpath d='M6 18h5l3-8 4 14 3-6h5' fill='none' stroke='white' stroke-width='2.5' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E"><link rel="stylesheet" href="/static/review/review.css">
+{HEAD_LINKS}
 </head>
 <body>
 <header class="top">
@@ -421,7 +448,7 @@ def render_page(
 <p class="brand">Ritme</p>
 <h1>{esc(_("Team review: {team}", team=name))}</h1>
 {goal}
-<p class="meta">{esc(_("From {start} to {end}", start=start.isoformat(), end=end.isoformat()))} · {esc(_("Times in {tz}", tz=team.timezone))}</p>
+<p class="meta">{esc(period)} · {esc(times)}</p>
 <nav>{"".join(f'<a href="#{key}">{esc(text)}</a>' for key, text in nav)}</nav>
 <p class="meta">{esc(_("The answers as a CSV file: an admin types /ritme export in the channel."))}</p>
 </div>
@@ -430,8 +457,8 @@ def render_page(
 {"".join(sections)}
 </main>
 <footer class="wrap">
-<p>{esc(_("Anonymous rituals show totals only, and only for rounds that at least {n} members answered.", n=team.anonymity_threshold))}</p>
-<p>{esc(_("This page was made on {when}; its link works until {until}.", when=format_when(report.now, report.tz), until=format_when(expires, report.tz)))}</p>
+<p>{esc(totals_only)}</p>
+<p>{esc(made)}</p>
 </footer>
 </body>
 </html>
@@ -445,7 +472,8 @@ def plan_section(report: Report, _: Translator) -> str:
         return ""
     today = report.day(report.now).isoformat()
     rows = "".join(
-        f'<tr class="{"current" if p["start"] <= today <= p["end"] else ""}"><td>{esc(p["start"])} \u2013 {esc(p["end"])}</td>'
+        f'<tr class="{"current" if p["start"] <= today <= p["end"] else ""}">'
+        f"<td>{esc(p['start'])} \u2013 {esc(p['end'])}</td>"
         f"<td>{esc(_(THEMES[p['theme']].name) if p['theme'] in THEMES else p['theme'])}</td></tr>"
         for p in plan
     )
@@ -478,7 +506,8 @@ def actions_section(report: Report, _: Translator) -> str:
         else:
             status = esc(_("Nobody wrote how it went."))
         blocks.append(
-            f'<div class="action"><h3>{esc(readable(text, _))}</h3><p class="meta">{esc(title)} \u00b7 {esc(format_when(created, report.tz))}</p>{status}</div>'
+            f'<div class="action"><h3>{esc(readable(text, _))}</h3>'
+            f'<p class="meta">{esc(title)} \u00b7 {esc(format_when(created, report.tz))}</p>{status}</div>'
         )
     return section("actions", _("Agreed actions"), "".join(blocks))
 
@@ -594,7 +623,8 @@ def pulse_sections(report: Report, _: Translator, start: date, end: date) -> lis
                 )
                 cards.append(
                     f'<figure class="card"><figcaption><span class="statement">{esc(labels[key])}</span>'
-                    f'<span class="latest">{_.decimal(latest)}<small>{esc(change)}</small></span></figcaption>{chart}</figure>'
+                    f'<span class="latest">{_.decimal(latest)}<small>{esc(change)}</small></span></figcaption>'
+                    f"{chart}</figure>"
                 )
             body = f'<div class="multiples">{"".join(cards)}</div>'
         note = _("Average per statement per round, from 1 (strongly disagree) to 5 (strongly agree).")
@@ -632,7 +662,8 @@ def checkout_sections(report: Report, _: Translator, start: date, end: date) -> 
             ) + line_chart(
                 series, start=start, end=end, label=label, _=_, width=360, height=200, month_every=3, css="narrow"
             )
-            body += f'<p class="figure">{esc(_("Average over the period: {avg} ({count} scores)", avg=_.decimal(mean(every)), count=len(every)))}</p>'
+            average = _("Average over the period: {avg} ({count} scores)", avg=_.decimal(mean(every)), count=len(every))
+            body += f'<p class="figure">{esc(average)}</p>'
         out.append(
             section(
                 f"checkout-{ritual.id}",
@@ -700,7 +731,8 @@ def timeline_section(report: Report, _: Translator) -> str:
             )
             rows.append(
                 f'<tr class="{esc(round_.status)}"><td>{report.day(round_.planned_at).isoformat()}</td>'
-                f"<td>{esc(ritual_title(ritual, _))}</td><td>{esc(status_text(round_, _))}</td><td>{esc(took)}</td></tr>"
+                f"<td>{esc(ritual_title(ritual, _))}</td><td>{esc(status_text(round_, _))}</td>"
+                f"<td>{esc(took)}</td></tr>"
             )
         skipped = sum(1 for r in rounds if r.status == "skipped")
         summary = (
@@ -709,7 +741,8 @@ def timeline_section(report: Report, _: Translator) -> str:
         if skipped:
             summary += " · " + _("{n} skipped", n=skipped)
         blocks.append(
-            f'<details{" open" if i == 0 else ""}><summary>{esc(summary)}</summary><div class="scroll"><table class="timeline">'
+            f"<details{' open' if i == 0 else ''}><summary>{esc(summary)}</summary>"
+            f'<div class="scroll"><table class="timeline">'
             f"<tbody>{''.join(rows)}</tbody></table></div></details>"
         )
     return section("timeline", _("Timeline"), "".join(blocks))
@@ -725,7 +758,8 @@ def named_block(report: Report, round_: Round, _: Translator) -> str:
     if len(asked) == 1:
         item = asked[0]
         items = "".join(
-            f'<li><span class="who">{esc(a.member_name)}</span> <span class="text">{esc(format_value(item, a.values[item.key], _))}</span></li>'
+            f'<li><span class="who">{esc(a.member_name)}</span> '
+            f'<span class="text">{esc(format_value(item, a.values[item.key], _))}</span></li>'
             for a in answers
             if item.key in a.values
         )
@@ -741,7 +775,10 @@ def named_block(report: Report, round_: Round, _: Translator) -> str:
     rows = "".join(
         f'<tr><td class="who">{esc(a.member_name)}</td>{"".join(cell(item, a) for item in asked)}</tr>' for a in answers
     )
-    return f'<div class="scroll"><table class="answers-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+    return (
+        f'<div class="scroll"><table class="answers-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>"
+    )
 
 
 def summary_block(report: Report, round_: Round, _: Translator) -> str:
@@ -771,7 +808,11 @@ def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Ra
         return f'<p class="empty">{esc(_("Nobody answered this time."))}</p>'
     figures = aggregates(report, _, round_)
     if not figures:
-        return f'<p class="empty">{esc(_("Too few answers to show results: at least {threshold} are needed to keep answers anonymous.", threshold=report.team.anonymity_threshold))}</p>'
+        too_few = _(
+            "Too few answers to show results: at least {threshold} are needed to keep answers anonymous.",
+            threshold=report.team.anonymity_threshold,
+        )
+        return f'<p class="empty">{esc(too_few)}</p>'
     rows = "".join(f'<tr><td>{esc(a.statement)}</td><td class="num">{_.decimal(a.average)}</td></tr>' for a in figures)
     head = f'<tr><th>{esc(_("Statement"))}</th><th class="num">{esc(_("Average"))}</th></tr>'
     totals = report.anonymous.get(round_.occurrence_id)
@@ -816,7 +857,12 @@ def answers_section(report: Report, _: Translator, rng: random.Random) -> str:
         unfolded = False
         for round_ in reversed(rounds):
             if round_.status == "open":
-                body = f'<p class="empty">{esc(_("{answered} of {invited} answered; revealed when the round closes.", answered=round_.answered, invited=report.invited_for(round_)))}</p>'
+                so_far = _(
+                    "{answered} of {invited} answered; revealed when the round closes.",
+                    answered=round_.answered,
+                    invited=report.invited_for(round_),
+                )
+                body = f'<p class="empty">{esc(so_far)}</p>'
             elif anonymous:
                 body = anonymous_block(report, round_, _, rng)
             elif not report.is_shared(ritual.id):
@@ -826,12 +872,14 @@ def answers_section(report: Report, _: Translator, rng: random.Random) -> str:
             unfold = round_.status == "closed" and not unfolded
             unfolded = unfolded or unfold
             details.append(
-                f"<details{' open' if unfold else ''}><summary>{esc(round_summary(report, round_, _))}</summary>{body}</details>"
+                f"<details{' open' if unfold else ''}><summary>{esc(round_summary(report, round_, _))}</summary>"
+                f"{body}</details>"
             )
         recent, older = details[:RECENT_ROUNDS], details[RECENT_ROUNDS:]
         if older:
             recent.append(
-                f'<details class="earlier"><summary>{esc(_("Earlier rounds ({n})", n=len(older)))}</summary>{"".join(older)}</details>'
+                f'<details class="earlier"><summary>{esc(_("Earlier rounds ({n})", n=len(older)))}</summary>'
+                f"{''.join(older)}</details>"
             )
         note = f'<p class="lead">{esc(_("Anonymous: totals only, answers in random order."))}</p>' if anonymous else ""
         blocks.append(

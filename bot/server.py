@@ -44,7 +44,10 @@ RITME = web.AppKey("ritme", Ritme)
 
 MAX_BODY = 1024 * 1024  # 1 MiB: larger requests get 413
 
-CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 @web.middleware

@@ -55,7 +55,8 @@ def import_how_to(_: Translator) -> Notice:
     return Notice(
         title=_("Import school holidays"),
         text=_(
-            "A slash command cannot carry a file. Share the calendar (.ics) in this channel with the message holiday import (or vakantie import); Ritme reads it and answers only you."
+            "A slash command cannot carry a file. Share the calendar (.ics) in this channel with the message "
+            "holiday import (or vakantie import); Ritme reads it and answers only you."
         ),
         footer=_("In a direct message with Ritme, name the channel: holiday import #channel."),
     )
@@ -264,7 +265,8 @@ class SlackSupport:
             admin = actor.is_platform_admin or "admin" in await self.repo.roles(team.id, member_id)
             footer = (
                 _(
-                    "How to: in the channel, /ritme add reflection every monday at 09:00 adds a ritual; /ritme help shows every command."
+                    "How to: in the channel, /ritme add reflection every monday at 09:00 adds a ritual; "
+                    "/ritme help shows every command."
                 )
                 if admin
                 else ""
@@ -278,7 +280,8 @@ class SlackSupport:
                         if rituals
                         else "\n"
                         + _(
-                            "This channel has no rituals yet. An admin adds one, e.g. /ritme add reflection every monday at 09:00"
+                            "This channel has no rituals yet. An admin adds one, "
+                            "e.g. /ritme add reflection every monday at 09:00"
                         )
                     ),
                     fields=tuple(fields),

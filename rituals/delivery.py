@@ -8,7 +8,7 @@ import logging
 import random
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -120,67 +120,39 @@ class Dispatcher:
     async def _deliver(
         self, item: OutboxItem, rendered: dict[int, tuple[Prompt, TeamView] | None] | None = None
     ) -> Delivery:
+        """Send one outbox message by its type; a failure comes back as the Delivery's error,
+        with a retry time while another attempt may still succeed."""
         platform = self.platforms.get(item.destination.platform)
         if platform is None:
             return Delivery(item=item, error="no adapter for platform", retry_at=None)
-
-        async def prompt(occurrence_id: int) -> tuple[Prompt, TeamView] | None:
-            if rendered is not None and occurrence_id in rendered:
-                return rendered[occurrence_id]
-            return await self.prompt(occurrence_id)
-
+        outgoing = _Outgoing(
+            item=item,
+            platform=platform,
+            store=self.store,
+            rendered=rendered if rendered is not None else {},
+            load=self.prompt,
+        )
         try:
             kind = item.payload.get("type")
-            if kind == "prompt":
-                found = await prompt(int(item.payload["occurrence_id"]))
-                if found is None:
-                    return Delivery(item=item, error="occurrence gone")
-                ref = await platform.send_prompt(item.destination, found[0])
-                return Delivery(item=item, ref=ref)
-            if kind == "reminder":
-                found = await prompt(int(item.payload["occurrence_id"]))
-                if found is None or found[0].closed:
-                    return Delivery(item=item)  # closed meanwhile: nothing to remind of
-                current, team = found
-                _ = translator(team.language)
-                if KINDS[current.kind].private:  # a nudge, halfway through the period
-                    reminder = replace(current, intro=_("Halfway through this round: did you and your pair meet?"))
-                else:
-                    reminder = replace(
-                        current,
-                        title=_("Reminder: {title}", title=current.title),
-                        intro=_(
-                            "This round closes soon and your answer still counts. (Mute reminders with /ritme reminders off.)"
-                        )
-                        + "\n\n"
-                        + current.intro,
-                    )
-                ref = await platform.send_prompt(item.destination, reminder)
-                return Delivery(item=item, ref=ref)
-            if kind == "prompt_closed":
-                occ_id = int(item.payload["occurrence_id"])
-                found = await prompt(occ_id)
-                async with self.store.transaction() as tx:
-                    refs = await tx.prompt_refs(occ_id)
-                if found is not None:
-                    for to, ref in refs:
-                        await platform.update_prompt(ref, to, found[0])
-                return Delivery(item=item)
-            if kind == "notice":
-                ref = await platform.send_notice(item.destination, notice_from_dict(item.payload["notice"]))
-                return Delivery(item=item, ref=ref)
-            return Delivery(item=item, error=f"unknown message type {kind!r}")
+            send = SENDERS.get(kind) if isinstance(kind, str) else None
+            if send is None:
+                return Delivery(item=item, error=f"unknown message type {kind!r}")
+            return await send(outgoing)
         except DeliveryError as err:
-            if err.retryable and item.attempts < MAX_ATTEMPTS:
-                delay = err.retry_after if err.retry_after is not None else self._backoff(item.attempts)
-                log.warning("outbox %s: %s; retry in %.1fs", item.id, err.reason, delay)
-                return Delivery(item=item, error=err.reason, retry_at=self.clock() + timedelta(seconds=delay))
-            log.error("outbox %s: giving up: %s", item.id, err.reason)
-            return Delivery(item=item, error=err.reason)
+            return self._refused(item, err)
         except Exception as err:  # a bug or an unexpected platform answer: retry, then give up
             log.exception("outbox %s: unexpected error", item.id)
             retry = self.clock() + timedelta(seconds=self._backoff(item.attempts))
             return Delivery(item=item, error=repr(err)[:400], retry_at=retry if item.attempts < MAX_ATTEMPTS else None)
+
+    def _refused(self, item: OutboxItem, err: DeliveryError) -> Delivery:
+        """The platform refused: try again later if it may pass (after the delay it asked for), else give up."""
+        if err.retryable and item.attempts < MAX_ATTEMPTS:
+            delay = err.retry_after if err.retry_after is not None else self._backoff(item.attempts)
+            log.warning("outbox %s: %s; retry in %.1fs", item.id, err.reason, delay)
+            return Delivery(item=item, error=err.reason, retry_at=self.clock() + timedelta(seconds=delay))
+        log.error("outbox %s: giving up: %s", item.id, err.reason)
+        return Delivery(item=item, error=err.reason)
 
     def _backoff(self, attempts: int) -> float:
         base: float = min(600.0, 2.0 ** max(attempts, 1))
@@ -200,6 +172,81 @@ class Dispatcher:
                 if occ is not None and d.item.payload.get("type") == "prompt" and d.item.destination.user_id is None:
                     await tx.set_paused(occ.ritual_id, True)
                     log.error("ritual #%s paused: %s", occ.ritual_id, d.error)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Outgoing:
+    """One outbox message on its way out, with what sending it may need."""
+
+    item: OutboxItem
+    platform: Platform
+    store: Store
+    rendered: dict[int, tuple[Prompt, TeamView] | None]  # prompts rendered for the whole batch
+    load: Callable[[int], Awaitable[tuple[Prompt, TeamView] | None]]  # reads and renders one
+
+    @property
+    def occurrence_id(self) -> int:
+        return int(self.item.payload["occurrence_id"])
+
+    async def prompt(self, occurrence_id: int) -> tuple[Prompt, TeamView] | None:
+        """The occurrence's prompt and its team (None when it is gone): from the batch, else read now."""
+        if occurrence_id in self.rendered:
+            return self.rendered[occurrence_id]
+        return await self.load(occurrence_id)
+
+
+async def _send_prompt(out: _Outgoing) -> Delivery:
+    found = await out.prompt(out.occurrence_id)
+    if found is None:
+        return Delivery(item=out.item, error="occurrence gone")
+    ref = await out.platform.send_prompt(out.item.destination, found[0])
+    return Delivery(item=out.item, ref=ref)
+
+
+async def _send_reminder(out: _Outgoing) -> Delivery:
+    found = await out.prompt(out.occurrence_id)
+    if found is None or found[0].closed:
+        return Delivery(item=out.item)  # closed meanwhile: nothing to remind of
+    current, team = found
+    _ = translator(team.language)
+    if KINDS[current.kind].private:  # a nudge, halfway through the period
+        reminder = replace(current, intro=_("Halfway through this round: did you and your pair meet?"))
+    else:
+        reminder = replace(
+            current,
+            title=_("Reminder: {title}", title=current.title),
+            intro=_("This round closes soon and your answer still counts. (Mute reminders with /ritme reminders off.)")
+            + "\n\n"
+            + current.intro,
+        )
+    ref = await out.platform.send_prompt(out.item.destination, reminder)
+    return Delivery(item=out.item, ref=ref)
+
+
+async def _update_closed(out: _Outgoing) -> Delivery:
+    """A round closed: every message that carried its prompt shows it closed."""
+    occ_id = out.occurrence_id
+    found = await out.prompt(occ_id)
+    async with out.store.transaction() as tx:
+        refs = await tx.prompt_refs(occ_id)
+    if found is not None:
+        for to, ref in refs:
+            await out.platform.update_prompt(ref, to, found[0])
+    return Delivery(item=out.item)
+
+
+async def _send_notice(out: _Outgoing) -> Delivery:
+    ref = await out.platform.send_notice(out.item.destination, notice_from_dict(out.item.payload["notice"]))
+    return Delivery(item=out.item, ref=ref)
+
+
+# What an outbox message's "type" asks for.
+SENDERS: dict[str, Callable[[_Outgoing], Awaitable[Delivery]]] = {
+    "prompt": _send_prompt,
+    "reminder": _send_reminder,
+    "prompt_closed": _update_closed,
+    "notice": _send_notice,
+}
 
 
 def conversation_of(item: OutboxItem) -> tuple[str, str, str | None]:

@@ -487,7 +487,8 @@ class Engine:
         kind = KINDS[ritual.kind]
         if kind.anonymous:
             context = _(
-                "Anonymous: nobody, admins included, can see who answered what. Results show when the round has closed, if at least {n} answered.",
+                "Anonymous: nobody, admins included, can see who answered what. "
+                "Results show when the round has closed, if at least {n} answered.",
                 n=team.anonymity_threshold,
             )
         elif kind.shared:

@@ -275,7 +275,10 @@ class Schedule:
         return None if fire is None else fire.astimezone(UTC)
 
     def describe(self, _: Translator) -> str:
-        """The schedule in words in the translator's language, e.g. 'every Monday at 09:00' / 'elke maandag om 09:00'."""
+        """The schedule in words in the translator's language.
+
+        E.g. 'every Monday at 09:00' / 'elke maandag om 09:00'.
+        """
         at = f"{self.hour:02d}:{self.minute:02d}"
         if self.kind is ScheduleKind.CRON:
             text = _('cron "{expr}"', expr=self.cron)

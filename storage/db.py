@@ -167,7 +167,8 @@ async def vacuum(engine: AsyncEngine, tables: Collection[str]) -> bool:
     (``pg_stats``: most common values, histogram bounds, sampled at the last ANALYZE) are
     taken again from the rows left, not kept with an erased person's id and name in them.
     It cannot run in a transaction: an autocommit connection. A refusal (not the tables'
-    owner) is logged, not raised: the erasure itself is done. No-op on SQLite (``secure_delete`` and ``truncate_wal``)."""
+    owner) is logged, not raised: the erasure itself is done. No-op on SQLite (``secure_delete``
+    and ``truncate_wal``)."""
     if engine.dialect.name != "postgresql" or not tables:
         return False
     quote = engine.dialect.identifier_preparer.quote

@@ -93,7 +93,8 @@ def prompt_blocks(
                 "type": "section",
                 "text": mrkdwn(
                     _(
-                        "This round you are asked to appreciate *{name}*. You may choose another colleague in the form.",
+                        "This round you are asked to appreciate *{name}*. "
+                        "You may choose another colleague in the form.",
                         name=clip(assigned, 200),
                     )
                 ),

@@ -195,7 +195,8 @@ class Commands:
                 )
             else:
                 reason = _(
-                    "Ritme could not download the file {name} from Slack. Share it again, or ask whoever manages the Slack app to grant it files:read.",
+                    "Ritme could not download the file {name} from Slack. Share it again, "
+                    "or ask whoever manages the Slack app to grant it files:read.",
                     name=err.name,
                 )
             notice = Notice(title=_("That did not work"), text=reason)

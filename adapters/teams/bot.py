@@ -494,7 +494,8 @@ class RitmeTeamsBot(ActivityHandler):
             notice = Notice(
                 title=_("Hello, I am Ritme"),
                 text=_(
-                    "I keep this team's rituals going: reflection questions, check-outs, pulses and appreciation rounds. Send me 'help' to see what I can do."
+                    "I keep this team's rituals going: reflection questions, check-outs, pulses and appreciation "
+                    "rounds. Send me 'help' to see what I can do."
                 ),
                 footer=_("Whoever added me is admin of this team and can give others a role."),
             )

@@ -187,7 +187,8 @@ async def run_command(
     if name == "export" and "://" in notice.text:  # the link was given, not a refusal
         _ = translator(await hooks.language_of(channel))
         note = _(
-            "Teams lets a bot send a file only in a personal chat, after you accept it there; so the export comes as a link."
+            "Teams lets a bot send a file only in a personal chat, after you accept it there; "
+            "so the export comes as a link."
         )
         notice = replace(notice, footer=f"{notice.footer}\n{note}" if notice.footer else note)
     return notice

@@ -29,7 +29,8 @@ ACCENT_RGB = (0x2E, 0x7D, 0x6B)
 NAME_FULL = N_("Ritme: team rituals for schools")
 DESCRIPTION_SHORT = N_("Weekly reflection, check-outs, pulses and appreciation for school teams.")
 DESCRIPTION_FULL = N_(
-    "Ritme keeps a school team's rituals going: weekly reflection questions, meeting check-outs, anonymous team-climate pulses and appreciation rounds, on a schedule the team sets."
+    "Ritme keeps a school team's rituals going: weekly reflection questions, meeting check-outs, "
+    "anonymous team-climate pulses and appreciation rounds, on a schedule the team sets."
 )
 
 Commands = Sequence[tuple[str, str]]  # (title a member types, description msgid), at most ten (a Teams limit)

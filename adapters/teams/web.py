@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -49,22 +50,58 @@ def activity_problem(body: dict[str, Any]) -> str | None:
     """Why the Teams handler could not read an activity; None when it can.
 
     Only what the SDK's handler and ``RitmeTeamsBot`` read is checked, and only its JSON
-    type: whatever else an activity carries passes. Optional parts may be missing or null."""
+    type: whatever else an activity carries passes. Optional parts may be missing or null.
+    The checks run part by part in ``ACTIVITY_CHECKS``; the first problem found is the answer.
+
+    The shape is Microsoft's: the Activity, ChannelAccount, ConversationAccount, Entity
+    (mention) and Attachment objects of the Bot Framework Connector API reference
+    (https://learn.microsoft.com/en-us/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference),
+    and the Teams ``channelData`` of "Conversation messages"
+    (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/conversations/conversation-messages)."""
+    for check in ACTIVITY_CHECKS:
+        problem = check(body)
+        if problem:
+            return problem
+    return None
+
+
+def _service_url_problem(body: dict[str, Any]) -> str | None:
+    """``serviceUrl``: where the answer goes, so an http(s) URL is required."""
     service_url = body.get("serviceUrl")
     if not isinstance(service_url, str) or not SERVICE_URL.fullmatch(service_url):
         return "serviceUrl is missing or not an http(s) URL"
+    return None
+
+
+def _strings_problem(body: dict[str, Any]) -> str | None:
+    """The activity's own string fields the handler reads."""
     for key in ("id", "channelId", "text", "replyToId", "name", "action", "locale"):
         if not isinstance(body.get(key), _TEXT):
             return f"{key} must be a string"
-    for key, where in (("from", "from"), ("recipient", "recipient")):
-        problem = _account_problem(body.get(key), where)
+    return None
+
+
+def _sender_problem(body: dict[str, Any]) -> str | None:
+    """``from`` and ``recipient``: ChannelAccount objects."""
+    for key in ("from", "recipient"):
+        problem = _account_problem(body.get(key), key)
         if problem:
             return problem
+    return None
+
+
+def _conversation_problem(body: dict[str, Any]) -> str | None:
+    """``conversation``: a ConversationAccount with an id (the channel or chat Ritme answers in)."""
     conversation = body.get("conversation")
     if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str) or not conversation["id"]:
         return "conversation must be an object with an id"
     if not all(isinstance(conversation.get(k), _TEXT) for k in ("conversationType", "tenantId", "name")):
         return "conversation has the wrong shape"
+    return None
+
+
+def _channel_data_problem(body: dict[str, Any]) -> str | None:
+    """``channelData``: Teams' tenant, team and channel, each an object with an id and a name."""
     data = body.get("channelData")
     if not isinstance(data, _OBJECT):
         return "channelData must be an object"
@@ -72,6 +109,11 @@ def activity_problem(body: dict[str, Any]) -> str | None:
         part = (data or {}).get(key)
         if not isinstance(part, _OBJECT) or not all(isinstance((part or {}).get(k), _TEXT) for k in ("id", "name")):
             return f"channelData.{key} must be an object"
+    return None
+
+
+def _members_problem(body: dict[str, Any]) -> str | None:
+    """``membersAdded`` and ``membersRemoved`` of a conversationUpdate: lists of ChannelAccounts."""
     for key in ("membersAdded", "membersRemoved"):
         members = body.get(key)
         if members is None:
@@ -82,11 +124,21 @@ def activity_problem(body: dict[str, Any]) -> str | None:
             problem = _account_problem(member, f"{key}[{i}]")
             if problem:
                 return problem
+    return None
+
+
+def _lists_problem(body: dict[str, Any]) -> str | None:
+    """``entities`` and ``attachments``: lists of objects (what each holds is checked next)."""
     for key in ("entities", "attachments"):
         if not isinstance(body.get(key), (list, type(None))) or not all(
             isinstance(e, dict) for e in body.get(key) or []
         ):
             return f"{key} must be a list of objects"
+    return None
+
+
+def _entities_problem(body: dict[str, Any]) -> str | None:
+    """Each entity has a type; a mention names a ChannelAccount and may carry its text."""
     for entity in body.get("entities") or []:
         if not isinstance(entity.get("type"), str):
             return "an entity has no type"
@@ -94,14 +146,39 @@ def activity_problem(body: dict[str, Any]) -> str | None:
             _account_problem(entity.get("mentioned"), "a mention") or not isinstance(entity.get("text"), _TEXT)
         ):
             return "a mention must name an account"
+    return None
+
+
+def _attachments_problem(body: dict[str, Any]) -> str | None:
+    """Each attachment's content type, URL and name, where given, are strings (a shared file)."""
     for attachment in body.get("attachments") or []:
         if not all(isinstance(attachment.get(k), _TEXT) for k in ("contentType", "contentUrl", "name")):
             return "an attachment has the wrong shape"
+    return None
+
+
+def _invoke_problem(body: dict[str, Any]) -> str | None:
+    """An ``adaptiveCard/action`` invoke (a Universal Action): its value, if any, holds an action object."""
     if body.get("type") == "invoke" and body.get("name") == "adaptiveCard/action":
         value = body.get("value")
         if value is not None and not (isinstance(value, dict) and isinstance(value.get("action"), _OBJECT)):
             return "value must be an object with an action object"
     return None
+
+
+# In this order: lists are known to be lists of objects before their items are read.
+ACTIVITY_CHECKS: tuple[Callable[[dict[str, Any]], str | None], ...] = (
+    _service_url_problem,
+    _strings_problem,
+    _sender_problem,
+    _conversation_problem,
+    _channel_data_problem,
+    _members_problem,
+    _lists_problem,
+    _entities_problem,
+    _attachments_problem,
+    _invoke_problem,
+)
 
 
 def invoke_json(status: int, body: Any) -> web.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from statistics import mean, pstdev
@@ -149,37 +150,55 @@ def validate(inputs: tuple[Input, ...], values: dict[str, Any]) -> dict[str, Any
             if not item.optional:
                 raise AnswerError("Please answer: {question}", question=item.label)
             continue
-        if item.kind is InputKind.SCALE:
-            try:
-                score = int(str(raw).strip())
-            except ValueError:
-                raise AnswerError("A score is a whole number from 1 to 5.") from None
-            if not 1 <= score <= 5:
-                raise AnswerError("A score is a whole number from 1 to 5.")
-            clean[item.key] = score
-        elif item.kind is InputKind.TEXT:
-            if isinstance(raw, bool) or not isinstance(raw, str | int | float):  # a client's JSON object is no answer
-                raise AnswerError("Please answer: {question}", question=item.label)
-            text = str(raw).strip()
-            if len(text) > item.max_length:
-                raise AnswerError("That answer is too long (at most {most} characters).", most=item.max_length)
-            clean[item.key] = text
-        elif item.kind is InputKind.CHOICE:
-            allowed = {o.value for o in item.options}
-            if str(raw) not in allowed:
-                raise AnswerError("Please choose one of the options.")
-            clean[item.key] = str(raw)
-        else:
-            picked = [str(v) for v in (raw if isinstance(raw, list) else [raw])]
-            allowed = {o.value for o in item.options}
-            if not picked or any(v not in allowed for v in picked) or len(set(picked)) != len(picked):
-                raise AnswerError("Please choose from the options.")
-            if len(picked) > item.max_choices:
-                raise AnswerError("Choose at most {count}.", count=item.max_choices)
-            clean[item.key] = picked
+        clean[item.key] = VALIDATORS[item.kind](item, raw)
     if not clean:
         raise AnswerError("Please answer at least one question.")
     return clean
+
+
+def _scale(item: Input, raw: Any) -> int:
+    try:
+        score = int(str(raw).strip())
+    except ValueError:
+        raise AnswerError("A score is a whole number from 1 to 5.") from None
+    if not 1 <= score <= 5:
+        raise AnswerError("A score is a whole number from 1 to 5.")
+    return score
+
+
+def _text(item: Input, raw: Any) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):  # a client's JSON object is no answer
+        raise AnswerError("Please answer: {question}", question=item.label)
+    text = str(raw).strip()
+    if len(text) > item.max_length:
+        raise AnswerError("That answer is too long (at most {most} characters).", most=item.max_length)
+    return text
+
+
+def _choice(item: Input, raw: Any) -> str:
+    allowed = {o.value for o in item.options}
+    if str(raw) not in allowed:
+        raise AnswerError("Please choose one of the options.")
+    return str(raw)
+
+
+def _multi(item: Input, raw: Any) -> list[str]:
+    picked = [str(v) for v in (raw if isinstance(raw, list) else [raw])]
+    allowed = {o.value for o in item.options}
+    if not picked or any(v not in allowed for v in picked) or len(set(picked)) != len(picked):
+        raise AnswerError("Please choose from the options.")
+    if len(picked) > item.max_choices:
+        raise AnswerError("Choose at most {count}.", count=item.max_choices)
+    return picked
+
+
+# One validator per kind of input: the answer given (not empty) in, the value kept out, or AnswerError.
+VALIDATORS: dict[InputKind, Callable[[Input, Any], Any]] = {
+    InputKind.SCALE: _scale,
+    InputKind.TEXT: _text,
+    InputKind.CHOICE: _choice,
+    InputKind.MULTI: _multi,
+}
 
 
 WORDS_FLOOR = 5  # written answers of an anonymous round need more company than scores

@@ -3,8 +3,9 @@
 Pairing follows the circle method of a round-robin tournament over the team in a fixed,
 team-specific order: with an even, stable team every pair meets once before any pair
 repeats. When skips or newcomers make every circle round repeat a pair, a bounded search of
-the pairings looks for a round that repeats fewer (``fewest_repeats``). An odd count gives one trio. Members who skip a round or are excluded are left
-out of that round. Halfway through the period each member gets one private nudge
+the pairings looks for a round that repeats fewer (``fewest_repeats``). An odd count gives
+one trio. Members who skip a round or are excluded are left out of that round. Halfway
+through the period each member gets one private nudge
 ("did you meet?"); the results say how many pairs met, never what they discussed.
 """
 
@@ -166,7 +167,8 @@ class Pairs(KindDefaults):
     def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
         count = len(content.get("groups", []))
         return _(
-            "{count} pairs are made for this round; each pair has a private message. Not this time? /ritme pairs skip leaves you out of the next round.",
+            "{count} pairs are made for this round; each pair has a private message. "
+            "Not this time? /ritme pairs skip leaves you out of the next round.",
             count=count,
         )
 

@@ -26,7 +26,8 @@ class Pulse(KindDefaults):
 
     def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
         return _(
-            "How do you experience our team right now? Score each statement from 1 (strongly disagree) to 5 (strongly agree)."
+            "How do you experience our team right now? "
+            "Score each statement from 1 (strongly disagree) to 5 (strongly agree)."
         )
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:

@@ -223,7 +223,8 @@ async def test_postgresql_statistics_keep_no_sample_of_the_erased(fresh_postgres
                         await conn.execute(
                             text(
                                 "SELECT tablename, attname FROM pg_stats WHERE schemaname = current_schema() AND "
-                                "(coalesce(most_common_vals::text, '') || coalesce(histogram_bounds::text, '')) ILIKE ANY(:t)"
+                                "(coalesce(most_common_vals::text, '') || coalesce(histogram_bounds::text, ''))"
+                                " ILIKE ANY(:t)"
                             ),
                             {"t": [f"%{USER_ID}%", f"%{NAME}%"]},
                         )

@@ -46,8 +46,8 @@ def test_upgrading_a_filled_sqlite_database_keeps_every_row_and_stops_reusing_id
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA foreign_keys=ON")
         conn.exec_driver_sql(
-            "INSERT INTO teams (id, platform, workspace_id, channel_id, name, timezone, language, goal, holiday_country,"
-            " anonymity_threshold, retention_days, settings, conversation, active, created_at)"
+            "INSERT INTO teams (id, platform, workspace_id, channel_id, name, timezone, language, goal,"
+            " holiday_country, anonymity_threshold, retention_days, settings, conversation, active, created_at)"
             f" VALUES (1, 'p', 'w', 'c', 'T', 'UTC', 'en', NULL, 'NL', 3, 730, '{{}}', '{{}}', 1, '{now}')"
         )
         conn.exec_driver_sql(
