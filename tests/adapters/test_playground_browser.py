@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from adapters.playground.platform import CHANNEL
-from bot.config import Settings
-from bot.server import REPO, create_app
-from tests.fakes.browser import screenshot, serve_app
-from tests.fakes.clock import Clock
+from bot.server import REPO
+from tests.fakes.browser import playground_as, screenshot
 
 
 async def test_playground_page_runs_a_ritual(sqlite_url: str, browser_page, browser_requests) -> None:
-    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en")
-    app = create_app(settings, clock=Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC)))
     page = browser_page
-    async with serve_app(app) as base:
-        await page.goto(base + "/")
-        await page.get_by_test_id("persona-anna").click()
+    async with playground_as(sqlite_url, page, "anna"):
         composer = page.get_by_test_id("composer")
         await composer.fill("/ritme add checkout every weekday at 16:30")
         await page.get_by_test_id("send").click()
@@ -54,12 +46,8 @@ async def test_forget_me_reply_is_shown_though_the_server_keeps_it_nowhere(
     """The reply to forget-me comes in the command's response only (a stored copy would hold
     the id of the person just forgotten): the page shows it, and still after the feed is drawn
     again from the server's messages."""
-    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en")
-    app = create_app(settings, clock=Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC)))
     page = browser_page
-    async with serve_app(app) as base:
-        await page.goto(base + "/")
-        await page.get_by_test_id("persona-dewi").click()
+    async with playground_as(sqlite_url, page, "dewi") as app:
         composer = page.get_by_test_id("composer")
         await composer.fill("/ritme forget-me")
         await page.get_by_test_id("send").click()

@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config import Settings
-from bot.server import create_app
-from tests.fakes.browser import screenshot, serve_app
+from tests.fakes.browser import playground_as, screenshot
 from tests.fakes.calendars import KERST, VOORJAAR, school_calendar
-from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground
 
 ICS = school_calendar(KERST, VOORJAAR)
@@ -25,12 +21,8 @@ async def test_attach_a_calendar_and_import_it(sqlite_url: str, tmp_path: Path, 
     big = tmp_path / "big.ics"
     big.write_bytes(ICS + b" " * (512 * 1024))
 
-    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en")
-    app = create_app(settings, clock=Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC)))
     page = browser_page
-    async with serve_app(app) as base:
-        await page.goto(base + "/")
-        await page.get_by_test_id("persona-anna").click()
+    async with playground_as(sqlite_url, page, "anna"):
         attach = page.get_by_test_id("attach")
         assert await attach.get_attribute("aria-label") == "Attach a calendar file (.ics)"
         file_input = page.get_by_test_id("file-input")

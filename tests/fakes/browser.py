@@ -22,7 +22,9 @@ import re
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -141,6 +143,22 @@ async def serve_app(app: web.Application, host: str = "127.0.0.1") -> AsyncItera
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def playground_as(sqlite_url: str, page: Any, persona: str) -> AsyncIterator[web.Application]:
+    """The playground of a new ``ritme serve`` (English, Sunday 22 November 2026 at noon) open
+    in ``page`` as ``persona``; yields the app."""
+    from bot.config import Settings
+    from bot.server import create_app
+    from tests.fakes.clock import Clock
+
+    settings = Settings(RITME_DATABASE_URL=sqlite_url, RITME_DEFAULT_LANGUAGE="en")
+    app = create_app(settings, clock=Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC)))
+    async with serve_app(app) as base:
+        await page.goto(base + "/")
+        await page.get_by_test_id(f"persona-{persona}").click()
+        yield app
 
 
 # --------------------------------------------------------------------------- fixtures
