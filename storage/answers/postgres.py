@@ -71,28 +71,41 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
     answers come as one JSON document each. A member created by a concurrent batch while
     the write ran is not seen by it: nothing is written for that person, and
     ``AnswerRows.save_answers`` writes their answers again in a new statement."""
-    members, team_members = table_of(Member), table_of(TeamMember)
-    replies, participations = table_of(Reply), table_of(Participation)
-    person = (column("platform", String), column("workspace_id", String), column("user_id", String))
+    return _read(targets), _write()
 
-    def member_of(who: Any) -> Any:  # the member with the key of ``who``, looked up by it
-        return (
-            select(members.c.id, members.c.display_name)
-            .where(
-                members.c.platform == who.c.platform,
-                members.c.workspace_id == who.c.workspace_id,
-                members.c.user_id == who.c.user_id,
-            )
-            .limit(1)
-            .lateral()
+
+PERSON = ("platform", "workspace_id", "user_id")
+
+
+def _person() -> tuple[Any, ...]:
+    return tuple(column(name, String) for name in PERSON)
+
+
+def _member_of(who: Any) -> Any:
+    """The member with the key of ``who``, looked up by it (one probe of the unique key)."""
+    members = table_of(Member)
+    return (
+        select(members.c.id, members.c.display_name)
+        .where(
+            members.c.platform == who.c.platform,
+            members.c.workspace_id == who.c.workspace_id,
+            members.c.user_id == who.c.user_id,
         )
+        .limit(1)
+        .lateral()
+    )
 
+
+def _read(targets: Any) -> Any:
+    """``targets`` with, per occurrence, the batch's people who are members and whether they
+    are in its team."""
+    team_members = table_of(TeamMember)
     people = (
         func.json_to_recordset(bindparam("people", type_=JSON))
-        .table_valued(*person)
+        .table_valued(*_person())
         .render_derived("people", with_types=True)
     )
-    member = member_of(people)
+    member = _member_of(people)
     found = (
         select(
             func.json_agg(
@@ -111,12 +124,15 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
         .correlate(Team)
         .scalar_subquery()
     )
-    context = targets.add_columns(type_coerce(found, JSON).label("people"))
+    return targets.add_columns(type_coerce(found, JSON).label("people"))
 
+
+def _answers() -> Any:
+    """The batch's answers (a JSON document) whose rounds are still open, held FOR SHARE."""
     given = select(
         func.json_to_recordset(bindparam("answers", type_=JSON))
         .table_valued(
-            *person,
+            *_person(),
             column("name", String),
             column("team_id", BigInteger),
             column("occurrence_id", BigInteger),
@@ -135,14 +151,20 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
         .with_for_update(read=True)
         .cte("still_open")
     )
-    answers = select(given).where(given.c.occurrence_id.in_(select(still_open.c.id))).cte("answers")
+    return select(given).where(given.c.occurrence_id.in_(select(still_open.c.id))).cte("answers")
+
+
+def _member_ids(answers: Any) -> tuple[Any, Any]:
+    """(ids, renamed): each person's member id, members made on first contact, and the
+    UPDATE that takes a new display name."""
+    members = table_of(Member)
     a = answers.c
     who = (
         select(a.platform, a.workspace_id, a.user_id, func.max(a.name).label("name"))
         .group_by(a.platform, a.workspace_id, a.user_id)
         .subquery("who")
     )
-    known_member = member_of(who)
+    known_member = _member_of(who)
     known = (
         select(who, known_member.c.id, known_member.c.display_name)
         .select_from(who)
@@ -178,25 +200,13 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
         .returning(members.c.id)
         .cte("renamed")
     )
-    rows = (
-        select(answers, ids.c.member_id)
-        .select_from(answers)
-        .join(ids, and_(ids.c.platform == a.platform, ids.c.workspace_id == a.workspace_id, ids.c.user_id == a.user_id))
-        .cte("rows")
-    )
-    r = rows.c
-    stored = r.member_id.is_not(None)  # None: created by a concurrent batch meanwhile (see above)
-    joined = (
-        pg_insert(team_members)
-        .from_select(
-            ["team_id", "member_id"],
-            select(r.team_id, r.member_id).where(stored).distinct().order_by(r.team_id, r.member_id),
-        )
-        .on_conflict_do_nothing()
-        .returning(team_members.c.member_id)
-        .cte("joined")
-    )
-    named = (
+    return ids, renamed
+
+
+def _named(r: Any, stored: Any) -> Any:
+    """Named replies, replacing the member's earlier answer (``replacing_earlier``)."""
+    replies = table_of(Reply)
+    return (
         replacing_earlier(
             pg_insert(replies).from_select(
                 ["id", "occurrence_id", "member_id", "team_id", "values", "created_on", "updated_at"],
@@ -216,6 +226,13 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
         .returning(replies.c.occurrence_id)
         .cte("named")
     )
+
+
+def _anonymous(rows: Any, stored: Any) -> tuple[Any, Any]:
+    """(took_part, sealed): who took part, and, apart from it, each new participant's sealed
+    answer (sealed until the close)."""
+    r = rows.c
+    participations, sealed_answers = table_of(Participation), table_of(SealedAnswer)
     took_part = (
         pg_insert(participations)
         .from_select(
@@ -228,10 +245,9 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
         .returning(participations.c.occurrence_id, participations.c.member_id)
         .cte("took_part")
     )
-    sealed_answers = table_of(SealedAnswer)
-    anonymous = (
+    sealed = (
         insert(sealed_answers)
-        .from_select(  # who answered, kept apart from what: sealed until the close
+        .from_select(
             ["occurrence_id", "tag", "sealed"],
             select(r.occurrence_id, r.tag, func.decode(r.sealed, "base64", type_=LargeBinary))
             .join_from(
@@ -244,14 +260,44 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
         .returning(sealed_answers.c.occurrence_id)
         .cte("anonymous")
     )
-    save = (
+    return took_part, sealed
+
+
+def _write() -> Any:
+    """The write: the answers of rounds still open, their members, team joins, named replies
+    and anonymous answers; returns per answer its member (None: made by a concurrent batch
+    meanwhile) and whether an anonymous one was taken."""
+    team_members = table_of(TeamMember)
+    answers = _answers()
+    a = answers.c
+    ids, renamed = _member_ids(answers)
+    rows = (
+        select(answers, ids.c.member_id)
+        .select_from(answers)
+        .join(ids, and_(ids.c.platform == a.platform, ids.c.workspace_id == a.workspace_id, ids.c.user_id == a.user_id))
+        .cte("rows")
+    )
+    r = rows.c
+    stored = r.member_id.is_not(None)  # None: created by a concurrent batch meanwhile (see above)
+    joined = (
+        pg_insert(team_members)
+        .from_select(
+            ["team_id", "member_id"],
+            select(r.team_id, r.member_id).where(stored).distinct().order_by(r.team_id, r.member_id),
+        )
+        .on_conflict_do_nothing()
+        .returning(team_members.c.member_id)
+        .cte("joined")
+    )
+    named = _named(r, stored)
+    took_part, sealed = _anonymous(rows, stored)
+    return (
         select(r.platform, r.workspace_id, r.user_id, r.occurrence_id, r.member_id, took_part.c.member_id.is_not(None))
         .outerjoin_from(
             rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id)
         )
-        .add_cte(renamed, joined, named, anonymous)
+        .add_cte(renamed, joined, named, sealed)
     )
-    return context, save
 
 
 def saved(answer: NewAnswer, written: set[tuple[str, str, str, int]], taken: set[tuple[str, str, str, int]]) -> Saved:
