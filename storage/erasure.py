@@ -259,6 +259,31 @@ async def erase_member(s: AsyncSession, member_id: int, sealer: Sealer) -> Erase
         await changed(model.__tablename__, delete(model).where(model.member_id == member_id))
     await changed("actions", update(Action).where(Action.member_id == member_id).values(member_id=None))
     await changed("audit_log", update(AuditEntry).where(AuditEntry.member_id == member_id).values(member_id=None))
+    await _named_in_texts(s, scrub, member_id, list(teams), rituals, touched)
+    await _teams(s, scrub, member_id, list(teams), touched)
+    await _outbox(s, scrub, quotes, teams, touched)
+    await changed(
+        "sent_prompts",
+        delete(SentPrompt).where(
+            SentPrompt.platform == platform, SentPrompt.user_id == user_id, SentPrompt.occurrence_id.in_(rounds)
+        ),
+    )
+    await _channel_messages(s, scrub, quotes, platform, touched)
+    await changed(
+        "installations",
+        update(Installation)
+        .where(Installation.platform == platform, Installation.installer_user_id == user_id)
+        .values(installer_user_id=None),
+    )
+    await s.execute(delete(Member).where(Member.id == member_id))
+    return Erased(answers=answers, tables=frozenset(touched))
+
+
+async def _named_in_texts(
+    s: AsyncSession, scrub: Scrubber, member_id: int, teams: list[int], rituals: Any, touched: set[str]
+) -> None:
+    """Where texts and settings of the workspace's teams name the member: agreed actions, the
+    audit log, rounds' content (rosters, pairs), rituals' options and holiday names."""
     await _rewrite(
         s,
         touched,
@@ -276,7 +301,7 @@ async def erase_member(s: AsyncSession, member_id: int, sealer: Sealer) -> Erase
         AuditEntry,
         AuditEntry.detail,
         lambda d: _audit_detail(d, scrub, member_id),
-        AuditEntry.team_id.in_(list(teams)),
+        AuditEntry.team_id.in_(teams),
         or_(cast(AuditEntry.detail, Text).contains('"member"'), scrub.found_in(AuditEntry.detail, stored_as_json=True)),
     )
     await _rewrite(
@@ -309,26 +334,9 @@ async def erase_member(s: AsyncSession, member_id: int, sealer: Sealer) -> Erase
         Holiday,
         Holiday.name,
         scrub.text,
-        Holiday.team_id.in_(list(teams)),
+        Holiday.team_id.in_(teams),
         scrub.found_in(Holiday.name, stored_as_json=False),
     )
-    await _teams(s, scrub, member_id, list(teams), touched)
-    await _outbox(s, scrub, quotes, teams, touched)
-    await changed(
-        "sent_prompts",
-        delete(SentPrompt).where(
-            SentPrompt.platform == platform, SentPrompt.user_id == user_id, SentPrompt.occurrence_id.in_(rounds)
-        ),
-    )
-    await _channel_messages(s, scrub, quotes, platform, touched)
-    await changed(
-        "installations",
-        update(Installation)
-        .where(Installation.platform == platform, Installation.installer_user_id == user_id)
-        .values(installer_user_id=None),
-    )
-    await s.execute(delete(Member).where(Member.id == member_id))
-    return Erased(answers=answers, tables=frozenset(touched))
 
 
 async def forget_member(engine: AsyncEngine, member_id: int, sealer: Sealer) -> int:
