@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.config import Settings
-from bot.review_page import HEAD_LINKS, VIEWPORT, esc
+from bot.html import HEAD_LINKS, VIEWPORT, esc
 from rituals.i18n import LANGUAGES, N_, Translator, translator
 
 PRIVACY = (

@@ -1,59 +1,36 @@
 """The team review page: one server-rendered HTML report, opened through a signed link.
 
-Routes: ``GET /review/{token}`` (the page), ``GET /review/{token}/export.csv`` (the answers
-as CSV) and ``GET /static/review/review.css``. No script, no third-party request: the
-charts are inline SVG drawn here, styled by classes from the same-origin stylesheet, so
-the strict Content-Security-Policy of ``bot.server.guard`` holds.
-
-Who may open a page is decided by the token alone (``bot.links``); a bad, stale or
-tampered token gets a short 403 page.
+The page's sections, rendered on the server (``bot.review_web`` serves it). No script, no
+third-party request: the charts are inline SVG (``bot.charts``), so the strict
+Content-Security-Policy of ``bot.server.guard`` holds.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from statistics import mean
-from typing import Any
-from zoneinfo import ZoneInfo
 
-from aiohttp import web
-
-from bot.config import Settings
-from bot.export import Report, aggregates, export_csv, format_value, load_report, ritual_title
-from bot.links import EXPORT, PAGE, Claims, LinkError, LinkSigner, ReviewLinks, load_secret
+from bot.audit import audit_section
+from bot.charts import bar_chart, line_chart
+from bot.export import Report, aggregates, format_value, ritual_title
+from bot.html import HEAD_LINKS, esc, format_when, section
 from rituals.former import readable
-from rituals.i18n import N_, Translator, translator
+from rituals.i18n import N_, Translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import summarise, words_threshold
 from rituals.library import THEMES
-from rituals.ports import ReplyView, RitualView, TeamView
+from rituals.ports import ReplyView, RitualView
 from rituals.schedule import ScheduleError, parse_schedule
-from rituals.types import Input, InputKind, Notice
-from storage.queries import NamedAnswer, Queries, Round
-from storage.repo import Repo
+from rituals.types import Input, InputKind
+from storage.queries import NamedAnswer, Round
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).parent / "static" / "review"
-REVIEW_LINKS = web.AppKey("review_links", ReviewLinks)
 RECENT_ROUNDS = 3  # rounds per ritual shown before the fold
-PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
-VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 # The icon travels inside the page (a pulse line on a teal tile): no request beyond the one stylesheet.
-FAVICON = (
-    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E"
-    "%3Crect width='32' height='32' rx='8' fill='%233c6e71'/%3E"
-    "%3Cpath d='M6 18h5l3-8 4 14 3-6h5' fill='none' stroke='white' stroke-width='2.5'"
-    " stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E"
-)
-HEAD_LINKS = f'<link rel="icon" href="{FAVICON}"><link rel="stylesheet" href="/static/review/review.css">'
 
 MONTHS = (
     N_("January"),
@@ -69,326 +46,15 @@ MONTHS = (
     N_("November"),
     N_("December"),
 )
-SHORT_MONTHS = (
-    N_("Jan"),
-    N_("Feb"),
-    N_("Mar"),
-    N_("Apr"),
-    N_("May"),
-    N_("Jun"),
-    N_("Jul"),
-    N_("Aug"),
-    N_("Sep"),
-    N_("Oct"),
-    N_("Nov"),
-    N_("Dec"),
-)
-ACTIONS = {
-    "ritual.add": N_("Ritual added"),
-    "ritual.pause": N_("Ritual paused"),
-    "ritual.resume": N_("Ritual resumed"),
-    "ritual.remove": N_("Ritual removed"),
-    "goal.set": N_("Shared goal set"),
-    "team.timezone": N_("Timezone set"),
-    "team.language": N_("Language set"),
-    "holiday.add": N_("Holiday added"),
-    "holiday.remove": N_("Holiday removed"),
-    "team.holidays": N_("Public holidays"),
-    "role.add": N_("Role given"),
-    "role.remove": N_("Role removed"),
-    "question.add": N_("Question added"),
-    "team.themes": N_("Themes set"),
-    "appreciation.start": N_("Appreciation round started"),
-    "review.link": N_("Review link made"),
-    "export": N_("Export link made"),
-    "review.links_revoked": N_("Review and export links revoked"),
-    "team.anonymity_threshold": N_("Threshold set"),
-    "team.retention": N_("Retention set"),
-    "values.add": N_("Value added"),
-    "values.remove": N_("Value removed"),
-    "action.add": N_("Action recorded"),
-    "holiday.import": N_("Holidays imported"),
-    "pairs.exclude": N_("Left out of pairs"),
-    "pairs.include": N_("Back in pairs"),
-    "pairs.label": N_("Label set"),
-    "pairs.mix": N_("Pairs mixing set"),
-    "plan.add": N_("Year plan updated"),
-    "plan.remove": N_("Year plan updated"),
-    "teams.install": N_("Installed in Teams"),
-}
-
-
-def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
 
 
 # -- wiring ----------------------------------------------------------------------------
 
 
-def setup_review(
-    app: web.Application, settings: Settings, repo: Repo, ritme: Any, clock: Callable[[], datetime]
-) -> ReviewLinks:
-    """Add the review routes and give the service its link maker (``ritme.review_links``)."""
-    links = ReviewLinks(LinkSigner(load_secret(settings.secret_key, settings.database_url)), settings.base_url)
-    app[REVIEW_LINKS] = links
-    setattr(ritme, "review_links", links)  # noqa: B010 - the service is built before the links
-    app.router.add_routes(routes(Queries(repo), links.signer, clock, settings.default_language))
-    return links
-
-
-def retention_job(repo: Repo, clock: Callable[[], datetime]) -> Callable[[], Awaitable[None]]:
-    """The daily clean-up: replies older than their team's ``retention_days`` are deleted, and
-    the database drops its copies of what was deleted (``Store.drop_deleted_copies``)."""
-    queries = Queries(repo)
-
-    async def purge() -> None:
-        try:
-            deleted = await queries.delete_expired_replies(clock())
-            messages = await queries.delete_old_messages(clock())
-            await repo.drop_deleted_copies(("replies", "participations", "outbox"))
-        except Exception:
-            log.exception("retention clean-up failed; trying again at the next run")
-            return
-        log.info(
-            "retention: %d replies past their team's retention period deleted, and %d old sent messages",
-            deleted,
-            messages,
-        )
-
-    return purge
-
-
-async def link_notice(ritme: Any, team: TeamView, member_id: int, _: Translator, *, export: bool) -> Notice:
-    """The answer to ``review link`` and ``export``: a signed link, for the asker only."""
-    links: ReviewLinks | None = getattr(ritme, "review_links", None)
-    if links is None:
-        return Notice(title=_("Not available"), text=_("Review pages are not served by this installation."))
-    now = ritme.clock()
-    generation = link_generation(team)
-    link = links.export(team.id, now, generation) if export else links.page(team.id, now, generation)
-    await ritme.repo.audit(
-        team.id, member_id, "export" if export else "review.link", {"expires": link.expires_at.isoformat()}, now
-    )
-    until = f"{format_when(link.expires_at, ZoneInfo(team.timezone))} ({team.timezone})"
-    if export:
-        return Notice(
-            title=_("Export"),
-            text=_("Download this channel's answers as a CSV file: {url}", url=link.url),
-            footer=_("The link works until {when}. Anonymous rituals are in it as totals only.", when=until),
-        )
-    return Notice(
-        title=_("Review page"),
-        text=_("The team's review page: {url}", url=link.url),
-        footer=_(
-            "The link works until {when}. Anyone with the link can read the page: share it with the team only.",
-            when=until,
-        ),
-    )
-
-
-def link_generation(team: TeamView) -> int:
-    """Which generation of the team's links is valid (``review link revoke`` moves it on)."""
-    value = team.settings.get("link_generation", 0)
-    return value if isinstance(value, int) else 0
-
-
-def format_when(when: datetime, tz: Any) -> str:
-    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
 # -- routes ----------------------------------------------------------------------------
 
 
-def routes(
-    queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], default_language: str
-) -> web.RouteTableDef:
-    r = web.RouteTableDef()
-
-    async def opened(request: web.Request, scope: str = PAGE) -> tuple[TeamView, Claims] | web.Response:
-        """The team and claims of the request's token, or the 403 page."""
-        token = request.match_info["token"]
-        team: TeamView | None = None
-        try:
-            team = await queries.team(signer.team_of(token))
-            if team is None:
-                return refused(translator(default_language), expired=False)
-            claims = signer.verify(token, clock(), link_generation(team), scope)
-        except LinkError as err:
-            return refused(
-                translator(default_language),
-                expired=err.expired,
-                revoked=team is not None and revoked(token, team, scope),
-            )
-        return team, claims
-
-    def revoked(token: str, team: TeamView, scope: str) -> bool:
-        """Whether the token was good in one of the team's earlier link generations."""
-        for generation in range(link_generation(team)):
-            try:
-                signer.verify(token, clock(), generation, scope)
-            except LinkError:
-                continue
-            return True
-        return False
-
-    @r.get("/review/{token}")
-    async def page(request: web.Request) -> web.Response:
-        found = await opened(request)
-        if isinstance(found, web.Response):
-            return found
-        team, claims = found
-        report = await load_report(queries, team, clock())
-        body = render_page(
-            report, translator(team.language), token=request.match_info["token"], expires=claims.expires_at
-        )
-        return web.Response(text=body, content_type="text/html", charset="utf-8", headers=PRIVATE)
-
-    @r.get("/review/{token}/export.csv")
-    async def export(request: web.Request) -> web.Response:
-        found = await opened(request, EXPORT)
-        if isinstance(found, web.Response):
-            return found
-        team, _claims = found
-        now = clock()
-        report = await load_report(queries, team, now, period=None)
-        data = export_csv(report, translator(team.language))
-        name = f"ritme-team-{team.id}-{report.day(now).isoformat()}.csv"
-        headers = dict(PRIVATE)
-        headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return web.Response(body=data, content_type="text/csv", charset="utf-8", headers=headers)
-
-    @r.get("/static/review/review.css")
-    async def stylesheet(request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(STATIC / "review.css", headers={"Cache-Control": "max-age=3600"})
-
-    return r
-
-
-def refused(_: Translator, *, expired: bool, revoked: bool = False) -> web.Response:
-    title = _("This link has expired") if expired else _("This link does not open a review page")
-    if expired:
-        text = _("Review links work for a week. Ask an admin or leader of your team for a new one: /ritme review link")
-    elif revoked:
-        text = _(
-            "The team's links were revoked, this one too. "
-            "Ask an admin or leader of your team for a new one: /ritme review link"
-        )
-    else:
-        text = _(
-            "Check that you copied the whole link, "
-            "or ask an admin or leader of your team for a new one: /ritme review link"
-        )
-    body = f"""<!doctype html>
-<html lang="{esc(_.lang)}"><head><meta charset="utf-8">{VIEWPORT}
-<meta name="robots" content="noindex"><title>{esc(title)}</title>{HEAD_LINKS}</head>
-<body class="refused"><main><p class="brand">Ritme</p><h1>{esc(title)}</h1><p>{esc(text)}</p></main></body></html>
-"""
-    return web.Response(status=403, text=body, content_type="text/html", charset="utf-8", headers=PRIVATE)
-
-
 # -- charts: inline SVG ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Axis:
-    """A time axis from ``start`` to ``end`` mapped onto ``left``..``right`` pixels."""
-
-    start: date
-    end: date
-    left: float
-    right: float
-
-    def x(self, day: date) -> float:
-        span = max((self.end - self.start).days, 1)
-        return self.left + (day - self.start).days / span * (self.right - self.left)
-
-
-def month_ticks(start: date, end: date, every: int = 1) -> list[date]:
-    ticks, day = [], date(start.year, start.month, 1)
-    while day <= end:
-        if day >= start and (day.month - 1) % every == 0:
-            ticks.append(day)
-        day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    return ticks
-
-
-def line_chart(
-    series: Sequence[tuple[str, Sequence[tuple[date, float]]]],
-    *,
-    start: date,
-    end: date,
-    label: str,
-    _: Translator,
-    width: int = 480,
-    height: int = 200,
-    lo: float = 1,
-    hi: float = 5,
-    month_every: int = 1,
-    css: str = "",
-) -> str:
-    """A line chart of scores over time; ``series`` are (css class, points by day).
-
-    ``css`` "wide" or "narrow" marks one of two renderings of the same chart: the stylesheet
-    shows the one that fits the screen, so the text keeps its size on a phone.
-    """
-    top, bottom, left, right = 12, height - 24, 28, width - 10
-    axis = Axis(start=start, end=end, left=left, right=right)
-
-    def y(v: float) -> float:
-        return top + (hi - v) / (hi - lo) * (bottom - top)
-
-    parts = [
-        (
-            f'<svg class="chart line {css}" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
-            f' role="img" aria-label="{esc(label)}">'
-        ),
-        f"<title>{esc(label)}</title>",
-        '<g class="grid">',
-    ]
-    for level in range(int(lo), int(hi) + 1):
-        parts.append(f'<line x1="{left}" x2="{right}" y1="{y(level):.1f}" y2="{y(level):.1f}"/>')
-        parts.append(f'<text class="ylabel" x="{left - 8}" y="{y(level) + 4:.1f}" text-anchor="end">{level}</text>')
-    parts.append('</g><g class="ticks">')
-    for tick in month_ticks(start, end, month_every):
-        x = axis.x(tick)
-        name = str(tick.year) if tick.month == 1 else _(SHORT_MONTHS[tick.month - 1])
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{bottom}" y2="{bottom + 4}"/>')
-        parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle">{esc(name)}</text>')
-    parts.append("</g>")
-    for css, points in series:
-        if not points:
-            continue
-        coords = [(axis.x(d), y(v)) for d, v in sorted(points)]
-        path = "M" + " L".join(f"{px:.1f},{py:.1f}" for px, py in coords)
-        parts.append(f'<path class="series {css}" d="{path}" fill="none"/>')
-        for (d, v), (px, py) in zip(sorted(points), coords, strict=True):
-            parts.append(
-                f'<circle class="dot {css}" cx="{px:.1f}" cy="{py:.1f}" r="3">'
-                f"<title>{d.isoformat()}: {_.decimal(v)}</title></circle>"
-            )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def bar_chart(rows: Sequence[tuple[str, float, str]], *, label: str, css: str, scale: float | None = None) -> str:
-    """Horizontal bars: each row an HTML label and value (readable at any width) over an SVG bar.
-
-    Rows are (label, value, value as text); bars are drawn relative to ``scale`` (default: the
-    largest value). The SVG stretches to the row's width, so the bar needs no inline style.
-    """
-    most = scale if scale is not None else max([v for _l, v, _t in rows] + [1e-9])
-    parts = [f'<div class="barchart" role="img" aria-label="{esc(label)}">']
-    for name, value, text in rows:
-        length = max(0.0, min(1.0, value / most)) * 100
-        parts.append(
-            f'<div class="barrow"><span class="barlabel">{esc(name)}</span><span class="barvalue">{esc(text)}</span>'
-            f'<svg class="chart bar-svg" viewBox="0 0 100 10" preserveAspectRatio="none" width="100%" height="14"'
-            f' aria-hidden="true">'
-            f'<rect class="track" x="0" y="0" width="100" height="10"/>'
-            f'<rect class="bar {css}" x="0" y="0" width="{length:.2f}" height="10"/></svg></div>'
-        )
-    parts.append("</div>")
-    return "".join(parts)
 
 
 # -- the page --------------------------------------------------------------------------
@@ -510,11 +176,6 @@ def actions_section(report: Report, _: Translator) -> str:
             f'<p class="meta">{esc(title)} \u00b7 {esc(format_when(created, report.tz))}</p>{status}</div>'
         )
     return section("actions", _("Agreed actions"), "".join(blocks))
-
-
-def section(key: str, title: str, body: str, intro: str = "") -> str:
-    lead = f'<p class="lead">{esc(intro)}</p>' if intro else ""
-    return f'<section id="{esc(key)}"><h2>{esc(title)}</h2>{lead}{body}</section>\n'
 
 
 def describe(spec: str, _: Translator) -> str:
@@ -887,27 +548,3 @@ def answers_section(report: Report, _: Translator, rng: random.Random) -> str:
         )
     body = "".join(blocks) or f'<p class="empty">{esc(_("No rounds yet."))}</p>'
     return section("answers", _("Answers"), body)
-
-
-def audit_text(action: str, detail: dict[str, Any], _: Translator) -> str:
-    text = _(ACTIONS[action]) if action in ACTIONS else action
-    if "ritual" in detail:
-        text += f" #{detail['ritual']}"
-    return text
-
-
-def audit_section(report: Report, _: Translator) -> str:
-    entries = report.audit
-    if not entries:
-        return section("audit", _("Admin log"), f'<p class="empty">{esc(_("No admin actions in this period."))}</p>')
-    body = "".join(
-        f"<tr><td>{esc(format_when(e.created_at, report.tz))}</td><td>{esc(audit_text(e.action, e.detail, _))}</td>"
-        f"<td>{esc(e.actor or _('someone (forgotten)'))}</td></tr>"
-        for e in entries
-    )
-    head = f"<tr><th>{esc(_('When'))}</th><th>{esc(_('What'))}</th><th>{esc(_('Who'))}</th></tr>"
-    return section(
-        "audit",
-        _("Admin log"),
-        f'<div class="scroll"><table class="audit"><thead>{head}</thead><tbody>{body}</tbody></table></div>',
-    )

@@ -26,7 +26,7 @@ from adapters.playground.web import routes as playground_routes
 from bot.about import about_routes
 from bot.config import Settings
 from bot.links import load_secret
-from bot.review_page import retention_job, setup_review
+from bot.review_web import retention_job, setup_review
 from bot.service import Ritme
 from rituals.engine import Engine, EngineSettings, utcnow
 from rituals.ports import Platform
@@ -90,7 +90,8 @@ def create_app(
     """Wire configuration, storage, engine, service and adapters into one aiohttp app."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
     # One secret signs review links and seals anonymous answers (each with keys of its own).
-    repo = Repo(create_engine(settings.database_url), Sealer(load_secret(settings.secret_key, settings.database_url)))
+    secret = load_secret(settings.secret_key, settings.database_url)
+    repo = Repo(create_engine(settings.database_url), Sealer(secret))
     platforms: dict[str, Platform] = {}
     replica = settings.replica or f"{socket.gethostname()}:{os.getpid()}"
     engine = Engine(
@@ -137,7 +138,7 @@ def create_app(
         app.cleanup_ctx.append(_seed_playground)
 
     # -- review pages: signed links only --
-    setup_review(app, settings, repo, ritme, clock)
+    setup_review(app, settings, secret, repo, ritme, clock)
     # Platform adapters: each adds its routes, its Platform and its lifecycle here.
     # -- slack --
     if settings.slack_enabled:

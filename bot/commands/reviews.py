@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from bot.commands.grammar import nothing_more, parse_id
 from bot.commands.registry import Args, Command, CommandError, command
 from bot.review import review_notice
-from bot.review_page import link_notice
+from bot.review_web import link_notice
 from rituals.i18n import N_, Translator
 from rituals.ports import TeamView
 from rituals.types import Notice

@@ -27,7 +27,7 @@ from bot.links import (
     load_secret,
     secret_file,
 )
-from bot.review_page import REVIEW_LINKS
+from bot.review_web import REVIEW_LINKS
 from bot.server import REPO, create_app
 from tests.fakes.clock import Clock
 from tests.fakes.secret_key import SECRET_KEY

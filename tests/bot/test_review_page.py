@@ -25,7 +25,7 @@ from adapters.playground.platform import CHANNEL, PLATFORM, WORKSPACE
 from bot.config import Settings
 from bot.export import load_report
 from bot.review import RECENT, review_notice
-from bot.review_page import retention_job
+from bot.review_web import retention_job
 from bot.server import ENGINE, REPO, create_app
 from rituals.i18n import translator
 from rituals.library import PULSE_STATEMENTS, THEMES, VALUES
@@ -771,7 +771,7 @@ def test_every_audited_action_has_a_label() -> None:
     import re
     from pathlib import Path
 
-    from bot.review_page import ACTIONS
+    from bot.audit import ACTIONS
 
     sources = "".join(p.read_text(encoding="utf-8") for p in Path("bot").glob("*.py"))
     audited = set(re.findall(r'audit\([^)]*?"([a-z_]+\.[a-z_]+|export)"', sources))
