@@ -120,53 +120,14 @@ def create_app(
     app.router.add_routes(about_routes(settings))
 
     if settings.playground_enabled:
-        feed = RepoFeed(repo, clock)
-        platforms[PLATFORM] = PlaygroundPlatform(feed)
-
-        async def team_info() -> tuple[str, str, str]:
-            team = await ritme.team_for(
-                ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL), "Playground"
-            )
-            return team.name, team.language, team.timezone
-
-        added = app.router.add_routes(playground_routes(ritme, feed, team_info))
-        # Its own routes answer this machine's browser only (or the hosts remote access was allowed for).
-        doors = Doors.for_settings(
-            allow_remote=settings.playground_allow_remote, host=settings.host, public_url=settings.public_url
-        )
-        app.middlewares.append(door_keeper(doors, [route.resource for route in added if route.resource is not None]))
-        app.cleanup_ctx.append(_seed_playground)
+        _setup_playground(app, settings, repo, ritme, platforms, clock)
 
     # -- review pages: signed links only --
     setup_review(app, settings, secret, repo, ritme, clock)
     # Platform adapters: each adds its routes, its Platform and its lifecycle here.
     # -- slack --
     if settings.slack_enabled:
-        from adapters.slack.app import SLACK_ADAPTER, SlackAdapter
-        from adapters.slack.config import SlackConfig
-        from bot.slack_support import SlackSupport
-        from storage.slack_store import SlackInstallationStore, SlackOAuthStateStore
-
-        assert settings.secret_key  # validated: required when a platform is configured
-        slack = SlackAdapter(
-            SlackConfig(
-                bot_token=settings.slack_bot_token,
-                signing_secret=settings.slack_signing_secret or "",
-                api_url=settings.slack_api_url,
-                base_url=settings.base_url,
-                app_token=settings.slack_app_token,
-                client_id=settings.slack_client_id,
-                client_secret=settings.slack_client_secret,
-            ),
-            SlackSupport(ritme, repo),
-            installations=SlackInstallationStore(repo, settings.secret_key),
-            state_store=SlackOAuthStateStore(repo),
-        )
-        platforms[slack.platform.name] = slack.platform
-        app[SLACK_ADAPTER] = slack
-        app.router.add_routes(slack.routes())
-        app.cleanup_ctx.append(lambda _app: slack.lifecycle())
-        app.on_shutdown.append(lambda _app: slack.drain(within=10))
+        _setup_slack(app, settings, repo, ritme, platforms)
     # -- teams --
     if settings.teams_enabled:
         from bot.teams_support import setup_teams
@@ -177,6 +138,64 @@ def create_app(
     if background:
         app.cleanup_ctx.append(_background)
     return app
+
+
+def _setup_playground(
+    app: web.Application,
+    settings: Settings,
+    repo: Repo,
+    ritme: Ritme,
+    platforms: dict[str, Platform],
+    clock: Callable[[], datetime],
+) -> None:
+    """The playground: its page and API, its Platform (a feed kept in the database), its doors."""
+    feed = RepoFeed(repo, clock)
+    platforms[PLATFORM] = PlaygroundPlatform(feed)
+
+    async def team_info() -> tuple[str, str, str]:
+        team = await ritme.team_for(
+            ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL), "Playground"
+        )
+        return team.name, team.language, team.timezone
+
+    added = app.router.add_routes(playground_routes(ritme, feed, team_info))
+    # Its own routes answer this machine's browser only (or the hosts remote access was allowed for).
+    doors = Doors.for_settings(
+        allow_remote=settings.playground_allow_remote, host=settings.host, public_url=settings.public_url
+    )
+    app.middlewares.append(door_keeper(doors, [route.resource for route in added if route.resource is not None]))
+    app.cleanup_ctx.append(_seed_playground)
+
+
+def _setup_slack(
+    app: web.Application, settings: Settings, repo: Repo, ritme: Ritme, platforms: dict[str, Platform]
+) -> None:
+    """Slack: its routes, its Platform and its lifecycle (Socket Mode, draining on shutdown)."""
+    from adapters.slack.app import SLACK_ADAPTER, SlackAdapter
+    from adapters.slack.config import SlackConfig
+    from bot.slack_support import SlackSupport
+    from storage.slack_store import SlackInstallationStore, SlackOAuthStateStore
+
+    assert settings.secret_key  # validated: required when a platform is configured
+    slack = SlackAdapter(
+        SlackConfig(
+            bot_token=settings.slack_bot_token,
+            signing_secret=settings.slack_signing_secret or "",
+            api_url=settings.slack_api_url,
+            base_url=settings.base_url,
+            app_token=settings.slack_app_token,
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+        ),
+        SlackSupport(ritme, repo),
+        installations=SlackInstallationStore(repo, settings.secret_key),
+        state_store=SlackOAuthStateStore(repo),
+    )
+    platforms[slack.platform.name] = slack.platform
+    app[SLACK_ADAPTER] = slack
+    app.router.add_routes(slack.routes())
+    app.cleanup_ctx.append(lambda _app: slack.lifecycle())
+    app.on_shutdown.append(lambda _app: slack.drain(within=10))
 
 
 async def _seed_playground(app: web.Application) -> AsyncIterator[None]:
@@ -203,41 +222,37 @@ async def _dispose(app: web.Application) -> AsyncIterator[None]:
     await app[REPO].dispose()
 
 
-async def _background(app: web.Application) -> AsyncIterator[None]:
-    """The engine's tick (APScheduler) and the outbox dispatcher, stopped gracefully."""
-    engine, settings = app[ENGINE], app[SETTINGS]
-    stopping = asyncio.Event()
-    running: set[asyncio.Task[Any]] = set()  # scheduled jobs under way, awaited on stop
+class _Jobs:
+    """Scheduled jobs under way, so that a graceful stop can wait for them."""
 
-    def tracked(job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    def __init__(self) -> None:
+        self.running: set[asyncio.Task[Any]] = set()
+
+    def tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         @functools.wraps(job)
         async def run() -> None:
             current = asyncio.current_task()
             if current is not None:
-                running.add(current)
+                self.running.add(current)
             try:
                 await job()
             finally:
                 if current is not None:
-                    running.discard(current)
+                    self.running.discard(current)
 
         return run
 
-    @tracked
+
+def _scheduler(app: web.Application, jobs: _Jobs) -> AsyncIOScheduler:
+    """APScheduler with the engine's tick and the nightly retention clean-up."""
+    engine, settings = app[ENGINE], app[SETTINGS]
+
+    @jobs.tracked
     async def tick() -> None:
         try:
             await engine.tick()
         except Exception:
             log.exception("tick failed; trying again at the next tick")
-
-    async def dispatcher() -> None:
-        while not stopping.is_set():
-            try:
-                await engine.run_dispatcher(stopping)
-            except Exception:
-                log.exception("the dispatcher failed; starting it again shortly")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), timeout=1.0)
 
     scheduler = AsyncIOScheduler()
     scheduler.add_job(
@@ -249,7 +264,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         next_run_time=utcnow(),
     )
     scheduler.add_job(
-        tracked(retention_job(app[REPO], engine.clock)),
+        jobs.tracked(retention_job(app[REPO], engine.clock)),
         "cron",
         hour=3,
         minute=30,
@@ -259,8 +274,28 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
         next_run_time=utcnow(),
     )
+    return scheduler
+
+
+async def _dispatcher(engine: Engine, stopping: asyncio.Event) -> None:
+    """The outbox dispatcher until ``stopping``; started again after a failure."""
+    while not stopping.is_set():
+        try:
+            await engine.run_dispatcher(stopping)
+        except Exception:
+            log.exception("the dispatcher failed; starting it again shortly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=1.0)
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    """The engine's tick (APScheduler) and the outbox dispatcher, stopped gracefully."""
+    engine, settings = app[ENGINE], app[SETTINGS]
+    stopping = asyncio.Event()
+    jobs = _Jobs()
+    scheduler = _scheduler(app, jobs)
     scheduler.start()
-    task = asyncio.create_task(dispatcher(), name="ritme-dispatcher")
+    task = asyncio.create_task(_dispatcher(engine, stopping), name="ritme-dispatcher")
     log.info("engine started (tick every %.0fs, replica %s)", settings.tick_seconds, engine.settings.replica)
     yield
     # Graceful stop (SIGTERM): take no new work, finish what was taken, before the database
@@ -271,7 +306,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     scheduler.pause()  # not shutdown yet: APScheduler's shutdown cancels the jobs under way
     stopping.set()
     log.info("engine stopping: finishing the jobs under way and the claimed messages")
-    _done, late = await asyncio.wait({task, *running}, timeout=20)
+    _done, late = await asyncio.wait({task, *jobs.running}, timeout=20)
     for unfinished in late:
         log.warning("engine stop: %s did not finish in time; cancelled", unfinished.get_name())
         unfinished.cancel()
