@@ -43,17 +43,7 @@ class AnswerSql:
     def __init__(self, postgresql: bool) -> None:
         insert_ = pg_insert if postgresql else sqlite_insert
         parts = [(Occurrence, "o_"), (Ritual, "r_"), (Team, "t_")]
-        if postgresql:
-            # Arrays as parameters: one statement text whatever the number of answers, so
-            # that asyncpg prepares it once (an expanding IN is a new statement, and a new
-            # prepare, for each length).
-            def one_of(column: Any, name: str, type_: Any) -> Any:
-                return column == any_(bindparam(name, type_=ARRAY(type_)))
-        else:
-
-            def one_of(column: Any, name: str, type_: Any) -> Any:
-                return column.in_(bindparam(name, expanding=True))
-
+        one_of = _one_of(postgresql)
         targets = (
             select(*(c.label(prefix + c.key) for model, prefix in parts for c in model.__table__.c))
             .join_from(Occurrence, Ritual, Ritual.id == Occurrence.ritual_id)
@@ -71,30 +61,7 @@ class AnswerSql:
         )
         self.target_parts = parts
         members = table_of(Member)
-        same_workspace = and_(
-            members.c.platform == bindparam("platform"), members.c.workspace_id == bindparam("workspace")
-        )
-        if postgresql:
-            # One probe of the members' unique key (platform, workspace, user) per person
-            # (LIMIT 1 keeps the subquery apart, a probe per row). Given the people as an IN
-            # list or a join, PostgreSQL's planner, until the table is first analysed (a new
-            # database's first big round), took the whole workspace for one row and read it
-            # all: some milliseconds a batch, most of the database's work.
-            wanted = (
-                func.unnest(bindparam("users", type_=ARRAY(String))).table_valued("user_id").render_derived("wanted")
-            )
-            m: Any = (
-                select(members.c.user_id, members.c.id, members.c.display_name)
-                .where(same_workspace, members.c.user_id == wanted.c.user_id)
-                .limit(1)
-                .lateral("m")
-            )
-            people = select(m.c.user_id, m.c.id, m.c.display_name).select_from(wanted).join(m, true())
-        else:
-            m = members
-            people = select(m.c.user_id, m.c.id, m.c.display_name).where(
-                same_workspace, m.c.user_id.in_(bindparam("users", expanding=True))
-            )
+        people, m = _people(postgresql)
         self.members = people
         self.in_teams = people.add_columns(TeamMember.team_id).outerjoin(  # and which of ``teams`` they are in
             table_of(TeamMember), and_(TeamMember.member_id == m.c.id, one_of(TeamMember.team_id, "teams", BigInteger))
@@ -138,3 +105,46 @@ def replacing_earlier(upsert: Any) -> Any:
 @functools.cache
 def answer_sql(postgresql: bool) -> AnswerSql:
     return AnswerSql(postgresql)
+
+
+def _one_of(postgresql: bool) -> Any:
+    """``column`` is one of the list parameter ``name``. On PostgreSQL an array: one statement
+    text whatever the number of answers, so that asyncpg prepares it once (an expanding IN is
+    a new statement, and a new prepare, for each length)."""
+    if postgresql:
+
+        def one_of(column: Any, name: str, type_: Any) -> Any:
+            return column == any_(bindparam(name, type_=ARRAY(type_)))
+
+        return one_of
+
+    def expanding(column: Any, name: str, type_: Any) -> Any:
+        return column.in_(bindparam(name, expanding=True))
+
+    return expanding
+
+
+def _people(postgresql: bool) -> tuple[Any, Any]:
+    """(user id, member id, name) of the members of a workspace among ``users``, and the
+    members' source to join further on.
+
+    On PostgreSQL one probe of the members' unique key (platform, workspace, user) per person
+    (LIMIT 1 keeps the subquery apart, a probe per row). Given the people as an IN list or a
+    join, PostgreSQL's planner, until the table is first analysed (a new database's first big
+    round), took the whole workspace for one row and read it all: some milliseconds a batch,
+    most of the database's work."""
+    members = table_of(Member)
+    same_workspace = and_(members.c.platform == bindparam("platform"), members.c.workspace_id == bindparam("workspace"))
+    if not postgresql:
+        people = select(members.c.user_id, members.c.id, members.c.display_name).where(
+            same_workspace, members.c.user_id.in_(bindparam("users", expanding=True))
+        )
+        return people, members
+    wanted = func.unnest(bindparam("users", type_=ARRAY(String))).table_valued("user_id").render_derived("wanted")
+    m = (
+        select(members.c.user_id, members.c.id, members.c.display_name)
+        .where(same_workspace, members.c.user_id == wanted.c.user_id)
+        .limit(1)
+        .lateral("m")
+    )
+    return select(m.c.user_id, m.c.id, m.c.display_name).select_from(wanted).join(m, true()), m
