@@ -282,7 +282,7 @@ class AnswerWriter:
         for i in reversed(range(len(decisions))):  # a later answer is decided before the one it replaced
             if isinstance(same := decisions[i], SameAs):
                 outcomes[i] = outcomes[same.index]
-        log.info(
-            "answers stored: %d of %d", sum(1 for o in outcomes if isinstance(o, Outcome) and o.stored), len(answers)
-        )
+        stored = sum(1 for o in outcomes if isinstance(o, Outcome) and o.stored)
+        # every batch at the peak is a log line on the writer's thread: only refusals at INFO
+        (log.info if stored < len(answers) else log.debug)("answers stored: %d of %d", stored, len(answers))
         return [o if o is not None else AnswerNotStored() for o in outcomes]
