@@ -14,7 +14,7 @@ from bot.commands import COMMANDS, Command, CommandError, may_run, parse
 from bot.commands.formats import error_notice, your_teams
 from rituals.engine import Engine, utcnow
 from rituals.i18n import translator
-from rituals.ports import AnswerNotStored, TeamView
+from rituals.ports import Answered, AnswerNotStored, TeamView
 from rituals.types import Actor, ChannelRef, Notice
 from storage.repo import Repo
 
@@ -209,14 +209,16 @@ class Ritme:
         occurrence_id: int,
         values: dict[str, Any],
         via: ChannelRef | None = None,
-    ) -> tuple[bool, str]:
+    ) -> Answered:
         """Store an answer: validated, with its member (created on first contact), in one
         transaction shared with the answers that arrive at the same time."""
         try:
-            return await self.engine.submit(occurrence_id=occurrence_id, actor=actor, values=values, via=via)
+            return await self.engine.answer(occurrence_id=occurrence_id, actor=actor, values=values, via=via)
         except AnswerNotStored:
             _ = translator(self.default_language)
-            return False, _("Your answer could not be saved just now. Please try again in a moment.")
+            return Answered(
+                stored=False, message=_("Your answer could not be saved just now. Please try again in a moment.")
+            )
 
 
 __all__ = ["Ritme"]

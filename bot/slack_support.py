@@ -34,6 +34,7 @@ from bot.export import export_csv, load_report
 from bot.service import Ritme
 from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
+from rituals.ports import Answered
 from rituals.types import Actor, ChannelRef, Notice
 from storage.models import Occurrence, Ritual, SentPrompt, Team
 from storage.queries import Queries
@@ -141,7 +142,7 @@ class SlackSupport:
         occurrence_id: int,
         values: dict[str, Any],
         via: ChannelRef | None = None,
-    ) -> tuple[bool, str]:
+    ) -> Answered:
         return await self.ritme.answer(actor, occurrence_id, values, via)
 
     async def prompt(self, occurrence_id: int) -> PromptInfo | None:

@@ -115,7 +115,9 @@ class Rules:
                 # sealed answers all have one size, room for this much (``storage.answers.seal``)
                 raise AnswerError(TOO_LONG_ANONYMOUS, most=MAX_ANONYMOUS_TEXT)
         except AnswerError as err:
-            return Outcome(stored=False, message=err.msgid, params=dict(err.params), language=team.language)
+            return Outcome(
+                stored=False, message=err.msgid, params=dict(err.params), language=team.language, mendable=True
+            )
         return Accepted(
             answer=NewAnswer(
                 actor=actor,

@@ -25,6 +25,7 @@ from rituals.kinds import KINDS
 from rituals.kinds.base import PlanContext, prompt_inputs, summarise
 from rituals.library import THEMES
 from rituals.ports import (
+    Answered,
     AnswerIn,
     OccurrenceView,
     OpeningContext,
@@ -531,12 +532,19 @@ class Engine:
         together (``Store.answer_writer``: a batch is a few statements whatever its size),
         and the await ends once this answer is committed. The message is in the team's
         language, or the channel's when the round is gone."""
+        answered = await self.answer(occurrence_id=occurrence_id, actor=actor, values=values, via=via)
+        return answered.stored, answered.message
+
+    async def answer(
+        self, *, occurrence_id: int, actor: Actor, values: dict[str, Any], via: ChannelRef | None = None
+    ) -> Answered:
+        """``submit``, saying also whether a refusal is about what was answered."""
         answer = AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values, via=via, sent_at=self.clock())
         outcome = await self.answers.submit(answer)
         language = (
             outcome.language or (await self.store.channel_language(via) if via else None) or self.settings.language
         )
-        return outcome.stored, said(outcome, language)
+        return Answered(stored=outcome.stored, message=said(outcome, language), mendable=outcome.mendable)
 
     async def drain_answers(self, within: float) -> None:
         """Wait, at most ``within`` seconds, until the answers received so far are stored."""

@@ -189,6 +189,19 @@ class Outcome:
     message: str
     params: dict[str, Any] = field(default_factory=dict)
     language: str | None = None
+    mendable: bool = False  # refused for what was answered: the member can mend it in the form
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Answered:
+    """What a member hears about an answer: stored or not, the message in their language, and
+    whether the refusal is about what they answered (a form shows it under the input and
+    lets them mend it) or about the round or themselves (closed, gone, not in the team,
+    answered already: nothing typed can change it)."""
+
+    stored: bool
+    message: str
+    mendable: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -402,7 +415,6 @@ class Inbound(Protocol):
         occurrence_id: int,
         values: dict[str, Any],
         via: ChannelRef | None = None,
-    ) -> tuple[bool, str]:
-        """Store an answer to a prompt, sent from the conversation ``via``; (stored, message
-        for the actor)."""
+    ) -> Answered:
+        """Store an answer to a prompt, sent from the conversation ``via``."""
         ...

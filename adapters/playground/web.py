@@ -174,8 +174,8 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
             raise web.HTTPBadRequest(
                 text=json.dumps({"error": "occurrence_id is out of range"}), content_type="application/json"
             )
-        ok, message = await inbound.answer(actor, occurrence, values, CHANNEL_REF)
-        return web.json_response({"ok": ok, "message": message})
+        answered = await inbound.answer(actor, occurrence, values, CHANNEL_REF)
+        return web.json_response({"ok": answered.stored, "message": answered.message})
 
     r.static("/static/playground", STATIC)
     return r

@@ -39,6 +39,7 @@ from adapters.slack.edge import Edge
 from adapters.slack.payloads import workspace_of
 from adapters.slack.platform import APPRECIATION, PLATFORM
 from rituals.i18n import LANGUAGES, translator
+from rituals.ports import Answered
 from rituals.types import DB_IDS, Actor, ChannelRef
 
 
@@ -102,7 +103,7 @@ class Answers:
             team_id, str(user.get("id", "")), str(user.get("username") or user.get("name") or "")
         )
         channel = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
-        _ok, message = await self._answer(actor, channel, occurrence_id, {key: score})
+        message = (await self._answer(actor, channel, occurrence_id, {key: score})).message
         await self.edge.ephemeral(team_id, channel_id, actor.user_id, message)
 
     async def on_view_submission(self, ack: Any, body: dict[str, Any]) -> None:
@@ -127,9 +128,10 @@ class Answers:
         )
         channel = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
         values = view_values(view)
-        ok, message = await self._answer(actor, channel, occurrence_id, values)
-        if not ok and any(b.get("type") == "input" for b in view.get("blocks") or []):
-            return await self._refusal(view, occurrence_id, channel, values, message)
+        answered = await self._answer(actor, channel, occurrence_id, values)
+        message = answered.message
+        if not answered.stored and any(b.get("type") == "input" for b in view.get("blocks") or []):
+            return await self._refusal(view, occurrence_id, channel, values, answered)
         return {
             "response_action": "update",
             "view": notice_view(
@@ -140,7 +142,7 @@ class Answers:
         }
 
     async def _refusal(
-        self, view: dict[str, Any], occurrence_id: int, channel: ChannelRef, values: dict[str, Any], message: str
+        self, view: dict[str, Any], occurrence_id: int, channel: ChannelRef, values: dict[str, Any], answered: Answered
     ) -> dict[str, Any]:
         """How the form shows a refused answer. Under the input it is about (as Slack shows a
         required field left empty); a refusal about the round, not the answer (it closed or
@@ -148,27 +150,20 @@ class Answers:
         that says so: nothing typed there can change it."""
         info = await self.inbound.prompt(occurrence_id) if occurrence_id in DB_IDS else None
         _ = translator(info.language if info else await self.inbound.language_of(channel))
-        about_the_round = {  # the engine's refusals about the round or the person, not the answer
-            _("That question no longer exists."),
-            _("This round has closed; answers are no longer taken."),
-            _("Only the members of this team can answer its questions."),
-            _("You have answered already. Anonymous answers cannot be changed."),
-        }
-        if info is None or info.prompt.closed or message in about_the_round:
+        message = answered.message
+        if info is None or info.prompt.closed or not answered.mendable:
             return {"response_action": "update", "view": notice_view(form_title(view), message, _)}
         shown = {str(b.get("block_id")) for b in view.get("blocks") or [] if b.get("type") == "input"}
         item = refused_input(info.prompt.inputs, values)
         block = block_id(item) if item is not None and block_id(item) in shown else first_input_block(view)
         return {"response_action": "errors", "errors": {str(block): clip(message, 150)}}
 
-    async def _answer(
-        self, actor: Actor, channel: ChannelRef, occurrence_id: int, values: dict[str, Any]
-    ) -> tuple[bool, str]:
+    async def _answer(self, actor: Actor, channel: ChannelRef, occurrence_id: int, values: dict[str, Any]) -> Answered:
         """``inbound.answer``; an id beyond the database's range is an occurrence that does not
         exist: the member is told so and nothing is stored."""
         if occurrence_id not in DB_IDS:
             _ = translator(await self.inbound.language_of(channel))
-            return False, _("That question no longer exists.")
+            return Answered(stored=False, message=_("That question no longer exists."))
         return await self.inbound.answer(actor, occurrence_id, values, channel)
 
     async def thread_reply(self, event: dict[str, Any], team_id: str) -> None:
@@ -198,5 +193,5 @@ class Answers:
             return
         actor = await self.edge.actor(team_id, str(event["user"]))
         via = ChannelRef(platform=PLATFORM, workspace_id=team_id, channel_id=channel_id)
-        _ok, message = await self.inbound.answer(actor, occurrence_id, {item.key: text}, via)
+        message = (await self.inbound.answer(actor, occurrence_id, {item.key: text}, via)).message
         await self.edge.ephemeral(team_id, channel_id, actor.user_id, message, thread_ts=thread_ts)

@@ -373,7 +373,8 @@ class RitmeTeamsBot(ActivityHandler):
             return
         occurrence_id, values = parsed
         activity = turn_context.activity
-        stored, message = await self.inbound.answer(actor_of(activity), occurrence_id, values, channel_of(activity))
+        answered = await self.inbound.answer(actor_of(activity), occurrence_id, values, channel_of(activity))
+        stored, message = answered.stored, answered.message
         personal = is_personal(activity)
         shown = False
         if stored and activity.reply_to_id:
@@ -468,9 +469,10 @@ class RitmeTeamsBot(ActivityHandler):
                 value={"code": "BadRequest", "message": "not a Ritme card"},
             )
         occurrence_id, values = parsed
-        stored, message = await self.inbound.answer(
+        answered = await self.inbound.answer(
             actor_of(turn_context.activity), occurrence_id, values, channel_of(turn_context.activity)
         )
+        stored, message = answered.stored, answered.message
         personal = is_personal(turn_context.activity)
         shared_refusal = not stored and not personal  # the returned card replaces a shared card for everyone
         if shared_refusal:  # so it keeps the card, and the refusal goes privately

@@ -61,8 +61,8 @@ class Team:
         return f"{notice.title}\n{notice.text}\n{notice.footer}"
 
     async def answer(self, actor: Actor, occ: int, values: dict[str, Any]) -> None:
-        stored, message = await self.app[RITME].answer(actor, occ, values)
-        assert stored, message
+        answered = await self.app[RITME].answer(actor, occ, values)
+        assert answered.stored, answered.message
 
     async def deliver(self) -> None:
         while await self.app[ENGINE].dispatch():
