@@ -211,6 +211,38 @@ def words_threshold(threshold: int) -> int:
     return max(WORDS_FLOOR, threshold)
 
 
+def _scores(item: Input, answers: list[Any], previous: list[ReplyView] | None, _: Translator) -> str:
+    """Average and spread of a scale, and the change since the previous round."""
+    scores = [int(a) for a in answers]
+    value = _("average {avg}, spread {spread}", avg=_.decimal(mean(scores)), spread=_.decimal(pstdev(scores)))
+    before = [int(r.values[item.key]) for r in previous or [] if item.key in r.values]
+    if before:
+        delta = mean(scores) - mean(before)
+        value += " " + _("(change {delta})", delta=_.decimal(delta, sign=True))
+    return value
+
+
+def _choices(item: Input, answers: list[Any], _: Translator) -> str:
+    """How often each option was chosen, most chosen first."""
+    labels = {o.value: o.label for o in item.options}
+    counts: Counter[str] = Counter()
+    for a in answers:
+        counts.update(a if isinstance(a, list) else [a])
+    return ", ".join(f"{readable(labels.get(k, k), _)} ({n})" for k, n in counts.most_common())
+
+
+def _written(
+    item: Input, replies: list[ReplyView], anonymous: bool, rng: random.Random | None, _: Translator
+) -> list[str]:
+    """The written answers to one question: shuffled and without names when anonymous."""
+    if anonymous:
+        texts = [readable(str(r.values[item.key]), _) for r in replies if item.key in r.values]
+        (rng or random.Random()).shuffle(texts)
+        return [f"• {t}" for t in texts]
+    named = [(r.member_name, r.values[item.key]) for r in replies if item.key in r.values]
+    return [f"• {name}: {readable(str(text), _)}" for name, text in named]
+
+
 def summarise(
     *,
     inputs: tuple[Input, ...],
@@ -244,36 +276,14 @@ def summarise(
         if not answers:
             continue
         if item.kind is InputKind.SCALE:
-            scores = [int(a) for a in answers]
-            value = _("average {avg}, spread {spread}", avg=_.decimal(mean(scores)), spread=_.decimal(pstdev(scores)))
-            before = [int(r.values[item.key]) for r in previous or [] if item.key in r.values]
-            if before:
-                delta = mean(scores) - mean(before)
-                value += " " + _("(change {delta})", delta=_.decimal(delta, sign=True))
-            fields.append((item.label, value))
+            fields.append((item.label, _scores(item, answers, previous, _)))
         elif item.kind in (InputKind.CHOICE, InputKind.MULTI):
-            labels = {o.value: o.label for o in item.options}
-            counts: Counter[str] = Counter()
-            for a in answers:
-                counts.update(a if isinstance(a, list) else [a])
-            top = ", ".join(f"{readable(labels.get(k, k), _)} ({n})" for k, n in counts.most_common())
-            fields.append((item.label, top))
+            fields.append((item.label, _choices(item, answers, _)))
         elif anonymous and count < words_threshold(threshold):
-            fields.append(
-                (
-                    item.label,
-                    _("Written answers show only when at least {least} answered.", least=words_threshold(threshold)),
-                )
-            )
+            least = words_threshold(threshold)
+            fields.append((item.label, _("Written answers show only when at least {least} answered.", least=least)))
         elif shared or anonymous:
-            texts = [readable(str(a), _) for a in answers]
-            if anonymous:
-                (rng or random.Random()).shuffle(texts)
-                shown = [f"• {t}" for t in texts]
-            else:
-                named = [(r.member_name, r.values[item.key]) for r in replies if item.key in r.values]
-                shown = [f"• {name}: {readable(str(text), _)}" for name, text in named]
-            lines.append(f"*{item.label}*\n" + "\n".join(shown))
+            lines.append(f"*{item.label}*\n" + "\n".join(_written(item, replies, anonymous, rng, _)))
         else:
             fields.append((item.label, _("{count} written answers", count=len(answers))))
     return Notice(title=_("Results"), text="\n\n".join(lines), fields=tuple(fields), footer=participation)
