@@ -79,6 +79,30 @@ def render_page(
         answers_section(report, _, rng),
         audit_section(report, _),
     ]
+    name = team.name or team.channel_id
+    return f"""<!doctype html>
+<html lang="{esc(_.lang)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>{esc(_("Team review: {team}", team=name))}</title>
+{HEAD_LINKS}
+</head>
+<body>
+{_page_header(report, _, start, end)}
+<main class="wrap">
+{"".join(sections)}
+</main>
+{_page_footer(report, _, expires)}
+</body>
+</html>
+"""
+
+
+def _page_header(report: Report, _: Translator, start: date, end: date) -> str:
+    """The team's name and goal, the period, the sections' links."""
+    team = report.team
     nav = [
         ("rituals", _("Rituals")),
         ("participation", _("Participation")),
@@ -90,26 +114,7 @@ def render_page(
     goal = f'<p class="goal">{esc(_("Our goal: {goal}", goal=readable(team.goal, _)))}</p>' if team.goal else ""
     period = _("From {start} to {end}", start=start.isoformat(), end=end.isoformat())
     times = _("Times in {tz}", tz=team.timezone)
-    totals_only = _(
-        "Anonymous rituals show totals only, and only for rounds that at least {n} members answered.",
-        n=team.anonymity_threshold,
-    )
-    made = _(
-        "This page was made on {when}; its link works until {until}.",
-        when=format_when(report.now, report.tz),
-        until=format_when(expires, report.tz),
-    )
-    return f"""<!doctype html>
-<html lang="{esc(_.lang)}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
-<title>{esc(_("Team review: {team}", team=name))}</title>
-{HEAD_LINKS}
-</head>
-<body>
-<header class="top">
+    return f"""<header class="top">
 <div class="wrap">
 <p class="brand">Ritme</p>
 <h1>{esc(_("Team review: {team}", team=name))}</h1>
@@ -118,17 +123,24 @@ def render_page(
 <nav>{"".join(f'<a href="#{key}">{esc(text)}</a>' for key, text in nav)}</nav>
 <p class="meta">{esc(_("The answers as a CSV file: an admin types /ritme export in the channel."))}</p>
 </div>
-</header>
-<main class="wrap">
-{"".join(sections)}
-</main>
-<footer class="wrap">
+</header>"""
+
+
+def _page_footer(report: Report, _: Translator, expires: datetime) -> str:
+    """What anonymous rituals show, and how long the link works."""
+    totals_only = _(
+        "Anonymous rituals show totals only, and only for rounds that at least {n} members answered.",
+        n=report.team.anonymity_threshold,
+    )
+    made = _(
+        "This page was made on {when}; its link works until {until}.",
+        when=format_when(report.now, report.tz),
+        until=format_when(expires, report.tz),
+    )
+    return f"""<footer class="wrap">
 <p>{esc(totals_only)}</p>
 <p>{esc(made)}</p>
-</footer>
-</body>
-</html>
-"""
+</footer>"""
 
 
 def plan_section(report: Report, _: Translator) -> str:
