@@ -107,37 +107,47 @@ def link_generation(team: TeamView) -> int:
     return value if isinstance(value, int) else 0
 
 
-def routes(
-    queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], default_language: str
-) -> web.RouteTableDef:
-    r = web.RouteTableDef()
+class Tokens:
+    """Which team a review or export link opens, or the 403 page that says why it does not."""
 
-    async def opened(request: web.Request, scope: str = PAGE) -> tuple[TeamView, Claims] | web.Response:
+    def __init__(
+        self, queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], default_language: str
+    ) -> None:
+        self.queries, self.signer, self.clock, self.default_language = queries, signer, clock, default_language
+
+    async def opened(self, request: web.Request, scope: str = PAGE) -> tuple[TeamView, Claims] | web.Response:
         """The team and claims of the request's token, or the 403 page."""
         token = request.match_info["token"]
         team: TeamView | None = None
         try:
-            team = await queries.team(signer.team_of(token))
+            team = await self.queries.team(self.signer.team_of(token))
             if team is None:
-                return refused(translator(default_language), expired=False)
-            claims = signer.verify(token, clock(), link_generation(team), scope)
+                return refused(translator(self.default_language), expired=False)
+            claims = self.signer.verify(token, self.clock(), link_generation(team), scope)
         except LinkError as err:
             return refused(
-                translator(default_language),
+                translator(self.default_language),
                 expired=err.expired,
-                revoked=team is not None and revoked(token, team, scope),
+                revoked=team is not None and self.revoked(token, team, scope),
             )
         return team, claims
 
-    def revoked(token: str, team: TeamView, scope: str) -> bool:
+    def revoked(self, token: str, team: TeamView, scope: str) -> bool:
         """Whether the token was good in one of the team's earlier link generations."""
         for generation in range(link_generation(team)):
             try:
-                signer.verify(token, clock(), generation, scope)
+                self.signer.verify(token, self.clock(), generation, scope)
             except LinkError:
                 continue
             return True
         return False
+
+
+def routes(
+    queries: Queries, signer: LinkSigner, clock: Callable[[], datetime], default_language: str
+) -> web.RouteTableDef:
+    r = web.RouteTableDef()
+    opened = Tokens(queries, signer, clock, default_language).opened
 
     @r.get("/review/{token}")
     async def page(request: web.Request) -> web.Response:
