@@ -113,28 +113,7 @@ def prompt_blocks(
             {"type": "context", "elements": [mrkdwn(prompt.answer_label or _("This round has closed"), 2000)]}
         )
         return blocks
-    scale = quick_scale(prompt)
-    if scale is not None:
-        blocks.append({"type": "section", "text": mrkdwn(f"*{escape(clip(scale.label, 2900))}*")})
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "ritme_scale",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": f"{SCALE_ACTION}{n}",
-                        "text": plain(str(n), 75),
-                        "value": json.dumps({"o": prompt.occurrence_id, "k": scale.key, "v": n}),
-                    }
-                    for n in range(1, 6)
-                ],
-            }
-        )
-        if scale.low_label or scale.high_label:
-            blocks.append(
-                {"type": "context", "elements": [mrkdwn(f"1 = {scale.low_label} · 5 = {scale.high_label}", 2000)]}
-            )
+    blocks += _scale_blocks(prompt)
     blocks.append(
         {
             "type": "actions",
@@ -156,6 +135,35 @@ def prompt_blocks(
                 "type": "context",
                 "elements": [mrkdwn(_("You can also answer by replying in this message's thread."), 2000)],
             }
+        )
+    return blocks
+
+
+def _scale_blocks(prompt: Prompt) -> list[dict[str, Any]]:
+    """The buttons that answer a one-scale prompt in one click (``quick_scale``), or none."""
+    scale = quick_scale(prompt)
+    if scale is None:
+        return []
+    blocks: list[dict[str, Any]] = []
+    blocks.append({"type": "section", "text": mrkdwn(f"*{escape(clip(scale.label, 2900))}*")})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "ritme_scale",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": f"{SCALE_ACTION}{n}",
+                    "text": plain(str(n), 75),
+                    "value": json.dumps({"o": prompt.occurrence_id, "k": scale.key, "v": n}),
+                }
+                for n in range(1, 6)
+            ],
+        }
+    )
+    if scale.low_label or scale.high_label:
+        blocks.append(
+            {"type": "context", "elements": [mrkdwn(f"1 = {scale.low_label} · 5 = {scale.high_label}", 2000)]}
         )
     return blocks
 
