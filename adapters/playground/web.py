@@ -19,7 +19,7 @@ from adapters.playground.platform import (
     Feed,
     notice_payload,
 )
-from rituals.i18n import translator
+from rituals.i18n import Translator, translator
 from rituals.ports import Inbound
 from rituals.types import DB_IDS, Actor, ChannelRef
 
@@ -85,6 +85,33 @@ def _files(raw: object) -> tuple[tuple[str, bytes], ...]:
     return tuple(files)
 
 
+def _labels(_: Translator) -> dict[str, Any]:
+    """The page's own words, in the team's language."""
+    return {
+        "title": _("Ritme playground"),
+        "you_are": _("You are"),
+        "send": _("Send"),
+        "placeholder": _("Type a command, e.g. /ritme help"),
+        "answer": _("Answer"),
+        "submit": _("Submit"),
+        "cancel": _("Cancel"),
+        "closes": _("Closes"),
+        "private": _("Only visible to you"),
+        "answered": _("{n} answered"),
+        "optional": _("optional"),
+        "bot": "Ritme",
+        "quick": _("Quick commands"),
+        "new_messages": _("New messages"),
+        "offline": _("The server cannot be reached."),
+        "saved": _("Answer saved."),
+        "attach": _("Attach a calendar file (.ics)"),
+        "remove_file": _("Remove {name}"),
+        "file_too_large": _("That file is larger than {size} KiB."),
+        "file_type": _("Only calendar files (.ics) can be attached."),
+        "max_file_kib": MAX_FILE // 1024,
+    }
+
+
 def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
     """The playground's routes; ``team_info`` returns (name, language, timezone) of its team."""
     r = web.RouteTableDef()
@@ -106,29 +133,7 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
                 "personas": [
                     {"id": p.id, "name": p.name, "role": p.role, "role_label": roles[p.role]} for p in PERSONAS
                 ],
-                "labels": {
-                    "title": _("Ritme playground"),
-                    "you_are": _("You are"),
-                    "send": _("Send"),
-                    "placeholder": _("Type a command, e.g. /ritme help"),
-                    "answer": _("Answer"),
-                    "submit": _("Submit"),
-                    "cancel": _("Cancel"),
-                    "closes": _("Closes"),
-                    "private": _("Only visible to you"),
-                    "answered": _("{n} answered"),
-                    "optional": _("optional"),
-                    "bot": "Ritme",
-                    "quick": _("Quick commands"),
-                    "new_messages": _("New messages"),
-                    "offline": _("The server cannot be reached."),
-                    "saved": _("Answer saved."),
-                    "attach": _("Attach a calendar file (.ics)"),
-                    "remove_file": _("Remove {name}"),
-                    "file_too_large": _("That file is larger than {size} KiB."),
-                    "file_type": _("Only calendar files (.ics) can be attached."),
-                    "max_file_kib": MAX_FILE // 1024,
-                },
+                "labels": _labels(_),
                 "messages": [
                     {"id": mid, "private": uid is not None, "created_at": created.isoformat(), "payload": payload}
                     for mid, uid, payload, created in messages
