@@ -17,6 +17,7 @@ from adapters.playground.platform import (
     PLATFORM,
     WORKSPACE,
     Feed,
+    Persona,
     notice_payload,
 )
 from rituals.i18n import Translator, translator
@@ -112,6 +113,23 @@ def _labels(_: Translator) -> dict[str, Any]:
     }
 
 
+async def _state(feed: Feed, team_info: Any, persona: Persona) -> dict[str, Any]:
+    """What the page shows ``persona``: the team, the personas, its words and the feed."""
+    name, language, timezone = await team_info()
+    _ = translator(language)
+    messages = await feed.messages(CHANNEL, persona.id)
+    roles = {"admin": _("admin"), "leader": _("leader"), "member": _("member")}
+    return {
+        "team": {"name": name or "Playground", "language": language, "timezone": timezone},
+        "personas": [{"id": p.id, "name": p.name, "role": p.role, "role_label": roles[p.role]} for p in PERSONAS],
+        "labels": _labels(_),
+        "messages": [
+            {"id": mid, "private": uid is not None, "created_at": created.isoformat(), "payload": payload}
+            for mid, uid, payload, created in messages
+        ],
+    }
+
+
 def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
     """The playground's routes; ``team_info`` returns (name, language, timezone) of its team."""
     r = web.RouteTableDef()
@@ -123,23 +141,7 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
     @r.get("/playground/api/state")
     async def state(request: web.Request) -> web.Response:
         persona = _persona(request.query.get("user", PERSONAS[0].id))
-        name, language, timezone = await team_info()
-        _ = translator(language)
-        messages = await feed.messages(CHANNEL, persona.id)
-        roles = {"admin": _("admin"), "leader": _("leader"), "member": _("member")}
-        return web.json_response(
-            {
-                "team": {"name": name or "Playground", "language": language, "timezone": timezone},
-                "personas": [
-                    {"id": p.id, "name": p.name, "role": p.role, "role_label": roles[p.role]} for p in PERSONAS
-                ],
-                "labels": _labels(_),
-                "messages": [
-                    {"id": mid, "private": uid is not None, "created_at": created.isoformat(), "payload": payload}
-                    for mid, uid, payload, created in messages
-                ],
-            }
-        )
+        return web.json_response(await _state(feed, team_info, persona))
 
     @r.post("/playground/api/command")
     async def command(request: web.Request) -> web.Response:

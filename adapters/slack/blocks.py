@@ -113,7 +113,12 @@ def prompt_blocks(
             {"type": "context", "elements": [mrkdwn(prompt.answer_label or _("This round has closed"), 2000)]}
         )
         return blocks
-    blocks += _scale_blocks(prompt)
+    return blocks + _scale_blocks(prompt) + _answer_blocks(prompt, _)
+
+
+def _answer_blocks(prompt: Prompt, _: Translator) -> list[dict[str, Any]]:
+    """The button that opens the answer form, and the hint that a thread reply answers too."""
+    blocks: list[dict[str, Any]] = []
     blocks.append(
         {
             "type": "actions",
