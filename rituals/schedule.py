@@ -16,11 +16,13 @@ clocks change. Two moments need a rule, and :class:`WallClockTrigger` applies it
 
 Every N weeks is counted from an anchor date kept in the spec (``from 2026-11-27``), never from
 ISO week numbers, whose parity breaks at the end of a year with 53 weeks.
+
+The phrase's words are read by ``rituals.schedule_grammar``; the vocabulary, the messages and
+``ScheduleError`` are in ``rituals.schedule_words``.
 """
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -30,7 +32,40 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from rituals.i18n import N_, Translator
+from rituals.i18n import Translator
+from rituals.schedule_grammar import _Parser
+from rituals.schedule_words import (
+    _AND,
+    _CRON,
+    _CRON_CHECK_FROM,
+    _CRON_DAYS,
+    _CRON_ORDINALS,
+    _DAY_NAMES,
+    _DURATION_UNIT_MINUTES,
+    _DURATION_UNITS,
+    _DURATION_WORDS,
+    _MAX_CANDIDATES,
+    _MAX_DURATION_MINUTES,
+    _ORDINAL_NAMES,
+    _SPEC_DAYS,
+    _SPEC_ORDINALS,
+    ALL_DAYS,
+    E_BAD_CRON,
+    E_BAD_DURATION,
+    E_CRON_BOTH_DAYS,
+    E_CRON_NEVER,
+    E_EMPTY,
+    E_LONG_DURATION,
+    E_MISSING_DURATION,
+    E_SHORT_DURATION,
+    E_UNKNOWN,
+    EXAMPLE_CRON,
+    EXAMPLE_OPEN,
+    WORKDAYS,
+    ScheduleError,
+    ScheduleKind,
+    _quote,
+)
 
 __all__ = [
     "Schedule",
@@ -41,179 +76,7 @@ __all__ = [
     "parse_schedule",
 ]
 
-# --- Messages -------------------------------------------------------------------------------
-# Error messages (English msgids; the catalogs in rituals/locale translate them).
-
-E_EMPTY = N_("The schedule is empty.")
-E_UNKNOWN = N_("Schedule not understood: {text}")
-E_UNKNOWN_DAY = N_("Unknown day: {day}")
-E_MISSING_DAY = N_("The schedule needs a day of the week.")
-E_BAD_TIME = N_("{time} is not a valid time of day.")
-E_MISSING_TIME = N_("The schedule needs a time of day.")
-E_BAD_DATE = N_("{date} is not a valid date.")
-E_BAD_MONTH_DAY = N_("A month has no day {day}.")
-E_BAD_WEEKS = N_("The number of weeks must be between 1 and 52.")
-E_BAD_CRON = N_("Invalid cron expression: {expr}")
-E_CRON_NEVER = N_("This cron expression never fires: {expr}")
-E_CRON_BOTH_DAYS = N_("In cron, give a day of the month or a day of the week, not both.")
-E_MISSING_DURATION = N_("After open, give a duration such as 2d.")
-E_BAD_DURATION = N_("Unknown duration: {text}")
-E_SHORT_DURATION = N_("A duration must be at least one minute.")
-E_LONG_DURATION = N_("A duration can be at most 365 days.")
-
-# Examples shown with an error: phrases that parse.
-EXAMPLE_WEEKLY = "every monday at 09:00"
-EXAMPLE_BIWEEKLY = "every 2 weeks on friday at 15:00"
-EXAMPLE_MONTHLY = "every month on the first tuesday at 09:00"
-EXAMPLE_CRON = 'cron "0 9 * * 1"'
-EXAMPLE_OPEN = "every monday at 09:00 open 2d"
-
-# Words in descriptions.
-_DAY_NAMES = (
-    N_("Monday"),
-    N_("Tuesday"),
-    N_("Wednesday"),
-    N_("Thursday"),
-    N_("Friday"),
-    N_("Saturday"),
-    N_("Sunday"),
-)
-_ORDINAL_NAMES = {
-    1: N_("first"),
-    2: N_("second"),
-    3: N_("third"),
-    4: N_("fourth"),
-    -1: N_("last"),
-}
-_DURATION_UNITS = (
-    # (minutes per unit, spec suffix, singular msgid, plural msgid)
-    (7 * 24 * 60, "w", N_("1 week"), N_("{n} weeks")),
-    (24 * 60, "d", N_("1 day"), N_("{n} days")),
-    (60, "h", N_("1 hour"), N_("{n} hours")),
-    (1, "m", N_("1 minute"), N_("{n} minutes")),
-)
-
-# --- Vocabulary -----------------------------------------------------------------------------
-
-_SPEC_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # APScheduler: 0 = Monday
-_SPEC_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
-_CRON_ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", -1: "last"}
-
-_WEEKDAYS: dict[str, int] = {}
-for _index, _names in enumerate(
-    (
-        ("monday", "mon", "maandag", "ma"),
-        ("tuesday", "tue", "tues", "dinsdag", "di"),
-        ("wednesday", "wed", "woensdag", "wo"),
-        ("thursday", "thu", "thur", "thurs", "donderdag", "do"),
-        ("friday", "fri", "vrijdag", "vr"),
-        ("saturday", "sat", "zaterdag", "za"),
-        ("sunday", "sun", "zondag", "zo"),
-    )
-):
-    for _name in _names:
-        _WEEKDAYS[_name] = _index
-
-ALL_DAYS = (0, 1, 2, 3, 4, 5, 6)
-WORKDAYS = (0, 1, 2, 3, 4)
-_DAY_GROUPS = {
-    "day": ALL_DAYS,
-    "dag": ALL_DAYS,
-    "weekday": WORKDAYS,
-    "werkdag": WORKDAYS,
-    "workday": WORKDAYS,
-    "weekend": (5, 6),
-    "weekenddag": (5, 6),
-}
-
-_EVERY = {"every", "each", "elke", "elk", "iedere", "ieder"}
-_AND = {"and", "en", "&", "+"}
-_ON = {"on", "op"}
-_THE = {"the", "de"}
-_AT = {"at", "om", "@"}
-_FROM = {"from", "vanaf", "starting", "beginning"}
-_OF = {"of", "van"}
-_MONTH = {"month", "maand"}
-_WEEK = {"week", "weeks", "weken"}
-_NUMBER_WORDS = {
-    "one": 1, "een": 1, "two": 2, "twee": 2, "three": 3, "drie": 3,
-    "four": 4, "vier": 4, "five": 5, "vijf": 5, "six": 6, "zes": 6,
-}  # fmt: skip
-_OTHER = {"other", "second", "2nd", "andere", "tweede", "2e", "2de"}  # "every other week"
-_NTH: dict[str, int] = {}
-for _value, _names in (
-    (1, ("first", "1st", "eerste", "1e", "1ste")),
-    (2, ("second", "2nd", "tweede", "2e", "2de")),
-    (3, ("third", "3rd", "derde", "3e", "3de")),
-    (4, ("fourth", "4th", "vierde", "4e", "4de")),
-    (-1, ("last", "laatste")),
-):
-    for _name in _names:
-        _NTH[_name] = _value
-
-_TIME = re.compile(r"([0-9]{1,4})(?:[:.hu]([0-9]{1,4}))?(am|pm|u|h)?")
-_TIME_SUFFIX = {"uur", "u", "h", "am", "pm", "a.m.", "p.m."}
-_MONTH_DAY = re.compile(r"([0-9]{1,4})(?:st|nd|rd|th|e|de|ste)?")
-_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
-_DUTCH_DATE = re.compile(r"([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})")
-_CRON = re.compile(r"cron(?:\s*([\"'“”‘’„`])(.*?)([\"'“”‘’„`])|\s*(.*))")
-
-_DURATION_WORDS = {**_NUMBER_WORDS, "a": 1, "an": 1, "seven": 7, "zeven": 7}
-_DURATION_UNIT_MINUTES: dict[str, int] = {}
-for _minutes, _names in (
-    (7 * 24 * 60, ("w", "wk", "wks", "week", "weeks", "weken")),
-    (24 * 60, ("d", "day", "days", "dag", "dagen")),
-    (60, ("h", "hr", "hrs", "hour", "hours", "u", "uur", "uren")),
-    (1, ("m", "min", "mins", "minute", "minutes", "minuut", "minuten")),
-):
-    for _name in _names:
-        _DURATION_UNIT_MINUTES[_name] = _minutes
-_MAX_DURATION_MINUTES = 365 * 24 * 60
-
-del _index, _names, _name, _value, _minutes
-
-_MAX_WEEKS = 52
-_FIRST_DATE = date(1970, 1, 1)
-_LAST_DATE = date(9000, 12, 31)
-_CRON_CHECK_FROM = datetime(2000, 1, 1, tzinfo=UTC)
-_MAX_CANDIDATES = 100_000
-
-
-# --- Errors ---------------------------------------------------------------------------------
-
-
-class ScheduleError(ValueError):
-    """A schedule phrase or duration that cannot be used, explained for the person who typed it.
-
-    ``msgid`` is an English message marked with ``N_``; translate it with
-    ``_(error.msgid, **error.params)``. ``example`` is an English phrase that does parse, to
-    show next to the message. ``str(error)`` is the English message.
-    """
-
-    msgid: str
-    params: dict[str, object]
-    example: str
-
-    def __init__(self, msgid: str, /, *, example: str = EXAMPLE_WEEKLY, **params: object) -> None:
-        super().__init__(msgid.format(**params) if params else msgid)
-        self.msgid = msgid
-        self.params = params
-        self.example = example
-
-
-def _quote(text: str, limit: int = 40) -> str:
-    """User text as it goes into an error message: short enough to show."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 # --- The schedule ---------------------------------------------------------------------------
-
-
-class ScheduleKind(enum.StrEnum):
-    WEEKLY = "weekly"  # on some weekdays, every week or every N weeks
-    MONTHLY = "monthly"  # on a day of the month, or the first..fourth/last weekday
-    CRON = "cron"  # a five-field crontab expression
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -597,7 +460,7 @@ def parse_schedule(text: str, *, anchor: date | None = None) -> Schedule:
         raise ScheduleError(E_UNKNOWN, text=_quote(norm))
     if _CRON.fullmatch(head):
         return _parse_cron(head, open_for)
-    return _Parser(head, anchor=anchor, open_for=open_for).parse()
+    return _build(**_Parser(head, anchor=anchor, open_for=open_for).parse())
 
 
 def _split_open(norm: str) -> tuple[str, timedelta | None]:
@@ -673,286 +536,3 @@ def parse_duration(text: str) -> timedelta:
     if minutes < 1:
         raise ScheduleError(E_SHORT_DURATION, example=EXAMPLE_OPEN)
     return timedelta(minutes=minutes)
-
-
-class _Parser:
-    """A cursor over the words of one (non-cron) phrase, read left to right."""
-
-    def __init__(self, head: str, *, anchor: date | None, open_for: timedelta | None) -> None:
-        self.text = head
-        self.tokens = head.replace(",", " ").split()
-        self.i = 0
-        self.anchor = anchor
-        self.open_for = open_for
-        self.example = EXAMPLE_WEEKLY
-
-    # Cursor helpers.
-
-    def peek(self, ahead: int = 0) -> str | None:
-        at = self.i + ahead
-        return self.tokens[at] if at < len(self.tokens) else None
-
-    def take(self, words: set[str] | dict[str, int]) -> str | None:
-        token = self.peek()
-        if token is not None and token in words:
-            self.i += 1
-            return token
-        return None
-
-    def error(self, msgid: str, **params: object) -> ScheduleError:
-        return ScheduleError(msgid, example=self.example, **params)
-
-    def unknown(self) -> ScheduleError:
-        return self.error(E_UNKNOWN, text=_quote(self.text))
-
-    # The grammar.
-
-    def parse(self) -> Schedule:
-        if self.take(_EVERY):
-            weeks = self.interval()
-            if weeks is not None:
-                return self.weekly(weeks)
-            if self.take(_MONTH):
-                return self.monthly(of_month=False)
-            if self.starts_monthly():
-                return self.monthly(of_month=True)
-            return self.weekly(1, on=False)
-        if self.peek() == "om" and self.peek(1) == "de":
-            self.i += 2
-            weeks = self.dutch_interval()
-            if weeks is not None:
-                return self.weekly(weeks)
-        raise self.unknown()
-
-    def interval(self) -> int | None:
-        """'2 weeks', 'two weeks', 'other week', 'week' after 'every'; None if not there."""
-        token, after = self.peek(), self.peek(1)
-        if token in _WEEK:
-            self.i += 1
-            return 1
-        if token == "fortnight":
-            self.i += 1
-            return 2
-        if after in _WEEK and token is not None:
-            if token in _OTHER:
-                self.i += 2
-                return 2
-            return self.week_count(token)
-        return None
-
-    def dutch_interval(self) -> int | None:
-        """'om de week' is every other week; 'om de 3 weken' every three."""
-        token, after = self.peek(), self.peek(1)
-        if token == "week":
-            self.i += 1
-            return 2
-        if token in _OTHER and after == "week":
-            self.i += 2
-            return 2
-        if after in _WEEK and token is not None:
-            return self.week_count(token)
-        return None
-
-    def week_count(self, token: str) -> int | None:
-        if token in _NUMBER_WORDS:
-            weeks = _NUMBER_WORDS[token]
-        elif token.isascii() and token.isdigit():
-            weeks = int(token) if len(token) <= 3 else 0
-        else:
-            return None
-        self.example = EXAMPLE_BIWEEKLY
-        if not 1 <= weeks <= _MAX_WEEKS:
-            raise self.error(E_BAD_WEEKS)
-        self.i += 2
-        return weeks
-
-    def starts_monthly(self) -> bool:
-        """'every first tuesday of the month', 'elke 15e van de maand'."""
-        token, after = self.peek(), self.peek(1)
-        if token is None:
-            return False
-        if token in _NTH and (after in _WEEKDAYS or after in {"day", "dag"}):
-            return True
-        return bool(_MONTH_DAY.fullmatch(token)) and after in _OF
-
-    def weekly(self, weeks: int, *, on: bool = True) -> Schedule:
-        if weeks > 1:
-            self.example = EXAMPLE_BIWEEKLY
-        if on:
-            self.take(_ON)
-        days = self.days()
-        hour, minute = self.time_of_day()
-        anchor = None
-        if weeks > 1:
-            base = self.anchor if self.anchor is not None else datetime.now(UTC).date()
-            if self.take(_FROM):
-                base = self.from_date()
-            anchor = self.first_on_or_after(base, days)
-        self.end()
-        return _build(
-            kind=ScheduleKind.WEEKLY,
-            open_for=self.open_for,
-            hour=hour,
-            minute=minute,
-            weekdays=days,
-            every_weeks=weeks,
-            anchor=anchor,
-        )
-
-    def first_on_or_after(self, base: date, days: tuple[int, ...]) -> date:
-        for offset in range(7):
-            day = base + timedelta(days=offset)
-            if day.weekday() in days:
-                return day
-        raise AssertionError("unreachable: days is never empty")
-
-    def monthly(self, *, of_month: bool) -> Schedule:
-        self.example = EXAMPLE_MONTHLY
-        if not of_month:
-            self.take(_ON)
-        self.take(_THE)
-        nth = month_day = None
-        weekdays: tuple[int, ...] = ()
-        token = self.peek()
-        if token in {"day", "dag"}:
-            self.i += 1
-            month_day = self.month_day(self.peek())
-        elif token in _NTH and self.peek(1) in {"day", "dag"}:
-            self.i += 2
-            month_day = _NTH[token]  # "the first day" is day 1, "the last day" -1
-        elif token in _NTH and (self.peek(1) in _WEEKDAYS or self.is_dayish(self.peek(1))):
-            nth = _NTH[token]
-            self.i += 1
-            weekdays = (self.weekday(),)
-        elif token is not None and (match := _MONTH_DAY.fullmatch(token)):
-            month_day = self.month_day(match.group(1))
-        else:
-            raise self.unknown()
-        if of_month and self.take(_OF):
-            self.take(_THE | _EVERY)
-            if not self.take(_MONTH):
-                raise self.unknown()
-        hour, minute = self.time_of_day()
-        self.end()
-        return _build(
-            kind=ScheduleKind.MONTHLY,
-            open_for=self.open_for,
-            hour=hour,
-            minute=minute,
-            weekdays=weekdays,
-            nth=nth,
-            month_day=month_day,
-        )
-
-    def month_day(self, digits: str | None) -> int:
-        if digits is None or not (digits.isascii() and digits.isdigit()):
-            raise self.unknown()
-        if len(digits) > 2 or not 1 <= int(digits) <= 31:
-            raise self.error(E_BAD_MONTH_DAY, day=_quote(digits))
-        self.i += 1
-        return int(digits)
-
-    @staticmethod
-    def is_dayish(token: str | None) -> bool:
-        """A word that is meant as a day but is not one we know ('funday', 'maandg')."""
-        return (
-            token is not None
-            and token.isalpha()
-            and token not in _AT | _AND | _FROM | _ON | _OF
-            and not token.startswith("week")
-        )
-
-    def weekday(self) -> int:
-        token = self.peek()
-        day = _day_index(token)
-        if day is not None:
-            self.i += 1
-            return day
-        if self.is_dayish(token):
-            raise self.error(E_UNKNOWN_DAY, day=_quote(token or ""))
-        raise self.error(E_MISSING_DAY)
-
-    def days(self) -> tuple[int, ...]:
-        token = self.peek()
-        if token is not None:
-            group = _DAY_GROUPS.get(token) or _DAY_GROUPS.get(_singular(token))
-            if group is not None:
-                self.i += 1
-                return group
-        chosen = {self.weekday()}
-        while True:
-            if self.take(_AND):
-                chosen.add(self.weekday())
-            elif _day_index(self.peek()) is not None:
-                chosen.add(self.weekday())
-            else:
-                return tuple(sorted(chosen))
-
-    def time_of_day(self) -> tuple[int, int]:
-        said_at = self.take(_AT) is not None
-        token = self.peek()
-        if token is None:
-            raise self.error(E_MISSING_TIME)
-        match = _TIME.fullmatch(token)
-        if match is None:
-            if said_at or token[0].isdigit():
-                raise self.error(E_BAD_TIME, time=_quote(token))
-            if _day_index(token) is None and self.is_dayish(token) and token.endswith(("day", "dag")):
-                raise self.error(E_UNKNOWN_DAY, day=_quote(token))
-            if token in _FROM:
-                raise self.error(E_MISSING_TIME)
-            raise self.unknown()
-        self.i += 1
-        hour_text, minute_text, suffix = match.groups()
-        if suffix is None and self.peek() in _TIME_SUFFIX:
-            suffix = self.peek()
-            self.i += 1
-            token = f"{token} {suffix}"
-        if len(hour_text) > 2 or (minute_text is not None and len(minute_text) != 2):
-            raise self.error(E_BAD_TIME, time=_quote(token))
-        hour, minute = int(hour_text), int(minute_text or 0)
-        if suffix in {"am", "pm", "a.m.", "p.m."}:
-            if not 1 <= hour <= 12:
-                raise self.error(E_BAD_TIME, time=_quote(token))
-            hour = hour % 12 + (12 if suffix.startswith("p") else 0)
-        if hour > 23 or minute > 59:
-            raise self.error(E_BAD_TIME, time=_quote(token))
-        return hour, minute
-
-    def from_date(self) -> date:
-        token = self.peek() or ""
-        if match := _ISO_DATE.fullmatch(token):
-            year, month, day = (int(part) for part in match.groups())
-        elif match := _DUTCH_DATE.fullmatch(token):
-            day, month, year = (int(part) for part in match.groups())
-        else:
-            raise self.error(E_BAD_DATE, date=_quote(token))
-        try:
-            result = date(year, month, day)
-        except ValueError:
-            raise self.error(E_BAD_DATE, date=_quote(token)) from None
-        if not _FIRST_DATE <= result <= _LAST_DATE:
-            raise self.error(E_BAD_DATE, date=_quote(token))
-        self.i += 1
-        return result
-
-    def end(self) -> None:
-        if self.i != len(self.tokens):
-            raise self.unknown()
-
-
-def _singular(token: str) -> str:
-    """'mondays' -> 'monday', 'maandagen' -> 'maandag', 'werkdagen' -> 'werkdag'."""
-    if token.endswith("en") and len(token) > 4:
-        return token[:-2]
-    if token.endswith("s") and len(token) > 3:
-        return token[:-1]
-    return token
-
-
-def _day_index(token: str | None) -> int | None:
-    if token is None:
-        return None
-    if token in _WEEKDAYS:
-        return _WEEKDAYS[token]
-    return _WEEKDAYS.get(_singular(token))

@@ -26,8 +26,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rituals import schedule as schedule_module
+from rituals import schedule_grammar, schedule_words
 from rituals.i18n import catalog_path, translator
 from rituals.schedule import (
+    Schedule,
+    ScheduleError,
+    ScheduleKind,
+    WallClockTrigger,
+    parse_duration,
+    parse_schedule,
+)
+from rituals.schedule_words import (
     E_BAD_CRON,
     E_BAD_DATE,
     E_BAD_DURATION,
@@ -44,12 +53,6 @@ from rituals.schedule import (
     E_SHORT_DURATION,
     E_UNKNOWN,
     E_UNKNOWN_DAY,
-    Schedule,
-    ScheduleError,
-    ScheduleKind,
-    WallClockTrigger,
-    parse_duration,
-    parse_schedule,
 )
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -323,7 +326,7 @@ def weekly_cases(draw: st.DrawFn) -> tuple[Schedule, ZoneInfo, datetime]:
     days = draw(st.sets(st.integers(0, 6), min_size=1))
     hour = draw(st.sampled_from([0, 1, 2, 3, 9, 23]) | st.integers(0, 23))
     minute = draw(st.sampled_from([0, 15, 30, 45]) | st.integers(0, 59))
-    names = " and ".join(schedule_module._SPEC_DAYS[d] for d in sorted(days))
+    names = " and ".join(schedule_words._SPEC_DAYS[d] for d in sorted(days))
     schedule = parse_schedule(f"every {names} at {hour:02d}:{minute:02d}")
     # Around the 2026/2027 changes in these zones, or anywhere in between.
     changes = [
@@ -813,7 +816,8 @@ def test_any_duration_gives_a_timedelta_or_a_schedule_error(text: str) -> None:
 
 
 def _source_msgids() -> set[str]:
-    source = Path(schedule_module.__file__).read_text(encoding="utf-8")
+    modules = (schedule_module, schedule_words, schedule_grammar)
+    source = "\n".join(Path(m.__file__).read_text(encoding="utf-8") for m in modules if m.__file__)
     found = re.findall(r"""\b(?:N_|_)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""", source)
     return {double or single.replace("\\'", "'") for double, single in found}
 
@@ -832,7 +836,7 @@ def test_every_message_is_in_both_catalogs() -> None:
 
 def test_dutch_descriptions_use_no_english_words() -> None:
     english = re.compile(r"\b(every|on|at|and|open for|weeks|days?|month|first|last)\b")
-    for day in schedule_module._SPEC_DAYS:
+    for day in schedule_words._SPEC_DAYS:
         for text in (
             f"every {day} at 09:00 open 2d",
             f"every 2 weeks on {day} and monday at 09:00",
