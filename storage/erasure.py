@@ -284,59 +284,52 @@ async def _named_in_texts(
 ) -> None:
     """Where texts and settings of the workspace's teams name the member: agreed actions, the
     audit log, rounds' content (rosters, pairs), rituals' options and holiday names."""
-    await _rewrite(
-        s,
-        touched,
-        "actions",
-        Action,
-        Action.text,
-        scrub.text,
-        Action.ritual_id.in_(rituals),
-        scrub.found_in(Action.text, stored_as_json=False),
+    in_content = or_(
+        Occurrence.ritual_id.in_(rituals.where(Ritual.kind.in_(PEOPLE_IN_CONTENT))),
+        scrub.found_in(Occurrence.content, stored_as_json=True),
     )
-    await _rewrite(
-        s,
-        touched,
-        "audit_log",
-        AuditEntry,
-        AuditEntry.detail,
-        lambda d: _audit_detail(d, scrub, member_id),
-        AuditEntry.team_id.in_(teams),
-        or_(cast(AuditEntry.detail, Text).contains('"member"'), scrub.found_in(AuditEntry.detail, stored_as_json=True)),
+    in_audit = or_(
+        cast(AuditEntry.detail, Text).contains('"member"'), scrub.found_in(AuditEntry.detail, stored_as_json=True)
     )
-    await _rewrite(
-        s,
-        touched,
-        "occurrences",
-        Occurrence,
-        Occurrence.content,
-        lambda c: _content(c, scrub, member_id),
-        Occurrence.ritual_id.in_(rituals),
-        or_(
-            Occurrence.ritual_id.in_(rituals.where(Ritual.kind.in_(PEOPLE_IN_CONTENT))),
-            scrub.found_in(Occurrence.content, stored_as_json=True),
+    places: list[tuple[Any, Any, Callable[[Any], Any], Any, Any]] = [  # (model, column, rewrite, scope, names them)
+        (
+            Action,
+            Action.text,
+            scrub.text,
+            Action.ritual_id.in_(rituals),
+            scrub.found_in(Action.text, stored_as_json=False),
         ),
-    )
-    await _rewrite(
-        s,
-        touched,
-        "rituals",
-        Ritual,
-        Ritual.options,
-        scrub.json,
-        Ritual.id.in_(rituals),
-        scrub.found_in(Ritual.options, stored_as_json=True),
-    )
-    await _rewrite(
-        s,
-        touched,
-        "holidays",
-        Holiday,
-        Holiday.name,
-        scrub.text,
-        Holiday.team_id.in_(teams),
-        scrub.found_in(Holiday.name, stored_as_json=False),
-    )
+        (
+            AuditEntry,
+            AuditEntry.detail,
+            lambda d: _audit_detail(d, scrub, member_id),
+            AuditEntry.team_id.in_(teams),
+            in_audit,
+        ),
+        (
+            Occurrence,
+            Occurrence.content,
+            lambda c: _content(c, scrub, member_id),
+            Occurrence.ritual_id.in_(rituals),
+            in_content,
+        ),
+        (
+            Ritual,
+            Ritual.options,
+            scrub.json,
+            Ritual.id.in_(rituals),
+            scrub.found_in(Ritual.options, stored_as_json=True),
+        ),
+        (
+            Holiday,
+            Holiday.name,
+            scrub.text,
+            Holiday.team_id.in_(teams),
+            scrub.found_in(Holiday.name, stored_as_json=False),
+        ),
+    ]
+    for model, column, rewrite, scope, names in places:
+        await _rewrite(s, touched, model, column, rewrite, scope, names)
 
 
 async def forget_member(engine: AsyncEngine, member_id: int, sealer: Sealer) -> int:
@@ -358,7 +351,6 @@ async def forget_member(engine: AsyncEngine, member_id: int, sealer: Sealer) -> 
 async def _rewrite(
     s: AsyncSession,
     touched: set[str],
-    table: str,
     model: Any,
     column: Any,
     rewrite: Callable[[Any], Any],
@@ -376,7 +368,7 @@ async def _rewrite(
             await s.execute(
                 update(model).where(*this).values({column.key: new}).execution_options(synchronize_session=False)
             )
-            touched.add(table)
+            touched.add(model.__tablename__)
 
 
 async def _others_answers(s: AsyncSession, scrub: Scrubber, member_id: int, rituals: Any, touched: set[str]) -> None:
@@ -397,7 +389,6 @@ async def _others_answers(s: AsyncSession, scrub: Scrubber, member_id: int, ritu
     await _rewrite(
         s,
         touched,
-        "replies",
         Reply,
         Reply.values,
         rewrite,

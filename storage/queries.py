@@ -141,7 +141,8 @@ class ReadTx:
     async def rituals(self, team_id: int) -> list[RitualView]:
         table = table_of(Ritual)
         rows = await self.conn.execute(select(table).where(table.c.team_id == team_id).order_by(table.c.id))
-        return [ritual_view(r) for r in rows.all()]  # type: ignore[arg-type]  # a Core row has the model's attributes
+        # a Core row has the model's attributes
+        return [ritual_view(r) for r in rows.all()]  # type: ignore[arg-type]
 
     async def invited_count(self, team_id: int) -> int:
         """How many members the team has: who its rounds invite."""
@@ -316,7 +317,8 @@ class ReadTx:
             .order_by(table.c.planned_at.desc(), table.c.id.desc())
             .limit(limit)
         )
-        return [occurrence_view(o) for o in rows.all()]  # type: ignore[arg-type]  # a Core row has the model's attributes
+        # a Core row has the model's attributes
+        return [occurrence_view(o) for o in rows.all()]  # type: ignore[arg-type]
 
     async def replies(self, occurrence_ids: Collection[int]) -> dict[int, list[ReplyView]]:
         """The replies of each occurrence, by member name (anonymous ones have none)."""

@@ -77,7 +77,8 @@ class AnswerRows:
             SimpleNamespace(**{k[2:]: v for k, v in row.items() if k.startswith(prefix)})
             for _model, prefix in self.sql.target_parts
         )
-        return occurrence_view(occ), ritual_view(ritual), team_view(team)  # type: ignore[arg-type]  # the namespaces have the models' attributes
+        # the namespaces have the models' attributes
+        return occurrence_view(occ), ritual_view(ritual), team_view(team)  # type: ignore[arg-type]
 
     async def answer_context(
         self, occurrence_ids: Sequence[int], people: Sequence[Actor]

@@ -29,8 +29,9 @@ def upgrade() -> None:
         sa.Column("occurrence_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("tag", sa.String(length=64), nullable=False),
         sa.Column("sealed", sa.LargeBinary(), nullable=False),
-        sa.ForeignKeyConstraint(["occurrence_id"], ["occurrences.id"], name="fk_sealed_answers_occurrence_id_occurrences",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["occurrence_id"], ["occurrences.id"], name="fk_sealed_answers_occurrence_id_occurrences", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("occurrence_id", "tag", name="pk_sealed_answers"),
         sqlite_with_rowid=False,
     )

@@ -81,10 +81,8 @@ def test_manifest_and_localization_validate_against_the_official_schemas(package
         m["$schema"]
         == f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
     )
-    assert (
-        nl["$schema"]
-        == f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
-    )
+    schemas = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}"
+    assert nl["$schema"] == f"{schemas}/MicrosoftTeams.Localization.schema.json"
     assert f"v{MANIFEST_VERSION}" in (SCHEMAS / "README.md").read_text(
         encoding="utf-8"
     )  # the schemas shipped are that version
