@@ -110,11 +110,11 @@ class Engine:
         """Open every due ritual, a batch at a time: the batch is claimed (``SKIP LOCKED``
         among replicas), planned in memory, and written in a few statements. Each committed
         batch goes out while the next is claimed."""
-        count = 0
+        count, plans = 0, _Plans()
         while True:
             async with self.store.transaction() as tx:
                 due = await tx.lock_due_rituals(now, self.settings.batch)
-                opened, closed = await self._open_batch(tx, due, now)
+                opened, closed = await self._open_batch(tx, due, now, plans)
             count += opened
             if count:
                 self.wake.set()
@@ -124,10 +124,9 @@ class Engine:
                 break
         return count
 
-    async def _open_batch(self, tx: Tx, due: list[RitualView], now: datetime) -> tuple[int, int]:
+    async def _open_batch(self, tx: Tx, due: list[RitualView], now: datetime, plans: _Plans) -> tuple[int, int]:
         """Open one claimed batch; returns how many opened, and how many open rounds closed first."""
         context = await self._context(tx, due, now)
-        plans = _Plans()
         openings: list[Opening] = []
         next_due: list[tuple[int, datetime | None]] = []
         closed: list[int] = []
@@ -585,7 +584,7 @@ class Engine:
 
 
 class _Plans:
-    """What a batch computes once for the many rituals that share it: the next time of a
+    """What a tick computes once for the many rituals that share it: the next time of a
     schedule in a zone after an instant (most due rituals share a few schedules, zones and
     due times), and the reminder time of rounds opened and closing together."""
 

@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    bindparam,
     func,
     insert,
     or_,
@@ -29,12 +28,12 @@ from rituals.ports import (
     Opening,
     OpeningContext,
     OutboxItem,
-    Outgoing,
     ReplyView,
     RitualView,
     TeamView,
 )
 from rituals.types import ChannelRef, MessageRef
+from storage import opening
 from storage.answers.rows import AnswerRows
 from storage.answers.seal import Sealer
 from storage.answers.writer import AnswerWriter, Transactions, WriterConnection, WriterThread
@@ -42,7 +41,6 @@ from storage.db import autocommit_connection, in_memory, sessionmaker, truncate_
 from storage.models import (
     DELIVERED_NOTICE,
     Action,
-    Holiday,
     Member,
     Occurrence,
     OutboxMessage,
@@ -81,16 +79,7 @@ class SqlTx(AnswerRows):
         return stmt.with_for_update(skip_locked=True) if self.locking else stmt
 
     async def lock_due_rituals(self, now: datetime, limit: int) -> list[RitualView]:
-        stmt = (
-            select(Ritual)
-            .join(Team, Team.id == Ritual.team_id)
-            .where(Ritual.paused.is_(False), Ritual.next_due_at <= now, Team.active.is_(True))
-            .order_by(Ritual.next_due_at, Ritual.id)  # one order: a batch plans as one by one would
-            .limit(limit)
-        )
-        if self.locking:
-            stmt = stmt.with_for_update(skip_locked=True, of=Ritual)
-        return [ritual_view(r) for r in (await self.s.scalars(stmt)).all()]
+        return await opening.lock_due(self.s, now, limit, locking=self.locking)
 
     async def team(self, team_id: int) -> TeamView:
         team = await self.s.get(Team, team_id)
@@ -111,37 +100,7 @@ class SqlTx(AnswerRows):
     async def open_batch(
         self, openings: Sequence[Opening], next_due: Sequence[tuple[int, datetime | None]], *, claimed_by: str
     ) -> dict[int, int]:
-        """Four statements for a batch, each an executemany of one cached statement. The
-        occurrences' insert returns (id, ritual) of the rows it made: a conflicting row is
-        not returned, and its messages are left out with it."""
-        if next_due:
-            await self.s.execute(_SET_NEXT_DUE, [{"ritual": ritual, "when": when} for ritual, when in next_due])
-        if not openings:
-            return {}
-        table = table_of(Occurrence)
-        inserted = await self.s.execute(
-            self._insert(table)
-            .on_conflict_do_nothing(index_elements=[table.c.ritual_id, table.c.planned_at])
-            .returning(table.c.id, table.c.ritual_id),
-            [_occurrence_row(opening, claimed_by) for opening in openings],
-        )
-        ids = {ritual: occ for occ, ritual in inserted.all()}
-        outbox = [
-            _outbox_row(opening.team_id, ids[opening.ritual_id], message, opening.opened_at)
-            for opening in openings
-            if opening.ritual_id in ids
-            for message in opening.messages
-        ]
-        if outbox:
-            await self.s.execute(insert(table_of(OutboxMessage)), outbox)
-        followed = [
-            {"action": opening.action_id, "occurrence": ids[opening.ritual_id]}
-            for opening in openings
-            if opening.action_id is not None and opening.ritual_id in ids
-        ]
-        if followed:
-            await self.s.execute(_FOLLOW_UP, followed)
-        return ids
+        return await opening.open_batch(self.s, openings, next_due, claimed_by=claimed_by, locking=self.locking)
 
     async def add_occurrence(self, **fields: Any) -> int | None:
         table = table_of(Occurrence)
@@ -197,73 +156,7 @@ class SqlTx(AnswerRows):
     async def opening_context(
         self, rituals: Sequence[RitualView], first_day: date, last_day: date, history: int
     ) -> OpeningContext:
-        team_ids = sorted({r.team_id for r in rituals})
-        ritual_ids = sorted({r.id for r in rituals})
-        teams = {
-            row.id: team_view(row)
-            for row in (await self.s.execute(select(table_of(Team)).where(table_of(Team).c.id.in_(team_ids)))).all()
-        }
-        holidays: dict[int, list[tuple[date, date, str]]] = {}
-        for team_id, first, last, name in (
-            await self.s.execute(
-                select(Holiday.team_id, Holiday.start_date, Holiday.end_date, Holiday.name)
-                .where(Holiday.team_id.in_(team_ids), Holiday.end_date >= first_day, Holiday.start_date <= last_day)
-                .order_by(Holiday.start_date, Holiday.id)
-            )
-        ).all():
-            holidays.setdefault(team_id, []).append((first, last, name))
-        rosters: dict[int, list[tuple[int, str, str]]] = {}
-        for team_id, member_id, name, user_id in (
-            await self.s.execute(
-                select(TeamMember.team_id, Member.id, Member.display_name, Member.user_id)
-                .join(Member, Member.id == TeamMember.member_id)
-                .where(TeamMember.team_id.in_(team_ids))
-                .order_by(Member.display_name, Member.id)
-            )
-        ).all():
-            rosters.setdefault(team_id, []).append((member_id, name or user_id, user_id))
-        rank = (
-            func.row_number()
-            .over(partition_by=Occurrence.ritual_id, order_by=(Occurrence.planned_at.desc(), Occurrence.id.desc()))
-            .label("n")
-        )
-        recent = (
-            select(Occurrence.ritual_id, Occurrence.content, rank)
-            .where(Occurrence.ritual_id.in_(ritual_ids))
-            .subquery()
-        )
-        histories: dict[int, list[dict[str, Any]]] = {}
-        for ritual_id, content, _n in (
-            await self.s.execute(select(recent).where(recent.c.n <= history).order_by(recent.c.ritual_id, recent.c.n))
-        ).all():
-            histories.setdefault(ritual_id, []).append(dict(content or {}))
-        actions = {
-            ritual_id: (action_id, text)
-            for ritual_id, action_id, text in (
-                await self.s.execute(
-                    select(Action.ritual_id, Action.id, Action.text)
-                    .where(Action.ritual_id.in_(ritual_ids), Action.followup_occurrence_id.is_(None))
-                    .order_by(Action.id)
-                )
-            ).all()
-        }  # the latest of each ritual wins
-        open_rounds: dict[int, list[OccurrenceView]] = {}
-        for row in (
-            await self.s.execute(
-                select(table_of(Occurrence))
-                .where(Occurrence.ritual_id.in_(ritual_ids), Occurrence.status == "open")
-                .order_by(Occurrence.planned_at, Occurrence.id)
-            )
-        ).all():
-            open_rounds.setdefault(row.ritual_id, []).append(occurrence_view(row))
-        return OpeningContext(
-            teams=teams,
-            holidays=holidays,
-            rosters=rosters,
-            histories=histories,
-            actions=actions,
-            open_rounds=open_rounds,
-        )
+        return await opening.opening_context(self.s, rituals, first_day, last_day, history)
 
     async def replies(self, occurrence_id: int) -> list[ReplyView]:
         rows = await self.s.execute(
@@ -397,41 +290,6 @@ class SqlTx(AnswerRows):
     async def follow_up_action(self, action_id: int, occurrence_id: int) -> None:
         # One agreement waits per ritual (``Repo.add_action`` replaces, never stacks).
         await self.s.execute(update(Action).where(Action.id == action_id).values(followup_occurrence_id=occurrence_id))
-
-
-_rituals, _actions = table_of(Ritual), table_of(Action)
-_SET_NEXT_DUE = update(_rituals).where(_rituals.c.id == bindparam("ritual")).values(next_due_at=bindparam("when"))
-_FOLLOW_UP = (
-    update(_actions).where(_actions.c.id == bindparam("action")).values(followup_occurrence_id=bindparam("occurrence"))
-)
-
-
-def _occurrence_row(opening: Opening, claimed_by: str) -> dict[str, Any]:
-    return {
-        "ritual_id": opening.ritual_id,
-        "planned_at": opening.planned_at,
-        "status": opening.status,
-        "reason": opening.reason,
-        "content": opening.content,
-        "opened_at": opening.opened_at,
-        "closes_at": opening.closes_at,
-        "remind_at": opening.remind_at,
-        "claimed_by": claimed_by,
-    }
-
-
-def _outbox_row(team_id: int, occurrence_id: int, message: Outgoing, at: datetime | None) -> dict[str, Any]:
-    payload = message.payload if message.payload is not None else {"type": "prompt", "occurrence_id": occurrence_id}
-    return {
-        "team_id": team_id,
-        "occurrence_id": occurrence_id,
-        "destination": channel_to(message.destination),
-        "payload": payload,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": at,
-        "created_at": at,
-    }
 
 
 class Store:
