@@ -529,3 +529,34 @@ async def test_answers_to_a_closed_store_are_refused_not_lost_and_draining_waits
         await asyncio.wait_for(
             engine.submit(occurrence_id=checkout, actor=user(1), values={"score": 4, "takeaway": "late"}), 10
         )
+
+
+async def test_a_scheduled_round_never_opens_over_an_open_one_which_closes_first_with_its_results(
+    repo: Repo,
+) -> None:
+    """A weekly check-out that stays open ten days: at the next Monday its round is still
+    open. The tick closes it (its results posted) before the new round opens, so one round
+    of a ritual is open at a time, and the results come before the new prompt."""
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock)
+    ritual = await add_weekly(repo, team, clock, kind="checkout", open_hours=240)
+    clock.set(MONDAY_0900 + timedelta(seconds=5))
+    assert await engine.tick() == 1
+    assert await engine.dispatch() == 1
+    (first,) = [p.occurrence_id for _, p in platform.prompts]
+    await engine.submit(occurrence_id=first, actor=user(0), values={"score": 4, "takeaway": "clear agenda"})
+
+    clock.set(MONDAY_0900 + timedelta(days=7, seconds=5))
+    assert await engine.tick() == 1
+    async with repo.session() as s:
+        rounds = (await s.scalars(select(Occurrence).order_by(Occurrence.id))).all()
+        queued = (await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    assert [(o.id == first, o.status) for o in rounds] == [(True, "closed"), (False, "open")]
+    assert [m.payload["type"] for m in queued[1:]] == ["prompt_closed", "notice", "prompt"]
+    while await engine.dispatch():
+        pass
+    ((_, results),) = platform.notices
+    assert results.title.endswith("results") and "1 of 3 answered" in (results.footer or "")
+    assert [p.occurrence_id for _, p in platform.prompts] == [first, rounds[1].id]
