@@ -541,7 +541,7 @@ async def test_a_scheduled_round_never_opens_over_an_open_one_which_closes_first
     platform = RecordingPlatform()
     engine = make_engine(repo, clock, platform)
     team = await setup_team(repo, clock)
-    ritual = await add_weekly(repo, team, clock, kind="checkout", open_hours=240)
+    await add_weekly(repo, team, clock, kind="checkout", open_hours=240)
     clock.set(MONDAY_0900 + timedelta(seconds=5))
     assert await engine.tick() == 1
     assert await engine.dispatch() == 1
