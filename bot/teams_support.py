@@ -60,7 +60,7 @@ def sdk_config(settings: Settings) -> SdkConfig:
     return SdkConfig(
         APP_ID=settings.microsoft_app_id or "",
         APP_PASSWORD=settings.microsoft_app_password,
-        APP_TYPE=settings.microsoft_app_type or "MultiTenant",
+        APP_TYPE=settings.teams_app_type,
         APP_TENANTID=settings.microsoft_app_tenant_id,
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.to_bot_from_channel_openid_metadata_url,
         TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=settings.to_bot_from_channel_token_issuer,

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import random
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -194,9 +195,15 @@ class Teams:
 
 @pytest.fixture
 async def teams(fake: FakeBotFramework, teams_db_url: str) -> AsyncIterator[Teams]:
-    settings = Settings(
-        RITME_DATABASE_URL=teams_db_url, RITME_DEFAULT_LANGUAGE="en", RITME_SECRET_KEY=SECRET_KEY, **fake.env()
-    )
+    async with running(fake, teams_db_url) as harness:
+        yield harness
+
+
+@asynccontextmanager
+async def running(fake: FakeBotFramework, db_url: str, **env: str | None) -> AsyncIterator[Teams]:
+    """The app with the fake's Bot Framework settings, ``env`` changing them (None: unset)."""
+    given = {name: value for name, value in {**fake.env(), **env}.items() if value is not None}
+    settings = Settings(RITME_DATABASE_URL=db_url, RITME_DEFAULT_LANGUAGE="en", RITME_SECRET_KEY=SECRET_KEY, **given)
     clock = Clock(START)
     app = create_app(settings, clock=clock, background=False)
     pace = PaceClock()
