@@ -3,8 +3,9 @@
 A signed body must be UTF-8, JSON or a form (an interaction: a form whose one field
 ``payload`` holds JSON), and its payload must carry, with the JSON types Slack sends, the
 fields bolt reads into a request's context and the listeners read after it: a command's
-user, team and channel; an interaction's user and team; an event's team
-(``payload_problem``). Anything else gets a short 400 and changes nothing.
+user, team and channel; an interaction's user and team; an event's team, or for an event
+about an org-wide install its organisation (``payload_problem``). Anything else gets a short
+400 and changes nothing.
 
 The shapes checked are Slack's documented ones: slash commands
 (https://docs.slack.dev/interactivity/implementing-slash-commands), interaction payloads
@@ -170,7 +171,9 @@ def _given(value: object) -> bool:
 def _whose_problem(payload: dict[str, Any]) -> str | None:
     """Who sent it and from where, as the listeners read it: a slash command's user, team and
     channel; an interaction's user and team (``team.id``, else ``user.team_id``); an event's
-    team. Without them a member or team would be written with an empty id."""
+    team, or the installation an ``INSTALLATION_EVENTS`` event is about (an org-wide install's
+    come with ``enterprise_id`` only). Without them a member or team would be written with an
+    empty id."""
     if "command" in payload and payload.get("ssl_check") != "1":  # a slash command, as bolt tells one
         missing = [key for key in ("user_id", "team_id", "channel_id") if not _given(payload.get(key))]
         return "command without " + ", ".join(missing) if missing else None
