@@ -20,6 +20,9 @@ class ConfigError(Exception):
 
 SECRET_HINT = 'make one with: python -c "import secrets; print(secrets.token_hex(32))"'
 MIN_SECRET_LENGTH = 32
+# MicrosoftAppType as botbuilder's ConfigurationServiceClientCredentialFactory reads it; single tenant first:
+# Azure creates no new multi-tenant bots since 31 July 2025.
+TEAMS_APP_TYPES = ("SingleTenant", "UserAssignedMSI", "MultiTenant")
 MIN_SECRET_VARIETY = 8  # distinct characters; 32 random hex digits have about 15
 # Bits the characters' own frequencies leave room for (Shannon entropy of the characters
 # times the length): ``token_hex(16)`` gives about 110 (never below 90 in 300,000 tries),
@@ -205,12 +208,8 @@ class Settings(BaseSettings):
             raise ValueError("SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set")
         elif self.slack_client_id and not self.slack_signing_secret:
             raise ValueError("SLACK_SIGNING_SECRET: required for the Slack OAuth install")
-        if (
-            self.microsoft_app_id
-            and not self.microsoft_app_password
-            and (self.microsoft_app_type or "MultiTenant") != "UserAssignedMSI"
-        ):
-            raise ValueError("MicrosoftAppPassword: required when MicrosoftAppId is set")
+        if self.microsoft_app_id:
+            self._teams_credentials()
         if self.any_platform and not self.secret_key:
             raise ValueError(f"RITME_SECRET_KEY: required when a platform is configured; {SECRET_HINT}")
         return self
@@ -218,6 +217,32 @@ class Settings(BaseSettings):
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token or self.slack_client_id)
+
+    def _teams_credentials(self) -> None:
+        """The Bot Framework credentials the SDK's ``ConfigurationServiceClientCredentialFactory``
+        accepts: a single-tenant bot (what Azure creates since 31 July 2025) with its tenant; a
+        user-assigned managed identity with its tenant and no password; a multi-tenant bot, as
+        registered before, with a password."""
+        kind = self.teams_app_type
+        if kind not in TEAMS_APP_TYPES:
+            raise ValueError(f"MicrosoftAppType: {self.microsoft_app_type!r} is none of {', '.join(TEAMS_APP_TYPES)}")
+        if kind != "MultiTenant" and not self.microsoft_app_tenant_id:
+            raise ValueError(
+                f"MicrosoftAppTenantId: required with MicrosoftAppType={kind} "
+                "(the Azure Bot's tenant: Configuration → App Tenant ID)"
+            )
+        if kind != "UserAssignedMSI" and not self.microsoft_app_password:
+            raise ValueError(f"MicrosoftAppPassword: required with MicrosoftAppType={kind} (the client secret)")
+
+    @property
+    def teams_app_type(self) -> str:
+        """``MicrosoftAppType`` as the SDK reads it (any case). Unset: SingleTenant when a tenant
+        is given, else MultiTenant, the SDK's own default (bots registered before single tenant
+        was the only choice keep working unchanged)."""
+        given = (self.microsoft_app_type or "").strip()
+        if not given:
+            return "SingleTenant" if self.microsoft_app_tenant_id else "MultiTenant"
+        return next((kind for kind in TEAMS_APP_TYPES if kind.lower() == given.lower()), given)
 
     @property
     def teams_enabled(self) -> bool:

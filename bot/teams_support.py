@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from adapters.teams.bot import Install, RitmeTeamsBot
+from adapters.teams.bot import TEAM_KEY, Install, RitmeTeamsBot
 from adapters.teams.people import Directory
 from adapters.teams.platform import PLATFORM, TeamsPlatform
 from adapters.teams.web import build_adapter, routes
@@ -60,7 +60,7 @@ def sdk_config(settings: Settings) -> SdkConfig:
     return SdkConfig(
         APP_ID=settings.microsoft_app_id or "",
         APP_PASSWORD=settings.microsoft_app_password,
-        APP_TYPE=settings.microsoft_app_type or "MultiTenant",
+        APP_TYPE=settings.teams_app_type,
         APP_TENANTID=settings.microsoft_app_tenant_id,
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.to_bot_from_channel_openid_metadata_url,
         TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=settings.to_bot_from_channel_token_issuer,
@@ -182,6 +182,25 @@ class TeamsSupport:
 
     async def left(self, channel: ChannelRef, user_ids: list[str]) -> None:
         await self.ritme.left(channel, user_ids)
+
+    async def team_channels(self, tenant_id: str, team_id: str) -> list[ChannelRef]:
+        """The channels of a Teams team with a Ritme team: General (its id is the team's) and
+        those whose stored reference names the team (``TEAM_KEY``, kept since their install or
+        their last message)."""
+        found = await self.repo.channels_of_group(
+            platform=PLATFORM, workspace_id=tenant_id, key=TEAM_KEY, group_id=team_id
+        )
+        return [ChannelRef(platform=PLATFORM, workspace_id=tenant_id, channel_id=c) for c in found]
+
+    async def only_in(self, channel: ChannelRef, user_ids: list[str]) -> None:
+        left = await self.repo.keep_in_team(
+            platform=channel.platform,
+            workspace_id=channel.workspace_id,
+            channel_id=channel.channel_id,
+            user_ids=user_ids,
+        )
+        if left:
+            log.info("teams channel %s: %d no longer in the team's roster left", channel.channel_id, left)
 
     async def language_of(self, channel: ChannelRef) -> str:
         async with self.repo.session() as s:

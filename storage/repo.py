@@ -241,6 +241,21 @@ class Repo(Store):
             )
             return (team.id, dict(team.conversation or {}), bool(team.active)) if team else None
 
+    async def channels_of_group(self, *, platform: str, workspace_id: str, key: str, group_id: str) -> list[str]:
+        """The channel ids of the teams in a group of channels (a Teams team): the channel whose
+        id is the group's (Teams' General) and those whose conversation names it under ``key``."""
+        async with self.session() as s:
+            found = await s.scalars(
+                select(Team.channel_id)
+                .where(
+                    Team.platform == platform,
+                    Team.workspace_id == workspace_id,
+                    or_(Team.channel_id == group_id, Team.conversation[key].as_string() == group_id),
+                )
+                .order_by(Team.id)
+            )
+            return list(found)
+
     async def update_team(self, team_id: int, **values: Any) -> None:
         async with self.session() as s:
             await s.execute(update(Team).where(Team.id == team_id).values(**values))

@@ -2,9 +2,10 @@
 messages (a reply in a prompt's thread is an answer, files shared with a command's words
 run it), the App Home, people joining and leaving a channel, and the app being removed.
 
-``app_uninstalled`` and ``tokens_revoked`` (bot tokens) disable the workspace before they
-are acked: from then on nothing is sent there (the platform refuses with ``not_installed``)
-and its rituals are paused. A new OAuth install, or with a configured token any request from
+``app_uninstalled`` and ``tokens_revoked`` (bot tokens) disable the workspace's installation
+(an org-wide install's: the organisation's, ``payloads.installation_of``) before they are
+acked: from then on nothing is sent there (the platform refuses with ``not_installed``) and
+its rituals are paused. A new OAuth install, or with a configured token any request from
 the workspace (``Guards``), enables it again (the rituals stay paused until resumed).
 """
 
@@ -19,10 +20,15 @@ from adapters.slack.answers import Answers
 from adapters.slack.blocks import notice_blocks
 from adapters.slack.commands import Commands
 from adapters.slack.edge import Edge
+from adapters.slack.payloads import installation_of
 from adapters.slack.platform import PLATFORM
 from rituals.types import ChannelRef
 
 log = logging.getLogger(__name__)
+
+# A member's own message: plain (no subtype), or a thread reply also sent to the channel ("Also send to
+# #channel", https://docs.slack.dev/reference/events/message/thread_broadcast), an answer like any reply.
+REPLY_SUBTYPES = (None, "thread_broadcast")
 
 
 class Events:
@@ -54,11 +60,14 @@ class Events:
             self.edge.spawn(self.commands.file_message(event, str(body.get("team_id") or event.get("team") or "")))
             return
         if event.get("subtype") == "message_changed" and isinstance(event.get("message"), dict):
-            # An edited thread reply is an edited answer: the edit replaces it, as the modal's would.
-            event = {**event["message"], "channel": event.get("channel"), "team": event.get("team")}
-            if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            # An edited thread reply is an edited answer: the edit replaces it, as the modal's would. A change
+            # without ``edited`` is Slack's own (a link unfurled, the language detected): no edit, nothing to do.
+            if not isinstance(event["message"].get("edited"), dict):
                 return
-        elif event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            event = {**event["message"], "channel": event.get("channel"), "team": event.get("team")}
+            if event.get("subtype") not in REPLY_SUBTYPES or event.get("bot_id") or not event.get("user"):
+                return
+        elif event.get("subtype") not in REPLY_SUBTYPES or event.get("bot_id") or not event.get("user"):
             return  # joins, deletions, bots and this bot itself
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == event.get("ts"):
@@ -116,7 +125,7 @@ class Events:
         if isinstance(revoked, dict) and revoked and not revoked.get("bot"):
             await ack()
             return
-        workspace_id = str(body.get("team_id") or body.get("enterprise_id") or "")
+        workspace_id = installation_of(body)  # an org-wide install's: its enterprise_id
         await self.edge.tokens.disable(workspace_id)  # a failure here is a 500: Slack tries again
         await ack()
         self.edge.spawn(self._uninstall(workspace_id))

@@ -33,11 +33,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from adapters.slack.installs import NotInstalled, Tokens
-from adapters.slack.payloads import is_answer_form, payload_problem, workspace_of
+from adapters.slack.payloads import INSTALLATION_EVENTS, is_answer_form, payload_problem, workspace_of
 
 log = logging.getLogger(__name__)
-
-UNINSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -132,7 +130,7 @@ class Guards(AsyncMiddleware):
         if self.handled_already(incoming):
             return RETRY_HANDLED
         event = payload.get("event")
-        if not (isinstance(event, dict) and event.get("type") in UNINSTALL_EVENTS):
+        if not (isinstance(event, dict) and event.get("type") in INSTALLATION_EVENTS):
             await self.workspace_seen(str(payload.get("team_id") or workspace_of(payload)))
         return None
 

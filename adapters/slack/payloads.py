@@ -3,8 +3,9 @@
 A signed body must be UTF-8, JSON or a form (an interaction: a form whose one field
 ``payload`` holds JSON), and its payload must carry, with the JSON types Slack sends, the
 fields bolt reads into a request's context and the listeners read after it: a command's
-user, team and channel; an interaction's user and team; an event's team
-(``payload_problem``). Anything else gets a short 400 and changes nothing.
+user, team and channel; an interaction's user and team; an event's team, or for an event
+about an org-wide install its organisation (``payload_problem``). Anything else gets a short
+400 and changes nothing.
 
 The shapes checked are Slack's documented ones: slash commands
 (https://docs.slack.dev/interactivity/implementing-slash-commands), interaction payloads
@@ -57,6 +58,7 @@ _HOLDERS = ("team", "user", "enterprise", "channel")  # a string id, or an objec
 _NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
 _INTERACTIONS = ("block_actions", "view_submission", "view_closed")  # the listeners read their parts as objects
 _MAX_DEPTH = 4  # Slack nests these objects two deep (event.message)
+INSTALLATION_EVENTS = ("app_uninstalled", "tokens_revoked")  # about the app's installation, not a workspace's talk
 
 
 class BadBody(ValueError):
@@ -169,7 +171,9 @@ def _given(value: object) -> bool:
 def _whose_problem(payload: dict[str, Any]) -> str | None:
     """Who sent it and from where, as the listeners read it: a slash command's user, team and
     channel; an interaction's user and team (``team.id``, else ``user.team_id``); an event's
-    team. Without them a member or team would be written with an empty id."""
+    team, or the installation an ``INSTALLATION_EVENTS`` event is about (an org-wide install's
+    come with ``enterprise_id`` only). Without them a member or team would be written with an
+    empty id."""
     if "command" in payload and payload.get("ssl_check") != "1":  # a slash command, as bolt tells one
         missing = [key for key in ("user_id", "team_id", "channel_id") if not _given(payload.get(key))]
         return "command without " + ", ".join(missing) if missing else None
@@ -181,8 +185,14 @@ def _whose_problem(payload: dict[str, Any]) -> str | None:
         if not (_given(team.get("id")) or _given(user.get("team_id"))):
             return "payload.team.id is missing"
     if kind == "event_callback" and not _given(payload.get("team_id")):
-        return "payload.team_id is missing"
+        if not (_event_type(payload) in INSTALLATION_EVENTS and installation_of(payload)):
+            return "payload.team_id is missing"
     return None
+
+
+def _event_type(payload: dict[str, Any]) -> object:
+    event = payload.get("event")
+    return event.get("type") if isinstance(event, dict) else None
 
 
 def _context_problem(obj: dict[str, Any], where: str, depth: int) -> str | None:
@@ -237,6 +247,22 @@ def _view_readable(view: object) -> bool:
             ):
                 return False
     return True
+
+
+def installation_of(payload: dict[str, Any]) -> str:
+    """Which installation an event about the app itself (``app_uninstalled``, ``tokens_revoked``)
+    is about, read as bolt reads an event's installation (its first ``authorizations`` entry, else
+    the payload's own ids) and keyed as slack_sdk's installation stores key one: a workspace's
+    install by its ``team_id``; an org-wide (Enterprise Grid) install by its ``enterprise_id``.
+    An org-wide install's events carry the organisation's ``enterprise_id`` and no ``team_id``
+    (https://api.slack.com/enterprise/apps/reference; bolt-python's
+    ``tests/scenario_tests_async/test_events_token_revocations.py``). "" when it names none."""
+    first = (payload.get("authorizations") or [None])[0]
+    source = first if isinstance(first, dict) else payload
+    enterprise, team = source.get("enterprise_id") or payload.get("enterprise_id"), source.get("team_id")
+    if enterprise and (source.get("is_enterprise_install") or not team):
+        return str(enterprise)
+    return str(team or payload.get("team_id") or "")
 
 
 def workspace_of(payload: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ import html
 import logging
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from botbuilder.core import ActivityHandler, BotAdapter, TurnContext
@@ -45,7 +45,7 @@ from adapters.teams.cards import (
     prompt_card,
 )
 from adapters.teams.files import FileHooks, run_command
-from adapters.teams.people import Directory, person_of, roster
+from adapters.teams.people import Directory, Person, person_of, roster
 from adapters.teams.platform import PLATFORM
 from rituals.i18n import translator
 from rituals.ports import Inbound
@@ -62,6 +62,7 @@ NOT_PEOPLE = ("28:", "19:")  # bots; channels and teams
 PERSON_COMMANDS = frozenset({"role add", "role remove", "pairs exclude", "pairs include", "pairs label"})
 MAX_LOOKUPS = 5  # people asked of Teams for one command
 SEEN_LIMIT = 2048
+TEAM_KEY = "teamsTeamId"  # beside a stored conversation reference: the channel's Teams team
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -115,6 +116,15 @@ class TeamsHooks(FileHooks, Protocol):
         """People left the team: no more prompts, reminders or rounds for them."""
         ...
 
+    async def team_channels(self, tenant_id: str, team_id: str) -> list[ChannelRef]:
+        """The channels of a Teams team (``channelData.team.id``) that Ritme keeps a team for."""
+        ...
+
+    async def only_in(self, channel: ChannelRef, user_ids: list[str]) -> None:
+        """The Teams team's whole roster is known: whoever of the channel's team is not in
+        ``user_ids`` left it; nobody joins."""
+        ...
+
 
 def tenant_of(activity: Activity) -> str:
     tenant = getattr(activity.conversation, "tenant_id", None)
@@ -125,6 +135,12 @@ def tenant_of(activity: Activity) -> str:
 def channel_id_of(activity: Activity) -> str:
     """The conversation id without the ``;messageid=`` suffix Teams adds inside a thread."""
     return str(activity.conversation.id).split(";messageid=")[0]
+
+
+def team_of(activity: Activity) -> str:
+    """The Teams team's id (``channelData.team.id``); "" outside a team (a chat)."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    return str((data.get("team") or {}).get("id") or "")
 
 
 def channel_of(activity: Activity) -> ChannelRef:
@@ -151,11 +167,15 @@ def actor_of(activity: Activity, who: ChannelAccount | None = None) -> Actor:
 
 
 def reference_of(activity: Activity) -> dict[str, Any]:
-    """The conversation reference for top-level posts into the channel (not a thread reply)."""
+    """The conversation reference for top-level posts into the channel (not a thread reply),
+    with the id of the channel's Teams team under ``TEAM_KEY`` (the SDK reads a reference
+    without it): member events come on the team's id, and find the team's channels by it."""
     reference = TurnContext.get_conversation_reference(activity)
     reference.activity_id = None
     reference.conversation.id = channel_id_of(activity)
     data: dict[str, Any] = reference.serialize()
+    if team_of(activity):
+        data[TEAM_KEY] = team_of(activity)
     return data
 
 
@@ -504,29 +524,109 @@ class RitmeTeamsBot(ActivityHandler):
             await turn_context.send_activity(card_reply(notice_card(notice), notice.title))
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
-        await self._installed(turn_context, actor_of(turn_context.activity))
+        await self._installed(turn_context, await self._installer(turn_context))
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
-        await self.hooks.removed(channel_of(turn_context.activity))
+        for channel in await self._team_channels(turn_context.activity):
+            await self.hooks.removed(channel)
+
+    async def _installer(self, turn_context: TurnContext) -> Actor:
+        """Who installed the bot: an install's ``from`` has ids and no name, so the name is
+        asked of Teams (the team's member, or the chat's); without it, none."""
+        activity = turn_context.activity
+        actor = actor_of(activity)
+        if actor.display_name or is_personal(activity):
+            return actor
+        [person] = await self._named(turn_context, [activity.from_property])
+        return replace(actor, user_id=person.user_id, display_name=person.name)
+
+    async def _named(self, turn_context: TurnContext, accounts: list[ChannelAccount]) -> list[Person]:
+        """The accounts as people: with their Entra id and name as the event gives them, else
+        as Teams gives them (one member lookup each, at most ``MAX_LOOKUPS``); whom Teams does
+        not find keeps what the event gave (a name of "" leaves a stored name as it is)."""
+        tenant = tenant_of(turn_context.activity)
+        people: list[Person] = []
+        lookups = 0
+        for account in accounts:
+            given = Person(user_id=account.aad_object_id or account.id, account_id=account.id, name=account.name or "")
+            if (given.name and account.aad_object_id) or lookups >= MAX_LOOKUPS:
+                people.append(given)
+                continue
+            lookups += 1
+            try:
+                found = person_of(await TeamsInfo.get_member(turn_context, account.id))
+            except Exception as err:  # not found, or Teams did not answer: what the event gave
+                log.info("teams: member not looked up (%s)", str(err)[:120] or type(err).__name__)
+                found = None
+            if found is not None and found.name in (found.user_id, found.account_id):
+                found = replace(found, name="")  # person_of's stand-in for a name Teams did not give
+            people.append(found or given)
+        self.directory.learn(tenant, [p for p in people if p.user_id != p.account_id])
+        return people
+
+    async def _team_channels(self, activity: Activity) -> list[ChannelRef]:
+        """The channels a team event is about. Teams sends member events (and the bot's own
+        removal) on the team's id, which is also the General channel's
+        (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/conversations/subscribe-to-conversation-events):
+        every channel of the team Ritme keeps a team for. Outside a team: the chat itself."""
+        team = team_of(activity)
+        if not team:
+            return [channel_of(activity)]
+        return await self.hooks.team_channels(tenant_of(activity), team)
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         activity = turn_context.activity
         bot_id = activity.recipient.id
         if any(m.id == bot_id for m in members_added):
-            await self._installed(turn_context, actor_of(activity))
+            await self._installed(turn_context, await self._installer(turn_context))
             return
-        people = [actor_of(activity, m) for m in members_added if m.id != bot_id]
-        if people:
-            await self.hooks.joined(channel_of(activity), people)
+        accounts = [m for m in members_added if m.id != bot_id and not m.id.startswith(NOT_PEOPLE)]
+        if not accounts:
+            return
+        people = [
+            Actor(platform=PLATFORM, workspace_id=tenant_of(activity), user_id=p.user_id, display_name=p.name)
+            for p in await self._named(turn_context, accounts)
+        ]
+        for channel in await self._team_channels(activity):
+            await self.hooks.joined(channel, people)
 
     async def on_members_removed_activity(
         self, members_removed: list[ChannelAccount], turn_context: TurnContext
     ) -> None:
+        """A member removed comes with their Teams account id (29:...) only; Ritme knows most
+        people by their Entra id. Both are matched: the account id, and the Entra id the
+        ``Directory`` knows for it; when it knows none, the team's roster is read and whoever
+        is no longer in it leaves."""
         activity = turn_context.activity
         bot_id = activity.recipient.id
+        channels = await self._team_channels(activity)
         if any(m.id == bot_id for m in members_removed):
-            await self.hooks.removed(channel_of(activity))
+            for channel in channels:
+                await self.hooks.removed(channel)
             return
-        gone = [actor_of(activity, m).user_id for m in members_removed if m.id != bot_id]
-        if gone:
-            await self.hooks.left(channel_of(activity), gone)
+        tenant = tenant_of(activity)
+        gone: set[str] = set()
+        unknown = False
+        for member in members_removed:
+            user = member.aad_object_id or self.directory.user(tenant, member.id)
+            gone |= {member.id, user} if user else {member.id}
+            unknown = unknown or not user
+        for channel in channels:
+            await self.hooks.left(channel, sorted(gone))
+        if unknown and channels:
+            await self._keep_roster(turn_context, channels)
+
+    async def _keep_roster(self, turn_context: TurnContext, channels: list[ChannelRef]) -> None:
+        """Whoever of the channels' teams is not in the Teams team's roster leaves them. An
+        empty roster is no answer (a team has at least its owner): nothing changes."""
+        try:
+            people = await roster(turn_context)
+        except Exception as err:
+            log.warning("teams: roster unknown after a removal (%s)", str(err)[:200] or type(err).__name__)
+            return
+        if not people:
+            return
+        self.directory.learn(tenant_of(turn_context.activity), people)
+        ids = sorted({p.user_id for p in people} | {p.account_id for p in people})
+        for channel in channels:
+            await self.hooks.only_in(channel, ids)

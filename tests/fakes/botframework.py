@@ -67,6 +67,7 @@ class FakeBotFramework:
     """Start with ``start()`` (or as a context manager); stop with ``stop()``."""
 
     app_id: str = "00000000-0000-0000-0000-00000000b07d"
+    tenant_id: str = "tenant-1"  # the bot's own tenant: a single-tenant bot, as Azure registers them now
     key_id: str = "test-key"
     sent: list[Sent] = field(default_factory=list)
     failures: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
@@ -113,11 +114,13 @@ class FakeBotFramework:
         return str(Path(self._tmp.name) / "cert.pem")
 
     def env(self) -> dict[str, str]:
-        """The Bot Framework settings under the contract's variable names."""
+        """The Bot Framework settings under the contract's variable names: a single-tenant bot
+        (the token endpoint here is a private cloud's, which the SDK asks whatever the tenant)."""
         return {
             "MicrosoftAppId": self.app_id,
             "MicrosoftAppPassword": "test-password",
-            "MicrosoftAppType": "MultiTenant",
+            "MicrosoftAppType": "SingleTenant",
+            "MicrosoftAppTenantId": self.tenant_id,
             "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": self.openid_metadata_url,
             "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": ISSUER,
             "TO_CHANNEL_FROM_BOT_LOGIN_URL": self.login_url,

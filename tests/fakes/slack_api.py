@@ -15,7 +15,8 @@ time.
 OAuth: ``GET {url}/oauth/v2/authorize`` is Slack's consent page with the user already
 agreeing: it redirects to the ``redirect_uri`` with a fresh code and the ``state``, for the
 workspace and user in ``installing``. ``oauth.v2.access`` (client id and secret as Basic
-auth, as slack_sdk sends them) exchanges the code for a new bot token of that workspace.
+auth, as slack_sdk sends them) exchanges the code for a new bot token of that workspace; of
+its Enterprise Grid organisation when ``enterprise`` is set and ``org_wide`` is true.
 
 Socket Mode: ``apps.connections.open`` (with an app token in ``app_tokens``) answers a
 ``ws://127.0.0.1:PORT/link/?ticket=N`` URL served here; ``push`` sends an envelope to the
@@ -90,6 +91,10 @@ class FakeSlackApi:
         self.tokens: dict[str, str] = {"xoxb-test": team_id}
         self.app_tokens: set[str] = {APP_TOKEN}
         self.installing: tuple[str, str, str] = ("T2", "Second School", "UINSTALLER")  # team, name, user
+        # Enterprise Grid: the organisation the installing workspace belongs to, and whether the next
+        # install is org-wide (then Slack answers with the organisation and no team).
+        self.enterprise: tuple[str, str] | None = None  # (enterprise id, name)
+        self.org_wide = False
         self.codes: dict[str, tuple[str, str, str, str]] = {}  # code → (team, name, user, redirect_uri)
         self.sockets: list[web.WebSocketResponse] = []
         self.acks: dict[str, dict[str, Any]] = {}
@@ -213,17 +218,20 @@ class FakeSlackApi:
         team, name, user, redirect_uri = found
         if body.get("redirect_uri") and body["redirect_uri"] != redirect_uri:
             raise LookupError("bad_redirect_uri")
-        token = f"xoxb-{team}-{next(self._issued)}"
+        enterprise = {"id": self.enterprise[0], "name": self.enterprise[1]} if self.enterprise else None
+        org_wide = self.org_wide and enterprise is not None
+        token = f"xoxb-{enterprise['id'] if org_wide and enterprise else team}-{next(self._issued)}"
         self.tokens[token] = team
+        # An org-wide install names the organisation and no team (https://api.slack.com/enterprise/apps/reference).
         return {
             "access_token": token,
             "token_type": "bot",
             "scope": "commands,chat:write",
             "bot_user_id": BOT_USER,
             "app_id": "A1",
-            "team": {"id": team, "name": name},
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "team": None if org_wide else {"id": team, "name": name},
+            "enterprise": enterprise,
+            "is_enterprise_install": org_wide,
             "authed_user": {"id": user},
         }
 

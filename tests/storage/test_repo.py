@@ -693,3 +693,25 @@ async def test_on_sqlite_an_answer_batch_holds_the_write_lock_from_its_first_rea
             return "written"
 
     assert await repo.run_answers(read_then_try_a_write_elsewhere) == "database is locked"
+
+
+async def test_the_channels_of_a_group_are_general_and_those_whose_conversation_names_it(repo: Repo) -> None:
+    """A Teams team's channels with a Ritme team: General (its id is the team's) and the
+    channels whose stored conversation names the team; on SQLite and PostgreSQL alike."""
+    teams = {}
+    for channel, group in (("g1", None), ("c1", "g1"), ("c2", "g2"), ("c3", None)):
+        team, _created = await repo.ensure_team(
+            platform="p", workspace_id="w", channel_id=channel, name=channel, timezone="UTC", language="en", now=NOW
+        )
+        teams[channel] = team.id
+        if group:
+            await repo.update_team(team.id, conversation={"serviceUrl": "https://x/", "group": group})
+    other, _created = await repo.ensure_team(
+        platform="p", workspace_id="w2", channel_id="c9", name="c9", timezone="UTC", language="en", now=NOW
+    )
+    await repo.update_team(other.id, conversation={"group": "g1"})
+
+    found = await repo.channels_of_group(platform="p", workspace_id="w", key="group", group_id="g1")
+    assert found == ["g1", "c1"]
+    assert await repo.channels_of_group(platform="p", workspace_id="w", key="group", group_id="g2") == ["c2"]
+    assert await repo.channels_of_group(platform="p", workspace_id="w", key="group", group_id="none") == []

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import random
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,14 @@ from tests.fakes.secret_key import SECRET_KEY
 
 TENANT = "tenant-1"
 BOT_ID = "28:ritme-bot"
+# A team's General channel has the team's own id (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/
+# how-to/conversations/subscribe-to-conversation-events: member events come "on the team id"); other channels
+# have ids of their own.
 GENERAL = "19:general@thread.tacv2"
-TEAM = {"id": "19:team@thread.tacv2", "name": "Groep 7"}
+TEAM = {"id": GENERAL, "name": "Groep 7", "aadGroupId": "group-groep-7"}
+PLANNING = "19:planning@thread.tacv2"
+CHANNELS = {GENERAL: {"id": GENERAL, "name": "General"}, PLANNING: {"id": PLANNING, "name": "Planning"}}
+EVENTS_DOC = "https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/conversations/subscribe-to-conversation-events"
 
 PEOPLE = {
     "anna": {"id": "29:anna", "aadObjectId": "aad-anna", "name": "Anna"},
@@ -101,7 +108,11 @@ class Teams:
             "from": PEOPLE[who],
             "recipient": {"id": BOT_ID, "name": "Ritme"},
             "conversation": {"id": conversation, "conversationType": conversation_type, "tenantId": TENANT},
-            "channelData": {"tenant": {"id": TENANT}, "team": TEAM, "channel": {"id": GENERAL, "name": "General"}},
+            "channelData": {
+                "tenant": {"id": TENANT},
+                "team": TEAM,
+                "channel": CHANNELS.get(conversation, CHANNELS[GENERAL]),
+            },
         }
         data.update(extra)
         return data
@@ -115,8 +126,52 @@ class Teams:
         resp = await self.client.post("/api/messages", json=activity, headers=headers)
         return resp.status
 
-    async def install(self, who: str = "anna") -> int:
-        return await self.post(self.activity("conversationUpdate", who, membersAdded=[{"id": BOT_ID}]))
+    def installing(self, who: str = "anna", *, channel: str = GENERAL, name: str = "General") -> dict[str, Any]:
+        """The bot added to a team, as Teams sends it (``EVENTS_DOC``, "Team members added"): on
+        the channel picked, ``from`` with the installer's ids and no name, the team and the
+        picked channel in ``channelData``."""
+        person = {k: v for k, v in PEOPLE[who].items() if k != "name"}
+        return self.activity(
+            "conversationUpdate",
+            who,
+            conversation=channel,
+            membersAdded=[{"id": BOT_ID}],
+            channelData={
+                "settings": {"selectedChannel": {"id": channel}},
+                "team": TEAM,
+                "channel": {"id": channel, "name": name},
+                "eventType": "teamMemberAdded",
+                "tenant": {"id": TENANT},
+            },
+            **{"from": person},
+        )
+
+    async def install(self, who: str = "anna", *, channel: str = GENERAL, name: str = "General") -> int:
+        return await self.post(self.installing(who, channel=channel, name=name))
+
+    def members(
+        self, who: str = "anna", *, added: tuple[str, ...] = (), removed: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """People added to or removed from the team, as Teams sends it (``EVENTS_DOC``, "Team
+        members added", "Team members removed"): on the team's id, ``from`` without a name; an
+        added member with their account and Entra ids, a removed one with the account id only."""
+        extra: dict[str, Any] = {}
+        if added:
+            extra["membersAdded"] = [{"id": PEOPLE[p]["id"], "aadObjectId": PEOPLE[p]["aadObjectId"]} for p in added]
+        if removed:
+            extra["membersRemoved"] = [{"id": PEOPLE[p]["id"]} for p in removed]
+        return self.activity(
+            "conversationUpdate",
+            who,
+            conversation=TEAM["id"],
+            channelData={
+                "team": TEAM,
+                "eventType": "teamMemberAdded" if added else "teamMemberRemoved",
+                "tenant": {"id": TENANT},
+            },
+            **{"from": {"id": PEOPLE[who]["id"]}},
+            **extra,
+        )
 
     async def say(self, who: str, text: str, *, mention: bool = True) -> dict[str, Any]:
         """A message to the bot; returns the card the bot replied with."""
@@ -140,9 +195,15 @@ class Teams:
 
 @pytest.fixture
 async def teams(fake: FakeBotFramework, teams_db_url: str) -> AsyncIterator[Teams]:
-    settings = Settings(
-        RITME_DATABASE_URL=teams_db_url, RITME_DEFAULT_LANGUAGE="en", RITME_SECRET_KEY=SECRET_KEY, **fake.env()
-    )
+    async with running(fake, teams_db_url) as harness:
+        yield harness
+
+
+@asynccontextmanager
+async def running(fake: FakeBotFramework, db_url: str, **env: str | None) -> AsyncIterator[Teams]:
+    """The app with the fake's Bot Framework settings, ``env`` changing them (None: unset)."""
+    given = {name: value for name, value in {**fake.env(), **env}.items() if value is not None}
+    settings = Settings(RITME_DATABASE_URL=db_url, RITME_DEFAULT_LANGUAGE="en", RITME_SECRET_KEY=SECRET_KEY, **given)
     clock = Clock(START)
     app = create_app(settings, clock=clock, background=False)
     pace = PaceClock()
@@ -174,4 +235,17 @@ def card_text(card: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["BOT_ID", "GENERAL", "PEOPLE", "REPO", "TEAM", "TENANT", "PaceClock", "Teams", "account", "card_text"]
+__all__ = [
+    "BOT_ID",
+    "EVENTS_DOC",
+    "GENERAL",
+    "PEOPLE",
+    "PLANNING",
+    "REPO",
+    "TEAM",
+    "TENANT",
+    "PaceClock",
+    "Teams",
+    "account",
+    "card_text",
+]

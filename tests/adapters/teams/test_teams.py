@@ -156,14 +156,12 @@ async def roster_of(teams: Teams) -> set[str]:
 
 
 async def test_people_added_to_and_removed_from_the_team_join_and_leave_its_roster(teams: Teams) -> None:
-    from tests.adapters.teams.conftest import PEOPLE
-
+    """Member events as Teams sends them (``conftest.EVENTS_DOC``): on the team's id, a removed
+    member with their account id only."""
     await teams.install("anna")
-    added = teams.activity("conversationUpdate", "anna", membersAdded=[PEOPLE["bram"], PEOPLE["chris"]])
-    assert await teams.post(added) in (200, 201)
+    assert await teams.post(teams.members("anna", added=("bram", "chris"))) in (200, 201)
     assert {"aad-bram", "aad-chris"} <= await roster_of(teams)
-    removed = teams.activity("conversationUpdate", "anna", membersRemoved=[PEOPLE["bram"]])
-    assert await teams.post(removed) in (200, 201)
+    assert await teams.post(teams.members("anna", removed=("bram",))) in (200, 201)
     roster = await roster_of(teams)
     assert "aad-bram" not in roster and "aad-chris" in roster
     async with teams.app[REPO].session() as s:
