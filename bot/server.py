@@ -12,6 +12,7 @@ import functools
 import logging
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -26,13 +27,16 @@ from adapters.playground.web import routes as playground_routes
 from bot.about import about_routes
 from bot.config import Settings
 from bot.links import load_secret
+from bot.logs import platform_context
+from bot.metrics import METRICS, Metrics, metrics_routes
+from bot.readiness import DRAINING, readiness_routes
 from bot.review_web import retention_job, setup_review
 from bot.service import Ritme
 from rituals.engine import Engine, EngineSettings, utcnow
-from rituals.ports import Platform
+from rituals.ports import NO_TELEMETRY, Platform
 from rituals.types import ChannelRef
 from storage.answers.seal import Sealer
-from storage.db import create_engine, ping
+from storage.db import create_engine, head_revisions, ping
 from storage.repo import Repo
 
 log = logging.getLogger(__name__)
@@ -88,12 +92,16 @@ def create_app(
     settings: Settings, *, clock: Callable[[], datetime] = utcnow, background: bool = True
 ) -> web.Application:
     """Wire configuration, storage, engine, service and adapters into one aiohttp app."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[platform_context, guard])
     # One secret signs review links and seals anonymous answers (each with keys of its own).
     secret = load_secret(settings.secret_key, settings.database_url)
     repo = Repo(create_engine(settings.database_url), Sealer(secret))
     platforms: dict[str, Platform] = {}
     replica = settings.replica or f"{socket.gethostname()}:{os.getpid()}"
+    metrics = Metrics(clock) if settings.metrics else None
+    if metrics is not None:
+        metrics.watch(repo.engine)
+        app[METRICS] = metrics
     engine = Engine(
         repo,
         platforms,
@@ -101,6 +109,7 @@ def create_app(
             replica=replica, lease_seconds=settings.lease_seconds, language=settings.default_language
         ),
         clock=clock,
+        telemetry=metrics or NO_TELEMETRY,
     )
     ritme = Ritme(
         repo,
@@ -117,6 +126,10 @@ def create_app(
         return web.json_response({"status": "unavailable", "reason": "database"}, status=503)
 
     app.router.add_get("/healthz", healthz)
+    app[DRAINING] = asyncio.Event()
+    app.router.add_routes(readiness_routes(repo.engine, head_revisions(), app[DRAINING]))
+    if metrics is not None:
+        app.router.add_routes(metrics_routes(metrics, repo.engine))
     app.router.add_routes(about_routes(settings))
 
     if settings.playground_enabled:
@@ -133,6 +146,8 @@ def create_app(
         from bot.teams_support import setup_teams
 
         setup_teams(app, settings, repo, ritme, engine, platforms, clock)
+    if metrics is not None:
+        metrics.expect(platforms)
 
     app.cleanup_ctx.insert(0, _dispose)  # the last one out: platforms may still answer before
     if background:
@@ -246,13 +261,18 @@ class _Jobs:
 def _scheduler(app: web.Application, jobs: _Jobs) -> AsyncIOScheduler:
     """APScheduler with the engine's tick and the nightly retention clean-up."""
     engine, settings = app[ENGINE], app[SETTINGS]
+    metrics = app.get(METRICS)
 
     @jobs.tracked
     async def tick() -> None:
+        started, failed = time.perf_counter(), False
         try:
             await engine.tick()
         except Exception:
+            failed = True
             log.exception("tick failed; trying again at the next tick")
+        if metrics is not None:
+            metrics.ticked(time.perf_counter() - started, failed=failed)
 
     scheduler = AsyncIOScheduler()
     scheduler.add_job(

@@ -25,6 +25,7 @@ from rituals.kinds import KINDS
 from rituals.kinds.base import PlanContext, prompt_inputs, summarise
 from rituals.library import THEMES
 from rituals.ports import (
+    NO_TELEMETRY,
     Answered,
     AnswerIn,
     OccurrenceView,
@@ -33,6 +34,7 @@ from rituals.ports import (
     RitualView,
     Store,
     TeamView,
+    Telemetry,
     Tx,
 )
 from rituals.schedule import ScheduleError, parse_schedule
@@ -71,8 +73,10 @@ class Engine:
         settings: EngineSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.store = store
+        self.telemetry = telemetry
         self.platforms = platforms
         self.settings = settings or EngineSettings()
         self.clock = clock
@@ -88,6 +92,7 @@ class Engine:
             wake=self.wake,
             prompt=self.prompt,
             render=self.render_prompt,
+            telemetry=telemetry,
         )
 
     # -- scheduling -----------------------------------------------------------------
@@ -138,7 +143,7 @@ class Engine:
         try:
             schedule = parse_schedule(ritual.schedule)
         except ScheduleError as err:  # stored before a parser change: stop, don't loop
-            log.error("ritual #%s paused: its schedule no longer parses (%s)", ritual.id, err)
+            log.error("ritual #%s paused: its schedule no longer parses (%s)", ritual.id, err, extra=_ids(ritual))
             await tx.set_next_due(ritual.id, None)
             await tx.set_paused(ritual.id, True)
             return False
@@ -152,7 +157,7 @@ class Engine:
         await tx.set_next_due(ritual.id, schedule.next_after(now, tz))
         window = timedelta(seconds=ritual.open_seconds)
         if now - latest > min(window, CATCH_UP_LIMIT):
-            log.info("ritual #%s: planned %s passed while down; skipped", ritual.id, latest)
+            log.info("ritual #%s: planned %s passed while down; skipped", ritual.id, latest, extra=_ids(ritual))
             return False
         return await self._open(tx, ritual, team, latest, now, context) is not None
 
@@ -174,7 +179,7 @@ class Engine:
             await tx.add_occurrence(
                 **common, status="skipped", reason=holiday, content={}, opened_at=None, closes_at=None
             )
-            log.info("ritual #%s: %s skipped (holiday: %s)", ritual.id, day, holiday)
+            log.info("ritual #%s: %s skipped (holiday: %s)", ritual.id, day, holiday, extra=_ids(ritual))
             return None
         if KINDS[ritual.kind].digest:
             return await self._digest(tx, ritual, team, planned, now)
@@ -211,7 +216,15 @@ class Engine:
                 payload={"type": "prompt", "occurrence_id": occ},
                 at=now,
             )
-        log.info("ritual #%s (%s): occurrence %s opened in %s", ritual.id, ritual.kind, occ, team.channel_id)
+        log.info(
+            "ritual #%s (%s): occurrence %s opened in %s",
+            ritual.id,
+            ritual.kind,
+            occ,
+            team.channel_id,
+            extra=_ids(ritual, team.platform),
+        )
+        self.telemetry.opened(ritual.kind)
         return occ
 
     async def _digest(self, tx: Tx, ritual: RitualView, team: TeamView, planned: datetime, now: datetime) -> int | None:
@@ -257,7 +270,7 @@ class Engine:
             payload={"type": "notice", "notice": notice_to_dict(digest)},
             at=now,
         )
-        log.info("ritual #%s: digest posted in %s", ritual.id, team.channel_id)
+        log.info("ritual #%s: digest posted in %s", ritual.id, team.channel_id, extra=_ids(ritual, team.platform))
         return occ
 
     async def _open_private(
@@ -373,7 +386,12 @@ class Engine:
                         at=now,
                     )
                     count += 1
-                log.info("ritual #%s: reminder for occurrence %s queued", ritual.id, occ.id)
+                log.info(
+                    "ritual #%s: reminder for occurrence %s queued",
+                    ritual.id,
+                    occ.id,
+                    extra=_ids(ritual, team.platform),
+                )
         if count:
             self.wake.set()
         return count
@@ -432,7 +450,7 @@ class Engine:
             {"type": "notice", "notice": notice_to_dict(notice)},
         ):
             await tx.enqueue(team_id=team.id, occurrence_id=occ.id, destination=team.channel, payload=payload, at=now)
-        log.info("ritual #%s: occurrence %s closed", ritual.id, occ.id)
+        log.info("ritual #%s: occurrence %s closed", ritual.id, occ.id, extra=_ids(ritual, team.platform))
         return True
 
     async def results(self, tx: Tx, ritual: RitualView, team: TeamView, occ: OccurrenceView) -> Notice:
@@ -541,6 +559,7 @@ class Engine:
         """``submit``, saying also whether a refusal is about what was answered."""
         answer = AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values, via=via, sent_at=self.clock())
         outcome = await self.answers.submit(answer)
+        self.telemetry.answered(outcome.stored)
         language = (
             outcome.language or (await self.store.channel_language(via) if via else None) or self.settings.language
         )
@@ -559,6 +578,14 @@ class Engine:
     async def run_dispatcher(self, stop: asyncio.Event) -> None:
         """Deliver the outbox until ``stop`` is set (``Dispatcher.run``)."""
         await self.delivery.run(stop)
+
+
+def _ids(ritual: RitualView, platform: str | None = None) -> dict[str, Any]:
+    """What a log line about this ritual is about (``rituals.logcontext``), for ``extra``."""
+    ids: dict[str, Any] = {"team_id": ritual.team_id, "ritual_id": ritual.id}
+    if platform:
+        ids["platform"] = platform
+    return ids
 
 
 DISCUSSION_THEME = {
