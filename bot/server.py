@@ -258,21 +258,27 @@ class _Jobs:
         return run
 
 
+async def tick_once(app: web.Application) -> None:
+    """One tick of the engine, as the scheduler runs it: a failure is logged (the next tick
+    tries again), its duration measured when metrics are on."""
+    metrics = app.get(METRICS)
+    started, failed = time.perf_counter(), False
+    try:
+        await app[ENGINE].tick()
+    except Exception:
+        failed = True
+        log.exception("tick failed; trying again at the next tick")
+    if metrics is not None:
+        metrics.ticked(time.perf_counter() - started, failed=failed)
+
+
 def _scheduler(app: web.Application, jobs: _Jobs) -> AsyncIOScheduler:
     """APScheduler with the engine's tick and the nightly retention clean-up."""
     engine, settings = app[ENGINE], app[SETTINGS]
-    metrics = app.get(METRICS)
 
     @jobs.tracked
     async def tick() -> None:
-        started, failed = time.perf_counter(), False
-        try:
-            await engine.tick()
-        except Exception:
-            failed = True
-            log.exception("tick failed; trying again at the next tick")
-        if metrics is not None:
-            metrics.ticked(time.perf_counter() - started, failed=failed)
+        await tick_once(app)
 
     scheduler = AsyncIOScheduler()
     scheduler.add_job(
