@@ -315,7 +315,8 @@ async def _dispatcher(engine: Engine, stopping: asyncio.Event) -> None:
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
-    """The engine's tick (APScheduler) and the outbox dispatcher, stopped gracefully."""
+    """The engine's tick (APScheduler) and the outbox dispatcher, stopped gracefully as soon as
+    the replica drains (SIGTERM, ``bot.readiness``), or at the latest when the app stops."""
     engine, settings = app[ENGINE], app[SETTINGS]
     stopping = asyncio.Event()
     jobs = _Jobs()
@@ -323,16 +324,28 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     scheduler.start()
     task = asyncio.create_task(_dispatcher(engine, stopping), name="ritme-dispatcher")
     log.info("engine started (tick every %.0fs, replica %s)", settings.tick_seconds, engine.settings.replica)
+
+    async def stop_when_draining() -> None:
+        await app[DRAINING].wait()
+        await _stop_engine(scheduler, stopping, {task, *jobs.running})
+
+    stopper = asyncio.create_task(stop_when_draining(), name="ritme-engine-stop")
     yield
-    # Graceful stop (SIGTERM): take no new work, finish what was taken, before the database
-    # engine is disposed. No new jobs; a tick (or clean-up) under way finishes and commits;
-    # the dispatcher claims nothing more, finishes its sends under way and gives back what
-    # it had not started. Left after 20 s: cancelled, their lease runs out and another
-    # replica sends them.
+    app[DRAINING].set()  # stopped without draining first (Ctrl-C, tests): stop the engine now
+    await stopper
+
+
+async def _stop_engine(scheduler: AsyncIOScheduler, stopping: asyncio.Event, running: set[asyncio.Task[Any]]) -> None:
+    """Graceful stop: take no new work, finish what was taken, before the database engine is
+    disposed. No new jobs; a tick (or clean-up) under way finishes and commits; the
+    dispatcher claims nothing more, finishes its sends under way and gives back what it had
+    not started. Left after 20 s: cancelled, their lease runs out and another replica sends
+    them. While the replica drains, its HTTP side still answers: answers are stored, and
+    what commands queue is sent by another replica (or this one after its restart)."""
     scheduler.pause()  # not shutdown yet: APScheduler's shutdown cancels the jobs under way
     stopping.set()
     log.info("engine stopping: finishing the jobs under way and the claimed messages")
-    _done, late = await asyncio.wait({task, *jobs.running}, timeout=20)
+    _done, late = await asyncio.wait(running, timeout=20)
     for unfinished in late:
         log.warning("engine stop: %s did not finish in time; cancelled", unfinished.get_name())
         unfinished.cancel()
