@@ -48,16 +48,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _Stderr(logging.StreamHandler):
+    """The handler ``configure_logging`` adds, told apart from others' by its class."""
+
+
 def configure_logging(log_format: str = "text") -> None:
-    """The root logger's one handler (stderr) in ``log_format``; Ritme's levels for the
-    libraries that talk too much. Called again once the settings are read."""
+    """Ritme's one log handler (stderr) on the root logger, in ``log_format``; Ritme's levels
+    for the libraries that talk too much. Called again once the settings are read. Where
+    something else set up logging before (a test runner), its handlers are left alone, as
+    ``logging.basicConfig`` would."""
     root = logging.getLogger()
-    if not root.handlers:
-        root.addHandler(logging.StreamHandler())
+    ours = [handler for handler in root.handlers if isinstance(handler, _Stderr)]
+    if not ours and not root.handlers:
+        ours = [_Stderr()]
+        root.addHandler(ours[0])
+        root.setLevel(logging.INFO)
     formatter: logging.Formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
-    for handler in root.handlers:
+    for handler in ours:
         handler.setFormatter(formatter)
-    root.setLevel(logging.INFO)
     # In JSON, a library's warning is a log line too, not a line of its own on stderr.
     logging.captureWarnings(log_format == "json")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

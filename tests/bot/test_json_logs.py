@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import text
 
 from adapters.playground.platform import PERSONAS
+from bot.logs import JsonFormatter
+from rituals.logcontext import about
+from storage.db import create_engine
 from tests.fakes.servers import Replica, free_port, poll
 
 ANSWERS = {
@@ -89,3 +95,24 @@ async def test_a_whole_round_logs_json_without_answers_or_names(tmp_path: Path) 
     assert closed["ritual_id"] == 1 and closed["team_id"] == 1
     command = next(e for e in entries if e["message"].startswith("command 'close'"))
     assert command["team_id"] == 1 and command["platform"] == "playground"
+
+
+async def test_a_failed_statement_is_logged_without_what_was_answered(tmp_path: Path) -> None:
+    """A database error logged with its traceback shows the SQL, never its parameters (which
+    hold answers); the line names what the work was about."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    record: logging.LogRecord | None = None
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("INSERT INTO replies_gone (answer) VALUES (:answer)"), {"answer": ANSWERS["dewi"]})
+    except Exception:
+        with about(team_id=7, platform="slack"):
+            record = logging.LogRecord("storage", logging.ERROR, __file__, 1, "storing failed", None, sys.exc_info())
+            line = JsonFormatter().format(record)
+    finally:
+        await engine.dispose()
+    assert record is not None
+    entry = json.loads(line)
+    assert entry["team_id"] == 7 and entry["platform"] == "slack" and "ritual_id" not in entry
+    assert "INSERT INTO replies_gone" in entry["exception"]
+    assert ANSWERS["dewi"] not in line
