@@ -1,4 +1,4 @@
-"""The ``ritme`` command line: serve the bot, migrate the database."""
+"""The ``ritme`` command line: serve the bot, migrate the database, check the configuration."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import logging
 import sys
 from typing import Any
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, settings_help
+from bot.logs import configure_logging
 
 EXIT_CONFIG = 2
 
@@ -20,7 +21,10 @@ def _fail(message: str) -> int:
 
 
 def _settings() -> Settings:
-    return load_settings()
+    """The settings, read once; the log format they ask for applies from here on."""
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    return settings
 
 
 async def _check_database(settings: Settings) -> str | None:
@@ -35,8 +39,7 @@ async def _check_database(settings: Settings) -> str | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
+    from bot.readiness import serve
     from bot.server import create_app
     from storage.db import upgrade
 
@@ -63,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.playground_enabled and settings.playground_allow_remote:
         _warn_remote_playground(settings)
     logging.getLogger("ritme").info("serving %s on http://%s:%s", where, settings.host, settings.port)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=25)
+    asyncio.run(serve(app, host=settings.host, port=settings.port, drain_seconds=settings.drain_seconds))
     return 0
 
 
@@ -131,15 +134,57 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """One line per setting and per thing the settings point at; 1 when something needed is
+    wrong (2, as for ``serve``, when the settings themselves are)."""
+    from bot.checks import report
+
+    try:
+        settings = _settings()
+    except ConfigError as err:
+        print(f"FAIL     {err}")
+        return EXIT_CONFIG
+    lines, failed = report(settings)
+    for line in lines:
+        print(line)
+    return 1 if failed else 0
+
+
+def _usage(parser: argparse.ArgumentParser) -> Any:
+    """A command that needs a subcommand, given none: its own help, exit 2 (a usage error)."""
+
+    def show(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return EXIT_CONFIG
+
+    return show
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ritme",
         description="Ritme keeps a team's rituals alive in Slack, Microsoft Teams or the local playground.",
     )
+    parser.set_defaults(func=_usage(parser))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = sub.add_parser("serve", help="serve the bot (and the playground when no platform is configured)")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the bot (and the playground when no platform is configured)",
+        description="Serve the bot on RITME_HOST:RITME_PORT: the platforms configured, the playground when "
+        "none is, /healthz, /readyz and (RITME_METRICS=true) /metrics. SIGTERM drains, then stops.",
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.set_defaults(func=cmd_serve)
+    check = sub.add_parser(
+        "check",
+        help="check the configuration and whether the database, Slack and Teams answer",
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.set_defaults(func=cmd_check)
     db = sub.add_parser("db", help="database tasks")
+    db.set_defaults(func=_usage(db))
     db_sub = db.add_subparsers(dest="db_command", metavar="TASK")
     up = db_sub.add_parser("upgrade", help="apply the database migrations")
     up.set_defaults(func=cmd_db_upgrade)
@@ -165,17 +210,9 @@ def _teams_menu() -> list[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 0 if args.command is None else EXIT_CONFIG
-    return int(func(args))
+    configure_logging()
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
 
 
 if __name__ == "__main__":

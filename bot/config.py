@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import textwrap
 from collections import Counter
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
@@ -120,44 +122,91 @@ def weak_secret(value: str) -> str | None:
     return None
 
 
-def _alias(name: str) -> Any:
-    return Field(default=None, validation_alias=AliasChoices(name))
+def _alias(name: str, *, secret: bool = False) -> Any:
+    return Field(
+        default=None, validation_alias=AliasChoices(name), json_schema_extra={"secret": True} if secret else None
+    )
+
+
+def _secret(name: str) -> Any:
+    """An optional setting that is a credential: ``ritme check`` and ``--help`` say whether it
+    is set, never what it is."""
+    return _alias(name, secret=True)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True, populate_by_name=False)
+    """What ``ritme serve`` reads. Each field's docstring is its description in ``ritme serve
+    --help`` (``settings_help``), so the help cannot drift from what is read."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=True, populate_by_name=False, use_attribute_docstrings=True
+    )
 
     database_url: str = Field(default="sqlite+aiosqlite:///ritme.db", validation_alias="RITME_DATABASE_URL")
+    """SQLAlchemy async URL of the database (PostgreSQL for more than one replica)."""
     host: str = Field(default="127.0.0.1", validation_alias="RITME_HOST")
+    """Address to listen on."""
     port: int = Field(default=3978, validation_alias="RITME_PORT", ge=1, le=65535)
+    """Port to listen on."""
     public_url: str | None = _alias("RITME_PUBLIC_URL")
-    secret_key: str | None = _alias("RITME_SECRET_KEY")
+    """Base of the links Ritme writes into messages (default http://HOST:PORT)."""
+    secret_key: str | None = _secret("RITME_SECRET_KEY")
+    """Signs review links and seals anonymous answers; at least 32 random characters; required with a
+    platform (the playground keeps a generated one beside the database)."""
     default_timezone: str = Field(default="Europe/Amsterdam", validation_alias="RITME_DEFAULT_TIMEZONE")
+    """IANA timezone of new teams."""
     default_language: str = Field(default="nl", validation_alias="RITME_DEFAULT_LANGUAGE")
+    """Language of new teams: nl or en."""
     playground: bool | None = _alias("RITME_PLAYGROUND")
+    """Serve the playground (default: on when no platform is configured)."""
     # The playground runs admin commands for whoever reaches it: it listens on loopback and answers loopback
     # names only, unless this is set (then also RITME_HOST and RITME_PUBLIC_URL's host; adapters.playground.doors).
     playground_allow_remote: bool = Field(default=False, validation_alias="RITME_PLAYGROUND_ALLOW_REMOTE")
+    """Let the playground listen beyond this machine (it runs admin commands for anyone who reaches it)."""
     tick_seconds: float = Field(default=5.0, validation_alias="RITME_TICK_SECONDS", gt=0)
+    """Seconds between two runs of the scheduler."""
     replica: str | None = _alias("RITME_REPLICA_ID")
+    """This replica's name in claims and logs (default HOSTNAME:PID)."""
+    metrics: bool = Field(default=False, validation_alias="RITME_METRICS")
+    """Serve GET /metrics in the Prometheus text format."""
+    log_format: Literal["text", "json"] = Field(default="text", validation_alias="RITME_LOG_FORMAT")
+    """text, or json: one object a line, without answer text or names."""
+    drain_seconds: float = Field(default=5.0, validation_alias="RITME_DRAIN_SECONDS", ge=0, le=300)
+    """After SIGTERM: seconds of answering with /readyz 503 before stopping, for a load balancer to notice."""
 
-    slack_bot_token: str | None = _alias("SLACK_BOT_TOKEN")
-    slack_signing_secret: str | None = _alias("SLACK_SIGNING_SECRET")
-    slack_app_token: str | None = _alias("SLACK_APP_TOKEN")
+    slack_bot_token: str | None = _secret("SLACK_BOT_TOKEN")
+    """Bot token of a single-workspace Slack app (xoxb-...)."""
+    slack_signing_secret: str | None = _secret("SLACK_SIGNING_SECRET")
+    """Signing secret of the Slack app; verifies requests over HTTP."""
+    slack_app_token: str | None = _secret("SLACK_APP_TOKEN")
+    """App-level token (xapp-...): Slack over Socket Mode."""
     slack_client_id: str | None = _alias("SLACK_CLIENT_ID")
-    slack_client_secret: str | None = _alias("SLACK_CLIENT_SECRET")
+    """Client id of a Slack app installed through OAuth (any number of workspaces)."""
+    slack_client_secret: str | None = _secret("SLACK_CLIENT_SECRET")
+    """Client secret of that Slack app."""
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    """Slack Web API base URL (GovSlack, tests)."""
 
     microsoft_app_id: str | None = _alias("MicrosoftAppId")
-    microsoft_app_password: str | None = _alias("MicrosoftAppPassword")
+    """Bot Framework app id (Microsoft Teams)."""
+    microsoft_app_password: str | None = _secret("MicrosoftAppPassword")
+    """Bot Framework app password (client secret)."""
     microsoft_app_type: str | None = _alias("MicrosoftAppType")
+    """MultiTenant, SingleTenant or UserAssignedMSI (default MultiTenant)."""
     microsoft_app_tenant_id: str | None = _alias("MicrosoftAppTenantId")
+    """Tenant of a SingleTenant or UserAssignedMSI bot."""
     to_bot_from_channel_openid_metadata_url: str | None = _alias("TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL")
+    """Bot Framework SDK setting (sovereign clouds, tests); default the public cloud."""
     to_bot_from_channel_token_issuer: str | None = _alias("TO_BOT_FROM_CHANNEL_TOKEN_ISSUER")
+    """Bot Framework SDK setting; default the public cloud."""
     to_channel_from_bot_login_url: str | None = _alias("TO_CHANNEL_FROM_BOT_LOGIN_URL")
+    """Bot Framework token endpoint; default the public cloud's."""
     to_channel_from_bot_oauth_scope: str | None = _alias("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE")
+    """Bot Framework SDK setting; default the public cloud."""
     oauth_url: str | None = _alias("OAUTH_URL")
+    """Bot Framework SDK setting; default the public cloud."""
     lease_seconds: float = Field(default=60.0, validation_alias="RITME_LEASE_SECONDS", gt=0)  # outbox claim lease
+    """Seconds a replica holds the outbox messages it claimed before another may send them."""
 
     @field_validator("secret_key")
     @classmethod
@@ -284,3 +333,47 @@ def load_settings(**overrides: Any) -> Settings:
         if not variable or message.split(":")[0] in _NAMES.values():
             raise ConfigError(message) from None
         raise ConfigError(f"{variable}: {message}") from None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SettingInfo:
+    """One setting as the help and ``ritme check`` name it."""
+
+    field: str
+    variable: str
+    default: str  # as written in the environment; "" when unset by default
+    description: str
+    secret: bool
+
+
+def setting_infos() -> list[SettingInfo]:
+    """Every setting of ``Settings``, in the model's order, with its variable and default."""
+    infos = []
+    for name, field in Settings.model_fields.items():
+        default = field.get_default()
+        if isinstance(default, bool):
+            shown = "true" if default else "false"
+        else:
+            shown = "" if default is None else format(default, "g") if isinstance(default, float) else str(default)
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        infos.append(
+            SettingInfo(
+                field=name,
+                variable=_NAMES[name],
+                default=shown,
+                description=" ".join((field.description or "").split()),
+                secret=bool(extra.get("secret")),
+            )
+        )
+    return infos
+
+
+def settings_help() -> str:
+    """The settings ``ritme serve`` reads, for its ``--help``: generated from ``Settings``."""
+    infos = setting_infos()
+    lines = ["settings (environment variables; a .env file in the working directory is read too):"]
+    for info in infos:
+        default = f" (default: {info.default})" if info.default else ""
+        lines.append(f"  {info.variable}{default}")
+        lines.append(textwrap.fill(info.description, 96, initial_indent="      ", subsequent_indent="      "))
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ import functools
 import logging
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -26,13 +27,16 @@ from adapters.playground.web import routes as playground_routes
 from bot.about import about_routes
 from bot.config import Settings
 from bot.links import load_secret
+from bot.logs import platform_context
+from bot.metrics import METRICS, Metrics, metrics_routes
+from bot.readiness import DRAINING, readiness_routes
 from bot.review_web import retention_job, setup_review
 from bot.service import Ritme
 from rituals.engine import Engine, EngineSettings, utcnow
-from rituals.ports import Platform
+from rituals.ports import NO_TELEMETRY, Platform
 from rituals.types import ChannelRef
 from storage.answers.seal import Sealer
-from storage.db import create_engine, ping
+from storage.db import create_engine, head_revisions, ping
 from storage.repo import Repo
 
 log = logging.getLogger(__name__)
@@ -88,12 +92,16 @@ def create_app(
     settings: Settings, *, clock: Callable[[], datetime] = utcnow, background: bool = True
 ) -> web.Application:
     """Wire configuration, storage, engine, service and adapters into one aiohttp app."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[platform_context, guard])
     # One secret signs review links and seals anonymous answers (each with keys of its own).
     secret = load_secret(settings.secret_key, settings.database_url)
     repo = Repo(create_engine(settings.database_url), Sealer(secret))
     platforms: dict[str, Platform] = {}
     replica = settings.replica or f"{socket.gethostname()}:{os.getpid()}"
+    metrics = Metrics(clock) if settings.metrics else None
+    if metrics is not None:
+        metrics.watch(repo.engine)
+        app[METRICS] = metrics
     engine = Engine(
         repo,
         platforms,
@@ -101,6 +109,7 @@ def create_app(
             replica=replica, lease_seconds=settings.lease_seconds, language=settings.default_language
         ),
         clock=clock,
+        telemetry=metrics or NO_TELEMETRY,
     )
     ritme = Ritme(
         repo,
@@ -117,6 +126,10 @@ def create_app(
         return web.json_response({"status": "unavailable", "reason": "database"}, status=503)
 
     app.router.add_get("/healthz", healthz)
+    app[DRAINING] = asyncio.Event()
+    app.router.add_routes(readiness_routes(repo.engine, head_revisions(), app[DRAINING]))
+    if metrics is not None:
+        app.router.add_routes(metrics_routes(metrics, repo.engine))
     app.router.add_routes(about_routes(settings))
 
     if settings.playground_enabled:
@@ -133,6 +146,8 @@ def create_app(
         from bot.teams_support import setup_teams
 
         setup_teams(app, settings, repo, ritme, engine, platforms, clock)
+    if metrics is not None:
+        metrics.expect(platforms)
 
     app.cleanup_ctx.insert(0, _dispose)  # the last one out: platforms may still answer before
     if background:
@@ -243,16 +258,27 @@ class _Jobs:
         return run
 
 
+async def tick_once(app: web.Application) -> None:
+    """One tick of the engine, as the scheduler runs it: a failure is logged (the next tick
+    tries again), its duration measured when metrics are on."""
+    metrics = app.get(METRICS)
+    started, failed = time.perf_counter(), False
+    try:
+        await app[ENGINE].tick()
+    except Exception:
+        failed = True
+        log.exception("tick failed; trying again at the next tick")
+    if metrics is not None:
+        metrics.ticked(time.perf_counter() - started, failed=failed)
+
+
 def _scheduler(app: web.Application, jobs: _Jobs) -> AsyncIOScheduler:
     """APScheduler with the engine's tick and the nightly retention clean-up."""
     engine, settings = app[ENGINE], app[SETTINGS]
 
     @jobs.tracked
     async def tick() -> None:
-        try:
-            await engine.tick()
-        except Exception:
-            log.exception("tick failed; trying again at the next tick")
+        await tick_once(app)
 
     scheduler = AsyncIOScheduler()
     scheduler.add_job(
@@ -289,7 +315,8 @@ async def _dispatcher(engine: Engine, stopping: asyncio.Event) -> None:
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
-    """The engine's tick (APScheduler) and the outbox dispatcher, stopped gracefully."""
+    """The engine's tick (APScheduler) and the outbox dispatcher, stopped gracefully as soon as
+    the replica drains (SIGTERM, ``bot.readiness``), or at the latest when the app stops."""
     engine, settings = app[ENGINE], app[SETTINGS]
     stopping = asyncio.Event()
     jobs = _Jobs()
@@ -297,16 +324,28 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     scheduler.start()
     task = asyncio.create_task(_dispatcher(engine, stopping), name="ritme-dispatcher")
     log.info("engine started (tick every %.0fs, replica %s)", settings.tick_seconds, engine.settings.replica)
+
+    async def stop_when_draining() -> None:
+        await app[DRAINING].wait()
+        await _stop_engine(scheduler, stopping, {task, *jobs.running})
+
+    stopper = asyncio.create_task(stop_when_draining(), name="ritme-engine-stop")
     yield
-    # Graceful stop (SIGTERM): take no new work, finish what was taken, before the database
-    # engine is disposed. No new jobs; a tick (or clean-up) under way finishes and commits;
-    # the dispatcher claims nothing more, finishes its sends under way and gives back what
-    # it had not started. Left after 20 s: cancelled, their lease runs out and another
-    # replica sends them.
+    app[DRAINING].set()  # stopped without draining first (Ctrl-C, tests): stop the engine now
+    await stopper
+
+
+async def _stop_engine(scheduler: AsyncIOScheduler, stopping: asyncio.Event, running: set[asyncio.Task[Any]]) -> None:
+    """Graceful stop: take no new work, finish what was taken, before the database engine is
+    disposed. No new jobs; a tick (or clean-up) under way finishes and commits; the
+    dispatcher claims nothing more, finishes its sends under way and gives back what it had
+    not started. Left after 20 s: cancelled, their lease runs out and another replica sends
+    them. While the replica drains, its HTTP side still answers: answers are stored, and
+    what commands queue is sent by another replica (or this one after its restart)."""
     scheduler.pause()  # not shutdown yet: APScheduler's shutdown cancels the jobs under way
     stopping.set()
     log.info("engine stopping: finishing the jobs under way and the claimed messages")
-    _done, late = await asyncio.wait({task, *jobs.running}, timeout=20)
+    _done, late = await asyncio.wait(running, timeout=20)
     for unfinished in late:
         log.warning("engine stop: %s did not finish in time; cancelled", unfinished.get_name())
         unfinished.cancel()

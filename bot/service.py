@@ -176,7 +176,7 @@ class Ritme:
             result = await COMMANDS[cmd.name].handler(self, cmd, team, member_id, role, _)
         except CommandError as err:
             return error_notice(_, _(err.msgid, **err.params), err.example)
-        log.info("command %r by %s in team %s: done", cmd.name, actor.user_id, team.id)
+        log.info("command %r by %s in team %s: done", cmd.name, actor.user_id, team.id, extra={"team_id": team.id})
         return result
 
     async def _language_of_person(self, actor: Actor, teams: list[tuple[TeamView, int]] | None = None) -> str:

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from rituals.i18n import translator
 from rituals.kinds import KINDS
+from rituals.logcontext import about
 from rituals.ports import (
+    NO_TELEMETRY,
     Delivery,
     OccurrenceView,
     OutboxItem,
@@ -22,6 +24,7 @@ from rituals.ports import (
     RitualView,
     Store,
     TeamView,
+    Telemetry,
 )
 from rituals.types import DeliveryError, Notice, Prompt
 
@@ -35,7 +38,8 @@ MAX_ATTEMPTS = 8
 
 class Dispatcher:
     """Sends what the outbox holds. ``prompt`` reads and renders an occurrence's prompt;
-    ``render`` renders one from views already read; ``wake`` is set when messages wait."""
+    ``render`` renders one from views already read; ``wake`` is set when messages wait;
+    ``telemetry`` hears the outcome of every send."""
 
     def __init__(
         self,
@@ -48,10 +52,12 @@ class Dispatcher:
         wake: asyncio.Event,
         prompt: Callable[[int], Awaitable[tuple[Prompt, TeamView] | None]],
         render: Callable[[RitualView, TeamView, OccurrenceView], Prompt],
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.store, self.platforms, self.settings = store, platforms, settings
         self.clock, self.rng, self.wake = clock, rng, wake
         self.prompt, self.render_prompt = prompt, render
+        self.telemetry = telemetry
 
     async def dispatch(self) -> int:
         """Deliver one batch of due outbox messages; returns how many were handled."""
@@ -120,6 +126,16 @@ class Dispatcher:
     async def _deliver(
         self, item: OutboxItem, rendered: dict[int, tuple[Prompt, TeamView] | None] | None = None
     ) -> Delivery:
+        """Send one outbox message (``_attempt``), its log lines about its team and platform,
+        and tell ``telemetry`` how it went."""
+        with about(team_id=item.team_id, platform=item.destination.platform):
+            delivery = await self._attempt(item, rendered)
+        self.telemetry.sent(item.destination.platform, send_outcome(delivery))
+        return delivery
+
+    async def _attempt(
+        self, item: OutboxItem, rendered: dict[int, tuple[Prompt, TeamView] | None] | None = None
+    ) -> Delivery:
         """Send one outbox message by its type; a failure comes back as the Delivery's error,
         with a retry time while another attempt may still succeed."""
         platform = self.platforms.get(item.destination.platform)
@@ -150,7 +166,12 @@ class Dispatcher:
         if err.retryable and item.attempts < MAX_ATTEMPTS:
             delay = err.retry_after if err.retry_after is not None else self._backoff(item.attempts)
             log.warning("outbox %s: %s; retry in %.1fs", item.id, err.reason, delay)
-            return Delivery(item=item, error=err.reason, retry_at=self.clock() + timedelta(seconds=delay))
+            return Delivery(
+                item=item,
+                error=err.reason,
+                retry_at=self.clock() + timedelta(seconds=delay),
+                rate_limited=err.retry_after is not None,
+            )
         log.error("outbox %s: giving up: %s", item.id, err.reason)
         return Delivery(item=item, error=err.reason)
 
@@ -247,6 +268,15 @@ SENDERS: dict[str, Callable[[_Outgoing], Awaitable[Delivery]]] = {
     "prompt_closed": _update_closed,
     "notice": _send_notice,
 }
+
+
+def send_outcome(delivery: Delivery) -> str:
+    """How a send went, as ``Telemetry.sent`` names it (``SEND_OUTCOMES``)."""
+    if delivery.error is None:
+        return "sent"
+    if delivery.retry_at is None:
+        return "failed"
+    return "429" if delivery.rate_limited else "retried"
 
 
 def conversation_of(item: OutboxItem) -> tuple[str, str, str | None]:

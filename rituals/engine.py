@@ -25,6 +25,7 @@ from rituals.kinds import KINDS
 from rituals.kinds.base import PlanContext, prompt_inputs, summarise
 from rituals.library import THEMES
 from rituals.ports import (
+    NO_TELEMETRY,
     Answered,
     AnswerIn,
     OccurrenceView,
@@ -35,6 +36,7 @@ from rituals.ports import (
     RitualView,
     Store,
     TeamView,
+    Telemetry,
     Tx,
 )
 from rituals.schedule import ScheduleError, parse_schedule
@@ -73,8 +75,10 @@ class Engine:
         settings: EngineSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.store = store
+        self.telemetry = telemetry
         self.platforms = platforms
         self.settings = settings or EngineSettings()
         self.clock = clock
@@ -90,6 +94,7 @@ class Engine:
             wake=self.wake,
             prompt=self.prompt,
             render=self.render_prompt,
+            telemetry=telemetry,
         )
 
     # -- scheduling -----------------------------------------------------------------
@@ -173,7 +178,7 @@ class Engine:
         try:
             following = plans.next_after(ritual.schedule, tz, ritual.next_due_at)
         except ScheduleError as err:  # stored before a parser change: stop, don't loop
-            log.error("ritual #%s paused: its schedule no longer parses (%s)", ritual.id, err)
+            log.error("ritual #%s paused: its schedule no longer parses (%s)", ritual.id, err, extra=_ids(ritual))
             await tx.set_next_due(ritual.id, None)
             await tx.set_paused(ritual.id, True)
             return None
@@ -184,7 +189,7 @@ class Engine:
         next_due.append((ritual.id, following))  # the first time after ``latest`` is after ``now``
         window = timedelta(seconds=ritual.open_seconds)
         if now - latest > min(window, CATCH_UP_LIMIT):
-            log.info("ritual #%s: planned %s passed while down; skipped", ritual.id, latest)
+            log.info("ritual #%s: planned %s passed while down; skipped", ritual.id, latest, extra=_ids(ritual))
             return None
         return latest
 
@@ -205,7 +210,13 @@ class Engine:
         holiday = self._holiday(context, team, day) if skip_holidays else None
         if holiday:
             return Opening(
-                ritual_id=ritual.id, team_id=team.id, planned_at=planned, status="skipped", reason=holiday, content={}
+                ritual_id=ritual.id,
+                kind=ritual.kind,
+                team_id=team.id,
+                planned_at=planned,
+                status="skipped",
+                reason=holiday,
+                content={},
             )
         kind = KINDS[ritual.kind]
         if kind.digest:
@@ -234,6 +245,7 @@ class Engine:
         )
         return Opening(
             ritual_id=ritual.id,
+            kind=ritual.kind,
             team_id=team.id,
             planned_at=planned,
             status="open",
@@ -245,17 +257,28 @@ class Engine:
             action_id=action[0] if action else None,
         )
 
-    @staticmethod
-    def _log_opening(opening: Opening, occ: int | None, context: OpeningContext) -> None:
+    def _log_opening(self, opening: Opening, occ: int | None, context: OpeningContext) -> None:
         if occ is None:
             return
         team = context.teams[opening.team_id]
+        ids = {"team_id": team.id, "ritual_id": opening.ritual_id, "platform": team.platform}
         if opening.status == "skipped":
-            log.info("ritual #%s: %s skipped (holiday: %s)", opening.ritual_id, opening.planned_at, opening.reason)
-        elif opening.status == "closed":
-            log.info("ritual #%s: digest posted in %s", opening.ritual_id, team.channel_id)
+            log.info(
+                "ritual #%s: %s skipped (holiday: %s)", opening.ritual_id, opening.planned_at, opening.reason, extra=ids
+            )
+            return
+        if opening.status == "closed":
+            log.info("ritual #%s: digest posted in %s", opening.ritual_id, team.channel_id, extra=ids)
         else:
-            log.info("ritual #%s: occurrence %s opened in %s", opening.ritual_id, occ, team.channel_id)
+            log.info(
+                "ritual #%s (%s): occurrence %s opened in %s",
+                opening.ritual_id,
+                opening.kind,
+                occ,
+                team.channel_id,
+                extra=ids,
+            )
+        self.telemetry.opened(opening.kind)
 
     async def _digest(self, tx: Tx, ritual: RitualView, team: TeamView, planned: datetime, now: datetime) -> Opening:
         """Post what the team's rounds brought since the window began, as one message."""
@@ -284,6 +307,7 @@ class Engine:
         payload = {"type": "notice", "notice": notice_to_dict(digest)}
         return Opening(
             ritual_id=ritual.id,
+            kind=ritual.kind,
             team_id=team.id,
             planned_at=planned,
             status="closed",
@@ -392,7 +416,12 @@ class Engine:
                         at=now,
                     )
                     count += 1
-                log.info("ritual #%s: reminder for occurrence %s queued", ritual.id, occ.id)
+                log.info(
+                    "ritual #%s: reminder for occurrence %s queued",
+                    ritual.id,
+                    occ.id,
+                    extra=_ids(ritual, team.platform),
+                )
         if count:
             self.wake.set()
         return count
@@ -454,7 +483,7 @@ class Engine:
             {"type": "notice", "notice": notice_to_dict(notice)},
         ):
             await tx.enqueue(team_id=team.id, occurrence_id=occ.id, destination=team.channel, payload=payload, at=now)
-        log.info("ritual #%s: occurrence %s closed", ritual.id, occ.id)
+        log.info("ritual #%s: occurrence %s closed", ritual.id, occ.id, extra=_ids(ritual, team.platform))
         return True
 
     async def results(self, tx: Tx, ritual: RitualView, team: TeamView, occ: OccurrenceView) -> Notice:
@@ -563,6 +592,7 @@ class Engine:
         """``submit``, saying also whether a refusal is about what was answered."""
         answer = AnswerIn(occurrence_id=occurrence_id, actor=actor, values=values, via=via, sent_at=self.clock())
         outcome = await self.answers.submit(answer)
+        self.telemetry.answered(outcome.stored)
         language = (
             outcome.language or (await self.store.channel_language(via) if via else None) or self.settings.language
         )
@@ -602,6 +632,14 @@ class _Plans:
         if key not in self._remind:
             self._remind[key] = compute()
         return self._remind[key]
+
+
+def _ids(ritual: RitualView, platform: str | None = None) -> dict[str, Any]:
+    """What a log line about this ritual is about (``rituals.logcontext``), for ``extra``."""
+    ids: dict[str, Any] = {"team_id": ritual.team_id, "ritual_id": ritual.id}
+    if platform:
+        ids["platform"] = platform
+    return ids
 
 
 DISCUSSION_THEME = {

@@ -43,6 +43,43 @@ class Platform(Protocol):
         ...
 
 
+class Telemetry(Protocol):
+    """What the engine tells monitoring as it works: counts by kind of event, never who, which
+    team or what was said. Each method is called in the engine's own task and must not block
+    or raise (``bot/metrics.py`` implements it; ``NO_TELEMETRY`` counts nothing)."""
+
+    def sent(self, platform: str, outcome: str) -> None:
+        """One outbox message went through a platform: ``outcome`` is one of ``SEND_OUTCOMES``."""
+        ...
+
+    def answered(self, stored: bool) -> None:
+        """An answer was stored, or refused (closed, answered already, invalid, not in the team)."""
+        ...
+
+    def opened(self, kind: str) -> None:
+        """A round of a ritual of ``kind`` opened (by the schedule or ``run``)."""
+        ...
+
+
+# sent; retried: the platform failed and another attempt follows; 429: the platform asked to
+# wait (a rate limit, Retry-After) and another attempt follows; failed: given up.
+SEND_OUTCOMES = ("sent", "retried", "429", "failed")
+
+
+class _NoTelemetry:
+    def sent(self, platform: str, outcome: str) -> None:
+        pass
+
+    def answered(self, stored: bool) -> None:
+        pass
+
+    def opened(self, kind: str) -> None:
+        pass
+
+
+NO_TELEMETRY: Telemetry = _NoTelemetry()
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TeamView:
     id: int
@@ -139,6 +176,7 @@ class Opening:
     it asks about. Openings are written a batch at a time (``Tx.open_batch``)."""
 
     ritual_id: int
+    kind: str
     team_id: int
     planned_at: datetime
     status: str  # open | skipped | closed (a digest is posted and done)
@@ -294,6 +332,7 @@ class Delivery:
     ref: MessageRef | None = None
     error: str | None = None
     retry_at: datetime | None = None  # None with an error: failed for good
+    rate_limited: bool = False  # the platform asked to wait (a rate limit's Retry-After)
 
 
 class Tx(Protocol):

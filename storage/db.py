@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import CursorResult, Result, event, text
+from sqlalchemy import CursorResult, Result, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 T = TypeVar("T")
 
@@ -38,7 +39,10 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine with the settings each backend needs to be safe under load. A SQLite
-    database file is made private first (``private_database_file``)."""
+    database file is made private first (``private_database_file``). A failed statement's
+    error (logged, perhaps in JSON for a log search) shows the SQL, never its parameters:
+    they hold what people answered."""
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         private_database_file(url)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
@@ -224,6 +228,23 @@ def current_revision(url: str) -> str | None:
             await engine.dispose()
 
     return asyncio.run(read())
+
+
+def head_revisions() -> frozenset[str]:
+    """The revisions the migrations shipped with this version end at (read from the scripts)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+async def applied_revisions(engine: AsyncEngine) -> frozenset[str]:
+    """The revisions the database is at (empty: no migration applied). Read from Alembic's
+    version table directly: ``/readyz`` asks often, and Alembic's own reader logs each time."""
+    async with engine.connect() as conn:
+        if not await conn.run_sync(lambda c: inspect(c).has_table(VERSION_TABLE)):
+            return frozenset()
+        rows = await conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+        return frozenset(str(row[0]) for row in rows)
 
 
 async def upgrade_async(url: str) -> None:

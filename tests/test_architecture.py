@@ -13,6 +13,7 @@ FORBIDDEN_IN_RITUALS = (
     "botframework",
     "aiohttp",
     "sqlalchemy",
+    "prometheus_client",  # monitoring counts through rituals.ports.Telemetry (bot/metrics.py)
     "bot",
     "adapters",
     "storage",

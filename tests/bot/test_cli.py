@@ -118,3 +118,36 @@ async def test_serve_with_remote_access_allowed_starts_and_warns(tmp_path: Path)
         assert f"admin commands for anyone who can reach {reach}" in warning
     finally:
         server.close()
+
+
+def test_serve_help_lists_every_setting_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    """Generated from the Settings model: a setting added there is in the help without more."""
+    from bot.config import Settings, setting_infos
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    infos = setting_infos()
+    assert len(infos) == len(Settings.model_fields)
+    for info in infos:
+        heading = f"  {info.variable} (default: {info.default})" if info.default else f"  {info.variable}\n"
+        assert heading in text, info.variable
+        assert " ".join(info.description.split()[:4]) in " ".join(text.split()), info.variable
+    assert "  RITME_DATABASE_URL (default: sqlite+aiosqlite:///ritme.db)" in text
+    assert "  RITME_METRICS (default: false)" in text
+    assert "  RITME_LOG_FORMAT (default: text)" in text
+
+
+def test_ritme_alone_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ritme [-h] COMMAND")
+    assert "serve" in out and "check" in out and "db" in out
+
+
+def test_ritme_db_alone_prints_the_db_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ritme db [-h] TASK")
+    assert "upgrade" in out and "slack-manifest" not in out
