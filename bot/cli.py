@@ -1,4 +1,4 @@
-"""The ``ritme`` command line: serve the bot, migrate the database."""
+"""The ``ritme`` command line: serve the bot, migrate, back up and restore the database."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import argparse
 import asyncio
 import gc
 import logging
+import sqlite3
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+EXIT_NOT_DONE = 1  # a backup or restore that was refused or failed; the reason is on stderr
 
 
 def _fail(message: str) -> int:
@@ -131,6 +134,58 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """``ritme backup PATH``: a consistent copy of the SQLite database, taken while Ritme runs."""
+    from storage.backup import BackupError, backup, postgres_commands, sqlite_file
+
+    try:
+        url = _settings().database_url
+        if sqlite_file(url) is None:
+            dump, load = postgres_commands(url, args.path)
+            return _refuse("backup", f"{_postgres_note()}:\n  {dump}\nand to restore it:\n  {load}")
+        copy = backup(url, Path(args.path), force=args.force)
+    except ConfigError as err:
+        return _fail(str(err))
+    except (BackupError, OSError, sqlite3.Error) as err:
+        return _refuse("backup", str(err))
+    print(
+        f"backed up to {copy.path} ({copy.size:,} bytes, migration revision {copy.revision}), readable by its "
+        "owner only; RITME_SECRET_KEY (or the playground's .secret file) is not in it: keep it apart"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """``ritme restore PATH``: put a backup in place of the database, checked and upgraded."""
+    from storage.backup import BackupError, postgres_commands, restore, sqlite_file
+
+    try:
+        url = _settings().database_url
+        if sqlite_file(url) is None:
+            _dump, load = postgres_commands(url, args.path)
+            return _refuse("restore", f"{_postgres_note()}; with Ritme stopped:\n  {load}\n  ritme db upgrade")
+        done = restore(url, Path(args.path), force=args.force)
+    except ConfigError as err:
+        return _fail(str(err))
+    except (BackupError, OSError, sqlite3.Error) as err:
+        return _refuse("restore", str(err))
+    upgraded = "" if done.before == done.revision else f", upgraded from revision {done.before}"
+    print(f"restored {args.path} to {done.path} (migration revision {done.revision}{upgraded}); start Ritme again")
+    return 0
+
+
+def _postgres_note() -> str:
+    return (
+        "RITME_DATABASE_URL is a PostgreSQL database: use PostgreSQL's own tools "
+        "(the password from PGPASSWORD or ~/.pgpass)"
+    )
+
+
+def _refuse(task: str, message: str) -> int:
+    print(f"ritme {task}: {message}", file=sys.stderr)
+    return EXIT_NOT_DONE
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ritme",
@@ -143,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="TASK")
     up = db_sub.add_parser("upgrade", help="apply the database migrations")
     up.set_defaults(func=cmd_db_upgrade)
+    backup = sub.add_parser(
+        "backup", help="copy the SQLite database while Ritme runs (PostgreSQL: prints the pg_dump command)"
+    )
+    backup.add_argument("path", metavar="PATH", help="the copy's file, or a directory for a dated file")
+    backup.add_argument("--force", action="store_true", help="replace PATH when it exists")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser(
+        "restore", help="put a backup in place of the database, upgraded (PostgreSQL: prints pg_restore)"
+    )
+    restore.add_argument("path", metavar="PATH", help="a copy made with ritme backup")
+    restore.add_argument("--force", action="store_true", help="replace a database that exists (stop Ritme first)")
+    restore.set_defaults(func=cmd_restore)
     # -- slack commands --
     from adapters.slack.manifest import cmd_slack_manifest
 
