@@ -58,7 +58,7 @@ def sign(body: bytes) -> dict[str, str]:
     }
 
 
-def submission(occurrence_id: int, user: str, answer: str, kind: str = "reflection") -> bytes:
+def submission(occurrence_id: int, user: str, answer: str, kind: str = "reflection", channel: str = CHANNEL) -> bytes:
     """The form a member submits: a reflection's one question, or a pulse's statements (each
     scored) and its comment."""
     from urllib.parse import urlencode
@@ -110,7 +110,7 @@ def submission(occurrence_id: int, user: str, answer: str, kind: str = "reflecti
             "hash": "h1",
             "type": "modal",
             "callback_id": "ritme_answer_modal",
-            "private_metadata": json.dumps({"o": occurrence_id, "c": CHANNEL, "l": "en"}),
+            "private_metadata": json.dumps({"o": occurrence_id, "c": channel, "l": "en"}),
             "blocks": blocks,
             "state": {"values": state},
         },
