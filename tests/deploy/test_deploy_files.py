@@ -24,28 +24,31 @@ SCHEMA = Path(__file__).parent / "schema" / "compose-spec.json"
 SYSTEMD_UNITS = Path("/usr/lib/systemd/system")
 
 
-def _unit() -> configparser.ConfigParser:
+def _unit(name: str) -> configparser.ConfigParser:
+    """A unit's settings; a key given twice keeps its last value (enough for the keys read here)."""
     unit = configparser.ConfigParser(strict=False, interpolation=None, empty_lines_in_values=False)
     unit.optionxform = str  # type: ignore[assignment,method-assign]  # systemd keys are case-sensitive
-    unit.read(DEPLOY / "ritme.service")
+    unit.read(DEPLOY / name)
     return unit
+
+
+UNITS = ("ritme.service", "ritme-backup.service", "ritme-backup.timer")
 
 
 @pytest.fixture
 def systemd_root(tmp_path: Path) -> Path:
-    """A root for ``systemd-analyze --root``: the system's own units, the unit under test, and
-    an executable where the unit expects ``ritme`` (the unit's commands must exist to verify)."""
+    """A root for ``systemd-analyze --root``: the system's own units, ours, and an executable
+    where our units expect each command (a unit's commands must exist for it to verify)."""
     if shutil.which("systemd-analyze") is None or not SYSTEMD_UNITS.is_dir():
         pytest.skip("systemd-analyze is not installed here (Debian: apt-get install systemd)")
     root = tmp_path / "root"
     shutil.copytree(SYSTEMD_UNITS, root / SYSTEMD_UNITS.relative_to("/"), symlinks=True)
     (root / "etc/systemd/system").mkdir(parents=True)
-    shutil.copy(DEPLOY / "ritme.service", root / "etc/systemd/system/ritme.service")
-    commands = {
-        line.split("=", 1)[1].split()[0]
-        for line in (DEPLOY / "ritme.service").read_text().splitlines()
-        if line.startswith(("ExecStart=", "ExecStartPre="))
-    }
+    commands = set()
+    for name in UNITS:
+        text = (DEPLOY / name).read_text()
+        (root / "etc/systemd/system" / name).write_text(text)
+        commands |= {line.split("=", 1)[1].split()[0] for line in text.splitlines() if line.startswith("Exec")}
     for command in commands:
         stub = root / command.lstrip("/")
         stub.parent.mkdir(parents=True, exist_ok=True)
@@ -54,37 +57,40 @@ def systemd_root(tmp_path: Path) -> Path:
     return root
 
 
-def test_the_systemd_unit_verifies_cleanly(systemd_root: Path) -> None:
+def _analyze(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["systemd-analyze", *args, f"--root={root}"], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_the_systemd_units_verify_cleanly(systemd_root: Path, unit: str) -> None:
     """``verify`` exits 0 on unknown keys and bad values; it warns on stderr, so that must be empty."""
-    result = subprocess.run(
-        ["systemd-analyze", "verify", f"--root={systemd_root}", "ritme.service"], capture_output=True, text=True
-    )
+    result = _analyze(systemd_root, "verify", unit)
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
-def test_the_systemd_unit_is_hardened(systemd_root: Path) -> None:
+@pytest.mark.parametrize("unit", ["ritme.service", "ritme-backup.service"])
+def test_the_systemd_services_are_hardened(systemd_root: Path, unit: str) -> None:
     """systemd's own rating of the sandbox: "OK" is an exposure of 2.0 or less (of 10)."""
-    result = subprocess.run(
-        ["systemd-analyze", "security", "--offline=true", "--threshold=20", f"--root={systemd_root}", "ritme.service"],
-        capture_output=True,
-        text=True,
-    )
+    result = _analyze(systemd_root, "security", "--offline=true", "--threshold=20", unit)
     assert result.returncode == 0, result.stdout + result.stderr
-    exposure = re.search(r"Overall exposure level for ritme\.service: ([0-9.]+)", result.stdout)
+    exposure = re.search(rf"Overall exposure level for {re.escape(unit)}: ([0-9.]+)", result.stdout)
     assert exposure and float(exposure.group(1)) <= 2.0, result.stdout[-300:]
-    service = _unit()["Service"]
-    assert service["DynamicUser"] == "yes" and service["ProtectSystem"] == "strict"
-    assert service["StateDirectory"] == "ritme" and service["EnvironmentFile"] == "/etc/ritme/ritme.env"
-    assert service["ExecStartPre"].endswith("ritme db upgrade") and service["ExecStart"].endswith("ritme serve")
+    service = _unit(unit)["Service"]
+    assert service["User"] == "ritme" and service["DynamicUser"] == "yes" and service["ProtectSystem"] == "strict"
+    assert service["StateDirectory"].split()[0] == "ritme" and service["EnvironmentFile"] == "/etc/ritme/ritme.env"
+
+
+def test_the_service_migrates_then_serves() -> None:
+    service = _unit("ritme.service")["Service"]
+    assert service["ExecStartPre"] == "/opt/ritme/bin/ritme db upgrade"
+    assert service["ExecStart"] == "/opt/ritme/bin/ritme serve"
 
 
 def test_a_broken_unit_is_caught(systemd_root: Path) -> None:
     """The check above can fail: a misspelt value and an unknown key are reported."""
     unit = systemd_root / "etc/systemd/system/ritme.service"
     unit.write_text(unit.read_text().replace("ProtectSystem=strict", "ProtectSystem=strictly\nProtectEverything=yes"))
-    result = subprocess.run(
-        ["systemd-analyze", "verify", f"--root={systemd_root}", "ritme.service"], capture_output=True, text=True
-    )
+    result = _analyze(systemd_root, "verify", "ritme.service")
     assert "ProtectEverything" in result.stderr and "strictly" in result.stderr
 
 
