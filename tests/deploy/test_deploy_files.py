@@ -154,3 +154,14 @@ def test_compose_runs_two_replicas_on_postgres_behind_one_port() -> None:
     upstreams = re.search(r"reverse_proxy ([^{]+)\{", caddyfile)
     assert upstreams and upstreams.group(1).split() == [f"{name}:3978" for name in replicas]
     assert "health_uri /readyz" in caddyfile
+
+
+def test_the_grafana_dashboard_reads_only_ritme_metrics() -> None:
+    """The sample dashboard is JSON that Grafana imports (a title, panels with Prometheus
+    queries) and asks only for Ritme's own metric names."""
+    dashboard = json.loads((DEPLOY / "grafana-dashboard.json").read_text())
+    assert dashboard["title"] == "Ritme" and dashboard["panels"]
+    queries = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    promql = {"sum", "by", "rate", "histogram_quantile", "le", "platform", "outcome"}  # functions, labels
+    words = {w for q in queries for w in re.findall(r"(?<![0-9])[a-z_][a-z0-9_]*", q)} - promql
+    assert words == {"ritme_outbox_depth", "ritme_sends_total", "ritme_answers_total", "ritme_tick_seconds_bucket"}
