@@ -222,3 +222,47 @@ def test_postgres_gets_the_pg_dump_and_pg_restore_commands(
     err = capsys.readouterr().err
     assert f"--dbname={target} /backups/ritme.dump" in err and "ritme db upgrade" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.postgres
+def test_the_printed_postgres_commands_back_up_and_restore(
+    fresh_postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run exactly what ``ritme backup`` and ``ritme restore`` print, against the tests'
+    PostgreSQL server: the teams deleted after the dump are back after the restore."""
+    import shlex
+
+    from sqlalchemy import text
+
+    from storage.db import create_engine
+    from tests.fakes.bulk import seed_rituals, utc_now
+    from tests.fakes.postgres import find_pg_bindir
+
+    upgrade(fresh_postgres_url)
+
+    async def teams(change: str | None = None) -> int:
+        engine = create_engine(fresh_postgres_url)
+        try:
+            if change == "seed":
+                await seed_rituals(engine, 3, now=utc_now())
+            async with engine.begin() as conn:
+                if change == "delete":
+                    await conn.execute(text("DELETE FROM teams"))
+                return int((await conn.execute(text("SELECT count(*) FROM teams"))).scalar_one())
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(teams("seed")) == 3
+    dump = tmp_path / "ritme.dump"
+    _cli(monkeypatch, tmp_path, fresh_postgres_url)
+    assert main(["backup", str(dump)]) == 1
+    printed = [line.strip() for line in capsys.readouterr().err.splitlines() if line.startswith("  pg_")]
+    assert [line.split()[0] for line in printed] == ["pg_dump", "pg_restore"]
+    env = {**os.environ, "PATH": f"{find_pg_bindir()}:{os.environ['PATH']}"}
+    subprocess.run(shlex.split(printed[0]), env=env, check=True, capture_output=True)
+    assert dump.stat().st_size > 0
+    assert asyncio.run(teams("delete")) == 0
+    assert main(["restore", str(dump)]) == 1
+    (load,) = [line.strip() for line in capsys.readouterr().err.splitlines() if line.startswith("  pg_restore")]
+    subprocess.run(shlex.split(load), env=env, check=True, capture_output=True)
+    assert asyncio.run(teams()) == 3
