@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import secrets
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +24,7 @@ from pathlib import Path
 import aiohttp
 
 from bench import Database, Figure, quiet_logs, wait_until
-from bench.answers import SECRET, Run, healthy, post, start, stop, submission
+from bench.answers import Run, healthy, post, serve, stop, submission
 
 TEAMS = 200
 MEMBERS = 15
@@ -82,19 +80,7 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
     port = free_port()
     async with quiet_logs():
         with SlackProcess() as slack:
-            keep = {k: v for k, v in os.environ.items() if not k.startswith(("RITME_", "SLACK_", "Microsoft"))}
-            env = {
-                **keep,
-                "RITME_DATABASE_URL": url,
-                "RITME_PORT": str(port),
-                "SLACK_BOT_TOKEN": "xoxb-test",
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack.api_url,
-                "RITME_SECRET_KEY": secrets.token_hex(32),
-                "RITME_TICK_SECONDS": "1",
-                "RITME_DEFAULT_LANGUAGE": "en",
-            }
-            ritme = start([str(Path(sys.executable).with_name("ritme")), "serve"], env, workdir / "ritme.log", workdir)
+            ritme = serve(url, port, slack.api_url, workdir)
             try:
                 assert await healthy(f"http://127.0.0.1:{port}/healthz"), (workdir / "ritme.log").read_text()[-2000:]
                 idle_mb = memory_mb(ritme.pid, "VmRSS")

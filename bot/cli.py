@@ -8,6 +8,7 @@ import gc
 import logging
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,49 +137,59 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """``ritme backup PATH``: a consistent copy of the SQLite database, taken while Ritme runs."""
-    from storage.backup import BackupError, backup, postgres_commands, sqlite_file
+    from storage.backup import backup, postgres_commands
 
-    try:
-        url = _settings().database_url
-        if sqlite_file(url) is None:
-            dump, load = postgres_commands(url, args.path)
-            return _refuse("backup", f"{_postgres_note()}:\n  {dump}\nand to restore it:\n  {load}")
+    def on_sqlite(url: str) -> str:
         copy = backup(url, Path(args.path), force=args.force)
-    except ConfigError as err:
-        return _fail(str(err))
-    except (BackupError, OSError, sqlite3.Error) as err:
-        return _refuse("backup", str(err))
-    print(
-        f"backed up to {copy.path} ({copy.size:,} bytes, migration revision {copy.revision}), readable by its "
-        "owner only; RITME_SECRET_KEY (or the playground's .secret file) is not in it: keep it apart"
-    )
-    return 0
+        return (
+            f"backed up to {copy.path} ({copy.size:,} bytes, migration revision {copy.revision}), readable by its "
+            "owner only; RITME_SECRET_KEY (or the playground's .secret file) is not in it: keep it apart"
+        )
+
+    def on_postgres(url: str) -> str:
+        dump, load = postgres_commands(url, args.path)
+        return f"{POSTGRES_TOOLS}:\n  {dump}\nand to restore it:\n  {load}"
+
+    return _database_copy("backup", on_sqlite, on_postgres)
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     """``ritme restore PATH``: put a backup in place of the database, checked and upgraded."""
-    from storage.backup import BackupError, postgres_commands, restore, sqlite_file
+    from storage.backup import postgres_commands, restore
+
+    def on_sqlite(url: str) -> str:
+        done = restore(url, Path(args.path), force=args.force)
+        upgraded = "" if done.before == done.revision else f", upgraded from revision {done.before}"
+        return f"restored {args.path} to {done.path} (migration revision {done.revision}{upgraded}); start Ritme again"
+
+    def on_postgres(url: str) -> str:
+        _dump, load = postgres_commands(url, args.path)
+        return f"{POSTGRES_TOOLS}; with Ritme stopped:\n  {load}\n  ritme db upgrade"
+
+    return _database_copy("restore", on_sqlite, on_postgres)
+
+
+POSTGRES_TOOLS = (
+    "RITME_DATABASE_URL is a PostgreSQL database: use PostgreSQL's own tools "
+    "(the password from PGPASSWORD or ~/.pgpass)"
+)
+
+
+def _database_copy(task: str, on_sqlite: Callable[[str], str], on_postgres: Callable[[str], str]) -> int:
+    """Run a backup or restore task on SQLite (its report on stdout, exit 0), or say which
+    PostgreSQL commands do it (stderr, exit 1: nothing was copied); a refusal is one line."""
+    from storage.backup import BackupError, sqlite_file
 
     try:
         url = _settings().database_url
         if sqlite_file(url) is None:
-            _dump, load = postgres_commands(url, args.path)
-            return _refuse("restore", f"{_postgres_note()}; with Ritme stopped:\n  {load}\n  ritme db upgrade")
-        done = restore(url, Path(args.path), force=args.force)
+            return _refuse(task, on_postgres(url))
+        print(on_sqlite(url))
     except ConfigError as err:
         return _fail(str(err))
     except (BackupError, OSError, sqlite3.Error) as err:
-        return _refuse("restore", str(err))
-    upgraded = "" if done.before == done.revision else f", upgraded from revision {done.before}"
-    print(f"restored {args.path} to {done.path} (migration revision {done.revision}{upgraded}); start Ritme again")
+        return _refuse(task, str(err))
     return 0
-
-
-def _postgres_note() -> str:
-    return (
-        "RITME_DATABASE_URL is a PostgreSQL database: use PostgreSQL's own tools "
-        "(the password from PGPASSWORD or ~/.pgpass)"
-    )
 
 
 def _refuse(task: str, message: str) -> int:

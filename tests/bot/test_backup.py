@@ -61,15 +61,7 @@ async def test_backup_under_load_restores_every_acknowledged_answer(tmp_path: Pa
     backups: list[tuple[Path, float, float]] = []  # (file, started, ended)
     try:
         async with aiohttp.ClientSession() as http:
-
-            async def up() -> bool:
-                try:
-                    async with http.get(f"{base}/healthz") as response:
-                        return response.status == 200
-                except aiohttp.ClientError:
-                    return server.proc.poll() is not None
-
-            assert await poll(up, within=60, every=0.2) and server.proc.poll() is None, server.tail()
+            assert await server.serving(http), server.tail()
 
             async def command(text: str) -> None:
                 async with http.post(f"{base}/playground/api/command", json={"user": "anna", "text": text}) as r:
