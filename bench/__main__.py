@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench import Database, Figure, fmt, machine, postgres_server
 
-BENCHMARKS = ("peak", "fanout", "answers", "anonymous_answers", "many_rituals", "review")
+BENCHMARKS = ("peak", "fanout", "answers", "anonymous_answers", "many_rituals", "review", "school_board")
 
 
 def report(figures: list[Figure], backend: str) -> None:

@@ -58,7 +58,7 @@ def sign(body: bytes) -> dict[str, str]:
     }
 
 
-def submission(occurrence_id: int, user: str, answer: str, kind: str = "reflection") -> bytes:
+def submission(occurrence_id: int, user: str, answer: str, kind: str = "reflection", channel: str = CHANNEL) -> bytes:
     """The form a member submits: a reflection's one question, or a pulse's statements (each
     scored) and its comment."""
     from urllib.parse import urlencode
@@ -110,7 +110,7 @@ def submission(occurrence_id: int, user: str, answer: str, kind: str = "reflecti
             "hash": "h1",
             "type": "modal",
             "callback_id": "ritme_answer_modal",
-            "private_metadata": json.dumps({"o": occurrence_id, "c": CHANNEL, "l": "en"}),
+            "private_metadata": json.dumps({"o": occurrence_id, "c": channel, "l": "en"}),
             "blocks": blocks,
             "state": {"values": state},
         },
@@ -201,6 +201,24 @@ def start(cmd: list[str], env: dict[str, str], log: Path, cwd: Path) -> subproce
     return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=cwd)
 
 
+def serve(url: str, port: int, slack_api_url: str, workdir: Path) -> subprocess.Popen[bytes]:
+    """A real ``ritme serve`` for one Slack workspace on ``url``, its Web API at ``slack_api_url``;
+    its log is ``workdir/ritme.log``."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("RITME_", "SLACK_", "Microsoft"))}
+    env = {
+        **keep,
+        "RITME_DATABASE_URL": url,
+        "RITME_PORT": str(port),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack_api_url,
+        "RITME_SECRET_KEY": secrets.token_hex(32),
+        "RITME_TICK_SECONDS": "1",
+        "RITME_DEFAULT_LANGUAGE": "en",
+    }
+    return start([str(Path(sys.executable).with_name("ritme")), "serve"], env, workdir / "ritme.log", workdir)
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -272,19 +290,8 @@ async def run(db: Database, scale: float = 1.0, kind: str = "reflection") -> lis
     async with quiet_logs():
         with SlackProcess() as slack:
             keep = {k: v for k, v in os.environ.items() if not k.startswith(("RITME_", "SLACK_", "Microsoft"))}
-            env = {
-                **keep,
-                "RITME_DATABASE_URL": url,
-                "RITME_PORT": str(ritme_port),
-                "SLACK_BOT_TOKEN": "xoxb-test",
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack.api_url,
-                "RITME_SECRET_KEY": secrets.token_hex(32),
-                "RITME_TICK_SECONDS": "1",
-                "RITME_DEFAULT_LANGUAGE": "en",
-            }
             base_env = {**keep, "SLACK_API_URL": slack.api_url}
-            ritme = start([str(Path(sys.executable).with_name("ritme")), "serve"], env, workdir / "ritme.log", workdir)
+            ritme = serve(url, ritme_port, slack.api_url, workdir)
             baseline = start(
                 [sys.executable, "-m", "bench.answers", "serve-baseline", str(base_port)],
                 base_env,

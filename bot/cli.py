@@ -1,4 +1,5 @@
-"""The ``ritme`` command line: serve the bot, migrate the database, check the configuration."""
+"""The ``ritme`` command line: serve the bot, migrate, check the configuration, back up and
+restore the database."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import argparse
 import asyncio
 import gc
 import logging
+import sqlite3
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings, settings_help
 from bot.logs import configure_logging
 
 EXIT_CONFIG = 2
+EXIT_NOT_DONE = 1  # a backup or restore that was refused or failed; the reason is on stderr
 
 
 def _fail(message: str) -> int:
@@ -160,6 +165,68 @@ def _usage(parser: argparse.ArgumentParser) -> Any:
     return show
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """``ritme backup PATH``: a consistent copy of the SQLite database, taken while Ritme runs."""
+    from storage.backup import backup, postgres_commands
+
+    def on_sqlite(url: str) -> str:
+        copy = backup(url, Path(args.path), force=args.force)
+        return (
+            f"backed up to {copy.path} ({copy.size:,} bytes, migration revision {copy.revision}), readable by its "
+            "owner only; RITME_SECRET_KEY (or the playground's .secret file) is not in it: keep it apart"
+        )
+
+    def on_postgres(url: str) -> str:
+        dump, load = postgres_commands(url, args.path)
+        return f"{POSTGRES_TOOLS}:\n  {dump}\nand to restore it:\n  {load}"
+
+    return _database_copy("backup", on_sqlite, on_postgres)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """``ritme restore PATH``: put a backup in place of the database, checked and upgraded."""
+    from storage.backup import postgres_commands, restore
+
+    def on_sqlite(url: str) -> str:
+        done = restore(url, Path(args.path), force=args.force)
+        upgraded = "" if done.before == done.revision else f", upgraded from revision {done.before}"
+        return f"restored {args.path} to {done.path} (migration revision {done.revision}{upgraded}); start Ritme again"
+
+    def on_postgres(url: str) -> str:
+        _dump, load = postgres_commands(url, args.path)
+        return f"{POSTGRES_TOOLS}; with Ritme stopped:\n  {load}\n  ritme db upgrade"
+
+    return _database_copy("restore", on_sqlite, on_postgres)
+
+
+POSTGRES_TOOLS = (
+    "RITME_DATABASE_URL is a PostgreSQL database: use PostgreSQL's own tools "
+    "(the password from PGPASSWORD or ~/.pgpass)"
+)
+
+
+def _database_copy(task: str, on_sqlite: Callable[[str], str], on_postgres: Callable[[str], str]) -> int:
+    """Run a backup or restore task on SQLite (its report on stdout, exit 0), or say which
+    PostgreSQL commands do it (stderr, exit 1: nothing was copied); a refusal is one line."""
+    from storage.backup import BackupError, sqlite_file
+
+    try:
+        url = _settings().database_url
+        if sqlite_file(url) is None:
+            return _refuse(task, on_postgres(url))
+        print(on_sqlite(url))
+    except ConfigError as err:
+        return _fail(str(err))
+    except (BackupError, OSError, sqlite3.Error) as err:
+        return _refuse(task, str(err))
+    return 0
+
+
+def _refuse(task: str, message: str) -> int:
+    print(f"ritme {task}: {message}", file=sys.stderr)
+    return EXIT_NOT_DONE
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ritme",
@@ -188,6 +255,18 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="TASK")
     up = db_sub.add_parser("upgrade", help="apply the database migrations")
     up.set_defaults(func=cmd_db_upgrade)
+    backup = sub.add_parser(
+        "backup", help="copy the SQLite database while Ritme runs (PostgreSQL: prints the pg_dump command)"
+    )
+    backup.add_argument("path", metavar="PATH", help="the copy's file, or a directory for a dated file")
+    backup.add_argument("--force", action="store_true", help="replace PATH when it exists")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser(
+        "restore", help="put a backup in place of the database, upgraded (PostgreSQL: prints pg_restore)"
+    )
+    restore.add_argument("path", metavar="PATH", help="a copy made with ritme backup")
+    restore.add_argument("--force", action="store_true", help="replace a database that exists (stop Ritme first)")
+    restore.set_defaults(func=cmd_restore)
     # -- slack commands --
     from adapters.slack.manifest import cmd_slack_manifest
 

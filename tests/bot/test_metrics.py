@@ -117,6 +117,10 @@ async def test_a_round_in_the_playground_is_counted_without_personal_data(tmp_pa
         people = tuple(p.name for p in PERSONAS) + tuple(p.id for p in PERSONAS)
         # The team is called Playground (its channel id, "playground", is the platform's name).
         assert_no_personal_data(text, (*ANSWERS, *people, "Playground"))
+        # The sample Grafana dashboard plots series that exist.
+        dashboard = (Path(__file__).parents[2] / "deploy" / "grafana-dashboard.json").read_text()
+        plotted = set(re.findall(r"\britme_[a-z_]+", dashboard))
+        assert plotted and plotted <= {name for name, _labels in after}, plotted - {name for name, _ in after}
 
 
 async def test_sends_by_outcome_through_the_fake_slack(tmp_path: Path) -> None:

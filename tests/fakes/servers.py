@@ -29,7 +29,7 @@ class Replica:
     """One ``ritme serve`` process with its log file."""
 
     def __init__(self, name: str, port: int, env: dict[str, str], workdir: Path) -> None:
-        self.name = name
+        self.name, self.port = name, port
         self.log = workdir / f"{name}.log"
         self._out = self.log.open("w")
         self.proc = subprocess.Popen(
@@ -43,6 +43,21 @@ class Replica:
     def tail(self, lines: int = 25) -> str:
         text = self.log.read_text(errors="replace").splitlines()[-lines:]
         return f"--- {self.name} (exit {self.proc.poll()}) ---\n" + "\n".join(text)
+
+    async def serving(self, http: Any, within: float = 60) -> bool:
+        """Whether ``/healthz`` answers 200 within ``within`` seconds (an aiohttp session
+        ``http``); False as soon as the process has stopped."""
+
+        import aiohttp
+
+        async def up() -> bool:
+            try:
+                async with http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                    return bool(response.status == 200)
+            except aiohttp.ClientError:
+                return self.proc.poll() is not None
+
+        return await poll(up, within=within, every=0.2) and self.proc.poll() is None
 
     def stop(self, sig: signal.Signals) -> None:
         if self.proc.poll() is None:
