@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from rituals.answers import Rules, said
+from rituals.answers import WHO_READS, Rules, said
 from rituals.calendar import public_holiday
 from rituals.delivery import Dispatcher, notice_to_dict
 from rituals.i18n import translator
@@ -504,18 +504,16 @@ class Engine:
     def render_prompt(self, ritual: RitualView, team: TeamView, occ: OccurrenceView) -> Prompt:
         _ = translator(team.language)
         kind = KINDS[ritual.kind]
+        context = _(WHO_READS)
         if kind.anonymous:
-            context = _(
-                "Anonymous: nobody, admins included, can see who answered what. "
-                "Results show when the round has closed, if at least {n} answered.",
-                n=team.anonymity_threshold,
+            context = (
+                _(
+                    "This round is anonymous: results show when it has closed, if at least {n} answered.",
+                    n=team.anonymity_threshold,
+                )
+                + " "
+                + context
             )
-        elif kind.shared:
-            context = _(
-                "Leaders and admins can read your answer in the review; the team sees it when the round closes."
-            )
-        else:
-            context = _("Your answer is seen by the team's leaders and admins; the team sees a summary.")
         closed = occ.status != "open"
         return Prompt(
             occurrence_id=occ.id,

@@ -3,6 +3,7 @@ SQLite and PostgreSQL (``db_url``), with an injected clock."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.server import REPO
+from rituals.answers import WHO_READS
+from rituals.i18n import translator
 from storage.models import Occurrence, OutboxMessage
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground, open_playground
@@ -98,3 +101,25 @@ async def test_dutch_words_and_answers(db_url: str, clock: Clock) -> None:
         assert "/ritme sluit #1" in again["footer"] and "/ritme herinner #1" in again["footer"]
         said = await team.command("bram", "herinner #1")
         assert said["text"] == "Nog niet geantwoord op #1: 4. Ieder kreeg een persoonlijke herinnering."
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+async def test_who_reads_open_answers_is_said_in_the_same_words_in_all_four_places(
+    sqlite_url: str, clock: Clock, language: str
+) -> None:
+    """The card, the chat's review, the review page and /privacy say one rule, in one msgid."""
+    rule = translator(language)(WHO_READS)
+    async with open_playground(sqlite_url, clock, language=language) as team:
+        await team.command("anna", "add reflection every monday at 09:00")
+        await team.command("anna", "add pulse every friday at 15:00")
+        await team.command("anna", "run #1")
+        await team.command("anna", "run #2")
+        named, anonymous = await team.prompts()
+        assert named["context"] == rule
+        assert anonymous["context"].endswith(" " + rule) and anonymous["context"] != rule
+        assert (await team.command("bram", "review"))["footer"] == rule
+        link = (await team.command("bram", "review link"))["text"]
+        page = await (await team.client.get(link[link.index("/review/") :].split()[0])).text()
+        assert html.escape(rule) in page
+        privacy = await (await team.client.get("/privacy", params={"lang": language})).text()
+        assert html.escape(rule) in privacy
