@@ -21,6 +21,7 @@ report as the review page's download, for the adapter to post to the admin in pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,9 +33,10 @@ from bot.commands import CommandError, may_run, parse, reads_roster
 from bot.commands.formats import describe_schedule, format_time
 from bot.export import export_csv, load_report
 from bot.service import Ritme
+from rituals.answers import ANSWERED_MARK, ANSWERED_MARK_ANONYMOUS
 from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
-from rituals.ports import Answered
+from rituals.ports import Answered, OwnAnswer
 from rituals.types import Actor, ChannelRef, Notice
 from storage.models import Occurrence, Ritual, SentPrompt, Team
 from storage.queries import Queries
@@ -144,6 +146,9 @@ class SlackSupport:
         via: ChannelRef | None = None,
     ) -> Answered:
         return await self.ritme.answer(actor, occurrence_id, values, via)
+
+    async def own_answers(self, actor: Actor, occurrence_ids: Sequence[int]) -> dict[int, OwnAnswer]:
+        return await self.ritme.own_answers(actor, occurrence_ids)
 
     async def prompt(self, occurrence_id: int) -> PromptInfo | None:
         rendered = await self.ritme.engine.prompt(occurrence_id)
@@ -261,7 +266,8 @@ class SlackSupport:
                     if not KINDS[r.kind].digest:
                         async with self.repo.transaction() as tx:
                             answered = await tx.has_answered(occ.id, member_id)
-                        parts.append(_("you answered") if answered else _("*waiting for your answer*"))
+                        mark = ANSWERED_MARK_ANONYMOUS if KINDS[r.kind].anonymous else ANSWERED_MARK
+                        parts.append(_(mark) if answered else _("*waiting for your answer*"))
                 fields.append((f"#{r.id} {KINDS[r.kind].title(_)}", " · ".join(parts)))
             admin = actor.is_platform_admin or "admin" in await self.repo.roles(team.id, member_id)
             footer = (

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from rituals.answers import WHO_READS, Rules, said
+from rituals.answers import ANSWERED_MARK, ANSWERED_MARK_ANONYMOUS, WHO_READS, Rules, said
 from rituals.calendar import public_holiday
 from rituals.delivery import Dispatcher, notice_to_dict
 from rituals.i18n import translator
@@ -530,6 +530,7 @@ class Engine:
             answered_label=_("Answer saved. You can change it until the round closes.")
             if not kind.anonymous
             else _("Answer saved anonymously."),
+            answered_mark=_(ANSWERED_MARK_ANONYMOUS if kind.anonymous else ANSWERED_MARK),
             language=team.language,
         )
 

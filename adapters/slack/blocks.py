@@ -185,39 +185,59 @@ def _options(item: Input) -> list[dict[str, Any]]:
     return options
 
 
-def input_element(item: Input, initial: str | None = None) -> dict[str, Any]:
+def input_element(item: Input, initial: Any = None) -> dict[str, Any]:
     """Text → multiline input; scale and choice → radio (select when long); multi → checkboxes.
-    ``initial`` preselects a scale or choice option by value (when it is one of them)."""
+    ``initial`` fills it in: the text, the option of a scale or choice by value, the options
+    of a multi by values (those that are among its options)."""
     if item.kind is InputKind.TEXT:
-        return {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True, "max_length": item.max_length}
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": INPUT_ACTION,
+            "multiline": True,
+            "max_length": item.max_length,
+        }
+        if isinstance(initial, str) and initial:
+            element["initial_value"] = initial[: item.max_length]
+        return element
     options = _options(item)
     if item.kind in (InputKind.SCALE, InputKind.CHOICE):
         kind = "radio_buttons" if len(options) <= 10 else "static_select"
-        element: dict[str, Any] = {"type": kind, "action_id": INPUT_ACTION, "options": options[:100]}
-        chosen = [o for o in element["options"] if initial is not None and o["value"] == initial]
+        element = {"type": kind, "action_id": INPUT_ACTION, "options": options[:100]}
+        chosen = [o for o in element["options"] if initial is not None and o["value"] == str(initial)]
         if chosen:
             element["initial_option"] = chosen[0]
         return element
     if len(options) <= 10:
-        return {"type": "checkboxes", "action_id": INPUT_ACTION, "options": options}
-    return {
-        "type": "multi_static_select",
-        "action_id": INPUT_ACTION,
-        "options": options[:100],
-        "max_selected_items": max(1, item.max_choices),
-    }
+        element = {"type": "checkboxes", "action_id": INPUT_ACTION, "options": options}
+    else:
+        element = {
+            "type": "multi_static_select",
+            "action_id": INPUT_ACTION,
+            "options": options[:100],
+            "max_selected_items": max(1, item.max_choices),
+        }
+    wanted = {str(v) for v in initial} if isinstance(initial, list) else set()
+    picked = [o for o in element["options"] if o["value"] in wanted]
+    if picked:
+        element["initial_options"] = picked
+    return element
 
 
 def block_id(item: Input) -> str:
     return f"in_{item.key}"
 
 
-def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str, str] | None = None) -> dict[str, Any]:
-    """The answer form; the occurrence, the channel and the team's language travel in
-    ``private_metadata``.
-    ``initial`` preselects options by input key (the colleague a member was assigned)."""
+def modal_view(
+    prompt: Prompt, channel_id: str, _: Translator, initial: dict[str, Any] | None = None, *, answered: bool = False
+) -> dict[str, Any]:
+    """The answer form; the occurrence, the channel, the team's language and whether the round
+    is anonymous travel in ``private_metadata``.
+    ``initial`` fills the inputs by key (the colleague a member was assigned, or the member's
+    own earlier answer); ``answered``: they answered, and the form says it changes that."""
     initial = initial or {}
     blocks: list[dict[str, Any]] = []
+    if answered and prompt.answered_mark:
+        blocks.append({"type": "context", "elements": [mrkdwn(prompt.answered_mark, 2000)]})
     title = prompt.title
     if len(title) > 24:  # Slack's limit for a modal title: the full title heads the form instead
         words = title.split()
@@ -245,7 +265,9 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
-        "private_metadata": json.dumps({"o": prompt.occurrence_id, "c": channel_id, "l": prompt.language}),
+        "private_metadata": json.dumps(
+            {"o": prompt.occurrence_id, "c": channel_id, "l": prompt.language} | ({"a": 1} if prompt.anonymous else {})
+        ),
         "title": plain(title, 24),
         "submit": plain(_("Submit"), 24),
         "close": plain(_("Cancel"), 24),
@@ -277,15 +299,13 @@ def refused_input(inputs: tuple[Input, ...], values: dict[str, Any]) -> Input | 
     return None
 
 
-def notice_view(title: str, text: str, _: Translator) -> dict[str, Any]:
+def notice_view(title: str, text: str, _: Translator, *, mark: str = "") -> dict[str, Any]:
     """A modal that only says something (the answer is saved, the round closed meanwhile),
-    with a close button."""
-    return {
-        "type": "modal",
-        "title": plain(title, 24),
-        "close": plain(_("Close"), 24),
-        "blocks": [{"type": "section", "text": mrkdwn(text)}],
-    }
+    with a close button; ``mark``, under it: that the member has answered ("Answered ✓ · change")."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(text)}]
+    if mark:
+        blocks.append({"type": "context", "elements": [mrkdwn(mark, 2000)]})
+    return {"type": "modal", "title": plain(title, 24), "close": plain(_("Close"), 24), "blocks": blocks}
 
 
 def form_title(view: dict[str, Any]) -> str:

@@ -8,8 +8,17 @@ Payloads follow Slack's documented shapes: slash commands
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, Harness
-from tests.adapters.slack.test_slack_server import add_and_run, texts
+from tests.adapters.slack.test_slack_server import (
+    add_and_run,
+    button_payload,
+    confirmation,
+    open_modal,
+    submission,
+    texts,
+)
 
 
 async def test_run_on_an_open_round_and_remind_by_direct_message(slack: Harness) -> None:
@@ -29,3 +38,70 @@ async def test_run_on_an_open_round_and_remind_by_direct_message(slack: Harness)
     posts = [c.body for c in slack.fake.called("chat.postMessage") if c.body["text"].startswith("Reminder:")]
     assert len(posts) == 3 and all(p["channel"] != CHANNEL for p in posts)
     assert "This round closes soon" in texts(posts[0]["blocks"])
+
+
+def inputs_of(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+
+
+async def home(slack: Harness, user: str, event_id: str) -> str:
+    await slack.event({"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}, event_id)
+    return texts(slack.fake.called("views.publish")[-1].body["view"]["blocks"])
+
+
+async def test_the_form_opens_with_the_earlier_answer_and_the_home_says_answered(slack: Harness) -> None:
+    slack.fake.members[CHANNEL] = [ADMIN, MEMBER]
+    occurrence_id, _posted = await add_and_run(slack, "checkout")
+    view = await open_modal(slack, occurrence_id)
+    assert "Answered ✓" not in texts(view["blocks"])
+    fields = inputs_of(view)
+    assert "initial_value" not in fields["in_takeaway"] and "initial_option" not in fields["in_score"]
+    assert "*waiting for your answer*" in await home(slack, MEMBER, "EvH1")
+
+    state = {
+        "in_score": {"value": {"type": "radio_buttons", "selected_option": {"value": "4"}}},
+        "in_takeaway": {"value": {"type": "plain_text_input", "value": "Clear goals"}},
+    }
+    saved = await (await slack.interact(submission(view, state))).json()
+    assert confirmation(saved).endswith("\nAnswered ✓ · change")
+
+    again = await open_modal(slack, occurrence_id)
+    assert again["blocks"][0] == {"type": "context", "elements": [{"type": "mrkdwn", "text": "Answered ✓ · change"}]}
+    fields = inputs_of(again)
+    assert fields["in_takeaway"]["initial_value"] == "Clear goals"
+    assert fields["in_score"]["initial_option"]["value"] == "4"
+    assert "submit" in again
+    assert "Answered ✓ · change" in await home(slack, MEMBER, "EvH2")
+    assert "*waiting for your answer*" in await home(slack, ADMIN, "EvH3")  # only who answered
+
+    await slack.command("close #1", user=ADMIN)
+    await open_modal_closed(slack, occurrence_id)
+
+
+async def open_modal_closed(slack: Harness, occurrence_id: int) -> None:
+    """After the close the form no longer opens: there is nothing left to change."""
+    opened = len(slack.fake.called("views.open"))
+    response = await slack.interact(button_payload(occurrence_id, "ritme_answer", str(occurrence_id)))
+    assert response.status == 200
+    assert len(slack.fake.called("views.open")) == opened
+    said = slack.fake.called("chat.postEphemeral")[-1].body
+    assert said["user"] == MEMBER and "closed" in said["text"]
+
+
+async def test_an_anonymous_answer_is_marked_answered_and_never_read_back(slack: Harness) -> None:
+    slack.fake.members[CHANNEL] = [ADMIN, MEMBER]
+    occurrence_id, _posted = await add_and_run(slack, "pulse")
+    view = await open_modal(slack, occurrence_id)
+    state = {
+        block: {"value": {"type": "radio_buttons", "selected_option": {"value": "2"}}}
+        for block, element in inputs_of(view).items()
+        if element["type"] == "radio_buttons"
+    }
+    saved = await (await slack.interact(submission(view, state))).json()
+    assert confirmation(saved).endswith("\nAnswered ✓")
+
+    again = await open_modal(slack, occurrence_id)
+    assert not inputs_of(again) and "submit" not in again  # nothing to fill in, nothing prefilled
+    assert texts(again["blocks"]) == "You have answered already. Anonymous answers cannot be changed.\nAnswered ✓"
+    shown = await home(slack, MEMBER, "EvH4")
+    assert "Answered ✓" in shown and "change" not in shown
