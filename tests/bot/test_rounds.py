@@ -123,3 +123,35 @@ async def test_who_reads_open_answers_is_said_in_the_same_words_in_all_four_plac
         assert html.escape(rule) in page
         privacy = await (await team.client.get("/privacy", params={"lang": language})).text()
         assert html.escape(rule) in privacy
+
+
+def own_of(state: dict[str, Any], occurrence: int) -> list[Any]:
+    """What the feed says of ``occurrence``'s prompts about the persona's own answer."""
+    return [
+        m.get("own")
+        for m in state["messages"]
+        if m["payload"]["type"] == "prompt" and m["payload"]["occurrence_id"] == occurrence
+    ]
+
+
+async def test_the_playground_card_remembers_an_answer_while_the_round_is_open(team: Playground) -> None:
+    await team.command("anna", "add checkout every monday at 09:00")
+    await team.command("anna", "add pulse every friday at 15:00")
+    await team.command("anna", "run #1")
+    await team.command("anna", "run #2")
+    checkout, pulse = await team.prompts()
+    assert checkout["answered_mark"] == "Answered ✓ · change" and pulse["answered_mark"] == "Answered ✓"
+    assert own_of(await team.state("chris"), checkout["occurrence_id"]) == [None]
+
+    answer = {"score": 4, "takeaway": "Clear goals"}
+    assert (await team.answer("chris", checkout["occurrence_id"], answer))["ok"]
+    scores = {s: 2 for s in [i["key"] for i in pulse["inputs"] if i["kind"] == "scale"]}
+    assert (await team.answer("chris", pulse["occurrence_id"], scores))["ok"]
+    state = await team.state("chris")  # as after a reload
+    assert own_of(state, checkout["occurrence_id"]) == [{"values": answer}]
+    assert own_of(state, pulse["occurrence_id"]) == [{"values": None}]  # sealed: answered, not read back
+    assert own_of(await team.state("dewi"), checkout["occurrence_id"]) == [None]  # someone else's
+
+    await team.command("anna", "close #1")
+    await team.deliver()
+    assert own_of(await team.state("chris"), checkout["occurrence_id"]) == [None]  # nothing left to change
