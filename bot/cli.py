@@ -9,7 +9,7 @@ import logging
 import sys
 from typing import Any
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, ManifestSettings, Settings, load_settings
 
 EXIT_CONFIG = 2
 
@@ -153,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     teams = sub.add_parser("teams-manifest", help="write the Teams app package (manifest.json and icons) to a zip")
     teams.add_argument("out", metavar="OUT.zip", help="where to write the package")
-    teams.set_defaults(func=lambda args: cmd_teams_manifest(args.out, _settings, _fail, ConfigError, _teams_menu()))
+    teams.set_defaults(
+        func=lambda args: cmd_teams_manifest(args.out, ManifestSettings, _fail, ConfigError, _teams_menu())
+    )
     return parser
 
 
