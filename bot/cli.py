@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -34,6 +35,19 @@ async def _check_database(settings: Settings) -> str | None:
     return None if ok else "RITME_DATABASE_URL: the database does not answer"
 
 
+def _stop_starting(signum: int, frame: object) -> None:
+    """SIGTERM before the server runs (while it migrates, say): stop, with success, as the
+    server itself does once it runs (it then handles SIGTERM by shutting down gracefully)."""
+    raise SystemExit(0)
+
+
+def _migrated(before: str | None, after: str | None) -> str:
+    """What ``upgrade`` did, in one line."""
+    if before == after:
+        return f"database is up to date (revision {after})"
+    return f"database migrated from {before or 'an empty database'} to revision {after}"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -53,17 +67,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         problem = f"RITME_DATABASE_URL: {err}"
     if problem:
         return _fail(problem)
-    upgrade(settings.database_url)
+    log = logging.getLogger("ritme")
+    previous = signal.signal(signal.SIGTERM, _stop_starting)  # until aiohttp handles it
+    log.info(_migrated(*upgrade(settings.database_url)))
     try:
         app = create_app(settings)
     except ConfigError as err:  # what only start-up can tell, such as a weak secret in the playground's file
+        signal.signal(signal.SIGTERM, previous)
         return _fail(str(err))
     app.on_startup.append(_settle_heap)  # after the app's own start-up (aiohttp runs them in order)
     where = "the playground" if settings.playground_enabled else "the platform endpoints"
     if settings.playground_enabled and settings.playground_allow_remote:
         _warn_remote_playground(settings)
-    logging.getLogger("ritme").info("serving %s on http://%s:%s", where, settings.host, settings.port)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=25)
+    # Said last, once the server listens (aiohttp's ``print``, called after start-up).
+    serving = f"serving {where} on http://{settings.host}:{settings.port}"
+    web.run_app(app, host=settings.host, port=settings.port, print=lambda _text: log.info(serving), shutdown_timeout=25)
     return 0
 
 
@@ -124,10 +142,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
         before, after = upgrade(settings.database_url)
     except Exception as err:
         return _fail(f"RITME_DATABASE_URL: {err}")
-    if before == after:
-        print(f"database is up to date (revision {after})")
-    else:
-        print(f"database migrated from {before or 'an empty database'} to revision {after}")
+    print(_migrated(before, after))
     return 0
 
 
@@ -169,7 +184,7 @@ def _teams_menu() -> list[tuple[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its steps; what it did is said in one line
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     parser = build_parser()
     args = parser.parse_args(argv)
