@@ -52,7 +52,9 @@ class Answers:
         self.inbound = edge.inbound
 
     def register(self, app: AsyncApp) -> None:
-        app.action(ANSWER_ACTION)(self.on_answer_button)
+        app.action({"type": "block_actions", "action_id": re.compile(re.escape(ANSWER_ACTION) + r"(_\d+)?$")})(
+            self.on_answer_button
+        )
         app.action({"type": "block_actions", "action_id": re.compile(re.escape(SCALE_ACTION) + r"[1-5]")})(
             self.on_scale_button
         )

@@ -8,14 +8,18 @@ turns into an ``invalid_blocks`` error at delivery time.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rituals.i18n import Translator
 from rituals.kinds.base import AnswerError, validate
 from rituals.types import Input, InputKind, Notice, Prompt
 
-ANSWER_ACTION = "ritme_answer"  # the button that opens the modal; value: occurrence id
+if TYPE_CHECKING:
+    from adapters.slack.inbound import HomeRound
+
+ANSWER_ACTION = "ritme_answer"  # the button that opens the modal (the App Home's: ritme_answer_N); value: occurrence id
 SCALE_ACTION = "ritme_scale_"  # quick scale buttons ritme_scale_1..5; value: JSON
 MODAL_CALLBACK = "ritme_answer_modal"  # view_submission; private_metadata: JSON
 INPUT_ACTION = "value"  # every input element's action_id; its block_id names the input
@@ -355,3 +359,21 @@ def notice_text(notice: Notice) -> str:
     """The plain fallback shown in notifications and by screen readers."""
     parts = [p for p in (notice.title, notice.text) if p]
     return clip("\n".join(parts) or notice.footer or " ", 3000)
+
+
+def home_buttons(rounds: Sequence[HomeRound]) -> list[dict[str, Any]]:
+    """The App Home's buttons that open the forms of a team's open rounds (the answer button of
+    a posted prompt, ``ANSWER_ACTION``): at most 25, Slack's limit for one actions block."""
+    if not rounds:
+        return []
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{ANSWER_ACTION}_{r.occurrence_id}",  # unique in the block; the value says which
+            "text": plain(r.label, 75),
+            "value": str(r.occurrence_id),
+        }
+        | ({} if r.answered else {"style": "primary"})
+        for r in rounds[:25]
+    ]
+    return [{"type": "actions", "elements": buttons}]

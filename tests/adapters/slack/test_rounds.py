@@ -8,9 +8,10 @@ Payloads follow Slack's documented shapes: slash commands
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, Harness
+from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, TEAM, Harness
 from tests.adapters.slack.test_slack_server import (
     add_and_run,
     button_payload,
@@ -72,7 +73,13 @@ async def test_the_form_opens_with_the_earlier_answer_and_the_home_says_answered
     assert fields["in_score"]["initial_option"]["value"] == "4"
     assert "submit" in again
     assert "Answered ✓ · change" in await home(slack, MEMBER, "EvH2")
+    (button,) = home_buttons(slack)
+    assert button["text"]["text"] == "#1 Answered ✓ · change" and button["value"] == str(occurrence_id)
+    from_home = await open_from_home(slack, button)
+    assert inputs_of(from_home)["in_takeaway"]["initial_value"] == "Clear goals"
+    assert json.loads(from_home["private_metadata"])["c"] == CHANNEL  # the answer still belongs to the channel
     assert "*waiting for your answer*" in await home(slack, ADMIN, "EvH3")  # only who answered
+    assert [b["text"]["text"] for b in home_buttons(slack)] == ["#1 Answer"]
 
     await slack.command("close #1", user=ADMIN)
     await open_modal_closed(slack, occurrence_id)
@@ -105,3 +112,34 @@ async def test_an_anonymous_answer_is_marked_answered_and_never_read_back(slack:
     assert texts(again["blocks"]) == "You have answered already. Anonymous answers cannot be changed.\nAnswered ✓"
     shown = await home(slack, MEMBER, "EvH4")
     assert "Answered ✓" in shown and "change" not in shown
+    assert home_buttons(slack) == []  # nothing to open again
+
+
+def home_buttons(slack: Harness) -> list[dict[str, Any]]:
+    """The buttons of the App Home published last."""
+    blocks = slack.fake.called("views.publish")[-1].body["view"]["blocks"]
+    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+async def open_from_home(slack: Harness, button: dict[str, Any]) -> dict[str, Any]:
+    """A click on an App Home button: a ``block_actions`` from a view, with no channel
+    (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload)."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "school"},
+        "user": {"id": MEMBER, "username": "umember", "name": "umember", "team_id": TEAM},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "trig.home",
+        "container": {"type": "view", "view_id": "VHOME"},
+        "view": {"id": "VHOME", "type": "home", "blocks": []},
+        "actions": [
+            {"type": "button", "action_id": button["action_id"], "block_id": "h", "value": button["value"],
+             "action_ts": "1700000002.000200"}
+        ],
+    }  # fmt: skip
+    response = await slack.interact(payload)
+    assert response.status == 200
+    opened = slack.fake.called("views.open")[-1].body
+    assert opened["trigger_id"] == "trig.home"
+    return dict(opened["view"])
