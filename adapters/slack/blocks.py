@@ -240,8 +240,6 @@ def modal_view(
     own earlier answer); ``answered``: they answered, and the form says it changes that."""
     initial = initial or {}
     blocks: list[dict[str, Any]] = []
-    if answered and prompt.answered_mark:
-        blocks.append({"type": "context", "elements": [mrkdwn(prompt.answered_mark, 2000)]})
     title = prompt.title
     if len(title) > 24:  # Slack's limit for a modal title: the full title heads the form instead
         words = title.split()
@@ -249,6 +247,8 @@ def modal_view(
             " ".join(words[:2]) if title.startswith("#") and len(" ".join(words[:2])) <= 24 else title[:23] + "\u2026"
         )
         blocks.append({"type": "header", "text": plain(prompt.title, 150)})
+    if answered and prompt.answered_mark:  # first under the title: this form changes an answer
+        blocks.append({"type": "context", "elements": [mrkdwn(prompt.answered_mark, 2000)]})
     if prompt.intro:
         blocks.append({"type": "section", "text": mrkdwn(prompt.intro)})
     if prompt.context:

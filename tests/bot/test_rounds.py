@@ -101,6 +101,8 @@ async def test_dutch_words_and_answers(db_url: str, clock: Clock) -> None:
         assert "/ritme sluit #1" in again["footer"] and "/ritme herinner #1" in again["footer"]
         said = await team.command("bram", "herinner #1")
         assert said["text"] == "Nog niet geantwoord op #1: 4. Ieder kreeg een persoonlijke herinnering."
+        prompt, reminder = await team.prompts()  # Chris's own reminder comes as a prompt too
+        assert prompt["answered_mark"] == reminder["answered_mark"] == "Beantwoord ✓ · wijzigen"
 
 
 @pytest.mark.parametrize("language", ["en", "nl"])
