@@ -15,9 +15,9 @@ PYTEST_ARGS ?=
 
 .PHONY: run test bench lint clean system-deps
 
+# `ritme serve` migrates the database itself, and says so in one line.
 run: $(VENV)/.installed
-	$(BIN)/ritme db upgrade
-	$(BIN)/ritme serve
+	@$(BIN)/ritme serve
 
 test: lint system-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

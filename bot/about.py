@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.html import HEAD_LINKS, VIEWPORT, esc
+from rituals.answers import WHO_READS
 from rituals.i18n import LANGUAGES, N_, Translator, translator
 
 PRIVACY = (
@@ -58,6 +59,7 @@ PRIVACY = (
                 "was yours, so it stays in the results without any link to you."
             ),
         ),
+        (N_("Open rounds"), WHO_READS),
         (
             N_("Who sees what"),
             N_(

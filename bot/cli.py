@@ -7,13 +7,14 @@ import argparse
 import asyncio
 import gc
 import logging
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError, Settings, load_settings, settings_help
+from bot.config import ConfigError, ManifestSettings, Settings, load_settings, settings_help
 from bot.logs import configure_logging
 
 EXIT_CONFIG = 2
@@ -43,6 +44,19 @@ async def _check_database(settings: Settings) -> str | None:
     return None if ok else "RITME_DATABASE_URL: the database does not answer"
 
 
+def _stop_starting(signum: int, frame: object) -> None:
+    """SIGTERM before the server runs (while it migrates, say): stop, with success, as the
+    server itself does once it runs (it then handles SIGTERM by shutting down gracefully)."""
+    raise SystemExit(0)
+
+
+def _migrated(before: str | None, after: str | None) -> str:
+    """What ``upgrade`` did, in one line."""
+    if before == after:
+        return f"database is up to date (revision {after})"
+    return f"database migrated from {before or 'an empty database'} to revision {after}"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.readiness import serve
     from bot.server import create_app
@@ -61,17 +75,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         problem = f"RITME_DATABASE_URL: {err}"
     if problem:
         return _fail(problem)
-    upgrade(settings.database_url)
+    log = logging.getLogger("ritme")
+    previous = signal.signal(signal.SIGTERM, _stop_starting)  # until aiohttp handles it
+    log.info(_migrated(*upgrade(settings.database_url)))
     try:
         app = create_app(settings)
     except ConfigError as err:  # what only start-up can tell, such as a weak secret in the playground's file
+        signal.signal(signal.SIGTERM, previous)
         return _fail(str(err))
     app.on_startup.append(_settle_heap)  # after the app's own start-up (aiohttp runs them in order)
     where = "the playground" if settings.playground_enabled else "the platform endpoints"
     if settings.playground_enabled and settings.playground_allow_remote:
         _warn_remote_playground(settings)
-    logging.getLogger("ritme").info("serving %s on http://%s:%s", where, settings.host, settings.port)
-    asyncio.run(serve(app, host=settings.host, port=settings.port, drain_seconds=settings.drain_seconds))
+    # Said last, once the server listens.
+    serving = f"serving {where} on http://{settings.host}:{settings.port}"
+    asyncio.run(
+        serve(app, host=settings.host, port=settings.port, drain_seconds=settings.drain_seconds, listening=serving)
+    )
     return 0
 
 
@@ -132,10 +152,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
         before, after = upgrade(settings.database_url)
     except Exception as err:
         return _fail(f"RITME_DATABASE_URL: {err}")
-    if before == after:
-        print(f"database is up to date (revision {after})")
-    else:
-        print(f"database migrated from {before or 'an empty database'} to revision {after}")
+    print(_migrated(before, after))
     return 0
 
 
@@ -277,7 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     teams = sub.add_parser("teams-manifest", help="write the Teams app package (manifest.json and icons) to a zip")
     teams.add_argument("out", metavar="OUT.zip", help="where to write the package")
-    teams.set_defaults(func=lambda args: cmd_teams_manifest(args.out, _settings, _fail, ConfigError, _teams_menu()))
+    teams.set_defaults(
+        func=lambda args: cmd_teams_manifest(args.out, ManifestSettings, _fail, ConfigError, _teams_menu())
+    )
     return parser
 
 

@@ -310,6 +310,17 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
+class ManifestSettings(BaseSettings):
+    """What the Teams app package holds, read on their own (environment and ``.env`` alike):
+    writing a manifest asks for nothing it does not contain, such as the app's password or
+    Ritme's secret."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True, populate_by_name=False)
+
+    microsoft_app_id: str | None = _alias("MicrosoftAppId")
+    public_url: str | None = _alias("RITME_PUBLIC_URL")
+
+
 def _variable(alias: object) -> str:
     """The environment variable a field is read from (its alias, or its first alias)."""
     if isinstance(alias, AliasChoices):

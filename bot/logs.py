@@ -69,7 +69,7 @@ def configure_logging(log_format: str = "text") -> None:
     # In JSON, a library's warning is a log line too, not a line of its own on stderr.
     logging.captureWarnings(log_format == "json")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its steps; what it did is said in one line
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 

@@ -54,14 +54,15 @@ def readiness_routes(engine: AsyncEngine, heads: frozenset[str], draining: async
 SHUTDOWN_SECONDS = 25  # after draining: how long requests under way get to finish
 
 
-async def serve(app: web.Application, *, host: str, port: int, drain_seconds: float) -> None:
+async def serve(app: web.Application, *, host: str, port: int, drain_seconds: float, listening: str = "") -> None:
     """Serve ``app`` until SIGTERM or SIGINT, then stop cleanly (aiohttp's shutdown: the app's
     cleanup contexts stop the engine, finish what was taken and close the database).
 
     SIGTERM (a service manager, a container runtime, a rolling restart) first drains: for
     ``drain_seconds`` everything is still served but ``/readyz`` answers 503, so the load
     balancer takes this replica out before it stops accepting connections. A second SIGTERM,
-    or SIGINT (Ctrl-C at a terminal), stops at once."""
+    or SIGINT (Ctrl-C at a terminal), stops at once. ``listening`` is logged once the
+    server listens."""
     loop = asyncio.get_running_loop()
     terminate, interrupt = asyncio.Event(), asyncio.Event()
     loop.add_signal_handler(signal.SIGINT, interrupt.set)
@@ -70,6 +71,8 @@ async def serve(app: web.Application, *, host: str, port: int, drain_seconds: fl
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
+        if listening:
+            log.info(listening)
         await _first(terminate, interrupt)
         app[DRAINING].set()
         if terminate.is_set() and not interrupt.is_set() and drain_seconds > 0:

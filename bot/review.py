@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from rituals.answers import WHO_READS
 from rituals.engine import Engine
 from rituals.i18n import Translator
 from rituals.kinds import KINDS
@@ -39,7 +40,7 @@ async def review_notice(repo: Repo, engine: Engine, team: TeamView, rituals: lis
     sections = [_section(read, ritual, kind, team, engine, _) for ritual, kind in shown]
     if not sections:
         return Notice(title=_("Review"), text=_("This channel has no rituals yet."))
-    return Notice(title=_("Review"), text="\n\n".join(sections))
+    return Notice(title=_("Review"), text="\n\n".join(sections), footer=_(WHO_READS))
 
 
 async def _read(repo: Repo, team: TeamView, rituals: list[RitualView]) -> _Read:
@@ -94,9 +95,10 @@ def _latest(
     previous = read.replies[earlier[0].id] if earlier else None
     if kind.anonymous and previous is not None and len(previous) < team.anonymity_threshold:
         previous = None  # a change against a round too small to show would reveal its answers
-    # While a round is open, appreciations stay a surprise, and anonymous figures stay
-    # unseen: two looks at a growing round would tell what its newest answer said.
-    hidden = latest.status == "open" and (ritual.kind == "appreciation" or kind.anonymous)
+    # While a round is open, leaders read its named answers as they come in (``WHO_READS``);
+    # anonymous figures stay unseen: two looks at a growing round would tell what its newest
+    # answer said.
+    hidden = latest.status == "open" and kind.anonymous
     own = None if hidden else kind.results(latest.content, answers, _)
     if own is not None:
         return [own.text]

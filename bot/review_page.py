@@ -17,6 +17,7 @@ from bot.audit import audit_section
 from bot.charts import bar_chart, line_chart
 from bot.export import Report, aggregates, format_value, ritual_title
 from bot.html import HEAD_LINKS, esc, format_when, section
+from rituals.answers import WHO_READS
 from rituals.former import readable
 from rituals.i18n import N_, Translator
 from rituals.kinds import KINDS
@@ -529,7 +530,9 @@ def answers_section(report: Report, _: Translator, rng: random.Random) -> str:
         details = []
         unfolded = False
         for round_ in reversed(rounds):
-            if round_.status == "open":
+            if round_.status == "open" and not anonymous and not report.named.get(round_.occurrence_id):
+                body = f'<p class="empty">{esc(_("Nobody has answered yet."))}</p>'
+            elif round_.status == "open" and anonymous:
                 so_far = _(
                     "{answered} of {invited} answered; revealed when the round closes.",
                     answered=round_.answered,
@@ -559,4 +562,4 @@ def answers_section(report: Report, _: Translator, rng: random.Random) -> str:
             f'<div class="ritual-answers"><h3>{esc(ritual_title(ritual, _))}</h3>{note}{"".join(recent)}</div>'
         )
     body = "".join(blocks) or f'<p class="empty">{esc(_("No rounds yet."))}</p>'
-    return section("answers", _("Answers"), body)
+    return section("answers", _("Answers"), body, intro=_(WHO_READS))

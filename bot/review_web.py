@@ -64,7 +64,7 @@ def retention_job(repo: Repo, clock: Callable[[], datetime]) -> Callable[[], Awa
         except Exception:
             log.exception("retention clean-up failed; trying again at the next run")
             return
-        log.info(
+        (log.info if deleted or messages else log.debug)(  # nothing to say at every start: not said
             "retention: %d replies past their team's retention period deleted, and %d old sent messages",
             deleted,
             messages,

@@ -6,7 +6,7 @@ where a command meets its team, its caller's role and its language."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from bot.commands import COMMANDS, Command, CommandError, may_run, parse
 from bot.commands.formats import error_notice, your_teams
 from rituals.engine import Engine, utcnow
 from rituals.i18n import translator
-from rituals.ports import Answered, AnswerNotStored, TeamView
+from rituals.ports import Answered, AnswerNotStored, OwnAnswer, TeamView
 from rituals.types import Actor, ChannelRef, Notice
 from storage.repo import Repo
 
@@ -219,6 +219,10 @@ class Ritme:
             return Answered(
                 stored=False, message=_("Your answer could not be saved just now. Please try again in a moment.")
             )
+
+    async def own_answers(self, actor: Actor, occurrence_ids: Sequence[int]) -> dict[int, OwnAnswer]:
+        """The actor's answers to the open rounds among these (``rituals.ports.Inbound``)."""
+        return await self.repo.own_answers(actor, occurrence_ids)
 
 
 __all__ = ["Ritme"]

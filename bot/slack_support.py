@@ -21,20 +21,22 @@ report as the review page's download, for the adapter to post to the admin in pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from adapters.slack.files import ExportFile
-from adapters.slack.inbound import PromptInfo
+from adapters.slack.inbound import HomeRound, HomeSection, PromptInfo
 from bot.commands import CommandError, may_run, parse, reads_roster
 from bot.commands.formats import describe_schedule, format_time
 from bot.export import export_csv, load_report
 from bot.service import Ritme
+from rituals.answers import ANSWERED_MARK, ANSWERED_MARK_ANONYMOUS
 from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
-from rituals.ports import Answered
+from rituals.ports import Answered, OwnAnswer
 from rituals.types import Actor, ChannelRef, Notice
 from storage.models import Occurrence, Ritual, SentPrompt, Team
 from storage.queries import Queries
@@ -145,6 +147,9 @@ class SlackSupport:
     ) -> Answered:
         return await self.ritme.answer(actor, occurrence_id, values, via)
 
+    async def own_answers(self, actor: Actor, occurrence_ids: Sequence[int]) -> dict[int, OwnAnswer]:
+        return await self.ritme.own_answers(actor, occurrence_ids)
+
     async def prompt(self, occurrence_id: int) -> PromptInfo | None:
         rendered = await self.ritme.engine.prompt(occurrence_id)
         if rendered is None:
@@ -237,20 +242,23 @@ class SlackSupport:
             self.ritme.engine.wake.set()
         return queued
 
-    async def home(self, actor: Actor) -> list[Notice]:
+    async def home(self, actor: Actor) -> list[HomeSection]:
         """The App Home: one section per team of the member (its rituals, open rounds and
-        whether they still wait for the member's answer); admins get a short how-to under each."""
+        whether they still wait for the member's answer, with a button to answer or change it);
+        admins get a short how-to under each."""
         teams = await self.repo.member_teams(actor)
         if not teams:
             _ = translator(self.ritme.default_language)
-            return [Notice(text=_("You are not in a team with rituals yet. Type /ritme help in a channel to begin."))]
-        notices = []
+            text = _("You are not in a team with rituals yet. Type /ritme help in a channel to begin.")
+            return [HomeSection(notice=Notice(text=text))]
+        sections = []
         for team, member_id in teams:
             _ = translator(team.language)
             tz = ZoneInfo(team.timezone)
             rituals = await self.repo.rituals(team.id)
             open_by = await self.repo.open_occurrences([r.id for r in rituals])
             fields = []
+            rounds: list[HomeRound] = []
             for r in rituals:
                 parts = [describe_schedule(r.schedule, _)]
                 if r.paused:
@@ -261,7 +269,11 @@ class SlackSupport:
                     if not KINDS[r.kind].digest:
                         async with self.repo.transaction() as tx:
                             answered = await tx.has_answered(occ.id, member_id)
-                        parts.append(_("you answered") if answered else _("*waiting for your answer*"))
+                        mark = _(ANSWERED_MARK_ANONYMOUS if KINDS[r.kind].anonymous else ANSWERED_MARK)
+                        parts.append(mark if answered else _("*waiting for your answer*"))
+                        if not (answered and KINDS[r.kind].anonymous) and not KINDS[r.kind].private:
+                            label = f"#{r.id} {mark}" if answered else f"#{r.id} {_('Answer')}"
+                            rounds.append(HomeRound(occurrence_id=occ.id, label=label, answered=answered))
                 fields.append((f"#{r.id} {KINDS[r.kind].title(_)}", " · ".join(parts)))
             admin = actor.is_platform_admin or "admin" in await self.repo.roles(team.id, member_id)
             footer = (
@@ -272,21 +284,20 @@ class SlackSupport:
                 if admin
                 else ""
             )
-            notices.append(
-                Notice(
-                    title=team.name or team.channel_id,
-                    text=f"<#{team.channel_id}>"
-                    + (
-                        ""
-                        if rituals
-                        else "\n"
-                        + _(
-                            "This channel has no rituals yet. An admin adds one, "
-                            "e.g. /ritme add reflection every monday at 09:00"
-                        )
-                    ),
-                    fields=tuple(fields),
-                    footer=footer,
-                )
+            notice = Notice(
+                title=team.name or team.channel_id,
+                text=f"<#{team.channel_id}>"
+                + (
+                    ""
+                    if rituals
+                    else "\n"
+                    + _(
+                        "This channel has no rituals yet. An admin adds one, "
+                        "e.g. /ritme add reflection every monday at 09:00"
+                    )
+                ),
+                fields=tuple(fields),
+                footer=footer,
             )
-        return notices
+            sections.append(HomeSection(notice=notice, rounds=tuple(rounds)))
+        return sections

@@ -40,6 +40,16 @@ ANSWERED = N_("You have answered already. Anonymous answers cannot be changed.")
 SAVED = N_("Answer saved. You can change it until the round closes.")
 SAVED_ANONYMOUSLY = N_("Answer saved anonymously.")
 TOO_LONG_ANONYMOUS = N_("An anonymous answer is at most {most} characters in all.")
+# What a card shows the person who answered an open round: a named answer can be changed
+# (the form opens with it filled in), an anonymous one cannot.
+ANSWERED_MARK = N_("Answered ✓ · change")
+ANSWERED_MARK_ANONYMOUS = N_("Answered ✓")
+# Who reads the answers of a round, said in the same words on the card, in the chat's review,
+# on the review page and on /privacy.
+WHO_READS = N_(
+    "While a round is open, leaders and admins read the named answers as they come in; the team reads them "
+    "when the round closes; anonymous answers are never shown with a name."
+)
 
 Targets = dict[int, tuple[OccurrenceView, RitualView, TeamView]]
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from rituals.answers import Rules, said
+from rituals.answers import ANSWERED_MARK, ANSWERED_MARK_ANONYMOUS, WHO_READS, Rules, said
 from rituals.calendar import public_holiday
 from rituals.delivery import Dispatcher, notice_to_dict
 from rituals.i18n import translator
@@ -395,33 +395,44 @@ class Engine:
                 ritual = await tx.ritual(occ.ritual_id)
                 if ritual is None or ritual.paused:
                     continue
-                team = await tx.team(ritual.team_id)
-                recipients = await tx.unanswered(occ.id, team.id)
-                kind = KINDS[ritual.kind]
-                if kind.private:  # only those in a group were asked
-                    grouped = {str(m["user"]) for g in kind.groups(occ.content) for m in g}
-                    recipients = [u for u in recipients if u in grouped]
-                for user_id in recipients:
-                    to = ChannelRef(
-                        platform=team.platform,
-                        workspace_id=team.workspace_id,
-                        channel_id=team.channel_id,
-                        user_id=user_id,
-                    )
-                    await tx.enqueue(
-                        team_id=team.id,
-                        occurrence_id=occ.id,
-                        destination=to,
-                        payload={"type": "reminder", "occurrence_id": occ.id},
-                        at=now,
-                    )
-                    count += 1
-                log.info(
-                    "ritual #%s: reminder for occurrence %s queued",
-                    ritual.id,
-                    occ.id,
-                    extra=_ids(ritual, team.platform),
-                )
+                count += await self._remind(tx, ritual, occ, now)
+        if count:
+            self.wake.set()
+        return count
+
+    async def _remind(self, tx: Tx, ritual: RitualView, occ: OccurrenceView, now: datetime) -> int:
+        """Queue the private reminder of an open round to each member who has not answered it
+        (and has not muted reminders); returns how many."""
+        team = await tx.team(ritual.team_id)
+        recipients = await tx.unanswered(occ.id, team.id)
+        kind = KINDS[ritual.kind]
+        if kind.private:  # only those in a group were asked
+            grouped = {str(m["user"]) for g in kind.groups(occ.content) for m in g}
+            recipients = [u for u in recipients if u in grouped]
+        for user_id in recipients:
+            await tx.enqueue(
+                team_id=team.id,
+                occurrence_id=occ.id,
+                destination=replace(team.channel, user_id=user_id),
+                payload={"type": "reminder", "occurrence_id": occ.id},
+                at=now,
+            )
+        log.info("ritual #%s: reminder for occurrence %s queued", ritual.id, occ.id, extra=_ids(ritual, team.platform))
+        return len(recipients)
+
+    async def remind_now(self, ritual_id: int) -> int | None:
+        """Send the ritual's open round's reminder now (``remind #N``), to who has not answered
+        it; returns how many, None when no round of it is open. The scheduled reminder, if
+        not sent yet, still goes out: this one is extra."""
+        now = self.clock()
+        count = 0
+        async with self.store.transaction() as tx:
+            ritual = await tx.ritual(ritual_id)
+            rounds = await tx.open_occurrences(ritual_id) if ritual is not None else []
+            if ritual is None or not rounds:
+                return None
+            for occ in rounds:
+                count += await self._remind(tx, ritual, occ, now)
         if count:
             self.wake.set()
         return count
@@ -431,11 +442,13 @@ class Engine:
         return context.holiday(team.id, day) or public_holiday(team.holiday_country, day)
 
     async def run_now(self, ritual_id: int) -> int | None:
-        """Open an occurrence now, whatever the schedule says (``run #N``)."""
+        """Open an occurrence now, whatever the schedule says (``run #N``). None when none is
+        opened: the ritual is gone, a round of it is still open (one open round per ritual:
+        it is closed or reminded first), or it was run this very second."""
         now = self.clock().replace(microsecond=0)
         async with self.store.transaction() as tx:
             ritual = await tx.ritual(ritual_id)
-            if ritual is None:
+            if ritual is None or await tx.open_occurrences(ritual_id):
                 return None
             context = await self._context(tx, [ritual], now)
             team = context.teams[ritual.team_id]
@@ -537,18 +550,16 @@ class Engine:
     def render_prompt(self, ritual: RitualView, team: TeamView, occ: OccurrenceView) -> Prompt:
         _ = translator(team.language)
         kind = KINDS[ritual.kind]
+        context = _(WHO_READS)
         if kind.anonymous:
-            context = _(
-                "Anonymous: nobody, admins included, can see who answered what. "
-                "Results show when the round has closed, if at least {n} answered.",
-                n=team.anonymity_threshold,
+            context = (
+                _(
+                    "This round is anonymous: results show when it has closed, if at least {n} answered.",
+                    n=team.anonymity_threshold,
+                )
+                + " "
+                + context
             )
-        elif kind.shared:
-            context = _(
-                "Leaders and admins can read your answer in the review; the team sees it when the round closes."
-            )
-        else:
-            context = _("Your answer is seen by the team's leaders and admins; the team sees a summary.")
         closed = occ.status != "open"
         return Prompt(
             occurrence_id=occ.id,
@@ -565,6 +576,7 @@ class Engine:
             answered_label=_("Answer saved. You can change it until the round closes.")
             if not kind.anonymous
             else _("Answer saved anonymously."),
+            answered_mark=_(ANSWERED_MARK_ANONYMOUS if kind.anonymous else ANSWERED_MARK),
             language=team.language,
         )
 

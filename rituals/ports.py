@@ -271,6 +271,15 @@ class Answered:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class OwnAnswer:
+    """A person's answer to a round that is still open, as a card shows it back to them:
+    ``values`` fill the form again; None for an anonymous round, whose answer is sealed and
+    not read back before the close (that they answered is known, what they said is not)."""
+
+    values: dict[str, Any] | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Accepted:
     """An answer that passed every check, to be written; ``language``: its team's."""
 
@@ -493,4 +502,9 @@ class Inbound(Protocol):
         via: ChannelRef | None = None,
     ) -> Answered:
         """Store an answer to a prompt, sent from the conversation ``via``."""
+        ...
+
+    async def own_answers(self, actor: Actor, occurrence_ids: Sequence[int]) -> dict[int, OwnAnswer]:
+        """The actor's answers to those of the rounds that are still open and that they
+        answered, by occurrence id: what a card shows them back ("answered ✓ · change")."""
         ...

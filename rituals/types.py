@@ -66,6 +66,7 @@ class Prompt:
     closed: bool = False
     answer_label: str = "Answer"
     answered_label: str = ""
+    answered_mark: str = ""  # on a card, for whoever answered the open round: "Answered ✓ · change"
     language: str = ""  # the team's language, so a platform needs no lookup to label its buttons
 
 

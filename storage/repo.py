@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from rituals.kinds.appreciation import assign_colleagues, round_roster
 from rituals.ports import (
     OccurrenceView,
+    OwnAnswer,
     ReplyView,
     RitualView,
     TeamView,
@@ -37,6 +38,8 @@ from storage.models import (
     Member,
     Occurrence,
     OutboxMessage,
+    Participation,
+    Reply,
     Ritual,
     RoleGrant,
     Team,
@@ -394,6 +397,39 @@ class Repo(Store):
         roster = round_roster(occ.content or {})
         target = assign_colleagues([mid for mid, _name in roster], occurrence_id).get(me) if me is not None else None
         return (str(target), dict(roster)[target]) if target is not None else None
+
+    async def own_answers(self, actor: Actor, occurrence_ids: Sequence[int]) -> dict[int, OwnAnswer]:
+        """The person's answers to those of the rounds that are open and that they answered: a
+        named answer with its values, an anonymous one by its participation only (its sealed
+        answer is not opened before the close)."""
+        if not occurrence_ids:
+            return {}
+        async with self.session() as s:
+            me = await s.scalar(
+                select(Member.id).where(
+                    Member.platform == actor.platform,
+                    Member.workspace_id == actor.workspace_id,
+                    Member.user_id == actor.user_id,
+                )
+            )
+            if me is None:
+                return {}
+            still_open = select(Occurrence.id).where(
+                Occurrence.id.in_(sorted(set(occurrence_ids))), Occurrence.status == "open"
+            )
+            named = await s.execute(
+                select(Reply.occurrence_id, Reply.values).where(
+                    Reply.member_id == me, Reply.occurrence_id.in_(still_open)
+                )
+            )
+            found = {occ: OwnAnswer(values=dict(values or {})) for occ, values in named.all()}
+            sealed = await s.scalars(
+                select(Participation.occurrence_id).where(
+                    Participation.member_id == me, Participation.occurrence_id.in_(still_open)
+                )
+            )
+            found.update({occ: OwnAnswer(values=None) for occ in sealed.all()})
+        return found
 
     async def private_round(self, occurrence_id: int, now: datetime) -> int:
         """Queue an open round's prompt privately to every roster member not asked yet."""

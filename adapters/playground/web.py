@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from adapters.playground.platform import (
     notice_payload,
 )
 from rituals.i18n import Translator, translator
-from rituals.ports import Inbound
+from rituals.ports import Inbound, OwnAnswer
 from rituals.types import DB_IDS, Actor, ChannelRef
 
 log = logging.getLogger(__name__)
@@ -113,11 +114,22 @@ def _labels(_: Translator) -> dict[str, Any]:
     }
 
 
-async def _state(feed: Feed, team_info: Any, persona: Persona) -> dict[str, Any]:
-    """What the page shows ``persona``: the team, the personas, its words and the feed."""
+def _open_prompts(messages: list[tuple[int, str | None, dict[str, Any], datetime]]) -> list[int]:
+    """The occurrence ids of the prompts in the feed that are not shown closed."""
+    return [
+        payload["occurrence_id"]
+        for _mid, _uid, payload, _created in messages
+        if payload.get("type") == "prompt" and not payload.get("closed") and type(payload.get("occurrence_id")) is int
+    ]
+
+
+async def _state(feed: Feed, team_info: Any, persona: Persona, inbound: Inbound) -> dict[str, Any]:
+    """What the page shows ``persona``: the team, the personas, its words and the feed, each
+    open prompt it answered with its ``own`` answer (``values`` None: anonymous, not read back)."""
     name, language, timezone = await team_info()
     _ = translator(language)
     messages = await feed.messages(CHANNEL, persona.id)
+    own = await inbound.own_answers(_actor(persona.id), _open_prompts(messages))
     roles = {"admin": _("admin"), "leader": _("leader"), "member": _("member")}
     return {
         "team": {"name": name or "Playground", "language": language, "timezone": timezone},
@@ -125,9 +137,16 @@ async def _state(feed: Feed, team_info: Any, persona: Persona) -> dict[str, Any]
         "labels": _labels(_),
         "messages": [
             {"id": mid, "private": uid is not None, "created_at": created.isoformat(), "payload": payload}
+            | _own(payload, own)
             for mid, uid, payload, created in messages
         ],
     }
+
+
+def _own(payload: dict[str, Any], own: dict[int, OwnAnswer]) -> dict[str, Any]:
+    occurrence = payload.get("occurrence_id")
+    answer = own.get(occurrence) if payload.get("type") == "prompt" and type(occurrence) is int else None
+    return {"own": {"values": answer.values}} if answer is not None else {}
 
 
 def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
@@ -141,7 +160,7 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
     @r.get("/playground/api/state")
     async def state(request: web.Request) -> web.Response:
         persona = _persona(request.query.get("user", PERSONAS[0].id))
-        return web.json_response(await _state(feed, team_info, persona))
+        return web.json_response(await _state(feed, team_info, persona, inbound))
 
     @r.post("/playground/api/command")
     async def command(request: web.Request) -> web.Response:

@@ -38,6 +38,7 @@ from adapters.slack.blocks import (
 from adapters.slack.edge import Edge
 from adapters.slack.payloads import workspace_of
 from adapters.slack.platform import APPRECIATION, PLATFORM
+from rituals.answers import ANSWERED, ANSWERED_MARK, ANSWERED_MARK_ANONYMOUS
 from rituals.i18n import LANGUAGES, translator
 from rituals.ports import Answered
 from rituals.types import DB_IDS, Actor, ChannelRef
@@ -51,7 +52,9 @@ class Answers:
         self.inbound = edge.inbound
 
     def register(self, app: AsyncApp) -> None:
-        app.action(ANSWER_ACTION)(self.on_answer_button)
+        app.action({"type": "block_actions", "action_id": re.compile(re.escape(ANSWER_ACTION) + r"(_\d+)?$")})(
+            self.on_answer_button
+        )
         app.action({"type": "block_actions", "action_id": re.compile(re.escape(SCALE_ACTION) + r"[1-5]")})(
             self.on_scale_button
         )
@@ -77,12 +80,21 @@ class Answers:
                 team_id, channel_id, user_id, _("This round has closed; answers are no longer taken.")
             )
             return
-        initial: dict[str, str] = {}
-        if info.prompt.kind == APPRECIATION:
+        _ = translator(info.language)
+        me = Actor(platform=PLATFORM, workspace_id=team_id, user_id=user_id)
+        own = (await self.inbound.own_answers(me, [occurrence_id])).get(occurrence_id)
+        if own is not None and own.values is None:  # anonymous, answered: nothing the form could change
+            view = notice_view(
+                form_title(modal_view(info.prompt, "", _)), _(ANSWERED), _, mark=info.prompt.answered_mark
+            )
+            await self.edge.api(team_id, "views.open", trigger_id=body.get("trigger_id"), view=view)
+            return
+        initial: dict[str, Any] = dict(own.values or {}) if own is not None else {}
+        if info.prompt.kind == APPRECIATION and own is None:
             colleague = await self.inbound.assigned_colleague(occurrence_id, team_id, user_id)
             if colleague:
                 initial["colleague"] = colleague[0]
-        view = modal_view(info.prompt, channel_id or info.channel.channel_id, translator(info.language), initial)
+        view = modal_view(info.prompt, channel_id or info.channel.channel_id, _, initial, answered=own is not None)
         await self.edge.api(team_id, "views.open", trigger_id=body.get("trigger_id"), view=view)
         await self.edge.people.user(team_id, user_id)  # the name the submission is stored under, looked up now
 
@@ -132,14 +144,9 @@ class Answers:
         message = answered.message
         if not answered.stored and any(b.get("type") == "input" for b in view.get("blocks") or []):
             return await self._refusal(view, occurrence_id, channel, values, answered)
-        return {
-            "response_action": "update",
-            "view": notice_view(
-                form_title(view),
-                message,
-                translator(meta["l"] if meta.get("l") in LANGUAGES else await self.edge.language_of(channel) or "en"),
-            ),
-        }
+        _ = translator(meta["l"] if meta.get("l") in LANGUAGES else await self.edge.language_of(channel) or "en")
+        mark = _(ANSWERED_MARK_ANONYMOUS if meta.get("a") else ANSWERED_MARK) if answered.stored else ""
+        return {"response_action": "update", "view": notice_view(form_title(view), message, _, mark=mark)}
 
     async def _refusal(
         self, view: dict[str, Any], occurrence_id: int, channel: ChannelRef, values: dict[str, Any], answered: Answered

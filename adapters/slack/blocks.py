@@ -8,14 +8,18 @@ turns into an ``invalid_blocks`` error at delivery time.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rituals.i18n import Translator
 from rituals.kinds.base import AnswerError, validate
 from rituals.types import Input, InputKind, Notice, Prompt
 
-ANSWER_ACTION = "ritme_answer"  # the button that opens the modal; value: occurrence id
+if TYPE_CHECKING:
+    from adapters.slack.inbound import HomeRound
+
+ANSWER_ACTION = "ritme_answer"  # the button that opens the modal (the App Home's: ritme_answer_N); value: occurrence id
 SCALE_ACTION = "ritme_scale_"  # quick scale buttons ritme_scale_1..5; value: JSON
 MODAL_CALLBACK = "ritme_answer_modal"  # view_submission; private_metadata: JSON
 INPUT_ACTION = "value"  # every input element's action_id; its block_id names the input
@@ -185,37 +189,55 @@ def _options(item: Input) -> list[dict[str, Any]]:
     return options
 
 
-def input_element(item: Input, initial: str | None = None) -> dict[str, Any]:
+def input_element(item: Input, initial: Any = None) -> dict[str, Any]:
     """Text → multiline input; scale and choice → radio (select when long); multi → checkboxes.
-    ``initial`` preselects a scale or choice option by value (when it is one of them)."""
+    ``initial`` fills it in: the text, the option of a scale or choice by value, the options
+    of a multi by values (those that are among its options)."""
     if item.kind is InputKind.TEXT:
-        return {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True, "max_length": item.max_length}
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": INPUT_ACTION,
+            "multiline": True,
+            "max_length": item.max_length,
+        }
+        if isinstance(initial, str) and initial:
+            element["initial_value"] = initial[: item.max_length]
+        return element
     options = _options(item)
     if item.kind in (InputKind.SCALE, InputKind.CHOICE):
         kind = "radio_buttons" if len(options) <= 10 else "static_select"
-        element: dict[str, Any] = {"type": kind, "action_id": INPUT_ACTION, "options": options[:100]}
-        chosen = [o for o in element["options"] if initial is not None and o["value"] == initial]
+        element = {"type": kind, "action_id": INPUT_ACTION, "options": options[:100]}
+        chosen = [o for o in element["options"] if initial is not None and o["value"] == str(initial)]
         if chosen:
             element["initial_option"] = chosen[0]
         return element
     if len(options) <= 10:
-        return {"type": "checkboxes", "action_id": INPUT_ACTION, "options": options}
-    return {
-        "type": "multi_static_select",
-        "action_id": INPUT_ACTION,
-        "options": options[:100],
-        "max_selected_items": max(1, item.max_choices),
-    }
+        element = {"type": "checkboxes", "action_id": INPUT_ACTION, "options": options}
+    else:
+        element = {
+            "type": "multi_static_select",
+            "action_id": INPUT_ACTION,
+            "options": options[:100],
+            "max_selected_items": max(1, item.max_choices),
+        }
+    wanted = {str(v) for v in initial} if isinstance(initial, list) else set()
+    picked = [o for o in element["options"] if o["value"] in wanted]
+    if picked:
+        element["initial_options"] = picked
+    return element
 
 
 def block_id(item: Input) -> str:
     return f"in_{item.key}"
 
 
-def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str, str] | None = None) -> dict[str, Any]:
-    """The answer form; the occurrence, the channel and the team's language travel in
-    ``private_metadata``.
-    ``initial`` preselects options by input key (the colleague a member was assigned)."""
+def modal_view(
+    prompt: Prompt, channel_id: str, _: Translator, initial: dict[str, Any] | None = None, *, answered: bool = False
+) -> dict[str, Any]:
+    """The answer form; the occurrence, the channel, the team's language and whether the round
+    is anonymous travel in ``private_metadata``.
+    ``initial`` fills the inputs by key (the colleague a member was assigned, or the member's
+    own earlier answer); ``answered``: they answered, and the form says it changes that."""
     initial = initial or {}
     blocks: list[dict[str, Any]] = []
     title = prompt.title
@@ -225,6 +247,8 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str
             " ".join(words[:2]) if title.startswith("#") and len(" ".join(words[:2])) <= 24 else title[:23] + "\u2026"
         )
         blocks.append({"type": "header", "text": plain(prompt.title, 150)})
+    if answered and prompt.answered_mark:  # first under the title: this form changes an answer
+        blocks.append({"type": "context", "elements": [mrkdwn(prompt.answered_mark, 2000)]})
     if prompt.intro:
         blocks.append({"type": "section", "text": mrkdwn(prompt.intro)})
     if prompt.context:
@@ -245,7 +269,9 @@ def modal_view(prompt: Prompt, channel_id: str, _: Translator, initial: dict[str
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
-        "private_metadata": json.dumps({"o": prompt.occurrence_id, "c": channel_id, "l": prompt.language}),
+        "private_metadata": json.dumps(
+            {"o": prompt.occurrence_id, "c": channel_id, "l": prompt.language} | ({"a": 1} if prompt.anonymous else {})
+        ),
         "title": plain(title, 24),
         "submit": plain(_("Submit"), 24),
         "close": plain(_("Cancel"), 24),
@@ -277,15 +303,13 @@ def refused_input(inputs: tuple[Input, ...], values: dict[str, Any]) -> Input | 
     return None
 
 
-def notice_view(title: str, text: str, _: Translator) -> dict[str, Any]:
+def notice_view(title: str, text: str, _: Translator, *, mark: str = "") -> dict[str, Any]:
     """A modal that only says something (the answer is saved, the round closed meanwhile),
-    with a close button."""
-    return {
-        "type": "modal",
-        "title": plain(title, 24),
-        "close": plain(_("Close"), 24),
-        "blocks": [{"type": "section", "text": mrkdwn(text)}],
-    }
+    with a close button; ``mark``, under it: that the member has answered ("Answered ✓ · change")."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(text)}]
+    if mark:
+        blocks.append({"type": "context", "elements": [mrkdwn(mark, 2000)]})
+    return {"type": "modal", "title": plain(title, 24), "close": plain(_("Close"), 24), "blocks": blocks}
 
 
 def form_title(view: dict[str, Any]) -> str:
@@ -335,3 +359,21 @@ def notice_text(notice: Notice) -> str:
     """The plain fallback shown in notifications and by screen readers."""
     parts = [p for p in (notice.title, notice.text) if p]
     return clip("\n".join(parts) or notice.footer or " ", 3000)
+
+
+def home_buttons(rounds: Sequence[HomeRound]) -> list[dict[str, Any]]:
+    """The App Home's buttons that open the forms of a team's open rounds (the answer button of
+    a posted prompt, ``ANSWER_ACTION``): at most 25, Slack's limit for one actions block."""
+    if not rounds:
+        return []
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{ANSWER_ACTION}_{r.occurrence_id}",  # unique in the block; the value says which
+            "text": plain(r.label, 75),
+            "value": str(r.occurrence_id),
+        }
+        | ({} if r.answered else {"style": "primary"})
+        for r in rounds[:25]
+    ]
+    return [{"type": "actions", "elements": buttons}]

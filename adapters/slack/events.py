@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.answers import Answers
-from adapters.slack.blocks import notice_blocks
+from adapters.slack.blocks import home_buttons, notice_blocks
 from adapters.slack.commands import Commands
 from adapters.slack.edge import Edge
 from adapters.slack.payloads import installation_of
@@ -111,10 +111,10 @@ class Events:
     async def _publish_home(self, team_id: str, user_id: str) -> None:
         actor = await self.edge.actor(team_id, user_id)
         blocks: list[dict[str, Any]] = []
-        for notice in await self.inbound.home(actor):
+        for section in await self.inbound.home(actor):
             if blocks:
                 blocks.append({"type": "divider"})
-            blocks += notice_blocks(notice)
+            blocks += notice_blocks(section.notice) + home_buttons(section.rounds)
         await self.edge.api(team_id, "views.publish", user_id=user_id, view={"type": "home", "blocks": blocks[:100]})
 
     async def on_uninstalled(self, ack: Any, body: dict[str, Any], event: dict[str, Any]) -> None:

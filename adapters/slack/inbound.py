@@ -22,6 +22,25 @@ class PromptInfo:
     channel: ChannelRef
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HomeRound:
+    """An open round in the App Home, with the button that opens its form: ``label`` says
+    "Answer", or "Answered ✓ · change" to whoever answered it already."""
+
+    occurrence_id: int
+    label: str
+    answered: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HomeSection:
+    """One team in the member's App Home: what it says, and its open rounds to answer or
+    change (an anonymous round answered already is said, not offered again)."""
+
+    notice: Notice
+    rounds: tuple[HomeRound, ...] = ()
+
+
 class SlackInbound(Inbound, PlatformHooks, Protocol):
     """What the Slack adapter needs from the bot besides commands and answers."""
 
@@ -63,8 +82,8 @@ class SlackInbound(Inbound, PlatformHooks, Protocol):
         """People left the channel: no more prompts, reminders or rounds for them there."""
         ...
 
-    async def home(self, actor: Actor) -> list[Notice]:
-        """What the member's App Home shows, one notice per team."""
+    async def home(self, actor: Actor) -> list[HomeSection]:
+        """What the member's App Home shows, one section per team."""
         ...
 
     async def file_how_to(

@@ -94,7 +94,7 @@ def prompt_card(
     ``lead`` is a line for this reader alone, under the intro (the colleague a 1:1 card asks
     them to appreciate); ``note`` is one more line of context (that everyone gets a 1:1 chat);
     ``initial`` preselects options by input key. ``answer`` is the reader's own answer, by
-    input key: it fills the inputs and the prompt's ``answered_label`` shows under them, so a
+    input key: it fills the inputs and the prompt's ``answered_mark`` shows under them, so a
     member's 1:1 card after answering shows what they said and can send a change. A closed
     prompt keeps its question but loses its inputs, the lead and the note, so nobody answers
     in vain.
@@ -112,7 +112,7 @@ def prompt_card(
     for item in prompt.inputs:
         body.extend(_input(item, (initial or {}).get(item.key), (answer or {}).get(item.key)))
     if answer is not None:
-        body.append(_text("✓ " + prompt.answered_label, color="Good"))
+        body.extend(_answered(prompt))
     if footer:
         body.append(_text(footer, isSubtle=True, size="Small"))
     submit = {
@@ -135,8 +135,16 @@ def answered_card(prompt: Prompt) -> dict[str, Any]:
     if prompt.intro:
         body.append(_text(prompt.intro))
     body.extend(_text(item.label, weight="Bolder") for item in prompt.inputs)
-    body.append(_text("✓ " + prompt.answered_label, color="Good"))
+    body.extend(_answered(prompt))
     return _card(body)
+
+
+def _answered(prompt: Prompt) -> list[dict[str, Any]]:
+    """What a member's own card says once they answered: the mark every platform shows
+    ("Answered ✓ · change", or "Answered ✓" when it cannot be changed), then what that means."""
+    if not prompt.answered_mark:
+        return [_text("✓ " + prompt.answered_label, color="Good")]
+    return [_text(prompt.answered_mark, color="Good", weight="Bolder"), _text(prompt.answered_label, isSubtle=True)]
 
 
 def notice_card(notice: Notice) -> dict[str, Any]:

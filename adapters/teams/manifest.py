@@ -33,6 +33,8 @@ DESCRIPTION_FULL = N_(
     "anonymous team-climate pulses and appreciation rounds, on a schedule the team sets."
 )
 
+EXAMPLE_APP_ID = "00000000-0000-0000-0000-000000000000"
+
 Commands = Sequence[tuple[str, str]]  # (title a member types, description msgid), at most ten (a Teams limit)
 
 
@@ -163,10 +165,20 @@ def cmd_teams_manifest(
         loaded = settings()
     except config_error as err:
         return fail(str(err))
+    app_id, public_url = (loaded.microsoft_app_id or "").strip(), (loaded.public_url or "").strip()
+    missing = [name for name, value in (("MicrosoftAppId", app_id), ("RITME_PUBLIC_URL", public_url)) if not value]
+    if missing:  # all of them at once, not one per try
+        return fail(
+            f"{', '.join(missing)}: needed for the Teams manifest "
+            "(the bot's app id, a GUID; Ritme's public https address, which Teams calls)"
+        )
+    address = urlparse(public_url)
+    if address.scheme not in ("http", "https") or not address.hostname:
+        return fail(f"RITME_PUBLIC_URL: {public_url[:80]!r} is not an address such as https://ritme.school.example")
     try:
-        data = package(app_id=loaded.microsoft_app_id or "", public_url=loaded.base_url, commands=commands)
+        data = package(app_id=app_id, public_url=public_url.rstrip("/"), commands=commands)
     except ValueError:
-        return fail("MicrosoftAppId: the bot's app id (a GUID) is needed for the Teams manifest")
+        return fail(f"MicrosoftAppId: {app_id[:60]!r} is not an app id (a GUID such as {EXAMPLE_APP_ID})")
     Path(out).write_bytes(data)
     print(f"Teams app package written to {out}")
     return 0

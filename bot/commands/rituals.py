@@ -282,9 +282,50 @@ async def do_remove(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, 
 async def do_run(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
     ritual = await ritual_of(ritme, cmd, team)
     occ = await ritme.engine.run_now(ritual.id)
-    if occ is None:
+    if occ is not None:
+        return Notice(title=_("Ritual #{id} sent", id=ritual.id), text=_("The prompt is on its way to the channel."))
+    still_open = (await ritme.repo.open_occurrences([ritual.id])).get(ritual.id)
+    if not still_open:
         return Notice(title=_("Not sent"), text=_("Ritual #{id} was sent a moment ago already.", id=ritual.id))
-    return Notice(title=_("Ritual #{id} sent", id=ritual.id), text=_("The prompt is on its way to the channel."))
+    closes = min((o.closes_at for o in still_open if o.closes_at), default=None)
+    return Notice(
+        title=_("Ritual #{id} is still open", id=ritual.id),
+        text=_(
+            "Its round is open until {when}; a second round is not sent while it is.",
+            when=format_time(closes, ZoneInfo(team.timezone)) if closes else "-",
+        ),
+        footer=_(
+            "Close it now with /ritme close #{id}, or remind who has not answered with /ritme remind #{id}.",
+            id=ritual.id,
+        ),
+    )
+
+
+@command(
+    "remind",
+    words=(("remind", "herinner", "herinnering"),),
+    needs="leader",
+    args=one_ritual("remind"),
+    help=(N_("remind #1"), N_("remind who has not answered the open round, privately, now")),
+)
+async def do_remind(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    ritual = await ritual_of(ritme, cmd, team)
+    reminded = await ritme.engine.remind_now(ritual.id)
+    if reminded is None:
+        return Notice(
+            title=_("Nothing to remind"),
+            text=_("Ritual #{id} has no open round.", id=ritual.id),
+            footer=_("Send it now with /ritme run #{id}", id=ritual.id),
+        )
+    if not reminded:
+        return Notice(
+            title=_("Nobody to remind"),
+            text=_("Everyone has answered #{id} already, or has muted reminders.", id=ritual.id),
+        )
+    return Notice(
+        title=_("Reminder sent"),
+        text=_("Not answered #{id} yet: {count}. Each got a private reminder.", id=ritual.id, count=reminded),
+    )
 
 
 @command(

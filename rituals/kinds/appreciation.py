@@ -54,11 +54,7 @@ class Appreciation(KindDefaults):
 
     def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
         starters = " / ".join(_(s) for s in APPRECIATION.starters[:3])
-        return (
-            _(APPRECIATION.free_prompt)
-            + " "
-            + _("Answers stay private until the round closes. For example: {starters}", starters=starters)
-        )
+        return _(APPRECIATION.free_prompt) + " " + _("For example: {starters}", starters=starters)
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
         # Someone forgotten since the round opened is no longer offered (their entry is the

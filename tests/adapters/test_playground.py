@@ -138,7 +138,8 @@ async def test_appreciation_round(pg: Playground) -> None:
         )
     )["ok"]
     review = await pg.command("bram", "review")
-    assert "Your calm" not in review["text"]  # private until the round closes
+    assert "Your calm" in review["text"]  # a leader reads named answers as they come in
+    assert not await pg.notices()  # the team, when the round closes
     assert (await pg.command("bram", "appreciation close"))["title"] == "Appreciation round closed"
     await pg.deliver()
     (results,) = await pg.notices()

@@ -37,6 +37,7 @@ CONTRACT_ROLES = {
     "remove": "admin",
     "run": "leader",
     "close": "leader",
+    "remind": "leader",
     "action add": "leader",
     "pairs skip": None,
     "goal set": "leader",

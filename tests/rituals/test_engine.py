@@ -196,10 +196,11 @@ async def test_retryable_failures_are_retried_and_permanent_ones_pause(repo: Rep
 
     platform.failures.append(DeliveryError("channel_not_found", retryable=False))
     clock.advance(seconds=1)
-    await engine.run_now(ritual)
+    other = await add_weekly(repo, team, clock)  # the first round is open: another ritual's prompt
+    await engine.run_now(other)
     await engine.dispatch()
     async with repo.session() as s:
-        r = await s.get(Ritual, ritual)
+        r = await s.get(Ritual, other)
         failed = await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "failed"))
     assert r is not None and r.paused and failed == 1
 

@@ -764,18 +764,28 @@
         p.anonymous ? lockIcon() : null, h('span', null, rich(p.context))));
     }
 
+    // Who answered this open round sees so (m.own); a named answer opens again to be changed,
+    // an anonymous one is sealed and cannot be (its values never come back: null).
+    var own = !p.closed && m.own && typeof m.own === 'object' ? m.own : null;
     var actions = h('div', { 'class': 'prompt-actions' });
     if (p.closed) {
       actions.appendChild(h('span', { 'class': 'prompt-closed', text: str(p.answer_label) }));
+    } else if (own && !own.values) {
+      actions.appendChild(h('span', {
+        'class': 'prompt-answered is-mine',
+        'data-testid': 'answered-' + occ,
+        text: str(p.answered_mark)
+      }));
     } else {
       actions.appendChild(h('button', {
         type: 'button',
-        'class': 'btn btn-primary btn-answer',
+        'class': 'btn btn-answer ' + (own ? 'btn-ghost is-answered' : 'btn-primary'),
         'data-testid': 'answer-' + occ,
+        'data-answered': own ? 'true' : null,
         'aria-describedby': titleId,
         'aria-haspopup': 'dialog',
-        onclick: function (ev) { openDialog(p, ev.currentTarget); }
-      }, str(p.answer_label) || label('answer')));
+        onclick: function (ev) { openDialog(p, ev.currentTarget, own ? own.values : null); }
+      }, own ? str(p.answered_mark) : str(p.answer_label) || label('answer')));
     }
 
     var who = Array.isArray(p.answered_by) ? p.answered_by : [];
@@ -1054,7 +1064,31 @@
     if (counter) counter.textContent = checked + ' / ' + max;
   }
 
-  function openDialog(prompt, opener) {
+  // Fill the form's fields with an earlier answer (values by input key).
+  function fillIn(body, values) {
+    var groups = body.querySelectorAll('.q');
+    for (var i = 0; i < groups.length; i++) {
+      var g = groups[i];
+      var v = values[g.getAttribute('data-key')];
+      if (v === undefined || v === null) continue;
+      var kind = g.getAttribute('data-kind');
+      if (kind === 'text') {
+        g.querySelector('textarea').value = String(v);
+        continue;
+      }
+      var select = g.querySelector('select');
+      if (select) {
+        select.value = String(v);
+        continue;
+      }
+      var wanted = (Array.isArray(v) ? v : [v]).map(String);
+      var boxes = g.querySelectorAll('input');
+      for (var j = 0; j < boxes.length; j++) boxes[j].checked = wanted.indexOf(boxes[j].value) >= 0;
+      if (kind === 'multi') g.dispatchEvent(new Event('change'));
+    }
+  }
+
+  function openDialog(prompt, opener, earlier) {
     var d = state.dialog;
     var key = state.user + ':' + str(prompt.occurrence_id);
     var inputs = Array.isArray(prompt.inputs) ? prompt.inputs : [];
@@ -1066,6 +1100,7 @@
       inputs.forEach(function (input, i) {
         if (input && typeof input === 'object') body.appendChild(buildInput(input, i));
       });
+      if (earlier && typeof earlier === 'object') fillIn(body, earlier);
       draft = { sig: sig, body: body };
       state.drafts.set(key, draft);
     }

@@ -107,7 +107,9 @@ async def test_a_dutch_team_s_form_confirms_in_dutch_even_from_a_form_opened_bef
     view = await open_modal(slack, occurrence_id)
     assert json.loads(view["private_metadata"])["l"] == "nl"
     saved = await (await slack.interact(submission(view, {"in_answer": typed("Samen lezen")}))).json()
-    assert confirmation(saved) == "Antwoord opgeslagen. Je kunt het wijzigen tot de ronde sluit."
+    assert (
+        confirmation(saved) == "Antwoord opgeslagen. Je kunt het wijzigen tot de ronde sluit.\nBeantwoord ✓ · wijzigen"
+    )
     assert saved["view"]["close"]["text"] == "Sluiten"
     older = {**view, "private_metadata": json.dumps({"o": occurrence_id, "c": CHANNEL})}  # no language in it
     again = await (await slack.interact(submission(older, {"in_answer": typed("Samen lezen, twee keer")}))).json()

@@ -81,7 +81,9 @@ async def test_an_answer_form_over_socket_mode_is_stored_and_confirmed_in_the_ac
     )
     async with asyncio.timeout(10):
         ack = await slack.fake.wait_ack(envelope)
-    assert confirmation(ack["payload"]) == "Answer saved. You can change it until the round closes."
+    assert (
+        confirmation(ack["payload"]) == "Answer saved. You can change it until the round closes.\nAnswered ✓ · change"
+    )
     assert await slack.replies() == [{"answer": "Over the socket"}]
 
 

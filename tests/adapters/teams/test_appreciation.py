@@ -139,7 +139,7 @@ async def test_an_appreciation_round_through_1on1_chats(teams: Teams) -> None:
         assert "saved" in replies[1].body["text"].lower()
         # Their own card shows the answer was saved, and keeps it in the inputs to change.
         own = content(replies[0])
-        assert "actions" in own and "Answer saved" in card_text(own)
+        assert "actions" in own and "Answered ✓ · change" in card_text(own) and "Answer saved" in card_text(own)
         assert colleague_input(own)["value"] == option[colleague]
         assert next(b for b in own["body"] if b.get("id") == "q.appreciation")["value"] == text
     chris_pick = next(a for a in opened if a not in (PEOPLE["chris"]["id"], assigned[PEOPLE["chris"]["id"]]))

@@ -95,8 +95,20 @@ def test_a_1on1_card_names_the_colleague_and_has_them_chosen() -> None:
 
 
 def test_a_members_own_answer_fills_the_inputs() -> None:
-    p = prompt(anonymous=False, answered_label="Answer saved. You can change it until the round closes.")
+    p = prompt(
+        anonymous=False,
+        answered_label="Answer saved. You can change it until the round closes.",
+        answered_mark="Answered ✓ · change",
+    )
+    assert "Answered ✓" not in str(prompt_card(p))
     card = prompt_card(p, answer={"mood": 4, "pick": "b", "many": ["a", "b", "zz"], "why": "fine"})
+    assert {
+        "type": "TextBlock",
+        "text": "Answered ✓ · change",
+        "wrap": True,
+        "color": "Good",
+        "weight": "Bolder",
+    } in card["body"]
     values = {b["id"]: b.get("value") for b in card["body"] if b["type"].startswith("Input.")}
     assert values == {"q.mood": "4", "q.pick": "b", "q.many": "a,b", "q.why": "fine"}
     assert card["actions"][0]["data"]["occurrence_id"] == 7

@@ -20,7 +20,6 @@ import pytest
 from adapters.teams.manifest import MANIFEST_VERSION
 from bot.cli import main
 from bot.commands.registry import teams_menu
-from tests.fakes.secret_key import SECRET_KEY
 
 APP_ID = "3f1b6c3e-2a6e-4c39-9a8e-6c1d2b7f0a11"
 SCHEMAS = Path(__file__).parent / "schema"
@@ -61,10 +60,10 @@ def pixels(png: bytes) -> tuple[int, int, list[tuple[int, ...]]]:
 @pytest.fixture
 def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> zipfile.ZipFile:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MicrosoftAppId", APP_ID)
-    monkeypatch.setenv("MicrosoftAppPassword", "secret")
-    monkeypatch.setenv("RITME_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("MicrosoftAppId", APP_ID)  # what the manifest holds, and nothing more:
     monkeypatch.setenv("RITME_PUBLIC_URL", "https://ritme.school.example/")
+    for unneeded in ("MicrosoftAppPassword", "RITME_SECRET_KEY"):  # no password or secret is in a manifest
+        monkeypatch.delenv(unneeded, raising=False)
     out = tmp_path / "ritme-teams.zip"
     assert main(["teams-manifest", str(out)]) == 0
     return zipfile.ZipFile(out)
@@ -146,5 +145,34 @@ def test_without_an_app_id_it_says_which_variable(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MicrosoftAppId", raising=False)
+    monkeypatch.setenv("RITME_PUBLIC_URL", "https://ritme.school.example/")
     assert main(["teams-manifest", str(tmp_path / "x.zip")]) == 2
-    assert "MicrosoftAppId" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "MicrosoftAppId" in err and "RITME_PUBLIC_URL" not in err
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_everything_missing_is_named_at_once_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("MicrosoftAppId", "RITME_PUBLIC_URL", "MicrosoftAppPassword", "RITME_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["teams-manifest", str(tmp_path / "x.zip")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ritme: configuration error: MicrosoftAppId, RITME_PUBLIC_URL: ")
+    assert "MicrosoftAppPassword" not in err and "RITME_SECRET_KEY" not in err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("MicrosoftAppId", "not-a-guid"), ("RITME_PUBLIC_URL", "ritme.school.example")]
+)
+def test_a_value_that_is_no_app_id_or_address_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MicrosoftAppId", APP_ID)
+    monkeypatch.setenv("RITME_PUBLIC_URL", "https://ritme.school.example/")
+    monkeypatch.setenv(variable, value)
+    assert main(["teams-manifest", str(tmp_path / "x.zip")]) == 2
+    assert capsys.readouterr().err.startswith(f"ritme: configuration error: {variable}: '{value}' is not")

@@ -282,7 +282,7 @@ async def test_universal_action_answers_and_returns_the_card(teams: Teams) -> No
     )
     resp = await teams.client.post("/api/messages", json=activity, headers={"Authorization": teams.fake.sign()})
     own = (await resp.json())["value"]
-    assert "actions" in own and "Answer saved" in card_text(own)
+    assert "actions" in own and "Answered ✓ · change" in card_text(own) and "Answer saved" in card_text(own)
     assert next(b for b in own["body"] if b.get("id") == "q.answer")["value"] == "Calm week, busy Friday."
     replies = await teams.app[REPO].replies_for(int(data["occurrence_id"]))
     assert [r.values for r in replies] == [{"answer": "Calm week, busy Friday."}]
