@@ -59,7 +59,7 @@ async def tick(url: str) -> tuple[int, float]:
 
     repo = Repo(create_engine(url), SEALER)
     try:
-        engine = Engine(repo, {}, settings=EngineSettings(batch=BATCH), clock=lambda: NOW)
+        engine = Engine(repo, {}, settings=EngineSettings(batch=int(os.environ.get("TICK_BATCH", BATCH))), clock=lambda: NOW)
         clock = Timer()
         opened = await engine.fire_due(NOW)
         return opened, clock.seconds

@@ -166,7 +166,7 @@ class Ritual(Base):
     __tablename__ = "rituals"
     # Ids people see and cards carry are never handed out twice (SQLite reuses the highest
     # id of a deleted row without AUTOINCREMENT; PostgreSQL sequences never do).
-    __table_args__ = (Index("ix_rituals_due", "paused", "next_due_at"), {"sqlite_autoincrement": True})
+    __table_args__ = (Index("ix_rituals_due", "paused", "next_due_at", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)

@@ -156,7 +156,7 @@ class SqlTx(AnswerRows):
     async def opening_context(
         self, rituals: Sequence[RitualView], first_day: date, last_day: date, history: int
     ) -> OpeningContext:
-        return await opening.opening_context(self.s, rituals, first_day, last_day, history)
+        return await opening.opening_context(self.s, rituals, first_day, last_day, history, locking=self.locking)
 
     async def replies(self, occurrence_id: int) -> list[ReplyView]:
         rows = await self.s.execute(

@@ -43,7 +43,7 @@ class AnswerSql:
     def __init__(self, postgresql: bool) -> None:
         insert_ = pg_insert if postgresql else sqlite_insert
         parts = [(Occurrence, "o_"), (Ritual, "r_"), (Team, "t_")]
-        one_of = _one_of(postgresql)
+        one_of = list_filter(postgresql)
         targets = (
             select(*(c.label(prefix + c.key) for model, prefix in parts for c in model.__table__.c))
             .join_from(Occurrence, Ritual, Ritual.id == Occurrence.ritual_id)
@@ -107,7 +107,7 @@ def answer_sql(postgresql: bool) -> AnswerSql:
     return AnswerSql(postgresql)
 
 
-def _one_of(postgresql: bool) -> Any:
+def list_filter(postgresql: bool) -> Any:
     """``column`` is one of the list parameter ``name``. On PostgreSQL an array: one statement
     text whatever the number of answers, so that asyncpg prepares it once (an expanding IN is
     a new statement, and a new prepare, for each length)."""
