@@ -30,6 +30,7 @@ from rituals.ports import (
     TeamView,
 )
 from rituals.types import Input
+from rituals.visibility import Visibility, round_visibility
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +107,13 @@ class Rules:
             )
             return Outcome(stored=False, message=NOT_IN_TEAM, language=team.language)
         kind = KINDS[ritual.kind]
+        anonymous = round_visibility(ritual.kind, occ.content) is Visibility.ANONYMOUS
         if occ.id not in inputs:
             inputs[occ.id] = prompt_inputs(kind, occ.content, team, translator(team.language))
         try:
             clean = validate(inputs[occ.id], answer.values)
             kind.check(occ.content, clean, member_id)
-            if kind.anonymous and sum(len(v) for v in clean.values() if isinstance(v, str)) > MAX_ANONYMOUS_TEXT:
+            if anonymous and sum(len(v) for v in clean.values() if isinstance(v, str)) > MAX_ANONYMOUS_TEXT:
                 # sealed answers all have one size, room for this much (``storage.answers.seal``)
                 raise AnswerError(TOO_LONG_ANONYMOUS, most=MAX_ANONYMOUS_TEXT)
         except AnswerError as err:
@@ -123,7 +125,7 @@ class Rules:
                 actor=actor,
                 occurrence_id=occ.id,
                 team_id=team.id,
-                anonymous=kind.anonymous,
+                anonymous=anonymous,
                 values=clean,
                 today=now.astimezone(ZoneInfo(team.timezone)).date(),
                 sent_at=answer.sent_at,
