@@ -27,6 +27,10 @@ def assign_colleagues(member_ids: Iterable[int], seed: int) -> dict[int, int]:
     return {giver: order[(i + 1) % len(order)] for i, giver in enumerate(order)}
 
 
+# The answer's keys that hold a colleague's member id: the one appreciated, and the extra one.
+COLLEAGUE_KEYS = ("colleague", "also_colleague")
+
+
 def round_seed(content: dict[str, Any], occurrence_id: int) -> int:
     """What a round's assignment is drawn from: the seed it was planned with, or (a round
     planned before there was one) its occurrence id."""
@@ -51,7 +55,7 @@ def received(replies: list[ReplyView]) -> dict[str, list[tuple[ReplyView, str, b
     its extra one for another colleague."""
     out: dict[str, list[tuple[ReplyView, str, bool]]] = {}
     for reply in replies:
-        for who, what in (("colleague", "appreciation"), ("also_colleague", "also_appreciation")):
+        for who, what in zip(COLLEAGUE_KEYS, ("appreciation", "also_appreciation"), strict=True):
             chosen, text = reply.values.get(who), reply.values.get(what)
             if chosen not in (None, "") and text not in (None, ""):
                 out.setdefault(str(chosen), []).append((reply, str(text), who == "colleague"))
