@@ -76,7 +76,6 @@ class RitualView:
     visibility: str | None = None  # who reads the answers as the admin chose; None: the kind's default
 
 
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OccurrenceView:
     id: int

@@ -14,7 +14,7 @@ from rituals.kinds import KINDS
 from rituals.ports import RitualView, TeamView
 from rituals.schedule import Schedule, ScheduleError, parse_schedule
 from rituals.types import Notice
-from rituals.visibility import NAMES, parse_visibility
+from rituals.visibility import NAMES, Visibility, default_visibility, parse_visibility
 
 if TYPE_CHECKING:
     from bot.service import Ritme
@@ -134,6 +134,9 @@ async def do_list(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, ro
         kind = KINDS[r.kind]
         when = describe_schedule(r.schedule, _)
         parts = [when]
+        if not kind.digest:
+            level = Visibility(r.visibility) if r.visibility else default_visibility(kind)
+            parts.append(_("who reads: {level}", level=_(NAMES[level])))
         if r.paused:
             parts.append(_("paused"))
         elif r.next_due_at:

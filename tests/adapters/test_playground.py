@@ -57,7 +57,7 @@ async def test_bad_input_gets_a_reason_and_an_example_and_changes_nothing(
 
 
 async def test_roles_are_checked(pg: Playground) -> None:
-    refused = await pg.command("chris", "add reflection every monday at 09:00")
+    refused = await pg.command("chris", "add reflection every monday at 09:00 team")
     assert refused["title"] == "Not allowed" and "admin" in refused["text"]
     assert (await pg.command("anna", "list"))["fields"] == []
     await pg.command("anna", "add checkout every weekday at 16:30")
