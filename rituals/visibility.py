@@ -91,7 +91,7 @@ def opening_visibility(kind: HasDefault, chosen: str | None, content: dict[str, 
 def round_visibility(kind_key: str, content: dict[str, Any]) -> Visibility:
     """The level a round opened with (``LEGACY`` for a round opened before there were levels)."""
     stored = content.get("visibility")
-    if isinstance(stored, str) and stored in Visibility.__members__.values():
+    if isinstance(stored, str) and stored in {v.value for v in Visibility}:
         return Visibility(stored)
     return LEGACY.get(kind_key, Visibility.TEAM)
 

@@ -216,7 +216,7 @@ async def do_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, rol
     )
     detail = {"ritual": ritual_id, "kind": kind, "schedule": schedule.spec}
     await ritme.repo.audit(
-        team.id, member_id, "ritual.add", detail | ({"visibility": visibility} if visibility else {}), now
+        team.id, member_id, "ritual.add", detail | ({"visibility": visibility.value} if visibility else {}), now
     )
     when = format_time(next_due, tz) if next_due else "-"
     said = {"kind": KINDS[kind].title(_), "schedule": schedule.describe(_), "when": when}

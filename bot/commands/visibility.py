@@ -62,7 +62,9 @@ async def do_visibility(ritme: Ritme, cmd: Command, team: TeamView, member_id: i
         )
     await ritme.repo.set_ritual(ritual.id, visibility=level.value)
     now = ritme.clock()
-    await ritme.repo.audit(team.id, member_id, "ritual.visibility", {"ritual": ritual.id, "visibility": level}, now)
+    await ritme.repo.audit(
+        team.id, member_id, "ritual.visibility", {"ritual": ritual.id, "visibility": level.value}, now
+    )
     footer = ""
     for occ in (await ritme.repo.open_occurrences([ritual.id])).get(ritual.id, []):
         current = round_visibility(ritual.kind, occ.content)

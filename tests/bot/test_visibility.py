@@ -166,6 +166,8 @@ async def test_a_change_applies_from_the_next_round_and_says_so(real: Real) -> N
     results = await last_notice(real)
     assert "Chris" not in str(results) and "zq-sealed" not in str(results)  # one answer: too few to show
     assert "Chris" not in (await real.command("bram", "review #1"))["text"]
+    audit = (await real.page()).split('id="audit"')[1]
+    assert "Visibility set #1: anonymous" in audit and "Visibility set #1: team" in audit
 
 
 async def test_the_command_refuses_what_is_not_a_level_and_who_is_no_admin(real: Real) -> None:
