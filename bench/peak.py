@@ -30,7 +30,7 @@ from bench import ROOT, Database, Figure, Timer, quiet_logs
 from bench.many_rituals import SCHEDULES, ZONES
 
 RITUALS = 10_000
-BATCH = int(os.environ.get("BATCH", 200))
+BATCH = 200
 TARGET = 0.4
 NOW = datetime(2026, 11, 23, 8, 0, 30, tzinfo=UTC)  # the minute they are due, 30 s in
 DUE = NOW - timedelta(seconds=30)
@@ -59,7 +59,7 @@ async def tick(url: str) -> tuple[int, float]:
 
     repo = Repo(create_engine(url), SEALER)
     try:
-        engine = Engine(repo, {}, settings=EngineSettings(batch=int(os.environ.get("TICK_BATCH", BATCH))), clock=lambda: NOW)
+        engine = Engine(repo, {}, settings=EngineSettings(batch=BATCH), clock=lambda: NOW)
         clock = Timer()
         opened = await engine.fire_due(NOW)
         return opened, clock.seconds

@@ -7,6 +7,7 @@ from typing import Any
 from bot.export import Report
 from bot.html import esc, format_when, section
 from rituals.i18n import N_, Translator
+from rituals.visibility import NAMES, Visibility
 
 ACTIONS = {
     "ritual.add": N_("Ritual added"),
@@ -40,6 +41,7 @@ ACTIONS = {
     "plan.add": N_("Year plan updated"),
     "plan.remove": N_("Year plan updated"),
     "teams.install": N_("Installed in Teams"),
+    "ritual.visibility": N_("Visibility set"),
 }
 
 
@@ -47,6 +49,8 @@ def audit_text(action: str, detail: dict[str, Any], _: Translator) -> str:
     text = _(ACTIONS[action]) if action in ACTIONS else action
     if "ritual" in detail:
         text += f" #{detail['ritual']}"
+    if detail.get("visibility") in NAMES:
+        text += f": {_(NAMES[Visibility(detail['visibility'])])}"
     return text
 
 

@@ -1,9 +1,11 @@
 """A team's replies as rows: loaded once for the review page, written as CSV for ``export``.
 
-Named answers are rows per member and question. Anonymous rituals only ever give
+Named answers (rounds at the ``team`` or ``leaders`` level: both page and export are read by
+leaders and admins only) are rows per member and question. Anonymous rounds only ever give
 aggregates (count and average per statement; for the page also the written answers, without
 order), and only for rounds that at least the team's anonymity threshold answered; storage
-applies that threshold, and adds up the scores, before anything reaches here.
+applies that threshold, and adds up the scores, before anything reaches here. Each round
+counts at the level it opened with (``rituals.visibility``).
 Answers of rounds that are still open are left out: members were told they are shared
 when the round closes.
 """
@@ -25,6 +27,7 @@ from rituals.kinds import KINDS
 from rituals.kinds.base import prompt_inputs
 from rituals.ports import RitualView, TeamView
 from rituals.types import Input, InputKind
+from rituals.visibility import Visibility, default_visibility, round_visibility
 from storage.queries import AnonymousRound, AuditRow, NamedAnswer, Queries, Round
 
 PERIOD = timedelta(days=365)
@@ -56,14 +59,17 @@ class Report:
     def invited_for(self, round_: Round) -> int:
         return max(self.invited, round_.answered)
 
-    def is_anonymous(self, ritual_id: int) -> bool:
-        return _anonymous(self.rituals.get(ritual_id))
+    def is_anonymous(self, round_: Round) -> bool:
+        """Whether the round's members answered anonymously (as they were told when it opened)."""
+        return _anonymous(self.rituals.get(round_.ritual_id), round_)
 
-    def is_shared(self, ritual_id: int) -> bool:
-        """Whether members were told the team sees their answers (else: a summary only)."""
+    def level(self, ritual_id: int) -> Visibility | None:
+        """Who reads the ritual's answers from its next round: chosen, or the kind's default."""
         ritual = self.rituals.get(ritual_id)
         kind = KINDS.get(ritual.kind) if ritual else None
-        return bool(kind and kind.shared)
+        if ritual is None or kind is None:
+            return None
+        return Visibility(ritual.visibility) if ritual.visibility else default_visibility(kind)
 
     def inputs(self, round_: Round, _: Translator) -> tuple[Input, ...]:
         ritual = self.rituals.get(round_.ritual_id)
@@ -81,11 +87,12 @@ async def load_report(queries: Queries, team: TeamView, now: datetime, period: t
     async with queries.reading() as read:
         rituals = {r.id: r for r in await read.rituals(team.id)}
         rounds = await read.rounds(team.id, since)
-        secret = [r.id for r in rituals.values() if _anonymous(r)]
-        named: dict[int, list[NamedAnswer]] = {}
-        for answer in await read.named_answers([i for i in rituals if i not in secret], since):
+        hidden = [r for r in rounds if _anonymous(rituals.get(r.ritual_id), r)]
+        secret = list(dict.fromkeys(r.ritual_id for r in hidden))
+        named: dict[int, list[NamedAnswer]] = {}  # a round's named answers: never those of an anonymous one
+        for answer in await read.named_answers(list(rituals), since):
             named.setdefault(answer.occurrence_id, []).append(answer)
-        scored, written = _questions(team, rituals, [r for r in rounds if r.ritual_id in secret])
+        scored, written = _questions(team, rituals, hidden)
         anonymous = await read.anonymous_rounds(secret, since, team.anonymity_threshold, scored=scored, written=written)
         invited = await read.invited_count(team.id)
         audit = await read.audit_log(team.id, since)
@@ -104,9 +111,8 @@ async def load_report(queries: Queries, team: TeamView, now: datetime, period: t
     )
 
 
-def _anonymous(ritual: RitualView | None) -> bool:
-    kind = KINDS.get(ritual.kind) if ritual else None
-    return bool(kind and kind.anonymous)
+def _anonymous(ritual: RitualView | None, round_: Round) -> bool:
+    return ritual is not None and round_visibility(ritual.kind, round_.content) is Visibility.ANONYMOUS
 
 
 def _questions(team: TeamView, rituals: dict[int, RitualView], rounds: list[Round]) -> tuple[list[str], list[str]]:
@@ -168,7 +174,7 @@ def answer_rows(report: Report, _: Translator) -> Iterator[AnswerRow]:
     """One row per named answer and question, rounds oldest first, closed rounds only."""
     for round_ in report.rounds:
         ritual = report.rituals.get(round_.ritual_id)
-        if ritual is None or round_.status != "closed" or report.is_anonymous(ritual.id):
+        if ritual is None or round_.status != "closed" or report.is_anonymous(round_):
             continue
         inputs = report.inputs(round_, _)
         for answer in report.named.get(round_.occurrence_id, []):
@@ -210,7 +216,7 @@ def aggregates(report: Report, _: Translator, round_: Round) -> list[Aggregate]:
 
 def aggregate_rows(report: Report, _: Translator) -> Iterator[Aggregate]:
     for round_ in report.rounds:
-        if round_.status == "closed" and report.is_anonymous(round_.ritual_id):
+        if round_.status == "closed" and report.is_anonymous(round_):
             yield from aggregates(report, _, round_)
 
 

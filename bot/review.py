@@ -9,9 +9,10 @@ from rituals.answers import WHO_READS
 from rituals.engine import Engine
 from rituals.i18n import Translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import RitualKind, prompt_inputs, summarise
+from rituals.kinds.base import RitualKind, prompt_inputs, summarise, words_threshold
 from rituals.ports import OccurrenceView, ReplyView, RitualView, TeamView
 from rituals.types import Notice
+from rituals.visibility import Visibility, round_visibility
 from storage.queries import Queries
 from storage.repo import Repo
 
@@ -92,14 +93,18 @@ def _latest(
 ) -> list[str]:
     """The latest round's results, or how many answered while it is open and hidden."""
     answers = read.replies[latest.id]
+    anonymous = round_visibility(ritual.kind, latest.content) is Visibility.ANONYMOUS
     previous = read.replies[earlier[0].id] if earlier else None
-    if kind.anonymous and previous is not None and len(previous) < team.anonymity_threshold:
-        previous = None  # a change against a round too small to show would reveal its answers
+    if previous is not None and len(previous) < team.anonymity_threshold:
+        if round_visibility(ritual.kind, earlier[0].content) is Visibility.ANONYMOUS:
+            previous = None  # a change against a round too small to show would reveal its answers
     # While a round is open, leaders read its named answers as they come in (``WHO_READS``);
     # anonymous figures stay unseen: two looks at a growing round would tell what its newest
     # answer said.
-    hidden = latest.status == "open" and kind.anonymous
+    hidden = latest.status == "open" and anonymous
     own = None if hidden else kind.results(latest.content, answers, _)
+    if own is not None and anonymous and len(answers) < words_threshold(team.anonymity_threshold):
+        own = None  # a kind's own results are words: below the threshold, the summary says too few
     if own is not None:
         return [own.text]
     if hidden:
@@ -114,8 +119,8 @@ def _latest(
     summary = summarise(
         inputs=prompt_inputs(kind, latest.content, team, _),
         replies=answers,
-        anonymous=kind.anonymous,
-        shared=True,
+        anonymous=anonymous,
+        shared=True,  # the review is read by leaders and admins only
         invited=read.invited,
         threshold=team.anonymity_threshold,
         _=_,

@@ -21,11 +21,12 @@ from rituals.answers import WHO_READS
 from rituals.former import readable
 from rituals.i18n import N_, Translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import summarise, words_threshold
+from rituals.kinds.base import words_threshold
 from rituals.library import THEMES
-from rituals.ports import ReplyView, RitualView
+from rituals.ports import RitualView
 from rituals.schedule import ScheduleError, parse_schedule
 from rituals.types import Input, InputKind
+from rituals.visibility import NAMES
 from storage.queries import NamedAnswer, Round
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ def actions_section(report: Report, _: Translator) -> str:
         ]
         if followup is None:
             status = esc(_("Asked about in the next round."))
-        elif report.is_anonymous(ritual_id):
+        elif any(r.occurrence_id == followup and report.is_anonymous(r) for r in report.rounds):
             status = esc(_("Asked about in the next round; its answers are anonymous."))
         elif answers:
             status = "<ul>" + "".join(f"<li>{esc(readable(str(a), _))}</li>" for a in answers) + "</ul>"
@@ -215,7 +216,9 @@ def rituals_section(report: Report, _: Translator) -> str:
             if r.paused
             else (_("next: {when}", when=format_when(r.next_due_at, report.tz)) if r.next_due_at else "")
         )
-        anon = f' <span class="tag">{esc(_("anonymous"))}</span>' if report.is_anonymous(r.id) else ""
+        shown = KINDS.get(r.kind)
+        level = report.level(r.id) if shown and not shown.digest else None
+        anon = f' <span class="tag">{esc(_(NAMES[level]))}</span>' if level else ""
         rows.append(
             f"<tr><td>#{r.id}</td><td>{esc(kind_title(r.kind, _))}{anon}</td>"
             f"<td>{esc(describe(r.schedule, _))}</td><td>{esc(state)}</td></tr>"
@@ -455,33 +458,12 @@ def named_block(report: Report, round_: Round, _: Translator) -> str:
     )
 
 
-def summary_block(report: Report, round_: Round, _: Translator) -> str:
-    """A ritual whose answers only leaders see: the same summary the chat shows, no names."""
-    answers = report.named.get(round_.occurrence_id, [])
-    if not answers:
-        return f'<p class="empty">{esc(_("Nobody answered this time."))}</p>'
-    replies = [
-        ReplyView(member_id=None, member_name="", values=a.values, created_on=report.day(round_.planned_at))
-        for a in answers
-    ]
-    notice = summarise(
-        inputs=report.inputs(round_, _),
-        replies=replies,
-        anonymous=False,
-        shared=False,
-        invited=report.invited_for(round_),
-        threshold=report.team.anonymity_threshold,
-        _=_,
-    )
-    rows = "".join(f"<tr><td>{esc(label)}</td><td>{esc(value)}</td></tr>" for label, value in notice.fields)
-    return f'<div class="scroll"><table class="figures"><tbody>{rows}</tbody></table></div>'
-
-
 def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Random) -> str:
     if round_.answered == 0:
         return f'<p class="empty">{esc(_("Nobody answered this time."))}</p>'
     figures = aggregates(report, _, round_)
-    if not figures:
+    totals = report.anonymous.get(round_.occurrence_id)
+    if totals is None or totals.answered < max(report.team.anonymity_threshold, 1):
         too_few = _(
             "Too few answers to show results: at least {threshold} are needed to keep answers anonymous.",
             threshold=report.team.anonymity_threshold,
@@ -489,8 +471,7 @@ def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Ra
         return f'<p class="empty">{esc(too_few)}</p>'
     rows = "".join(f'<tr><td>{esc(a.statement)}</td><td class="num">{_.decimal(a.average)}</td></tr>' for a in figures)
     head = f'<tr><th>{esc(_("Statement"))}</th><th class="num">{esc(_("Average"))}</th></tr>'
-    totals = report.anonymous.get(round_.occurrence_id)
-    written = totals.texts if totals else {}
+    written = totals.texts
     texts: list[str] = []
     for item in report.inputs(round_, _):
         if item.kind is InputKind.TEXT:
@@ -506,6 +487,8 @@ def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Ra
         comments = (
             f'<p class="empty">{esc(_("Written answers show only when at least {least} answered.", least=least))}</p>'
         )
+    if not figures:  # a round that asked only in words (an anonymous reflection)
+        return comments
     return (
         f'<div class="scroll"><table class="figures"><thead>{head}</thead><tbody>{rows}</tbody></table></div>{comments}'
     )
@@ -526,7 +509,7 @@ def answers_section(report: Report, _: Translator, rng: random.Random) -> str:
         rounds = [r for r in report.rounds if r.ritual_id == ritual.id and r.status in ("open", "closed")]
         if not rounds:
             continue
-        anonymous = report.is_anonymous(ritual.id)
+        anonymous = any(report.is_anonymous(r) for r in rounds)
         details = []
         unfolded = False
         for round_ in reversed(rounds):
@@ -539,11 +522,9 @@ def answers_section(report: Report, _: Translator, rng: random.Random) -> str:
                     invited=report.invited_for(round_),
                 )
                 body = f'<p class="empty">{esc(so_far)}</p>'
-            elif anonymous:
+            elif report.is_anonymous(round_):
                 body = anonymous_block(report, round_, _, rng)
-            elif not report.is_shared(ritual.id):
-                body = summary_block(report, round_, _)
-            else:
+            else:  # team and leaders alike: this page is for leaders and admins
                 body = named_block(report, round_, _)
             unfold = round_.status == "closed" and not unfolded
             unfolded = unfolded or unfold

@@ -38,6 +38,7 @@ from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.ports import Answered, OwnAnswer
 from rituals.types import Actor, ChannelRef, Notice
+from rituals.visibility import Visibility, round_visibility
 from storage.models import Occurrence, Ritual, SentPrompt, Team
 from storage.queries import Queries
 from storage.repo import Repo
@@ -269,9 +270,10 @@ class SlackSupport:
                     if not KINDS[r.kind].digest:
                         async with self.repo.transaction() as tx:
                             answered = await tx.has_answered(occ.id, member_id)
-                        mark = _(ANSWERED_MARK_ANONYMOUS if KINDS[r.kind].anonymous else ANSWERED_MARK)
+                        anonymous = round_visibility(r.kind, occ.content) is Visibility.ANONYMOUS
+                        mark = _(ANSWERED_MARK_ANONYMOUS if anonymous else ANSWERED_MARK)
                         parts.append(mark if answered else _("*waiting for your answer*"))
-                        if not (answered and KINDS[r.kind].anonymous) and not KINDS[r.kind].private:
+                        if not (answered and anonymous) and not KINDS[r.kind].private:
                             label = f"#{r.id} {mark}" if answered else f"#{r.id} {_('Answer')}"
                             rounds.append(HomeRound(occurrence_id=occ.id, label=label, answered=answered))
                 fields.append((f"#{r.id} {KINDS[r.kind].title(_)}", " · ".join(parts)))

@@ -30,6 +30,7 @@ from rituals.ports import (
     TeamView,
 )
 from rituals.types import Input
+from rituals.visibility import Visibility, round_visibility
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,13 @@ TOO_LONG_ANONYMOUS = N_("An anonymous answer is at most {most} characters in all
 # (the form opens with it filled in), an anonymous one cannot.
 ANSWERED_MARK = N_("Answered ✓ · change")
 ANSWERED_MARK_ANONYMOUS = N_("Answered ✓")
-# Who reads the answers of a round, said in the same words on the card, in the chat's review,
-# on the review page and on /privacy.
+# Who reads the answers of an open round, said in the same words in the chat's review, on the
+# review page and on /privacy; a card says its own round's level of it
+# (``rituals.visibility.who_reads``).
 WHO_READS = N_(
     "While a round is open, leaders and admins read the named answers as they come in; the team reads them "
-    "when the round closes; anonymous answers are never shown with a name."
+    "when the round closes, unless the ritual's answers are for leaders only; anonymous answers are never "
+    "shown with a name."
 )
 
 Targets = dict[int, tuple[OccurrenceView, RitualView, TeamView]]
@@ -116,12 +119,13 @@ class Rules:
             )
             return Outcome(stored=False, message=NOT_IN_TEAM, language=team.language)
         kind = KINDS[ritual.kind]
+        anonymous = round_visibility(ritual.kind, occ.content) is Visibility.ANONYMOUS
         if occ.id not in inputs:
             inputs[occ.id] = prompt_inputs(kind, occ.content, team, translator(team.language))
         try:
             clean = validate(inputs[occ.id], answer.values)
             kind.check(occ.content, clean, member_id)
-            if kind.anonymous and sum(len(v) for v in clean.values() if isinstance(v, str)) > MAX_ANONYMOUS_TEXT:
+            if anonymous and sum(len(v) for v in clean.values() if isinstance(v, str)) > MAX_ANONYMOUS_TEXT:
                 # sealed answers all have one size, room for this much (``storage.answers.seal``)
                 raise AnswerError(TOO_LONG_ANONYMOUS, most=MAX_ANONYMOUS_TEXT)
         except AnswerError as err:
@@ -133,7 +137,7 @@ class Rules:
                 actor=actor,
                 occurrence_id=occ.id,
                 team_id=team.id,
-                anonymous=kind.anonymous,
+                anonymous=anonymous,
                 values=clean,
                 today=now.astimezone(ZoneInfo(team.timezone)).date(),
                 sent_at=answer.sent_at,

@@ -17,12 +17,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from rituals.answers import ANSWERED_MARK, ANSWERED_MARK_ANONYMOUS, WHO_READS, Rules, said
+from rituals.answers import ANSWERED_MARK, ANSWERED_MARK_ANONYMOUS, Rules, said
 from rituals.calendar import public_holiday
 from rituals.delivery import Dispatcher, notice_to_dict
-from rituals.i18n import translator
+from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import PlanContext, prompt_inputs, summarise
+from rituals.kinds.base import PlanContext, RitualKind, prompt_inputs, summarise, words_threshold
 from rituals.library import THEMES
 from rituals.ports import (
     NO_TELEMETRY,
@@ -41,6 +41,7 @@ from rituals.ports import (
 )
 from rituals.schedule import ScheduleError, parse_schedule
 from rituals.types import Actor, ChannelRef, Notice, Prompt
+from rituals.visibility import Visibility, opening_visibility, round_visibility, who_reads
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +226,8 @@ class Engine:
         action = context.actions.get(ritual.id)
         if action:
             content["action"] = {"id": action[0], "text": action[1]}
+        # the round keeps the level it opens with: a later change applies from the next round
+        content["visibility"] = opening_visibility(kind, ritual.visibility, content).value
         # The window counts from the planned time: a round caught up after downtime closes when
         # it would have, so it does not run into the next one (with a little time to answer).
         window = timedelta(seconds=ritual.open_seconds)
@@ -503,8 +506,12 @@ class Engine:
         """The summary of one occurrence, in the team's language."""
         _ = translator(team.language)
         kind = KINDS[ritual.kind]
+        visibility = round_visibility(ritual.kind, occ.content)
         replies = await tx.replies(occ.id)
         own = kind.results(occ.content, replies, _)
+        limited = limited_results(kind, visibility, own, len(replies), await tx.invited_count(team.id), team, _)
+        if limited is not None:
+            return replace(limited, title=f"#{ritual.id} {limited.title}")
         if own is not None:
             return replace(own, title=f"#{ritual.id} {own.title}")
         earlier = [
@@ -513,14 +520,15 @@ class Engine:
             if o.id != occ.id and o.status == "closed" and o.planned_at < occ.planned_at
         ]
         previous = await tx.replies(earlier[0].id) if earlier else None
-        if kind.anonymous and previous is not None and len(previous) < team.anonymity_threshold:
-            previous = None  # a change against a round too small to show would reveal its answers
+        if previous is not None and len(previous) < team.anonymity_threshold:
+            if round_visibility(ritual.kind, earlier[0].content) is Visibility.ANONYMOUS:
+                previous = None  # a change against a round too small to show would reveal its answers
         invited = await tx.invited_count(team.id)
         notice = summarise(
             inputs=prompt_inputs(kind, occ.content, team, _),
             replies=replies,
-            anonymous=kind.anonymous,
-            shared=kind.shared,
+            anonymous=visibility is Visibility.ANONYMOUS,
+            shared=visibility is Visibility.TEAM,
             invited=invited,
             threshold=team.anonymity_threshold,
             _=_,
@@ -550,16 +558,7 @@ class Engine:
     def render_prompt(self, ritual: RitualView, team: TeamView, occ: OccurrenceView) -> Prompt:
         _ = translator(team.language)
         kind = KINDS[ritual.kind]
-        context = _(WHO_READS)
-        if kind.anonymous:
-            context = (
-                _(
-                    "This round is anonymous: results show when it has closed, if at least {n} answered.",
-                    n=team.anonymity_threshold,
-                )
-                + " "
-                + context
-            )
+        anonymous = round_visibility(ritual.kind, occ.content) is Visibility.ANONYMOUS
         closed = occ.status != "open"
         return Prompt(
             occurrence_id=occ.id,
@@ -568,15 +567,15 @@ class Engine:
             title=f"#{ritual.id} {kind.title(_)}",
             intro=kind.intro(occ.content, team, _),
             inputs=prompt_inputs(kind, occ.content, team, _),
-            context=context,
-            anonymous=kind.anonymous,
+            context=who_reads(round_visibility(ritual.kind, occ.content), team.anonymity_threshold, _),
+            anonymous=anonymous,
             closes_at=occ.closes_at,
             closed=closed,
             answer_label=_("This round has closed") if closed else _("Answer"),
             answered_label=_("Answer saved. You can change it until the round closes.")
-            if not kind.anonymous
+            if not anonymous
             else _("Answer saved anonymously."),
-            answered_mark=_(ANSWERED_MARK_ANONYMOUS if kind.anonymous else ANSWERED_MARK),
+            answered_mark=_(ANSWERED_MARK_ANONYMOUS if anonymous else ANSWERED_MARK),
             language=team.language,
         )
 
@@ -652,6 +651,36 @@ def _ids(ritual: RitualView, platform: str | None = None) -> dict[str, Any]:
     if platform:
         ids["platform"] = platform
     return ids
+
+
+def limited_results(
+    kind: RitualKind,
+    visibility: Visibility,
+    own: Notice | None,
+    count: int,
+    invited: int,
+    team: TeamView,
+    _: Translator,
+) -> Notice | None:
+    """What a round's results say in the channel when its level holds the answers back: for
+    ``leaders``, how many answered (a kind with its own fixed level keeps its own results ``own``);
+    for an anonymous round of ``count`` answers, too few to show a kind's own results (they are
+    words). None: the round's results are the usual ones."""
+    participation = _("{answered} of {invited} answered", answered=count, invited=max(invited, count))
+    title = _("{title}: results", title=kind.title(_))
+    if visibility is Visibility.LEADERS and not kind.fixed_visibility:
+        if not count:
+            return Notice(title=title, text=_("Nobody answered this time."), footer=participation)
+        return Notice(title=title, text=_("Only leaders and admins read these answers."), footer=participation)
+    if visibility is Visibility.ANONYMOUS and own is not None and count:
+        least = words_threshold(team.anonymity_threshold)
+        if count < least:
+            return Notice(
+                title=title,
+                text=_("Written answers show only when at least {least} answered.", least=least),
+                footer=participation,
+            )
+    return None
 
 
 DISCUSSION_THEME = {

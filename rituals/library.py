@@ -34,6 +34,7 @@ __all__ = [
     "PULSE_STATEMENTS",
     "QUARTERLY_GOAL_QUESTIONS",
     "SCALE_LABELS",
+    "SENSITIVE",
     "THEMES",
     "THEME_ALIASES",
     "VALUES",
@@ -344,6 +345,32 @@ _THEMES: tuple[Theme, ...] = (
 )
 
 THEMES: dict[str, Theme] = {theme.key: theme for theme in _THEMES}
+
+# The reflection questions that ask someone to show something vulnerable: a mistake, a doubt,
+# holding back, friction with or judgement of a colleague, what drains them, what holds them
+# back. Their answers are never posted with names in the channel unless the team chose
+# ``team`` for the ritual (``rituals.visibility``): by default such a round is anonymous.
+# Listed by their message id, so a question reworded in its theme must be reworded here too
+# (a test checks every entry is a question of a theme).
+SENSITIVE: frozenset[str] = frozenset(
+    {
+        "When did you hold back a question or an idea this week, and what would have made it easier to say it?",
+        "Describe a mistake you made recently. Whom did you tell, and how did they respond?",
+        "How did you react the last time a colleague disagreed with you? What would you "
+        "do the same way, and what differently?",
+        "Which doubt about your work would you share with the team if it felt completely safe?",
+        "Which decision from a recent meeting is still unclear to you?",
+        "When did you notice this week that a colleague acted from a different value than you?",
+        "Which value do you find hard to put into practice at the moment, and why?",
+        "What did a colleague do this week in a way you would not have chosen, and what did it bring?",
+        "Think of a recent moment of friction with a colleague. Which need of yours was behind it?",
+        "What could you learn from the colleague whose way of working differs most from yours?",
+        "How did you bring up a difference of opinion this period, and how did it go?",
+        "Where would you like more room to decide for yourself, and what would you do with it?",
+        "What is holding you back from taking on something you would like to do?",
+        "What cost you energy this week, and what could make it lighter?",
+    }
+)
 
 # Dutch names an admin may type for a theme (already normalised: lower case, words joined by
 # hyphens). The slug of each theme's Dutch name is among them.

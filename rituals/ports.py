@@ -110,6 +110,7 @@ class RitualView:
     options: dict[str, Any]
     paused: bool
     next_due_at: datetime | None
+    visibility: str | None = None  # who reads the answers as the admin chose; None: the kind's default
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

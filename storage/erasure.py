@@ -16,8 +16,8 @@ its JSON columns: rituals/kinds/*, rituals/engine.py, bot/*, adapters/*):
   still works: nobody is asked about them any more); a pairs round's ``groups`` lose their
   entry (``id``, ``name``, ``user``) and ``skipped`` their id; their name in a text (the
   ``action`` a round follows up) replaced by the marker.
-- ``replies.values`` of others: an appreciation's ``colleague`` that is their id becomes the
-  marker; their name or user id in a written answer too.
+- ``replies.values`` of others: an appreciation's ``colleague`` (or ``also_colleague``) that is
+  their id becomes the marker; their name or user id in a written answer too.
 - ``outbox``: a message to them alone deleted; a group message (``destination.members``,
   pairs) without them; a notice waiting to be sent (rendered already, in the team's
   language, often another round's results that others wait for) keeps its place: where it
@@ -63,6 +63,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rituals.former import FORMER_COLLEAGUE, SHOWN_AS
 from rituals.i18n import translator
+from rituals.kinds.appreciation import COLLEAGUE_KEYS
 from storage.answers.rows import rewrite_sealed, withdraw_sealed
 from storage.answers.seal import Sealer
 from storage.db import rowcount, sessionmaker, truncate_wal, vacuum
@@ -382,8 +383,9 @@ async def _others_answers(s: AsyncSession, scrub: Scrubber, member_id: int, ritu
 
     def rewrite(values: dict[str, Any]) -> dict[str, Any]:
         new = scrub.json(values)
-        if str(new.get("colleague", "")) == about:
-            new["colleague"] = FORMER_COLLEAGUE
+        for key in COLLEAGUE_KEYS:  # the colleague appreciated, and the extra one
+            if str(new.get(key, "")) == about:
+                new[key] = FORMER_COLLEAGUE
         return dict(new)
 
     await _rewrite(

@@ -177,6 +177,8 @@ class Ritual(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     next_due_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # team, leaders or anonymous as the admin chose (``rituals.visibility``); None: the kind's default
+    visibility: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Occurrence(Base):

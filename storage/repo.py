@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from rituals.kinds.appreciation import assign_colleagues, round_roster
+from rituals.kinds.appreciation import assign_colleagues, round_roster, round_seed
 from rituals.ports import (
     OccurrenceView,
     OwnAnswer,
@@ -279,9 +279,11 @@ class Repo(Store):
         options: dict[str, Any],
         next_due_at: datetime | None,
         now: datetime,
+        visibility: str | None = None,
     ) -> int:
         async with self.session() as s:
             ritual = Ritual(
+                visibility=visibility,
                 team_id=team_id,
                 kind=kind,
                 schedule=schedule,
@@ -395,7 +397,8 @@ class Repo(Store):
                 )
             )
         roster = round_roster(occ.content or {})
-        target = assign_colleagues([mid for mid, _name in roster], occurrence_id).get(me) if me is not None else None
+        seed = round_seed(occ.content or {}, occurrence_id)
+        target = assign_colleagues([mid for mid, _name in roster], seed).get(me) if me is not None else None
         return (str(target), dict(roster)[target]) if target is not None else None
 
     async def own_answers(self, actor: Actor, occurrence_ids: Sequence[int]) -> dict[int, OwnAnswer]:

@@ -36,6 +36,7 @@ def ritual_view(r: Ritual) -> RitualView:
         options=dict(r.options or {}),
         paused=r.paused,
         next_due_at=r.next_due_at,
+        visibility=r.visibility,
     )
 
 

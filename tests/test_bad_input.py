@@ -493,7 +493,7 @@ async def test_nul_characters_in_a_written_answer_on_postgresql(fresh_postgres_u
     characters only is no answer."""
     await asyncio.to_thread(upgrade, fresh_postgres_url)
     async with open_playground(fresh_postgres_url, Clock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))) as pg:
-        await pg.command("anna", "add reflection every monday at 09:00")
+        await pg.command("anna", "add reflection every monday at 09:00 team")
         await pg.command("anna", "run #1")
         (prompt,) = await pg.prompts()
         empty = await pg.answer("chris", prompt["occurrence_id"], {"answer": "\x00\x01 "})

@@ -98,7 +98,7 @@ def prompt_blocks(
                 "text": mrkdwn(
                     _(
                         "This round you are asked to appreciate *{name}*. "
-                        "You may choose another colleague in the form.",
+                        "You can appreciate another colleague in the form too.",
                         name=clip(assigned, 200),
                     )
                 ),

@@ -252,6 +252,9 @@ def command_text(activity: Activity, people: dict[str, str] | None = None) -> st
 
 
 PRIVATE_LINKS = ("review link", "export")  # answers that carry a signed link
+# Answers that hold what only leaders and admins read (``rituals.visibility``): a Teams reply
+# in a channel is read by everyone there, so these go to the asker's 1:1 chat, or nowhere.
+PRIVATE_ANSWERS = ("review",)
 
 
 def is_personal(activity: Activity) -> bool:
@@ -324,7 +327,11 @@ class RitmeTeamsBot(ActivityHandler):
             personal=personal,
         )  # with the calendars sent along
         reply = card_reply(notice_card(notice), notice.title)
-        if not personal and "://" in notice.text and await self.hooks.command_name(text) in PRIVATE_LINKS:
+        name = await self.hooks.command_name(text) if not personal else None
+        if name in PRIVATE_ANSWERS:
+            await self._answer_privately(turn_context, reply, notice, install)
+            return
+        if not personal and "://" in notice.text and name in PRIVATE_LINKS:
             # A signed link is for whoever asked: to their 1:1 chat, the channel only hears that.
             if await self._send_privately(turn_context, reply):
                 _ = translator(await self.hooks.language_of(install.channel))
@@ -332,6 +339,21 @@ class RitmeTeamsBot(ActivityHandler):
                 await turn_context.send_activity(card_reply(notice_card(sent), sent.title))
                 return
         await turn_context.send_activity(reply)
+
+    async def _answer_privately(
+        self, turn_context: TurnContext, reply: Activity, notice: Notice, install: Install
+    ) -> None:
+        """An answer for the asker only: to their 1:1 chat, and the channel hears just that; when
+        Teams opens no 1:1 chat, the channel hears how to ask there, never the answer."""
+        _ = translator(await self.hooks.language_of(install.channel))
+        if await self._send_privately(turn_context, reply):
+            said = Notice(title=notice.title, text=_("I sent it to you in our personal chat."))
+        else:
+            said = Notice(
+                title=notice.title,
+                text=_("This answer is for you only, and I could not reach you in a personal chat with Ritme."),
+            )
+        await turn_context.send_activity(card_reply(notice_card(said), said.title))
 
     async def _command_text(self, turn_context: TurnContext) -> str:
         """``command_text``, with the people a command names resolved (only for commands

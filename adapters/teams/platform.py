@@ -389,7 +389,7 @@ class TeamsPlatform:
             if colleague is None:
                 return prompt_card(prompt)
             lead = _(
-                "This round you are asked to appreciate **{name}**. You may choose another colleague below.",
+                "This round you are asked to appreciate **{name}**. You can appreciate another colleague below too.",
                 name=colleague[1],
             )
             return prompt_card(prompt, lead=lead, initial={"colleague": colleague[0]})

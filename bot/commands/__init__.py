@@ -13,6 +13,7 @@ from __future__ import annotations
 from bot.commands import (  # noqa: F401  imported to register their commands
     help,
     rituals,
+    visibility,
     reviews,
     team,
     appreciation,

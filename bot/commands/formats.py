@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rituals.i18n import Translator
+from rituals.kinds import KINDS
 from rituals.ports import TeamView
 from rituals.schedule import parse_schedule
 from rituals.types import Notice
+from rituals.visibility import NAMES, Visibility, default_visibility
 
 
 def error_notice(_: Translator, reason: str, example: str) -> Notice:
@@ -50,3 +52,16 @@ def team_names(teams: Sequence[tuple[TeamView, int]]) -> str:
 def your_teams(_: Translator, teams: Sequence[tuple[TeamView, int]]) -> str:
     """Where a person's rituals are, said in a one-to-one chat."""
     return _("Your teams: {teams}.", teams=team_names(teams)) if teams else _("You are not in a team with rituals yet.")
+
+
+def describe_visibility(kind: str, chosen: str | None, ritual_id: int, _: Translator) -> str:
+    """For an admin: who reads a ritual's answers, chosen or by default, and how to change it."""
+    level = Visibility(chosen) if chosen else default_visibility(KINDS[kind])
+    line = _(
+        "Who reads the answers: {level}. Change it with /ritme visibility #{id} team|leaders|anonymous.",
+        level=_(NAMES[level]),
+        id=ritual_id,
+    )
+    if chosen is None and level is Visibility.TEAM and kind == "reflection":
+        line += " " + _("Questions the library marks as sensitive are answered anonymously unless you choose team.")
+    return line

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.commands.formats import describe_schedule, format_duration, format_time
+from bot.commands.formats import describe_schedule, describe_visibility, format_duration, format_time
 from bot.commands.grammar import ADD, parse_id
 from bot.commands.registry import ArgParser, Args, Command, CommandError, command
 from rituals.i18n import N_, Translator
@@ -14,6 +14,7 @@ from rituals.kinds import KINDS
 from rituals.ports import RitualView, TeamView
 from rituals.schedule import Schedule, ScheduleError, parse_schedule
 from rituals.types import Notice
+from rituals.visibility import NAMES, Visibility, default_visibility, parse_visibility
 
 if TYPE_CHECKING:
     from bot.service import Ritme
@@ -60,9 +61,13 @@ def _add(args: Args) -> dict[str, Any]:
             word=kind_word[:40],
             kinds=", ".join(sorted(set(KIND_WORDS.values()))),
         )
+    head, _space, last = schedule.strip().rpartition(" ")
+    visibility = parse_visibility(last) if head else None  # a last word: who reads the answers
+    if visibility is not None:
+        schedule = head
     if not schedule.strip():
         raise CommandError(N_("When should it run? Add a schedule."), f"add {kind} every monday at 09:00")
-    return {"kind": kind, "schedule": schedule.strip()}
+    return {"kind": kind, "schedule": schedule.strip()} | ({"visibility": visibility} if visibility else {})
 
 
 def one_ritual(verb: str) -> ArgParser:
@@ -129,6 +134,9 @@ async def do_list(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, ro
         kind = KINDS[r.kind]
         when = describe_schedule(r.schedule, _)
         parts = [when]
+        if not kind.digest:
+            level = Visibility(r.visibility) if r.visibility else default_visibility(kind)
+            parts.append(_("who reads: {level}", level=_(NAMES[level])))
         if r.paused:
             parts.append(_("paused"))
         elif r.next_due_at:
@@ -160,6 +168,10 @@ async def do_list(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, ro
         (N_("add reflection every monday at 09:00"), N_("a weekly reflection question")),
         (N_("add checkout every weekday at 16:30"), N_("a check-out after the daily meeting")),
         (N_("add pulse every 2 weeks on friday at 15:00 open 2d"), N_("an anonymous team-climate pulse")),
+        (
+            N_("add reflection every monday at 09:00 anonymous"),
+            N_("a last word says who reads the answers: team, leaders or anonymous"),
+        ),
         (N_("add goal every month on the first tuesday at 09:00"), N_("a monthly look at the goal")),
         (
             N_("add values every month on day 1 at 09:00"),
@@ -179,6 +191,14 @@ async def do_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, rol
             kind=kind,
             kinds=", ".join(sorted(KINDS)),
         )
+    visibility = cmd.args.get("visibility")
+    if visibility is not None and KINDS[kind].fixed_visibility:
+        raise CommandError(
+            N_("Who reads the answers of a {kind} is fixed; leave out '{word}'."),
+            N_("add reflection every monday at 09:00 anonymous"),
+            kind=KINDS[kind].title(_),
+            word=_(NAMES[visibility]),
+        )
     tz = ZoneInfo(team.timezone)
     schedule = _schedule(ritme, cmd.args["schedule"], kind, tz)
     now = ritme.clock()
@@ -192,9 +212,11 @@ async def do_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, rol
         options={},
         next_due_at=next_due,
         now=now,
+        visibility=visibility.value if visibility else None,
     )
+    detail = {"ritual": ritual_id, "kind": kind, "schedule": schedule.spec}
     await ritme.repo.audit(
-        team.id, member_id, "ritual.add", {"ritual": ritual_id, "kind": kind, "schedule": schedule.spec}, now
+        team.id, member_id, "ritual.add", detail | ({"visibility": visibility.value} if visibility else {}), now
     )
     when = format_time(next_due, tz) if next_due else "-"
     said = {"kind": KINDS[kind].title(_), "schedule": schedule.describe(_), "when": when}
@@ -208,6 +230,8 @@ async def do_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, rol
             **said,
             open=format_duration(open_for, _),
         )
+    if not KINDS[kind].digest:
+        text += "\n" + describe_visibility(kind, visibility.value if visibility else None, ritual_id, _)
     return Notice(
         title=_("Ritual #{id} added", id=ritual_id),
         text=text,

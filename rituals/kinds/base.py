@@ -43,8 +43,11 @@ class PlanContext:
 
 class RitualKind(Protocol):
     key: str
+    # The default of who reads the answers (``rituals.visibility.default_visibility``), for a
+    # ritual whose admin chose no level: anonymous; else the team when shared; else leaders.
     anonymous: bool
     shared: bool  # answers are shown to the team (else: summaries only)
+    fixed_visibility: bool  # the level is the kind's own: ``visibility ID ...`` is refused
     default_open: timedelta
 
     def plan(self, ctx: PlanContext) -> dict[str, Any]:
@@ -91,6 +94,7 @@ class KindDefaults:
     remind_fraction = 0.25
     private = False
     digest = False
+    fixed_visibility = False
 
     def groups(self, content: dict[str, Any]) -> list[list[dict[str, Any]]]:
         return []

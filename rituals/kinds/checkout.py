@@ -1,4 +1,4 @@
-"""Check-out: after a meeting, a 1-5 score and what each member takes with them."""
+"""Check-out: after a meeting, a 1-5 score and what each member takes with them (anonymous by default)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from rituals.types import Input, InputKind
 
 class Checkout(KindDefaults):
     key = "checkout"
-    anonymous = False
-    shared = True
+    # Anonymous by default: a meeting's score is about the meeting its teamleider chaired, and
+    # a score the chair reads with a name on it gets inflated (README, "Who reads an answer").
+    anonymous = True
+    shared = False
     default_open = timedelta(hours=4)
 
     def plan(self, ctx: PlanContext) -> dict[str, Any]:

@@ -18,6 +18,7 @@ class Digest(KindDefaults):
     anonymous = False
     shared = False
     digest = True
+    fixed_visibility = True  # asks nothing
     default_open = timedelta(days=7)  # how far back the digest looks
 
     def plan(self, ctx: PlanContext) -> dict[str, Any]:

@@ -125,6 +125,7 @@ class Pairs(KindDefaults):
     anonymous = False
     shared = False
     private = True
+    fixed_visibility = True  # whether a pair met: the count of pairs that met is the round's result
     remind_fraction = 0.5  # the nudge goes out halfway
     default_open = timedelta(days=28)
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from adapters.playground.platform import PLATFORM, WORKSPACE
 from bot.server import ENGINE, REPO
 from storage.models import Base
 from tests.fakes.clock import Clock
@@ -13,7 +14,7 @@ from tests.fakes.playground import Playground, open_playground
 
 
 async def test_new_user_flow_add_run_answer_review(pg: Playground) -> None:
-    reply = await pg.command("anna", "/ritme add reflection every monday at 09:00")
+    reply = await pg.command("anna", "/ritme add reflection every monday at 09:00 team")
     assert reply["title"] == "Ritual #1 added"
     assert "every Monday at 09:00" in reply["text"]
     await pg.command("anna", "run #1")
@@ -56,7 +57,7 @@ async def test_bad_input_gets_a_reason_and_an_example_and_changes_nothing(
 
 
 async def test_roles_are_checked(pg: Playground) -> None:
-    refused = await pg.command("chris", "add reflection every monday at 09:00")
+    refused = await pg.command("chris", "add reflection every monday at 09:00 team")
     assert refused["title"] == "Not allowed" and "admin" in refused["text"]
     assert (await pg.command("anna", "list"))["fields"] == []
     await pg.command("anna", "add checkout every weekday at 16:30")
@@ -84,7 +85,7 @@ async def test_goal_ritual(pg: Playground) -> None:
 
 
 async def test_checkout_ritual(pg: Playground) -> None:
-    await pg.command("anna", "add checkout every weekday at 16:30 open 4h")
+    await pg.command("anna", "add checkout every weekday at 16:30 open 4h team")
     await pg.command("anna", "run #1")
     (prompt,) = await pg.prompts()
     occ = prompt["occurrence_id"]
@@ -128,23 +129,33 @@ async def test_appreciation_round(pg: Playground) -> None:
         "Chris",
         "Dewi",
     }
-    dewi = next(o["value"] for o in colleague["options"] if o["label"] == "Dewi")
+    occ = prompt["occurrence_id"]
     chris = next(o["value"] for o in colleague["options"] if o["label"] == "Chris")
-    himself = await pg.answer("chris", prompt["occurrence_id"], {"colleague": chris, "appreciation": "I am great"})
+    himself = await pg.answer("chris", occ, {"colleague": chris, "appreciation": "I am great"})
     assert not himself["ok"] and himself["message"] == "Choose a colleague other than yourself."
-    assert (
-        await pg.answer(
-            "chris", prompt["occurrence_id"], {"colleague": dewi, "appreciation": "Your calm in the morning"}
-        )
-    )["ok"]
+    assigned = await pg.app[REPO].assigned_colleague(
+        platform=PLATFORM, workspace_id=WORKSPACE, user_id="chris", occurrence_id=occ
+    )
+    assert assigned is not None
+    other = next(o for o in colleague["options"] if o["value"] not in (chris, assigned[0]))
+    instead = await pg.answer("chris", occ, {"colleague": other["value"], "appreciation": "Your questions"})
+    assert not instead["ok"] and instead["message"].startswith(f"This round you appreciate {assigned[1]};")
+    both = {
+        "colleague": assigned[0],
+        "appreciation": "Your calm in the morning",
+        "also_colleague": other["value"],
+        "also_appreciation": "Your questions",
+    }
+    assert (await pg.answer("chris", occ, both))["ok"]  # the other colleague as an extra
     review = await pg.command("bram", "review")
     assert "Your calm" in review["text"]  # a leader reads named answers as they come in
     assert not await pg.notices()  # the team, when the round closes
     assert (await pg.command("bram", "appreciation close"))["title"] == "Appreciation round closed"
     await pg.deliver()
     (results,) = await pg.notices()
-    assert results["text"] == "*Dewi*\n\u2022 \u201cYour calm in the morning\u201d \u2014 Chris"
-    assert results["footer"] == "Appreciations: 1, for colleagues: 1"
+    expected = sorted([(assigned[1], "Your calm in the morning"), (other["label"], "Your questions")])
+    assert results["text"] == "\n\n".join(f"*{who}*\n\u2022 \u201c{what}\u201d \u2014 Chris" for who, what in expected)
+    assert results["footer"] == ""  # no count that tells how many received nothing
 
 
 async def test_values_ritual(pg: Playground) -> None:
@@ -165,7 +176,7 @@ async def test_values_ritual(pg: Playground) -> None:
 
 async def test_everything_survives_a_restart(sqlite_url: str, clock: Clock) -> None:
     async with open_playground(sqlite_url, clock) as first:
-        await first.command("anna", "add reflection every monday at 09:00")
+        await first.command("anna", "add reflection every monday at 09:00 team")
         await first.command("anna", "run #1")
         (prompt,) = await first.prompts()
         await first.answer("chris", prompt["occurrence_id"], {"answer": "Still here"})
@@ -175,7 +186,7 @@ async def test_everything_survives_a_restart(sqlite_url: str, clock: Clock) -> N
 
 
 async def test_forget_me_erases_the_member(pg: Playground) -> None:
-    await pg.command("anna", "add reflection every monday at 09:00")
+    await pg.command("anna", "add reflection every monday at 09:00 team")
     await pg.command("anna", "run #1")
     (prompt,) = await pg.prompts()
     await pg.answer("chris", prompt["occurrence_id"], {"answer": "Something personal"})
@@ -268,7 +279,7 @@ async def test_moving_west_does_not_ask_the_same_day_twice(sqlite_url: str) -> N
 
     clock = Clock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))  # Monday 08:00 in Amsterdam
     async with open_playground(sqlite_url, clock) as pg:
-        await pg.command("anna", "add reflection every monday at 09:00")
+        await pg.command("anna", "add reflection every monday at 09:00 team")
         clock.advance(hours=1, minutes=1)
         assert await pg.app[ENGINE].fire_due(clock()) == 1
         clock.advance(hours=1)

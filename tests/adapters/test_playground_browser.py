@@ -11,7 +11,7 @@ async def test_playground_page_runs_a_ritual(sqlite_url: str, browser_page, brow
     page = browser_page
     async with playground_as(sqlite_url, page, "anna"):
         composer = page.get_by_test_id("composer")
-        await composer.fill("/ritme add checkout every weekday at 16:30")
+        await composer.fill("/ritme add checkout every weekday at 16:30 team")
         await page.get_by_test_id("send").click()
         await page.get_by_text("Ritual #1 added").wait_for()
         await composer.fill("/ritme run #1")

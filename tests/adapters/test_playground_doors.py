@@ -19,7 +19,7 @@ from bot.server import create_app
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground
 
-ADD = {"user": "anna", "text": "add reflection every monday at 09:00"}
+ADD = {"user": "anna", "text": "add reflection every monday at 09:00 team"}
 
 
 def own_origin(pg: Playground) -> str:
@@ -55,7 +55,7 @@ async def test_a_post_from_another_origin_is_refused_and_changes_nothing(pg: Pla
 
 
 async def test_an_answer_from_another_site_is_refused(pg: Playground) -> None:
-    await pg.command("anna", "add reflection every monday at 09:00")
+    await pg.command("anna", "add reflection every monday at 09:00 team")
     await pg.command("anna", "run #1")
     (prompt,) = await pg.prompts()
     body = {"user": "chris", "occurrence_id": prompt["occurrence_id"], "values": {"answer": "forged"}}
@@ -103,7 +103,7 @@ async def test_the_own_page_and_clients_without_a_page_are_served(pg: Playground
 async def test_a_foreign_host_gets_403_on_pages_the_feed_and_posts(pg: Playground, host: str) -> None:
     """A page of another site whose name points at 127.0.0.1 (DNS rebinding) sends its own
     name: it reads neither the page nor the feed, and posts nothing."""
-    await pg.command("anna", "add reflection every monday at 09:00")
+    await pg.command("anna", "add reflection every monday at 09:00 team")
     name = host.format(port=pg.client.port)
     for path in ("/", "/playground/api/state?user=anna", "/static/playground/app.js"):
         response = await pg.client.get(path, headers={"Host": name})

@@ -68,7 +68,7 @@ async def test_backup_under_load_restores_every_acknowledged_answer(tmp_path: Pa
                     assert r.status == 200, await r.text()
 
             for n in range(1, RITUALS + 1):
-                await command("add reflection every monday at 09:00 open 2d")
+                await command("add reflection every monday at 09:00 open 2d team")
                 await command(f"run #{n}")
             occurrences: set[int] = set()
 

@@ -29,8 +29,8 @@ async def team(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator
 
 async def fill(real: Real) -> None:
     """#1 reflection (named), #2 check-out with one open round, #3 pulse with 2 then 3 answers."""
-    await real.command("anna", "add reflection every monday at 09:00")
-    await real.command("anna", "add checkout every weekday at 16:30")
+    await real.command("anna", "add reflection every monday at 09:00 team")
+    await real.command("anna", "add checkout every weekday at 16:30 team")
     await real.command("anna", "add pulse every 2 weeks on friday at 15:00")
     occ = await real.run(1)
     await real.answer("chris", occ, {"answer": '=HYPERLINK("http://x")'})

@@ -63,7 +63,7 @@ async def test_a_whole_round_logs_json_without_answers_or_names(tmp_path: Path) 
 
             assert await poll(up, within=60, every=0.1), server.tail()
             assert server.proc.poll() is None, server.tail()
-            await command("anna", "add reflection every monday at 09:00")
+            await command("anna", "add reflection every monday at 09:00 team")
             await command("anna", "run #1")
             assert await poll(lambda: messages("prompt"), within=30), server.tail()
             occurrence = (await messages("prompt"))[0]["occurrence_id"]

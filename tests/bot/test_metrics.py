@@ -85,7 +85,7 @@ async def test_a_round_in_the_playground_is_counted_without_personal_data(tmp_pa
         assert value(before, "ritme_answers_total", outcome="stored") == 0
         assert value(before, "ritme_sends_total", platform="playground", outcome="429") == 0
 
-        await pg.command("anna", "add reflection every monday at 09:00")
+        await pg.command("anna", "add reflection every monday at 09:00 team")
         await pg.command("anna", "run #1")
         clock.advance(seconds=90)
         _, waiting = await scrape(pg.client)
@@ -127,7 +127,7 @@ async def test_sends_by_outcome_through_the_fake_slack(tmp_path: Path) -> None:
     """429 (Slack asked to wait), retried (a transient error), failed (the channel is gone) and
     sent, each counted under the slack platform."""
     async with harness(tmp_path, SLACK_BOT_TOKEN="xoxb-test", RITME_METRICS="true") as slack:
-        await slack.command("add reflection every monday at 09:00", user=ADMIN)
+        await slack.command("add reflection every monday at 09:00 team", user=ADMIN)
         # slack_sdk retries one 429 itself; the second reaches the outbox, which tries again.
         slack.fake.fail("chat.postMessage", "ratelimited", times=2, status=429, retry_after=0)
         await slack.command("run #1", user=ADMIN)
@@ -137,7 +137,7 @@ async def test_sends_by_outcome_through_the_fake_slack(tmp_path: Path) -> None:
         assert value(samples, "ritme_sends_total", platform="slack", outcome="sent") == 1
 
         slack.fake.fail("chat.postMessage", "internal_error", times=1)
-        await slack.command("add checkout every friday at 15:00", user=ADMIN)
+        await slack.command("add checkout every friday at 15:00 team", user=ADMIN)
         await slack.command("run #2", user=ADMIN)
         await slack.dispatch()
         slack.clock.advance(minutes=5)  # past the backoff

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.server import REPO
 from rituals.answers import WHO_READS
 from rituals.i18n import translator
+from rituals.visibility import Visibility, who_reads
 from storage.models import Occurrence, OutboxMessage
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground, open_playground
@@ -35,7 +36,7 @@ def private_prompts(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def test_run_on_an_open_round_says_so_and_opens_no_second(team: Playground, clock: Clock) -> None:
-    await team.command("anna", "add reflection every monday at 09:00")
+    await team.command("anna", "add reflection every monday at 09:00 team")
     assert (await team.command("anna", "run #1"))["title"] == "Ritual #1 sent"
     clock.advance(minutes=5)
     again = await team.command("bram", "run #1")
@@ -52,7 +53,7 @@ async def test_run_on_an_open_round_says_so_and_opens_no_second(team: Playground
 
 
 async def test_remind_sends_the_private_reminder_to_who_has_not_answered(team: Playground) -> None:
-    await team.command("anna", "add checkout every monday at 09:00")
+    await team.command("anna", "add checkout every monday at 09:00 team")
     nothing = await team.command("bram", "remind #1")
     assert nothing["title"] == "Nothing to remind" and "has no open round" in nothing["text"]
     await team.command("anna", "run #1")
@@ -78,7 +79,7 @@ async def test_remind_sends_the_private_reminder_to_who_has_not_answered(team: P
 
 
 async def test_everyone_answered_is_nobody_to_remind(team: Playground) -> None:
-    await team.command("anna", "add checkout every monday at 09:00")
+    await team.command("anna", "add checkout every monday at 09:00 team")
     await team.command("anna", "run #1")
     (prompt,) = await team.prompts()
     for user in ("anna", "bram", "chris", "dewi"):
@@ -94,7 +95,7 @@ async def test_everyone_answered_is_nobody_to_remind(team: Playground) -> None:
 
 async def test_dutch_words_and_answers(db_url: str, clock: Clock) -> None:
     async with open_playground(db_url, clock, language="nl") as team:
-        await team.command("anna", "toevoegen reflectie elke maandag om 09:00")
+        await team.command("anna", "toevoegen reflectie elke maandag om 09:00 team")
         await team.command("anna", "start #1")
         again = await team.command("anna", "start #1")
         assert again["title"] == "Ritueel #1 staat nog open"
@@ -109,16 +110,18 @@ async def test_dutch_words_and_answers(db_url: str, clock: Clock) -> None:
 async def test_who_reads_open_answers_is_said_in_the_same_words_in_all_four_places(
     sqlite_url: str, clock: Clock, language: str
 ) -> None:
-    """The card, the chat's review, the review page and /privacy say one rule, in one msgid."""
-    rule = translator(language)(WHO_READS)
+    """The chat's review, the review page and /privacy say one rule, in one msgid; each card
+    says its own round's part of it (``who_reads``: its level, named or anonymous)."""
+    _ = translator(language)
+    rule = _(WHO_READS)
     async with open_playground(sqlite_url, clock, language=language) as team:
-        await team.command("anna", "add reflection every monday at 09:00")
+        await team.command("anna", "add reflection every monday at 09:00 team")
         await team.command("anna", "add pulse every friday at 15:00")
         await team.command("anna", "run #1")
         await team.command("anna", "run #2")
         named, anonymous = await team.prompts()
-        assert named["context"] == rule
-        assert anonymous["context"].endswith(" " + rule) and anonymous["context"] != rule
+        assert named["context"] == who_reads(Visibility.TEAM, 3, _)
+        assert anonymous["context"] == who_reads(Visibility.ANONYMOUS, 3, _)
         assert (await team.command("bram", "review"))["footer"] == rule
         link = (await team.command("bram", "review link"))["text"]
         page = await (await team.client.get(link[link.index("/review/") :].split()[0])).text()
@@ -137,7 +140,7 @@ def own_of(state: dict[str, Any], occurrence: int) -> list[Any]:
 
 
 async def test_the_playground_card_remembers_an_answer_while_the_round_is_open(team: Playground) -> None:
-    await team.command("anna", "add checkout every monday at 09:00")
+    await team.command("anna", "add checkout every monday at 09:00 team")
     await team.command("anna", "add pulse every friday at 15:00")
     await team.command("anna", "run #1")
     await team.command("anna", "run #2")

@@ -48,7 +48,14 @@ async def setup_team(repo: Repo, clock: Clock, *, members: int = 3) -> int:
     return team.id
 
 
-async def add_weekly(repo: Repo, team_id: int, clock: Clock, kind: str = "reflection", open_hours: int = 48) -> int:
+async def add_weekly(
+    repo: Repo,
+    team_id: int,
+    clock: Clock,
+    kind: str = "reflection",
+    open_hours: int = 48,
+    visibility: str | None = None,
+) -> int:
     engine_next = Engine.next_due("every monday at 09:00", "Europe/Amsterdam", clock())
     return await repo.add_ritual(
         team_id=team_id,
@@ -58,6 +65,7 @@ async def add_weekly(repo: Repo, team_id: int, clock: Clock, kind: str = "reflec
         options={},
         next_due_at=engine_next,
         now=clock(),
+        visibility=visibility,
     )
 
 
@@ -132,7 +140,7 @@ async def test_a_round_caught_up_late_still_leaves_time_to_answer(repo: Repo) ->
     clock = Clock(datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
     engine = make_engine(repo, clock, RecordingPlatform())
     team = await setup_team(repo, clock)
-    await add_weekly(repo, team, clock, kind="checkout", open_hours=4)
+    await add_weekly(repo, team, clock, kind="checkout", open_hours=4, visibility="team")
     clock.set(datetime(2026, 11, 16, 12, 45, tzinfo=AMS))  # back up 15 minutes before Monday's round closes
     assert await engine.tick() == 1
     async with repo.session() as s:
@@ -144,7 +152,7 @@ async def test_catch_up_gives_up_when_the_window_has_passed(repo: Repo) -> None:
     clock = Clock(datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
     engine = make_engine(repo, clock, RecordingPlatform())
     team = await setup_team(repo, clock)
-    ritual = await add_weekly(repo, team, clock, kind="checkout", open_hours=4)
+    ritual = await add_weekly(repo, team, clock, kind="checkout", open_hours=4, visibility="team")
     clock.set(datetime(2026, 11, 18, 12, 0, tzinfo=AMS))  # Wednesday: Monday's window is over
     assert await engine.tick() == 0
     assert await count(repo, Occurrence) == 0
@@ -225,7 +233,7 @@ async def test_answers_are_validated_stored_once_and_closed_rounds_refuse(repo: 
     platform = RecordingPlatform()
     engine = make_engine(repo, clock, platform)
     team = await setup_team(repo, clock)
-    ritual = await add_weekly(repo, team, clock, kind="checkout")
+    ritual = await add_weekly(repo, team, clock, kind="checkout", visibility="team")
     occ = await engine.run_now(ritual)
     assert occ is not None
     member = await repo.find_member(platform="test", workspace_id="w", user_id="u0")
@@ -247,7 +255,7 @@ async def one_open_reflection(repo: Repo) -> tuple[Engine, int]:
     clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
     engine = make_engine(repo, clock, RecordingPlatform())
     team = await setup_team(repo, clock, members=1)
-    occ = await engine.run_now(await add_weekly(repo, team, clock))
+    occ = await engine.run_now(await add_weekly(repo, team, clock, visibility="team"))
     assert occ is not None
     return engine, occ
 
@@ -321,7 +329,7 @@ async def test_answers_arriving_together_are_stored_together_each_with_its_own_o
     platform = RecordingPlatform()
     engine = make_engine(repo, clock, platform)
     team = await setup_team(repo, clock, members=2)
-    checkout = await engine.run_now(await add_weekly(repo, team, clock, kind="checkout"))
+    checkout = await engine.run_now(await add_weekly(repo, team, clock, kind="checkout", visibility="team"))
     pulse = await engine.run_now(await add_weekly(repo, team, clock, kind="pulse"))
     assert checkout is not None and pulse is not None
     await engine.dispatch()
@@ -394,7 +402,7 @@ async def test_close_posts_results_with_hand_computed_figures(repo: Repo) -> Non
     platform = RecordingPlatform()
     engine = make_engine(repo, clock, platform)
     team = await setup_team(repo, clock, members=4)
-    ritual = await add_weekly(repo, team, clock, kind="checkout")
+    ritual = await add_weekly(repo, team, clock, kind="checkout", visibility="team")
     occ = await engine.run_now(ritual)
     assert occ is not None and await engine.dispatch() == 1
     for n, score in enumerate((2, 4, 5)):
@@ -489,7 +497,7 @@ async def test_a_burst_of_answers_is_stored_in_batches_with_the_last_answer_of_e
     clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
     engine = make_engine(repo, clock, RecordingPlatform())
     team = await setup_team(repo, clock, members=1)
-    checkout = await engine.run_now(await add_weekly(repo, team, clock, kind="checkout"))
+    checkout = await engine.run_now(await add_weekly(repo, team, clock, kind="checkout", visibility="team"))
     assert checkout is not None
     channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
     sending = []
@@ -516,7 +524,7 @@ async def test_answers_to_a_closed_store_are_refused_not_lost_and_draining_waits
     clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
     engine = make_engine(repo, clock, RecordingPlatform())
     team = await setup_team(repo, clock, members=2)
-    checkout = await engine.run_now(await add_weekly(repo, team, clock, kind="checkout"))
+    checkout = await engine.run_now(await add_weekly(repo, team, clock, kind="checkout", visibility="team"))
     assert checkout is not None
     stored = asyncio.ensure_future(
         engine.submit(occurrence_id=checkout, actor=user(0), values={"score": 4, "takeaway": "in"})

@@ -24,7 +24,7 @@ def reminders(state: dict) -> list[dict]:
 
 
 async def test_open_remind_close_results_action_follow_up(pg: Playground, clock: Clock) -> None:
-    await pg.command("anna", "add checkout every monday at 09:00 open 2d")
+    await pg.command("anna", "add checkout every monday at 09:00 open 2d team")
     await pg.command("dewi", "reminders off")
     clock.set(datetime(2026, 11, 23, 9, 0, 1, tzinfo=AMS))
     await tick(pg)
@@ -134,7 +134,7 @@ async def test_a_reminder_due_on_a_weekend_comes_on_friday(pg: Playground, clock
 
 
 async def test_weekly_digest_posts_the_figures_of_the_week(pg: Playground, clock: Clock) -> None:
-    await pg.command("anna", "add checkout every monday at 09:00 open 4h")
+    await pg.command("anna", "add checkout every monday at 09:00 open 4h team")
     added = await pg.command("anna", "add digest every friday at 15:00")
     assert added["title"] == "Ritual #2 added"
     clock.set(datetime(2026, 11, 23, 9, 0, 1, tzinfo=AMS))

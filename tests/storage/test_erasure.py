@@ -238,3 +238,42 @@ async def test_postgresql_statistics_keep_no_sample_of_the_erased(fresh_postgres
         assert await sampled() == []
     finally:
         await repo.dispose()
+
+
+async def test_an_appreciation_of_her_as_an_extra_colleague_names_her_no_more(repo: Repo) -> None:
+    """The colleague an appreciation was for, and the one added as an extra: each becomes the
+    marker where it was her, and stays where it was someone else."""
+    team, ids = await team_in(repo, "w", {USER_ID: NAME, "bob": "Bob", "carol": "Carol"})
+    her, bob, carol = ids[USER_ID], ids["bob"], ids["carol"]
+    ritual = await repo.add_ritual(
+        team_id=team, kind="appreciation", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
+    async with repo.transaction() as tx:
+        occ = await tx.add_occurrence(
+            ritual_id=ritual,
+            planned_at=NOW,
+            status="closed",
+            reason=None,
+            content={"roster": [[her, NAME], [bob, "Bob"], [carol, "Carol"]]},
+            opened_at=NOW,
+            closes_at=NOW,
+            claimed_by="x",
+        )
+        assert occ is not None
+        for giver, values in (
+            (bob, {"colleague": str(carol), "appreciation": "a", "also_colleague": str(her), "also_appreciation": "b"}),
+            (carol, {"colleague": str(her), "appreciation": "c", "also_colleague": str(bob), "also_appreciation": "d"}),
+        ):
+            await tx.save_reply(
+                occurrence_id=occ,
+                team_id=team,
+                member_id=giver,
+                anonymous=False,
+                today=NOW.date(),
+                now=NOW,
+                values=values,
+            )
+    assert await repo.forget_member(her) == 0
+    async with repo.session() as s:
+        kept = sorted((await s.scalars(select(Reply.values))).all(), key=lambda v: v["appreciation"])
+    assert [(v["colleague"], v["also_colleague"]) for v in kept] == [(str(carol), MARK), (MARK, str(bob))]

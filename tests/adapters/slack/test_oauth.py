@@ -97,7 +97,7 @@ async def test_install_stores_an_encrypted_token_that_commands_then_use(slack_oa
     )
 
     # The installer is admin of the workspace's teams; the command runs with the new token.
-    added = await slack.command("add reflection every monday at 09:00", user=INSTALLER, team_id=SCHOOL)
+    added = await slack.command("add reflection every monday at 09:00 team", user=INSTALLER, team_id=SCHOOL)
     assert "added" in texts(added["blocks"]), added
     lookups = [c for c in slack.fake.called("users.info") if c.body["user"] == INSTALLER]
     assert lookups and all(c.token == token for c in lookups)
@@ -127,7 +127,7 @@ async def test_the_state_must_come_back_once_with_its_browser(slack_oauth: Harne
 
 
 async def test_a_workspace_that_never_installed_is_refused(slack_oauth: Harness) -> None:
-    answer = await slack_oauth.command("add reflection every monday at 09:00", user="USOMEONE", team_id="TNEVER")
+    answer = await slack_oauth.command("add reflection every monday at 09:00 team", user="USOMEONE", team_id="TNEVER")
     assert "no longer available" in answer["text"]  # bolt's own answer when it finds no installation
     assert await slack_oauth.count(Ritual) == 0
 
@@ -135,7 +135,7 @@ async def test_a_workspace_that_never_installed_is_refused(slack_oauth: Harness)
 async def test_uninstall_disables_the_workspace_and_nothing_more_is_sent(slack_oauth: Harness) -> None:
     slack = slack_oauth
     assert (await install(slack)).status == 200
-    await slack.command("add reflection every monday at 09:00", user=INSTALLER, team_id=SCHOOL)
+    await slack.command("add reflection every monday at 09:00 team", user=INSTALLER, team_id=SCHOOL)
     await slack.command("run #1", user=INSTALLER, team_id=SCHOOL)  # queued, not yet delivered
 
     assert (await slack.event({"type": "app_uninstalled"}, "EvU1", team=SCHOOL)).status == 200
@@ -176,7 +176,7 @@ async def test_an_answer_form_counts_only_from_a_workspace_where_ritme_is_instal
     over HTTP and over Socket Mode alike (the same ``Guards``)."""
     slack = slack_oauth_both
     assert (await install(slack)).status == 200
-    await slack.command("add reflection every monday at 09:00", user=INSTALLER, team_id=SCHOOL)
+    await slack.command("add reflection every monday at 09:00 team", user=INSTALLER, team_id=SCHOOL)
     await slack.command("run #1", user=INSTALLER, team_id=SCHOOL)
     async with slack.app[REPO].session() as s:
         occurrence_id = await s.scalar(select(Occurrence.id))

@@ -31,7 +31,7 @@ async def test_concurrent_senders_queue_up() -> None:
 
 
 async def test_messages_to_one_channel_go_out_a_second_apart(slack: Harness) -> None:
-    await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    await slack.command("add reflection every monday at 09:00 team", user=ADMIN)
     await slack.command("run #1", user=ADMIN)
     await slack.dispatch()
     await slack.command("close #1", user=ADMIN)  # the prompt's update and the results, right after

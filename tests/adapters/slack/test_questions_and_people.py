@@ -36,7 +36,7 @@ def typed(text: str | None) -> dict[str, Any]:
 
 async def reflection_with_an_action(slack: Harness) -> tuple[int, dict[str, Any]]:
     """A reflection whose team agreed an action last time: its round asks how it went."""
-    await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    await slack.command("add reflection every monday at 09:00 team", user=ADMIN)
     await slack.command("action add #1 We read aloud every morning", user=ADMIN)
     await slack.command("run #1", user=ADMIN)
     await slack.dispatch()

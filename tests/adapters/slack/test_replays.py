@@ -49,7 +49,7 @@ async def send_as_is(slack: Harness, body: str, headers: dict[str, str]) -> tupl
 
 
 async def test_a_replayed_slash_command_is_refused_and_runs_once(slack: Harness) -> None:
-    body = command_form(slack, "add reflection every monday at 09:00")
+    body = command_form(slack, "add reflection every monday at 09:00 team")
     headers = sign(body)
     assert (await send_as_is(slack, body, headers))[0] == 200
     assert len(slack.fake.called("response_url")) == 1
@@ -62,7 +62,7 @@ async def test_a_replayed_slash_command_is_refused_and_runs_once(slack: Harness)
 
 
 async def test_copies_arriving_together_run_once(slack: Harness) -> None:
-    body = command_form(slack, "add checkout every weekday at 16:30")
+    body = command_form(slack, "add checkout every weekday at 16:30 team")
     headers = sign(body)
     statuses = sorted(s for s, _h in await asyncio.gather(*(send_as_is(slack, body, headers) for _ in range(3))))
     assert statuses == [200, 401, 401]

@@ -47,7 +47,8 @@ def confirmation(answer: dict[str, Any]) -> str:
 
 async def add_and_run(slack: Harness, kind: str) -> tuple[int, dict[str, Any]]:
     """An admin adds a ritual and runs it; returns (occurrence id, the posted message)."""
-    added = await slack.command(f"add {kind} every monday at 09:00", user=ADMIN)
+    level = "" if kind == "pulse" else " team"  # named, but the pulse (a reflection may ask a sensitive question)
+    added = await slack.command(f"add {kind} every monday at 09:00{level}", user=ADMIN)
     assert "added" in texts(added["blocks"]), added
     ritual_id = int(texts(added["blocks"]).split("#")[1].split()[0])
     sent = await slack.command(f"run #{ritual_id}", user=ADMIN)
@@ -109,7 +110,7 @@ async def test_unsigned_bad_and_stale_requests_get_401_and_change_nothing(slack:
             "channel_id": CHANNEL,
             "user_id": ADMIN,
             "command": "/ritme",
-            "text": "add reflection every monday at 09:00",
+            "text": "add reflection every monday at 09:00 team",
             "response_url": slack.fake.response_url(),
         }
     )
@@ -137,7 +138,7 @@ async def test_a_command_that_does_not_parse_changes_nothing(slack: Harness) -> 
 
 
 async def test_non_admin_cannot_add(slack: Harness) -> None:
-    answer = await slack.command("add reflection every monday at 09:00", user=MEMBER)
+    answer = await slack.command("add reflection every monday at 09:00 team", user=MEMBER)
     assert answer["response_type"] == "ephemeral"
     assert "Only an admin" in texts(answer["blocks"])
     assert await slack.count(Ritual) == 0
@@ -146,7 +147,7 @@ async def test_non_admin_cannot_add(slack: Harness) -> None:
 
 
 async def test_admin_adds_and_runs_a_reflection(slack: Harness) -> None:
-    answer = await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    answer = await slack.command("add reflection every monday at 09:00 team", user=ADMIN)
     blocks = answer["blocks"]
     assert blocks[0]["type"] == "header" and "#1" in blocks[0]["text"]["text"]
     assert blocks[-1]["type"] == "context"  # the footer: how to send it now
@@ -313,7 +314,7 @@ async def test_thread_reply_is_an_answer_once(slack: Harness) -> None:
 
 
 async def test_rate_limit_is_retried(slack: Harness) -> None:
-    await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    await slack.command("add reflection every monday at 09:00 team", user=ADMIN)
     slack.fake.fail("chat.postMessage", "ratelimited", times=2, status=429, retry_after=0)
     await slack.command("run #1", user=ADMIN)
     await slack.dispatch()  # the client retries once itself, then the outbox takes over
@@ -324,7 +325,7 @@ async def test_rate_limit_is_retried(slack: Harness) -> None:
 
 
 async def test_channel_not_found_pauses_the_ritual(slack: Harness) -> None:
-    await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    await slack.command("add reflection every monday at 09:00 team", user=ADMIN)
     slack.fake.fail("chat.postMessage", "channel_not_found", times=5)
     await slack.command("run #1", user=ADMIN)
     await slack.dispatch()
@@ -348,7 +349,7 @@ async def test_close_updates_the_prompt_without_buttons(slack: Harness) -> None:
 
 
 async def test_app_uninstalled_pauses_the_workspace_and_nothing_more_is_sent(slack: Harness) -> None:
-    await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    await slack.command("add reflection every monday at 09:00 team", user=ADMIN)
     await slack.command("run #1", user=ADMIN)  # queued, not yet delivered
     await slack.event({"type": "app_uninstalled"}, "EvU")
     async with slack.app[REPO].session() as s:
@@ -377,7 +378,7 @@ async def test_app_uninstalled_pauses_the_workspace_and_nothing_more_is_sent(sla
 
 
 async def test_app_home_shows_the_members_teams(slack: Harness) -> None:
-    await slack.command("add reflection every monday at 09:00", user=ADMIN)
+    await slack.command("add reflection every monday at 09:00 team", user=ADMIN)
     await slack.event({"type": "app_home_opened", "user": ADMIN, "channel": "D1", "tab": "home"}, "EvH1")
     published = slack.fake.called("views.publish")[-1].body
     assert published["user_id"] == ADMIN and published["view"]["type"] == "home"
@@ -422,7 +423,7 @@ async def test_a_command_whose_words_contain_payload_is_still_a_command(slack: H
 async def test_a_direct_message_is_no_team(slack: Harness) -> None:
     """``/ritme`` in a direct message: what concerns the person runs, the rest points to a
     team's channel, and no team is made of the conversation."""
-    await slack.command("add reflection every monday at 09:00", user=ADMIN)  # the team of CHANNEL
+    await slack.command("add reflection every monday at 09:00 team", user=ADMIN)  # the team of CHANNEL
     dm = {"channel_id": "DADMIN", "channel_name": "directmessage"}
     refused = texts((await slack.command("add pulse every monday at 09:00", user=ADMIN, **dm))["blocks"])
     assert "Use this in your team's channel" in refused and "Your teams: team-a." in refused

@@ -49,7 +49,7 @@ async def test_a_slash_command_over_socket_mode_is_acked_and_answered(slack_sock
     assert opened and opened[0].token == APP_TOKEN
 
     envelope = await slack.fake.push(
-        "slash_commands", command("add reflection every monday at 09:00", ADMIN, slack.fake.response_url("s1"))
+        "slash_commands", command("add reflection every monday at 09:00 team", ADMIN, slack.fake.response_url("s1"))
     )
     async with asyncio.timeout(10):
         ack = await slack.fake.wait_ack(envelope)
@@ -94,7 +94,7 @@ async def test_http_still_needs_a_signature_in_socket_mode(slack_socket: Harness
             "channel_id": CHANNEL,
             "user_id": ADMIN,
             "command": "/ritme",
-            "text": "add reflection every monday at 09:00",
+            "text": "add reflection every monday at 09:00 team",
             "response_url": slack_socket.fake.response_url(),
         }
     )
@@ -115,7 +115,7 @@ async def test_without_a_signing_secret_no_http_request_verifies(tmp_path: Any) 
                 "channel_id": CHANNEL,
                 "user_id": ADMIN,
                 "command": "/ritme",
-                "text": "add reflection every monday at 09:00",
+                "text": "add reflection every monday at 09:00 team",
                 "response_url": slack.fake.response_url(),
             }
         )

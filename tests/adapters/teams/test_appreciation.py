@@ -115,14 +115,17 @@ async def test_an_appreciation_round_through_1on1_chats(teams: Teams) -> None:
     assert all(giver != colleague for giver, colleague in assigned.items())
     assert sorted(assigned.values()) == sorted(opened)
 
-    # Three answer from their card; Chris picks another colleague than the one assigned.
+    # Three answer from their card; Chris appreciates another colleague too, as an extra.
     words = {"anna": "always calm", "bram": "great questions", "chris": "brings cake"}
     option = {account_id: mid for mid, account_id in members.items()}
     for who, text in words.items():
         me = PEOPLE[who]["id"]
         card = content(cards[me][0])
-        colleague = assigned[me] if who != "chris" else next(a for a in opened if a not in (me, assigned[me]))
+        colleague = assigned[me]
         value = {**card["actions"][0]["data"], "q.colleague": option[colleague], "q.appreciation": text}
+        if who == "chris":
+            extra = next(a for a in opened if a not in (me, assigned[me]))
+            value |= {"q.also_colleague": option[extra], "q.also_appreciation": "zq-an extra one"}
         answer = teams.activity(
             "message",
             who,
@@ -172,7 +175,8 @@ async def test_an_appreciation_round_through_1on1_chats(teams: Teams) -> None:
     results = card_text(content(posted[0]))
     for text in words.values():
         assert text in results
-    assert names[chris_pick] in results and "Appreciations: 3" in results
+    assert names[chris_pick] in results and "zq-an extra one" in results
+    assert "Appreciations" not in results and "colleagues" not in results  # no count of who received
     updated = {s.conversation_id for s in after if s.method == "PUT"}
     assert updated == {GENERAL, *opened.values()}
     assert all("actions" not in content(s) for s in after if s.method == "PUT")

@@ -15,7 +15,7 @@ from bot.server import REPO
 from storage.models import Base
 from tests.adapters.teams.conftest import BOT_ID, PEOPLE, Teams
 
-ADD = "add checkout every monday at 09:00"
+ADD = "add checkout every monday at 09:00 team"
 
 
 def without(key: str) -> Callable[[dict[str, Any]], None]:

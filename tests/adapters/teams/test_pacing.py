@@ -166,7 +166,7 @@ async def test_a_long_retry_after_goes_back_to_the_outbox_and_is_sent_after_it(t
     assert err.value.retryable and err.value.retry_after == 60 and pace.waits == []
 
     # Through the engine: the outbox keeps the message and sends it once Retry-After passed.
-    await teams.say("anna", "add reflection every monday at 09:00")
+    await teams.say("anna", "add reflection every monday at 09:00 team")
     await teams.say("anna", "run #1")
     teams.fake.fail_next(429, retry_after="60")
     before = posts(teams)

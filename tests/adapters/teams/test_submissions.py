@@ -80,7 +80,7 @@ async def test_in_a_channel_a_refusal_goes_1on1_or_else_into_the_channel(teams: 
     """A named ritual: a refusal is told privately when Teams opens a 1:1 chat, else in the
     channel (for want of a private way, and nothing anonymous is given away)."""
     await teams.install("anna")
-    prompt = await posted_card(teams, "add checkout every monday at 09:00")
+    prompt = await posted_card(teams, "add checkout every monday at 09:00 team")
     card = prompt.body["attachments"][0]["content"]
     await teams.say("anna", "close #1")
     await teams.deliver()
@@ -99,7 +99,7 @@ async def test_in_a_channel_a_refusal_goes_1on1_or_else_into_the_channel(teams: 
 async def test_in_a_1on1_chat_the_card_keeps_the_answer_to_change(teams: Teams) -> None:
     await teams.install("anna")
     await teams.say("bram", "help")  # Bram is in the team
-    prompt = await posted_card(teams, "add checkout every monday at 09:00")
+    prompt = await posted_card(teams, "add checkout every monday at 09:00 team")
     card = prompt.body["attachments"][0]["content"]
     personal = {"conversation": "a:1on1-bram", "conversation_type": "personal"}
 

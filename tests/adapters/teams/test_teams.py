@@ -46,7 +46,7 @@ async def test_requests_without_a_valid_token_get_401_and_change_nothing(teams: 
     activity = teams.activity("conversationUpdate", membersAdded=[{"id": "28:ritme-bot"}])
     status = await teams.post(activity, token=BAD_TOKENS[case](teams.fake))
     assert status == 401
-    message = teams.activity("message", text="add reflection every monday at 09:00")
+    message = teams.activity("message", text="add reflection every monday at 09:00 team")
     assert await teams.post(message, token=BAD_TOKENS[case](teams.fake)) == 401
     assert teams.fake.sent == []
     async with teams.app[REPO].session() as s:
@@ -65,10 +65,10 @@ async def test_install_command_prompt_answers_and_review(teams: Teams) -> None:
     assert welcome.conversation_id == GENERAL
     assert "Ritme" in card_text(welcome.body["attachments"][0]["content"])
 
-    added = await teams.say("anna", "add reflection every monday at 09:00")
+    added = await teams.say("anna", "add reflection every monday at 09:00 team")
     assert "#1" in card_text(added)
 
-    refused = await teams.say("bram", "add reflection every monday at 09:00")
+    refused = await teams.say("bram", "add reflection every monday at 09:00 team")
     assert "admin" in card_text(refused).lower()
 
     sent = await teams.say("anna", "run #1")
@@ -109,9 +109,15 @@ async def test_install_command_prompt_answers_and_review(teams: Teams) -> None:
     replies = await teams.app[REPO].replies_for(occurrence)
     assert sorted(r.member_name for r in replies) == ["Bram", "Chris"]
 
-    review = card_text(await teams.say("anna", "review #1"))
-    assert "We read aloud every morning." in review
-    assert "Pairs worked well." in review
+    # The review holds what leaders and admins read: to Anna's 1:1 chat; the channel hears only that.
+    before = len(fake.sent)
+    assert await teams.post(teams.activity("message", "anna", text="review #1")) == 201
+    sent = [s for s in fake.sent[before:] if s.body.get("attachments")]
+    private = [card_text(s.body["attachments"][0]["content"]) for s in sent if s.conversation_id.startswith("a:1on1-")]
+    public = [card_text(s.body["attachments"][0]["content"]) for s in sent if s.conversation_id == GENERAL]
+    assert len(private) == len(public) == 1
+    assert "We read aloud every morning." in private[0] and "Pairs worked well." in private[0]
+    assert "in our personal chat" in public[0] and "We read aloud" not in public[0] and "Bram" not in public[0]
 
     closed = await teams.say("anna", "close #1")
     assert "#1" in card_text(closed)
@@ -123,6 +129,18 @@ async def test_install_command_prompt_answers_and_review(teams: Teams) -> None:
     assert "actions" not in updated[0].body["attachments"][0]["content"]  # no more answering
     results = [s for s in after if s.method == "POST"]
     assert len(results) == 1 and "We read aloud every morning." in card_text(results[0].body)
+
+
+async def test_a_review_teams_cannot_send_privately_is_not_posted_in_the_channel(teams: Teams) -> None:
+    """Without a 1:1 chat (Teams refuses one), the review's answers stay unsent: the channel,
+    where everyone reads, hears only that the answer is for the asker alone."""
+    await teams.install("anna")
+    await teams.say("anna", "add checkout every monday at 09:00 leaders")
+    await teams.say("anna", "run #1")
+    await teams.deliver()
+    teams.fake.roster = [account("bram")]  # no 1:1 chat with Anna
+    told = card_text(await teams.say("anna", "review #1"))
+    assert "for you only" in told and "Latest round" not in told
 
 
 async def test_commands_without_mention_and_in_dutch(teams: Teams) -> None:
@@ -246,7 +264,8 @@ async def test_a_private_group_gets_a_1on1_chat_each(teams: Teams) -> None:
 async def installed_and_run(teams: Teams, kind: str) -> dict[str, Any]:
     """Anna installs Ritme, adds a ritual of ``kind`` and runs it; the posted card's submit data."""
     await teams.install("anna")
-    await teams.say("anna", f"add {kind} every monday at 09:00")
+    level = "" if kind == "pulse" else " team"  # named, but the pulse (a reflection may ask a sensitive question)
+    await teams.say("anna", f"add {kind} every monday at 09:00{level}")
     await teams.say("anna", "run #1")
     before = len(teams.fake.sent)
     await teams.deliver()

@@ -6,8 +6,8 @@ Monday 09:00 peak thousands of rituals share their next_due_at: every claim of a
 and sorted all the due rituals to take the first 200. With ``id`` in the index a claim reads
 what it takes.
 
-Revision ID: 0010
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-05 09:10:00.000000
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
