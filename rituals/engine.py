@@ -305,6 +305,7 @@ class Engine:
             roster=tuple((mid, name) for mid, name, _ in roster),
             users={mid: uid for mid, _, uid in roster},
             rng=self.rng,
+            following=following_day(ritual.schedule, team.timezone, day),
         )
         return KINDS[ritual.kind].plan(ctx)
 
@@ -462,6 +463,7 @@ class Engine:
             _=_,
             rng=self.rng,
             previous=previous,
+            scale=kind.scale_name(occ.content, _),
         )
         title = _("{title}: results", title=kind.title(_))
         text = notice.text
@@ -559,6 +561,19 @@ class Engine:
     async def run_dispatcher(self, stop: asyncio.Event) -> None:
         """Deliver the outbox until ``stop`` is set (``Dispatcher.run``)."""
         await self.delivery.run(stop)
+
+
+def following_day(schedule: str, timezone: str, day: date) -> date | None:
+    """The day of a schedule's next round after ``day`` (so a round knows whether it is the last
+    of its period); None for a ritual run by hand or a schedule that no longer parses."""
+    if not schedule:
+        return None
+    tz = ZoneInfo(timezone)
+    try:
+        following = parse_schedule(schedule).next_after(datetime.combine(day, time.max, tz), tz)
+    except ScheduleError:
+        return None
+    return following.astimezone(tz).date() if following else None
 
 
 DISCUSSION_THEME = {

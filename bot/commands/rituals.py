@@ -42,6 +42,10 @@ KIND_WORDS = {
     "weekoverzicht": "digest",
     "overzicht": "digest",
 }
+# Words for a kind with options of its own: the short pulse is a pulse that asks three items.
+VARIANT_WORDS: dict[str, tuple[str, dict[str, Any]]] = {
+    word: ("pulse", {"variant": "short"}) for word in ("pulse-short", "short-pulse", "korte-puls", "puls-kort")
+}
 
 
 def _add(args: Args) -> dict[str, Any]:
@@ -52,7 +56,7 @@ def _add(args: Args) -> dict[str, Any]:
         raise CommandError(
             N_("Which kind of ritual? One of: {kinds}."), example, kinds=", ".join(sorted(set(KIND_WORDS.values())))
         )
-    kind = KIND_WORDS.get(kind_word.lower())
+    kind, options = VARIANT_WORDS.get(kind_word.lower(), (KIND_WORDS.get(kind_word.lower()), {}))
     if kind is None:
         raise CommandError(
             N_("'{word}' is not a kind of ritual. Choose one of: {kinds}."),
@@ -62,7 +66,7 @@ def _add(args: Args) -> dict[str, Any]:
         )
     if not schedule.strip():
         raise CommandError(N_("When should it run? Add a schedule."), f"add {kind} every monday at 09:00")
-    return {"kind": kind, "schedule": schedule.strip()}
+    return {"kind": kind, "schedule": schedule.strip(), **({"options": options} if options else {})}
 
 
 def one_ritual(verb: str) -> ArgParser:
@@ -160,6 +164,10 @@ async def do_list(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, ro
         (N_("add reflection every monday at 09:00"), N_("a weekly reflection question")),
         (N_("add checkout every weekday at 16:30"), N_("a check-out after the daily meeting")),
         (N_("add pulse every 2 weeks on friday at 15:00 open 2d"), N_("an anonymous team-climate pulse")),
+        (
+            N_("add pulse-short every month on the first friday at 15:00"),
+            N_("a short monthly pulse: three of the seven statements"),
+        ),
         (N_("add goal every month on the first tuesday at 09:00"), N_("a monthly look at the goal")),
         (
             N_("add values every month on day 1 at 09:00"),
@@ -189,7 +197,7 @@ async def do_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, rol
         kind=kind,
         schedule=schedule.spec,
         open_seconds=int(open_for.total_seconds()),
-        options={},
+        options=dict(cmd.args.get("options") or {}),
         next_due_at=next_due,
         now=now,
     )
