@@ -29,6 +29,7 @@ KIND_WORDS = {
     "pulse": "pulse",
     "puls": "pulse",
     "pulse-check": "pulse",
+    "teampuls": "pulse",
     "appreciation": "appreciation",
     "waardering": "appreciation",
     "waarderingsronde": "appreciation",
@@ -44,7 +45,7 @@ KIND_WORDS = {
 }
 # Words for a kind with options of its own: the short pulse is a pulse that asks three items.
 VARIANT_WORDS: dict[str, tuple[str, dict[str, Any]]] = {
-    word: ("pulse", {"variant": "short"}) for word in ("pulse-short", "short-pulse", "korte-puls", "puls-kort")
+    word: ("pulse", {"variant": "short"}) for word in ("pulse-short", "short-pulse", "korte-teampuls", "korte-puls")
 }
 
 

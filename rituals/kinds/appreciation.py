@@ -10,7 +10,7 @@ from typing import Any
 from rituals.former import is_former, readable
 from rituals.i18n import N_, Translator
 from rituals.kinds.base import AnswerError, KindDefaults, PlanContext
-from rituals.kinds.values import value_options
+from rituals.kinds.values import core_line, round_values
 from rituals.library import APPRECIATION
 from rituals.ports import ReplyView, TeamView
 from rituals.types import Input, InputKind, Notice, Option
@@ -47,7 +47,12 @@ class Appreciation(KindDefaults):
     default_open = timedelta(days=3)
 
     def plan(self, ctx: PlanContext) -> dict[str, Any]:
-        return {"roster": [list(m) for m in ctx.roster], "extra": list(ctx.team.settings.get("values", []))}
+        settings = ctx.team.settings
+        return {
+            "roster": [list(m) for m in ctx.roster],
+            "extra": list(settings.get("values", [])),
+            "core": list(settings.get("core_values") or []),
+        }
 
     def title(self, _: Translator) -> str:
         return _("Appreciation round")
@@ -58,6 +63,7 @@ class Appreciation(KindDefaults):
             _(APPRECIATION.free_prompt)
             + " "
             + _("Answers stay private until the round closes. For example: {starters}", starters=starters)
+            + ("\n" + core_line(content, _) if content.get("core") else "")
         )
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
@@ -78,7 +84,7 @@ class Appreciation(KindDefaults):
             key="value",
             label=_("Which of our values does it show?"),
             kind=InputKind.CHOICE,
-            options=value_options(content.get("extra", []), _),
+            options=round_values(content, _),
             optional=True,
         )
         return (colleague, Input(key="appreciation", label=_("What do you value in them?"), kind=InputKind.TEXT), value)
@@ -92,7 +98,7 @@ class Appreciation(KindDefaults):
         if not replies:
             return Notice(title=_("{title}: results", title=self.title(_)), text=_("Nobody answered this time."))
         names = {str(mid): str(name) for mid, name in content.get("roster") or []}
-        values = {o.value: o.label for o in value_options(content.get("extra", []), _)}
+        values = {o.value: o.label for o in round_values(content, _)}
         by_colleague: dict[str, list[str]] = {}
         for reply in replies:
             chosen = str(reply.values.get("colleague", ""))
@@ -108,5 +114,5 @@ class Appreciation(KindDefaults):
         return Notice(
             title=_("{title}: results", title=self.title(_)),
             text=text,
-            footer=_("{count} appreciations for {people} colleagues", count=len(replies), people=len(by_colleague)),
+            footer=_.ngettext("{n} appreciation in this round", "{n} appreciations in this round", len(replies)),
         )

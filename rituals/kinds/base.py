@@ -134,9 +134,7 @@ def prompt_inputs(kind: RitualKind, content: dict[str, Any], team: TeamView, _: 
     return inputs
 
 
-def scale_input(
-    key: str, label: str, _: Translator, low: str = "", high: str = "", *, reverse: bool = False
-) -> Input:
+def scale_input(key: str, label: str, _: Translator, low: str = "", high: str = "", *, reverse: bool = False) -> Input:
     return Input(
         key=key,
         label=label,
@@ -322,5 +320,5 @@ def summarise(
         elif shared or anonymous:
             lines.append(f"*{item.label}*\n" + "\n".join(_written(item, replies, anonymous, rng, _)))
         else:
-            fields.append((item.label, _("{count} written answers", count=len(answers))))
+            fields.append((item.label, _.ngettext("{n} written answer", "{n} written answers", len(answers))))
     return Notice(title=_("Results"), text="\n\n".join(lines), fields=tuple(fields), footer=participation)

@@ -17,6 +17,7 @@ from typing import Any
 from rituals.i18n import N_, Translator
 from rituals.kinds.base import KindDefaults, PlanContext
 from rituals.kinds.goal import rotate
+from rituals.kinds.values import core_line
 from rituals.library import (
     CORE_VALUES,
     END_OF_YEAR_QUESTIONS,
@@ -153,7 +154,9 @@ class Reflection(KindDefaults):
             lines.append(_("Theme: {theme}. Take a few minutes for this question.", theme=_(theme.name)))
         if content.get("goal") and content.get("moment") != "period_end":
             lines.append(_("Our learning goal this period: {goal}", goal=str(content["goal"])))
-        return "\n".join(lines)
+        if theme is not None and theme.key == "values" and not content.get("questions"):
+            lines.append(core_line({"core": team.settings.get("core_values")}, _))
+        return "\n".join(line for line in lines if line)
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
         several = [str(q) for q in content.get("questions") or []]
