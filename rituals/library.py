@@ -190,7 +190,7 @@ _THEMES: tuple[Theme, ...] = (
             N_("Whose work did you depend on this week, and how did that go?"),
             N_("Which part of your work this week made things easier or harder for a colleague?"),
             N_("What did you make or prepare together with a colleague this period?"),
-            N_("Where did tasks overlap this week, or where did something fall between two stools?"),
+            N_("Where did tasks overlap this week, or where did something fall through the cracks?"),
             N_("Which knowledge or experience of yours could a colleague use right now?"),
             N_("Which colleague would you like to work with more closely, and on what?"),
             N_("What did you hear from a colleague this week that changed how you work?"),
@@ -315,7 +315,7 @@ _THEMES: tuple[Theme, ...] = (
         key="ownership",
         name=N_("Ownership and leadership"),
         description=N_(
-            "Room to use your expertise within clear frames, so that everyone feels co-owner "
+            "Room to use your expertise within clear boundaries, so that everyone feels co-owner "
             "of how the school develops."
         ),
         questions=(
@@ -326,11 +326,11 @@ _THEMES: tuple[Theme, ...] = (
             N_("What are you responsible for in our team, and how does it connect to the work of others?"),
             N_("What are you proud of in your work this period?"),
             N_("What is holding you back from taking on something you would like to do?"),
-            N_("Which clear agreement or frame would help you to act more freely?"),
+            N_("Which clear agreement or boundary would help you to act more freely?"),
         ),
         discussion=(
             N_("Which initiatives from the answers do we want to support?"),
-            N_("Where are the frames unclear, and who can clarify them?"),
+            N_("Where are the boundaries unclear, and who can clarify them?"),
             N_("Which task could a pair take on instead of one person?"),
         ),
     ),

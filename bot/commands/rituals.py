@@ -163,7 +163,7 @@ async def do_list(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, ro
     menu=N_("Add a ritual, e.g. add reflection every monday at 09:00"),
     help=(
         (N_("add reflection every monday at 09:00"), N_("a weekly reflection question")),
-        (N_("add checkout every weekday at 16:30"), N_("a check-out after the daily meeting")),
+        (N_("add checkout every 2 weeks on wednesday at 16:30"), N_("a check-out at the end of the team meeting")),
         (N_("add pulse every 2 weeks on friday at 15:00 open 2d"), N_("an anonymous team-climate pulse")),
         (
             N_("add pulse-short every month on the first friday at 15:00"),

@@ -51,11 +51,11 @@ async def test_forget_me_reply_is_shown_though_the_server_keeps_it_nowhere(
         composer = page.get_by_test_id("composer")
         await composer.fill("/ritme forget-me")
         await page.get_by_test_id("send").click()
-        await page.get_by_text("You are forgotten").wait_for()
+        await page.get_by_text("Your data are erased").wait_for()
         await page.get_by_test_id("persona-anna").click()  # the feed is cleared and drawn again
-        await page.get_by_text("You are forgotten").wait_for(state="detached")
+        await page.get_by_text("Your data are erased").wait_for(state="detached")
         await page.get_by_test_id("persona-dewi").click()
-        await page.get_by_text("You are forgotten").wait_for()
+        await page.get_by_text("Your data are erased").wait_for()
         assert await page.get_by_text("/ritme forget-me").count() == 1
         assert [p for _id, _u, p, _at in await app[REPO].channel_messages(CHANNEL, "dewi")] == []
     browser_requests.assert_only_local()
