@@ -28,7 +28,9 @@ from rituals.ports import (
     Answered,
     AnswerIn,
     OccurrenceView,
+    Opening,
     OpeningContext,
+    Outgoing,
     Platform,
     RitualView,
     Store,
@@ -105,19 +107,45 @@ class Engine:
         return fired + reminded + closed
 
     async def fire_due(self, now: datetime) -> int:
+        """Open every due ritual, a batch at a time: the batch is claimed (``SKIP LOCKED``
+        among replicas), planned in memory, and written in a few statements. Each committed
+        batch goes out while the next is claimed."""
         count = 0
         while True:
             async with self.store.transaction() as tx:
                 due = await tx.lock_due_rituals(now, self.settings.batch)
-                context = await self._context(tx, due, now)
-                for ritual in due:
-                    if await self._fire(tx, ritual, now, context):
-                        count += 1
+                opened, closed = await self._open_batch(tx, due, now)
+            count += opened
             if count:
-                self.wake.set()  # each committed batch can go out while the next is claimed
+                self.wake.set()
+            if closed:
+                await self.store.drop_deleted_copies()
             if len(due) < self.settings.batch:
                 break
         return count
+
+    async def _open_batch(self, tx: Tx, due: list[RitualView], now: datetime) -> tuple[int, int]:
+        """Open one claimed batch; returns how many opened, and how many open rounds closed first."""
+        context = await self._context(tx, due, now)
+        plans = _Plans()
+        openings: list[Opening] = []
+        next_due: list[tuple[int, datetime | None]] = []
+        closed: list[int] = []
+        for ritual in due:
+            planned = await self._due_time(tx, ritual, now, context, plans, next_due)
+            if planned is None:
+                continue
+            opening = await self._opening(tx, ritual, context.teams[ritual.team_id], planned, now, context, plans)
+            if opening.status == "open":  # never a round over an open one: that one closes first
+                earlier = [occ for occ in context.open_rounds.get(ritual.id, ()) if occ.planned_at < planned]
+                closed += [occ.id for occ in earlier if await self._close(tx, occ, now)]
+            openings.append(opening)
+        ids = await tx.open_batch(openings, next_due, claimed_by=self.settings.replica)
+        for opening in openings:
+            self._log_opening(opening, ids.get(opening.ritual_id), context)
+        if closed:
+            log.info("closed %d open round(s) before opening their ritual's next", len(closed))
+        return sum(1 for opening in openings if opening.status != "skipped" and opening.ritual_id in ids), len(closed)
 
     async def _context(self, tx: Tx, rituals: list[RitualView], now: datetime) -> OpeningContext:
         """What opening these rituals reads, in a few queries for the batch. Holidays cover
@@ -130,33 +158,38 @@ class Engine:
             HISTORY,
         )
 
-    async def _fire(self, tx: Tx, ritual: RitualView, now: datetime, context: OpeningContext) -> bool:
-        """Claim the latest missed planned time of one due ritual (never a burst)."""
+    async def _due_time(
+        self,
+        tx: Tx,
+        ritual: RitualView,
+        now: datetime,
+        context: OpeningContext,
+        plans: _Plans,
+        next_due: list[tuple[int, datetime | None]],
+    ) -> datetime | None:
+        """The latest missed planned time of one due ritual (never a burst), its next due
+        time added to ``next_due``; None when there is nothing to open."""
         assert ritual.next_due_at is not None
-        team = context.teams[ritual.team_id]
-        tz = ZoneInfo(team.timezone)
+        tz = context.teams[ritual.team_id].timezone
         try:
-            schedule = parse_schedule(ritual.schedule)
+            following = plans.next_after(ritual.schedule, tz, ritual.next_due_at)
         except ScheduleError as err:  # stored before a parser change: stop, don't loop
             log.error("ritual #%s paused: its schedule no longer parses (%s)", ritual.id, err)
             await tx.set_next_due(ritual.id, None)
             await tx.set_paused(ritual.id, True)
-            return False
-        latest = ritual.next_due_at
-        steps = 0
-        while steps < 10_000:
-            following = schedule.next_after(latest, tz)
-            if following is None or following > now:
-                break
+            return None
+        latest, steps = ritual.next_due_at, 0
+        while following is not None and following <= now and steps < 10_000:
             latest, steps = following, steps + 1
-        await tx.set_next_due(ritual.id, schedule.next_after(now, tz))
+            following = plans.next_after(ritual.schedule, tz, latest)
+        next_due.append((ritual.id, following))  # the first time after ``latest`` is after ``now``
         window = timedelta(seconds=ritual.open_seconds)
         if now - latest > min(window, CATCH_UP_LIMIT):
             log.info("ritual #%s: planned %s passed while down; skipped", ritual.id, latest)
-            return False
-        return await self._open(tx, ritual, team, latest, now, context) is not None
+            return None
+        return latest
 
-    async def _open(
+    async def _opening(
         self,
         tx: Tx,
         ritual: RitualView,
@@ -164,70 +197,69 @@ class Engine:
         planned: datetime,
         now: datetime,
         context: OpeningContext,
+        plans: _Plans,
         *,
         skip_holidays: bool = True,
-    ) -> int | None:
+    ) -> Opening:
+        """What opening one ritual at ``planned`` writes and sends; only a digest reads more."""
         day = planned.astimezone(ZoneInfo(team.timezone)).date()
         holiday = self._holiday(context, team, day) if skip_holidays else None
-        common: dict[str, Any] = {"ritual_id": ritual.id, "planned_at": planned, "claimed_by": self.settings.replica}
         if holiday:
-            await tx.add_occurrence(
-                **common, status="skipped", reason=holiday, content={}, opened_at=None, closes_at=None
+            return Opening(
+                ritual_id=ritual.id, team_id=team.id, planned_at=planned, status="skipped", reason=holiday, content={}
             )
-            log.info("ritual #%s: %s skipped (holiday: %s)", ritual.id, day, holiday)
-            return None
-        if KINDS[ritual.kind].digest:
+        kind = KINDS[ritual.kind]
+        if kind.digest:
             return await self._digest(tx, ritual, team, planned, now)
-        content = self._plan(context, ritual, team, day)
+        content = self._plan(context, ritual, team, day, self._following(ritual, team, day, plans))
         action = context.actions.get(ritual.id)
         if action:
             content["action"] = {"id": action[0], "text": action[1]}
-        kind = KINDS[ritual.kind]
         # The window counts from the planned time: a round caught up after downtime closes when
         # it would have, so it does not run into the next one (with a little time to answer).
         window = timedelta(seconds=ritual.open_seconds)
         closes = max(planned + window, now + min(window, CATCH_UP_ANSWER_TIME))
-        remind = self._reminder_time(context, team, now, closes, kind.remind_fraction)
-        occ = await tx.add_occurrence(
-            **common,
+        remind = plans.remind_at(
+            (
+                team.timezone,
+                team.holiday_country,
+                tuple(context.holidays.get(team.id, ())),
+                now,
+                closes,
+                kind.remind_fraction,
+            ),
+            lambda: self._reminder_time(context, team, now, closes, kind.remind_fraction),
+        )
+        messages = (
+            self._private_messages(ritual, team, content) if kind.private else (Outgoing(destination=team.channel),)
+        )
+        return Opening(
+            ritual_id=ritual.id,
+            team_id=team.id,
+            planned_at=planned,
             status="open",
-            reason=None,
             content=content,
             opened_at=now,
             closes_at=closes,
             remind_at=remind,
+            messages=messages,
+            action_id=action[0] if action else None,
         )
-        if occ is None:
-            return None
-        if action:
-            await tx.follow_up_action(action[0], occ)
-        if kind.private:
-            await self._open_private(tx, ritual, team, occ, content, now)
-        else:
-            await tx.enqueue(
-                team_id=team.id,
-                occurrence_id=occ,
-                destination=team.channel,
-                payload={"type": "prompt", "occurrence_id": occ},
-                at=now,
-            )
-        log.info("ritual #%s (%s): occurrence %s opened in %s", ritual.id, ritual.kind, occ, team.channel_id)
-        return occ
 
-    async def _digest(self, tx: Tx, ritual: RitualView, team: TeamView, planned: datetime, now: datetime) -> int | None:
-        """Post what the team's rounds brought since the window began, as one message."""
-        occ = await tx.add_occurrence(
-            ritual_id=ritual.id,
-            planned_at=planned,
-            status="closed",
-            reason=None,
-            content={},
-            opened_at=now,
-            closes_at=now,
-            claimed_by=self.settings.replica,
-        )
+    @staticmethod
+    def _log_opening(opening: Opening, occ: int | None, context: OpeningContext) -> None:
         if occ is None:
-            return None
+            return
+        team = context.teams[opening.team_id]
+        if opening.status == "skipped":
+            log.info("ritual #%s: %s skipped (holiday: %s)", opening.ritual_id, opening.planned_at, opening.reason)
+        elif opening.status == "closed":
+            log.info("ritual #%s: digest posted in %s", opening.ritual_id, team.channel_id)
+        else:
+            log.info("ritual #%s: occurrence %s opened in %s", opening.ritual_id, occ, team.channel_id)
+
+    async def _digest(self, tx: Tx, ritual: RitualView, team: TeamView, planned: datetime, now: datetime) -> Opening:
+        """Post what the team's rounds brought since the window began, as one message."""
         _ = translator(team.language)
         since = now - timedelta(seconds=ritual.open_seconds)
         tz = ZoneInfo(team.timezone)
@@ -250,51 +282,54 @@ class Engine:
             text=text,
             footer=_("The full picture: /ritme review link"),
         )
-        await tx.enqueue(
+        payload = {"type": "notice", "notice": notice_to_dict(digest)}
+        return Opening(
+            ritual_id=ritual.id,
             team_id=team.id,
-            occurrence_id=occ,
-            destination=team.channel,
-            payload={"type": "notice", "notice": notice_to_dict(digest)},
-            at=now,
+            planned_at=planned,
+            status="closed",
+            content={},
+            opened_at=now,
+            closes_at=now,
+            messages=(Outgoing(destination=team.channel, payload=payload),),
         )
-        log.info("ritual #%s: digest posted in %s", ritual.id, team.channel_id)
-        return occ
 
-    async def _open_private(
-        self, tx: Tx, ritual: RitualView, team: TeamView, occ: int, content: dict[str, Any], now: datetime
-    ) -> None:
+    def _private_messages(self, ritual: RitualView, team: TeamView, content: dict[str, Any]) -> tuple[Outgoing, ...]:
         """A private ritual: one message per group, and a short announcement in the channel."""
         _ = translator(team.language)
         kind = KINDS[ritual.kind]
-        groups = kind.groups(content)
         platform = self.platforms.get(team.platform)
         together = platform is None or platform.group_conversations
-        for group in groups:
+        messages: list[Outgoing] = []
+        for group in kind.groups(content):
             users = tuple(str(m["user"]) for m in group)
-            notice = notice_to_dict(kind.group_notice(content, group, team, _))
+            payload = {"type": "notice", "notice": notice_to_dict(kind.group_notice(content, group, team, _))}
             destinations = (
                 [replace(team.channel, user_id=users[0], members=users)]
                 if together
                 else [replace(team.channel, user_id=user) for user in users]
             )
-            for to in destinations:
-                await tx.enqueue(
-                    team_id=team.id,
-                    occurrence_id=occ,
-                    destination=to,
-                    payload={"type": "notice", "notice": notice},
-                    at=now,
-                )
+            messages += [Outgoing(destination=to, payload=payload) for to in destinations]
         announcement = Notice(title=f"#{ritual.id} {kind.title(_)}", text=kind.intro(content, team, _))
-        await tx.enqueue(
-            team_id=team.id,
-            occurrence_id=occ,
-            destination=team.channel,
-            payload={"type": "notice", "notice": notice_to_dict(announcement)},
-            at=now,
-        )
+        payload = {"type": "notice", "notice": notice_to_dict(announcement)}
+        return (*messages, Outgoing(destination=team.channel, payload=payload))
 
-    def _plan(self, context: OpeningContext, ritual: RitualView, team: TeamView, day: date) -> dict[str, Any]:
+    @staticmethod
+    def _following(ritual: RitualView, team: TeamView, day: date, plans: _Plans) -> date | None:
+        """The day of the ritual's next planned round after ``day``, so that a round knows whether
+        it is the last of its period; None for a ritual run by hand."""
+        if not ritual.schedule:
+            return None
+        tz = ZoneInfo(team.timezone)
+        try:
+            following = plans.next_after(ritual.schedule, team.timezone, datetime.combine(day, time.max, tz))
+        except ScheduleError:
+            return None
+        return following.astimezone(tz).date() if following else None
+
+    def _plan(
+        self, context: OpeningContext, ritual: RitualView, team: TeamView, day: date, following: date | None = None
+    ) -> dict[str, Any]:
         history = tuple(content for content in context.histories.get(ritual.id, ()) if content)
         roster = context.rosters.get(team.id, [])
         ctx = PlanContext(
@@ -305,7 +340,7 @@ class Engine:
             roster=tuple((mid, name) for mid, name, _ in roster),
             users={mid: uid for mid, _, uid in roster},
             rng=self.rng,
-            following=following_day(ritual.schedule, team.timezone, day),
+            following=following,
         )
         return KINDS[ritual.kind].plan(ctx)
 
@@ -391,7 +426,10 @@ class Engine:
             if ritual is None:
                 return None
             context = await self._context(tx, [ritual], now)
-            occ = await self._open(tx, ritual, context.teams[ritual.team_id], now, now, context, skip_holidays=False)
+            team = context.teams[ritual.team_id]
+            opening = await self._opening(tx, ritual, team, now, now, context, _Plans(), skip_holidays=False)
+            occ = (await tx.open_batch([opening], [], claimed_by=self.settings.replica)).get(ritual.id)
+            self._log_opening(opening, occ, context)
         self.wake.set()
         return occ
 
@@ -563,17 +601,25 @@ class Engine:
         await self.delivery.run(stop)
 
 
-def following_day(schedule: str, timezone: str, day: date) -> date | None:
-    """The day of a schedule's next round after ``day`` (so a round knows whether it is the last
-    of its period); None for a ritual run by hand or a schedule that no longer parses."""
-    if not schedule:
-        return None
-    tz = ZoneInfo(timezone)
-    try:
-        following = parse_schedule(schedule).next_after(datetime.combine(day, time.max, tz), tz)
-    except ScheduleError:
-        return None
-    return following.astimezone(tz).date() if following else None
+class _Plans:
+    """What a batch computes once for the many rituals that share it: the next time of a
+    schedule in a zone after an instant (most due rituals share a few schedules, zones and
+    due times), and the reminder time of rounds opened and closing together."""
+
+    def __init__(self) -> None:
+        self._next: dict[tuple[str, str, datetime], datetime | None] = {}
+        self._remind: dict[tuple[Any, ...], datetime | None] = {}
+
+    def next_after(self, schedule: str, timezone: str, after: datetime) -> datetime | None:
+        key = (schedule, timezone, after)
+        if key not in self._next:
+            self._next[key] = parse_schedule(schedule).next_after(after, ZoneInfo(timezone))
+        return self._next[key]
+
+    def remind_at(self, key: tuple[Any, ...], compute: Callable[[], datetime | None]) -> datetime | None:
+        if key not in self._remind:
+            self._remind[key] = compute()
+        return self._remind[key]
 
 
 DISCUSSION_THEME = {

@@ -51,8 +51,9 @@ def _catalogs(lang: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
             for message in read_po(fh):
                 if message.id and isinstance(message.id, str) and message.string:
                     entries[message.id] = str(message.string)
-                elif message.id and isinstance(message.id, tuple) and all(message.string or ()):
-                    plurals[str(message.id[0])] = tuple(str(form) for form in message.string)
+                elif message.id and isinstance(message.id, tuple) and isinstance(message.string, tuple | list):
+                    if all(message.string):
+                        plurals[str(message.id[0])] = tuple(str(form) for form in message.string)
     return entries, plurals
 
 

@@ -115,12 +115,40 @@ class OpeningContext:
     rosters: dict[int, list[tuple[int, str, str]]]  # by team: (member id, name, platform user id)
     histories: dict[int, list[dict[str, Any]]]  # by ritual: contents of recent occurrences, newest first
     actions: dict[int, tuple[int, str]]  # by ritual: the latest agreed action not yet asked about
+    open_rounds: dict[int, list[OccurrenceView]] = field(default_factory=dict)  # by ritual: still open
 
     def holiday(self, team_id: int, day: date) -> str | None:
         for first, last, name in self.holidays.get(team_id, ()):
             if first <= day <= last:
                 return holiday_label(first, last, name)
         return None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outgoing:
+    """A message an opening sends once its occurrence is claimed. ``payload`` None is the
+    occurrence's prompt (``{"type": "prompt", "occurrence_id": …}``, the id known at insert)."""
+
+    destination: ChannelRef
+    payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Opening:
+    """One occurrence to insert for a planned time, with what it sends and the agreed action
+    it asks about. Openings are written a batch at a time (``Tx.open_batch``)."""
+
+    ritual_id: int
+    team_id: int
+    planned_at: datetime
+    status: str  # open | skipped | closed (a digest is posted and done)
+    reason: str | None = None
+    content: dict[str, Any]
+    opened_at: datetime | None = None
+    closes_at: datetime | None = None
+    remind_at: datetime | None = None
+    messages: tuple[Outgoing, ...] = ()
+    action_id: int | None = None
 
 
 def holiday_label(first: date, last: date, name: str) -> str:
@@ -282,6 +310,15 @@ class Tx(Protocol):
     async def team_rituals(self, team_id: int) -> list[RitualView]: ...
 
     async def set_next_due(self, ritual_id: int, when: datetime | None) -> None: ...
+
+    async def open_batch(
+        self, openings: Sequence[Opening], next_due: Sequence[tuple[int, datetime | None]], *, claimed_by: str
+    ) -> dict[int, int]:
+        """Write a batch in a few statements whatever its size: the rituals' next due times,
+        the occurrences (one whose (ritual, planned time) exists already is left out, with
+        its messages), their outbox messages and followed-up actions. Returns the new
+        occurrences' ids by ritual id."""
+        ...
 
     async def add_occurrence(
         self,

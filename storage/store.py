@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    bindparam,
     func,
     insert,
     or_,
@@ -25,8 +26,10 @@ from rituals.ports import (
     AnswerRules,
     Delivery,
     OccurrenceView,
+    Opening,
     OpeningContext,
     OutboxItem,
+    Outgoing,
     ReplyView,
     RitualView,
     TeamView,
@@ -82,7 +85,7 @@ class SqlTx(AnswerRows):
             select(Ritual)
             .join(Team, Team.id == Ritual.team_id)
             .where(Ritual.paused.is_(False), Ritual.next_due_at <= now, Team.active.is_(True))
-            .order_by(Ritual.next_due_at)
+            .order_by(Ritual.next_due_at, Ritual.id)  # one order: a batch plans as one by one would
             .limit(limit)
         )
         if self.locking:
@@ -104,6 +107,41 @@ class SqlTx(AnswerRows):
 
     async def set_next_due(self, ritual_id: int, when: datetime | None) -> None:
         await self.s.execute(update(Ritual).where(Ritual.id == ritual_id).values(next_due_at=when))
+
+    async def open_batch(
+        self, openings: Sequence[Opening], next_due: Sequence[tuple[int, datetime | None]], *, claimed_by: str
+    ) -> dict[int, int]:
+        """Four statements for a batch, each an executemany of one cached statement. The
+        occurrences' insert returns (id, ritual) of the rows it made: a conflicting row is
+        not returned, and its messages are left out with it."""
+        if next_due:
+            await self.s.execute(_SET_NEXT_DUE, [{"ritual": ritual, "when": when} for ritual, when in next_due])
+        if not openings:
+            return {}
+        table = table_of(Occurrence)
+        inserted = await self.s.execute(
+            self._insert(table)
+            .on_conflict_do_nothing(index_elements=[table.c.ritual_id, table.c.planned_at])
+            .returning(table.c.id, table.c.ritual_id),
+            [_occurrence_row(opening, claimed_by) for opening in openings],
+        )
+        ids = {ritual: occ for occ, ritual in inserted.all()}
+        outbox = [
+            _outbox_row(opening.team_id, ids[opening.ritual_id], message, opening.opened_at)
+            for opening in openings
+            if opening.ritual_id in ids
+            for message in opening.messages
+        ]
+        if outbox:
+            await self.s.execute(insert(table_of(OutboxMessage)), outbox)
+        followed = [
+            {"action": opening.action_id, "occurrence": ids[opening.ritual_id]}
+            for opening in openings
+            if opening.action_id is not None and opening.ritual_id in ids
+        ]
+        if followed:
+            await self.s.execute(_FOLLOW_UP, followed)
+        return ids
 
     async def add_occurrence(self, **fields: Any) -> int | None:
         table = table_of(Occurrence)
@@ -209,7 +247,23 @@ class SqlTx(AnswerRows):
                 )
             ).all()
         }  # the latest of each ritual wins
-        return OpeningContext(teams=teams, holidays=holidays, rosters=rosters, histories=histories, actions=actions)
+        open_rounds: dict[int, list[OccurrenceView]] = {}
+        for row in (
+            await self.s.execute(
+                select(table_of(Occurrence))
+                .where(Occurrence.ritual_id.in_(ritual_ids), Occurrence.status == "open")
+                .order_by(Occurrence.planned_at, Occurrence.id)
+            )
+        ).all():
+            open_rounds.setdefault(row.ritual_id, []).append(occurrence_view(row))
+        return OpeningContext(
+            teams=teams,
+            holidays=holidays,
+            rosters=rosters,
+            histories=histories,
+            actions=actions,
+            open_rounds=open_rounds,
+        )
 
     async def replies(self, occurrence_id: int) -> list[ReplyView]:
         rows = await self.s.execute(
@@ -343,6 +397,41 @@ class SqlTx(AnswerRows):
     async def follow_up_action(self, action_id: int, occurrence_id: int) -> None:
         # One agreement waits per ritual (``Repo.add_action`` replaces, never stacks).
         await self.s.execute(update(Action).where(Action.id == action_id).values(followup_occurrence_id=occurrence_id))
+
+
+_rituals, _actions = table_of(Ritual), table_of(Action)
+_SET_NEXT_DUE = update(_rituals).where(_rituals.c.id == bindparam("ritual")).values(next_due_at=bindparam("when"))
+_FOLLOW_UP = (
+    update(_actions).where(_actions.c.id == bindparam("action")).values(followup_occurrence_id=bindparam("occurrence"))
+)
+
+
+def _occurrence_row(opening: Opening, claimed_by: str) -> dict[str, Any]:
+    return {
+        "ritual_id": opening.ritual_id,
+        "planned_at": opening.planned_at,
+        "status": opening.status,
+        "reason": opening.reason,
+        "content": opening.content,
+        "opened_at": opening.opened_at,
+        "closes_at": opening.closes_at,
+        "remind_at": opening.remind_at,
+        "claimed_by": claimed_by,
+    }
+
+
+def _outbox_row(team_id: int, occurrence_id: int, message: Outgoing, at: datetime | None) -> dict[str, Any]:
+    payload = message.payload if message.payload is not None else {"type": "prompt", "occurrence_id": occurrence_id}
+    return {
+        "team_id": team_id,
+        "occurrence_id": occurrence_id,
+        "destination": channel_to(message.destination),
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": at,
+        "created_at": at,
+    }
 
 
 class Store:
