@@ -24,6 +24,7 @@ YEAR_GAP = timedelta(days=28)  # a longer gap between two periods starts a new s
 DEFAULT_FOCUS_WEEKS = 6  # without a plan or a set focus, a reflection keeps its theme this long
 MAX_FOCUS_WEEKS = 20
 START_WINDOW = timedelta(days=14)  # a kickoff or mid-year round comes in its period's first two weeks
+LATE_WINDOW = timedelta(days=14)  # a period's look-back missed at its end is asked this long after
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -139,3 +140,13 @@ def moment(period: Period, year: list[Period], day: date, following: date | None
         if period == next((p for p in year if p.end >= middle), year[-1]):
             return "midyear"
     return ""
+
+
+def missed_end(settings: dict[str, Any], day: date, had_rounds: set[str], asked: set[str]) -> Period | None:
+    """The period that ended in the two weeks before ``day`` without its look-back, although the
+    ritual had rounds in it (``had_rounds``, ``asked``: period starts, ISO): its last round fell
+    on a holiday nobody could see coming, so the look-back comes now."""
+    late = [
+        p for p in periods(settings) if p.end < day <= p.end + LATE_WINDOW and p.start.isoformat() in had_rounds - asked
+    ]
+    return late[-1] if late else None

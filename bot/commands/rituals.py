@@ -334,3 +334,31 @@ async def do_action_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: i
         text=_("The next round of #{id} first asks how it went: {text}", id=ritual.id, text=cmd.args["text"]),
         footer=footer,
     )
+
+
+FIRST_EXAMPLE = N_("first #1 What I am proud of this year: how we started reading together in the mornings")
+
+
+@command(
+    "first",
+    words=(("first", "eerst"),),
+    needs="leader",
+    args=_action,
+    help=(FIRST_EXAMPLE, N_("the teamleider goes first: the next round of #N opens with your answer")),
+)
+async def do_first(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    ritual = await ritual_of(ritme, cmd, team)
+    if not cmd.args["text"]:
+        raise CommandError(N_("Write your answer after the ritual's number."), FIRST_EXAMPLE)
+    name = next((n for mid, _user, n in await ritme.repo.team_members(team.id) if mid == member_id), "")
+    first = {**team.settings.get("first", {}), str(ritual.id): {"text": cmd.args["text"], "name": name}}
+    await ritme.repo.update_team(team.id, settings={**team.settings, "first": first})
+    await ritme.repo.audit(team.id, member_id, "ritual.first", {"ritual": ritual.id}, ritme.clock())
+    return Notice(
+        title=_("You go first"),
+        text=_(
+            "The next round of #{id} opens with your answer, so the team sees it before answering: {text}",
+            id=ritual.id,
+            text=cmd.args["text"],
+        ),
+    )

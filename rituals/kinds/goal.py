@@ -11,7 +11,7 @@ from rituals.kinds.base import KindDefaults, PlanContext
 from rituals.library import GOAL_QUESTIONS, PERIOD_GOAL_QUESTIONS, QUARTERLY_GOAL_QUESTIONS
 from rituals.ports import TeamView
 from rituals.types import Input, InputKind
-from rituals.year import period_of, periods
+from rituals.year import Period, missed_end, period_of, periods
 
 
 def rotate(pool: tuple[str, ...], asked: list[str], ctx: PlanContext) -> str:
@@ -24,6 +24,11 @@ def rotate(pool: tuple[str, ...], asked: list[str], ctx: PlanContext) -> str:
     in_cycle = set(earlier[: len(earlier) % len(pool)]) if pool else set()
     fresh = [q for q in pool if q not in in_cycle]
     return ctx.rng.choice(fresh or list(pool))
+
+
+def in_period(content: dict[str, Any], period: Period) -> bool:
+    """Whether a round (its content's ``day``) fell in ``period``."""
+    return period.start.isoformat() <= str(content.get("day", "")) <= period.end.isoformat()
 
 
 def learning_goal(team: TeamView, content: dict[str, Any]) -> str:
@@ -48,6 +53,11 @@ class Goal(KindDefaults):
         asked = [str(h.get("question")) for h in ctx.history]
         today = {"day": ctx.day.isoformat()}
         if periods(ctx.team.settings):
+            had = {p.start.isoformat() for p in periods(ctx.team.settings) for h in ctx.history if in_period(h, p)}
+            late = missed_end(ctx.team.settings, ctx.day, had, {str(h.get("period")) for h in ctx.history})
+            if late is not None:  # its last round fell on a holiday: the look-back comes now
+                question = rotate(PERIOD_GOAL_QUESTIONS, asked, ctx)
+                return {"question": question, "quarterly": True, "period": late.start.isoformat(), **today}
             period = period_of(ctx.team.settings, ctx.day)
             last = period is not None and ctx.following is not None and ctx.following > period.end
             if (

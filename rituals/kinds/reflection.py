@@ -35,9 +35,18 @@ from rituals.library import (
 )
 from rituals.ports import TeamView
 from rituals.types import Input, InputKind
-from rituals.year import DEFAULT_FOCUS_WEEKS, core_values, moment, period_of, school_year, set_focus
+from rituals.year import (
+    DEFAULT_FOCUS_WEEKS,
+    core_values,
+    missed_end,
+    moment,
+    period_of,
+    school_year,
+    set_focus,
+)
 
 MOMENT_QUESTIONS = {"kickoff": KICKOFF_QUESTIONS, "end_of_year": END_OF_YEAR_QUESTIONS}
+LOOK_BACKS = ("period_end", "end_of_year")
 MOMENT_INTROS = {
     "kickoff": N_(
         "A new school year begins. Before the weeks fill up: why are we a team, and what do we want this year?"
@@ -118,6 +127,9 @@ class Reflection(KindDefaults):
 
     def plan(self, ctx: PlanContext) -> dict[str, Any]:
         period = period_of(ctx.team.settings, ctx.day)
+        late = self.late_look_back(ctx)
+        if late is not None:
+            return late
         if period is None:
             theme, since = focus_of(ctx)
             return {"theme": theme.key, "since": since.isoformat(), **next_question(ctx, theme, since.isoformat(), "")}
@@ -139,6 +151,32 @@ class Reflection(KindDefaults):
         if when == "midyear":
             return {**content, "moment": when, "question": MIDYEAR_QUESTION}
         return {**content, **next_question(ctx, theme, start, period.goal)}
+
+    @staticmethod
+    def late_look_back(ctx: PlanContext) -> dict[str, Any] | None:
+        """The look-back of a period whose last round fell on a holiday, asked in the first round
+        after it (``rituals.year.missed_end``); None when every period had its own."""
+        had = {str(h.get("period")) for h in ctx.history if h.get("period")}
+        asked = {str(h.get("looks_back") or h.get("period")) for h in ctx.history if h.get("moment") in LOOK_BACKS}
+        late = missed_end(ctx.team.settings, ctx.day, had, asked)
+        if late is None:
+            return None
+        year = school_year(ctx.team.settings, late.start)
+        theme = find_theme(late.theme) or themes_for(ctx)[0]
+        now = period_of(ctx.team.settings, ctx.day)
+        content: dict[str, Any] = {
+            "theme": theme.key,
+            "since": late.start.isoformat(),
+            "looks_back": late.start.isoformat(),
+        }
+        if now is not None:
+            content["period"] = now.start.isoformat()
+        if late.goal:
+            content["goal"] = late.goal
+        if year and late == year[-1]:
+            return {**content, "moment": "end_of_year", "questions": list(END_OF_YEAR_QUESTIONS)}
+        question = PERIOD_END_QUESTION if late.goal else PERIOD_END_THEME_QUESTION
+        return {**content, "moment": "period_end", "question": question}
 
     def title(self, _: Translator) -> str:
         return _("Reflection")
