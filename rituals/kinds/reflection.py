@@ -114,8 +114,6 @@ def next_question(ctx: PlanContext, theme: Theme, since: str, goal: str) -> dict
     if question in VALUE_QUESTIONS:
         value = values[sum(1 for h in ctx.history if h.get("value")) % len(values)]
         content["value"] = {"key": value.key, "name": value.name, "meaning": value.meaning}
-        if not value.meaning:
-            content["question"] = VALUE_QUESTION_WITHOUT_MEANING
     return content
 
 
@@ -214,6 +212,8 @@ class Reflection(KindDefaults):
         value = content.get("value")
         if isinstance(value, dict) and question in (*VALUE_QUESTIONS, VALUE_QUESTION_WITHOUT_MEANING):
             name = core_values({"core_values": [value]})[0].label(_)
+            if not value.get("meaning"):  # the team has not said yet what it looks like here
+                return _(VALUE_QUESTION_WITHOUT_MEANING, value=name)
             return _(question, value=name, meaning=str(value.get("meaning", "")))
         if question == PERIOD_END_QUESTION:
             return _(question, goal=str(content.get("goal", "")))
