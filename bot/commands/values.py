@@ -3,11 +3,13 @@ and the team's own."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from bot.commands.grammar import ADD, LIST, REMOVE, nothing_more
 from bot.commands.registry import Args, Command, CommandError, command
 from rituals.i18n import LANGUAGES, N_, Translator, translator
+from rituals.kinds.values import value_options
 from rituals.library import VALUES
 from rituals.ports import TeamView
 from rituals.types import Notice
@@ -48,21 +50,41 @@ async def do_values_list(
     own = [str(v) for v in team.settings.get("values", [])]
     listed = ", ".join(_(v.name) for v in VALUES)
     core = core_values(team.settings)
-    return Notice(
-        title=_("Our values"),
-        text=listed,
-        fields=(
-            (
-                _("The team's own"),
-                ", ".join(own) if own else _("none yet; an admin adds one with /ritme values add NAME"),
-            ),
-            (
-                _("Our core values"),
-                _shown(core, _) if core else _("not chosen yet: /ritme {example}", example=_(CORE_EXAMPLE)),
-            ),
+    scan = await _scan(ritme, team, _)
+    fields = [
+        (_("The team's own"), ", ".join(own) if own else _("none yet; an admin adds one with /ritme values add NAME")),
+        (
+            _("Our core values"),
+            _shown(core, _) if core else _("not chosen yet: /ritme {example}", example=_(CORE_EXAMPLE)),
         ),
-        footer=_("Values rounds and appreciations offer all of them."),
-    )
+    ]
+    if scan:
+        fields.append((_("Chosen most in the last values round"), ", ".join(f"{name} ({n})" for name, n in scan)))
+    footer = _("Values rounds and appreciations offer all of them.")
+    if scan and not core:
+        footer = _(
+            "Choose them as core values: /ritme {command}",
+            command=_("values core") + " " + ", ".join(name for name, _n in scan[:3]),
+        )
+    return Notice(title=_("Our values"), text=listed, fields=tuple(fields), footer=footer)
+
+
+async def _scan(ritme: Ritme, team: TeamView, _: Translator) -> list[tuple[str, int]]:
+    """The values the team chose most in its latest closed values round (the value scan), most
+    chosen first, at most five; empty when there was none."""
+    rounds = [r for r in await ritme.repo.rituals(team.id) if r.kind == "values"]
+    latest = None
+    async with ritme.engine.store.transaction() as tx:
+        for ritual in rounds:
+            for occ in await tx.recent_occurrences(ritual.id, 5):
+                if occ.status == "closed" and (latest is None or occ.planned_at > latest.planned_at):
+                    latest = occ
+        replies = await tx.replies(latest.id) if latest else []
+    if latest is None:
+        return []
+    labels = {o.value: o.label for o in value_options(latest.content.get("extra", []), _)}
+    counts = Counter(v for r in replies for v in r.values.get("values") or [] if v in labels)
+    return [(labels[v], n) for v, n in counts.most_common(5)]
 
 
 @command(

@@ -167,3 +167,18 @@ def test_a_value_question_names_the_value_and_what_it_looks_like_here() -> None:
         "What does Humour look like in your class? Give a concrete example from this week."
     )
     assert "Our core values: Trust (we do what we say); Humour; Joy" in kind.intro(first, team(core_values=core), _)
+
+
+async def test_the_last_values_round_suggests_the_core_values(pg: Playground) -> None:
+    await pg.command("anna", "add values every month on day 1 at 09:00")
+    await pg.command("anna", "run #1")
+    (prompt,) = await pg.prompts()
+    picks = {"anna": ["trust", "care", "joy"], "bram": ["trust", "care", "growth"], "chris": ["trust", "safety", "joy"]}
+    for user, values in picks.items():
+        assert (await pg.answer(user, prompt["occurrence_id"], {"values": values}))["ok"]
+    await pg.command("anna", "close #1")
+    listing = await pg.command("dewi", "values")
+    assert ["Chosen most in the last values round", "Trust (3), Care (2), Joy (2), Growth (1), Safety (1)"] in listing[
+        "fields"
+    ]
+    assert listing["footer"] == "Choose them as core values: /ritme values core Trust, Care, Joy"
