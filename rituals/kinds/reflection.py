@@ -64,12 +64,6 @@ def themes_for(ctx: PlanContext) -> list[Theme]:
     return chosen or list(THEMES.values())
 
 
-def planned_theme(ctx: PlanContext) -> Theme | None:
-    """The theme the year plan gives the occurrence's day, if any."""
-    period = period_of(ctx.team.settings, ctx.day)
-    return find_theme(period.theme) if period else None
-
-
 def focus_of(ctx: PlanContext) -> tuple[Theme, date]:
     """The theme outside the plan and the first day of its focus: the team's set blocks, else
     the last round's theme for six weeks from its start, then the next theme."""

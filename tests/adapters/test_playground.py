@@ -143,7 +143,7 @@ async def test_appreciation_round(pg: Playground) -> None:
     await pg.deliver()
     (results,) = await pg.notices()
     assert results["text"] == "*Dewi*\n\u2022 \u201cYour calm in the morning\u201d \u2014 Chris"
-    assert results["footer"] == "Appreciations: 1, for colleagues: 1"
+    assert results["footer"] == "1 appreciation in this round"
 
 
 async def test_values_ritual(pg: Playground) -> None:

@@ -15,9 +15,9 @@ from rituals.i18n import translator
 from rituals.kinds.base import PlanContext
 from rituals.kinds.reflection import Reflection
 from rituals.library import REQUIRES, VALUE_QUESTIONS
-from rituals.ports import TeamView
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground, open_playground
+from tests.fakes.teams import team_view
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -104,27 +104,11 @@ async def test_the_teamleider_goes_first_in_the_next_round_only(pg: Playground, 
     assert "goes first" not in second["intro"]
 
 
-def team(**settings: object) -> TeamView:
-    return TeamView(
-        id=1,
-        platform="p",
-        workspace_id="w",
-        channel_id="c",
-        name="T",
-        timezone="Europe/Amsterdam",
-        language="en",
-        goal=None,
-        holiday_country=None,
-        anonymity_threshold=3,
-        settings=dict(settings),
-    )
-
-
 def asked(settings: dict[str, object], theme: str, rounds: int) -> list[str]:
     history: list[dict[str, object]] = []
     for _ in range(rounds):
         ctx = PlanContext(
-            team=team(themes=[theme], **settings),
+            team=team_view(themes=[theme], **settings),
             options={},
             day=date(2026, 11, 23),
             history=tuple(reversed(history)),
@@ -155,18 +139,23 @@ def test_a_value_question_names_the_value_and_what_it_looks_like_here() -> None:
     kind, history, _ = Reflection(), [], translator("en")
     for _round in range(2):
         ctx = PlanContext(
-            team=team(themes=["values"], core_values=core), options={}, day=date(2026, 11, 23), history=tuple(history)
+            team=team_view(themes=["values"], core_values=core),
+            options={},
+            day=date(2026, 11, 23),
+            history=tuple(history),
         )
         history.insert(0, kind.plan(ctx))
     first, second = reversed(history)
-    assert kind.inputs(first, team(), _)[0].label == (
+    assert kind.inputs(first, team_view(), _)[0].label == (
         "For us, Trust means: \u201cwe do what we say\u201d. "
         "Where did you see that this week, in your class or in the team?"
     )
-    assert kind.inputs(second, team(), _)[0].label == (
+    assert kind.inputs(second, team_view(), _)[0].label == (
         "What does Humour look like in your class? Give a concrete example from this week."
     )
-    assert "Our core values: Trust (we do what we say); Humour; Joy" in kind.intro(first, team(core_values=core), _)
+    assert "Our core values: Trust (we do what we say); Humour; Joy" in kind.intro(
+        first, team_view(core_values=core), _
+    )
 
 
 async def test_the_last_values_round_suggests_the_core_values(pg: Playground) -> None:

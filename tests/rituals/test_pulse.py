@@ -12,21 +12,11 @@ from rituals.i18n import translator
 from rituals.kinds.base import PlanContext, summarise
 from rituals.kinds.pulse import Pulse
 from rituals.library import EARLIER_PULSE_STATEMENTS, PULSE_STATEMENTS, SHORT_PULSE
-from rituals.ports import ReplyView, TeamView
+from rituals.ports import ReplyView
 from rituals.scales import clear_change, scale_means, scored
+from tests.fakes.teams import team_view
 
-TEAM = TeamView(
-    id=1,
-    platform="p",
-    workspace_id="w",
-    channel_id="c",
-    name="T",
-    timezone="Europe/Amsterdam",
-    language="en",
-    goal=None,
-    holiday_country=None,
-    anonymity_threshold=3,
-)
+TEAM = team_view()
 REVERSED = {"mistake_held_against", "left_out_for_difference", "hard_to_ask_help"}
 
 

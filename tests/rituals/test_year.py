@@ -22,9 +22,9 @@ from rituals.library import (
     PERIOD_GOAL_QUESTIONS,
     THEMES,
 )
-from rituals.ports import TeamView
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground
+from tests.fakes.teams import team_view
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -164,26 +164,10 @@ async def test_a_school_year_keeps_its_themes_goals_moments_and_holidays(pg: Pla
     assert any("Before the summer" in n["text"] for n in year.notices)
 
 
-def team_with(**settings: object) -> TeamView:
-    return TeamView(
-        id=1,
-        platform="p",
-        workspace_id="w",
-        channel_id="c",
-        name="T",
-        timezone="Europe/Amsterdam",
-        language="en",
-        goal=None,
-        holiday_country=None,
-        anonymity_threshold=3,
-        settings=dict(settings),
-    )
-
-
 def test_a_look_back_missed_on_a_holiday_comes_in_the_first_round_after() -> None:
     plan = [{"start": "2026-11-02", "end": "2026-11-27", "theme": "safety", "goal": "We listen first"}]
     history = ({"theme": "safety", "period": "2026-11-02", "since": "2026-11-02", "question": "q"},)
-    ctx = PlanContext(team=team_with(plan=plan), options={}, day=date(2026, 11, 30), history=history)
+    ctx = PlanContext(team=team_view(plan=plan), options={}, day=date(2026, 11, 30), history=history)
     content = Reflection().plan(ctx)
     assert content["moment"] == "end_of_year" and content["looks_back"] == "2026-11-02"  # its year's only period
     plan.append({"start": "2026-12-07", "end": "2027-03-26", "theme": "learning"})  # the same school year
@@ -193,22 +177,22 @@ def test_a_look_back_missed_on_a_holiday_comes_in_the_first_round_after() -> Non
         PERIOD_END_QUESTION,
         "We listen first",
     )
-    later = PlanContext(team=team_with(plan=plan), options={}, day=date(2026, 12, 3), history=(content, *history))
+    later = PlanContext(team=team_view(plan=plan), options={}, day=date(2026, 12, 3), history=(content, *history))
     assert "moment" not in Reflection().plan(later)  # asked once
-    too_late = PlanContext(team=team_with(plan=plan), options={}, day=date(2026, 12, 14), history=history)
+    too_late = PlanContext(team=team_view(plan=plan), options={}, day=date(2026, 12, 14), history=history)
     assert "looks_back" not in Reflection().plan(too_late)  # more than two weeks on, the moment has passed
 
 
 def test_the_kickoff_comes_only_at_the_start_of_the_year() -> None:
     plan = [{"start": "2026-08-31", "end": "2026-12-18", "theme": "safety"}]
     for day, expected in ((date(2026, 9, 7), "kickoff"), (date(2026, 10, 5), None)):
-        content = Reflection().plan(PlanContext(team=team_with(plan=plan), options={}, day=day))
+        content = Reflection().plan(PlanContext(team=team_view(plan=plan), options={}, day=day))
         assert content.get("moment") == expected, day  # a plan added in October does not start the year over
 
 
 def test_the_meeting_check_out_follows_a_set_focus_without_a_plan() -> None:
     settings = {"themes": ["safety", "learning"], "focus": {"weeks": 2, "since": "2026-11-02"}}
     for day, theme in ((date(2026, 11, 13), "safety"), (date(2026, 11, 18), "learning"), (date(2026, 12, 2), "safety")):
-        content = Checkout().plan(PlanContext(team=team_with(**settings), options={}, day=day))
+        content = Checkout().plan(PlanContext(team=team_view(**settings), options={}, day=day))
         assert content["focus_theme"] == theme and content["meeting_question"] in THEMES[theme].discussion
-    assert Checkout().plan(PlanContext(team=team_with(), options={}, day=date(2026, 11, 13))) == {}
+    assert Checkout().plan(PlanContext(team=team_view(), options={}, day=date(2026, 11, 13))) == {}

@@ -170,7 +170,7 @@ async def test_an_appreciation_round_through_1on1_chats(teams: Teams) -> None:
     results = card_text(content(posted[0]))
     for text in words.values():
         assert text in results
-    assert names[chris_pick] in results and "Appreciations: 3" in results
+    assert names[chris_pick] in results and "3 appreciations in this round" in results
     updated = {s.conversation_id for s in after if s.method == "PUT"}
     assert updated == {GENERAL, *opened.values()}
     assert all("actions" not in content(s) for s in after if s.method == "PUT")
