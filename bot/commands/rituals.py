@@ -339,17 +339,28 @@ async def do_action_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: i
 FIRST_EXAMPLE = N_("first #1 What I am proud of this year: how we started reading together in the mornings")
 
 
+def _first(args: Args) -> dict[str, Any]:
+    """``#N TEXT``: the teamleider's own answer, as typed after the ritual's number."""
+    if len(args.words) < 2:
+        raise CommandError(
+            N_("Use 'first #N TEXT': your own answer, which the next round of #N opens with."), FIRST_EXAMPLE
+        )
+    ritual = parse_id(args.words[0], FIRST_EXAMPLE)
+    text = args.text[args.text.find(args.words[0]) + len(args.words[0]) :].strip()
+    if len(text) > 500:
+        raise CommandError(N_("Keep your answer short (at most 500 characters)."), FIRST_EXAMPLE)
+    return {"id": ritual, "text": text}
+
+
 @command(
     "first",
     words=(("first", "eerst"),),
     needs="leader",
-    args=_action,
+    args=_first,
     help=(FIRST_EXAMPLE, N_("the teamleider goes first: the next round of #N opens with your answer")),
 )
 async def do_first(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
     ritual = await ritual_of(ritme, cmd, team)
-    if not cmd.args["text"]:
-        raise CommandError(N_("Write your answer after the ritual's number."), FIRST_EXAMPLE)
     name = next((n for mid, _user, n in await ritme.repo.team_members(team.id) if mid == member_id), "")
     first = {**team.settings.get("first", {}), str(ritual.id): {"text": cmd.args["text"], "name": name}}
     await ritme.repo.update_team(team.id, settings={**team.settings, "first": first})
