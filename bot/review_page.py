@@ -339,7 +339,12 @@ def checkout_sections(report: Report, _: Translator, start: date, end: date) -> 
             ) + line_chart(
                 series, start=start, end=end, label=label, _=_, width=360, height=200, month_every=3, css="narrow"
             )
-            average = _("Average over the period: {avg} ({count} scores)", avg=_.decimal(mean(every)), count=len(every))
+            average = _.ngettext(
+                "Average over the period: {avg} ({n} score)",
+                "Average over the period: {avg} ({n} scores)",
+                len(every),
+                avg=_.decimal(mean(every)),
+            )
             body += f'<p class="figure">{esc(average)}</p>'
         out.append(
             section(

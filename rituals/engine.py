@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from rituals.answers import ANSWERED_MARK, ANSWERED_MARK_ANONYMOUS, Rules, said
 from rituals.calendar import public_holiday
 from rituals.delivery import Dispatcher, notice_to_dict
+from rituals.former import readable
 from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import PlanContext, RitualKind, prompt_inputs, summarise, words_threshold
@@ -222,7 +223,7 @@ class Engine:
         kind = KINDS[ritual.kind]
         if kind.digest:
             return await self._digest(tx, ritual, team, planned, now)
-        content = self._plan(context, ritual, team, day)
+        content = self._plan(context, ritual, team, day, self._following(ritual, team, day, plans, context))
         action = context.actions.get(ritual.id)
         if action:
             content["action"] = {"id": action[0], "text": action[1]}
@@ -340,7 +341,31 @@ class Engine:
         payload = {"type": "notice", "notice": notice_to_dict(announcement)}
         return (*messages, Outgoing(destination=team.channel, payload=payload))
 
-    def _plan(self, context: OpeningContext, ritual: RitualView, team: TeamView, day: date) -> dict[str, Any]:
+    def _following(
+        self, ritual: RitualView, team: TeamView, day: date, plans: _Plans, context: OpeningContext
+    ) -> date | None:
+        """The day of the ritual's next round after ``day`` that is no holiday (public holidays,
+        and the team's holidays the batch read), so that a round knows whether it is the last of
+        its period; None for a ritual run by hand."""
+        if not ritual.schedule:
+            return None
+        tz = ZoneInfo(team.timezone)
+        after = datetime.combine(day, time.max, tz)
+        for _step in range(10):
+            try:
+                following = plans.next_after(ritual.schedule, team.timezone, after)
+            except ScheduleError:
+                return None
+            if following is None:
+                return None
+            if not self._holiday(context, team, following.astimezone(tz).date()):
+                return following.astimezone(tz).date()
+            after = following
+        return None
+
+    def _plan(
+        self, context: OpeningContext, ritual: RitualView, team: TeamView, day: date, following: date | None = None
+    ) -> dict[str, Any]:
         history = tuple(content for content in context.histories.get(ritual.id, ()) if content)
         roster = context.rosters.get(team.id, [])
         ctx = PlanContext(
@@ -351,8 +376,13 @@ class Engine:
             roster=tuple((mid, name) for mid, name, _ in roster),
             users={mid: uid for mid, _, uid in roster},
             rng=self.rng,
+            following=following,
         )
-        return KINDS[ritual.kind].plan(ctx)
+        content = KINDS[ritual.kind].plan(ctx)
+        first = team.settings.get("first", {}).get(str(ritual.id))
+        if isinstance(first, dict) and first.get("text") and not any(h.get("first") == first for h in history):
+            content["first"] = first  # the teamleider's answer, once: the next round opens with it
+        return content
 
     def _reminder_time(
         self, context: OpeningContext, team: TeamView, opened: datetime, closes: datetime, fraction: float
@@ -534,11 +564,17 @@ class Engine:
             _=_,
             rng=self.rng,
             previous=previous,
+            scale=kind.scale_name(occ.content, _),
         )
         title = _("{title}: results", title=kind.title(_))
         text = notice.text
         question = discussion_question(ritual.kind, occ.content, self.rng)
-        if question and replies:
+        if occ.content.get("moment") == "end_of_year":  # the year closes with everyone receiving appreciation
+            text = (text + "\n\n" if text else "") + _(
+                "*Before the summer:* close the year with an appreciation round in which everyone receives one: "
+                "/ritme appreciation start"
+            )
+        elif question and replies:
             text = (text + "\n\n" if text else "") + _("*For your next meeting:* {question}", question=_(question))
         return Notice(title=f"#{ritual.id} {title}", text=text, fields=notice.fields, footer=notice.footer)
 
@@ -565,7 +601,7 @@ class Engine:
             ritual_id=ritual.id,
             kind=ritual.kind,
             title=f"#{ritual.id} {kind.title(_)}",
-            intro=kind.intro(occ.content, team, _),
+            intro=first_intro(occ.content, _) + kind.intro(occ.content, team, _),
             inputs=prompt_inputs(kind, occ.content, team, _),
             context=who_reads(round_visibility(ritual.kind, occ.content), team.anonymity_threshold, _),
             anonymous=anonymous,
@@ -681,6 +717,15 @@ def limited_results(
                 footer=participation,
             )
     return None
+
+
+def first_intro(content: dict[str, Any], _: Translator) -> str:
+    """The teamleider's answer a round opens with (``first #N TEXT``), then a blank line."""
+    first = content.get("first")
+    if not isinstance(first, dict) or not first.get("text"):
+        return ""
+    name = readable(str(first.get("name") or ""), _) or _("Our teamleider")
+    return _("{name} goes first: \u201c{text}\u201d", name=name, text=readable(str(first["text"]), _)) + "\n\n"
 
 
 DISCUSSION_THEME = {

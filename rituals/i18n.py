@@ -4,6 +4,10 @@ Message ids are English source strings marked with ``_`` (at the call) or ``N_``
 string is only declared, as in the ritual library). Catalogs are read with Babel at first
 use; there is no compile step. Two domains exist: ``messages`` (the interface) and
 ``library`` (the ritual library's questions and statements).
+
+Counts go through ``Translator.ngettext`` (a ``msgid_plural`` entry in the catalog): "1 antwoord",
+"3 antwoorden". Both languages have two forms, chosen by Babel's plural rule of the language
+(CLDR): form 0 for "one", form 1 for every other count, 0 included.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from babel.core import Locale
 from babel.messages.pofile import read_po
 
 LANGUAGES = ("nl", "en")
@@ -29,7 +34,15 @@ def catalog_path(lang: str, domain: str) -> Path:
 
 @cache
 def _catalog(lang: str) -> dict[str, str]:
+    return _catalogs(lang)[0]
+
+
+@cache
+def _catalogs(lang: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """The language's messages: singular entries by msgid, plural entries (their forms) by the
+    singular msgid."""
     entries: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
     for domain in DOMAINS:
         path = catalog_path(lang, domain)
         if not path.exists():
@@ -38,7 +51,10 @@ def _catalog(lang: str) -> dict[str, str]:
             for message in read_po(fh):
                 if message.id and isinstance(message.id, str) and message.string:
                     entries[message.id] = str(message.string)
-    return entries
+                elif message.id and isinstance(message.id, tuple) and isinstance(message.string, tuple | list):
+                    if all(message.string):
+                        plurals[str(message.id[0])] = tuple(str(form) for form in message.string)
+    return entries, plurals
 
 
 class Translator:
@@ -52,6 +68,13 @@ class Translator:
     def __call__(self, msgid: str, /, **params: object) -> str:
         text = _catalog(self.lang).get(msgid, msgid)
         return text.format(**params) if params else text
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **params: object) -> str:
+        """The form of a count's message that ``n`` takes in this language, with ``{n}`` and
+        the other fields filled in."""
+        forms = _catalogs(self.lang)[1].get(singular) or (singular, plural)
+        form = 0 if Locale.parse(self.lang).plural_form(abs(n)) == "one" else 1
+        return forms[min(form, len(forms) - 1)].format(n=n, **params)
 
     def decimal(self, value: float, *, sign: bool = False) -> str:
         """One decimal as the language writes it: 3.5 in English, 3,5 in Dutch."""

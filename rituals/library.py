@@ -29,9 +29,22 @@ from rituals.i18n import N_
 __all__ = [
     "APPRECIATION",
     "CHECKOUT",
+    "CORE_VALUES",
+    "END_OF_YEAR_QUESTIONS",
+    "KICKOFF_QUESTIONS",
+    "LEARNING_GOAL",
+    "MIDYEAR_QUESTION",
+    "PERIOD_END_QUESTION",
+    "PERIOD_END_THEME_QUESTION",
+    "PERIOD_GOAL_QUESTIONS",
+    "REQUIRES",
+    "VALUE_QUESTIONS",
+    "VALUE_QUESTION_WITHOUT_MEANING",
     "GOAL_QUESTIONS",
     "PAIRS_PROMPTS",
+    "EARLIER_PULSE_STATEMENTS",
     "PULSE_STATEMENTS",
+    "SHORT_PULSE",
     "QUARTERLY_GOAL_QUESTIONS",
     "SCALE_LABELS",
     "SENSITIVE",
@@ -68,10 +81,12 @@ class Theme:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Statement:
-    """One statement of the anonymous team-climate pulse, answered on the 1..5 agree scale."""
+    """One statement of the anonymous team-climate pulse, answered on the 1..5 agree scale;
+    ``reverse``: agreeing means less safety, so the scale counts it as 6 - answer."""
 
     key: str
     text: str
+    reverse: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -126,19 +141,20 @@ _THEMES: tuple[Theme, ...] = (
         description=N_(
             "Everyone dares to ask questions, share doubts and admit mistakes without fear of being judged."
         ),
+        # In the order a period goes deeper: what others did, then what we do, then our own doubts.
         questions=(
-            N_("When did you hold back a question or an idea this week, and what would have made it easier to say it?"),
-            N_("Describe a mistake you made recently. Whom did you tell, and how did they respond?"),
+            N_("What did a colleague do this week that made you feel you could be honest?"),
             N_("Which colleague did you ask for help this week, and what made that easy or hard?"),
             N_(
                 "In which conversation this week did you notice that not everyone got a chance to speak? What happened?"
             ),
+            N_("When did you hold back a question or an idea this week, and what would have made it easier to say it?"),
             N_(
                 "How did you react the last time a colleague disagreed with you? What would you "
                 "do the same way, and what differently?"
             ),
+            N_("Describe a mistake you made recently. Whom did you tell, and how did they respond?"),
             N_("Which doubt about your work would you share with the team if it felt completely safe?"),
-            N_("What did a colleague do this week that made you feel you could be honest?"),
             N_("What is one small thing you can do next week to make it easier for others to speak up?"),
         ),
         discussion=(
@@ -175,7 +191,7 @@ _THEMES: tuple[Theme, ...] = (
             N_("Whose work did you depend on this week, and how did that go?"),
             N_("Which part of your work this week made things easier or harder for a colleague?"),
             N_("What did you make or prepare together with a colleague this period?"),
-            N_("Where did tasks overlap this week, or where did something fall between two stools?"),
+            N_("Where did tasks overlap this week, or where did something fall through the cracks?"),
             N_("Which knowledge or experience of yours could a colleague use right now?"),
             N_("Which colleague would you like to work with more closely, and on what?"),
             N_("What did you hear from a colleague this week that changed how you work?"),
@@ -282,10 +298,10 @@ _THEMES: tuple[Theme, ...] = (
         ),
         questions=(
             N_("What did a colleague do this week in a way you would not have chosen, and what did it bring?"),
-            N_("Think of a recent moment of friction with a colleague. Which need of yours was behind it?"),
             N_("Which quality of a colleague complements you well?"),
             N_("How would you describe your own way of working in three words?"),
             N_("In which situation this week did a different view help the team see more?"),
+            N_("Think of a recent moment of friction with a colleague. Which need of yours was behind it?"),
             N_("What could you learn from the colleague whose way of working differs most from yours?"),
             N_("How did you bring up a difference of opinion this period, and how did it go?"),
             N_("How does your particular strength help our pupils learn?"),
@@ -300,7 +316,7 @@ _THEMES: tuple[Theme, ...] = (
         key="ownership",
         name=N_("Ownership and leadership"),
         description=N_(
-            "Room to use your expertise within clear frames, so that everyone feels co-owner "
+            "Room to use your expertise within clear boundaries, so that everyone feels co-owner "
             "of how the school develops."
         ),
         questions=(
@@ -311,11 +327,11 @@ _THEMES: tuple[Theme, ...] = (
             N_("What are you responsible for in our team, and how does it connect to the work of others?"),
             N_("What are you proud of in your work this period?"),
             N_("What is holding you back from taking on something you would like to do?"),
-            N_("Which clear agreement or frame would help you to act more freely?"),
+            N_("Which clear agreement or boundary would help you to act more freely?"),
         ),
         discussion=(
             N_("Which initiatives from the answers do we want to support?"),
-            N_("Where are the frames unclear, and who can clarify them?"),
+            N_("Where are the boundaries unclear, and who can clarify them?"),
             N_("Which task could a pair take on instead of one person?"),
         ),
     ),
@@ -447,8 +463,79 @@ def discussion_questions(theme_key: str) -> tuple[str, ...]:
 
 
 # --- Team-climate pulse -------------------------------------------------------------------
+#
+# Edmondson's seven items of team psychological safety (Edmondson, A. C. (1999). Psychological
+# safety and learning behavior in work teams. Administrative Science Quarterly, 44(2), 350-383),
+# adapted to a school team. Review against the 1999 items (R: reverse-worded there and here):
+#
+# 1. R "If you make a mistake on this team, it is often held against you."
+#    -> "In our team, a mistake is often held against whoever made it." / "In ons team wordt
+#    het je vaak nagedragen als je een fout maakt." Same content; the subject is the team.
+# 2. "Members of this team are able to bring up problems and tough issues."
+#    -> "... we can bring up problems and difficult issues." / "... kunnen we problemen en
+#    lastige kwesties bespreekbaar maken." Same.
+# 3. R "People on this team sometimes reject others for being different."
+#    -> "... colleagues are sometimes left out for being different." / "... worden collega's
+#    soms buitengesloten omdat ze anders zijn." "Left out" (buitengesloten) is how rejection shows
+#    in a staff room; the item was missing from the earlier pulse.
+# 4. "It is safe to take a risk on this team."
+#    -> "... it is safe to take a risk, such as trying something new in class." / "... is het
+#    veilig om een risico te nemen, bijvoorbeeld door iets nieuws te proberen in de klas." The
+#    example grounds "risk" for teachers; it narrows the item a little, knowingly.
+# 5. R "It is difficult to ask other members of this team for help."
+#    -> "... it is hard to ask a colleague for help." / "... is het moeilijk om een collega om
+#    hulp te vragen." Same.
+# 6. "No one on this team would deliberately act in a way that undermines my efforts."
+#    -> "... nobody would deliberately undermine a colleague's efforts." / "... zou niemand
+#    bewust de inzet van een collega ondermijnen." Missing from the earlier pulse.
+# 7. "Working with members of this team, my unique skills and talents are valued and utilized."
+#    -> "... everyone's own skills and talents are valued and put to use." / "... worden ieders
+#    eigen kwaliteiten en talenten gewaardeerd en benut."
+#
+# One subject throughout: every item starts "In our team" ("In ons team"). Items 6 and 7 speak
+# of "my" efforts and skills in 1999; here of a colleague's and everyone's, a referent shift to
+# the team (as in team-level climate measures), so that all seven ask how the team is, not how
+# the answerer fares. The scale's mean counts reverse-worded items as 6 - answer
+# (``rituals.scales``); figures per item are shown as answered, next to the item's own words.
+# Edmondson used a 7-point scale; the pulse keeps the 1..5 agree scale of the other rituals.
+#
+# The short variant (``SHORT_PULSE``) asks three of the seven (4, 2 and the reverse-worded 1),
+# for a monthly look between full rounds. It is named "short team pulse", not psychological
+# safety: three items are no validated measure, and its mean is not comparable with the full
+# scale's.
 
 PULSE_STATEMENTS: tuple[Statement, ...] = (
+    Statement(
+        key="mistake_held_against",
+        text=N_("In our team, a mistake is often held against whoever made it."),
+        reverse=True,
+    ),
+    Statement(key="raise_problems", text=N_("In our team, we can bring up problems and difficult issues.")),
+    Statement(
+        key="left_out_for_difference",
+        text=N_("In our team, colleagues are sometimes left out for being different."),
+        reverse=True,
+    ),
+    Statement(
+        key="safe_to_risk",
+        text=N_("In our team, it is safe to take a risk, such as trying something new in class."),
+    ),
+    Statement(
+        key="hard_to_ask_help",
+        text=N_("In our team, it is hard to ask a colleague for help."),
+        reverse=True,
+    ),
+    Statement(key="no_undermining", text=N_("In our team, nobody would deliberately undermine a colleague's efforts.")),
+    Statement(
+        key="skills_valued",
+        text=N_("In our team, everyone's own skills and talents are valued and put to use."),
+    ),
+)
+
+SHORT_PULSE: tuple[str, ...] = ("safe_to_risk", "raise_problems", "mistake_held_against")
+
+# The statements of the pulse before it followed Edmondson: rounds asked then keep showing them.
+EARLIER_PULSE_STATEMENTS: tuple[Statement, ...] = (
     Statement(
         key="take_risks",
         text=N_("In this team it is safe to try something new, even if it might fail."),
@@ -561,3 +648,61 @@ PAIRS_PROMPTS: tuple[str, ...] = (
     N_("Name what you value in each other's way of working."),
     N_("Choose one value you share and find out where you see it in each other's classrooms."),
 )
+
+
+# --- The school year ----------------------------------------------------------------------
+#
+# The moments of the year (``rituals.year.moment``): the reflection asks these instead of its
+# theme's question of the week. The kickoff and the end of the year ask several questions at
+# once; a period's end asks about its learning goal.
+
+KICKOFF_QUESTIONS: tuple[str, ...] = (
+    N_("Why are we a team? What can we achieve for our pupils together that none of us could alone?"),
+    N_("Which shared goal would you propose for this school year?"),
+    N_("Which working agreement would help us most this year, in meetings and in between?"),
+    N_("What is your good intention for this school year, as a colleague in this team?"),
+)
+
+END_OF_YEAR_QUESTIONS: tuple[str, ...] = (
+    N_("Looking back on this school year: what are you proud of, as a team and yourself?"),
+    N_("What do we take with us into next school year, and what do we leave behind?"),
+    N_("Which good intention from the start of the year did you keep, and what helped you?"),
+)
+
+# {goal}: the period's learning goal, as the team wrote it.
+PERIOD_END_QUESTION = N_(
+    "Our learning goal this period was: \u201c{goal}\u201d. What have we learned, and where do we stand?"
+)
+# {theme}: the period's theme, without a learning goal.
+PERIOD_END_THEME_QUESTION = N_(
+    "This period we worked on {theme}. What has changed in how we work together, and what do we keep?"
+)
+# The middle of the year: the intentions of the kickoff come back.
+MIDYEAR_QUESTION = N_(
+    "Which good intention from the start of the year is still alive for you, and which one has faded?"
+)
+
+# The goal ritual's look-back when a plan exists: at each period's end instead of each quarter.
+PERIOD_GOAL_QUESTIONS: tuple[str, ...] = (
+    N_("Looking back on this period: what progress have we made towards our goal?"),
+    N_("Which result of this period are you proud of?"),
+    N_("What will we stop, keep and start doing in the next period?"),
+)
+
+# Questions about a stored core value: {value} its name, {meaning} what the team means by it.
+VALUE_QUESTIONS: tuple[str, ...] = (
+    N_("For us, {value} means: \u201c{meaning}\u201d. Where did you see that this week, in your class or in the team?"),
+    N_("When was it hard this week to act on {value} as we described it (\u201c{meaning}\u201d)? What happened?"),
+)
+VALUE_QUESTION_WITHOUT_MEANING = N_(
+    "What does {value} look like in your class? Give a concrete example from this week."
+)
+
+# Questions that refer to something the team stores in Ritme: asked only when it is stored.
+LEARNING_GOAL = "learning_goal"
+CORE_VALUES = "core_values"
+REQUIRES: dict[str, str] = {
+    N_("What did our team's learning goal for this period mean for your work this week?"): LEARNING_GOAL,
+    N_("What does one of our team values mean in your contact with parents?"): CORE_VALUES,
+    N_("What did you see a colleague do this week that fits our values? Name the value."): CORE_VALUES,
+}

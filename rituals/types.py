@@ -48,6 +48,7 @@ class Input:
     low_label: str = ""
     high_label: str = ""
     max_length: int = 3000  # characters of a written answer
+    reverse: bool = False  # a reverse-worded scale item: counts as 6 - answer in the scale's mean
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -31,6 +31,7 @@ KEYWORDS = {
     "CommandError": None,
     "ScheduleError": None,
     "AnswerError": None,
+    "ngettext": (1, 2),
 }
 # Messages of more than three words whose Dutch may rightly be the same as the English.
 SAME_IN_DUTCH_AND_ENGLISH: set[str] = set()

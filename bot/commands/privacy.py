@@ -136,7 +136,11 @@ async def do_privacy_threshold(
     await ritme.repo.audit(team.id, member_id, "team.anonymity_threshold", {"least": least}, ritme.clock())
     members = len(await ritme.repo.team_members(team.id))
     warning = (
-        _("This team has {members} members: with this threshold no anonymous results will show.", members=members)
+        _.ngettext(
+            "This team has {n} member: with this threshold no anonymous results will show.",
+            "This team has {n} members: with this threshold no anonymous results will show.",
+            members,
+        )
         if least > members
         else ""
     )

@@ -30,6 +30,7 @@ KIND_WORDS = {
     "pulse": "pulse",
     "puls": "pulse",
     "pulse-check": "pulse",
+    "teampuls": "pulse",
     "appreciation": "appreciation",
     "waardering": "appreciation",
     "waarderingsronde": "appreciation",
@@ -43,6 +44,10 @@ KIND_WORDS = {
     "weekoverzicht": "digest",
     "overzicht": "digest",
 }
+# Words for a kind with options of its own: the short pulse is a pulse that asks three items.
+VARIANT_WORDS: dict[str, tuple[str, dict[str, Any]]] = {
+    word: ("pulse", {"variant": "short"}) for word in ("pulse-short", "short-pulse", "korte-teampuls", "korte-puls")
+}
 
 
 def _add(args: Args) -> dict[str, Any]:
@@ -53,7 +58,7 @@ def _add(args: Args) -> dict[str, Any]:
         raise CommandError(
             N_("Which kind of ritual? One of: {kinds}."), example, kinds=", ".join(sorted(set(KIND_WORDS.values())))
         )
-    kind = KIND_WORDS.get(kind_word.lower())
+    kind, options = VARIANT_WORDS.get(kind_word.lower(), (KIND_WORDS.get(kind_word.lower()), {}))
     if kind is None:
         raise CommandError(
             N_("'{word}' is not a kind of ritual. Choose one of: {kinds}."),
@@ -67,7 +72,11 @@ def _add(args: Args) -> dict[str, Any]:
         schedule = head
     if not schedule.strip():
         raise CommandError(N_("When should it run? Add a schedule."), f"add {kind} every monday at 09:00")
-    return {"kind": kind, "schedule": schedule.strip()} | ({"visibility": visibility} if visibility else {})
+    return (
+        {"kind": kind, "schedule": schedule.strip()}
+        | ({"visibility": visibility} if visibility else {})
+        | ({"options": options} if options else {})
+    )
 
 
 def one_ritual(verb: str) -> ArgParser:
@@ -166,11 +175,15 @@ async def do_list(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, ro
     menu=N_("Add a ritual, e.g. add reflection every monday at 09:00"),
     help=(
         (N_("add reflection every monday at 09:00"), N_("a weekly reflection question")),
-        (N_("add checkout every weekday at 16:30"), N_("a check-out after the daily meeting")),
+        (N_("add checkout every 2 weeks on wednesday at 16:30"), N_("a check-out at the end of the team meeting")),
         (N_("add pulse every 2 weeks on friday at 15:00 open 2d"), N_("an anonymous team-climate pulse")),
         (
             N_("add reflection every monday at 09:00 anonymous"),
             N_("a last word says who reads the answers: team, leaders or anonymous"),
+        ),
+        (
+            N_("add pulse-short every month on the first friday at 15:00"),
+            N_("a short monthly pulse: three of the seven statements"),
         ),
         (N_("add goal every month on the first tuesday at 09:00"), N_("a monthly look at the goal")),
         (
@@ -209,7 +222,7 @@ async def do_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, rol
         kind=kind,
         schedule=schedule.spec,
         open_seconds=int(open_for.total_seconds()),
-        options={},
+        options=dict(cmd.args.get("options") or {}),
         next_due_at=next_due,
         now=now,
         visibility=visibility.value if visibility else None,
@@ -389,4 +402,43 @@ async def do_action_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: i
         title=_("Action recorded"),
         text=_("The next round of #{id} first asks how it went: {text}", id=ritual.id, text=cmd.args["text"]),
         footer=footer,
+    )
+
+
+FIRST_EXAMPLE = N_("first #1 What I am proud of this year: how we started reading together in the mornings")
+
+
+def _first(args: Args) -> dict[str, Any]:
+    """``#N TEXT``: the teamleider's own answer, as typed after the ritual's number."""
+    if len(args.words) < 2:
+        raise CommandError(
+            N_("Use 'first #N TEXT': your own answer, which the next round of #N opens with."), FIRST_EXAMPLE
+        )
+    ritual = parse_id(args.words[0], FIRST_EXAMPLE)
+    text = args.text[args.text.find(args.words[0]) + len(args.words[0]) :].strip()
+    if len(text) > 500:
+        raise CommandError(N_("Keep your answer short (at most 500 characters)."), FIRST_EXAMPLE)
+    return {"id": ritual, "text": text}
+
+
+@command(
+    "first",
+    words=(("first", "eerst"),),
+    needs="leader",
+    args=_first,
+    help=(FIRST_EXAMPLE, N_("the teamleider goes first: the next round of #N opens with your answer")),
+)
+async def do_first(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
+    ritual = await ritual_of(ritme, cmd, team)
+    name = next((n for mid, _user, n in await ritme.repo.team_members(team.id) if mid == member_id), "")
+    first = {**team.settings.get("first", {}), str(ritual.id): {"text": cmd.args["text"], "name": name}}
+    await ritme.repo.update_team(team.id, settings={**team.settings, "first": first})
+    await ritme.repo.audit(team.id, member_id, "ritual.first", {"ritual": ritual.id}, ritme.clock())
+    return Notice(
+        title=_("You go first"),
+        text=_(
+            "The next round of #{id} opens with your answer, so the team sees it before answering: {text}",
+            id=ritual.id,
+            text=cmd.args["text"],
+        ),
     )

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from bot.service import Ritme
 
 ROLE = ("role", "rol")
-ROLE_WORDS = {"admin": "admin", "beheerder": "admin", "leader": "leader", "leider": "leader"}
+ROLE_WORDS = {"admin": "admin", "beheerder": "admin", "leader": "leader", "leider": "leader", "teamleider": "leader"}
 ROLE_EXAMPLE = "role add leader @anna"
 
 

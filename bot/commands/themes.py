@@ -4,6 +4,7 @@ year plan that gives each period a theme."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.commands.grammar import ADD, LIST, REMOVE, free_text, parse_period, period
 from bot.commands.registry import Args, Command, CommandError, command
@@ -11,26 +12,42 @@ from rituals.i18n import N_, Translator
 from rituals.library import THEMES, find_theme
 from rituals.ports import TeamView
 from rituals.types import Notice
+from rituals.year import MAX_FOCUS_WEEKS, focus_weeks
 
 if TYPE_CHECKING:
     from bot.service import Ritme
 
 QUESTION_EXAMPLE = N_("question add What surprised you this week?")
 PLAN = ("plan", "jaarplan", "jaarkalender")
-PLAN_EXAMPLE = N_("plan add 2026-09-01..2026-10-31 safety")
+PLAN_EXAMPLE = N_("plan add 2027-01-05..2027-03-27 safety Everyone gets a turn to speak")
+FOCUS_EXAMPLE = N_("theme safety learning for 6 weeks")
+FOR = ("for", "voor")
+WEEKS = ("weeks", "week", "weken")
+MAX_LEARNING_GOAL = 300
 
 
 def _themes(args: Args) -> dict[str, Any]:
-    """Theme words, any number; none shows the current ones."""
-    return {"themes": [w.lower() for w in args.words]}
+    """Theme words, any number, optionally ending ``for N weeks`` (``voor N weken``): how long a
+    reflection stays on each; none shows the current ones."""
+    words = [w.lower() for w in args.words]
+    if len(words) >= 3 and words[-3] in FOR and words[-1] in WEEKS:
+        if not words[-2].isdigit() or not 1 <= int(words[-2]) <= MAX_FOCUS_WEEKS:
+            raise CommandError(N_("A focus lasts from 1 to {most} weeks."), FOCUS_EXAMPLE, most=MAX_FOCUS_WEEKS)
+        return {"themes": words[:-3], "weeks": int(words[-2])}
+    return {"themes": words}
 
 
 def _plan_add(args: Args) -> dict[str, Any]:
-    """A period, then its theme."""
+    """A period, then its theme (one or more words), then its learning goal as typed."""
     start, end = parse_period(args.words[0] if args.words else None, PLAN_EXAMPLE)
-    if len(args.words) < 2:
+    rest = list(args.words[1:])
+    if not rest:
         raise CommandError(N_("Which theme? Name it after the period."), PLAN_EXAMPLE)
-    return {"start": start, "end": end, "theme": " ".join(args.words[1:]).lower()}
+    taken = next((n for n in range(min(len(rest), 4), 0, -1) if find_theme(" ".join(rest[:n]))), 1)
+    goal = " ".join(rest[taken:])
+    if len(goal) > MAX_LEARNING_GOAL:
+        raise CommandError(N_("Keep the learning goal short (at most {most} characters)."), PLAN_EXAMPLE, most=300)
+    return {"start": start, "end": end, "theme": " ".join(rest[:taken]).lower(), "goal": goal}
 
 
 @command(
@@ -64,7 +81,10 @@ async def do_question_add(
     words=(("theme", "thema", "themes", "themas", "thema's"),),
     needs="admin",
     args=_themes,
-    help=(N_("theme safety learning"), N_("choose reflection themes")),
+    help=(
+        (N_("theme safety learning"), N_("choose reflection themes")),
+        (FOCUS_EXAMPLE, N_("how many weeks a reflection stays on each theme")),
+    ),
 )
 async def do_theme(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
     words = cmd.args["themes"]
@@ -87,12 +107,20 @@ async def do_theme(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, r
         themes.append(theme.key)
     settings = dict(team.settings)
     settings["themes"] = themes
+    weeks = cmd.args.get("weeks")
+    if weeks:
+        today = ritme.clock().astimezone(ZoneInfo(team.timezone)).date()
+        settings["focus"] = {"weeks": weeks, "since": today.isoformat()}
     await ritme.repo.update_team(team.id, settings=settings)
-    await ritme.repo.audit(team.id, member_id, "team.themes", {"themes": themes}, ritme.clock())
-    return Notice(
-        title=_("Themes set"),
-        text=_("Reflections draw from: {themes}", themes=", ".join(_(THEMES[k].name) for k in themes)),
+    await ritme.repo.audit(team.id, member_id, "team.themes", {"themes": themes, "weeks": weeks}, ritme.clock())
+    text = _("Reflections draw from: {themes}", themes=", ".join(_(THEMES[k].name) for k in themes))
+    weeks = focus_weeks(settings)
+    footer = _.ngettext(
+        "Each theme stays for {n} week, outside the year plan's periods.",
+        "Each theme stays for {n} weeks, outside the year plan's periods.",
+        weeks,
     )
+    return Notice(title=_("Themes set"), text=text, footer=footer)
 
 
 @command(
@@ -101,7 +129,7 @@ async def do_theme(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, r
     needs="admin",
     args=_plan_add,
     usage=(N_("Use 'plan add', 'plan list' or 'plan remove'."), PLAN_EXAMPLE),
-    help=(PLAN_EXAMPLE, N_("the year plan: a theme per period")),
+    help=(PLAN_EXAMPLE, N_("the year plan: a theme and a learning goal per period")),
 )
 async def do_plan_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
     theme = find_theme(cmd.args["theme"])
@@ -114,13 +142,17 @@ async def do_plan_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int
         )
     a, b = cmd.args["start"].isoformat(), cmd.args["end"].isoformat()
     plan = [p for p in team.settings.get("plan", []) if p["end"] < a or p["start"] > b]
-    plan.append({"start": a, "end": b, "theme": theme.key})
+    entry = {"start": a, "end": b, "theme": theme.key, **({"goal": cmd.args["goal"]} if cmd.args.get("goal") else {})}
+    plan.append(entry)
     await ritme.repo.update_team(team.id, settings={**team.settings, "plan": sorted(plan, key=lambda p: p["start"])})
-    await ritme.repo.audit(team.id, member_id, "plan.add", {"start": a, "end": b, "theme": theme.key}, ritme.clock())
-    return Notice(
-        title=_("Year plan updated"),
-        text=_("From {start} to {end} reflections draw from: {theme}", start=a, end=b, theme=_(theme.name)),
-    )
+    await ritme.repo.audit(team.id, member_id, "plan.add", entry, ritme.clock())
+    text = _("From {start} to {end} reflections draw from: {theme}", start=a, end=b, theme=_(theme.name))
+    if entry.get("goal"):
+        text += "\n" + _("Our learning goal this period: {goal}", goal=entry["goal"])
+        footer = _("Prompts of the period show it; its last reflection asks where we stand.")
+    else:
+        footer = _("Add a learning goal after the theme, e.g. /ritme {example}", example=_(PLAN_EXAMPLE))
+    return Notice(title=_("Year plan updated"), text=text, footer=footer)
 
 
 @command("plan list", words=(PLAN, LIST), needs="admin", bare=True, help=(N_("plan list"), N_("the year plan")))
@@ -130,12 +162,16 @@ async def do_plan_list(ritme: Ritme, cmd: Command, team: TeamView, member_id: in
         return Notice(
             title=_("Year plan"),
             text=_("No periods planned yet."),
-            footer=_("For example: /ritme {example}", example="plan add 2026-09-01..2026-10-31 safety"),
+            footer=_("For example: /ritme {example}", example=_(PLAN_EXAMPLE)),
         )
     return Notice(
         title=_("Year plan"),
         text="",
-        fields=tuple((f"{p['start']}..{p['end']}", _(THEMES[p["theme"]].name)) for p in plan if p["theme"] in THEMES),
+        fields=tuple(
+            (f"{p['start']}..{p['end']}", _(THEMES[p["theme"]].name) + (f": {p['goal']}" if p.get("goal") else ""))
+            for p in plan
+            if p["theme"] in THEMES
+        ),
     )
 
 

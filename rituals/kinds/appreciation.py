@@ -10,7 +10,7 @@ from typing import Any
 from rituals.former import is_former, readable
 from rituals.i18n import N_, Translator
 from rituals.kinds.base import AnswerError, KindDefaults, PlanContext
-from rituals.kinds.values import value_options
+from rituals.kinds.values import core_line, round_values
 from rituals.library import APPRECIATION
 from rituals.ports import ReplyView, TeamView
 from rituals.types import Input, InputKind, Notice, Option
@@ -71,9 +71,11 @@ class Appreciation(KindDefaults):
     default_open = timedelta(days=3)
 
     def plan(self, ctx: PlanContext) -> dict[str, Any]:
+        settings = ctx.team.settings
         return {
             "roster": [list(m) for m in ctx.roster],
-            "extra": list(ctx.team.settings.get("values", [])),
+            "extra": list(settings.get("values", [])),
+            "core": list(settings.get("core_values") or []),
             "seed": ctx.rng.randrange(2**31),  # who appreciates whom (``assign_colleagues``)
         }
 
@@ -82,7 +84,12 @@ class Appreciation(KindDefaults):
 
     def intro(self, content: dict[str, Any], team: TeamView, _: Translator) -> str:
         starters = " / ".join(_(s) for s in APPRECIATION.starters[:3])
-        return _(APPRECIATION.free_prompt) + " " + _("For example: {starters}", starters=starters)
+        return (
+            _(APPRECIATION.free_prompt)
+            + " "
+            + _("For example: {starters}", starters=starters)
+            + ("\n" + core_line(content, _) if content.get("core") else "")
+        )
 
     def inputs(self, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
         # Someone forgotten since the round opened is no longer offered (their entry is the
@@ -98,7 +105,7 @@ class Appreciation(KindDefaults):
             key="value",
             label=_("Which of our values does it show?"),
             kind=InputKind.CHOICE,
-            options=value_options(content.get("extra", []), _),
+            options=round_values(content, _),
             optional=True,
         )
         asked = (
@@ -149,7 +156,7 @@ class Appreciation(KindDefaults):
         if not replies:
             return Notice(title=_("{title}: results", title=self.title(_)), text=_("Nobody answered this time."))
         names = {str(mid): str(name) for mid, name in content.get("roster") or []}
-        values = {o.value: o.label for o in value_options(content.get("extra", []), _)}
+        values = {o.value: o.label for o in round_values(content, _)}
         by_colleague: dict[str, list[str]] = {}
         for chosen, got in received(replies).items():
             colleague = readable(names.get(chosen, chosen), _)

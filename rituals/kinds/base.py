@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from rituals.former import readable
 from rituals.i18n import Translator
 from rituals.ports import ReplyView, TeamView
+from rituals.scales import clear_change, scale_means
 from rituals.types import Input, InputKind, Notice, Option
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # C0 control characters but tab and newline
@@ -39,6 +40,7 @@ class PlanContext:
     roster: tuple[tuple[int, str], ...] = ()  # (member id, name) of the team's members
     users: dict[int, str] = field(default_factory=dict)  # member id -> platform user id
     rng: random.Random = field(default_factory=random.Random)
+    following: date | None = None  # the day of the ritual's next planned round; None: none planned
 
 
 class RitualKind(Protocol):
@@ -87,6 +89,11 @@ class RitualKind(Protocol):
         """Refuse (``AnswerError``) a valid answer this member may not give."""
         ...
 
+    def scale_name(self, content: dict[str, Any], _: Translator) -> str:
+        """The name of the scale the occurrence's 1..5 items form together (its mean is shown
+        first in the results); empty when they form none."""
+        ...
+
 
 class KindDefaults:
     """What most kinds share: a prompt in the channel, a reminder a quarter before the close."""
@@ -110,6 +117,9 @@ class KindDefaults:
     def check(self, content: dict[str, Any], values: dict[str, Any], member_id: int | None) -> None:
         return None
 
+    def scale_name(self, content: dict[str, Any], _: Translator) -> str:
+        return ""
+
 
 def prompt_inputs(kind: RitualKind, content: dict[str, Any], team: TeamView, _: Translator) -> tuple[Input, ...]:
     """The kind's questions, preceded by a follow-up on the action the team agreed last time."""
@@ -128,7 +138,7 @@ def prompt_inputs(kind: RitualKind, content: dict[str, Any], team: TeamView, _: 
     return inputs
 
 
-def scale_input(key: str, label: str, _: Translator, low: str = "", high: str = "") -> Input:
+def scale_input(key: str, label: str, _: Translator, low: str = "", high: str = "", *, reverse: bool = False) -> Input:
     return Input(
         key=key,
         label=label,
@@ -136,6 +146,7 @@ def scale_input(key: str, label: str, _: Translator, low: str = "", high: str = 
         options=tuple(Option(value=str(n), label=str(n)) for n in range(1, 6)),
         low_label=low,
         high_label=high,
+        reverse=reverse,
     )
 
 
@@ -216,13 +227,32 @@ def words_threshold(threshold: int) -> int:
 
 
 def _scores(item: Input, answers: list[Any], previous: list[ReplyView] | None, _: Translator) -> str:
-    """Average and spread of a scale, and the change since the previous round."""
+    """Average and spread of a scale, and the change since the previous round when it is more
+    than chance (``rituals.scales.clear_change``)."""
     scores = [int(a) for a in answers]
     value = _("average {avg}, spread {spread}", avg=_.decimal(mean(scores)), spread=_.decimal(pstdev(scores)))
     before = [int(r.values[item.key]) for r in previous or [] if item.key in r.values]
-    if before:
-        delta = mean(scores) - mean(before)
+    delta = clear_change([float(s) for s in scores], [float(b) for b in before])
+    if delta is not None:
         value += " " + _("(change {delta})", delta=_.decimal(delta, sign=True))
+    return value
+
+
+def _scale_mean(
+    inputs: tuple[Input, ...], replies: list[ReplyView], previous: list[ReplyView] | None, _: Translator
+) -> str:
+    """The mean of a multi-item scale over everyone who answered, reverse-worded items scored as
+    such, and its change since the previous round when that is more than chance."""
+    reverse = {item.key: item.reverse for item in inputs if item.kind is InputKind.SCALE}
+    now = scale_means([r.values for r in replies], reverse)
+    if not now:
+        return ""
+    value = _("{avg} (from 1 to 5; higher is safer)", avg=_.decimal(mean(now)))
+    delta = clear_change(now, scale_means([r.values for r in previous or []], reverse))
+    if delta is not None:
+        return value + " " + _("(change {delta})", delta=_.decimal(delta, sign=True))
+    if previous:
+        return value + " " + _("(no change beyond chance since the previous round)")
     return value
 
 
@@ -258,8 +288,10 @@ def summarise(
     _: Translator,
     rng: random.Random | None = None,
     previous: list[ReplyView] | None = None,
+    scale: str = "",
 ) -> Notice:
-    """The results of one occurrence, as a team reads them together."""
+    """The results of one occurrence, as a team reads them together. ``scale`` names the
+    scale its 1..5 items form together (the pulse): its mean comes first."""
     count = len(replies)
     lines: list[str] = []
     fields: list[tuple[str, str]] = []
@@ -275,6 +307,9 @@ def summarise(
             ),
             footer=participation,
         )
+    mean_of_scale = _scale_mean(inputs, replies, previous, _) if scale else ""
+    if mean_of_scale:
+        fields.append((scale, mean_of_scale))
     for item in inputs:
         answers = [r.values[item.key] for r in replies if item.key in r.values]
         if not answers:
@@ -289,5 +324,5 @@ def summarise(
         elif shared or anonymous:
             lines.append(f"*{item.label}*\n" + "\n".join(_written(item, replies, anonymous, rng, _)))
         else:
-            fields.append((item.label, _("{count} written answers", count=len(answers))))
+            fields.append((item.label, _.ngettext("{n} written answer", "{n} written answers", len(answers))))
     return Notice(title=_("Results"), text="\n\n".join(lines), fields=tuple(fields), footer=participation)

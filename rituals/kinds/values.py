@@ -10,6 +10,7 @@ from rituals.kinds.base import KindDefaults, PlanContext
 from rituals.library import VALUES
 from rituals.ports import TeamView
 from rituals.types import Input, InputKind, Option
+from rituals.year import core_values
 
 
 def value_options(extra: list[Any], _: Translator) -> tuple[Option, ...]:
@@ -17,6 +18,22 @@ def value_options(extra: list[Any], _: Translator) -> tuple[Option, ...]:
     return tuple(Option(value=v.key, label=_(v.name)) for v in VALUES) + tuple(
         Option(value=f"own:{name}", label=str(name)) for name in extra
     )
+
+
+def round_values(content: dict[str, Any], _: Translator) -> tuple[Option, ...]:
+    """The values a round offers: the team's core values when the round was planned with them
+    (``core``), else every value (``value_options``)."""
+    core = core_values({"core_values": content.get("core") or []})
+    if not core:
+        return value_options(content.get("extra", []), _)
+    return tuple(Option(value=v.key or f"own:{v.name}", label=v.label(_)) for v in core)
+
+
+def core_line(content: dict[str, Any], _: Translator) -> str:
+    """The core values a round was planned with, and what the team means by each, in one line."""
+    core = core_values({"core_values": content.get("core") or []})
+    shown = "; ".join(f"{v.label(_)} ({v.meaning})" if v.meaning else v.label(_) for v in core)
+    return _("Our core values: {values}", values=shown) if core else ""
 
 
 class Values(KindDefaults):

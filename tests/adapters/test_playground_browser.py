@@ -51,11 +51,11 @@ async def test_forget_me_reply_is_shown_though_the_server_keeps_it_nowhere(
         composer = page.get_by_test_id("composer")
         await composer.fill("/ritme forget-me")
         await page.get_by_test_id("send").click()
-        await page.get_by_text("You are forgotten").wait_for()
+        await page.get_by_text("Your data are erased").wait_for()
         await page.get_by_test_id("persona-anna").click()  # the feed is cleared and drawn again
-        await page.get_by_text("You are forgotten").wait_for(state="detached")
+        await page.get_by_text("Your data are erased").wait_for(state="detached")
         await page.get_by_test_id("persona-dewi").click()
-        await page.get_by_text("You are forgotten").wait_for()
+        await page.get_by_text("Your data are erased").wait_for()
         assert await page.get_by_text("/ritme forget-me").count() == 1
         assert [p for _id, _u, p, _at in await app[REPO].channel_messages(CHANNEL, "dewi")] == []
     browser_requests.assert_only_local()
@@ -67,7 +67,12 @@ async def test_the_card_remembers_an_answer_after_a_reload(sqlite_url: str, brow
     page = browser_page
     async with playground_as(sqlite_url, page, "anna"):
         composer = page.get_by_test_id("composer")
-        for command in ("add checkout every weekday at 16:30", "add pulse every friday at 15:00", "run #1", "run #2"):
+        for command in (
+            "add checkout every weekday at 16:30 team",
+            "add pulse every friday at 15:00",
+            "run #1",
+            "run #2",
+        ):
             await composer.fill("/ritme " + command)
             await page.get_by_test_id("send").click()
             await page.locator('[data-testid="send"]:enabled').wait_for()  # sent: the next may go

@@ -276,7 +276,7 @@ async def test_forget_me_in_the_playground_stores_no_reply_with_their_id(db_url:
         resp = await pg.client.post("/playground/api/command", json={"user": "dewi", "text": "/ritme forget-me"})
         assert resp.status == 200
         body = await resp.json()
-        assert body["reply"]["title"] == "You are forgotten" and "1 of your answers" in body["reply"]["text"]
+        assert body["reply"]["title"] == "Your data are erased" and "1 of your answers" in body["reply"]["text"]
         assert body["kept"] is False
         mine = [m["payload"] for m in (await pg.state("dewi"))["messages"] if m["private"]]  # the page polls
         assert mine == []

@@ -88,7 +88,10 @@ def all_data_texts() -> list[str]:
     texts: list[str] = []
     for theme in THEMES.values():
         texts += [theme.name, theme.description, *theme.questions, *theme.discussion]
-    texts += [s.text for s in PULSE_STATEMENTS]
+    texts += [s.text for s in (*PULSE_STATEMENTS, *library.EARLIER_PULSE_STATEMENTS)]
+    texts += [*library.KICKOFF_QUESTIONS, *library.END_OF_YEAR_QUESTIONS, *library.PERIOD_GOAL_QUESTIONS]
+    texts += [library.PERIOD_END_QUESTION, library.PERIOD_END_THEME_QUESTION, library.MIDYEAR_QUESTION]
+    texts += [*library.VALUE_QUESTIONS, library.VALUE_QUESTION_WITHOUT_MEANING, *library.REQUIRES]
     texts += [
         CHECKOUT.score_question,
         CHECKOUT.low_label,

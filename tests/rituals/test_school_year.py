@@ -19,24 +19,13 @@ from rituals.ports import TeamView
 from tests.fakes.calendars import ICS
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground
+from tests.fakes.teams import team_view
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
 
 def team(**settings: object) -> TeamView:
-    return TeamView(
-        id=1,
-        platform="p",
-        workspace_id="w",
-        channel_id="c",
-        name="T",
-        timezone="Europe/Amsterdam",
-        language="nl",
-        goal=None,
-        holiday_country="NL",
-        anonymity_threshold=3,
-        settings=dict(settings),
-    )
+    return team_view(language="nl", holiday_country="NL", **settings)
 
 
 def test_reflection_rotates_through_a_theme_without_repeats() -> None:
