@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from itertools import chain, islice
+from itertools import chain
+from typing import Any
 
 import recurring_ical_events
 import x_wr_timezone
@@ -42,12 +42,16 @@ log = logging.getLogger(__name__)
 
 MAX_DAYS = 366  # a holiday period is at most a year long, as with ``holiday add``
 MAX_PERIODS = 1000  # more than any school's holidays in two years; a bound on a runaway RRULE
+MAX_SERIES = 100  # repeating events in one file, each at most daily: a bound on the work to expand
+FIRST_YEAR = 1900  # a repeat is worked out from its first date on: none from the Middle Ages
 
 E_UNREADABLE = N_("That file is not an iCalendar file I can read.")
 E_NO_EVENTS = N_("That calendar has no events.")
 E_NONE_IN_YEARS = N_("That calendar has no events from {start} on (repeating ones counted up to {end}).")
+E_TWICE = N_("The event {name} has {field} more than once.")
 E_NO_START = N_("The event {name} has no start date (DTSTART).")
 E_BAD_PROPERTY = N_("The event {name} has a value in {field} that iCalendar does not allow: {value}")
+E_BAD_LINE = N_("The event {name} has a line that is not iCalendar.")
 E_NOT_A_MOMENT = N_("The event {name} has a {field} that is not a date or a time: {value}")
 E_MIXED = N_("The event {name} starts on a date and ends at a time, or the other way round.")
 E_BOTH_ENDS = N_("The event {name} has both an end (DTEND) and a duration (DURATION); give one.")
@@ -55,6 +59,8 @@ E_ENDS_BEFORE = N_("The event {name} ends ({end}) before it starts ({start}).")
 E_TOO_LONG = N_("The event {name} runs from {start} to {end}; a holiday period is at most a year long.")
 E_BAD_REPEAT = N_("The repeating event {name} cannot be read: check its RRULE, RDATE and EXDATE.")
 E_TOO_OFTEN = N_("The event {name} repeats more than once a day; holidays repeat by the day, week, month or year.")
+E_TOO_MANY_SERIES = N_("That calendar has more than {max} repeating events; send one with the school holidays only.")
+E_TOO_EARLY = N_("The repeating event {name} starts in {year}; give a first date after 1900.")
 E_TOO_MANY = N_("That calendar has more than {max} holiday periods in this school year and the next.")
 
 
@@ -99,6 +105,8 @@ def read_calendar(content: bytes, *, tz: tzinfo, years: tuple[date, date]) -> li
         raise CalendarError(E_NO_EVENTS)
     for number, event in enumerate(events, start=1):
         _check(event, number, tz)
+    if sum("RRULE" in event for event in events) > MAX_SERIES:
+        raise CalendarError(E_TOO_MANY_SERIES, max=MAX_SERIES)
     try:
         calendar = x_wr_timezone.to_standard(calendar)
     except Exception as err:  # an unknown X-WR-TIMEZONE: the events' own zones stand
@@ -135,27 +143,37 @@ def _parse(content: bytes) -> Calendar:
 
 def _name(event: Component, number: int) -> str:
     """How an event is named in an answer: its SUMMARY, else its place in the file."""
-    summary = " ".join(str(event.get("SUMMARY", "")).split())
+    summary = _text(event, "SUMMARY")
     if not summary:
         return f"#{number}"
     return f"'{summary}'" if len(summary) <= 40 else f"'{summary[:39]}…'"
+
+
+def _text(component: Component, field: str) -> str:
+    """A text property, on one line; the first when a file gives it twice."""
+    value = component.get(field, "")
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return " ".join(str(value).split())
 
 
 def _check(event: Component, number: int, tz: tzinfo) -> None:
     """Refuse an event whose dates do not make a period, before anything is expanded."""
     name = _name(event, number)
     for field, _message in getattr(event, "errors", ()):
+        if not field:  # a line that has no property name and value at all
+            raise CalendarError(E_BAD_LINE, name=name)
         raw = event.get(field)
         value = raw[0] if isinstance(raw, list) and raw else raw
         raise CalendarError(E_BAD_PROPERTY, name=name, field=field, value=_short(str(value)))
     if "DTSTART" not in event:
         raise CalendarError(E_NO_START, name=name)
-    rules = event.get("RRULE", [])
-    for rule in rules if isinstance(rules, list) else [rules]:
-        often = any(str(freq).upper() in _TOO_OFTEN for freq in rule.get("FREQ", ()))
-        if often or any(len(rule.get(part, ())) > 1 for part in ("BYHOUR", "BYMINUTE", "BYSECOND")):
-            raise CalendarError(E_TOO_OFTEN, name=name)
+    for field in _ONCE:
+        if isinstance(event.get(field), list):
+            raise CalendarError(E_TWICE, name=name, field=field)
     start = _moment(event, "DTSTART", name)
+    if "RRULE" in event:
+        _check_rules(event, name, start)
     if "DTEND" in event and "DURATION" in event:
         raise CalendarError(E_BOTH_ENDS, name=name)
     if "DTEND" in event:
@@ -173,6 +191,18 @@ def _check(event: Component, number: int, tz: tzinfo) -> None:
 
 
 _TOO_OFTEN = {"SECONDLY", "MINUTELY", "HOURLY"}
+_ONCE = ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID")
+
+
+def _check_rules(event: Component, name: str, start: date) -> None:
+    """A repeat that a school's holidays could have: at most daily, from 1900 on."""
+    rules: Any = event["RRULE"]  # a vRecur, or a list of them when the file repeats the line
+    for rule in rules if isinstance(rules, list) else [rules]:
+        often = any(str(freq).upper() in _TOO_OFTEN for freq in rule.get("FREQ", ()))
+        if often or any(len(rule.get(part, ())) > 1 for part in ("BYHOUR", "BYMINUTE", "BYSECOND")):
+            raise CalendarError(E_TOO_OFTEN, name=name)
+    if start.year < FIRST_YEAR:
+        raise CalendarError(E_TOO_EARLY, name=name, year=start.year)
 
 
 def _moment(event: Component, field: str, name: str) -> date:
@@ -213,7 +243,7 @@ def _expand(calendar: Calendar, events: list[Component], tz: tzinfo, years: tupl
     try:
         later = (e for e in calendar.walk("VEVENT") if _one_off(e) and _day(_aware(_start(e), tz), tz) > years[1])
         for occurrence in chain(_occurrences(calendar, years), later):
-            if str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
+            if _text(occurrence, "STATUS").upper() == "CANCELLED":
                 continue
             periods.append(_period(occurrence, tz))
             if len(periods) > MAX_PERIODS:
@@ -223,18 +253,15 @@ def _expand(calendar: Calendar, events: list[Component], tz: tzinfo, years: tupl
     except Exception as err:  # recurring_ical_events and dateutil raise many types for bad rules
         log.info("calendar: repeating events not readable: %s", err)
         raise CalendarError(E_BAD_REPEAT, name=_culprit(events, years)) from None
-    return periods
+    return sorted(periods, key=lambda p: (p.first, p.last, p.name))
 
 
-def _occurrences(calendar: Calendar, years: tuple[date, date]) -> Iterator[Component]:
-    """The occurrences that touch ``years``, in order of their start; lazily, so that a rule
-    that repeats every second is stopped by MAX_PERIODS rather than expanded in full."""
-    # A datetime, not a date: the library pages forward by as little as 15 minutes.
-    for occurrence in recurring_ical_events.of(calendar).after(datetime.combine(years[0], time())):
-        start = occurrence.decoded("DTSTART")
-        if (start.date() if isinstance(start, datetime) else start) > years[1]:
-            return
-        yield occurrence
+def _occurrences(calendar: Calendar, years: tuple[date, date]) -> list[Component]:
+    """The occurrences that touch ``years``. Bounded: no rule repeats more than daily, at most
+    MAX_SERIES rules, none from before 1900 (checked before)."""
+    first, last = datetime.combine(years[0], time()), datetime.combine(years[1] + timedelta(days=1), time())
+    occurrences: list[Component] = recurring_ical_events.of(calendar).between(first, last)
+    return occurrences
 
 
 def _one_off(event: Component) -> bool:
@@ -252,8 +279,7 @@ def _culprit(events: list[Component], years: tuple[date, date]) -> str:
         alone = Calendar()
         alone.add_component(event)
         try:
-            for _occurrence in islice(_occurrences(alone, years), MAX_PERIODS + 1):
-                pass
+            _occurrences(alone, years)
         except Exception:
             return _name(event, number)
     return "?"
@@ -272,7 +298,7 @@ def _period(occurrence: Component, tz: tzinfo) -> HolidayPeriod:
         last = _day(end - timedelta(microseconds=1), tz) if end > start else first
     else:
         last = end - timedelta(days=1) if end > start else first
-    name = " ".join(str(occurrence.get("SUMMARY", "")).split())[:200]
+    name = _text(occurrence, "SUMMARY")[:200]
     if (last - first).days > MAX_DAYS:  # a timed event a little over a year, dated in ``tz``
         raise CalendarError(E_TOO_LONG, name=_name(occurrence, 0), start=_when(start), end=_when(end))
     return HolidayPeriod(first=first, last=max(first, last), name=name)
