@@ -15,9 +15,9 @@ The day of the week counts from Sunday = 0, and 7 is Sunday too, as in crontab. 
 
 What Ritme refuses, loudly, rather than guess:
 
-* a step after a single value (``5/15``, ``jan/3``): Vixie cron 3 drops the step without a word,
-  ISC cron 4.1 refuses the line, and FreeBSD's cron, cronie, croniter and cronsim read
-  "from 5 to the end"; the answer asks for the range written out (``5-59/15``);
+* a step after a single value (``5/15``, ``jan/3``): Vixie cron 3.0 drops the step without a
+  word, later crons either refuse the line or read "from 5 to the end" (as cronsim does); the
+  answer asks for the range written out (``5-59/15``);
 * the extensions of other schedulers: ``L``, ``W``, ``#``, ``?``, ``@daily``, a seconds field;
 * a day of the month together with a day of the week (checked in ``rituals.schedule``): cron
   fires when *either* matches, APScheduler when both do.

@@ -215,7 +215,10 @@ async def do_holiday_import(
     words=(("holidays", "feestdagen"),),
     needs="admin",
     args=_region,
-    help=(N_("holidays NL"), N_("skip the public holidays of a country, or of a region: GB-ENG, DE-BY")),
+    help=(
+        (N_("holidays NL"), N_("skip the public holidays of a country")),
+        (N_("holidays DE-BY"), N_("or those of one region of a country: GB-ENG, DE-BY, ...")),
+    ),
 )
 async def do_holidays(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
     country = cmd.args["country"]
