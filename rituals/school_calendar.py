@@ -154,7 +154,8 @@ def _text(component: Component, field: str) -> str:
     value = component.get(field, "")
     if isinstance(value, list):
         value = value[0] if value else ""
-    return " ".join(str(value).split())
+    printable = "".join(ch if ch.isprintable() else " " for ch in str(value))  # no NUL into PostgreSQL
+    return " ".join(printable.split())
 
 
 def _check(event: Component, number: int, tz: tzinfo) -> None:

@@ -148,6 +148,11 @@ def test_times_without_a_zone_are_the_teams_wall_clock() -> None:
         ]
 
 
+def test_a_name_keeps_no_control_characters() -> None:
+    content = calendar(*event("DTSTART;VALUE=DATE:20261221", "SUMMARY:Kerst\x00vakantie\x07 2026"))
+    assert read_calendar(content, tz=AMS, years=YEARS)[0].name == "Kerst vakantie 2026"
+
+
 def test_an_event_without_an_end_is_one_day() -> None:
     content = calendar(
         *event("DTSTART;VALUE=DATE:20261130", "SUMMARY:Studiedag", uid="a"),
@@ -265,7 +270,7 @@ def check(content: bytes) -> None:
     assert 0 < len(periods) <= reader.MAX_PERIODS
     for period in periods:
         assert period.first <= period.last and (period.last - period.first).days <= reader.MAX_DAYS
-        assert len(period.name) <= 200
+        assert len(period.name) <= 200 and period.name.isprintable()  # PostgreSQL takes no NUL
 
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
