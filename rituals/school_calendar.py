@@ -182,13 +182,22 @@ def _check(event: Component, number: int, tz: tzinfo) -> None:
         if isinstance(start, datetime) != isinstance(end, datetime):
             raise CalendarError(E_MIXED, name=name)
     elif "DURATION" in event:
-        duration = event.decoded("DURATION")
-        if not isinstance(duration, timedelta):
-            raise CalendarError(E_NOT_A_MOMENT, name=name, field="DURATION", value=_raw(event, "DURATION"))
-        end = start + duration
+        end = _end_after(event, start, name)
     else:
         end = start
     _check_span(_aware(start, tz), _aware(end, tz), name)
+
+
+def _end_after(event: Component, start: date, name: str) -> date:
+    """Where an event with a DURATION ends."""
+    duration = event.decoded("DURATION")
+    if not isinstance(duration, timedelta):
+        raise CalendarError(E_NOT_A_MOMENT, name=name, field="DURATION", value=_raw(event, "DURATION"))
+    try:
+        return start + duration
+    except OverflowError:  # before the year 1 or after 9999
+        error = E_TOO_LONG if duration > timedelta(0) else E_ENDS_BEFORE
+        raise CalendarError(error, name=name, start=_when(start), end=_raw(event, "DURATION")) from None
 
 
 _TOO_OFTEN = {"SECONDLY", "MINUTELY", "HOURLY"}
