@@ -1,64 +1,64 @@
-"""Days without prompts: a team's own holidays and the public holidays of its country."""
+"""Days without prompts: the public holidays of a team's country, or of a region of it.
+
+A team's ``holiday_country`` is a country's code (``NL``, ``BE``) or a country's code and one
+of its regions as the ``holidays`` package names them (``GB-ENG``, ``DE-BY``): England has
+Easter Monday and a bank holiday at the end of August that Scotland has not, Bavaria has
+Epiphany and Corpus Christi. School holidays from a calendar file are in
+``rituals.school_calendar``.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from functools import cache
 
 import holidays
-from icalendar import Calendar
+
+__all__ = ["holiday_region", "public_holiday", "regions_of"]
 
 
 @cache
-def _country(country: str, year: int) -> holidays.HolidayBase | None:
+def _calendar(code: str, year: int) -> holidays.HolidayBase | None:
+    country, _dash, region = code.partition("-")
     try:
-        return holidays.country_holidays(country, years=year)
-    except NotImplementedError:
+        return holidays.country_holidays(country, subdiv=region or None, years=year)
+    except NotImplementedError:  # a country or region no longer known to the package
         return None
 
 
-def public_holiday(country: str | None, day: date) -> str | None:
-    """The name of the public holiday on ``day`` in ``country`` (ISO code), if any."""
-    if not country:
+def public_holiday(code: str | None, day: date) -> str | None:
+    """The name of the public holiday on ``day`` in the country or region ``code``, if any."""
+    if not code:
         return None
-    calendar = _country(country.upper(), day.year)
+    calendar = _calendar(code, day.year)
     if calendar is None:
         return None
     name = calendar.get(day)
     return str(name) if name else None
 
 
-def known_country(country: str) -> bool:
-    return country.upper() in holidays.list_supported_countries()
+def regions_of(country: str) -> tuple[str, ...]:
+    """The region codes the ``holidays`` package knows for a country (``ENG``, ``SCT``, ...)."""
+    return tuple(holidays.list_supported_countries().get(country.upper(), ()))
 
 
-class CalendarError(ValueError):
-    """The file is not an iCalendar file with events."""
-
-
-def parse_ics(content: bytes) -> list[tuple[date, date, str]]:
-    """Holiday periods (first day, last day, name) from the events of an iCalendar file.
-
-    An all-day event's DTEND is exclusive in iCalendar; the last day returned is inclusive.
-    """
-    try:
-        calendar = Calendar.from_ical(content)
-    except Exception as exc:  # the parser raises several types for malformed input
-        raise CalendarError(str(exc)) from None
-    periods: list[tuple[date, date, str]] = []
-    for event in calendar.walk("VEVENT"):
-        start = event.decoded("DTSTART", None)
-        if start is None:
-            continue
-        end = event.decoded("DTEND", None)
-        first = start.date() if isinstance(start, datetime) else start
-        if end is None:
-            last = first
-        elif isinstance(end, datetime):
-            last = end.date()
-        else:
-            last = max(first, end - timedelta(days=1))
-        periods.append((first, last, str(event.get("SUMMARY", ""))))
-    if not periods:
-        raise CalendarError("no events")
-    return periods
+def holiday_region(text: str) -> str | None:
+    """The code Ritme keeps for a country or a region of it (``NL``, ``GB-ENG``, ``DE-BY``),
+    read from what was typed (``gb-eng``, ``DE-Bayern``, ``GB-England``); None when the
+    ``holidays`` package does not know it."""
+    country, dash, region = " ".join(text.split()).partition("-")
+    country = country.upper()
+    if len(country) != 2 or country not in holidays.list_supported_countries():
+        return None
+    if not dash:
+        return country
+    wanted = region.casefold()
+    codes = regions_of(country)
+    for code in codes:
+        if code.casefold() == wanted:
+            return f"{country}-{code}"
+    aliases = getattr(holidays.country_holidays(country), "subdivisions_aliases", {})
+    for alias, code in aliases.items():
+        if alias.casefold() == wanted and code in codes:
+            return f"{country}-{code}"
+    return None

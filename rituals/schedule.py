@@ -33,6 +33,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from rituals.i18n import Translator
+from rituals.schedule_cron import read_cron
 from rituals.schedule_grammar import _Parser
 from rituals.schedule_words import (
     _AND,
@@ -91,7 +92,8 @@ class Schedule:
     * monthly: ``hour``, ``minute`` and either ``month_day`` (1..31, or -1 for the last day;
       months without that day are skipped) or ``nth`` (1..4, or -1 for last) with one weekday
       in ``weekdays``.
-    * cron: ``cron``, the five crontab fields (day of week 0 and 7 = Sunday, as in crontab).
+    * cron: ``cron``, the five crontab fields as crontab(5) reads them (``rituals.schedule_cron``;
+      day of week 0 and 7 = Sunday).
 
     ``open_for`` is how long each occurrence stays open for answers, if the phrase said so.
     """
@@ -330,59 +332,17 @@ def _monday(day: date) -> date:
 
 
 def _cron_trigger(expr: str, tz: tzinfo) -> WallClockTrigger:
-    """A trigger for a five-field crontab expression, with crontab's day-of-week numbers."""
-    minute, hour, day, month, day_of_week = expr.split(" ")
+    """A trigger for a five-field crontab expression, read by ``rituals.schedule_cron``."""
+    fields = read_cron(expr).trigger_fields()
     return WallClockTrigger(
         tz,
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=_crontab_weekdays(day_of_week),
+        minute=fields["minute"],
+        hour=fields["hour"],
+        day=fields["day"],
+        month=fields["month"],
+        day_of_week=fields["day_of_week"],
         second=0,
     )
-
-
-def _crontab_weekdays(field: str) -> str:
-    """Translate a crontab day-of-week field (0 or 7 = Sunday) into APScheduler's (0 = Monday).
-
-    Expanded to names, so ranges and steps keep crontab's meaning ("*/2" is Sun, Tue, Thu,
-    Sat in crontab but would be Mon, Wed, Fri, Sun in APScheduler 3). Raises ValueError.
-    """
-    if field == "*":
-        return "*"
-    names = {name: i for i, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
-
-    def value(token: str, *, end: bool) -> int:
-        if token in names:
-            return 7 if end and token == "sun" else names[token]
-        if token.isascii() and token.isdigit() and len(token) <= 2 and int(token) <= 7:
-            return int(token)
-        raise ValueError(token)
-
-    days: set[int] = set()
-    for item in field.split(","):
-        base, _slash, step_text = item.partition("/")
-        step = 1
-        if _slash:
-            if not (step_text.isascii() and step_text.isdigit() and 0 < len(step_text) <= 2):
-                raise ValueError(item)
-            step = int(step_text)
-            if step == 0:
-                raise ValueError(item)
-        if base == "*":
-            first, last = 0, 7
-        elif "-" in base:
-            low, _dash, high = base.partition("-")
-            first, last = value(low, end=False), value(high, end=True)
-            if first > last:
-                raise ValueError(item)
-        else:
-            first = value(base, end=False)
-            last = 7 if _slash else first
-        days.update(d % 7 for d in range(first, last + 1, step))
-    # crontab Sunday = 0 -> APScheduler index 6; Monday = 1 -> 0.
-    return ",".join(_CRON_DAYS[(d - 1) % 7] for d in sorted(days, key=lambda d: (d - 1) % 7))
 
 
 # --- Canonical specs ------------------------------------------------------------------------
@@ -486,15 +446,12 @@ def _parse_cron(head: str, open_for: timedelta | None) -> Schedule:
     fields = expr.split(" ")
     if len(fields) != 5:
         raise ScheduleError(E_BAD_CRON, expr=shown, example=EXAMPLE_CRON)
-    try:
-        # APScheduler's field parsers raise several exception types for bad input.
-        trigger = _cron_trigger(expr, UTC)
-    except Exception as exc:
-        raise ScheduleError(E_BAD_CRON, expr=shown, example=EXAMPLE_CRON) from exc
-    # crontab fires when either day field matches, APScheduler only when both do: refuse the
-    # combination rather than silently change its meaning.
-    if not fields[2].startswith("*") and not fields[4].startswith("*"):
+    cron = read_cron(expr)  # raises ScheduleError naming the field that is wrong
+    # crontab fires when either day field matches (unless one starts with *), APScheduler
+    # only when both do: refuse the combination rather than silently change its meaning.
+    if not cron.days_star and not cron.weekdays_star:
         raise ScheduleError(E_CRON_BOTH_DAYS, example=EXAMPLE_CRON)
+    trigger = _cron_trigger(expr, UTC)
     try:
         first = trigger.get_next_fire_time(None, _CRON_CHECK_FROM)
     except Exception as exc:

@@ -118,7 +118,7 @@ class Team(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(5))
     goal: Mapped[str | None] = mapped_column(Text)
-    holiday_country: Mapped[str | None] = mapped_column(String(10), default="NL")
+    holiday_country: Mapped[str | None] = mapped_column(String(64), default="NL")  # NL, GB-ENG, DE-BY
     anonymity_threshold: Mapped[int] = mapped_column(Integer, default=3)
     retention_days: Mapped[int] = mapped_column(Integer, default=730)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)

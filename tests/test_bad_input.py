@@ -16,6 +16,7 @@ tests/bot/test_commands.py); the properties here add what those do not cover.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -410,6 +412,36 @@ def test_review_any_token_is_refused(edge: Edge, token: str, csv: bool) -> None:
     path = "/review/" + quote(token, safe="") + ("/export.csv" if csv else "")
     status = edge.refused_unchanged(lambda: edge.send("GET", path))
     assert status in (403, 404)
+
+
+CALENDAR_LINES = sorted(
+    {
+        line
+        for path in (Path(__file__).parent / "fakes" / "ics").rglob("*.ics")
+        for line in path.read_bytes().replace(b"\r\n", b"\n").split(b"\n")
+        if line and not line.startswith(b" ") and len(line) < 120
+    }
+)
+calendar_files = st.binary(max_size=600) | st.lists(st.sampled_from(CALENDAR_LINES), max_size=24).map(
+    lambda lines: b"\r\n".join([b"BEGIN:VCALENDAR", b"BEGIN:VEVENT", *lines, b"END:VEVENT", b"END:VCALENDAR"])
+)
+
+
+@EDGE_SETTINGS
+@given(content=calendar_files)
+def test_playground_any_calendar_file(edge: Edge, content: bytes) -> None:
+    """Any bytes sent with ``holiday import`` get an answer: what was imported, or what is
+    wrong with the file (named); never a server error, and a refused file stores nothing."""
+    listing = json.dumps({"user": "anna", "text": "holiday list"}).encode()
+    before = edge.exchange("POST", "/playground/api/command", listing, JSON_TYPE)[1]
+    files = [{"name": "rooster.ics", "content_base64": base64.b64encode(content).decode()}]
+    body = json.dumps({"user": "anna", "text": "holiday import", "files": files}).encode()
+    status, answer = edge.exchange("POST", "/playground/api/command", body, JSON_TYPE)
+    assert status == 200, answer
+    reply = json.loads(answer)["reply"]
+    if reply["title"] != "Holidays imported":
+        assert reply["title"] == "That did not work" and reply["text"].startswith("rooster.ics: "), reply
+        assert edge.exchange("POST", "/playground/api/command", listing, JSON_TYPE)[1] == before
 
 
 digits = st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=12)  # ١ ² ７ and the ASCII ones

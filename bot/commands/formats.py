@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from rituals.i18n import Translator
 from rituals.kinds import KINDS
 from rituals.ports import TeamView
-from rituals.schedule import parse_schedule
+from rituals.schedule import ScheduleError, parse_schedule
 from rituals.types import Notice
 from rituals.visibility import NAMES, Visibility, default_visibility
 
@@ -28,7 +28,10 @@ def role_name(_: Translator, role: str) -> str:
 def describe_schedule(spec: str, _: Translator) -> str:
     if not spec:
         return _("on demand")
-    return parse_schedule(spec).describe(_)
+    try:
+        return parse_schedule(spec).describe(_)
+    except ScheduleError:  # stored before a stricter reader: shown as it was typed
+        return spec
 
 
 def format_time(when: datetime, tz: ZoneInfo) -> str:

@@ -1,17 +1,19 @@
 """Commands on the days without prompts: the team's holidays, a school calendar imported from an
-``.ics`` file (in the channel or sent privately), and the public holidays of a country."""
+``.ics`` file (in the channel or sent privately), and the public holidays of a country or of
+one of its regions."""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.commands.formats import error_notice
 from bot.commands.grammar import ADD, LIST, REMOVE, parse_period, period
 from bot.commands.registry import Args, Command, CommandError, command
-from rituals.calendar import CalendarError, known_country, parse_ics
+from rituals.calendar import holiday_region, regions_of
 from rituals.i18n import N_, Translator, translator
 from rituals.ports import TeamView
+from rituals.school_calendar import MAX_DAYS, CalendarError, HolidayPeriod, read_calendar, school_years
 from rituals.types import Actor, Notice
 
 if TYPE_CHECKING:
@@ -27,11 +29,41 @@ def _holiday_add(args: Args) -> dict[str, Any]:
     return {"start": start, "end": end, "name": " ".join(args.words[1:])[:200]}
 
 
-def _country(args: Args) -> dict[str, Any]:
-    """A two-letter country code, or none."""
-    if len(args.words) != 1 or not re.fullmatch(r"[A-Za-z]{2}|none|geen", args.words[0]):
-        raise CommandError(N_("Give a two-letter country code, or 'none'."), "holidays NL")
-    return {"country": None if args.first in ("none", "geen") else args.words[0].upper()}
+def _region(args: Args) -> dict[str, Any]:
+    """A country (``NL``), a country and one of its regions (``GB-ENG``, ``DE-BY``), or none;
+    checked against the regions the ``holidays`` package knows."""
+    text = " ".join(args.words)
+    if not text:
+        raise CommandError(
+            N_("Give a country code (NL, BE), a country and one of its regions (GB-ENG, DE-BY), or 'none'."),
+            "holidays NL",
+        )
+    if text.casefold() in ("none", "geen"):
+        return {"country": None}
+    code = holiday_region(text)
+    if code is not None:
+        return {"country": code}
+    country, dash, region = text.partition("-")
+    regions = regions_of(country) if len(country) == 2 else ()
+    if not dash or not holiday_region(country):
+        raise CommandError(
+            N_("I don't know the public holidays of '{country}'. Give a country code such as NL, BE or GB."),
+            "holidays NL",
+            country=text[:40],
+        )
+    if not regions:
+        raise CommandError(
+            N_("I know no regions of {country}; its public holidays are the same everywhere."),
+            f"holidays {country.upper()}",
+            country=country.upper(),
+        )
+    raise CommandError(
+        N_("{country} has no region '{region}' that I know. Its regions: {regions}."),
+        f"holidays {country.upper()}-{regions[0]}",
+        country=country.upper(),
+        region=region[:40],
+        regions=", ".join(regions),
+    )
 
 
 @command(
@@ -46,7 +78,7 @@ async def do_holiday_add(
     ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator
 ) -> Notice:
     a, b, name = cmd.args["start"], cmd.args["end"], cmd.args["name"]
-    if (b - a).days > 366:
+    if (b - a).days > MAX_DAYS:
         raise CommandError("A holiday period is at most a year long.", "holiday add 2026-12-21..2027-01-01")
     added = await ritme.repo.add_holiday(team.id, a, b, name)
     if added:
@@ -129,7 +161,7 @@ async def personal_holiday_import(
             title=done.title,
             text=done.text,
             fields=done.fields,
-            footer=_("For the team {team}.", team=team.name or team.channel_id),
+            footer=" ".join(filter(None, (done.footer, _("For the team {team}.", team=team.name or team.channel_id)))),
         )
     if not admin_of:
         return Notice(title=_("Not allowed"), text=_("Only an admin of this team can do that."))
@@ -151,21 +183,30 @@ async def do_holiday_import(
         raise CommandError(
             N_("Attach an iCalendar file (.ics) with the school holidays to the command."), "holiday import"
         )
-    added = 0
-    for _name, content in files:
+    years = school_years(ritme.clock().astimezone(ZoneInfo(team.timezone)).date())
+    periods: list[HolidayPeriod] = []
+    for name, content in files:  # every file read before anything is stored
         try:
-            periods = parse_ics(content)
-        except CalendarError:
-            raise CommandError(N_("That file is not an iCalendar file I can read."), "holiday import") from None
-        for start, end, name in periods:
-            added += await ritme.repo.add_holiday(team.id, start, end, name, source="ics")
+            periods += read_calendar(content, tz=ZoneInfo(team.timezone), years=years)
+        except CalendarError as err:
+            raise CommandError(
+                N_("{file}: {reason}"), "holiday import", file=name[:60], reason=_(err.msgid, **err.params)
+            ) from None
+    added = 0
+    for holiday in periods:
+        added += await ritme.repo.add_holiday(team.id, holiday.first, holiday.last, holiday.name, source="ics")
     await ritme.repo.audit(team.id, member_id, "holiday.import", {"added": added}, ritme.clock())
+    span = {"start": years[0].isoformat(), "end": years[1].isoformat()}
     if not added:
         return Notice(
-            title=_("Holidays imported"), text=_("Nothing new: every period in the calendar was there already.")
+            title=_("Holidays imported"),
+            text=_("Nothing new: every period in the calendar was there already."),
+            footer=_("Repeating events counted from {start} to {end}: this school year and the next.", **span),
         )
     return Notice(
-        title=_("Holidays imported"), text=_("{count} holiday periods added; no prompts on those days.", count=added)
+        title=_("Holidays imported"),
+        text=_("{count} holiday periods added; no prompts on those days.", count=added),
+        footer=_("Repeating events counted from {start} to {end}: this school year and the next.", **span),
     )
 
 
@@ -173,13 +214,14 @@ async def do_holiday_import(
     "holidays",
     words=(("holidays", "feestdagen"),),
     needs="admin",
-    args=_country,
-    help=(N_("holidays NL"), N_("skip the public holidays of a country")),
+    args=_region,
+    help=(
+        (N_("holidays NL"), N_("skip the public holidays of a country")),
+        (N_("holidays DE-BY"), N_("or those of one region of a country: GB-ENG, DE-BY, ...")),
+    ),
 )
 async def do_holidays(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
     country = cmd.args["country"]
-    if country and not known_country(country):
-        raise CommandError("I don't know the public holidays of '{country}'.", "holidays NL", country=country)
     await ritme.repo.update_team(team.id, holiday_country=country)
     await ritme.repo.audit(team.id, member_id, "team.holidays", {"country": country}, ritme.clock())
     if country is None:

@@ -284,7 +284,10 @@ async def do_resume(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, 
     ritual = await ritual_of(ritme, cmd, team)
     now = ritme.clock()
     tz = ZoneInfo(team.timezone)
-    next_due = parse_schedule(ritual.schedule).next_after(now, tz) if ritual.schedule else None
+    try:
+        next_due = parse_schedule(ritual.schedule).next_after(now, tz) if ritual.schedule else None
+    except ScheduleError as err:  # stored before a stricter reader: it stays paused
+        raise CommandError(err.msgid, f"add {ritual.kind} {err.example}", **err.params) from None
     await ritme.repo.set_ritual(ritual.id, paused=False, next_due_at=next_due)
     await ritme.repo.audit(team.id, member_id, "ritual.resume", {"ritual": ritual.id}, now)
     when = format_time(next_due, tz) if next_due else "-"

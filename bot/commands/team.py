@@ -10,7 +10,7 @@ from bot.commands.registry import Args, Command, CommandError, command
 from rituals.former import readable
 from rituals.i18n import N_, Translator, translator
 from rituals.ports import TeamView
-from rituals.schedule import parse_schedule
+from rituals.schedule import ScheduleError, parse_schedule
 from rituals.types import Notice
 
 if TYPE_CHECKING:
@@ -91,7 +91,10 @@ async def do_timezone(ritme: Ritme, cmd: Command, team: TeamView, member_id: int
     rituals = [r for r in await ritme.repo.rituals(team.id) if r.schedule]
     last = await ritme.repo.last_planned([r.id for r in rituals])
     for r in rituals:
-        schedule = parse_schedule(r.schedule)
+        try:
+            schedule = parse_schedule(r.schedule)
+        except ScheduleError:  # stored before a stricter reader; the engine has paused it
+            continue
         next_due = schedule.next_after(now, tz)
         if next_due and r.id in last and next_due.astimezone(tz).date() <= last[r.id].astimezone(tz).date():
             next_due = schedule.next_after(next_due, tz)  # that day had its round already, in the old zone

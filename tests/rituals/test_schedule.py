@@ -43,8 +43,16 @@ from rituals.schedule_words import (
     E_BAD_MONTH_DAY,
     E_BAD_TIME,
     E_BAD_WEEKS,
+    E_CRON_BACKWARDS,
+    E_CRON_BARE_STEP,
     E_CRON_BOTH_DAYS,
+    E_CRON_DAY,
+    E_CRON_HOUR,
+    E_CRON_MINUTE,
+    E_CRON_MONTH,
     E_CRON_NEVER,
+    E_CRON_STEP,
+    E_CRON_WEEKDAY,
     E_EMPTY,
     E_LONG_DURATION,
     E_MISSING_DAY,
@@ -173,6 +181,49 @@ def test_next_after_accepts_any_aware_datetime_and_rejects_naive() -> None:
     assert schedule.next_after(utc(2026, 11, 22, 12), ZoneInfo("America/New_York")) == utc(2026, 11, 23, 14)
     with pytest.raises(ValueError):
         schedule.next_after(datetime(2026, 11, 22, 12), AMS)
+
+
+@pytest.mark.parametrize(
+    ("expr", "dates"),
+    [
+        # Names followed by more text are read whole (APScheduler alone cut "nov-12" to "nov").
+        ("0 9 10 nov-12 *", ["2026-12-10", "2027-11-10", "2027-12-10"]),
+        ("0 9 1 jul-10 *", ["2027-07-01", "2027-08-01", "2027-09-01", "2027-10-01", "2028-07-01"]),
+        ("0 9 1 feb-mar/2 *", ["2027-02-01", "2028-02-01"]),
+        ("0 9 1 */5 *", ["2027-01-01", "2027-06-01", "2027-11-01", "2028-01-01"]),
+        ("0 9 1 1-12/4,dec *", ["2026-12-01", "2027-01-01", "2027-05-01", "2027-09-01", "2027-12-01"]),
+        # "sun" ends a range as 7 only after Sunday: sun-sun and 0-sun are Sundays only.
+        ("0 9 * * sun-sun", ["2026-11-29", "2026-12-06", "2026-12-13"]),
+        ("0 9 * * 0-sun", ["2026-11-29", "2026-12-06", "2026-12-13"]),
+        ("0 9 * * mon-sun", ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-28"]),
+        ("0 9 * * sat-sun", ["2026-11-28", "2026-11-29", "2026-12-05", "2026-12-06"]),
+        ("0 9 * * 5-sun", ["2026-11-27", "2026-11-28", "2026-11-29", "2026-12-04"]),
+        ("0 9 * * 0-7/7", ["2026-11-29", "2026-12-06"]),
+        ("0 9 * * */3", ["2026-11-25", "2026-11-28", "2026-11-29", "2026-12-02"]),  # 0, 3, 6: Sun, Wed, Sat
+        ("0 9 * * 007", ["2026-11-29", "2026-12-06"]),
+    ],
+)
+def test_cron_fields_are_read_whole_as_crontab_reads_them(expr: str, dates: list[str]) -> None:
+    """crontab(5): numbers or three-letter names, ranges, lists and steps; 2026-11-22 is a Sunday."""
+    schedule = parse_schedule(f'cron "{expr}"')
+    fires: list[str] = []
+    after = utc(2026, 11, 22, 12)
+    for _ in dates:
+        fire = schedule.next_after(after, AMS)
+        assert fire is not None
+        assert fire.astimezone(AMS).time() == time(9)
+        fires.append(fire.astimezone(AMS).date().isoformat())
+        after = fire
+    assert fires == dates
+
+
+def test_cron_names_never_reach_apscheduler() -> None:
+    """APScheduler 3 reads names with re.match: it is given numbers and its own day names only."""
+    trigger = parse_schedule('cron "0 9 * nov-12 mon-fri"').trigger(AMS)
+    assert str(trigger) == (
+        "wallclock[month='11-12', day='*', day_of_week='mon,tue,wed,thu,fri', hour='9', minute='0', "
+        "second='0', timezone='Europe/Amsterdam']"
+    )
 
 
 def test_trigger_is_an_apscheduler_trigger_in_the_team_zone() -> None:
@@ -704,11 +755,35 @@ def test_open_window_on_every_kind() -> None:
         ("every 2 weeks at 15:00", E_MISSING_DAY, {}),
         ('cron "0 9 * *"', E_BAD_CRON, {"expr": "0 9 * *"}),
         ('cron "0 9 * * * *"', E_BAD_CRON, {"expr": "0 9 * * * *"}),
-        ('cron "61 9 * * 1"', E_BAD_CRON, {"expr": "61 9 * * 1"}),
-        ('cron "0 9 * * 8"', E_BAD_CRON, {"expr": "0 9 * * 8"}),
-        ('cron "0 9 * * fri-mon"', E_BAD_CRON, {"expr": "0 9 * * fri-mon"}),
-        ('cron "0 9 * * 1#2"', E_BAD_CRON, {"expr": "0 9 * * 1#2"}),
-        ('cron "a b c d e"', E_BAD_CRON, {"expr": "a b c d e"}),
+        ('cron "61 9 * * 1"', E_CRON_MINUTE, {"value": "61"}),
+        ('cron "0 24 * * 1"', E_CRON_HOUR, {"value": "24"}),
+        ('cron "0 9 0 * *"', E_CRON_DAY, {"value": "0"}),
+        ('cron "0 9 * 13 *"', E_CRON_MONTH, {"value": "13"}),
+        ('cron "0 9 * * 8"', E_CRON_WEEKDAY, {"value": "8"}),
+        ('cron "0 9 * * fri-mon"', E_CRON_BACKWARDS, {"range": "fri-mon"}),
+        ('cron "0 9 1 nov-feb *"', E_CRON_BACKWARDS, {"range": "nov-feb"}),
+        ('cron "0 9 * * 1#2"', E_CRON_WEEKDAY, {"value": "1#2"}),
+        ('cron "0 9 * * 5l"', E_CRON_WEEKDAY, {"value": "5l"}),
+        ('cron "0 9 l * *"', E_CRON_DAY, {"value": "l"}),
+        ('cron "0 9 15w * *"', E_CRON_DAY, {"value": "15w"}),
+        ('cron "0 9 ? * 1"', E_CRON_DAY, {"value": "?"}),
+        ('cron "0 9 last * *"', E_CRON_DAY, {"value": "last"}),
+        ('cron "0 9 lastfoo * *"', E_CRON_DAY, {"value": "lastfoo"}),
+        ('cron "0 9 10 november *"', E_CRON_MONTH, {"value": "november"}),
+        ('cron "0 9 10 nov12 *"', E_CRON_MONTH, {"value": "nov12"}),
+        ('cron "0 9 * * monday"', E_CRON_WEEKDAY, {"value": "monday"}),
+        ('cron "0 9 * * ma"', E_CRON_WEEKDAY, {"value": "ma"}),
+        ('cron "0 9 1,,15 * *"', E_CRON_DAY, {"value": "1,,15"}),
+        ('cron "0 9,  * * *"', E_CRON_HOUR, {"value": "9,"}),
+        ('cron "0 9 * * ٣"', E_CRON_WEEKDAY, {"value": "٣"}),
+        ('cron "*/0 9 * * *"', E_CRON_STEP, {"item": "*/0"}),
+        ('cron "1-5/x 9 * * *"', E_CRON_STEP, {"item": "1-5/x"}),
+        ('cron "5/15 9 * * *"', E_CRON_BARE_STEP, {"item": "5/15", "fix": "5-59/15"}),
+        ('cron "0 9 1 jan/3 *"', E_CRON_BARE_STEP, {"item": "jan/3", "fix": "jan-dec/3"}),
+        ('cron "0 9 * * mon/2"', E_CRON_BARE_STEP, {"item": "mon/2", "fix": "mon-sun/2"}),
+        ('cron "0 9 * * sun/2"', E_CRON_BARE_STEP, {"item": "sun/2", "fix": "sun-sat/2"}),
+        ('cron "a b c d e"', E_CRON_MINUTE, {"value": "a"}),
+        ('cron "@daily"', E_BAD_CRON, {"expr": "@daily"}),
         ("cron", E_BAD_CRON, {"expr": "cron"}),
         ('cron "0 9 31 2 *"', E_CRON_NEVER, {"expr": "0 9 31 2 *"}),
         ('cron "0 9 1 * 1"', E_CRON_BOTH_DAYS, {}),

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.server import ENGINE
-from rituals.calendar import CalendarError, parse_ics
 from rituals.kinds.base import PlanContext
 from rituals.kinds.goal import Goal
 from rituals.kinds.reflection import Reflection
 from rituals.library import QUARTERLY_GOAL_QUESTIONS, THEMES
 from rituals.ports import TeamView
+from rituals.school_calendar import CalendarError, HolidayPeriod, read_calendar
 from tests.fakes.calendars import ICS
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground
@@ -95,12 +95,13 @@ def test_goal_asks_a_quarterly_team_reflection_once_at_the_start_of_a_quarter() 
 
 
 def test_ics_periods_are_inclusive_and_bad_files_are_refused() -> None:
-    assert parse_ics(ICS) == [
-        (date(2026, 12, 21), date(2027, 1, 1), "Kerstvakantie"),
-        (date(2026, 11, 30), date(2026, 11, 30), "Studiedag"),
+    years = (date(2026, 8, 1), date(2028, 7, 31))
+    assert read_calendar(ICS, tz=AMS, years=years) == [
+        HolidayPeriod(first=date(2026, 11, 30), last=date(2026, 11, 30), name="Studiedag"),
+        HolidayPeriod(first=date(2026, 12, 21), last=date(2027, 1, 1), name="Kerstvakantie"),
     ]
     with pytest.raises(CalendarError):
-        parse_ics(b"this is not a calendar")
+        read_calendar(b"this is not a calendar", tz=AMS, years=years)
 
 
 async def test_imported_school_holidays_skip_prompts_and_show_in_list(pg: Playground, clock: Clock) -> None:
