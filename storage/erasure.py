@@ -251,7 +251,7 @@ async def erase_member(s: AsyncSession, member_id: int, sealer: Sealer) -> Erase
             touched.add(table)
 
     own = (await s.scalars(select(Reply.values).where(Reply.member_id == member_id))).all()
-    answers, quotes = len(own), Quotes(own)
+    answers, quotes = len(own), Quotes([*own, *await _first_words(s, scrub, member_id, list(teams), rounds)])
     await _others_answers(s, scrub, member_id, rituals, touched)
     answers += await withdraw_sealed(s, sealer, member)
     if await rewrite_sealed(s, sealer, rounds, scrub.json):
@@ -405,10 +405,35 @@ def _audit_detail(detail: dict[str, Any], scrub: Scrubber, member_id: int) -> di
     return dict(scrub.json(new))
 
 
+async def _first_words(
+    s: AsyncSession, scrub: Scrubber, member_id: int, team_ids: list[int], rounds: Any
+) -> list[dict[str, Any]]:
+    """The person's answers given to go first (``first #N``), waiting in team settings or
+    opening a round: messages that quote them are cut like those quoting an answer."""
+    settings = (await s.scalars(select(Team.settings).where(Team.id.in_(team_ids)))).all()
+    waiting = [first for one in settings for first in dict((one or {}).get("first") or {}).values()]
+    contents = (await s.scalars(select(Occurrence.content).where(Occurrence.id.in_(rounds)))).all()
+    opened = [content.get("first") for content in contents if content and content.get("first")]
+    return [{"text": str(first.get("text"))} for first in (*waiting, *opened) if _theirs(first, scrub, member_id)]
+
+
+def _theirs(first: Any, scrub: Scrubber, member_id: int) -> bool:
+    """Whether a teamleider's answer given to go first (``first #N``) is the person's: by
+    their member id, or (stored before ids were kept with it) by their name."""
+    if not isinstance(first, dict):
+        return False
+    return _is(first.get("member"), member_id) or bool(scrub.name) and first.get("name") == scrub.name
+
+
 def _content(content: dict[str, Any], scrub: Scrubber, member_id: int) -> dict[str, Any]:
     """A round's content without the person: roster entry as the marker, groups and skips
-    without them, texts scrubbed (others' names in the roster and groups as they are)."""
-    new: dict[str, Any] = {k: scrub.json(v) for k, v in content.items() if k not in ("roster", "groups", "skipped")}
+    without them, their answer given to go first gone, texts scrubbed (others' names in the
+    roster and groups as they are)."""
+    new: dict[str, Any] = {
+        k: scrub.json(v)
+        for k, v in content.items()
+        if k not in ("roster", "groups", "skipped") and not (k == "first" and _theirs(v, scrub, member_id))
+    }
     if "roster" in content:
         new["roster"] = [
             [FORMER_COLLEAGUE, FORMER_COLLEAGUE] if _is(entry[0] if entry else None, member_id) else entry
@@ -443,6 +468,12 @@ async def _teams(s: AsyncSession, scrub: Scrubber, member_id: int, team_ids: lis
         for key in SETTINGS_OF_MEMBERS:
             if isinstance(new_settings.get(key), list):
                 new_settings[key] = [m for m in new_settings[key] if not _is(m, member_id)]
+        if isinstance((settings or {}).get("first"), dict):  # by ritual: their answers given to go first go
+            new_settings["first"] = {
+                ritual: first
+                for ritual, first in new_settings["first"].items()
+                if not _theirs(settings["first"].get(ritual), scrub, member_id)
+            }
         values: dict[str, Any] = {}
         if new_settings != (settings or {}):
             values["settings"] = new_settings

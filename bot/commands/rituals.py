@@ -434,7 +434,8 @@ def _first(args: Args) -> dict[str, Any]:
 async def do_first(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
     ritual = await ritual_of(ritme, cmd, team)
     name = next((n for mid, _user, n in await ritme.repo.team_members(team.id) if mid == member_id), "")
-    first = {**team.settings.get("first", {}), str(ritual.id): {"text": cmd.args["text"], "name": name}}
+    mine = {"text": cmd.args["text"], "name": name, "member": member_id}  # the member: forget-me finds it
+    first = {**team.settings.get("first", {}), str(ritual.id): mine}
     await ritme.repo.update_team(team.id, settings={**team.settings, "first": first})
     await ritme.repo.audit(team.id, member_id, "ritual.first", {"ritual": ritual.id}, ritme.clock())
     return Notice(

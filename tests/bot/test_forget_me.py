@@ -30,6 +30,7 @@ from bot.server import ENGINE, REPO, RITME, create_app
 from rituals.types import Actor, ChannelRef
 from storage.db import is_sqlite
 from storage.models import Member, Occurrence, OutboxMessage, Reply
+from storage.models import Team as TeamRow
 from tests.fakes.clock import Clock
 from tests.fakes.playground import open_playground
 
@@ -37,7 +38,7 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 PUBLIC = "http://review.test"
 USER_ID = "U0FORGETME"
 NAME = "Wilhelmina Zonderland"
-TRACES = (USER_ID.lower().encode(), NAME.lower().encode(), b"zonderland")
+TRACES = (USER_ID.lower().encode(), NAME.lower().encode(), b"zonderland", b"zq-her words")
 HERE = ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL)
 WILHELMINA = Actor(platform=PLATFORM, workspace_id=WORKSPACE, user_id=USER_ID, display_name=NAME)
 
@@ -109,7 +110,11 @@ async def test_forget_me_leaves_no_trace_in_the_database_files(
     await team.answer(WILHELMINA, pairs, {"met": "yes"})
     await team.answer(BRAM, pairs, {"met": "not_yet"})
 
+    await team.say(WILHELMINA, "first #2 zq-her words that go first")  # a leader goes first
     reflection = await engine.run_now(2)
+    opened, _team = await engine.prompt(reflection)
+    assert "zq-her words that go first" in opened.intro and NAME in opened.intro
+    await team.say(WILHELMINA, "first #2 zq-her words for the next round")  # waiting in the settings
     await team.answer(WILHELMINA, reflection, {"answer": "zq-her own reflection"})
     await team.answer(CHRIS, reflection, {"answer": f"I asked {NAME} for help"})
     await team.answer(DEWI, reflection, {"answer": "zq-dewi's reflection"})
@@ -192,6 +197,11 @@ async def test_forget_me_leaves_no_trace_in_the_database_files(
         assert kept == {"I asked [[former-colleague]] for help", "zq-dewi's reflection"}
         rounds = (await s.scalars(select(Occurrence.content))).all()
         assert all(her not in [m["id"] for g in c.get("groups", []) for m in g] for c in rounds)
+        assert not [c["first"] for c in rounds if "first" in c]  # her words given to go first
+        settings = (await s.scalars(select(TeamRow.settings))).all()
+        assert all(not s.get("first") for s in settings)
+    for shown in (page, csv):
+        assert "zq-her words" not in shown
     if is_sqlite(db_url):
         assert_files_clean(Path(repo.engine.url.database))
     else:
