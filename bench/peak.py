@@ -1,9 +1,9 @@
 """Monday 09:00: 10,000 rituals due in the same minute, opened by the tick.
 
 Ritme: the real engine's tick (``Engine.fire_due``) on 10,000 due reflections with the
-many-rituals benchmark's mix of 12 schedules and 6 time zones: it claims a batch of 200,
-plans it in memory and writes next due times, occurrences, outbox rows (and followed-up
-actions) with a statement each.
+many-rituals benchmark's mix of 12 schedules and 6 time zones: it claims a batch (its
+``tick_batch``, 500), plans it in memory and writes next due times, occurrences, outbox
+rows (and followed-up actions) with a statement each.
 
 Floor: the very rows that tick wrote (read back from its database), written into a second
 database seeded the same way, per batch of 200 in a transaction of three bulk statements
@@ -59,7 +59,7 @@ async def tick(url: str) -> tuple[int, float]:
 
     repo = Repo(create_engine(url), SEALER)
     try:
-        engine = Engine(repo, {}, settings=EngineSettings(batch=BATCH), clock=lambda: NOW)
+        engine = Engine(repo, {}, settings=EngineSettings(), clock=lambda: NOW)
         clock = Timer()
         opened = await engine.fire_due(NOW)
         return opened, clock.seconds
@@ -136,7 +136,7 @@ async def replica_tick(url: str, now: datetime, barrier: Any) -> dict[str, Any]:
 
     repo = Repo(create_engine(url), SEALER)
     try:
-        engine = Engine(repo, {}, settings=EngineSettings(replica=f"p{os.getpid()}", batch=BATCH), clock=lambda: now)
+        engine = Engine(repo, {}, settings=EngineSettings(replica=f"p{os.getpid()}"), clock=lambda: now)
         await ping(repo.engine)
         print("ready", flush=True)
         await asyncio.to_thread(barrier.readline)
@@ -205,7 +205,7 @@ async def run(db: Database, scale: float = 1.0) -> list[Figure]:
     figures = [
         Figure(
             bench="peak",
-            what=f"tick opening {count:,} due rituals (12 schedules, 6 zones), batches of {BATCH}",
+            what=f"tick opening {count:,} due rituals (12 schedules, 6 zones)",
             unit="rituals/s",
             ritme=count / tick_s,
             baseline=count / floor_s,

@@ -13,18 +13,17 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from rituals import planning
 from rituals.answers import ANSWERED_MARK, ANSWERED_MARK_ANONYMOUS, Rules, said
-from rituals.calendar import public_holiday
 from rituals.delivery import Dispatcher, notice_to_dict
-from rituals.former import readable
-from rituals.i18n import Translator, translator
+from rituals.i18n import translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import PlanContext, RitualKind, prompt_inputs, summarise, words_threshold
-from rituals.library import THEMES
+from rituals.kinds.base import prompt_inputs, summarise
+from rituals.planning import Plans
 from rituals.ports import (
     NO_TELEMETRY,
     Answered,
@@ -40,6 +39,7 @@ from rituals.ports import (
     Telemetry,
     Tx,
 )
+from rituals.rounds import discussion_question, first_intro, limited_results
 from rituals.schedule import ScheduleError, parse_schedule
 from rituals.types import Actor, ChannelRef, Notice, Prompt
 from rituals.visibility import Visibility, opening_visibility, round_visibility, who_reads
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 CATCH_UP_LIMIT = timedelta(hours=24)
 CATCH_UP_ANSWER_TIME = timedelta(hours=1)  # at least this long to answer a round caught up late
+YIELD_EVERY = 50  # rituals a tick plans between turns of the event loop for the others on it
 HISTORY = 50  # recent occurrences a ritual plans from (question rotation, pairs already met)
 
 T = TypeVar("T")
@@ -61,7 +62,8 @@ def utcnow() -> datetime:
 class EngineSettings:
     replica: str = "local"
     language: str = "nl"  # for the rare message that has no team to take the language from
-    batch: int = 200
+    batch: int = 200  # outbox messages a sender claims at once; rounds closed or reminded per transaction
+    tick_batch: int = 500  # due rituals a tick claims, plans and writes per transaction
     send_concurrency: int = 32
     lease_seconds: float = 60.0
 
@@ -117,27 +119,29 @@ class Engine:
         """Open every due ritual, a batch at a time: the batch is claimed (``SKIP LOCKED``
         among replicas), planned in memory, and written in a few statements. Each committed
         batch goes out while the next is claimed."""
-        count, plans = 0, _Plans()
+        count, plans = 0, Plans()
         while True:
             async with self.store.transaction() as tx:
-                due = await tx.lock_due_rituals(now, self.settings.batch)
+                due = await tx.lock_due_rituals(now, self.settings.tick_batch)
                 opened, closed = await self._open_batch(tx, due, now, plans)
             count += opened
             if count:
                 self.wake.set()
             if closed:
                 await self.store.drop_deleted_copies()
-            if len(due) < self.settings.batch:
+            if len(due) < self.settings.tick_batch:
                 break
         return count
 
-    async def _open_batch(self, tx: Tx, due: list[RitualView], now: datetime, plans: _Plans) -> tuple[int, int]:
+    async def _open_batch(self, tx: Tx, due: list[RitualView], now: datetime, plans: Plans) -> tuple[int, int]:
         """Open one claimed batch; returns how many opened, and how many open rounds closed first."""
         context = await self._context(tx, due, now)
         openings: list[Opening] = []
         next_due: list[tuple[int, datetime | None]] = []
         closed: list[int] = []
-        for ritual in due:
+        for n, ritual in enumerate(due, 1):
+            if n % YIELD_EVERY == 0:  # planning is CPU only: let delivery (on the same loop) go on
+                await asyncio.sleep(0)
             planned = await self._due_time(tx, ritual, now, context, plans, next_due)
             if planned is None:
                 continue
@@ -170,7 +174,7 @@ class Engine:
         ritual: RitualView,
         now: datetime,
         context: OpeningContext,
-        plans: _Plans,
+        plans: Plans,
         next_due: list[tuple[int, datetime | None]],
     ) -> datetime | None:
         """The latest missed planned time of one due ritual (never a burst), its next due
@@ -203,13 +207,13 @@ class Engine:
         planned: datetime,
         now: datetime,
         context: OpeningContext,
-        plans: _Plans,
+        plans: Plans,
         *,
         skip_holidays: bool = True,
     ) -> Opening:
         """What opening one ritual at ``planned`` writes and sends; only a digest reads more."""
         day = planned.astimezone(ZoneInfo(team.timezone)).date()
-        holiday = self._holiday(context, team, day) if skip_holidays else None
+        holiday = planning.holiday(context, team, day) if skip_holidays else None
         if holiday:
             return Opening(
                 ritual_id=ritual.id,
@@ -223,7 +227,8 @@ class Engine:
         kind = KINDS[ritual.kind]
         if kind.digest:
             return await self._digest(tx, ritual, team, planned, now)
-        content = self._plan(context, ritual, team, day, self._following(ritual, team, day, plans, context))
+        following = planning.following_day(ritual, team, day, plans, context)
+        content = planning.plan_content(context, ritual, team, day, self.rng, following)
         action = context.actions.get(ritual.id)
         if action:
             content["action"] = {"id": action[0], "text": action[1]}
@@ -242,7 +247,7 @@ class Engine:
                 closes,
                 kind.remind_fraction,
             ),
-            lambda: self._reminder_time(context, team, now, closes, kind.remind_fraction),
+            lambda: planning.reminder_time(context, team, now, closes, kind.remind_fraction),
         )
         messages = (
             self._private_messages(ritual, team, content) if kind.private else (Outgoing(destination=team.channel),)
@@ -322,102 +327,9 @@ class Engine:
         )
 
     def _private_messages(self, ritual: RitualView, team: TeamView, content: dict[str, Any]) -> tuple[Outgoing, ...]:
-        """A private ritual: one message per group, and a short announcement in the channel."""
-        _ = translator(team.language)
-        kind = KINDS[ritual.kind]
         platform = self.platforms.get(team.platform)
-        together = platform is None or platform.group_conversations
-        messages: list[Outgoing] = []
-        for group in kind.groups(content):
-            users = tuple(str(m["user"]) for m in group)
-            payload = {"type": "notice", "notice": notice_to_dict(kind.group_notice(content, group, team, _))}
-            destinations = (
-                [replace(team.channel, user_id=users[0], members=users)]
-                if together
-                else [replace(team.channel, user_id=user) for user in users]
-            )
-            messages += [Outgoing(destination=to, payload=payload) for to in destinations]
-        announcement = Notice(title=f"#{ritual.id} {kind.title(_)}", text=kind.intro(content, team, _))
-        payload = {"type": "notice", "notice": notice_to_dict(announcement)}
-        return (*messages, Outgoing(destination=team.channel, payload=payload))
-
-    def _following(
-        self, ritual: RitualView, team: TeamView, day: date, plans: _Plans, context: OpeningContext
-    ) -> date | None:
-        """The day of the ritual's next round after ``day`` that is no holiday (public holidays,
-        and the team's holidays the batch read), so that a round knows whether it is the last of
-        its period; None for a ritual run by hand."""
-        if not ritual.schedule:
-            return None
-        tz = ZoneInfo(team.timezone)
-        after = datetime.combine(day, time.max, tz)
-        for _step in range(10):
-            try:
-                following = plans.next_after(ritual.schedule, team.timezone, after)
-            except ScheduleError:
-                return None
-            if following is None:
-                return None
-            if not self._holiday(context, team, following.astimezone(tz).date()):
-                return following.astimezone(tz).date()
-            after = following
-        return None
-
-    def _plan(
-        self, context: OpeningContext, ritual: RitualView, team: TeamView, day: date, following: date | None = None
-    ) -> dict[str, Any]:
-        history = tuple(content for content in context.histories.get(ritual.id, ()) if content)
-        roster = context.rosters.get(team.id, [])
-        ctx = PlanContext(
-            team=team,
-            options=ritual.options,
-            day=day,
-            history=history,
-            roster=tuple((mid, name) for mid, name, _ in roster),
-            users={mid: uid for mid, _, uid in roster},
-            rng=self.rng,
-            following=following,
-        )
-        content = KINDS[ritual.kind].plan(ctx)
-        first = team.settings.get("first", {}).get(str(ritual.id))
-        if isinstance(first, dict) and first.get("text") and not any(h.get("first") == first for h in history):
-            content["first"] = first  # the teamleider's answer, once: the next round opens with it
-        return content
-
-    def _reminder_time(
-        self, context: OpeningContext, team: TeamView, opened: datetime, closes: datetime, fraction: float
-    ) -> datetime | None:
-        """When the one reminder goes out: ``fraction`` of the window before the close, in
-        working hours (08:00-17:00 local, Monday to Friday, not on a holiday). When that
-        moment is on a weekend or a holiday, the last working afternoon before it; failing
-        that, the first working morning after. None when the window holds no such moment."""
-        tz = ZoneInfo(team.timezone)
-        earliest, latest = opened + timedelta(minutes=30), closes - timedelta(minutes=15)
-        ideal = (closes - (closes - opened) * fraction).astimezone(tz)
-
-        def working(day: date) -> bool:
-            return day.weekday() < 5 and not self._holiday(context, team, day)
-
-        def at(day: date, hour: int) -> datetime:
-            return datetime.combine(day, time(hour), tz).astimezone(UTC)
-
-        if ideal.hour < 8:
-            ideal = ideal.replace(hour=8, minute=0, second=0, microsecond=0)
-        elif ideal.hour >= 17:
-            ideal = ideal.replace(hour=17, minute=0, second=0, microsecond=0)
-        candidates = [ideal.astimezone(UTC)] if working(ideal.date()) else []
-        days = (latest.astimezone(tz).date() - earliest.astimezone(tz).date()).days
-        candidates += [
-            at(ideal.date() - timedelta(days=n), 16)
-            for n in range(1, days + 1)
-            if working(ideal.date() - timedelta(days=n))
-        ]
-        candidates += [
-            at(ideal.date() + timedelta(days=n), 9)
-            for n in range(1, days + 1)
-            if working(ideal.date() + timedelta(days=n))
-        ]
-        return next((when for when in candidates if earliest <= when <= latest), None)
+        together = platform is None or platform.group_conversations  # else one message to each member
+        return planning.private_messages(ritual, team, content, together=together)
 
     async def remind_due(self, now: datetime) -> int:
         """Send the one reminder of each open round, privately, to who has not answered."""
@@ -470,10 +382,6 @@ class Engine:
             self.wake.set()
         return count
 
-    @staticmethod
-    def _holiday(context: OpeningContext, team: TeamView, day: date) -> str | None:
-        return context.holiday(team.id, day) or public_holiday(team.holiday_country, day)
-
     async def run_now(self, ritual_id: int) -> int | None:
         """Open an occurrence now, whatever the schedule says (``run #N``). None when none is
         opened: the ritual is gone, a round of it is still open (one open round per ritual:
@@ -485,7 +393,7 @@ class Engine:
                 return None
             context = await self._context(tx, [ritual], now)
             team = context.teams[ritual.team_id]
-            opening = await self._opening(tx, ritual, team, now, now, context, _Plans(), skip_holidays=False)
+            opening = await self._opening(tx, ritual, team, now, now, context, Plans(), skip_holidays=False)
             occ = (await tx.open_batch([opening], [], claimed_by=self.settings.replica)).get(ritual.id)
             self._log_opening(opening, occ, context)
         self.wake.set()
@@ -660,84 +568,9 @@ class Engine:
         await self.delivery.run(stop)
 
 
-class _Plans:
-    """What a tick computes once for the many rituals that share it: the next time of a
-    schedule in a zone after an instant (most due rituals share a few schedules, zones and
-    due times), and the reminder time of rounds opened and closing together."""
-
-    def __init__(self) -> None:
-        self._next: dict[tuple[str, str, datetime], datetime | None] = {}
-        self._remind: dict[tuple[Any, ...], datetime | None] = {}
-
-    def next_after(self, schedule: str, timezone: str, after: datetime) -> datetime | None:
-        key = (schedule, timezone, after)
-        if key not in self._next:
-            self._next[key] = parse_schedule(schedule).next_after(after, ZoneInfo(timezone))
-        return self._next[key]
-
-    def remind_at(self, key: tuple[Any, ...], compute: Callable[[], datetime | None]) -> datetime | None:
-        if key not in self._remind:
-            self._remind[key] = compute()
-        return self._remind[key]
-
-
 def _ids(ritual: RitualView, platform: str | None = None) -> dict[str, Any]:
     """What a log line about this ritual is about (``rituals.logcontext``), for ``extra``."""
     ids: dict[str, Any] = {"team_id": ritual.team_id, "ritual_id": ritual.id}
     if platform:
         ids["platform"] = platform
     return ids
-
-
-def limited_results(
-    kind: RitualKind,
-    visibility: Visibility,
-    own: Notice | None,
-    count: int,
-    invited: int,
-    team: TeamView,
-    _: Translator,
-) -> Notice | None:
-    """What a round's results say in the channel when its level holds the answers back: for
-    ``leaders``, how many answered (a kind with its own fixed level keeps its own results ``own``);
-    for an anonymous round of ``count`` answers, too few to show a kind's own results (they are
-    words). None: the round's results are the usual ones."""
-    participation = _("{answered} of {invited} answered", answered=count, invited=max(invited, count))
-    title = _("{title}: results", title=kind.title(_))
-    if visibility is Visibility.LEADERS and not kind.fixed_visibility:
-        if not count:
-            return Notice(title=title, text=_("Nobody answered this time."), footer=participation)
-        return Notice(title=title, text=_("Only leaders and admins read these answers."), footer=participation)
-    if visibility is Visibility.ANONYMOUS and own is not None and count:
-        least = words_threshold(team.anonymity_threshold)
-        if count < least:
-            return Notice(
-                title=title,
-                text=_("Written answers show only when at least {least} answered.", least=least),
-                footer=participation,
-            )
-    return None
-
-
-def first_intro(content: dict[str, Any], _: Translator) -> str:
-    """The teamleider's answer a round opens with (``first #N TEXT``), then a blank line."""
-    first = content.get("first")
-    if not isinstance(first, dict) or not first.get("text"):
-        return ""
-    name = readable(str(first.get("name") or ""), _) or _("Our teamleider")
-    return _("{name} goes first: \u201c{text}\u201d", name=name, text=readable(str(first["text"]), _)) + "\n\n"
-
-
-DISCUSSION_THEME = {
-    "goal": "goal",
-    "checkout": "meetings",
-    "pulse": "safety",
-    "appreciation": "differences",
-    "values": "values",
-}
-
-
-def discussion_question(kind: str, content: dict[str, Any], rng: random.Random) -> str | None:
-    """A short question from the library for the team's next meeting about these results."""
-    theme = THEMES.get(str(content.get("theme") or DISCUSSION_THEME.get(kind, "")))
-    return rng.choice(theme.discussion) if theme and theme.discussion else None

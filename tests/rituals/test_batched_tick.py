@@ -111,7 +111,7 @@ async def tick(url: str, batch: int) -> int:
         engine = Engine(
             repo,
             {"test": RecordingPlatform()},
-            settings=EngineSettings(batch=batch),
+            settings=EngineSettings(tick_batch=batch),
             clock=lambda: NOW,
             rng=random.Random(11),
         )
@@ -194,7 +194,7 @@ async def test_three_replicas_racing_for_the_same_minute_open_each_ritual_once(p
             Engine(
                 repo,
                 {"test": RecordingPlatform()},
-                settings=EngineSettings(replica=f"r{n}", batch=50),
+                settings=EngineSettings(replica=f"r{n}", tick_batch=50),
                 clock=lambda: NOW,
             )
             for n, repo in enumerate(repos)
