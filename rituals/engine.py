@@ -23,7 +23,7 @@ from rituals.delivery import Dispatcher, notice_to_dict
 from rituals.former import readable
 from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import PlanContext, RitualKind, prompt_inputs, summarise, words_threshold
+from rituals.kinds.base import PlanContext, RitualKind, field_line, prompt_inputs, summarise, words_threshold
 from rituals.library import THEMES
 from rituals.ports import (
     NO_TELEMETRY,
@@ -297,8 +297,8 @@ class Engine:
                 if past.status != "closed" or not past.closed_at or past.closed_at < since:
                     continue
                 notice = await self.results(tx, other, team, past)
-                day = past.planned_at.astimezone(tz).strftime("%Y-%m-%d")
-                lines = [f"*{notice.title}* ({day})", *(f"{label}: {value}" for label, value in notice.fields)]
+                day = _.day(past.planned_at.astimezone(tz).date())
+                lines = [f"*{notice.title}* ({day})", *(field_line(label, value) for label, value in notice.fields)]
                 if notice.footer:
                     lines.append(notice.footer)
                 sections.append("\n".join(lines))

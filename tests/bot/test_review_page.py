@@ -127,11 +127,11 @@ async def test_review_checkout_average_spread_change_and_participation(real: Rea
     # scores 3, 4, 5: average 12/3 = 4.0; spread sqrt(((-1)² + 0² + 1²)/3) = 0.816 -> 0.8;
     # the round before: 2 and 4, average 3.0. The change +1.0 is within chance at these numbers
     # (twice its standard error, 2 * sqrt(2/2 + 1/3) = 2.3, is more), so none is shown.
-    assert "How useful was this meeting for you?: average 4.0, spread 0.8\n" in text
+    assert "How useful was this meeting for you? Average 4.0, spread 0.8\n" in text
     assert "change" not in text
     assert "3 of 4 answered" in text  # the playground team has four members
-    assert "2026-11-22: 2 of 4 answered" in text
-    assert "Latest round 2026-11-23 (closed)" in text
+    assert "Sun 22 Nov: 2 of 4 answered" in text  # the team's language: no ISO dates in the chat
+    assert "Latest round Mon 23 Nov (closed)" in text
 
 
 async def test_review_pulse_keeps_the_threshold_and_never_compares_with_a_hidden_round(real: Real) -> None:
@@ -153,7 +153,7 @@ async def test_review_pulse_keeps_the_threshold_and_never_compares_with_a_hidden
     # 2, 3, 5: average 10/3 = 3.33 -> 3.3; spread sqrt((1.78 + 0.11 + 2.78)/3) = 1.247 -> 1.2.
     # The round before had two answers: a change against it would reveal them, so none is shown.
     statement = PULSE_STATEMENTS[0].text
-    assert f"{statement}: average 3.3, spread 1.2\n" in text
+    assert f"{statement} Average 3.3, spread 1.2\n" in text
     assert "change" not in text
     assert "3 of 4 answered" in text
 
@@ -166,7 +166,7 @@ async def test_review_pulse_keeps_the_threshold_and_never_compares_with_a_hidden
     # 4, 4, 5: average 13/3 = 4.33 -> 4.3; spread sqrt((0.11 + 0.11 + 0.44)/3) = 0.471 -> 0.5;
     # +1.0 against 3.33 is within chance for three answers a round (2 * sqrt(2.33/3 + 0.33/3) =
     # 1.9), so no change is shown for the statement.
-    assert f"{statement}: average 4.3, spread 0.5\n" in text
+    assert f"{statement} Average 4.3, spread 0.5\n" in text
     assert "(change" not in text
 
 
@@ -182,7 +182,7 @@ async def test_review_shows_an_open_anonymous_round_only_as_a_count(real: Real) 
     assert "average" not in text and "note" not in text
     await real.close(1)
     text = (await real.command("bram", "review #1"))["text"]
-    assert "(closed)" in text and f"{PULSE_STATEMENTS[0].text}: average 3.3" in text
+    assert "(closed)" in text and f"{PULSE_STATEMENTS[0].text} Average 3.3" in text
 
 
 # -- the page ---------------------------------------------------------------------------
@@ -210,7 +210,7 @@ async def test_page_shows_anonymous_rounds_only_from_the_threshold(real: Real) -
     section = page[page.index('id="pulse-2"') :]
     assert '<span class="latest">3.3' in section  # (2 + 3 + 5) / 3
     figures = page[page.index('class="figures"') :]
-    assert f'<td>{PULSE_STATEMENTS[0].text}</td><td class="num">3.3</td>' in figures
+    assert f'<td>{PULSE_STATEMENTS[0].text}</td><td class="num" data-label="Average">3.3</td>' in figures
     assert "zq-a" not in page and "zq-c" not in page  # words need five answers, scores three
     assert "Written answers show only when at least 5 answered." in section
 
@@ -277,12 +277,19 @@ async def test_page_contents(real: Real) -> None:
     assert "1 of 3 answered</summary>" in page  # Chris left the team
     assert "skipped: Herfstvakantie" in page
     assert "<th>What would make our next meeting better?</th>" in page  # several questions: a table
-    assert '<td class="who">Dewi</td><td class="num">2</td><td>Too long</td><td>Stop on time</td>' in page
+    assert (
+        '<td class="who">Dewi</td><td class="num" data-label="How useful was this meeting for you?">2</td>'
+        '<td data-label="What do you take with you from this meeting?">Too long</td>'
+        '<td data-label="What would make our next meeting better?">Stop on time</td>'
+    ) in page
     assert "I asked Dewi" not in page  # Chris was forgotten, with his answers
     audit = page[page.index('id="audit"') :]
     assert "Ritual paused #2" in audit and "someone (data erased)" in audit  # Chris paused it, then left
     assert "Role given" in audit and "Anna" in audit and "Shared goal set" in audit
-    assert re.search(r'<path class="series checkout" d="M[\d.]+,[\d.]+"', page)  # one week: one point
+    checkout = page[page.index('id="checkout-2"') : page.index("</section>", page.index('id="checkout-2"'))]
+    # one round: how its scores fell (Dewi's 2; Chris was forgotten), not a line with one dot
+    assert 'class="distribution"' in checkout and 'class="series' not in checkout
+    assert '<rect class="seg s2" x="0.00" y="0" width="100.00"' in checkout and "seg s4" not in checkout
     assert 'class="bar participation"' in page
 
 
@@ -579,13 +586,14 @@ async def test_a_year_of_data_renders_in_chromium(sqlite_url: str, browser_page,
         await page.goto(base + path)
         assert await page.locator("h1").inner_text() == "Team review: Groep 5/6, De Regenboog"
         lines = page.locator("svg.chart.line")
-        assert await lines.count() == len(STATEMENTS) + 2  # one per statement; check-outs for wide and narrow screens
+        # the scale's mean, one per statement; check-outs for wide and narrow screens
+        assert await lines.count() == 1 + len(STATEMENTS) + 2
         for d in await page.locator("path.series").evaluate_all("els => els.map(e => e.getAttribute('d'))"):
             assert re.fullmatch(r"M[\d.]+,[\d.]+( L[\d.]+,[\d.]+)+", d), d
         lengths = await page.locator("path.series >> visible=true").evaluate_all(
             "els => els.map(e => e.getTotalLength())"
         )
-        assert len(lengths) == len(STATEMENTS) + 1 and min(lengths) > 50
+        assert len(lengths) == 1 + len(STATEMENTS) + 1 and min(lengths) > 50
         widths = await page.locator("rect.bar").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
         assert len(widths) >= 4 + 8 and min(widths) > 0  # participation of four rituals, eight values picked
         stroke = await page.locator("path.series.pulse").first.evaluate("e => getComputedStyle(e).stroke")
@@ -714,7 +722,7 @@ async def test_privacy_threshold_and_retention_are_the_admins_to_set(real: Real)
         return " ".join([reply["title"], reply["text"], *(" ".join(f) for f in reply.get("fields", []))])
 
     shown = said(await real.command("chris", "privacy"))  # anyone may look
-    assert "at least 3 answered" in shown and "730 days" in shown
+    assert "at least 3 answered" in shown and "2 years" in shown
     assert (await real.command("chris", "privacy threshold 5"))["title"] == "Not allowed"
     assert "from 3 to 50" in said(await real.command("anna", "privacy threshold 2"))
     assert "30 days to 10 years" in said(await real.command("anna", "privacy retention 2w"))
@@ -734,7 +742,7 @@ async def test_privacy_threshold_and_retention_are_the_admins_to_set(real: Real)
     assert "Too few answers to show results: at least 4 are needed" in text and "average" not in text
 
     assert (await real.command("anna", "privacy retention 60d"))["title"] == "Retention set"
-    assert "60 days" in said(await real.command("chris", "privacy"))
+    assert "2 months" in said(await real.command("chris", "privacy"))
     await real.command("anna", "add checkout every weekday at 16:30 team")
     checkout = await real.run(2)
     await real.answer("dewi", checkout, {"score": 4, "takeaway": "kept"})
