@@ -128,8 +128,8 @@ def came_from(request: web.Request) -> str:
     """The review page this page was opened from (its link sends the address along, to this
     server only: ``referrerpolicy="same-origin"``), or "" when it was opened otherwise."""
     referer = urlsplit(request.headers.get("Referer", ""))
-    same = f"{referer.scheme}://{referer.netloc}" == f"{request.scheme}://{request.host}"
-    return referer.path if same and REVIEW_PATH.fullmatch(referer.path) else ""
+    # the host alone: behind a proxy that ends TLS the request arrives as http
+    return referer.path if referer.netloc == request.host and REVIEW_PATH.fullmatch(referer.path) else ""
 
 
 def render(page: tuple[str, str, tuple[tuple[str, str], ...]], _: Translator, *, back: str = "") -> str:

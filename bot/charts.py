@@ -145,16 +145,20 @@ def distribution_chart(
     rows: Sequence[tuple[str, Sequence[int]]], *, label: str, _: Translator, low: str, high: str
 ) -> str:
     """How the answers fell, one stacked bar per round: how many gave 1, 2 .. 5, so a round or
-    two says more than a dot. Rows are (the round as text, counts of the scores 1..5); the
-    legend names the ends of the scale."""
+    two says more than a dot. Rows are (the round as text, counts of the scores 1..5); under
+    each part of a bar the number of answers in it, and a legend that names the scale's ends.
+
+    The SVG has no viewBox: its parts are placed in percentages of its width, so the bar
+    stretches with the card while the numbers keep their size.
+    """
     parts = [f'<div class="distribution" role="img" aria-label="{esc(label)}">']
     for name, counts in rows:
         total = sum(counts) or 1
+        answers = _.ngettext("{n} answer", "{n} answers", sum(counts))
         said = ", ".join(f"{score}: {c}" for score, c in enumerate(counts, start=1))
         parts.append(
-            f'<div class="distrow"><span class="distlabel">{esc(name)}</span>'
-            f'<svg class="chart dist-svg" viewBox="0 0 100 10" preserveAspectRatio="none" width="100%" height="18"'
-            f' aria-label="{esc(said)}">'
+            f'<div class="distrow"><span class="distlabel">{esc(name)} · {esc(answers)}</span>'
+            f'<svg class="chart dist-svg" width="100%" height="36" aria-label="{esc(said)}">'
         )
         x = 0.0
         for score, count in enumerate(counts, start=1):
@@ -162,16 +166,13 @@ def distribution_chart(
                 continue
             share = count / total * 100
             parts.append(
-                f'<rect class="seg s{score}" x="{x:.2f}" y="0" width="{share:.2f}" height="10">'
+                f'<rect class="seg s{score}" x="{x:.2f}%" y="0" width="{share:.2f}%" height="18">'
                 f"<title>{score}: {count}</title></rect>"
             )
+            if share >= 6:  # a sliver's number would run into its neighbour's: its title has it
+                parts.append(f'<text class="count" x="{x + share / 2:.2f}%" y="33" text-anchor="middle">{count}</text>')
             x += share
-        parts.append("</svg>")
-        parts.append(
-            '<span class="distcounts">'
-            + "".join(f'<span class="count s{score}">{c}</span>' for score, c in enumerate(counts, start=1))
-            + "</span></div>"
-        )
+        parts.append("</svg></div>")
     legend = "".join(f'<span class="key"><span class="swatch s{score}"></span>{score}</span>' for score in range(1, 6))
     parts.append(f'<p class="legend"><span>{esc(low)}</span>{legend}<span>{esc(high)}</span></p></div>')
     return "".join(parts)

@@ -238,7 +238,7 @@ def rituals_section(report: Report, _: Translator) -> str:
         level = report.level(r.id) if shown and not shown.digest else None
         anon = f' <span class="tag">{esc(_(NAMES[level]))}</span>' if level else ""
         rows.append(
-            f'<tr><td data-label="#">#{r.id}</td>'
+            f'<tr><td class="id">#{r.id}</td>'
             f'<td data-label="{esc(_("Kind"))}">{esc(kind_title(r.kind, _))}{anon}</td>'
             f'<td data-label="{esc(_("Schedule"))}">{esc(describe(r.schedule, _))}</td>'
             f'<td data-label="{esc(_("State"))}">{esc(state)}</td></tr>'
