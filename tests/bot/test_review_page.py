@@ -1046,3 +1046,13 @@ async def test_privacy_in_the_page_layout_and_back_in_the_browser(real: Real, br
     await browser_page.get_by_role("link", name="Back to the review page").click()
     await browser_page.wait_for_url(review)
     assert await browser_page.locator("h1").inner_text() == "Team review: Playground"
+
+
+async def test_confirmations_say_dates_as_the_team_reads_them(sqlite_url: str) -> None:
+    app, clock = await start_real(sqlite_url, language="nl")
+    async with TestClient(TestServer(app)) as client:
+        real = Real(client, app, clock)
+        holiday = await real.command("anna", "vakantie toevoegen 2026-12-21..2027-01-01 Kerstvakantie")
+        plan = await real.command("anna", "plan add 2027-01-04..2027-02-12 safety")
+    assert "ma 21 dec 2026" in holiday["text"] and "vr 1 jan 2027" in holiday["text"], holiday
+    assert "ma 4 jan 2027" in plan["text"] and "vr 12 feb 2027" in plan["text"], plan
