@@ -9,7 +9,9 @@ script, no third-party request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -119,14 +121,31 @@ def language(request: web.Request, default: str) -> str:
     return default
 
 
-def render(page: tuple[str, str, tuple[tuple[str, str], ...]], _: Translator) -> str:
+REVIEW_PATH = re.compile(r"/review/[A-Za-z0-9._~-]+")
+
+
+def came_from(request: web.Request) -> str:
+    """The review page this page was opened from (its link sends the address along, to this
+    server only: ``referrerpolicy="same-origin"``), or "" when it was opened otherwise."""
+    referer = urlsplit(request.headers.get("Referer", ""))
+    # the host alone: behind a proxy that ends TLS the request arrives as http
+    return referer.path if referer.netloc == request.host and REVIEW_PATH.fullmatch(referer.path) else ""
+
+
+def render(page: tuple[str, str, tuple[tuple[str, str], ...]], _: Translator, *, back: str = "") -> str:
+    """The page in the review page's layout: a header with the way back, sections as cards."""
     title, lead, sections = page
-    intro = f'<h1>{esc(_(title))}</h1><p class="lead">{esc(_(lead))}</p>'
+    links = [("/privacy", _("Privacy")), ("/terms", _("Terms of use"))]
+    nav = "".join(f'<a href="{href}?lang={esc(_.lang)}">{esc(text)}</a>' for href, text in links)
+    if back:
+        nav = f'<a class="back" href="{esc(back)}">{esc(_("Back to the review page"))}</a>' + nav
     body = "".join(f"<section><h2>{esc(_(head))}</h2><p>{esc(_(text))}</p></section>" for head, text in sections)
     return f"""<!doctype html>
 <html lang="{esc(_.lang)}"><head><meta charset="utf-8">{VIEWPORT}
 <title>{esc(_(title))}</title>{HEAD_LINKS}</head>
-<body><main><p class="brand">Ritme</p>{intro}{body}</main></body></html>
+<body class="about"><header class="top"><div class="wrap"><p class="brand">Ritme</p><h1>{esc(_(title))}</h1>
+<p class="lead">{esc(_(lead))}</p><nav>{nav}</nav></div></header>
+<main class="wrap">{body}</main></body></html>
 """
 
 
@@ -136,11 +155,14 @@ def about_routes(settings: Settings) -> list[web.RouteDef]:
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handler(request: web.Request) -> web.Response:
             _ = translator(language(request, settings.default_language))
+            back = came_from(request)
+            # a way back names a review link: never kept in a cache
+            cache = "no-store" if back else "max-age=3600"
             return web.Response(
-                text=render(content, _),
+                text=render(content, _, back=back),
                 content_type="text/html",
                 charset="utf-8",
-                headers={"Cache-Control": "max-age=3600", "Vary": "Accept-Language"},
+                headers={"Cache-Control": cache, "Vary": "Accept-Language, Referer"},
             )
 
         return handler

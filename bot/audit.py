@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.export import Report
-from bot.html import esc, format_when, section
+from bot.html import esc, section
 from rituals.i18n import N_, Translator
 from rituals.visibility import NAMES, Visibility
 
@@ -59,7 +59,7 @@ def audit_section(report: Report, _: Translator) -> str:
     if not entries:
         return section("audit", _("Admin log"), f'<p class="empty">{esc(_("No admin actions in this period."))}</p>')
     body = "".join(
-        f"<tr><td>{esc(format_when(e.created_at, report.tz))}</td><td>{esc(audit_text(e.action, e.detail, _))}</td>"
+        f"<tr><td>{esc(_.when_year(e.created_at, report.tz))}</td><td>{esc(audit_text(e.action, e.detail, _))}</td>"
         f"<td>{esc(e.actor or _('someone (forgotten)'))}</td></tr>"
         for e in entries
     )

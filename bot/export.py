@@ -26,6 +26,7 @@ from rituals.i18n import Translator, translator
 from rituals.kinds import KINDS
 from rituals.kinds.base import prompt_inputs
 from rituals.ports import RitualView, TeamView
+from rituals.scales import Sample
 from rituals.types import Input, InputKind
 from rituals.visibility import Visibility, default_visibility, round_visibility
 from storage.queries import AnonymousRound, AuditRow, NamedAnswer, Queries, Round
@@ -92,8 +93,10 @@ async def load_report(queries: Queries, team: TeamView, now: datetime, period: t
         named: dict[int, list[NamedAnswer]] = {}  # a round's named answers: never those of an anonymous one
         for answer in await read.named_answers(list(rituals), since):
             named.setdefault(answer.occurrence_id, []).append(answer)
-        scored, written = _questions(team, rituals, hidden)
-        anonymous = await read.anonymous_rounds(secret, since, team.anonymity_threshold, scored=scored, written=written)
+        scored, written, scale = _questions(team, rituals, hidden)
+        anonymous = await read.anonymous_rounds(
+            secret, since, team.anonymity_threshold, scored=scored, written=written, scale=scale
+        )
         invited = await read.invited_count(team.id)
         audit = await read.audit_log(team.id, since)
         actions = await read.actions(list(rituals))
@@ -115,11 +118,15 @@ def _anonymous(ritual: RitualView | None, round_: Round) -> bool:
     return ritual is not None and round_visibility(ritual.kind, round_.content) is Visibility.ANONYMOUS
 
 
-def _questions(team: TeamView, rituals: dict[int, RitualView], rounds: list[Round]) -> tuple[list[str], list[str]]:
-    """The keys of the scored and of the written questions that ``rounds`` asked."""
+def _questions(
+    team: TeamView, rituals: dict[int, RitualView], rounds: list[Round]
+) -> tuple[list[str], list[str], dict[str, bool]]:
+    """The keys of the scored and of the written questions that ``rounds`` asked, and the items
+    of the scales they form (key -> reverse-worded; the pulse's)."""
     _ = translator(team.language)  # the keys are the same in every language
     scored: dict[str, None] = {}
     written: dict[str, None] = {}
+    scale: dict[str, bool] = {}
     asked: set[tuple[str, str]] = set()  # a year of rounds asks the same few sets of questions
     for round_ in rounds:
         kind_name = rituals[round_.ritual_id].kind
@@ -127,12 +134,15 @@ def _questions(team: TeamView, rituals: dict[int, RitualView], rounds: list[Roun
         if same in asked:
             continue
         asked.add(same)
+        named_scale = bool(KINDS[kind_name].scale_name(round_.content, _))
         for item in prompt_inputs(KINDS[kind_name], round_.content, team, _):
             if item.kind is InputKind.SCALE:
                 scored[item.key] = None
+                if named_scale:
+                    scale[item.key] = item.reverse
             elif item.kind is InputKind.TEXT:
                 written[item.key] = None
-    return list(scored), list(written)
+    return list(scored), list(written), scale
 
 
 def ritual_title(ritual: RitualView | None, _: Translator) -> str:
@@ -168,6 +178,7 @@ class Aggregate:
     statement: str
     count: int
     average: float
+    counts: tuple[int, ...] = ()  # how many answered 1..5
 
 
 def answer_rows(report: Report, _: Translator) -> Iterator[AnswerRow]:
@@ -209,9 +220,24 @@ def aggregates(report: Report, _: Translator, round_: Round) -> list[Aggregate]:
                     statement=item.label,
                     count=count,
                     average=total / count,
+                    counts=totals.counts.get(item.key, ()),
                 )
             )
     return out
+
+
+def scale_sample(report: Report, round_: Round) -> Sample | None:
+    """The scale's mean over the answers of an anonymous round that has one (the pulse) and that
+    enough answered: how many, mean and spread of the answers' means."""
+    totals = report.anonymous.get(round_.occurrence_id)
+    ritual = report.rituals.get(round_.ritual_id)
+    kind = KINDS.get(ritual.kind) if ritual else None
+    if totals is None or totals.scale is None or kind is None:
+        return None
+    if not kind.scale_name(round_.content, translator(report.team.language)):
+        return None
+    n, total, squares = totals.scale
+    return Sample.of_sums(n, total, squares) if n >= max(report.team.anonymity_threshold, 1) else None
 
 
 def aggregate_rows(report: Report, _: Translator) -> Iterator[Aggregate]:

@@ -4,8 +4,6 @@ and times as people read them."""
 from __future__ import annotations
 
 import html
-from datetime import datetime
-from typing import Any
 
 VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 
@@ -23,10 +21,6 @@ HEAD_LINKS = f'<link rel="icon" href="{FAVICON}"><link rel="stylesheet" href="/s
 
 def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
-
-
-def format_when(when: datetime, tz: Any) -> str:
-    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def section(key: str, title: str, body: str, intro: str = "") -> str:

@@ -9,7 +9,7 @@ from rituals.answers import WHO_READS
 from rituals.engine import Engine
 from rituals.i18n import Translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import RitualKind, prompt_inputs, summarise, words_threshold
+from rituals.kinds.base import RitualKind, field_line, prompt_inputs, summarise, words_threshold
 from rituals.ports import OccurrenceView, ReplyView, RitualView, TeamView
 from rituals.types import Notice
 from rituals.visibility import Visibility, round_visibility
@@ -64,7 +64,7 @@ def _section(read: _Read, ritual: RitualView, kind: RitualKind, team: TeamView, 
     if not occurrences:
         return header + "\n" + _("No rounds yet.")
     latest, earlier = occurrences[0], occurrences[1 : RECENT + 1]
-    day = latest.planned_at.astimezone(tz).strftime("%Y-%m-%d")
+    day = _.day(latest.planned_at.astimezone(tz).date())
     state = _("open") if latest.status == "open" else _("closed")
     lines = [header, _("Latest round {day} ({state})", day=day, state=state)]
     lines += _latest(read, ritual, kind, team, engine, latest, earlier, _)
@@ -73,7 +73,7 @@ def _section(read: _Read, ritual: RitualView, kind: RitualKind, team: TeamView, 
         lines.append(
             _(
                 "{day}: {answered} of {invited} answered",
-                day=occ.planned_at.astimezone(tz).strftime("%Y-%m-%d"),
+                day=_.day(occ.planned_at.astimezone(tz).date()),
                 answered=count,
                 invited=max(read.invited, count),
             )
@@ -127,7 +127,7 @@ def _latest(
         rng=engine.rng,
         previous=previous,
     )
-    lines = [f"{label}: {value}" for label, value in summary.fields]
+    lines = [field_line(label, value) for label, value in summary.fields]
     if summary.text:
         lines.append(summary.text)
     return [*lines, summary.footer]

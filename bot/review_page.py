@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta
 from statistics import mean
 
 from bot.audit import audit_section
-from bot.charts import bar_chart, line_chart
-from bot.export import Report, aggregates, format_value, ritual_title
-from bot.html import HEAD_LINKS, esc, format_when, section
+from bot.charts import FEW_ROUNDS, Point, bar_chart, distribution_chart, line_chart
+from bot.export import Report, aggregates, format_value, ritual_title, scale_sample
+from bot.html import HEAD_LINKS, esc, section
 from rituals.answers import WHO_READS
 from rituals.former import readable
 from rituals.i18n import N_, Translator
@@ -24,6 +24,7 @@ from rituals.kinds import KINDS
 from rituals.kinds.base import words_threshold
 from rituals.library import THEMES
 from rituals.ports import RitualView
+from rituals.scales import Sample, change_beyond_chance
 from rituals.schedule import ScheduleError, parse_schedule
 from rituals.types import Input, InputKind
 from rituals.visibility import NAMES
@@ -72,8 +73,8 @@ def render_page(
     sections = [
         rituals_section(report, _),
         participation_section(report, _),
-        *pulse_sections(report, _, start, end),
-        *checkout_sections(report, _, start, end),
+        *pulse_sections(report, _),
+        *checkout_sections(report, _),
         *values_sections(report, _),
         timeline_section(report, _),
         plan_section(report, _),
@@ -114,7 +115,9 @@ def _page_header(report: Report, _: Translator, start: date, end: date) -> str:
     ]
     name = team.name or team.channel_id
     goal = f'<p class="goal">{esc(_("Our goal: {goal}", goal=readable(team.goal, _)))}</p>' if team.goal else ""
-    period = _("From {start} to {end}", start=start.isoformat(), end=end.isoformat())
+    period = _(
+        "From {start} to {end}", start=_.day(start, year=True, weekday=False), end=_.day(end, year=True, weekday=False)
+    )
     times = _("Times in {tz}", tz=team.timezone)
     return f"""<header class="top">
 <div class="wrap">
@@ -136,12 +139,18 @@ def _page_footer(report: Report, _: Translator, expires: datetime) -> str:
     )
     made = _(
         "This page was made on {when}; its link works until {until}.",
-        when=format_when(report.now, report.tz),
-        until=format_when(expires, report.tz),
+        when=_.when_year(report.now, report.tz),
+        until=_.when_year(expires, report.tz),
+    )
+    # the address goes along to this server only, so /privacy and /terms can offer the way back
+    links = " · ".join(
+        f'<a href="{href}?lang={esc(_.lang)}" referrerpolicy="same-origin">{esc(text)}</a>'
+        for href, text in (("/privacy", _("Privacy")), ("/terms", _("Terms of use")))
     )
     return f"""<footer class="wrap">
 <p>{esc(totals_only)}</p>
 <p>{esc(made)}</p>
+<p>{links}</p>
 </footer>"""
 
 
@@ -153,8 +162,9 @@ def plan_section(report: Report, _: Translator) -> str:
     today = report.day(report.now).isoformat()
     rows = "".join(
         f'<tr class="{"current" if p["start"] <= today <= p["end"] else ""}">'
-        f"<td>{esc(p['start'])} \u2013 {esc(p['end'])}</td>"
-        f"<td>{esc(_(THEMES[p['theme']].name) if p['theme'] in THEMES else p['theme'])}</td></tr>"
+        f'<td data-label="{esc(_("Period"))}">{esc(plan_day(p["start"], _))} \u2013 {esc(plan_day(p["end"], _))}</td>'
+        f'<td data-label="{esc(_("Theme"))}">'
+        f"{esc(_(THEMES[p['theme']].name) if p['theme'] in THEMES else p['theme'])}</td></tr>"
         for p in plan
     )
     head = f"<tr><th>{esc(_('Period'))}</th><th>{esc(_('Theme'))}</th></tr>"
@@ -163,6 +173,14 @@ def plan_section(report: Report, _: Translator) -> str:
         _("Year plan"),
         f'<div class="scroll"><table class="plan"><thead>{head}</thead><tbody>{rows}</tbody></table></div>',
     )
+
+
+def plan_day(day: str, _: Translator) -> str:
+    """A day of the year plan as the team reads it; kept as it was stored when it is no date."""
+    try:
+        return _.day(date.fromisoformat(day), year=True, weekday=False)
+    except ValueError:
+        return day
 
 
 def actions_section(report: Report, _: Translator) -> str:
@@ -187,7 +205,7 @@ def actions_section(report: Report, _: Translator) -> str:
             status = esc(_("Nobody wrote how it went."))
         blocks.append(
             f'<div class="action"><h3>{esc(readable(text, _))}</h3>'
-            f'<p class="meta">{esc(title)} \u00b7 {esc(format_when(created, report.tz))}</p>{status}</div>'
+            f'<p class="meta">{esc(title)} \u00b7 {esc(_.when_year(created, report.tz))}</p>{status}</div>'
         )
     return section("actions", _("Agreed actions"), "".join(blocks))
 
@@ -214,14 +232,16 @@ def rituals_section(report: Report, _: Translator) -> str:
         state = (
             _("paused")
             if r.paused
-            else (_("next: {when}", when=format_when(r.next_due_at, report.tz)) if r.next_due_at else "")
+            else (_("next: {when}", when=_.when(r.next_due_at, report.tz)) if r.next_due_at else "")
         )
         shown = KINDS.get(r.kind)
         level = report.level(r.id) if shown and not shown.digest else None
         anon = f' <span class="tag">{esc(_(NAMES[level]))}</span>' if level else ""
         rows.append(
-            f"<tr><td>#{r.id}</td><td>{esc(kind_title(r.kind, _))}{anon}</td>"
-            f"<td>{esc(describe(r.schedule, _))}</td><td>{esc(state)}</td></tr>"
+            f'<tr><td class="id">#{r.id}</td>'
+            f'<td data-label="{esc(_("Kind"))}">{esc(kind_title(r.kind, _))}{anon}</td>'
+            f'<td data-label="{esc(_("Schedule"))}">{esc(describe(r.schedule, _))}</td>'
+            f'<td data-label="{esc(_("State"))}">{esc(state)}</td></tr>'
         )
     head = f"<tr><th>#</th><th>{esc(_('Kind'))}</th><th>{esc(_('Schedule'))}</th><th>{esc(_('State'))}</th></tr>"
     return section(
@@ -268,43 +288,83 @@ def participation_section(report: Report, _: Translator) -> str:
     )
 
 
-def pulse_sections(report: Report, _: Translator, start: date, end: date) -> list[str]:
+def change_badge(now: Sample | None, before: Sample | None, _: Translator) -> str:
+    """The change since the round before, only when it is more than chance
+    (``rituals.scales.change_beyond_chance``, the rule the chat's results follow)."""
+    delta = change_beyond_chance(now, before) if now and before else None
+    if delta is None:
+        return ""
+    title = _("A change beyond chance since the round before")
+    return f'<small class="change" title="{esc(title)}">{esc(_.decimal(delta, sign=True))}</small>'
+
+
+def trend_or_spread(
+    points: list[tuple[date, Sample, tuple[int, ...]]], *, label: str, css: str, _: Translator, wide: bool = False
+) -> str:
+    """A round or two: how the answers fell (stacked bars). More: the trend over the rounds'
+    span, with a band for the spread once there are enough of them."""
+    if len(points) <= FEW_ROUNDS and all(sum(c) for _d, _s, c in points):
+        return distribution_chart(
+            [(_.day(day, year=True), counts) for day, _s, counts in points],
+            label=label,
+            _=_,
+            low=_("strongly disagree"),
+            high=_("strongly agree"),
+        )
+    trend = [Point(day=day, mean=s.mean, sd=s.sd, n=s.n) for day, s, _c in points]
+    if not wide:
+        return line_chart([(css, trend)], label=label, _=_, width=320, height=150)
+    return line_chart([(css, trend)], label=label, _=_, width=860, height=240, css="wide") + line_chart(
+        [(css, trend)], label=label, _=_, width=360, height=200, css="narrow"
+    )
+
+
+def pulse_sections(report: Report, _: Translator) -> list[str]:
     out = []
     for ritual in report.rituals.values():
         if ritual.kind != "pulse":
             continue
         rounds = closed_rounds(report, ritual.id)
-        trend: dict[str, list[tuple[date, float]]] = {}
+        shown = {r.occurrence_id: i for i, r in enumerate(rounds)}  # a round's place among the closed ones
+        trend: dict[str, list[tuple[int, date, Sample, tuple[int, ...]]]] = {}
         labels: dict[str, str] = {}
+        reverse: dict[str, bool] = {}
+        scale: list[tuple[int, date, Sample]] = []
+        scale_label = ""
         for round_ in rounds:
+            for item in report.inputs(round_, _):
+                reverse[item.key] = item.reverse
             for agg in aggregates(report, _, round_):
-                trend.setdefault(agg.key, []).append((agg.day, agg.average))
+                sample = Sample.of_counts(agg.counts) if agg.counts else Sample(n=agg.count, mean=agg.average, sd=0)
+                trend.setdefault(agg.key, []).append((shown[round_.occurrence_id], agg.day, sample, agg.counts))
                 labels.setdefault(agg.key, agg.statement)
+            mean_of_scale = scale_sample(report, round_)
+            if mean_of_scale is not None:
+                scale.append((shown[round_.occurrence_id], report.day(round_.planned_at), mean_of_scale))
+                scale_label = KINDS["pulse"].scale_name(round_.content, _)
         hidden = sum(1 for r in rounds if r.answered and r.answered < report.team.anonymity_threshold)
         if not trend:
             body = f'<p class="empty">{esc(_("No round of this pulse had enough answers to show results yet."))}</p>'
         else:
-            cards = []
+            cards = [scale_card(scale, scale_label, _)] if scale else []
             for key, points in trend.items():
-                latest = points[-1][1]
-                change = f" ({_.decimal(points[-1][1] - points[-2][1], sign=True)})" if len(points) > 1 else ""
-                chart = line_chart(
-                    [("pulse", points)],
-                    start=start,
-                    end=end,
-                    label=labels[key],
-                    _=_,
-                    width=320,
-                    height=150,
-                    month_every=3,
+                (place, _day, latest, _c), before = points[-1], points[-2] if len(points) > 1 else None
+                earlier = before[2] if before and before[0] == place - 1 else None  # never a hidden round
+                chart = trend_or_spread([(d, s, c) for _p, d, s, c in points], label=labels[key], css="pulse", _=_)
+                tag = (
+                    f' <span class="tag">{esc(_("reverse-worded: lower is safer"))}</span>' if reverse.get(key) else ""
                 )
                 cards.append(
-                    f'<figure class="card"><figcaption><span class="statement">{esc(labels[key])}</span>'
-                    f'<span class="latest">{_.decimal(latest)}<small>{esc(change)}</small></span></figcaption>'
-                    f"{chart}</figure>"
+                    f'<figure class="card"><figcaption><span class="statement">{esc(labels[key])}{tag}</span>'
+                    f'<span class="latest">{_.decimal(latest.mean)}{change_badge(latest, earlier, _)}</span>'
+                    f"</figcaption>{chart}</figure>"
                 )
             body = f'<div class="multiples">{"".join(cards)}</div>'
         note = _("Average per statement per round, from 1 (strongly disagree) to 5 (strongly agree).")
+        note += " " + _(
+            "A change is shown only when it is larger than chance at these numbers of answers "
+            "(twice its standard error); the band around a line shows how far the answers lay apart."
+        )
         if hidden:
             note += " " + _(
                 "Rounds with fewer than {threshold} answers are not shown ({n}).",
@@ -315,30 +375,48 @@ def pulse_sections(report: Report, _: Translator, start: date, end: date) -> lis
     return out
 
 
-def checkout_sections(report: Report, _: Translator, start: date, end: date) -> list[str]:
+def scale_card(scale: list[tuple[int, date, Sample]], label: str, _: Translator) -> str:
+    """The scale's mean (reverse-worded items turned around) per round: the pulse's one figure."""
+    place, _day, latest = scale[-1]
+    before = scale[-2] if len(scale) > 1 and scale[-2][0] == place - 1 else None
+    badge = change_badge(latest, before[2] if before else None, _)
+    if len(scale) > FEW_ROUNDS:
+        trend = [Point(day=d, mean=s.mean, sd=s.sd, n=s.n) for _p, d, s in scale]
+        chart = line_chart([("scale", trend)], label=label, _=_, width=320, height=150)
+    else:
+        chart = f'<p class="figure">{esc(_("{avg} (from 1 to 5; higher is safer)", avg=_.decimal(latest.mean)))}</p>'
+    return (
+        f'<figure class="card scale"><figcaption><span class="statement">{esc(label)}</span>'
+        f'<span class="latest">{_.decimal(latest.mean)}{badge}</span></figcaption>{chart}</figure>'
+    )
+
+
+def checkout_sections(report: Report, _: Translator) -> list[str]:
     out = []
     for ritual in report.rituals.values():
         if ritual.kind != "checkout":
             continue
-        weeks: dict[date, list[int]] = {}
+        by_round: list[tuple[date, list[int]]] = []
         for round_ in closed_rounds(report, ritual.id):
-            day = report.day(round_.planned_at)
-            monday = day - timedelta(days=day.weekday())
-            for answer in report.named.get(round_.occurrence_id, []):
-                if "score" in answer.values:
-                    weeks.setdefault(monday, []).append(int(answer.values["score"]))
-        if not weeks:
+            scores = [int(a.values["score"]) for a in report.named.get(round_.occurrence_id, []) if "score" in a.values]
+            if scores:
+                by_round.append((report.day(round_.planned_at), scores))
+        if not by_round:
             body = f'<p class="empty">{esc(_("No scores in this period yet."))}</p>'
+            note = _("Weekly average of: how useful was the meeting, from 1 to 5.")
         else:
-            points = [(d, mean(scores)) for d, scores in sorted(weeks.items())]
-            every = [s for scores in weeks.values() for s in scores]
-            series = [("checkout", points)]
             label = _("Check-out scores over time")
-            body = line_chart(
-                series, start=start, end=end, label=label, _=_, width=860, height=240, css="wide"
-            ) + line_chart(
-                series, start=start, end=end, label=label, _=_, width=360, height=200, month_every=3, css="narrow"
-            )
+            if len(by_round) <= FEW_ROUNDS:
+                points = [(day, Sample.of(scores), counts_of(scores)) for day, scores in by_round]
+                note = _("How the scores fell per round: how useful was the meeting, from 1 to 5.")
+            else:
+                weeks: dict[date, list[int]] = {}
+                for day, scores in by_round:
+                    weeks.setdefault(day - timedelta(days=day.weekday()), []).extend(scores)
+                points = [(monday, Sample.of(s), counts_of(s)) for monday, s in sorted(weeks.items())]
+                note = _("Weekly average of: how useful was the meeting, from 1 to 5.")
+            body = trend_or_spread(points, label=label, css="checkout", _=_, wide=True)
+            every = [s for _d, scores in by_round for s in scores]
             average = _.ngettext(
                 "Average over the period: {avg} ({n} score)",
                 "Average over the period: {avg} ({n} scores)",
@@ -346,15 +424,14 @@ def checkout_sections(report: Report, _: Translator, start: date, end: date) -> 
                 avg=_.decimal(mean(every)),
             )
             body += f'<p class="figure">{esc(average)}</p>'
-        out.append(
-            section(
-                f"checkout-{ritual.id}",
-                ritual_title(ritual, _),
-                body,
-                _("Weekly average of: how useful was the meeting, from 1 to 5."),
-            )
-        )
+        out.append(section(f"checkout-{ritual.id}", ritual_title(ritual, _), body, note))
     return out
+
+
+def counts_of(scores: list[int]) -> tuple[int, ...]:
+    """How many gave 1, 2 .. 5."""
+    found = Counter(scores)
+    return tuple(found.get(score, 0) for score in range(1, 6))
 
 
 def values_sections(report: Report, _: Translator) -> list[str]:
@@ -412,7 +489,7 @@ def timeline_section(report: Report, _: Translator) -> str:
                 else _("{answered} of {invited} answered", answered=round_.answered, invited=report.invited_for(round_))
             )
             rows.append(
-                f'<tr class="{esc(round_.status)}"><td>{report.day(round_.planned_at).isoformat()}</td>'
+                f'<tr class="{esc(round_.status)}"><td>{esc(_.day(report.day(round_.planned_at)))}</td>'
                 f"<td>{esc(ritual_title(ritual, _))}</td><td>{esc(status_text(round_, _))}</td>"
                 f"<td>{esc(took)}</td></tr>"
             )
@@ -451,7 +528,8 @@ def named_block(report: Report, round_: Round, _: Translator) -> str:
         return ' class="num"' if item.kind is InputKind.SCALE else ""
 
     def cell(item: Input, a: NamedAnswer) -> str:
-        return f"<td{num(item)}>{esc(format_value(item, a.values[item.key], _)) if item.key in a.values else ''}</td>"
+        value = esc(format_value(item, a.values[item.key], _)) if item.key in a.values else ""
+        return f'<td{num(item)} data-label="{esc(item.label)}">{value}</td>'
 
     head = f"<th>{esc(_('Member'))}</th>" + "".join(f"<th{num(item)}>{esc(item.label)}</th>" for item in asked)
     rows = "".join(
@@ -474,7 +552,11 @@ def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Ra
             threshold=report.team.anonymity_threshold,
         )
         return f'<p class="empty">{esc(too_few)}</p>'
-    rows = "".join(f'<tr><td>{esc(a.statement)}</td><td class="num">{_.decimal(a.average)}</td></tr>' for a in figures)
+    rows = "".join(
+        f"<tr><td>{esc(a.statement)}</td>"
+        f'<td class="num" data-label="{esc(_("Average"))}">{_.decimal(a.average)}</td></tr>'
+        for a in figures
+    )
     head = f'<tr><th>{esc(_("Statement"))}</th><th class="num">{esc(_("Average"))}</th></tr>'
     written = totals.texts
     texts: list[str] = []
@@ -500,7 +582,7 @@ def anonymous_block(report: Report, round_: Round, _: Translator, rng: random.Ra
 
 
 def round_summary(report: Report, round_: Round, _: Translator) -> str:
-    day = report.day(round_.planned_at).isoformat()
+    day = _.day(report.day(round_.planned_at), year=True)
     inputs = report.inputs(round_, _)
     question = inputs[0].label if len(inputs) == 1 and inputs[0].kind is InputKind.TEXT else ""
     took = _("{answered} of {invited} answered", answered=round_.answered, invited=report.invited_for(round_))

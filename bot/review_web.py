@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.about import language
 from bot.config import Settings
 from bot.export import export_csv, load_report
-from bot.html import HEAD_LINKS, VIEWPORT, esc, format_when
+from bot.html import HEAD_LINKS, VIEWPORT, esc
 from bot.links import EXPORT, PAGE, Claims, LinkError, LinkSigner, ReviewLinks
 from bot.review_page import render_page
 from rituals.i18n import Translator, translator
@@ -84,7 +85,7 @@ async def link_notice(ritme: Any, team: TeamView, member_id: int, _: Translator,
     await ritme.repo.audit(
         team.id, member_id, "export" if export else "review.link", {"expires": link.expires_at.isoformat()}, now
     )
-    until = f"{format_when(link.expires_at, ZoneInfo(team.timezone))} ({team.timezone})"
+    until = f"{_.when(link.expires_at, ZoneInfo(team.timezone))} ({team.timezone})"
     if export:
         return Notice(
             title=_("Export"),
@@ -122,15 +123,20 @@ class Tokens:
         try:
             team = await self.queries.team(self.signer.team_of(token))
             if team is None:
-                return refused(translator(self.default_language), expired=False)
+                return refused(self.speaking(request), expired=False)
             claims = self.signer.verify(token, self.clock(), link_generation(team), scope)
         except LinkError as err:
             return refused(
-                translator(self.default_language),
+                self.speaking(request),
                 expired=err.expired,
                 revoked=team is not None and self.revoked(token, team, scope),
             )
         return team, claims
+
+    def speaking(self, request: web.Request) -> Translator:
+        """The refusal's language: the browser's (``Accept-Language``), else the server's default;
+        the link may name no team, so the team's language is not known."""
+        return translator(language(request, self.default_language))
 
     def revoked(self, token: str, team: TeamView, scope: str) -> bool:
         """Whether the token was good in one of the team's earlier link generations."""
@@ -201,4 +207,5 @@ def refused(_: Translator, *, expired: bool, revoked: bool = False) -> web.Respo
 <meta name="robots" content="noindex"><title>{esc(title)}</title>{HEAD_LINKS}</head>
 <body class="refused"><main><p class="brand">Ritme</p><h1>{esc(title)}</h1><p>{esc(text)}</p></main></body></html>
 """
-    return web.Response(status=403, text=body, content_type="text/html", charset="utf-8", headers=PRIVATE)
+    headers = PRIVATE | {"Vary": "Accept-Language", "Content-Language": _.lang}
+    return web.Response(status=403, text=body, content_type="text/html", charset="utf-8", headers=headers)

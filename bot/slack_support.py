@@ -266,7 +266,7 @@ class SlackSupport:
                     parts.append(_("paused"))
                 for occ in open_by.get(r.id, []):
                     if occ.closes_at:
-                        parts.append(_("open until {when}", when=format_time(occ.closes_at, tz)))
+                        parts.append(_("open until {when}", when=format_time(occ.closes_at, tz, _)))
                     if not KINDS[r.kind].digest:
                         async with self.repo.transaction() as tx:
                             answered = await tx.has_answered(occ.id, member_id)

@@ -22,7 +22,7 @@ from rituals.answers import ANSWERED_MARK, ANSWERED_MARK_ANONYMOUS, Rules, said
 from rituals.delivery import Dispatcher, notice_to_dict
 from rituals.i18n import translator
 from rituals.kinds import KINDS
-from rituals.kinds.base import prompt_inputs, summarise
+from rituals.kinds.base import field_line, prompt_inputs, summarise
 from rituals.planning import Plans
 from rituals.ports import (
     NO_TELEMETRY,
@@ -302,8 +302,8 @@ class Engine:
                 if past.status != "closed" or not past.closed_at or past.closed_at < since:
                     continue
                 notice = await self.results(tx, other, team, past)
-                day = past.planned_at.astimezone(tz).strftime("%Y-%m-%d")
-                lines = [f"*{notice.title}* ({day})", *(f"{label}: {value}" for label, value in notice.fields)]
+                day = _.day(past.planned_at.astimezone(tz).date())
+                lines = [f"*{notice.title}* ({day})", *(field_line(label, value) for label, value in notice.fields)]
                 if notice.footer:
                     lines.append(notice.footer)
                 sections.append("\n".join(lines))

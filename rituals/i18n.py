@@ -12,11 +12,14 @@ Counts go through ``Translator.ngettext`` (a ``msgid_plural`` entry in the catal
 
 from __future__ import annotations
 
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
 from babel.core import Locale
+from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
+from babel.units import format_unit
 
 LANGUAGES = ("nl", "en")
 DOMAINS = ("messages", "library")
@@ -80,6 +83,33 @@ class Translator:
         """One decimal as the language writes it: 3.5 in English, 3,5 in Dutch."""
         text = f"{value:+.1f}" if sign else f"{value:.1f}"
         return text.replace(".", ",") if self.lang == "nl" else text
+
+    def when(self, moment: datetime, tz: tzinfo) -> str:
+        """A moment as people read it in the team's language and timezone: "ma 7 dec 09:00",
+        "Mon 7 Dec 09:00" (Babel's ``format_datetime``; ``when_year`` adds the year)."""
+        return format_datetime(moment, "EEE d MMM HH:mm", tzinfo=tz, locale=self.lang)
+
+    def when_year(self, moment: datetime, tz: tzinfo) -> str:
+        """A moment with its year: "ma 7 dec 2026 09:00" (a link's end, an audit entry)."""
+        return format_datetime(moment, "EEE d MMM y HH:mm", tzinfo=tz, locale=self.lang)
+
+    def day(self, day: date, *, year: bool = False, weekday: bool = True) -> str:
+        """A day in the team's language: "ma 7 dec", with ``year`` "ma 7 dec 2026"."""
+        pattern = ("EEE " if weekday else "") + "d MMM" + (" y" if year else "")
+        return format_date(day, pattern, locale=self.lang)
+
+    def month(self, day: date, *, year: bool = False) -> str:
+        """A month's short name ("mrt", "Mar"), with ``year`` "mrt 2026"."""
+        return format_date(day, "LLL y" if year else "LLL", locale=self.lang).rstrip(".")
+
+    def duration(self, days: int) -> str:
+        """A number of days as people say it: 730 -> "2 jaar" / "2 years", 90 -> "3 maanden",
+        14 -> "2 weken", 400 -> "400 dagen". The largest unit that divides it exactly (Babel's
+        ``format_timedelta`` rounds: 400 days would read as one year)."""
+        for size, unit in ((365, "duration-year"), (30, "duration-month"), (7, "duration-week")):
+            if days and days % size == 0:
+                return format_unit(days // size, unit, length="long", locale=self.lang)
+        return format_unit(days, "duration-day", length="long", locale=self.lang)
 
 
 def translator(lang: str) -> Translator:

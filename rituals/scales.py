@@ -15,6 +15,8 @@ fewer than two answers has no spread to estimate, so nothing is compared with it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from math import sqrt
 from statistics import mean, stdev
 
@@ -40,11 +42,47 @@ def scale_means(answers: list[dict[str, int]], reverse: dict[str, bool]) -> list
     return out
 
 
-def clear_change(now: list[float], before: list[float]) -> float | None:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Sample:
+    """A round's scores as far as the change rule needs them: how many, their mean and their
+    sample standard deviation. Made from the scores, or from totals where only those may be
+    read (an anonymous round: counts per score, or sums)."""
+
+    n: int
+    mean: float
+    sd: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Sample:
+        return cls(n=len(values), mean=mean(values) if values else 0.0, sd=stdev(values) if len(values) > 1 else 0.0)
+
+    @classmethod
+    def of_sums(cls, n: int, total: float, squares: float) -> Sample:
+        """From the number of values, their sum and the sum of their squares."""
+        if n < 2:
+            return cls(n=n, mean=total / n if n else 0.0, sd=0.0)
+        variance = max(0.0, (squares - total * total / n) / (n - 1))
+        return cls(n=n, mean=total / n, sd=sqrt(variance))
+
+    @classmethod
+    def of_counts(cls, counts: Sequence[int]) -> Sample:
+        """From how many gave each score, ``counts[0]`` the number of 1s."""
+        n = sum(counts)
+        total = sum(score * c for score, c in enumerate(counts, start=1))
+        squares = sum(score * score * c for score, c in enumerate(counts, start=1))
+        return cls.of_sums(n, float(total), float(squares))
+
+
+def change_beyond_chance(now: Sample, before: Sample) -> float | None:
     """The change of the mean from ``before`` to ``now`` when it exceeds what chance gives at
     these numbers of answers (see the module's docstring); None when it does not."""
-    if len(now) < 2 or len(before) < 2:
+    if now.n < 2 or before.n < 2:
         return None
-    delta = mean(now) - mean(before)
-    error = sqrt(stdev(now) ** 2 / len(now) + stdev(before) ** 2 / len(before))
+    delta = now.mean - before.mean
+    error = sqrt(now.sd**2 / now.n + before.sd**2 / before.n)
     return delta if abs(delta) > CHANCE_FACTOR * error else None
+
+
+def clear_change(now: list[float], before: list[float]) -> float | None:
+    """``change_beyond_chance`` of two rounds' scores."""
+    return change_beyond_chance(Sample.of(now), Sample.of(before))

@@ -17,13 +17,13 @@ applied in SQL, so a caller cannot forget it.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Integer, Text, and_, case, cast, column, delete, func, or_, select
+from sqlalchemy import JSON, Float, Integer, Text, and_, case, cast, column, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
@@ -78,6 +78,10 @@ class AnonymousRound:
     answered: int
     scores: dict[str, tuple[int, int]]  # question that enough scored -> (how many scored it, the sum)
     texts: dict[str, list[str]]  # written question -> the non-empty answers, sorted: no order of arrival
+    # question that enough scored -> how many answered 1, 2, 3, 4 and 5: the spread, never who
+    counts: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # the scale's mean per answer, added up: (answers, sum, sum of squares); None below the threshold
+    scale: tuple[int, float, float] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -95,13 +99,18 @@ def _rounds_of(ritual_ids: Collection[int], since: datetime) -> Select[Any]:
     return select(Occurrence.id).where(Occurrence.ritual_id.in_(ritual_ids), Occurrence.planned_at >= since)
 
 
+SCORES = range(1, 6)  # the 1..5 agree scale of scored questions
+
+
 def _totals(
-    dialect: str, scored: Sequence[str], written: Sequence[str], least: int
+    dialect: str, scored: Sequence[str], written: Sequence[str], least: int, scale: Mapping[str, bool]
 ) -> tuple[list[Any], list[ColumnElement[Any]]]:
     """Aggregates of the answers in ``replies.values``, per group of replies: for each scored
-    question how many scored it and, when at least ``least`` did, the sum; for each written
-    question the non-empty texts as a JSON array. Returns the extra FROM items they need and
-    the columns.
+    question how many scored it and, when at least ``least`` did, the sum and how many gave
+    each score; for each written question the non-empty texts as a JSON array; for ``scale``
+    (its items, reverse-worded or not) the count, sum and sum of squares of each answer's mean
+    over the items it scored, reverse-worded ones as 6 - score. Returns the extra FROM items
+    they need and the columns.
 
     PostgreSQL keeps the values as ``json`` text and would parse a reply again for every
     ``->>``; ``json_to_record`` parses it once. SQLite's ``json_extract`` is cheap as it is.
@@ -125,9 +134,21 @@ def _totals(
     for key in scored:
         count = func.count(fields[key])
         columns += [count, case((count >= least, func.sum(fields[key])))]
+        columns += [case((count >= least, func.sum(case((fields[key] == s, 1), else_=0)))) for s in SCORES]
     for key in written:
         text = fields[key]
         columns.append(gather(text, type_=JSON).filter(and_(text.is_not(None), text != "")))
+    items = [k for k in scale if k in fields]
+    if items:
+        total = sum((func.coalesce(6 - fields[k] if scale[k] else fields[k], 0) for k in items), cast(0, Float))
+        asked = sum((case((fields[k].is_not(None), 1), else_=0) for k in items), cast(0, Float))
+        per_answer = total / func.nullif(asked, 0)
+        answers = func.count(per_answer)
+        columns += [
+            answers,
+            case((answers >= least, func.sum(per_answer))),
+            case((answers >= least, func.sum(per_answer * per_answer))),
+        ]
     return extra, columns
 
 
@@ -245,6 +266,7 @@ class ReadTx:
         *,
         scored: Collection[str],
         written: Collection[str],
+        scale: Mapping[str, bool] | None = None,
     ) -> dict[int, AnonymousRound]:
         """Totals of the rounds of ``ritual_ids`` planned at or after ``since`` that ``min_answers``
         or more members answered anonymously: per ``scored`` question that as many scored, the
@@ -252,14 +274,16 @@ class ReadTx:
         One statement, so the threshold holds for all of it.
 
         The questions may be those of all the rounds together: a round that did not ask one
-        has no scores and no texts for it.
+        has no scores and no texts for it. ``scale``: the items of a scale (key -> reverse-worded)
+        whose per-answer mean is added up too (the pulse); its items must be among ``scored``.
         """
         if not ritual_ids:
             return {}
         scored = list(dict.fromkeys(scored))
         written = [key for key in dict.fromkeys(written) if key not in scored]
         least = max(min_answers, 1)
-        extra, totals = _totals(self.dialect, scored, written, least)
+        scale = {k: rev for k, rev in (scale or {}).items() if k in scored}
+        extra, totals = _totals(self.dialect, scored, written, least, scale)
         stmt = (
             select(Reply.occurrence_id, func.count(), *totals)
             .select_from(Reply, *extra)
@@ -268,18 +292,29 @@ class ReadTx:
             .having(func.count() >= least)
         )
         found: dict[int, AnonymousRound] = {}
-        n = 2 * len(scored)
+        width = 2 + len(SCORES)
+        n = width * len(scored)
         least_words = words_threshold(least)
         for occ, answered, *values in (await self.conn.execute(stmt)).all():
-            counts, sums, texts = values[0:n:2], values[1:n:2], values[n:]
+            per_key = [values[i : i + width] for i in range(0, n, width)]
+            texts = values[n : n + len(written)]
+            means = values[n + len(written) :]
             found[occ] = AnonymousRound(
                 answered=int(answered),
-                scores={key: (int(c), int(t)) for key, c, t in zip(scored, counts, sums, strict=True) if t is not None},
+                scores={
+                    key: (int(c), int(t)) for key, (c, t, *_s) in zip(scored, per_key, strict=True) if t is not None
+                },
                 texts={
                     key: sorted(str(t) for t in some)
                     for key, some in zip(written, texts, strict=True)
                     if some and answered >= least_words
                 },
+                counts={
+                    key: tuple(int(s) for s in spread)
+                    for key, (_c, t, *spread) in zip(scored, per_key, strict=True)
+                    if t is not None
+                },
+                scale=(int(means[0]), float(means[1]), float(means[2])) if means and means[1] is not None else None,
             )
         return found
 

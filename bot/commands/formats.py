@@ -34,8 +34,9 @@ def describe_schedule(spec: str, _: Translator) -> str:
         return spec
 
 
-def format_time(when: datetime, tz: ZoneInfo) -> str:
-    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+def format_time(when: datetime, tz: ZoneInfo, _: Translator) -> str:
+    """A moment in the team's language and timezone: "ma 7 dec 09:00"."""
+    return _.when(when, tz)
 
 
 def format_duration(delta: timedelta, _: Translator) -> str:

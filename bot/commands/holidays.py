@@ -87,7 +87,7 @@ async def do_holiday_add(
         )
     return Notice(
         title=_("Holiday added") if added else _("Already there"),
-        text=_("No prompts from {start} to {end}.", start=a.isoformat(), end=b.isoformat()),
+        text=_("No prompts from {start} to {end}.", start=_.day(a, year=True), end=_.day(b, year=True)),
     )
 
 

@@ -107,7 +107,10 @@ async def do_privacy(ritme: Ritme, cmd: Command, team: TeamView, member_id: int,
                     words=words_threshold(team.anonymity_threshold),
                 ),
             ),
-            (_("Answers kept"), _("{days} days; older answers are deleted every night.", days=team.retention_days)),
+            (
+                _("Answers kept"),
+                _("{span}; older answers are deleted every night.", span=_.duration(team.retention_days)),
+            ),
             (
                 _("Your own answers"),
                 _(
@@ -166,7 +169,7 @@ async def do_privacy_retention(
     await ritme.repo.audit(team.id, member_id, "team.retention", {"days": days}, ritme.clock())
     return Notice(
         title=_("Retention set"),
-        text=_("Answers are kept {days} days; older ones are deleted in the next nightly clean-up.", days=days),
+        text=_("Answers are kept {span}; older ones are deleted in the next nightly clean-up.", span=_.duration(days)),
     )
 
 

@@ -149,16 +149,16 @@ async def do_list(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, ro
         if r.paused:
             parts.append(_("paused"))
         elif r.next_due_at:
-            parts.append(_("next: {when}", when=format_time(r.next_due_at, tz)))
+            parts.append(_("next: {when}", when=format_time(r.next_due_at, tz, _)))
         for occ in open_by.get(r.id, []):
             if occ.closes_at:
-                parts.append(_("open until {when}", when=format_time(occ.closes_at, tz)))
+                parts.append(_("open until {when}", when=format_time(occ.closes_at, tz, _)))
         if r.id in skipped:
             occ = skipped[r.id]
             parts.append(
                 _(
                     "skipped {day} ({reason})",
-                    day=occ.planned_at.astimezone(tz).date().isoformat(),
+                    day=_.day(occ.planned_at.astimezone(tz).date()),
                     reason=occ.reason or "",
                 )
             )
@@ -231,7 +231,7 @@ async def do_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, rol
     await ritme.repo.audit(
         team.id, member_id, "ritual.add", detail | ({"visibility": visibility.value} if visibility else {}), now
     )
-    when = format_time(next_due, tz) if next_due else "-"
+    when = format_time(next_due, tz, _) if next_due else "-"
     said = {"kind": KINDS[kind].title(_), "schedule": schedule.describe(_), "when": when}
     if KINDS[kind].digest:  # asks nothing
         text = _("{kind}, {schedule}. First post: {when}.", **said)
@@ -290,7 +290,7 @@ async def do_resume(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, 
         raise CommandError(err.msgid, f"add {ritual.kind} {err.example}", **err.params) from None
     await ritme.repo.set_ritual(ritual.id, paused=False, next_due_at=next_due)
     await ritme.repo.audit(team.id, member_id, "ritual.resume", {"ritual": ritual.id}, now)
-    when = format_time(next_due, tz) if next_due else "-"
+    when = format_time(next_due, tz, _) if next_due else "-"
     return Notice(title=_("Ritual #{id} resumed", id=ritual.id), text=_("Next prompt: {when}", when=when))
 
 
@@ -332,7 +332,7 @@ async def do_run(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, rol
         title=_("Ritual #{id} is still open", id=ritual.id),
         text=_(
             "Its round is open until {when}; a second round is not sent while it is.",
-            when=format_time(closes, ZoneInfo(team.timezone)) if closes else "-",
+            when=format_time(closes, ZoneInfo(team.timezone), _) if closes else "-",
         ),
         footer=_(
             "Close it now with /ritme close #{id}, or remind who has not answered with /ritme remind #{id}.",

@@ -146,7 +146,12 @@ async def do_plan_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int
     plan.append(entry)
     await ritme.repo.update_team(team.id, settings={**team.settings, "plan": sorted(plan, key=lambda p: p["start"])})
     await ritme.repo.audit(team.id, member_id, "plan.add", entry, ritme.clock())
-    text = _("From {start} to {end} reflections draw from: {theme}", start=a, end=b, theme=_(theme.name))
+    text = _(
+        "From {start} to {end} reflections draw from: {theme}",
+        start=_.day(cmd.args["start"], year=True),
+        end=_.day(cmd.args["end"], year=True),
+        theme=_(theme.name),
+    )
     if entry.get("goal"):
         text += "\n" + _("Our learning goal this period: {goal}", goal=entry["goal"])
         footer = _("Prompts of the period show it; its last reflection asks where we stand.")

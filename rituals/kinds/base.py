@@ -277,6 +277,14 @@ def _written(
     return [f"• {name}: {readable(str(text), _)}" for name, text in named]
 
 
+def field_line(label: str, value: str) -> str:
+    """A result as one line of text: "label: value", or, after a label that ends a sentence
+    (a statement, a question), the value as the next one: "…even if it might fail. Average 3.8"."""
+    if label.endswith((".", "?", "!")):
+        return f"{label} {value[:1].upper()}{value[1:]}"
+    return f"{label}: {value}"
+
+
 def summarise(
     *,
     inputs: tuple[Input, ...],

@@ -285,7 +285,7 @@ async def test_moving_west_does_not_ask_the_same_day_twice(sqlite_url: str) -> N
         clock.advance(hours=1)
         await pg.command("anna", "timezone America/New_York")
         listing = await pg.command("anna", "list")
-        assert "2026-11-30 09:00" in listing["fields"][0][1], listing
+        assert "Mon 30 Nov 09:00" in listing["fields"][0][1], listing
         clock.advance(hours=6)  # 09:00 in New York
         assert await pg.app[ENGINE].fire_due(clock()) == 0
 
@@ -297,4 +297,4 @@ async def test_every_two_weeks_counts_from_the_teams_own_today(sqlite_url: str) 
     async with open_playground(sqlite_url, clock) as pg:
         await pg.command("anna", "timezone Australia/Sydney")
         added = await pg.command("anna", "add reflection every 2 weeks on thursday at 10:00")
-        assert "First prompt: 2026-12-03 10:00" in added["text"], added["text"]
+        assert "First prompt: Thu 3 Dec 10:00" in added["text"], added["text"]

@@ -16,10 +16,10 @@ from tests.fakes.playground import Playground, open_playground
 async def test_cron_names_and_sundays_as_crontab_reads_them(pg: Playground) -> None:
     added = await pg.command("anna", 'add reflection cron "0 9 10 nov-12 *"')
     assert added["title"] == "Ritual #1 added", added
-    assert "2026-12-10 09:00" in added["text"], added["text"]
+    assert "Thu 10 Dec 09:00" in added["text"], added["text"]
     # The playground's clock: Sunday 2026-11-22, 12:00. Next Sunday, not Monday.
     added = await pg.command("anna", 'add checkout cron "0 9 * * sun-sun"')
-    assert "2026-11-29 09:00" in added["text"], added["text"]
+    assert "Sun 29 Nov 09:00" in added["text"], added["text"]
 
 
 async def test_a_bare_step_is_refused_with_the_range_written_out(pg: Playground) -> None:

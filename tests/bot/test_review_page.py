@@ -73,10 +73,13 @@ class Real:
     async def close(self, ritual: int) -> None:
         assert await self.app[ENGINE].close_now(ritual)
 
-    async def page(self, user: str = "bram") -> str:
+    async def link(self, user: str = "bram") -> str:
+        """The path of a new review link."""
         reply = await self.command(user, "review link")
-        path = re.search(re.escape(PUBLIC) + r"(/review/\S+)", reply["text"]).group(1)  # type: ignore[union-attr]
-        resp = await self.client.get(path)
+        return re.search(re.escape(PUBLIC) + r"(/review/\S+)", reply["text"]).group(1)  # type: ignore[union-attr]
+
+    async def page(self, user: str = "bram") -> str:
+        resp = await self.client.get(await self.link(user))
         assert resp.status == 200
         return await resp.text()
 
@@ -127,11 +130,11 @@ async def test_review_checkout_average_spread_change_and_participation(real: Rea
     # scores 3, 4, 5: average 12/3 = 4.0; spread sqrt(((-1)² + 0² + 1²)/3) = 0.816 -> 0.8;
     # the round before: 2 and 4, average 3.0. The change +1.0 is within chance at these numbers
     # (twice its standard error, 2 * sqrt(2/2 + 1/3) = 2.3, is more), so none is shown.
-    assert "How useful was this meeting for you?: average 4.0, spread 0.8\n" in text
+    assert "How useful was this meeting for you? Average 4.0, spread 0.8\n" in text
     assert "change" not in text
     assert "3 of 4 answered" in text  # the playground team has four members
-    assert "2026-11-22: 2 of 4 answered" in text
-    assert "Latest round 2026-11-23 (closed)" in text
+    assert "Sun 22 Nov: 2 of 4 answered" in text  # the team's language: no ISO dates in the chat
+    assert "Latest round Mon 23 Nov (closed)" in text
 
 
 async def test_review_pulse_keeps_the_threshold_and_never_compares_with_a_hidden_round(real: Real) -> None:
@@ -153,7 +156,7 @@ async def test_review_pulse_keeps_the_threshold_and_never_compares_with_a_hidden
     # 2, 3, 5: average 10/3 = 3.33 -> 3.3; spread sqrt((1.78 + 0.11 + 2.78)/3) = 1.247 -> 1.2.
     # The round before had two answers: a change against it would reveal them, so none is shown.
     statement = PULSE_STATEMENTS[0].text
-    assert f"{statement}: average 3.3, spread 1.2\n" in text
+    assert f"{statement} Average 3.3, spread 1.2\n" in text
     assert "change" not in text
     assert "3 of 4 answered" in text
 
@@ -166,7 +169,7 @@ async def test_review_pulse_keeps_the_threshold_and_never_compares_with_a_hidden
     # 4, 4, 5: average 13/3 = 4.33 -> 4.3; spread sqrt((0.11 + 0.11 + 0.44)/3) = 0.471 -> 0.5;
     # +1.0 against 3.33 is within chance for three answers a round (2 * sqrt(2.33/3 + 0.33/3) =
     # 1.9), so no change is shown for the statement.
-    assert f"{statement}: average 4.3, spread 0.5\n" in text
+    assert f"{statement} Average 4.3, spread 0.5\n" in text
     assert "(change" not in text
 
 
@@ -182,7 +185,7 @@ async def test_review_shows_an_open_anonymous_round_only_as_a_count(real: Real) 
     assert "average" not in text and "note" not in text
     await real.close(1)
     text = (await real.command("bram", "review #1"))["text"]
-    assert "(closed)" in text and f"{PULSE_STATEMENTS[0].text}: average 3.3" in text
+    assert "(closed)" in text and f"{PULSE_STATEMENTS[0].text} Average 3.3" in text
 
 
 # -- the page ---------------------------------------------------------------------------
@@ -210,7 +213,7 @@ async def test_page_shows_anonymous_rounds_only_from_the_threshold(real: Real) -
     section = page[page.index('id="pulse-2"') :]
     assert '<span class="latest">3.3' in section  # (2 + 3 + 5) / 3
     figures = page[page.index('class="figures"') :]
-    assert f'<td>{PULSE_STATEMENTS[0].text}</td><td class="num">3.3</td>' in figures
+    assert f'<td>{PULSE_STATEMENTS[0].text}</td><td class="num" data-label="Average">3.3</td>' in figures
     assert "zq-a" not in page and "zq-c" not in page  # words need five answers, scores three
     assert "Written answers show only when at least 5 answered." in section
 
@@ -277,12 +280,19 @@ async def test_page_contents(real: Real) -> None:
     assert "1 of 3 answered</summary>" in page  # Chris left the team
     assert "skipped: Herfstvakantie" in page
     assert "<th>What would make our next meeting better?</th>" in page  # several questions: a table
-    assert '<td class="who">Dewi</td><td class="num">2</td><td>Too long</td><td>Stop on time</td>' in page
+    assert (
+        '<td class="who">Dewi</td><td class="num" data-label="How useful was this meeting for you?">2</td>'
+        '<td data-label="What do you take with you from this meeting?">Too long</td>'
+        '<td data-label="What would make our next meeting better?">Stop on time</td>'
+    ) in page
     assert "I asked Dewi" not in page  # Chris was forgotten, with his answers
     audit = page[page.index('id="audit"') :]
     assert "Ritual paused #2" in audit and "someone (data erased)" in audit  # Chris paused it, then left
     assert "Role given" in audit and "Anna" in audit and "Shared goal set" in audit
-    assert re.search(r'<path class="series checkout" d="M[\d.]+,[\d.]+"', page)  # one week: one point
+    checkout = page[page.index('id="checkout-2"') : page.index("</section>", page.index('id="checkout-2"'))]
+    # one round: how its scores fell (Dewi's 2; Chris was forgotten), not a line with one dot
+    assert 'class="distribution"' in checkout and 'class="series' not in checkout
+    assert '<rect class="seg s2" x="0.00%" y="0" width="100.00%"' in checkout and "seg s4" not in checkout
     assert 'class="bar participation"' in page
 
 
@@ -575,30 +585,36 @@ async def test_a_year_of_data_renders_in_chromium(sqlite_url: str, browser_page,
             elapsed = time.perf_counter() - started
             assert resp.status == 200
             assert elapsed < 3.0, f"a year of data took {elapsed:.2f}s to render"
+            html = await resp.text()
+
+        # The check-outs' axis spans their weeks (by their Monday, 24 November 2025 to 16 November
+        # 2026) and a twentieth of it (17 days) to either side: a month a tick.
+        found = re.search(r'<svg class="chart line wide".*?</svg>', part(html, "checkout-3"))
+        assert found is not None
+        wide = found.group(0)
+        assert 'data-start="2025-11-07" data-end="2026-12-03"' in wide
+        months = ["Dec", "2026", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        assert tick_labels(wide) == months
+        assert 'text-anchor="end">Dec</text>' in wide and wide.count('<path class="band checkout"') == 1
 
         await page.goto(base + path)
         assert await page.locator("h1").inner_text() == "Team review: Groep 5/6, De Regenboog"
         lines = page.locator("svg.chart.line")
-        assert await lines.count() == len(STATEMENTS) + 2  # one per statement; check-outs for wide and narrow screens
+        # the scale's mean, one per statement; check-outs for wide and narrow screens
+        assert await lines.count() == 1 + len(STATEMENTS) + 2
         for d in await page.locator("path.series").evaluate_all("els => els.map(e => e.getAttribute('d'))"):
             assert re.fullmatch(r"M[\d.]+,[\d.]+( L[\d.]+,[\d.]+)+", d), d
         lengths = await page.locator("path.series >> visible=true").evaluate_all(
             "els => els.map(e => e.getTotalLength())"
         )
-        assert len(lengths) == len(STATEMENTS) + 1 and min(lengths) > 50
+        assert len(lengths) == 1 + len(STATEMENTS) + 1 and min(lengths) > 50
         widths = await page.locator("rect.bar").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
         assert len(widths) >= 4 + 8 and min(widths) > 0  # participation of four rituals, eight values picked
         stroke = await page.locator("path.series.pulse").first.evaluate("e => getComputedStyle(e).stroke")
         assert stroke not in ("none", "")  # the same-origin stylesheet applied under the CSP
         assert await page.locator("#timeline details").count() >= 12
         assert await page.get_by_text("skipped: Kerstvakantie").count() >= 1
-        await screenshot(page, "review-page")
-
-        await page.set_viewport_size({"width": 390, "height": 844})
-        await page.reload()
-        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"the page scrolls sideways on a phone by {overflow}px"
-        await screenshot(page, "review-page-phone", full_page=False)
+        await check_light_dark_and_phone(page, "review-year")
     browser_requests.assert_only_local()
     assert any(url.endswith("/static/review/review.css") for url in browser_requests.urls)
 
@@ -714,7 +730,7 @@ async def test_privacy_threshold_and_retention_are_the_admins_to_set(real: Real)
         return " ".join([reply["title"], reply["text"], *(" ".join(f) for f in reply.get("fields", []))])
 
     shown = said(await real.command("chris", "privacy"))  # anyone may look
-    assert "at least 3 answered" in shown and "730 days" in shown
+    assert "at least 3 answered" in shown and "2 years" in shown
     assert (await real.command("chris", "privacy threshold 5"))["title"] == "Not allowed"
     assert "from 3 to 50" in said(await real.command("anna", "privacy threshold 2"))
     assert "30 days to 10 years" in said(await real.command("anna", "privacy retention 2w"))
@@ -734,7 +750,7 @@ async def test_privacy_threshold_and_retention_are_the_admins_to_set(real: Real)
     assert "Too few answers to show results: at least 4 are needed" in text and "average" not in text
 
     assert (await real.command("anna", "privacy retention 60d"))["title"] == "Retention set"
-    assert "60 days" in said(await real.command("chris", "privacy"))
+    assert "2 months" in said(await real.command("chris", "privacy"))
     await real.command("anna", "add checkout every weekday at 16:30 team")
     checkout = await real.run(2)
     await real.answer("dewi", checkout, {"score": 4, "takeaway": "kept"})
@@ -784,3 +800,259 @@ def test_every_audited_action_has_a_label() -> None:
     audited = set(re.findall(r'audit\([^)]*?"([a-z_]+\.[a-z_]+|export)"', sources))
     audited |= {"review.link", "export"}
     assert audited and audited <= set(ACTIONS), sorted(audited - set(ACTIONS))
+
+
+# -- charts fitted to the rounds: one round, twelve rounds -------------------------------------
+
+REVERSED = [s.key for s in PULSE_STATEMENTS if s.reverse]
+RAISE = "raise_problems"  # a positively worded statement
+
+
+def part(page: str, key: str) -> str:
+    """One section of the page, by its id."""
+    start = page.index(f'id="{key}"')
+    return page[start : page.index("</section>", start)]
+
+
+def tick_labels(svg: str) -> list[str]:
+    ticks = svg[svg.index('<g class="ticks">') : svg.index("</g>", svg.index('<g class="ticks">'))]
+    return re.findall(r"<text [^>]*>([^<]+)</text>", ticks)
+
+
+async def one_round(real: Real) -> None:
+    """A pulse with one closed round: a 2 and two 4s on every statement."""
+    await real.command("anna", "add pulse every 2 weeks on friday at 15:00")
+    occ = await real.run(1)
+    for user, score in (("anna", 2), ("bram", 4), ("chris", 4)):
+        await real.answer(user, occ, pulse(score))
+    await real.close(1)
+
+
+async def twelve_rounds(real: Real) -> None:
+    """A pulse of twelve rounds, two weeks apart from Sunday 22 November 2026 to Sunday 25 April
+    2027. Ten rounds of 3, 4, 3; then everyone 2 (on "raise problems" 1, 3, 5); then everyone 4
+    (on "raise problems" 3, 4, 5)."""
+    await real.command("anna", "add pulse every 2 weeks on friday at 15:00")
+    for n in range(12):
+        occ = await real.run(1)
+        scores = (3, 4, 3) if n < 10 else (2, 2, 2) if n == 10 else (4, 4, 4)
+        raise_ = (1, 3, 5) if n == 10 else (3, 4, 5) if n == 11 else scores
+        for user, score, other in zip(("anna", "bram", "chris"), scores, raise_, strict=True):
+            await real.answer(user, occ, pulse(score) | {RAISE: other})
+        await real.close(1)
+        if n < 11:
+            real.clock.advance(days=14)
+
+
+async def test_one_round_shows_how_the_answers_fell_and_the_scale_mean(real: Real) -> None:
+    await one_round(real)
+    pulse_part = part(await real.page(), "pulse-1")
+    assert "chart line" not in pulse_part  # no line with one dot on it
+    # each statement: one 2 and two 4s, a third and two thirds of the bar
+    bars = re.findall(r'<rect class="seg s(\d)" x="([\d.]+)%" y="0" width="([\d.]+)%"', pulse_part)
+    assert bars == [("2", "0.00", "33.33"), ("4", "33.33", "66.67")] * len(STATEMENTS)
+    numbers = re.findall(r'<text class="count" x="([\d.]+)%" y="33" text-anchor="middle">(\d+)</text>', pulse_part)
+    assert numbers == [("16.67", "1"), ("66.67", "2")] * len(STATEMENTS)  # under the middle of each part
+    assert pulse_part.count('class="distlabel">Sun 22 Nov 2026 · 3 answers</span>') == len(STATEMENTS)
+    # The scale's mean turns the three reverse-worded items around: the answer of 2s counts
+    # (3 * 4 + 4 * 2) / 7 = 2.857, an answer of 4s (3 * 2 + 4 * 4) / 7 = 3.143; their mean 3.05.
+    scale = pulse_part[pulse_part.index('class="card scale"') :]
+    assert '<span class="latest">3.0</span>' in scale and "3.0 (from 1 to 5; higher is safer)" in scale
+    assert 'class="change"' not in pulse_part  # nothing to compare with
+    assert pulse_part.count("reverse-worded: lower is safer") == len(REVERSED)
+    assert '<span class="latest">3.3</span>' in pulse_part  # a statement's average: (2 + 4 + 4) / 3
+
+
+async def test_twelve_rounds_fit_the_axis_show_the_spread_and_change_only_beyond_chance(real: Real) -> None:
+    await twelve_rounds(real)
+    page = await real.page()
+    pulse_part = part(page, "pulse-1")
+    assert 'class="distribution"' not in pulse_part
+    svgs = re.findall(r'<svg class="chart line [^"]*"[^>]*>.*?</svg>', pulse_part)
+    assert len(svgs) == 1 + len(STATEMENTS)  # the scale's mean and each statement
+    for svg in svgs:
+        # 154 days of rounds, a twentieth of it (7 days) to either side: not the page's year
+        assert 'data-start="2026-11-15" data-end="2027-05-02"' in svg
+        assert tick_labels(svg) == ["Dec", "2027", "Feb", "Mar", "Apr", "May"]
+        assert 'text-anchor="end">May</text>' in svg  # the last label ends inside the chart
+        dots = [float(x) for x in re.findall(r'<circle class="dot \w+" cx="([\d.]+)"', svg)]
+        assert len(dots) == 12 and dots[0] < 28 + 278 * 0.05 and dots[-1] > 306 - 278 * 0.05
+        assert svg.count('<path class="band ') == 1  # twelve rounds: the spread around the line
+    # Everyone went from 2 to 4 on six statements: no spread, a clear change of +2.0. On "raise
+    # problems" 1, 3, 5 became 3, 4, 5: +1.0, but twice its standard error is 2 * sqrt(4/3 + 1/3)
+    # = 2.6. The scale's means went from 2.71, 3.00, 3.29 to 3.00, 3.14, 3.29 (reverse-worded items
+    # turned around): +0.14 against 2 * sqrt(0.082/3 + 0.020/3) = 0.37, no change either.
+    cards = re.findall(r"<figure.*?</figure>", pulse_part)
+    changed = [c for c in cards if 'class="change"' in c]
+    assert len(changed) == len(STATEMENTS) - 1 and all(">+2.0</small>" in c for c in changed)
+    statement = {s.key: s.text for s in PULSE_STATEMENTS}[RAISE]
+    assert not any(statement in c for c in changed) and 'class="card scale"' not in "".join(changed)
+    scale = next(c for c in cards if 'class="card scale"' in c)
+    assert '<span class="latest">3.1</span>' in scale  # (3.00 + 3.14 + 3.29) / 3
+
+
+async def test_dates_and_durations_read_in_the_team_language(sqlite_url: str) -> None:
+    app, clock = await start_real(sqlite_url, language="nl")
+    async with TestClient(TestServer(app)) as client:
+        real = Real(client, app, clock)
+        reply = await real.command("anna", "terugblik link")
+        # a week after Sunday 22 November 12:00 UTC, in Amsterdam
+        assert "zo 29 nov 13:00" in reply["footer"] and "2026-" not in reply["footer"]
+        page = await real.page()
+        privacy = await real.command("anna", "privacy")
+    assert "Van 22 nov 2025 tot 22 nov 2026" in page and "zo 22 nov 2026 13:00" in page
+    assert "2 jaar" in str(privacy["fields"]) and "730" not in str(privacy["fields"])
+    _ = translator("en")
+    assert _.when(NOW, AMS) == "Sun 22 Nov 13:00" and translator("nl").when(NOW, AMS) == "zo 22 nov 13:00"
+    assert [_.duration(d) for d in (730, 90, 14, 400)] == ["2 years", "3 months", "2 weeks", "400 days"]
+
+
+# -- pages around the review: refusals and /privacy ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("default", "asked", "said"),
+    [
+        ("en", "nl-NL,nl;q=0.9,en;q=0.5", "Deze link opent geen terugblikpagina"),
+        ("nl", "en-GB,en;q=0.9", "This link does not open a review page"),
+        ("nl", "de-DE,fr;q=0.8", "Deze link opent geen terugblikpagina"),  # neither: the server's default
+    ],
+)
+async def test_a_refusal_speaks_the_browser_language(sqlite_url: str, default: str, asked: str, said: str) -> None:
+    app, clock = await start_real(sqlite_url, language=default)
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/review/nonsense.1.x", headers={"Accept-Language": asked})
+        body = await resp.text()
+    assert resp.status == 403 and f"<h1>{said}</h1>" in body
+    assert resp.headers["Vary"] == "Accept-Language" and resp.headers["Cache-Control"] == "no-store"
+
+
+async def test_a_revoked_link_says_so_in_the_browser_language(real: Real) -> None:
+    path = await real.link()
+    await real.command("bram", "review link revoke")
+    resp = await real.client.get(path, headers={"Accept-Language": "nl"})
+    assert resp.status == 403 and "De links van het team zijn ingetrokken" in await resp.text()
+
+
+async def test_privacy_offers_the_way_back_to_the_review_page_it_came_from(real: Real) -> None:
+    path = await real.link()
+    page = await (await real.client.get(path)).text()
+    assert '<a href="/privacy?lang=en" referrerpolicy="same-origin">Privacy</a>' in page
+    here = str(real.client.make_url(path))
+    back = await real.client.get("/privacy", headers={"Referer": here})
+    text = await back.text()
+    assert f'<a class="back" href="{path}">Back to the review page</a>' in text
+    assert back.headers["Cache-Control"] == "no-store"  # it names a review link
+    assert '<header class="top"><div class="wrap">' in text and '<main class="wrap">' in text
+    for referer in ("http://elsewhere.test" + path, here.replace("/review/", "/playground/")):
+        other = await real.client.get("/terms", headers={"Referer": referer})
+        assert 'class="back"' not in await other.text() and other.headers["Cache-Control"] == "max-age=3600"
+
+
+# -- in the browser: a phone, dark mode, contrast --------------------------------------------------
+
+# WCAG 2.1 contrast of every rendered text against the first opaque background behind it: 4.5:1,
+# 3:1 for large text (24 px, or 18.66 px bold). SVG text is read by its fill.
+LOW_CONTRAST_JS = """() => {
+  const parse = c => {
+    const m = /rgba?\\(([^)]+)\\)/.exec(c || '');
+    if (!m) return null;
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const lum = ([r, g, b]) => {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const ground = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c[3] > 0) return c;
+    }
+    return [255, 255, 255, 1];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (['title', 'script', 'style'].includes(el.localName)) continue;
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    if (!el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility !== 'visible') continue;
+    const ink = parse(el instanceof SVGElement ? style.fill : style.color);
+    if (!ink) continue;
+    const a = lum(ink), b = lum(ground(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight, 10) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) low.push(`${el.textContent.trim().slice(0, 30)}: ${ratio.toFixed(2)} (${style.color})`);
+  }
+  return low;
+}"""
+
+# Sections whose content is wider than the card (a table that did not stack, a chart too wide).
+OVERFLOWING_JS = """() => [...document.querySelectorAll('section')]
+  .filter(s => s.scrollWidth > s.clientWidth + 1
+    || [...s.querySelectorAll('table, svg, .distribution')].some(
+      t => t.getClientRects().length && t.getBoundingClientRect().right > s.getBoundingClientRect().right + 1))
+  .map(s => `${s.id}: ${s.scrollWidth} in ${s.clientWidth}`)"""
+
+# Tick labels that reach past their chart's edges (a clipped month).
+CLIPPED_LABELS_JS = """() => [...document.querySelectorAll('svg.chart.line g.ticks text')]
+  .filter(t => t.getClientRects().length)
+  .filter(t => { const b = t.getBBox(), w = t.ownerSVGElement.viewBox.baseVal.width;
+                 return b.x < 0 || b.x + b.width > w; })
+  .map(t => t.textContent)"""
+
+
+async def check_light_dark_and_phone(page: Any, name: str) -> None:
+    """At 1280×800 and 390×844, light and dark: AA contrast everywhere, no sideways scroll, no
+    card that its content overflows, no clipped label; a screenshot of each."""
+    for scheme in ("light", "dark"):
+        await page.emulate_media(color_scheme=scheme)
+        for width, height, where in ((1280, 800, ""), (390, 844, "-phone")):
+            await page.set_viewport_size({"width": width, "height": height})
+            ground = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert ground == ("rgb(18, 23, 25)" if scheme == "dark" else "rgb(251, 250, 247)"), ground
+            assert await page.evaluate(LOW_CONTRAST_JS) == [], (scheme, width)
+            assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+            assert await page.evaluate(OVERFLOWING_JS) == [], (scheme, width)
+            assert await page.evaluate(CLIPPED_LABELS_JS) == [], (scheme, width)
+            await screenshot(page, f"{name}{where}-{scheme}", full_page=True)
+
+
+@pytest.mark.parametrize("rounds", [one_round, twelve_rounds], ids=["one-round", "twelve-rounds"])
+async def test_the_page_on_a_phone_and_in_dark_mode(real: Real, browser_page: Any, rounds: Any) -> None:
+    await rounds(real)
+    await real.command("anna", "add checkout every weekday at 16:30 team")  # #2: a table of answers
+    occ = await real.run(2)
+    await real.answer("dewi", occ, {"score": 4, "takeaway": "Short and clear", "better": "Start on time, please"})
+    await real.answer("anna", occ, {"score": 5, "takeaway": "We decided", "better": "Nothing"})
+    await real.close(2)
+    await browser_page.goto(str(real.client.make_url(await real.link())))
+    distributions = await browser_page.locator("#pulse-1 .distribution").count()
+    assert distributions == (len(STATEMENTS) if rounds is one_round else 0)
+    await check_light_dark_and_phone(browser_page, f"review-{rounds.__name__.replace('_', '-')}")
+
+
+async def test_privacy_in_the_page_layout_and_back_in_the_browser(real: Real, browser_page: Any) -> None:
+    await one_round(real)
+    review = str(real.client.make_url(await real.link()))
+    await browser_page.goto(review)
+    await browser_page.get_by_role("link", name="Privacy", exact=True).click()
+    await browser_page.wait_for_url("**/privacy?lang=en")
+    left = await browser_page.locator("h1").evaluate("e => e.getBoundingClientRect().left")
+    assert left >= (1280 - 980) / 2  # the review page's column, not the window's edge
+    await check_light_dark_and_phone(browser_page, "privacy")
+    await browser_page.get_by_role("link", name="Back to the review page").click()
+    await browser_page.wait_for_url(review)
+    assert await browser_page.locator("h1").inner_text() == "Team review: Playground"
+
+
+async def test_confirmations_say_dates_as_the_team_reads_them(sqlite_url: str) -> None:
+    app, clock = await start_real(sqlite_url, language="nl")
+    async with TestClient(TestServer(app)) as client:
+        real = Real(client, app, clock)
+        holiday = await real.command("anna", "vakantie toevoegen 2026-12-21..2027-01-01 Kerstvakantie")
+        plan = await real.command("anna", "plan add 2027-01-04..2027-02-12 safety")
+    assert "ma 21 dec 2026" in holiday["text"] and "vr 1 jan 2027" in holiday["text"], holiday
+    assert "ma 4 jan 2027" in plan["text"] and "vr 12 feb 2027" in plan["text"], plan

@@ -41,7 +41,7 @@ async def test_run_on_an_open_round_says_so_and_opens_no_second(team: Playground
     clock.advance(minutes=5)
     again = await team.command("bram", "run #1")
     assert again["title"] == "Ritual #1 is still open"
-    assert "open until 2026-11-24 12:00" in again["text"]  # two days from the first run, Amsterdam time
+    assert "open until Tue 24 Nov 12:00" in again["text"]  # two days from the first run, Amsterdam time
     assert "/ritme close #1" in again["footer"] and "/ritme remind #1" in again["footer"]
     assert len(await team.prompts()) == 1 and await open_rounds(team) == 1
     listed = (await team.command("chris", "list"))["fields"][0][1]

@@ -13,7 +13,7 @@ from rituals.kinds.base import PlanContext, summarise
 from rituals.kinds.pulse import Pulse
 from rituals.library import EARLIER_PULSE_STATEMENTS, PULSE_STATEMENTS, SHORT_PULSE
 from rituals.ports import ReplyView
-from rituals.scales import clear_change, scale_means, scored
+from rituals.scales import Sample, change_beyond_chance, clear_change, scale_means, scored
 from tests.fakes.teams import team_view
 
 TEAM = team_view()
@@ -108,6 +108,21 @@ def test_a_change_shows_only_beyond_twice_its_standard_error() -> None:
     assert clear_change([float(x) for x in many_now], [float(x) for x in many_before]) == pytest.approx(1.0)
     # One answer has no spread to judge by.
     assert clear_change([5], [1, 1, 1]) is None
+
+
+def test_the_rule_reads_totals_as_it_reads_scores() -> None:
+    """The review page knows an anonymous round only by totals (counts per score, or sums):
+    the same samples, so the same changes, as from the scores themselves."""
+    scores = [2, 4, 4, 5, 3]
+    by_counts = Sample.of_counts((0, 1, 1, 2, 1))
+    by_sums = Sample.of_sums(5, float(sum(scores)), float(sum(s * s for s in scores)))
+    for sample in (by_counts, by_sums):
+        assert sample.n == 5
+        assert sample.mean == pytest.approx(3.6)
+        assert sample.sd == pytest.approx(Sample.of([float(s) for s in scores]).sd)  # sqrt(5.2 / 4) = 1.14
+    assert change_beyond_chance(Sample.of_counts((0, 0, 0, 3, 0)), Sample.of_counts((0, 3, 0, 0, 0))) == 2.0
+    assert change_beyond_chance(by_counts, Sample.of_counts((0, 1, 1, 2, 1))) is None
+    assert change_beyond_chance(Sample.of_counts((0, 0, 0, 1, 0)), by_counts) is None  # one answer: no spread
 
 
 def test_the_scale_mean_names_no_change_within_chance() -> None:

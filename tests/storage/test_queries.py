@@ -238,3 +238,34 @@ async def test_retention_deletes_old_replies_per_team(repo: Repo) -> None:
     assert left == {(new_anon, 2), (old_named, 1)}
     assert participations == {new_anon}
     assert await q.delete_expired_replies(NOW + timedelta(days=731)) == 3
+
+
+async def test_anonymous_rounds_give_the_spread_and_the_scale_mean_only_as_totals(repo: Repo) -> None:
+    """How many gave each score, and a scale's mean per answer added up (reverse-worded items as
+    6 - score): enough for the page's distribution and its chance rule, never an answer itself."""
+    team, ids = await make_team(repo, "a", ["ann", "bob", "cas", "dirk"])
+    pulse = await repo.add_ritual(
+        team_id=team, kind="pulse", schedule="", open_seconds=3600, options={}, next_due_at=None, now=NOW
+    )
+    three = await add_round(repo, pulse, NOW - timedelta(days=6), status="open")
+    two = await add_round(repo, pulse, NOW - timedelta(days=3), status="open")
+    # "up" is worded positively, "down" reverse-worded: ann (4, 2) -> (4 + 4) / 2 = 4.0;
+    # bob (5, 5) -> (5 + 1) / 2 = 3.0; cas scored only "up": 2 -> 2.0
+    for name, values in (("ann", {"up": 4, "down": 2}), ("bob", {"up": 5, "down": 5}), ("cas", {"up": 2})):
+        await answer(repo, three, team, ids[name], values, anonymous=True, day=(NOW - timedelta(days=6)).date())
+    for name in ("ann", "dirk"):
+        await answer(repo, two, team, ids[name], {"up": 3}, anonymous=True, day=(NOW - timedelta(days=3)).date())
+    for occ, days in ((three, 6), (two, 3)):
+        await close_round(repo, occ, (NOW - timedelta(days=days)).date())
+    async with Queries(repo).reading() as read:
+        found = await read.anonymous_rounds(
+            [pulse], NOW - timedelta(days=30), 2, scored=["up", "down"], written=[], scale={"up": False, "down": True}
+        )
+        plain = await read.anonymous_rounds([pulse], NOW - timedelta(days=30), 2, scored=["up"], written=[])
+    assert found[three].counts == {"up": (0, 1, 0, 1, 1), "down": (0, 1, 0, 0, 1)}
+    assert found[three].scale is not None
+    n, total, squares = found[three].scale
+    assert n == 3 and abs(total - 9.0) < 1e-9 and abs(squares - (16 + 9 + 4)) < 1e-9
+    assert found[two].counts == {"up": (0, 0, 2, 0, 0)}  # nobody scored "down" in it
+    assert found[two].scale == (2, 6.0, 18.0)
+    assert plain[three].scale is None and plain[three].counts == {"up": (0, 1, 0, 1, 1)}
