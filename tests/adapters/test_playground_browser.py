@@ -166,7 +166,7 @@ PLACEHOLDER_FITS = """
 """
 
 
-async def send(page, persona: str | None = None) -> None:
+async def send(page) -> None:
     """Send what the input holds (as it is), and wait until the page may send again."""
     await page.get_by_test_id("send").click()
     await page.locator('[data-testid="send"]:enabled').wait_for()
@@ -214,7 +214,7 @@ async def test_a_new_user_walks_the_welcome_cards_five_steps(
         await looks_right(page, f"playground-{language}-{viewport}-prompt")
 
         await answer_as(page, "welcome-4-1", occurrence, "Chris listened first.")  # 4. as Chris, then Dewi
-        await page.locator('[data-testid="persona-chris"][aria-pressed="true"]').count() == 1
+        assert await page.locator('[data-testid="persona-chris"][aria-pressed="true"]').count() == 1
         await answer_as(page, "welcome-4-2", occurrence, "Dewi asked what I thought.")
         await page.get_by_test_id("welcome-5-1").click()  # 5. review: Dewi may not, so Bram continues
         await page.locator('[data-testid="persona-bram"][aria-pressed="true"]').wait_for()
@@ -237,6 +237,9 @@ async def test_a_new_user_walks_the_welcome_cards_five_steps(
 
         await page.emulate_media(color_scheme="dark")
         await looks_right(page, f"playground-{language}-{viewport}-dark")
+        await button.click()
+        await page.get_by_test_id("answer-dialog").wait_for()
+        await looks_right(page, f"playground-{language}-{viewport}-dark-dialog")
     browser_requests.assert_only_local()
 
 
@@ -250,8 +253,13 @@ async def test_chips_fill_the_input_with_what_the_person_may_run(
     page = browser_page
     await page.set_viewport_size(VIEWPORTS[viewport])
     expected = {
-        "anna": ["/ritme help", "/ritme list", "/ritme add reflection every monday at 09:00", "/ritme run #1",
-                 "/ritme review #1"],
+        "anna": [
+            "/ritme help",
+            "/ritme list",
+            "/ritme add reflection every monday at 09:00",
+            "/ritme run #1",
+            "/ritme review #1",
+        ],
         "bram": ["/ritme help", "/ritme list", "/ritme run #1", "/ritme review #1"],
         "chris": ["/ritme help", "/ritme list"],
     }
@@ -295,7 +303,8 @@ async def test_the_language_switch_runs_the_language_command(sqlite_url: str, br
         await page.get_by_text(WORDS["nl"]["welcome"]).wait_for()
         assert await page.get_by_test_id("language-nl").get_attribute("aria-pressed") == "true"
         assert await page.get_by_test_id("language-en").get_attribute("aria-disabled") == "true"
-        await page.get_by_test_id("language-en").click(force=True)  # Playwright waits on aria-disabled; a person need not
+        # Playwright waits for an aria-disabled button to be enabled; a person clicks it and is told why not.
+        await page.get_by_test_id("language-en").click(force=True)
         await page.get_by_text("Alleen een beheerder kan de taal van het team wijzigen.").wait_for()
         assert await page.locator('[data-testid="message"]').count() == 0
 

@@ -9,7 +9,9 @@ Fixtures (exposed from tests/conftest.py):
 
 Helpers: ``open_browser_page()`` (the same as an async context manager), ``screenshot(page,
 name)`` (PNG into tests/artifacts/), ``serve_app(app)`` (an aiohttp app on 127.0.0.1 and a
-random port; yields its base URL).
+random port; yields its base URL), ``playground_as(...)`` (a new playground open in the page),
+``low_contrast(page)`` (visible texts below WCAG AA contrast, from the computed colours) and
+``horizontal_overflow(page)`` (what sticks out to the side or is cut off).
 
 Never downloads a browser (no ``playwright install``): it launches /usr/bin/chromium, which
 ``make test`` installs with apt-get when missing. Without it the fixtures fail, never skip.
@@ -168,7 +170,7 @@ async def playground_as(
 # browser computed: the text's colour against the background it is drawn on (the element's and its
 # ancestors' background colours composed, opacity included). Returns the texts below the minimum:
 # 4.5:1, or 3:1 for large text (24 px, or 18.66 px bold). Placeholders count as text; disabled
-# controls are exempt (as WCAG says).
+# controls are exempt (as WCAG says), and so is what an open modal dialog's backdrop covers.
 _CONTRAST_JS = """
 () => {
   const parse = (c) => {
@@ -204,7 +206,9 @@ _CONTRAST_JS = """
     for (let i = layers.length - 1; i >= 0; i--) bg = over(layers[i], bg);
     return [bg, opacity];
   };
+  const modal = document.querySelector('dialog:modal');  // what is under its backdrop is inert: not read
   const shown = (el) => {
+    if (modal && !modal.contains(el) && !el.closest(':popover-open')) return false;
     const r = el.getBoundingClientRect();
     if (r.width < 2 || r.height < 2) return false;
     if (el.closest('.visually-hidden, [hidden], [aria-hidden="true"] svg')) return false;
@@ -273,7 +277,8 @@ async def horizontal_overflow(page: Any) -> list[str]:
     const r = el.getBoundingClientRect();
     if (r.width <= 1 || r.height <= 1 || el.closest('.visually-hidden, [hidden], dialog:not([open])')) continue;
     const s = getComputedStyle(el);  // (a box of 1 px or less is one hidden for screen readers only)
-    const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.getAttribute('data-testid') ? '[' + el.getAttribute('data-testid') + ']' : '');
+    const testid = el.getAttribute('data-testid');
+    const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (testid ? '[' + testid + ']' : '');
     if (r.right > width + 1) out.push(name + ': right edge at ' + Math.round(r.right) + ' px of ' + width);
     const clips = ['hidden', 'clip', 'auto', 'scroll'].includes(s.overflowX);
     if (clips && el.scrollWidth > el.clientWidth + 1 && s.textOverflow !== 'ellipsis') {
