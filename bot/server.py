@@ -180,7 +180,9 @@ def _setup_playground(
         team = await ritme.team_for(
             ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL), "Playground"
         )
-        role = await ritme.role_of(actor, team, await ritme.member_for(actor, team))
+        # Read only: a poll never makes a member again of someone who has just been forgotten.
+        member_id = await repo.find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id=actor.user_id)
+        role = "member" if member_id is None else await ritme.role_of(actor, team, member_id)
         return [_runs(role, text) for text in texts]
 
     added = app.router.add_routes(playground_routes(ritme, feed, team_info, allowed))

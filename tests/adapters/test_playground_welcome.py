@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from adapters.playground.platform import PLATFORM, WORKSPACE
+from bot.server import REPO
 from tests.fakes.clock import Clock
 from tests.fakes.playground import Playground, open_playground
 
@@ -82,3 +84,11 @@ async def test_a_command_typed_without_ritme_is_understood(pg: Playground) -> No
     unknown = await pg.command("chris", "/dance")
     assert unknown["text"] == "I don't know the command 'dance'." and unknown["footer"] == "For example: /ritme help"
     assert (await pg.command("chris", "help"))["title"] == (await pg.command("chris", "/help"))["title"]
+
+
+async def test_reading_the_chips_makes_no_member_of_someone_just_forgotten(pg: Playground) -> None:
+    """The page polls the state every two seconds: working out a person's chips reads their role
+    and writes nothing, so someone who said forget-me is not made a member again by it."""
+    await pg.command("dewi", "forget-me")
+    assert (await pg.state("dewi"))["chips"] == ["/ritme help", "/ritme list"]
+    assert await pg.app[REPO].find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id="dewi") is None
