@@ -532,9 +532,6 @@
       var on = buttons[i].getAttribute('data-persona') === state.user;
       buttons[i].setAttribute('aria-pressed', on ? 'true' : 'false');
       buttons[i].classList.toggle('is-active', on);
-      if (on && buttons[i].scrollIntoView && window.matchMedia('(max-width: 760px)').matches) {
-        buttons[i].scrollIntoView({ block: 'nearest', inline: 'nearest' });
-      }
     }
   }
 
@@ -620,8 +617,8 @@
     var items = [];
     var lastDay = null;
     if (state.welcome) {
-      var mayRun = state.welcome.steps && JSON.stringify(state.welcome.steps);
-      items.push({ key: 'welcome', sig: mayRun + '|' + state.user, build: buildWelcome.bind(null, state.welcome) });
+      var sig = JSON.stringify(state.welcome) + '|' + state.user;
+      items.push({ key: 'welcome', sig: sig, build: buildWelcome.bind(null, state.welcome) });
     }
     messages.forEach(function (m) {
       if (!m || typeof m !== 'object' || !m.payload || typeof m.payload !== 'object') return;
