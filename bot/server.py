@@ -25,6 +25,8 @@ from adapters.playground.doors import Doors, door_keeper
 from adapters.playground.platform import CHANNEL, PERSONAS, PLATFORM, WORKSPACE, PlaygroundPlatform
 from adapters.playground.web import routes as playground_routes
 from bot.about import about_routes
+from bot.commands.grammar import parse
+from bot.commands.registry import CommandError, may_run
 from bot.config import Settings
 from bot.links import load_secret
 from bot.logs import platform_context
@@ -34,7 +36,7 @@ from bot.review_web import retention_job, setup_review
 from bot.service import Ritme
 from rituals.engine import Engine, EngineSettings, utcnow
 from rituals.ports import NO_TELEMETRY, Platform
-from rituals.types import ChannelRef
+from rituals.types import Actor, ChannelRef
 from storage.answers.seal import Sealer
 from storage.db import create_engine, head_revisions, ping
 from storage.repo import Repo
@@ -173,13 +175,31 @@ def _setup_playground(
         )
         return team.name, team.language, team.timezone
 
-    added = app.router.add_routes(playground_routes(ritme, feed, team_info))
+    async def allowed(actor: Actor, texts: list[str]) -> list[bool]:
+        """Which of these commands ``actor`` may run in the playground's team (the chips it is shown)."""
+        team = await ritme.team_for(
+            ChannelRef(platform=PLATFORM, workspace_id=WORKSPACE, channel_id=CHANNEL), "Playground"
+        )
+        # Read only: a poll never makes a member again of someone who has just been forgotten.
+        member_id = await repo.find_member(platform=PLATFORM, workspace_id=WORKSPACE, user_id=actor.user_id)
+        role = "member" if member_id is None else await ritme.role_of(actor, team, member_id)
+        return [_runs(role, text) for text in texts]
+
+    added = app.router.add_routes(playground_routes(ritme, feed, team_info, allowed))
     # Its own routes answer this machine's browser only (or the hosts remote access was allowed for).
     doors = Doors.for_settings(
         allow_remote=settings.playground_allow_remote, host=settings.host, public_url=settings.public_url
     )
     app.middlewares.append(door_keeper(doors, [route.resource for route in added if route.resource is not None]))
     app.cleanup_ctx.append(_seed_playground)
+
+
+def _runs(role: str, text: str) -> bool:
+    """Whether someone with ``role`` may run the command ``text``; False when it is none."""
+    try:
+        return may_run(role, parse(text).name)
+    except CommandError:
+        return False
 
 
 def _setup_slack(

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_FILE = 512 * 1024  # what the page lets one attach (a holiday calendar is a few KiB)
 MAX_BODY = 768 * 1024  # room for a MAX_FILE file as base64 (4/3 of it) and the command
+LANGUAGES = (("nl", "Nederlands"), ("en", "English"))  # the switch's languages, each named in its own
+
+# Which of these commands (texts as typed) the actor may run in the playground's team.
+Allowed = Callable[[Actor, list[str]], Awaitable[list[bool]]]
 
 
 def _persona(user: object) -> Any:
@@ -87,6 +92,65 @@ def _files(raw: object) -> tuple[tuple[str, bytes], ...]:
     return tuple(files)
 
 
+# The quick commands under the feed (help examples, in the team's words); each persona sees those it may run.
+CHIPS = ("help", "list", "add reflection every monday at 09:00", "run #1", "review #1")
+
+
+def _welcome(_: Translator) -> dict[str, Any]:
+    """The welcome card at the top of the channel: the first five steps, each with buttons that
+    pick a person or put a command in the input (the page never sends it by itself)."""
+    answer = _("Answer")
+
+    def be(persona: str) -> dict[str, Any]:
+        return {"persona": persona, "label": _("Continue as {name}", name=_persona(persona).name)}
+
+    def fill(example: str, persona: str) -> dict[str, Any]:
+        return {"command": f"/ritme {_(example)}", "persona": persona}
+
+    return {
+        "title": _("Welcome to the Ritme playground"),
+        "intro": _(
+            "This channel plays a school team of four people, and you play them all. Try a ritual in five steps."
+        ),
+        "fill_hint": _("Puts the command in the message box; press {send} to send it.", send=_("Send")),
+        "steps": [
+            {
+                "title": _("Pick a person"),
+                "text": _(
+                    "Anna is an admin: she sets up rituals. Bram is a leader, Chris and Dewi are members. "
+                    "Who you are is chosen in the list of people."
+                ),
+                "buttons": [be("anna")],
+            },
+            {
+                "title": _("Add a ritual"),
+                "text": _("As Anna, add a weekly reflection question."),
+                "buttons": [fill("add reflection every monday at 09:00", "anna")],
+            },
+            {
+                "title": _("Run it now"),
+                "text": _("A ritual follows its schedule; run sends its question to the channel right away."),
+                "buttons": [fill("run #1", "anna")],
+            },
+            {
+                "title": _("Answer as two people"),
+                "text": _(
+                    "Continue as Chris and press {answer} on the question; then do the same as Dewi.", answer=answer
+                ),
+                "buttons": [be("chris"), be("dewi")],
+            },
+            {
+                "title": _("Read the answers"),
+                "text": _(
+                    "As Anna or Bram, see what the team answered. Members read the answers when the round closes."
+                ),
+                "buttons": [fill("review #1", "bram")],
+            },
+        ],
+        "footer": _("Every command: /ritme help"),
+    }
+
+
 def _labels(_: Translator) -> dict[str, Any]:
     """The page's own words, in the team's language."""
     return {
@@ -123,18 +187,39 @@ def _open_prompts(messages: list[tuple[int, str | None, dict[str, Any], datetime
     ]
 
 
-async def _state(feed: Feed, team_info: Any, persona: Persona, inbound: Inbound) -> dict[str, Any]:
+async def _state(feed: Feed, team_info: Any, persona: Persona, inbound: Inbound, allowed: Allowed) -> dict[str, Any]:
     """What the page shows ``persona``: the team, the personas, its words and the feed, each
-    open prompt it answered with its ``own`` answer (``values`` None: anonymous, not read back)."""
+    open prompt it answered with its ``own`` answer (``values`` None: anonymous, not read back),
+    the welcome card, the chips it may run and the language switch, all in the team's language."""
     name, language, timezone = await team_info()
     _ = translator(language)
     messages = await feed.messages(CHANNEL, persona.id)
     own = await inbound.own_answers(_actor(persona.id), _open_prompts(messages))
     roles = {"admin": _("admin"), "leader": _("leader"), "member": _("member")}
+    chips = [f"/ritme {_(example)}" for example in CHIPS]
+    switch = [f"/ritme {_('language')} {code}" for code, _name in LANGUAGES]
+    welcome = _welcome(_)
+    fills = [button for step in welcome["steps"] for button in step["buttons"] if "command" in button]
+    may = iter(await allowed(_actor(persona.id), chips + switch + [button["command"] for button in fills]))
+    may_chips = [chip for chip in chips if next(may)]
+    may_switch = all([next(may) for _code in switch])
+    for button in fills:
+        button["may"] = next(may)  # not: the page first continues as the step's persona, who may
     return {
         "team": {"name": name or "Playground", "language": language, "timezone": timezone},
         "personas": [{"id": p.id, "name": p.name, "role": p.role, "role_label": roles[p.role]} for p in PERSONAS],
         "labels": _labels(_),
+        "welcome": welcome,
+        "chips": may_chips,
+        "languages": {
+            "label": _("Language"),
+            "may_switch": may_switch,
+            "hint": _("Only an admin can change the team's language."),
+            "options": [
+                {"code": code, "name": lang_name, "command": command}
+                for (code, lang_name), command in zip(LANGUAGES, switch, strict=True)
+            ],
+        },
         "messages": [
             {"id": mid, "private": uid is not None, "created_at": created.isoformat(), "payload": payload}
             | _own(payload, own)
@@ -149,8 +234,18 @@ def _own(payload: dict[str, Any], own: dict[int, OwnAnswer]) -> dict[str, Any]:
     return {"own": {"values": answer.values}} if answer is not None else {}
 
 
-def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
-    """The playground's routes; ``team_info`` returns (name, language, timezone) of its team."""
+def understood(text: str) -> str:
+    """A command as the bot reads it: ``/help`` (any ``/word`` but ``/ritme``) is ``help``, as
+    people used to other chat apps type it; anything else as typed."""
+    stripped = text.lstrip()
+    if stripped.startswith("/") and not stripped.lower().startswith("/ritme"):
+        return stripped[1:]
+    return text
+
+
+def routes(inbound: Inbound, feed: Feed, team_info: Any, allowed: Allowed) -> web.RouteTableDef:
+    """The playground's routes; ``team_info`` returns (name, language, timezone) of its team,
+    ``allowed`` which commands a persona may run there (the chips it is shown)."""
     r = web.RouteTableDef()
 
     @r.get("/")
@@ -160,7 +255,7 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
     @r.get("/playground/api/state")
     async def state(request: web.Request) -> web.Response:
         persona = _persona(request.query.get("user", PERSONAS[0].id))
-        return web.json_response(await _state(feed, team_info, persona, inbound))
+        return web.json_response(await _state(feed, team_info, persona, inbound, allowed))
 
     @r.post("/playground/api/command")
     async def command(request: web.Request) -> web.Response:
@@ -178,7 +273,7 @@ def routes(inbound: Inbound, feed: Feed, team_info: Any) -> web.RouteTableDef:
             actor.user_id,
             {"type": "command", "user": actor.user_id, "text": text, "files": [name for name, _ in files]},
         )
-        notice = await inbound.command(actor, CHANNEL_REF, text, channel_name="Playground", files=files)
+        notice = await inbound.command(actor, CHANNEL_REF, understood(text), channel_name="Playground", files=files)
         reply = notice_payload(notice)
         if notice.keep:
             await feed.post(CHANNEL, actor.user_id, reply)

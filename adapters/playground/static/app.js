@@ -38,8 +38,6 @@
 
   var MAX_FILE_KIB = 512; // unless the server says otherwise (labels.max_file_kib)
 
-  var CHIPS = ['help', 'list', 'review', 'add reflection every monday at 09:00', 'run #1'];
-
   var state = {
     user: null,
     team: {},
@@ -47,6 +45,11 @@
     personas: [],
     personaSig: '',
     chromeSig: '',
+    chips: [], // commands the chosen persona may run, in the team's words (from the server)
+    chipSig: '',
+    welcome: null, // the welcome card: the first five steps (from the server)
+    languages: null, // the language switch: {label, may_switch, hint, options}
+    languageSig: '',
     feedItems: new Map(), // key -> {sig, node}
     seq: 0,
     pollTimer: null,
@@ -411,8 +414,14 @@
     personas.forEach(function (p) { p.id = String(p.id); });
     state.personas = personas;
 
+    state.welcome = data.welcome && typeof data.welcome === 'object' ? data.welcome : null;
+    state.chips = Array.isArray(data.chips) ? data.chips.filter(function (c) { return typeof c === 'string'; }) : [];
+    state.languages = data.languages && typeof data.languages === 'object' ? data.languages : null;
+
     applyChrome();
     renderPersonas();
+    renderChips();
+    renderLanguages();
 
     var known = personas.some(function (p) { return p.id === state.user; });
     if (!known) {
@@ -474,7 +483,7 @@
     el.youAre.textContent = label('you_are');
     el.composer.placeholder = label('placeholder');
     el.composerLabel.textContent = label('placeholder');
-    el.send.textContent = label('send');
+    el.sendLabel.textContent = label('send');
     el.attach.setAttribute('aria-label', label('attach'));
     el.attach.title = label('attach');
     renderAttachment();
@@ -523,9 +532,6 @@
       var on = buttons[i].getAttribute('data-persona') === state.user;
       buttons[i].setAttribute('aria-pressed', on ? 'true' : 'false');
       buttons[i].classList.toggle('is-active', on);
-      if (on && buttons[i].scrollIntoView && window.matchMedia('(max-width: 760px)').matches) {
-        buttons[i].scrollIntoView({ block: 'nearest', inline: 'nearest' });
-      }
     }
   }
 
@@ -536,15 +542,61 @@
     return str(id);
   }
 
+  // A chip puts its command in the input, to be read, changed and sent: it never sends by itself.
   function renderChips() {
-    CHIPS.forEach(function (cmd) {
+    var sig = JSON.stringify(state.chips);
+    if (sig === state.chipSig) return;
+    state.chipSig = sig;
+    el.chips.textContent = '';
+    state.chips.forEach(function (cmd) {
       el.chips.appendChild(h('button', {
         type: 'button',
         'class': 'chip',
         'data-testid': 'chip',
         'data-command': cmd,
-        onclick: function () { sendCommand(cmd); }
-      }, h('span', { 'class': 'chip-slash', 'aria-hidden': 'true', text: '/' }), cmd));
+        onclick: function () { fillComposer(cmd); }
+      }, cmd));
+    });
+    el.chips.hidden = !state.chips.length;
+  }
+
+  function fillComposer(text) {
+    el.composer.value = text;
+    el.composer.focus();
+    el.composer.setSelectionRange(text.length, text.length);
+    state.historyPos = state.history.length;
+  }
+
+  // The team's language, switched with the `language` command (admins only; others hear why not).
+  function renderLanguages() {
+    var l = state.languages;
+    var sig = JSON.stringify([l, state.team && state.team.language]);
+    if (sig === state.languageSig) return;
+    state.languageSig = sig;
+    var box = el.languages;
+    box.textContent = '';
+    var options = l && Array.isArray(l.options) ? l.options : [];
+    box.hidden = !options.length;
+    if (!options.length) return;
+    box.setAttribute('aria-label', str(l.label));
+    var current = str(state.team && state.team.language);
+    options.forEach(function (o) {
+      var on = str(o.code) === current;
+      box.appendChild(h('button', {
+        type: 'button',
+        'class': 'lang',
+        lang: str(o.code),
+        'data-testid': 'language-' + str(o.code),
+        'aria-pressed': on ? 'true' : 'false',
+        'aria-disabled': !on && !l.may_switch ? 'true' : null,
+        'aria-label': str(o.name),
+        title: !on && !l.may_switch ? str(l.hint) : str(o.name),
+        onclick: function () {
+          if (on) return;
+          if (!l.may_switch) toast(str(l.hint), 'info');
+          else sendCommand(str(o.command));
+        }
+      }, str(o.code).toUpperCase()));
     });
   }
 
@@ -564,6 +616,10 @@
     var wasAtBottom = isAtBottom();
     var items = [];
     var lastDay = null;
+    if (state.welcome) {
+      var sig = JSON.stringify(state.welcome) + '|' + state.user;
+      items.push({ key: 'welcome', sig: sig, build: buildWelcome.bind(null, state.welcome) });
+    }
     messages.forEach(function (m) {
       if (!m || typeof m !== 'object' || !m.payload || typeof m.payload !== 'object') return;
       if (!renderable(m.payload)) return;
@@ -581,7 +637,9 @@
 
     var added = reconcile(items);
 
-    if (state.firstRender || state.forceBottom || wasAtBottom) {
+    if (state.firstRender && !items.some(function (i) { return i.isMessage; })) {
+      el.feed.scrollTop = 0; // a new channel: its welcome card from the top
+    } else if (state.firstRender || state.forceBottom || wasAtBottom) {
       scrollToBottom();
     } else if (added > 0) {
       el.jump.hidden = false;
@@ -647,6 +705,61 @@
 
   function cssEscape(v) {
     return window.CSS && CSS.escape ? CSS.escape(v) : String(v).replace(/["\\]/g, '\\$&');
+  }
+
+  // The channel's first message: five steps, each with buttons that pick a person or put a
+  // command in the input (a command its person may not run picks the step's person first).
+  function buildWelcome(w) {
+    var steps = Array.isArray(w.steps) ? w.steps : [];
+    var hintId = 'welcome-fill-hint';
+    var list = h('ol', { 'class': 'welcome-steps' });
+    steps.forEach(function (step, i) {
+      var buttons = Array.isArray(step.buttons) ? step.buttons : [];
+      list.appendChild(h('li', { 'class': 'welcome-step', 'data-testid': 'welcome-step-' + (i + 1) },
+        h('span', { 'class': 'step-num', 'aria-hidden': 'true', text: String(i + 1) }),
+        h('div', { 'class': 'step-body' },
+          h('h3', { 'class': 'step-title', text: str(step.title) }),
+          h('p', { 'class': 'step-text' }, rich(step.text)),
+          buttons.length ? h('div', { 'class': 'step-actions' }, buttons.map(function (b, j) {
+            return welcomeButton(b, 'welcome-' + (i + 1) + '-' + (j + 1), hintId);
+          })) : null)));
+    });
+    return h('section', { 'class': 'welcome', 'data-testid': 'welcome', 'aria-labelledby': 'welcome-title' },
+      h('div', { 'class': 'welcome-head' },
+        h('div', { 'class': 'avatar avatar-bot', 'aria-hidden': 'true' }, logo('bot-logo')),
+        h('div', null,
+          h('h2', { 'class': 'welcome-title', id: 'welcome-title', text: str(w.title) }),
+          h('p', { 'class': 'welcome-intro', text: str(w.intro) }))),
+      list,
+      h('p', { 'class': 'welcome-footer' }, h('span', { id: hintId, text: str(w.fill_hint) }), ' ', rich(w.footer)));
+  }
+
+  function welcomeButton(b, testid, hintId) {
+    var persona = str(b.persona);
+    if (b.command) {
+      var cmd = str(b.command);
+      return h('button', {
+        type: 'button',
+        'class': 'btn btn-ghost step-command',
+        'data-testid': testid,
+        'data-command': cmd,
+        'aria-describedby': hintId,
+        onclick: function () {
+          if (!b.may && persona) selectPersona(persona, true);
+          fillComposer(cmd);
+        }
+      }, h('code', { text: cmd }));
+    }
+    var on = persona === state.user;
+    return h('button', {
+      type: 'button',
+      'class': 'btn ' + (on ? 'btn-ghost' : 'btn-primary') + ' step-persona',
+      'data-testid': testid,
+      'data-persona': persona,
+      'aria-pressed': on ? 'true' : 'false',
+      onclick: function () { selectPersona(persona, true); }
+    }, h('span', { 'class': 'avatar av-' + hashIndex(persona, 8), 'aria-hidden': 'true', text: initials(personaName(persona)) }),
+      str(b.label));
   }
 
   function buildDay(d) {
@@ -1238,10 +1351,12 @@
     el.channelName = $('channel-name');
     el.channelSub = $('channel-sub');
     el.chips = $('chips');
+    el.languages = $('languages');
     el.composerForm = $('composer-form');
     el.composer = $('composer');
     el.composerLabel = $('composer-label');
     el.send = $('send');
+    el.sendLabel = $('send-label');
     el.attach = $('attach');
     el.fileInput = $('file-input');
     el.attachments = $('attachments');
