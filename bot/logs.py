@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from aiohttp import web
-
-from rituals.logcontext import FIELDS, about, current
+from rituals.logcontext import FIELDS, current
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -73,13 +70,9 @@ def configure_logging(log_format: str = "text") -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
-@web.middleware
-async def platform_context(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Log lines written while a platform's request is handled name the platform."""
-    platform = next((name for prefix, name in PLATFORM_PATHS if request.path.startswith(prefix)), None)
-    if platform is None:
-        return await handler(request)
-    with about(platform=platform):
-        return await handler(request)
+def platform_of(path: str) -> str | None:
+    """The platform whose requests come to ``path``: their log lines name it."""
+    for prefix, name in PLATFORM_PATHS:
+        if path.startswith(prefix):
+            return name
+    return None

@@ -29,12 +29,13 @@ from bot.commands.grammar import parse
 from bot.commands.registry import CommandError, may_run
 from bot.config import Settings
 from bot.links import load_secret
-from bot.logs import platform_context
+from bot.logs import platform_of
 from bot.metrics import METRICS, Metrics, metrics_routes
 from bot.readiness import DRAINING, readiness_routes
 from bot.review_web import retention_job, setup_review
 from bot.service import Ritme
 from rituals.engine import Engine, EngineSettings, utcnow
+from rituals.logcontext import enter, leave
 from rituals.ports import NO_TELEMETRY, Platform
 from rituals.types import Actor, ChannelRef
 from storage.answers.seal import Sealer
@@ -58,7 +59,11 @@ CSP = (
 
 @web.middleware
 async def guard(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
-    """No stack trace reaches a user; pages get strict security headers."""
+    """No stack trace reaches a user; pages get strict security headers; log lines written
+    while a platform's request is handled name the platform (one middleware for the three:
+    each one more is a share of a short request)."""
+    platform = platform_of(request.path)
+    about = enter(platform) if platform else None
     try:
         response: web.StreamResponse = await handler(request)
     except web.HTTPException:
@@ -66,6 +71,9 @@ async def guard(request: web.Request, handler: Callable[[web.Request], Any]) -> 
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response({"error": "internal error; the details are in the server log"}, status=500)
+    finally:
+        if about is not None:
+            leave(about)
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -94,7 +102,7 @@ def create_app(
     settings: Settings, *, clock: Callable[[], datetime] = utcnow, background: bool = True
 ) -> web.Application:
     """Wire configuration, storage, engine, service and adapters into one aiohttp app."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[platform_context, guard])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
     # One secret signs review links and seals anonymous answers (each with keys of its own).
     secret = load_secret(settings.secret_key, settings.database_url)
     repo = Repo(create_engine(settings.database_url), Sealer(secret))

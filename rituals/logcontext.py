@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from types import MappingProxyType
 
 FIELDS = ("team_id", "ritual_id", "platform")
@@ -27,6 +27,17 @@ def about(*, team_id: int | None = None, ritual_id: int | None = None, platform:
         yield
     finally:
         _ABOUT.reset(token)
+
+
+def enter(platform: str) -> Token[Mapping[str, int | str]]:
+    """``about(platform=...)`` without its block, for a caller that resets it itself
+    (``leave``): a request's middleware, where the context manager's own frames cost a
+    share of each request."""
+    return _ABOUT.set({**_ABOUT.get(), "platform": platform})
+
+
+def leave(token: Token[Mapping[str, int | str]]) -> None:
+    _ABOUT.reset(token)
 
 
 def current() -> Mapping[str, int | str]:

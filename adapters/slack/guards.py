@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +47,9 @@ class Incoming:
     retry: str | None  # Slack's retry number: None, or "0", for a first attempt
 
     @classmethod
-    def from_http(cls, text: str, payload: Any, headers: dict[str, str]) -> Incoming:
-        """A request read by ``adapters.slack.payloads`` (``headers`` with lower-case names)."""
+    def from_http(cls, text: str, payload: Any, headers: Mapping[str, str]) -> Incoming:
+        """A request read by ``adapters.slack.payloads`` (``headers`` read without regard to
+        case, as aiohttp's are, or with lower-case names)."""
         return cls(payload=payload, key=request_key(payload, text), retry=headers.get("x-slack-retry-num"))
 
     @classmethod

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -63,7 +63,7 @@ class SlackHttp:
     async def events(self, request: web.Request) -> web.Response:
         """``POST /slack/events``: everything Slack sends over HTTP comes through here."""
         raw = await request.read()
-        headers = {name.lower(): value for name, value in request.headers.items()}
+        headers = request.headers  # read without regard to case
         verdict = self.signatures.check(raw, headers)
         if verdict is Verdict.REPLAYED:
             # 401 as for a stale signature: the request is no longer good. Slack itself never sends one (its
@@ -82,11 +82,11 @@ class SlackHttp:
         if problem:
             log.info("slack: signed request refused: %s", problem)
             return web.Response(status=400, text=problem)
-        as_bolt: dict[str, str | Sequence[str]] = dict(headers)
+        as_bolt: dict[str, str | Sequence[str]] = {name.lower(): value for name, value in headers.items()}
         bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=as_bolt)
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
-    async def answer_form(self, text: str, payload: dict[str, object], headers: dict[str, str]) -> web.Response:
+    async def answer_form(self, text: str, payload: dict[str, object], headers: Mapping[str, str]) -> web.Response:
         """The answer form over HTTP: the guards bolt runs, then the form listener's code."""
         stop = await self.guards.check(Incoming.from_http(text, payload, headers))
         if stop is not None:

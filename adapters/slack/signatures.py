@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
+from collections.abc import Mapping
 
 from slack_sdk.signature import SignatureVerifier
 
@@ -40,8 +41,9 @@ class Signatures:
         self.verifier = SignatureVerifier(self.secret)
         self.seen = SeenSignatures(replay_size)
 
-    def check(self, raw: bytes, headers: dict[str, str]) -> Verdict:
-        """The verdict on a request as received (``headers`` with lower-case names). No await
+    def check(self, raw: bytes, headers: Mapping[str, str]) -> Verdict:
+        """The verdict on a request as received (``headers`` read without regard to case, as
+        aiohttp's are, or with lower-case names). No await
         between the check and the record: two copies arriving together cannot both pass."""
         timestamp = headers.get("x-slack-request-timestamp", "")
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
