@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.html import HEAD_LINKS, VIEWPORT, esc
 from rituals.answers import WHO_READS
 from rituals.i18n import LANGUAGES, N_, Translator, translator
+from rituals.visibility import LEAST_THRESHOLD, WHO_READS_LEVEL, Visibility
 
 PRIVACY = (
     N_("Privacy at Ritme"),
@@ -62,6 +63,9 @@ PRIVACY = (
             ),
         ),
         (N_("Open rounds"), WHO_READS),
+        (N_("Rituals for the team"), WHO_READS_LEVEL[Visibility.TEAM]),
+        (N_("Rituals for leaders only"), WHO_READS_LEVEL[Visibility.LEADERS]),
+        (N_("Anonymous rituals"), WHO_READS_LEVEL[Visibility.ANONYMOUS]),
         (
             N_("Who sees what"),
             N_(
@@ -139,7 +143,10 @@ def render(page: tuple[str, str, tuple[tuple[str, str], ...]], _: Translator, *,
     nav = "".join(f'<a href="{href}?lang={esc(_.lang)}">{esc(text)}</a>' for href, text in links)
     if back:
         nav = f'<a class="back" href="{esc(back)}">{esc(_("Back to the review page"))}</a>' + nav
-    body = "".join(f"<section><h2>{esc(_(head))}</h2><p>{esc(_(text))}</p></section>" for head, text in sections)
+    # an anonymous ritual's line names the least threshold a team can have; a team may raise it
+    body = "".join(
+        f"<section><h2>{esc(_(head))}</h2><p>{esc(_(text, n=LEAST_THRESHOLD))}</p></section>" for head, text in sections
+    )
     return f"""<!doctype html>
 <html lang="{esc(_.lang)}"><head><meta charset="utf-8">{VIEWPORT}
 <title>{esc(_(title))}</title>{HEAD_LINKS}</head>

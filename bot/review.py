@@ -12,7 +12,7 @@ from rituals.kinds import KINDS
 from rituals.kinds.base import RitualKind, field_line, prompt_inputs, summarise, words_threshold
 from rituals.ports import OccurrenceView, ReplyView, RitualView, TeamView
 from rituals.types import Notice
-from rituals.visibility import Visibility, round_visibility
+from rituals.visibility import Visibility, round_visibility, who_reads
 from storage.queries import Queries
 from storage.repo import Repo
 
@@ -66,7 +66,12 @@ def _section(read: _Read, ritual: RitualView, kind: RitualKind, team: TeamView, 
     latest, earlier = occurrences[0], occurrences[1 : RECENT + 1]
     day = _.day(latest.planned_at.astimezone(tz).date())
     state = _("open") if latest.status == "open" else _("closed")
-    lines = [header, _("Latest round {day} ({state})", day=day, state=state)]
+    level = round_visibility(ritual.kind, latest.content)
+    lines = [
+        header,
+        _("Latest round {day} ({state})", day=day, state=state),
+        "_" + who_reads(level, team.anonymity_threshold, _) + "_",
+    ]
     lines += _latest(read, ritual, kind, team, engine, latest, earlier, _)
     for occ in earlier:
         count = len(read.replies[occ.id]) if occ.id in read.replies else read.counts[occ.id]

@@ -27,7 +27,7 @@ from rituals.ports import RitualView
 from rituals.scales import Sample, change_beyond_chance
 from rituals.schedule import ScheduleError, parse_schedule
 from rituals.types import Input, InputKind
-from rituals.visibility import NAMES
+from rituals.visibility import NAMES, round_visibility, who_reads
 from storage.queries import NamedAnswer, Round
 
 log = logging.getLogger(__name__)
@@ -625,7 +625,10 @@ def answers_section(report: Report, _: Translator, rng: random.Random) -> str:
                 f'<details class="earlier"><summary>{esc(_("Earlier rounds ({n})", n=len(older)))}</summary>'
                 f"{''.join(older)}</details>"
             )
-        note = f'<p class="lead">{esc(_("Anonymous: totals only, answers in random order."))}</p>' if anonymous else ""
+        level = round_visibility(ritual.kind, rounds[-1].content)  # as the latest round's card said
+        note = f'<p class="lead who-reads">{esc(who_reads(level, report.team.anonymity_threshold, _))}</p>'
+        if anonymous:
+            note += f'<p class="lead">{esc(_("Anonymous: totals only, answers in random order."))}</p>'
         blocks.append(
             f'<div class="ritual-answers"><h3>{esc(ritual_title(ritual, _))}</h3>{note}{"".join(recent)}</div>'
         )

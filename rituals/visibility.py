@@ -96,17 +96,25 @@ def round_visibility(kind_key: str, content: dict[str, Any]) -> Visibility:
     return LEGACY.get(kind_key, Visibility.TEAM)
 
 
-def who_reads(visibility: Visibility, threshold: int, _: Translator) -> str:
-    """The one line every card and form carries: who will read the answer."""
-    if visibility is Visibility.ANONYMOUS:
-        return _(
-            "Anonymous: nobody, admins included, can see who answered what. "
-            "Results show when the round has closed, if at least {n} answered.",
-            n=threshold,
-        )
-    if visibility is Visibility.LEADERS:
-        return _("Only leaders and admins read your answer, with your name; the team sees how many answered.")
-    return _(
+LEAST_THRESHOLD = 3  # answers an anonymous round needs before results show; a team may raise it, never lower
+
+# What a card says of who reads the answer, per level: the same words in the chat's review,
+# on the review page and on /privacy.
+WHO_READS_LEVEL: dict[Visibility, str] = {
+    Visibility.TEAM: N_(
         "Leaders and admins can read your answer in the review; "
         "the team reads it, with your name, when the round closes."
-    )
+    ),
+    Visibility.LEADERS: N_(
+        "Only leaders and admins read your answer, with your name; the team sees how many answered."
+    ),
+    Visibility.ANONYMOUS: N_(
+        "Anonymous: nobody, admins included, can see who answered what. "
+        "Results show when the round has closed, if at least {n} answered."
+    ),
+}
+
+
+def who_reads(visibility: Visibility, threshold: int, _: Translator) -> str:
+    """The one line every card and form carries: who will read the answer."""
+    return _(WHO_READS_LEVEL[visibility], n=threshold)

@@ -14,6 +14,7 @@ from rituals.i18n import N_, Translator
 from rituals.kinds.base import words_threshold
 from rituals.ports import TeamView
 from rituals.types import Actor, Notice
+from rituals.visibility import LEAST_THRESHOLD
 
 if TYPE_CHECKING:
     from bot.service import Ritme
@@ -24,7 +25,7 @@ PRIVACY = ("privacy",)  # the same word in Dutch
 # forget-me erases everything: only the bare command does
 FORGET_ME_ALONE = (N_("forget-me takes no other words: it erases all your answers, everywhere."), "forget-me")
 PRIVACY_USAGE = (N_("Use 'privacy', or as admin 'privacy threshold N' or 'privacy retention 2y'."), "privacy")
-MIN_THRESHOLD, MAX_THRESHOLD = 3, 50  # never below 3: results of one or two are not anonymous
+MIN_THRESHOLD, MAX_THRESHOLD = LEAST_THRESHOLD, 50  # never below 3: results of one or two are not anonymous
 MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 30, 3650
 _RETENTION_UNITS = {
     "d": 1,

@@ -110,24 +110,29 @@ async def test_dutch_words_and_answers(db_url: str, clock: Clock) -> None:
 async def test_who_reads_open_answers_is_said_in_the_same_words_in_all_four_places(
     sqlite_url: str, clock: Clock, language: str
 ) -> None:
-    """The chat's review, the review page and /privacy say one rule, in one msgid; each card
-    says its own round's part of it (``who_reads``: its level, named or anonymous)."""
+    """Each card says who reads its round's answers, in its level's words (team, leaders or
+    anonymous); the chat's review, the review page and /privacy say the same words for that
+    level, and the one rule for open rounds (one msgid each)."""
     _ = translator(language)
     rule = _(WHO_READS)
+    levels = (Visibility.TEAM, Visibility.LEADERS, Visibility.ANONYMOUS)
     async with open_playground(sqlite_url, clock, language=language) as team:
-        await team.command("anna", "add reflection every monday at 09:00 team")
-        await team.command("anna", "add pulse every friday at 15:00")
-        await team.command("anna", "run #1")
-        await team.command("anna", "run #2")
-        named, anonymous = await team.prompts()
-        assert named["context"] == who_reads(Visibility.TEAM, 3, _)
-        assert anonymous["context"] == who_reads(Visibility.ANONYMOUS, 3, _)
-        assert (await team.command("bram", "review"))["footer"] == rule
+        for level in levels:
+            await team.command("anna", f"add reflection every monday at 09:00 {level.value}")
+        for n in (1, 2, 3):
+            await team.command("anna", f"run #{n}")
+        cards = await team.prompts()
+        review = await team.command("bram", "review")
         link = (await team.command("bram", "review link"))["text"]
         page = await (await team.client.get(link[link.index("/review/") :].split()[0])).text()
-        assert html.escape(rule) in page
         privacy = await (await team.client.get("/privacy", params={"lang": language})).text()
-        assert html.escape(rule) in privacy
+        assert review["footer"] == rule and html.escape(rule) in page and html.escape(rule) in privacy
+        for card, level in zip(cards, levels, strict=True):
+            line = who_reads(level, 3, _)
+            assert card["context"] == line
+            assert line in review["text"]
+            assert html.escape(line) in page
+            assert html.escape(line) in privacy
 
 
 def own_of(state: dict[str, Any], occurrence: int) -> list[Any]:
