@@ -24,7 +24,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from adapters.teams.bot import TEAM_KEY, Install, RitmeTeamsBot
+from adapters.teams.activities import TEAM_KEY
+from adapters.teams.bot import Install, RitmeTeamsBot
 from adapters.teams.people import Directory
 from adapters.teams.platform import PLATFORM, TeamsPlatform
 from adapters.teams.web import build_adapter, routes

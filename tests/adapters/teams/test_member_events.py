@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters.teams.bot import TEAM_KEY
+from adapters.teams.activities import TEAM_KEY
 from storage.models import Member, Team, TeamMember
 from tests.adapters.teams.conftest import BOT_ID, GENERAL, PLANNING, REPO, TEAM, TENANT, Teams, account
 
