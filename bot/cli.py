@@ -7,7 +7,9 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import signal
+import socket
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -46,8 +48,14 @@ async def _check_database(settings: Settings) -> str | None:
 
 def _stop_starting(signum: int, frame: object) -> None:
     """SIGTERM before the server runs (while it migrates, say): stop, with success, as the
-    server itself does once it runs (it then handles SIGTERM by shutting down gracefully)."""
-    raise SystemExit(0)
+    server itself does once it runs (it then handles SIGTERM by shutting down gracefully).
+    At once: nothing is served or taken yet, and a ``SystemExit`` raised wherever start-up
+    happens to be (inside the app's building, or the event loop's first steps) could leave a
+    thread that keeps the process from ending. A migration is committed or rolled back by the
+    database as a whole."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _migrated(before: str | None, after: str | None) -> str:
@@ -66,7 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = _settings()
     except ConfigError as err:
         return _fail(str(err))
-    problem = _playground_exposed(settings)
+    problem = _playground_exposed(settings) or _address_taken(settings)
     if problem:
         return _fail(problem)
     try:
@@ -89,10 +97,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _warn_remote_playground(settings)
     # Said last, once the server listens.
     serving = f"serving {where} on http://{settings.host}:{settings.port}"
-    asyncio.run(
-        serve(app, host=settings.host, port=settings.port, drain_seconds=settings.drain_seconds, listening=serving)
-    )
+    try:
+        asyncio.run(
+            serve(app, host=settings.host, port=settings.port, drain_seconds=settings.drain_seconds, listening=serving)
+        )
+    except OSError as err:  # the address was taken after the check above
+        return _fail(f"RITME_HOST, RITME_PORT: cannot listen on {settings.host}:{settings.port} ({err.strerror})")
     return 0
+
+
+def _address_taken(settings: Settings) -> str | None:
+    """Whether another process listens where ``serve`` would: said before anything is migrated
+    or started, in one line (aiohttp would say it with a stack trace, once the engine runs)."""
+    try:
+        infos = socket.getaddrinfo(
+            settings.host or None, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as err:
+        return f"RITME_HOST: {settings.host!r} is no address here ({err.strerror})"
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp listens
+            try:
+                probe.bind(address)
+            except OSError as err:
+                return (
+                    f"RITME_HOST, RITME_PORT: cannot listen on {settings.host}:{settings.port} ({err.strerror}): "
+                    "stop what listens there, or choose another RITME_PORT"
+                )
+    return None
 
 
 def _playground_exposed(settings: Settings) -> str | None:

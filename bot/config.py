@@ -192,7 +192,8 @@ class Settings(BaseSettings):
     microsoft_app_password: str | None = _secret("MicrosoftAppPassword")
     """Bot Framework app password (client secret)."""
     microsoft_app_type: str | None = _alias("MicrosoftAppType")
-    """MultiTenant, SingleTenant or UserAssignedMSI (default MultiTenant)."""
+    """SingleTenant, UserAssignedMSI or MultiTenant (default SingleTenant when MicrosoftAppTenantId is set,
+    else MultiTenant)."""
     microsoft_app_tenant_id: str | None = _alias("MicrosoftAppTenantId")
     """Tenant of a SingleTenant or UserAssignedMSI bot."""
     to_bot_from_channel_openid_metadata_url: str | None = _alias("TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL")

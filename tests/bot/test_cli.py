@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,26 @@ def test_serve_keeps_the_playground_on_loopback(
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ritme: configuration error: RITME_HOST:")
     assert "RITME_PLAYGROUND_ALLOW_REMOTE" in lines[0]
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line_before_anything_is_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another process listens on RITME_PORT: one line, exit 2, nothing migrated or started
+    (aiohttp would say it with a stack trace, once the engine ran)."""
+    monkeypatch.chdir(tmp_path)
+    for name in PLATFORM_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RITME_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        monkeypatch.setenv("RITME_PORT", str(other.getsockname()[1]))
+        assert main(["serve"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ritme: configuration error: RITME_HOST, RITME_PORT:"), lines
+    assert "Address already in use" in lines[0]
     assert not (tmp_path / "r.db").exists()
 
 
