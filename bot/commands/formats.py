@@ -61,6 +61,8 @@ def your_teams(_: Translator, teams: Sequence[tuple[TeamView, int]]) -> str:
 def describe_visibility(kind: str, chosen: str | None, ritual_id: int, _: Translator) -> str:
     """For an admin: who reads a ritual's answers, chosen or by default, and how to change it."""
     level = Visibility(chosen) if chosen else default_visibility(KINDS[kind])
+    if KINDS[kind].fixed_visibility:  # the kind's own level: no command changes it
+        return _("Who reads the answers: {level}.", level=_(NAMES[level]))
     line = _(
         "Who reads the answers: {level}. Change it with /ritme visibility #{id} team|leaders|anonymous.",
         level=_(NAMES[level]),
