@@ -74,7 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = _settings()
     except ConfigError as err:
         return _fail(str(err))
-    problem = _playground_exposed(settings) or _address_taken(settings)
+    problem = _playground_exposed(settings)
     if problem:
         return _fail(problem)
     try:
@@ -95,6 +95,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     where = "the playground" if settings.playground_enabled else "the platform endpoints"
     if settings.playground_enabled and settings.playground_allow_remote:
         _warn_remote_playground(settings)
+    problem = _address_taken(settings)  # before the engine starts: it would work, then die at the bind
+    if problem:
+        signal.signal(signal.SIGTERM, previous)
+        return _fail(problem)
     # Said last, once the server listens.
     serving = f"serving {where} on http://{settings.host}:{settings.port}"
     try:
@@ -107,8 +111,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _address_taken(settings: Settings) -> str | None:
-    """Whether another process listens where ``serve`` would: said before anything is migrated
-    or started, in one line (aiohttp would say it with a stack trace, once the engine runs)."""
+    """Whether another process listens where ``serve`` would: said in one line before the engine
+    starts (aiohttp would say it with a stack trace, once the engine runs). After what only
+    building the app can tell (a weak secret in the playground's file, say), which comes first."""
     try:
         infos = socket.getaddrinfo(
             settings.host or None, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
