@@ -440,8 +440,6 @@ class Tx(Protocol):
         """Platform user ids of team members who have not answered and want reminders."""
         ...
 
-    async def follow_up_action(self, action_id: int, occurrence_id: int) -> None: ...
-
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Tx]:

@@ -40,7 +40,6 @@ from storage.answers.writer import AnswerWriter, Transactions, WriterConnection,
 from storage.db import autocommit_connection, in_memory, sessionmaker, truncate_wal, vacuum
 from storage.models import (
     DELIVERED_NOTICE,
-    Action,
     Member,
     Occurrence,
     OutboxMessage,
@@ -286,10 +285,6 @@ class SqlTx(AnswerRows):
             .order_by(Member.user_id)
         )
         return list(rows)
-
-    async def follow_up_action(self, action_id: int, occurrence_id: int) -> None:
-        # One agreement waits per ritual (``Repo.add_action`` replaces, never stacks).
-        await self.s.execute(update(Action).where(Action.id == action_id).values(followup_occurrence_id=occurrence_id))
 
 
 class Store:

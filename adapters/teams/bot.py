@@ -456,8 +456,8 @@ class RitmeTeamsBot(ActivityHandler):
 
     async def _team_channels(self, activity: Activity) -> list[ChannelRef]:
         """The channels a team event is about. Teams sends member events (and the bot's own
-        removal) on the team's id, which is also the General channel's
-        (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/conversations/subscribe-to-conversation-events):
+        removal) on the team's id, which is also the General channel's (Microsoft's
+        "Conversation events" page, bots/how-to/conversations/subscribe-to-conversation-events):
         every channel of the team Ritme keeps a team for. Outside a team: the chat itself."""
         team = team_of(activity)
         if not team:
