@@ -139,6 +139,7 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, 
 async def looks_right(page, name: str) -> None:
     """A screenshot in tests/artifacts/, then: nothing sticks out to the side, every text reads
     at WCAG AA contrast, the whole placeholder fits its input and every person is in view."""
+    await page.evaluate(SETTLED)
     await screenshot(page, name, full_page=False)
     overflow = await horizontal_overflow(page)
     assert overflow == [], (name, overflow)
@@ -150,6 +151,16 @@ async def looks_right(page, name: str) -> None:
         box = await page.get_by_test_id(f"persona-{persona}").bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (name, persona, box)
         assert box["y"] >= 0 and box["y"] + box["height"] <= height, (name, persona, box)
+
+
+# Colours ease over 0.12 s when the scheme or a state changes: the checks read the page once every
+# running transition has ended (a style change is picked up at the next frame, hence the two waits).
+SETTLED = """
+async () => {
+  for (let i = 0; i < 2; i++) await new Promise(requestAnimationFrame);
+  await Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)));
+}
+"""
 
 
 # The placeholder's width in its own font, against the room inside the input.
