@@ -36,7 +36,7 @@ from rituals.types import ChannelRef, MessageRef
 from storage import opening
 from storage.answers.rows import AnswerRows
 from storage.answers.seal import Sealer
-from storage.answers.writer import AnswerWriter, Transactions, WriterConnection, WriterThread
+from storage.answers.writer import AnswerWriter, SqliteWriter, Transactions, WriterConnection, WriterThread
 from storage.db import autocommit_connection, in_memory, sessionmaker, truncate_wal, vacuum
 from storage.models import (
     DELIVERED_NOTICE,
@@ -295,10 +295,10 @@ class Store:
         self.engine = engine
         self.sealer = sealer
         self.sessions = sessionmaker(engine)
-        # Answers are written from a thread of their own (``WriterThread``), started with the
-        # first answer; an in-memory database exists on one connection only.
+        # Answers are written by a writer of their own (``storage.answers.writer``), made with
+        # the first answer; an in-memory database exists on one connection only.
         self._writes_apart = not in_memory(engine.url.render_as_string(hide_password=False))
-        self.writer: WriterThread | None = None
+        self.writer: SqliteWriter | WriterThread | None = None
         self._closed = False
         # PostgreSQL takes transactions side by side (their rows are locked in one order);
         # SQLite has one writer at a time.
@@ -315,15 +315,16 @@ class Store:
         return AnswerWriter(self.run_answers, rules, clock, lanes=self.answer_concurrency)
 
     async def run_answers(self, work: Callable[[Transactions], Coroutine[Any, Any, T]]) -> T:
-        """Run ``work`` (a batch of answers) whole on the writer's thread, handing it the
-        transactions to use there."""
+        """Run ``work`` (a batch of answers) whole where the writer writes (SQLite: on this
+        loop; PostgreSQL: on the writer's thread), handing it the transactions to use there."""
         if self._closed:
             raise RuntimeError("the database is closed")
         if not self._writes_apart:
             return await work(self.answer_transaction)
         if self.writer is None:
-            self.writer = WriterThread(self.engine.url.render_as_string(hide_password=False))
-        return await self.writer.submit(work(self._writer_transaction))
+            url = self.engine.url.render_as_string(hide_password=False)
+            self.writer = SqliteWriter(url) if self.engine.dialect.name == "sqlite" else WriterThread(url)
+        return await self.writer.run(work(self._writer_transaction))
 
     @asynccontextmanager
     async def _writer_transaction(self, *, autocommit: bool = False) -> AsyncIterator[SqlTx]:

@@ -8,12 +8,13 @@
 - ``postgres``: a batch on PostgreSQL as one read and one write statement.
 - ``seal``: sealing anonymous answers with keys of their round.
 - ``writer``: ``AnswerWriter`` (answers in, outcomes out: the queue, the lanes, the batches
-  and the futures) and ``WriterThread``, where the batches are written, with its own loop
+  and the futures), and where the batches are written: ``SqliteWriter`` on the server's loop
+  with the synchronous driver, ``WriterThread`` (PostgreSQL) on a thread with its own loop
   and connections.
 
 The path of an answer: an adapter calls ``Engine.submit``; ``AnswerWriter.submit`` queues it;
-a lane takes it with the others waiting, on the writer's thread reads the batch's rounds and
-people (``AnswerRows.answer_context``), asks the engine's rules (``rituals.answers.Rules``:
+a lane takes it with the others waiting and, where its database is written best, reads the
+batch's rounds and people (``AnswerRows.answer_context``), asks the engine's rules (``rituals.answers.Rules``:
 pure, no I/O) what to accept, writes (``AnswerRows.save_answers``) and settles each
 member's future with an ``Outcome`` that ``Engine.submit`` translates.
 """

@@ -1,16 +1,19 @@
-"""The answer writer: answers in, outcomes out (``AnswerWriter``), written in batches on a
-thread of their own (``WriterThread``), with an event loop and connections of its own.
+"""The answer writer: answers in, outcomes out (``AnswerWriter``), written in batches where
+the database takes them best: SQLite on the server's loop with the synchronous driver
+(``SqliteWriter``), PostgreSQL on a thread with an event loop and connections of its own
+(``WriterThread``).
 
 A member's answer waits in a queue on the server's loop. Lanes take what waits, a batch at
-a time, and write it on the writer's thread: the batch's read, the engine's rules
-(``rituals.ports.AnswerRules``: pure, no I/O), its write; each future is settled on its own
-loop. One lane runs while answers trickle in; more (up to ``lanes``) when they queue up.
+a time, and write it: the batch's read, the engine's rules (``rituals.ports.AnswerRules``:
+pure, no I/O), its write; each future is settled on its own loop. One lane runs while
+answers trickle in; more (up to ``lanes``) when they queue up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -19,11 +22,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Result, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rituals.ports import Accepted, AnswerIn, AnswerNotStored, AnswerRules, Outcome, SameAs
-from storage.db import _sqlite_pragmas, autocommit_connection, create_engine, is_sqlite
+from storage.db import _sqlite_pragmas, autocommit_connection, create_engine
 
 if TYPE_CHECKING:
     from storage.answers.rows import AnswerRows
@@ -46,95 +51,9 @@ def _generic_plans(dbapi_connection: Any, _record: Any) -> None:
         log.warning("answer writer: plan_cache_mode not set (%s); PostgreSQL chooses its plans", err)
 
 
-def _driver_autocommit(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None
-
-
-def _begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-class WriterThread:
-    """Where answers are written: a thread of its own, with an event loop and connections of
-    its own.
-
-    Work given to ``submit`` (a batch of answers: its reads, checks and writes) runs there
-    whole: one trip from the server's event loop and back. On the server's loop each
-    statement's round trip waited for that busy loop to come round (through aiosqlite four
-    times a statement: cursor, execute, fetch, close); under load a batch of answers spent
-    most of its time waiting. SQLite is written with the synchronous driver, its statements
-    called directly; PostgreSQL through an async engine made on the writer's loop (asyncpg
-    connections belong to the loop that made them). The database, its settings and its
-    locking are the same as the server's own engine's."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.sqlite = is_sqlite(url)
-        self.sync_engine: Engine | None = None
-        self.async_engine: AsyncEngine | None = None
-        if self.sqlite:
-            from sqlalchemy import create_engine as create_sync_engine
-
-            self.sync_engine = create_sync_engine(make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30})
-            event.listen(self.sync_engine, "connect", _sqlite_pragmas)
-            # One transaction from the first read, holding the write lock: what a batch reads
-            # (is the round open? who is in the team?) stays true until it commits. The
-            # driver's own BEGIN would come only before the first write (SQLAlchemy's
-            # recipe for pysqlite).
-            event.listen(self.sync_engine, "connect", _driver_autocommit)
-            event.listen(self.sync_engine, "begin", _begin_immediate)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="ritme-writer", daemon=True)
-        self.thread.start()
-
-    async def submit(self, work: Coroutine[Any, Any, T]) -> T:
-        """Run ``work`` on the writer's thread and wait for its outcome."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
-
-    @asynccontextmanager
-    async def transaction(self, *, autocommit: bool = False) -> AsyncIterator[WriterConnection | AsyncConnection]:
-        """A transaction that commits on success and rolls back on error; only inside work
-        given to ``submit``. ``autocommit`` (PostgreSQL): no transaction around the
-        statements, each commits on its own, without the BEGIN and COMMIT round trips;
-        SQLite's is one transaction all the same."""
-        if threading.current_thread() is not self.thread:
-            raise RuntimeError("WriterThread.transaction runs only inside WriterThread.submit")
-        if self.sync_engine is None:
-            if self.async_engine is None:
-                self.async_engine = create_engine(self.url, pool_size=3, max_overflow=2)
-                event.listen(self.async_engine.sync_engine, "connect", _generic_plans)
-            if autocommit:
-                async with autocommit_connection(self.async_engine) as async_conn:
-                    yield async_conn
-                return
-            async with self.async_engine.begin() as async_conn:
-                yield async_conn
-            return
-        conn = self.sync_engine.connect()
-        try:
-            conn.begin()
-            yield WriterConnection(conn)
-            conn.commit()
-        finally:
-            conn.close()  # rolls back what was not committed
-
-    async def dispose(self) -> None:
-        async def close() -> None:  # the connections belong to the writer's thread
-            if self.sync_engine is not None:
-                self.sync_engine.dispose()
-            if self.async_engine is not None:
-                await self.async_engine.dispose()
-
-        await self.submit(close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        await asyncio.to_thread(self.thread.join, 10)
-        if not self.thread.is_alive():
-            self.loop.close()
-
-
 class WriterConnection:
     """A synchronous connection with the awaitable ``execute`` and ``scalar`` of an
-    ``AsyncConnection``, called on the writer's own thread: the statement runs at once."""
+    ``AsyncConnection``: the statement runs at once, on the caller's thread."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -145,6 +64,122 @@ class WriterConnection:
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return self.conn.execute(statement, parameters).scalar()
+
+
+LOCK_WAIT_SECONDS = 30.0  # as long as the server's other SQLite connections wait for a lock
+
+
+def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+    """The driver begins no transaction of its own, and a locked database answers at once
+    (``SqliteWriter.transaction`` waits for the lock without stopping the loop)."""
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+
+def _locked(err: OperationalError) -> bool:
+    return getattr(err.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+
+
+class SqliteWriter:
+    """SQLite's answers, written on the server's loop with the synchronous driver.
+
+    A batch runs from ``BEGIN IMMEDIATE`` to ``COMMIT`` without giving the loop up: a few
+    milliseconds of SQLite's own work, each statement at once. (On a thread of its own, as
+    PostgreSQL's, each of a batch's SQLite calls let go of Python's GIL and waited to get
+    it back from the busy loop: a batch took tens of milliseconds and the acks waited with
+    it; ``docs/benchmarks.md``.) The transaction holds the write lock from its first read:
+    what a batch reads (is the round open? who is in the team?) stays true until it
+    commits. While another connection holds the lock (one of this loop's own transactions,
+    between two of its statements, or another process) the loop goes on and the
+    ``BEGIN IMMEDIATE`` is tried again."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_sync_engine(make_url(url).set(drivername="sqlite"), hide_parameters=True)
+        event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "connect", _no_busy_wait)
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T:
+        return await work
+
+    @asynccontextmanager
+    async def transaction(self, *, autocommit: bool = False) -> AsyncIterator[WriterConnection]:
+        """One transaction holding the write lock, committed on success and rolled back on
+        error. ``autocommit`` is PostgreSQL's: SQLite's is one transaction all the same."""
+        conn = await self._begin()
+        try:
+            yield WriterConnection(conn)
+            conn.commit()
+        finally:
+            conn.close()  # rolls back what was not committed
+
+    async def _begin(self) -> Connection:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + LOCK_WAIT_SECONDS
+        pause = 0.001
+        while True:
+            conn = self.engine.connect()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return conn
+            except OperationalError as err:
+                conn.close()
+                if not _locked(err) or loop.time() >= give_up:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    async def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class WriterThread:
+    """PostgreSQL's answers, written on a thread of their own, with an event loop and an
+    async engine of their own (asyncpg connections belong to the loop that made them).
+
+    Work given to ``run`` (a batch of answers: its reads, checks and writes) runs there
+    whole: one trip from the server's event loop and back. On the server's loop each
+    statement's round trip waited for that busy loop to come round; under load a batch of
+    answers spent most of its time waiting. The database and its settings are the same as
+    the server's own engine's."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: AsyncEngine | None = None
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="ritme-writer", daemon=True)
+        self.thread.start()
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on the writer's thread and wait for its outcome."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
+
+    @asynccontextmanager
+    async def transaction(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits on success and rolls back on error; only inside work
+        given to ``run``. ``autocommit``: no transaction around the statements, each commits
+        on its own, without the BEGIN and COMMIT round trips."""
+        if threading.current_thread() is not self.thread:
+            raise RuntimeError("WriterThread.transaction runs only inside WriterThread.run")
+        if self.engine is None:
+            self.engine = create_engine(self.url, pool_size=3, max_overflow=2)
+            event.listen(self.engine.sync_engine, "connect", _generic_plans)
+        if autocommit:
+            async with autocommit_connection(self.engine) as conn:
+                yield conn
+            return
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        async def close() -> None:  # the connections belong to the writer's thread
+            if self.engine is not None:
+                await self.engine.dispose()
+
+        await self.run(close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        await asyncio.to_thread(self.thread.join, 10)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 ANSWER_BATCH = 200  # answers written together at most

@@ -15,7 +15,7 @@ from rituals.library import PULSE_STATEMENTS
 from rituals.ports import NewAnswer, NewReply, Saved
 from rituals.types import Actor, ChannelRef
 from storage.answers.seal import SEALED_SIZE
-from storage.answers.writer import Transactions
+from storage.answers.writer import SqliteWriter, Transactions, WriterThread
 from storage.models import Base, Member, Occurrence, Participation, Reply, SealedAnswer
 from storage.repo import Repo
 from tests.fakes.clock import Clock
@@ -181,9 +181,9 @@ async def test_named_replies_replace_and_anonymous_replies_carry_no_member(repo:
 
 
 async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> None:
-    """Answers are stored through ``run_answers``, on a writer thread of its own (on SQLite
-    with the synchronous driver): what it reads and writes is the database the rest sees,
-    and an error leaves nothing of it."""
+    """Answers are stored through ``run_answers``, by a writer of their own (SQLite: the
+    synchronous driver on this loop; PostgreSQL: a thread with its own loop): what it reads
+    and writes is the database the rest sees, and an error leaves nothing of it."""
     team, ids = await team_with(repo, ["ann"])
     ritual, occ = await open_reflection(repo, team)
     newcomer = Actor(platform="p", workspace_id="w", user_id="cy", display_name="Cy")
@@ -211,7 +211,9 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
 
     with pytest.raises(Refused):
         await repo.run_answers(refused)
-    assert repo.writer is not None and repo.writer.thread.is_alive()
+    assert isinstance(repo.writer, SqliteWriter) or (
+        isinstance(repo.writer, WriterThread) and repo.writer.thread.is_alive()
+    )
     async with repo.session() as s:
         assert (await s.scalars(select(Member.user_id).order_by(Member.user_id))).all() == ["ann"]
         assert (await s.scalars(select(Reply))).all() == []
@@ -693,6 +695,44 @@ async def test_on_sqlite_an_answer_batch_holds_the_write_lock_from_its_first_rea
             return "written"
 
     assert await repo.run_answers(read_then_try_a_write_elsewhere) == "database is locked"
+
+
+async def test_on_sqlite_an_answer_batch_waits_for_a_transaction_of_the_servers_loop_without_stopping_it(
+    repo: Repo,
+) -> None:
+    """The batch is written on the server's loop; while one of that loop's own transactions
+    holds the write lock between two statements, the batch waits and the loop goes on, so
+    that transaction can finish (waiting in SQLite's busy handler instead would stop the loop
+    until the busy timeout, and the other transaction with it). Then the batch is written."""
+    if repo.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's batches are written on a thread of their own")
+    team, ids = await team_with(repo, ["ann"])
+    _ritual, occ = await open_reflection(repo, team)
+
+    async def answer(transaction: Transactions) -> list[bool]:
+        async with transaction() as tx:
+            reply = NewReply(
+                occurrence_id=occ,
+                team_id=team,
+                member_id=ids["ann"],
+                anonymous=False,
+                values={"answer": "after the rename"},
+                today=NOW.date(),
+            )
+            return await tx.save_replies([reply], NOW)
+
+    async with repo.engine.connect() as other:
+        await other.execute(text("UPDATE members SET display_name = 'Ann B.' WHERE user_id = 'ann'"))  # holds the lock
+        writing = asyncio.create_task(repo.run_answers(answer))
+        await asyncio.sleep(0.3)  # the loop runs: this coroutine comes back while the batch waits
+        assert not writing.done()
+        await other.commit()
+    assert await asyncio.wait_for(writing, 10) == [True]
+    async with repo.engine.connect() as conn:
+        rows = (
+            await conn.execute(select(Member.display_name, Reply.values).join(Member, Member.id == Reply.member_id))
+        ).all()
+    assert rows == [("Ann B.", {"answer": "after the rename"})]
 
 
 async def test_the_channels_of_a_group_are_general_and_those_whose_conversation_names_it(repo: Repo) -> None:

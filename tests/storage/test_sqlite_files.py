@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from sqlalchemy import event, text
 
-from storage.answers.writer import WriterThread
+from storage.answers.writer import SqliteWriter
 from storage.db import (
     _sqlite_pragmas,
     create_engine,
@@ -102,10 +102,10 @@ async def test_every_sqlite_connection_overwrites_what_it_deletes(tmp_path: Path
     conn.close()
     url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
     engine = create_engine(url)
-    writer = WriterThread(url)
+    writer = SqliteWriter(url)
     try:
         assert event.contains(engine.sync_engine, "connect", _sqlite_pragmas)
-        assert writer.sync_engine is not None and event.contains(writer.sync_engine, "connect", _sqlite_pragmas)
+        assert event.contains(writer.engine, "connect", _sqlite_pragmas)
     finally:
         await writer.dispose()
         await engine.dispose()
