@@ -24,6 +24,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 
+import msgspec
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -92,7 +93,10 @@ class SlackHttp:
         if stop is not None:
             return response(stop)
         reply = await self.answers.submit(payload)
-        return web.json_response(reply) if reply else web.Response(status=200)
+        if not reply:
+            return web.Response(status=200)
+        # written by msgspec: a third of json's time
+        return web.Response(body=msgspec.json.encode(reply), content_type="application/json", charset="utf-8")
 
     async def install(self, request: web.Request) -> web.Response:
         """``GET /slack/install``: off to Slack's consent page, with a fresh state."""

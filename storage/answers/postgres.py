@@ -17,9 +17,9 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Integer,
     LargeBinary,
     String,
-    Text,
     and_,
     bindparam,
     cast,
@@ -32,6 +32,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rituals.ports import NewAnswer, Saved
@@ -141,7 +142,7 @@ def _answers() -> Any:
             column("created_on", Date),
             column("updated_at", DateTime(timezone=True)),
             column("tag", String),
-            column("sealed", Text),
+            column("sealed_at", Integer),  # an anonymous answer's place in the ``sealed`` array
         )
         .render_derived("a", with_types=True)
     ).cte("given")
@@ -245,16 +246,25 @@ def _anonymous(rows: Any, stored: Any) -> tuple[Any, Any]:
         .returning(participations.c.occurrence_id, participations.c.member_id)
         .cte("took_part")
     )
+    # The sealed answers travel apart from the JSON document, as one bytea[] parameter in the
+    # binary protocol: 5 KiB each, read from JSON as base64 text they cost PostgreSQL six
+    # times the time (44 µs an answer against 7).
+    given = (
+        func.unnest(bindparam("sealed", type_=ARRAY(LargeBinary)))
+        .table_valued("sealed", with_ordinality="place")
+        .render_derived("s")
+    )
     sealed = (
         insert(sealed_answers)
         .from_select(
             ["occurrence_id", "tag", "sealed"],
-            select(r.occurrence_id, r.tag, func.decode(r.sealed, "base64", type_=LargeBinary))
+            select(r.occurrence_id, r.tag, given.c.sealed)
             .join_from(
                 rows,
                 took_part,
                 and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id),
             )
+            .join(given, given.c.place == r.sealed_at)
             .order_by(r.occurrence_id, r.tag),
         )
         .returning(sealed_answers.c.occurrence_id)

@@ -16,7 +16,6 @@ through ``rituals.ports.Tx``; ``SqlTx`` (``storage.repo``) is built on ``AnswerR
 
 from __future__ import annotations
 
-import base64
 import logging
 import random
 import uuid
@@ -158,6 +157,7 @@ class AnswerRows:
         written: set[tuple[str, str, str, int]] = set()
         waiting = list(answers)
         for _attempt in range(3):
+            sealed: list[bytes] = []
             rows = (
                 await self.s.execute(
                     write,
@@ -177,9 +177,10 @@ class AnswerRows:
                                 "created_on": a.today.isoformat(),
                                 "updated_at": (a.sent_at or now).isoformat(),
                             }
-                            | self._content(a)
+                            | self._content(a, sealed)
                             for a in waiting
                         ],
+                        "sealed": sealed,
                     },
                 )
             ).all()
@@ -196,16 +197,18 @@ class AnswerRows:
             log.warning("%d answers not stored: their members were being created by other batches", len(waiting))
         return [saved(a, written, taken) if a not in waiting else Saved.RETRY for a in answers]
 
-    def _content(self, answer: NewAnswer) -> dict[str, Any]:
-        """What the write statement takes of an answer's content: a named answer's values,
-        an anonymous answer sealed (its values never reach the database in clear)."""
+    def _content(self, answer: NewAnswer, sealed: list[bytes]) -> dict[str, Any]:
+        """What the write statement takes of an answer's content: a named answer's values;
+        an anonymous answer sealed (its values never reach the database in clear), added to
+        ``sealed`` and known by its place there (from 1)."""
         if not answer.anonymous:
-            return {"values": answer.values, "tag": None, "sealed": None}
+            return {"values": answer.values, "tag": None, "sealed_at": None}
         actor = answer.actor
-        sealed = self.sealer.seal(
+        one = self.sealer.seal(
             answer.occurrence_id, person_key(actor.platform, actor.workspace_id, actor.user_id), answer.values
         )
-        return {"values": None, "tag": sealed.tag, "sealed": base64.b64encode(sealed.sealed).decode("ascii")}
+        sealed.append(one.sealed)
+        return {"values": None, "tag": one.tag, "sealed_at": len(sealed)}
 
     async def channel_language(self, channel: ChannelRef) -> str | None:
         """The language of the team of a channel, if it is one."""

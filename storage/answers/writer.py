@@ -21,6 +21,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import msgspec
 from sqlalchemy import Connection, Engine, Result, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
@@ -132,6 +133,10 @@ class SqliteWriter:
         self.engine.dispose()
 
 
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 class WriterThread:
     """PostgreSQL's answers, written on a thread of their own, with an event loop and an
     async engine of their own (asyncpg connections belong to the loop that made them).
@@ -161,7 +166,8 @@ class WriterThread:
         if threading.current_thread() is not self.thread:
             raise RuntimeError("WriterThread.transaction runs only inside WriterThread.run")
         if self.engine is None:
-            self.engine = create_engine(self.url, pool_size=3, max_overflow=2)
+            # A batch's answers go as one JSON document: msgspec writes it in a fraction of json's time.
+            self.engine = create_engine(self.url, pool_size=3, max_overflow=2, json_serializer=_json_text)
             event.listen(self.engine.sync_engine, "connect", _generic_plans)
         if autocommit:
             async with autocommit_connection(self.engine) as conn:

@@ -1,13 +1,13 @@
 WITH given AS 
-(SELECT a.platform AS platform, a.workspace_id AS workspace_id, a.user_id AS user_id, a.name AS name, a.team_id AS team_id, a.occurrence_id AS occurrence_id, a.anonymous AS anonymous, a.values AS values, a.created_on AS created_on, a.updated_at AS updated_at, a.tag AS tag, a.sealed AS sealed 
-FROM json_to_recordset(%(answers)s::JSON) AS a(platform VARCHAR, workspace_id VARCHAR, user_id VARCHAR, name VARCHAR, team_id BIGINT, occurrence_id BIGINT, anonymous BOOLEAN, values JSON, created_on DATE, updated_at TIMESTAMP WITH TIME ZONE, tag VARCHAR, sealed TEXT)), 
+(SELECT a.platform AS platform, a.workspace_id AS workspace_id, a.user_id AS user_id, a.name AS name, a.team_id AS team_id, a.occurrence_id AS occurrence_id, a.anonymous AS anonymous, a.values AS values, a.created_on AS created_on, a.updated_at AS updated_at, a.tag AS tag, a.sealed_at AS sealed_at 
+FROM json_to_recordset(%(answers)s::JSON) AS a(platform VARCHAR, workspace_id VARCHAR, user_id VARCHAR, name VARCHAR, team_id BIGINT, occurrence_id BIGINT, anonymous BOOLEAN, values JSON, created_on DATE, updated_at TIMESTAMP WITH TIME ZONE, tag VARCHAR, sealed_at INTEGER)), 
 still_open AS 
 (SELECT occurrences.id AS id 
 FROM occurrences 
 WHERE occurrences.id IN (SELECT given.occurrence_id 
 FROM given) AND occurrences.status = %(status_1)s::VARCHAR FOR SHARE), 
 answers AS 
-(SELECT given.platform AS platform, given.workspace_id AS workspace_id, given.user_id AS user_id, given.name AS name, given.team_id AS team_id, given.occurrence_id AS occurrence_id, given.anonymous AS anonymous, given.values AS values, given.created_on AS created_on, given.updated_at AS updated_at, given.tag AS tag, given.sealed AS sealed 
+(SELECT given.platform AS platform, given.workspace_id AS workspace_id, given.user_id AS user_id, given.name AS name, given.team_id AS team_id, given.occurrence_id AS occurrence_id, given.anonymous AS anonymous, given.values AS values, given.created_on AS created_on, given.updated_at AS updated_at, given.tag AS tag, given.sealed_at AS sealed_at 
 FROM given 
 WHERE given.occurrence_id IN (SELECT still_open.id 
 FROM still_open)), 
@@ -28,7 +28,7 @@ ids AS
 (SELECT known.platform AS platform, known.workspace_id AS workspace_id, known.user_id AS user_id, coalesce(known.id, created.id) AS member_id 
 FROM known LEFT OUTER JOIN created ON created.platform = known.platform AND created.workspace_id = known.workspace_id AND created.user_id = known.user_id), 
 rows AS 
-(SELECT answers.platform AS platform, answers.workspace_id AS workspace_id, answers.user_id AS user_id, answers.name AS name, answers.team_id AS team_id, answers.occurrence_id AS occurrence_id, answers.anonymous AS anonymous, answers.values AS values, answers.created_on AS created_on, answers.updated_at AS updated_at, answers.tag AS tag, answers.sealed AS sealed, ids.member_id AS member_id 
+(SELECT answers.platform AS platform, answers.workspace_id AS workspace_id, answers.user_id AS user_id, answers.name AS name, answers.team_id AS team_id, answers.occurrence_id AS occurrence_id, answers.anonymous AS anonymous, answers.values AS values, answers.created_on AS created_on, answers.updated_at AS updated_at, answers.tag AS tag, answers.sealed_at AS sealed_at, ids.member_id AS member_id 
 FROM answers JOIN ids ON ids.platform = answers.platform AND ids.workspace_id = answers.workspace_id AND ids.user_id = answers.user_id), 
 joined AS 
 (INSERT INTO team_members (team_id, member_id) SELECT DISTINCT rows.team_id AS team_id, rows.member_id AS member_id 
@@ -43,7 +43,7 @@ took_part AS
 FROM rows 
 WHERE rows.anonymous IS true AND rows.member_id IS NOT NULL ORDER BY rows.occurrence_id, rows.member_id ON CONFLICT DO NOTHING RETURNING participations.occurrence_id, participations.member_id), 
 anonymous AS 
-(INSERT INTO sealed_answers (occurrence_id, tag, sealed) SELECT rows.occurrence_id AS occurrence_id, rows.tag AS tag, decode(rows.sealed, %(decode_2)s::VARCHAR) AS decode_1 
-FROM rows JOIN took_part ON took_part.occurrence_id = rows.occurrence_id AND took_part.member_id = rows.member_id ORDER BY rows.occurrence_id, rows.tag RETURNING sealed_answers.occurrence_id)
+(INSERT INTO sealed_answers (occurrence_id, tag, sealed) SELECT rows.occurrence_id AS occurrence_id, rows.tag AS tag, s.sealed AS sealed 
+FROM rows JOIN took_part ON took_part.occurrence_id = rows.occurrence_id AND took_part.member_id = rows.member_id JOIN unnest(%(sealed)s::BYTEA[]) WITH ORDINALITY AS s(sealed, place) ON s.place = rows.sealed_at ORDER BY rows.occurrence_id, rows.tag RETURNING sealed_answers.occurrence_id)
  SELECT rows.platform, rows.workspace_id, rows.user_id, rows.occurrence_id, rows.member_id, took_part.member_id IS NOT NULL AS anon_4 
 FROM rows LEFT OUTER JOIN took_part ON took_part.occurrence_id = rows.occurrence_id AND took_part.member_id = rows.member_id
