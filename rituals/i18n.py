@@ -60,8 +60,14 @@ def _catalogs(lang: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     return entries, plurals
 
 
+class Words(tuple[str, ...]):
+    """Message ids that fill one field together (the kinds of ritual, say): each in the
+    message's language, in alphabetical order, joined by commas."""
+
+
 class Translator:
-    """Translates message ids into one language and fills in ``{named}`` fields."""
+    """Translates message ids into one language and fills in ``{named}`` fields (``Words``
+    in the same language)."""
 
     __slots__ = ("lang",)
 
@@ -70,7 +76,12 @@ class Translator:
 
     def __call__(self, msgid: str, /, **params: object) -> str:
         text = _catalog(self.lang).get(msgid, msgid)
-        return text.format(**params) if params else text
+        if not params:
+            return text
+        return text.format(**{k: self.words(v) if isinstance(v, Words) else v for k, v in params.items()})
+
+    def words(self, ids: Words) -> str:
+        return ", ".join(sorted(self(w) for w in ids))
 
     def ngettext(self, singular: str, plural: str, n: int, /, **params: object) -> str:
         """The form of a count's message that ``n`` takes in this language, with ``{n}`` and

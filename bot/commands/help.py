@@ -7,25 +7,13 @@ from typing import TYPE_CHECKING
 
 from bot.commands.formats import role_name, your_teams
 from bot.commands.registry import COMMANDS, Command, HelpLine, command, help_lines
+from bot.commands.rituals import KIND_CHOICES
 from rituals.i18n import N_, Translator
-from rituals.kinds import KINDS
 from rituals.ports import TeamView
 from rituals.types import Actor, Notice
 
 if TYPE_CHECKING:
     from bot.service import Ritme
-
-# The kinds by the word that adds them, in the team's language (``add reflectie ...``).
-KIND_WORDS_SHOWN = {
-    "goal": N_("goal"),
-    "reflection": N_("reflection"),
-    "checkout": N_("checkout"),
-    "pulse": N_("pulse"),
-    "appreciation": N_("appreciation"),
-    "values": N_("values"),
-    "pairs": N_("pairs"),
-    "digest": N_("digest"),
-}
 
 
 def personal_lines() -> list[HelpLine]:
@@ -62,7 +50,7 @@ async def personal_help(
 async def do_help(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, role: str, _: Translator) -> Notice:
     rows = [(_(example), _(what)) for example, what in help_lines(role)]  # the examples in the team's words too
     fields = tuple((f"/ritme {example}", what) for example, what in rows)
-    kinds = ", ".join(sorted(_(KIND_WORDS_SHOWN.get(kind, kind)) for kind in KINDS))
+    kinds = _.words(KIND_CHOICES)
     return Notice(
         title=_("Ritme keeps your team's rituals going"),
         text=_("Kinds of ritual: {kinds}. A schedule may end with 'open 2d': how long answers are taken.", kinds=kinds),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.commands.formats import describe_schedule, describe_visibility, format_duration, format_time
 from bot.commands.grammar import ADD, parse_id
 from bot.commands.registry import ArgParser, Args, Command, CommandError, command
-from rituals.i18n import N_, Translator
+from rituals.i18n import N_, Translator, Words
 from rituals.kinds import KINDS
 from rituals.ports import RitualView, TeamView
 from rituals.schedule import Schedule, ScheduleError, parse_schedule
@@ -44,6 +44,18 @@ KIND_WORDS = {
     "weekoverzicht": "digest",
     "overzicht": "digest",
 }
+# The kinds by the word that adds them, in the team's language (``add reflectie ...``).
+KIND_WORDS_SHOWN = {
+    "goal": N_("goal"),
+    "reflection": N_("reflection"),
+    "checkout": N_("checkout"),
+    "pulse": N_("pulse"),
+    "appreciation": N_("appreciation"),
+    "values": N_("values"),
+    "pairs": N_("pairs"),
+    "digest": N_("digest"),
+}
+KIND_CHOICES = Words((*KIND_WORDS_SHOWN.values(), N_("pulse-short")))  # what ``add`` takes, as the team says it
 # Words for a kind with options of its own: the short pulse is a pulse that asks three items.
 VARIANT_WORDS: dict[str, tuple[str, dict[str, Any]]] = {
     word: ("pulse", {"variant": "short"}) for word in ("pulse-short", "short-pulse", "korte-teampuls", "korte-puls")
@@ -55,16 +67,14 @@ def _add(args: Args) -> dict[str, Any]:
     example = N_("add reflection every monday at 09:00")
     kind_word, _, schedule = args.text.partition(" ")
     if not kind_word:
-        raise CommandError(
-            N_("Which kind of ritual? One of: {kinds}."), example, kinds=", ".join(sorted(set(KIND_WORDS.values())))
-        )
+        raise CommandError(N_("Which kind of ritual? One of: {kinds}."), example, kinds=KIND_CHOICES)
     kind, options = VARIANT_WORDS.get(kind_word.lower(), (KIND_WORDS.get(kind_word.lower()), {}))
     if kind is None:
         raise CommandError(
             N_("'{word}' is not a kind of ritual. Choose one of: {kinds}."),
             example,
             word=kind_word[:40],
-            kinds=", ".join(sorted(set(KIND_WORDS.values()))),
+            kinds=KIND_CHOICES,
         )
     head, _space, last = schedule.strip().rpartition(" ")
     visibility = parse_visibility(last) if head else None  # a last word: who reads the answers
@@ -202,7 +212,7 @@ async def do_add(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, rol
             "The '{kind}' ritual is not available in this version. Choose one of: {kinds}.",
             N_("add reflection every monday at 09:00"),
             kind=kind,
-            kinds=", ".join(sorted(KINDS)),
+            kinds=KIND_CHOICES,
         )
     visibility = cmd.args.get("visibility")
     if visibility is not None and KINDS[kind].fixed_visibility:

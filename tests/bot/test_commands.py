@@ -223,13 +223,38 @@ def test_help_examples_work_in_both_languages() -> None:
 
 def test_kinds_named_in_help_add_that_kind_in_both_languages() -> None:
     from bot.commands import KIND_WORDS
-    from bot.commands.help import KIND_WORDS_SHOWN
+    from bot.commands.rituals import KIND_WORDS_SHOWN
     from rituals.i18n import translator
     from rituals.kinds import KINDS
 
     for lang in ("en", "nl"):
         _ = translator(lang)
         assert {KIND_WORDS[_(KIND_WORDS_SHOWN[kind])] for kind in KINDS} == set(KINDS)
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed", "named"),
+    [
+        ("en", "add dance every monday at 09:00", ["checkout", "pulse-short", "reflection"]),
+        ("nl", "toevoegen dans elke maandag om 09:00", ["check-out", "korte-teampuls", "reflectie"]),
+    ],
+)
+def test_an_unknown_kind_is_answered_with_the_kinds_in_the_teams_words_each_of_which_adds_one(
+    lang: str, typed: str, named: list[str]
+) -> None:
+    """A Dutch team is offered the Dutch words (the short pulse among them), and every word
+    offered adds a ritual when typed."""
+    from rituals.i18n import translator
+
+    _ = translator(lang)
+    with pytest.raises(CommandError) as err:
+        parse(typed)
+    said = _(err.value.msgid, **err.value.params)
+    offered = said.rsplit(": ", 1)[1].rstrip(".").split(", ")
+    assert set(named) <= set(offered), said
+    verb = "toevoegen" if lang == "nl" else "add"
+    for word in offered:
+        assert parse(f"{verb} {word} every monday at 09:00").name == "add", word
 
 
 def test_forget_me_with_other_words_is_refused() -> None:
