@@ -2,7 +2,7 @@
 
 What the real Bot Framework does, on 127.0.0.1 and random ports:
 
-* ``GET /.well-known/openid-configuration`` and ``GET /keys``: the channel's OpenID metadata
+* ``GET /<instance>/.well-known/openid-configuration`` and ``GET /keys``: the channel's OpenID metadata
   and a JWKS with a test RSA key, so that the SDK validates incoming tokens for real;
   ``sign()`` makes those tokens (RS256, the claims the channel sends).
 * ``/adfs/...`` over HTTPS: the login endpoint the bot gets its own outgoing token from
@@ -79,6 +79,10 @@ class FakeBotFramework:
 
     def __post_init__(self) -> None:
         self._chats: dict[str, str] = {}
+        # The SDK keeps a channel's OpenID metadata and keys for a day, process-wide, by the metadata
+        # URL; a later fake on a port an earlier one had would be checked against that one's key.
+        # A path of this fake's own keeps each fake's keys apart.
+        self.instance = uuid.uuid4().hex
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._ids = itertools.count(1)
@@ -102,7 +106,7 @@ class FakeBotFramework:
 
     @property
     def openid_metadata_url(self) -> str:
-        return f"{self.base}/.well-known/openid-configuration"
+        return f"{self.base}/{self.instance}/.well-known/openid-configuration"
 
     @property
     def login_url(self) -> str:
@@ -166,7 +170,7 @@ class FakeBotFramework:
 
     def _app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/.well-known/openid-configuration", self._openid)
+        app.router.add_get(f"/{self.instance}/.well-known/openid-configuration", self._openid)
         app.router.add_get("/keys", self._keys)
         app.router.add_get("/adfs/.well-known/openid-configuration", self._login_openid)
         app.router.add_post("/adfs/oauth2/token", self._token)
