@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from storage.db import PRIVATE, alembic_config, in_memory, private_database_file, upgrade
+from storage.db import LOCK_WAIT_SECONDS, PRIVATE, alembic_config, in_memory, private_database_file, upgrade
 
 
 class BackupError(Exception):
@@ -71,7 +71,7 @@ def backup(url: str, path: Path, *, force: bool = False) -> Copied:
     if not path.parent.is_dir():
         raise BackupError(f"{path.parent} is not a directory")
     with _partial(path) as partial:
-        with contextlib.closing(sqlite3.connect(source, timeout=30)) as src:
+        with contextlib.closing(sqlite3.connect(source, timeout=LOCK_WAIT_SECONDS)) as src:
             with contextlib.closing(sqlite3.connect(partial)) as dst:
                 src.backup(dst)  # pages=-1: one step, one read transaction, one moment
                 dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
@@ -105,8 +105,8 @@ def restore(url: str, path: Path, *, force: bool = False) -> Copied:
             staging_url = f"sqlite+aiosqlite:///{partial}"
             before, after = upgrade(staging_url)
             private_database_file(url)  # a new database file is made 0600 before SQLite opens it
-            with contextlib.closing(sqlite3.connect(partial, timeout=30)) as src:
-                with contextlib.closing(sqlite3.connect(target, timeout=30)) as dst:
+            with contextlib.closing(sqlite3.connect(partial, timeout=LOCK_WAIT_SECONDS)) as src:
+                with contextlib.closing(sqlite3.connect(target, timeout=LOCK_WAIT_SECONDS)) as dst:
                     src.backup(dst)
                     _check(dst, target)
     finally:
@@ -160,7 +160,7 @@ def _revision(conn: sqlite3.Connection, path: Path) -> str:
 def _holds_tables(path: Path) -> bool:
     if not path.exists() or path.stat().st_size == 0:
         return False
-    with contextlib.closing(sqlite3.connect(_read_only(path), uri=True, timeout=30)) as conn:
+    with contextlib.closing(sqlite3.connect(_read_only(path), uri=True, timeout=LOCK_WAIT_SECONDS)) as conn:
         try:
             return conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] > 0
         except sqlite3.DatabaseError:

@@ -14,7 +14,7 @@
 
 The path of an answer: an adapter calls ``Engine.submit``; ``AnswerWriter.submit`` queues it;
 a lane takes it with the others waiting and, where its database is written best, reads the
-batch's rounds and people (``AnswerRows.answer_context``), asks the engine's rules (``rituals.answers.Rules``:
-pure, no I/O) what to accept, writes (``AnswerRows.save_answers``) and settles each
-member's future with an ``Outcome`` that ``Engine.submit`` translates.
+batch's rounds and people (``AnswerRows.answer_context``), asks the engine's rules
+(``rituals.answers.Rules``: pure, no I/O) what to accept, writes (``AnswerRows.save_answers``)
+and settles each member's future with an ``Outcome`` that ``Engine.submit`` translates.
 """

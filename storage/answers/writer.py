@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rituals.ports import Accepted, AnswerIn, AnswerNotStored, AnswerRules, Outcome, SameAs
-from storage.db import _sqlite_pragmas, autocommit_connection, create_engine
+from storage.db import LOCK_WAIT_SECONDS, _sqlite_pragmas, autocommit_connection, create_engine
 
 if TYPE_CHECKING:
     from storage.answers.rows import AnswerRows
@@ -65,9 +65,6 @@ class WriterConnection:
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return self.conn.execute(statement, parameters).scalar()
-
-
-LOCK_WAIT_SECONDS = 30.0  # as long as the server's other SQLite connections wait for a lock
 
 
 def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
@@ -115,7 +112,7 @@ class SqliteWriter:
 
     async def _begin(self) -> Connection:
         loop = asyncio.get_running_loop()
-        give_up = loop.time() + LOCK_WAIT_SECONDS
+        give_up = loop.time() + LOCK_WAIT_SECONDS  # as the server's other connections wait
         pause = 0.001
         while True:
             conn = self.engine.connect()

@@ -62,6 +62,19 @@ async def open_reflection(repo: Repo, team: int) -> tuple[int, int]:
     return ritual, occ
 
 
+def named_reply(occ: int, team: int, member_id: int, answer: str, sent_at: datetime | None = None) -> NewReply:
+    """A named reply to a reflection's one question."""
+    return NewReply(
+        occurrence_id=occ,
+        team_id=team,
+        member_id=member_id,
+        anonymous=False,
+        values={"answer": answer},
+        today=NOW.date(),
+        sent_at=sent_at,
+    )
+
+
 async def test_migrations_create_every_table(repo: Repo) -> None:
     async with repo.engine.connect() as conn:
         tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
@@ -195,16 +208,7 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
         async with transaction() as tx:
             members = await tx.ensure_members([(newcomer, team)], NOW)
             assert await tx.save_replies(
-                [
-                    NewReply(
-                        occurrence_id=occ,
-                        team_id=team,
-                        member_id=members[("p", "w", "cy")],
-                        anonymous=False,
-                        values={"answer": "lost"},
-                        today=NOW.date(),
-                    )
-                ],
+                [named_reply(occ, team, members[("p", "w", "cy")], "lost")],
                 NOW,
             ) == [True]
             raise Refused
@@ -227,22 +231,8 @@ async def test_an_answer_transaction_stores_all_of_it_or_nothing(repo: Repo) -> 
             members = await tx.ensure_members([(newcomer, team)], NOW)
             assert await tx.save_replies(
                 [
-                    NewReply(
-                        occurrence_id=occ,
-                        team_id=team,
-                        member_id=ids["ann"],
-                        anonymous=False,
-                        values={"answer": "kept"},
-                        today=NOW.date(),
-                    ),
-                    NewReply(
-                        occurrence_id=occ,
-                        team_id=team,
-                        member_id=members[("p", "w", "cy")],
-                        anonymous=False,
-                        values={"answer": "too"},
-                        today=NOW.date(),
-                    ),
+                    named_reply(occ, team, ids["ann"], "kept"),
+                    named_reply(occ, team, members[("p", "w", "cy")], "too"),
                 ],
                 NOW,
             ) == [True, True]
@@ -512,20 +502,9 @@ async def test_an_answer_sent_earlier_never_replaces_one_sent_later(repo: Repo) 
     team, ids = await team_with(repo, ["ann"])
     _ritual, occ = await open_reflection(repo, team)
 
-    def reply(text: str, seconds: int) -> NewReply:
-        return NewReply(
-            occurrence_id=occ,
-            team_id=team,
-            member_id=ids["ann"],
-            anonymous=False,
-            values={"answer": text},
-            today=NOW.date(),
-            sent_at=NOW + timedelta(seconds=seconds),
-        )
-
     for said, seconds in (("second", 2), ("first", 1), ("third", 3), ("third again", 3)):
         async with repo.answer_transaction() as tx:
-            await tx.save_replies([reply(said, seconds)], NOW)
+            await tx.save_replies([named_reply(occ, team, ids["ann"], said, NOW + timedelta(seconds=seconds))], NOW)
     async with repo.session() as s:
         assert (await s.scalars(select(Reply.values))).all() == [{"answer": "third again"}]
 
@@ -711,15 +690,7 @@ async def test_on_sqlite_an_answer_batch_waits_for_a_transaction_of_the_servers_
 
     async def answer(transaction: Transactions) -> list[bool]:
         async with transaction() as tx:
-            reply = NewReply(
-                occurrence_id=occ,
-                team_id=team,
-                member_id=ids["ann"],
-                anonymous=False,
-                values={"answer": "after the rename"},
-                today=NOW.date(),
-            )
-            return await tx.save_replies([reply], NOW)
+            return await tx.save_replies([named_reply(occ, team, ids["ann"], "after the rename")], NOW)
 
     async with repo.engine.connect() as other:
         await other.execute(text("UPDATE members SET display_name = 'Ann B.' WHERE user_id = 'ann'"))  # holds the lock
