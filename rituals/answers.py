@@ -147,7 +147,7 @@ class Rules:
 
     def outcome(self, accepted: Accepted, saved: Saved) -> Outcome | None:
         language = accepted.language
-        if saved is Saved.RETRY:
+        if saved in (Saved.RETRY, Saved.CHANGED):  # the writer decides a changed one again
             return None
         if saved is Saved.CLOSED:  # closed between the read and the write
             return Outcome(stored=False, message=CLOSED, language=language)

@@ -240,6 +240,9 @@ class Saved(Enum):
     ANSWERED = "answered"  # anonymous, and its member had answered already: not stored
     CLOSED = "closed"  # its round was no longer open when written: not stored
     RETRY = "retry"  # its member was being created by another batch all along: not stored
+    # what it was decided on (its round, or whether its person is in the team) changed before
+    # the write: not stored; the answer writer decides it again
+    CHANGED = "changed"
 
 
 class AnswerNotStored(Exception):

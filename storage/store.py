@@ -34,6 +34,7 @@ from rituals.ports import (
 )
 from rituals.types import ChannelRef, MessageRef
 from storage import opening
+from storage.answers.memory import AnswerMemory
 from storage.answers.rows import AnswerRows
 from storage.answers.seal import Sealer
 from storage.answers.writer import AnswerWriter, SqliteWriter, Transactions, WriterConnection, WriterThread
@@ -66,8 +67,13 @@ class SqlTx(AnswerRows):
     """The engine's operations inside one transaction (see ``rituals.ports.Tx``); those of
     answers are ``AnswerRows``'."""
 
-    def __init__(self, session: AsyncSession | AsyncConnection | WriterConnection, sealer: Sealer) -> None:
-        super().__init__(session, sealer)
+    def __init__(
+        self,
+        session: AsyncSession | AsyncConnection | WriterConnection,
+        sealer: Sealer,
+        memory: AnswerMemory | None = None,
+    ) -> None:
+        super().__init__(session, sealer, memory)
         self.locking = self.in_one_statement  # row locks: FOR UPDATE SKIP LOCKED among replicas
 
     def _insert(self, table: Any) -> Any:
@@ -303,6 +309,9 @@ class Store:
         # PostgreSQL takes transactions side by side (their rows are locked in one order);
         # SQLite has one writer at a time.
         self.answer_concurrency = 3 if engine.dialect.name == "postgresql" else 1
+        # What the answer writer's batches read on PostgreSQL, remembered and checked by
+        # their writes (``storage.answers.memory``); SQLite reads in the write's transaction.
+        self.answer_memory = AnswerMemory() if engine.dialect.name == "postgresql" else None
 
     async def dispose(self) -> None:
         self._closed = True
@@ -330,7 +339,7 @@ class Store:
     async def _writer_transaction(self, *, autocommit: bool = False) -> AsyncIterator[SqlTx]:
         assert self.writer is not None
         async with self.writer.transaction(autocommit=autocommit) as conn:
-            yield SqlTx(conn, self.sealer)
+            yield SqlTx(conn, self.sealer, self.answer_memory)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -1,14 +1,20 @@
-"""Answers on PostgreSQL: a batch in two statements, one read and one write.
+"""Answers on PostgreSQL: a batch in two statements, one read and one write, and mostly in
+the write alone.
 
 Under load each round trip waited its turn for the machine's cores, and each statement cost
 the writer's thread a third of a millisecond (bench/answers.py): the steps one by one took
-seven round trips, these two. ``tests/storage/test_answer_sql.py`` pins the SQL they
-compile to (``tests/storage/answer_sql/``).
+seven round trips, these two. The read's rounds and people are remembered
+(``storage.answers.memory``), so a batch whose rounds were read before is only the write:
+it checks that what the batch was decided on still holds (each round's version, and who of
+the people is in the team), and writes only the answers for which it does.
+``tests/storage/test_answer_sql.py`` pins the SQL they compile to
+(``tests/storage/answer_sql/``).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import (
@@ -22,11 +28,14 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     cast,
     column,
+    exists,
     false,
     func,
     insert,
+    literal_column,
     select,
     true,
     type_coerce,
@@ -42,6 +51,7 @@ from storage.models import (
     Occurrence,
     Participation,
     Reply,
+    Ritual,
     SealedAnswer,
     Team,
     TeamMember,
@@ -62,13 +72,16 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
     trip waited its turn for the machine's cores, and each statement cost the writer's
     thread a third of a millisecond (bench/answers.py).
 
-    The read: ``targets`` with, for each occurrence, the people of the batch who are
-    members, and whether they are in its team (a JSON list). The write: the rounds still
-    open, held FOR SHARE (a close, an UPDATE of the row, waits for the write and sees its
-    answers; a close before it leaves their answers out), then members created on first
-    contact, renamed, joined to the team, named replies, and for anonymous answers the
-    participation and, if it was new, the sealed answer, in data-modifying CTEs; it returns
-    the answers it took up, anonymous ones marked when taken. The people and the
+    The read: ``targets`` with each round's version (``version``) and, for each occurrence,
+    the people of the batch who are members, and whether they are in its team (a JSON
+    list). The write: the rounds still open, held FOR SHARE (a close, an UPDATE of the row,
+    waits for the write and sees its answers; a close before it leaves their answers out);
+    of their answers those decided on what still holds (the round's version as read, and
+    the member the person was taken for in the team, or none); then members created on
+    first contact, renamed, joined to the team, named replies, and for anonymous answers
+    the participation and, if it was new, the sealed answer, in data-modifying CTEs. It
+    returns each answer to a round still open, whether it was decided on what holds, and
+    for those written their member and, anonymous ones, whether taken. The people and the
     answers come as one JSON document each. A member created by a concurrent batch while
     the write ran is not seen by it: nothing is written for that person, and
     ``AnswerRows.save_answers`` writes their answers again in a new statement."""
@@ -76,6 +89,12 @@ def one_read_one_write(targets: Any) -> tuple[Any, Any]:
 
 
 PERSON = ("platform", "workspace_id", "user_id")
+
+
+def _version(*tables: Any) -> Any:
+    """A round's version: the transaction ids that last wrote its occurrence, ritual and team
+    rows (``xmin``; a lock leaves it as it is). Any change to one of them changes it."""
+    return func.concat_ws(":", *(cast(literal_column(f"{t.name}.xmin"), String) for t in tables))
 
 
 def _person() -> tuple[Any, ...]:
@@ -125,11 +144,16 @@ def _read(targets: Any) -> Any:
         .correlate(Team)
         .scalar_subquery()
     )
-    return targets.add_columns(type_coerce(found, JSON).label("people"))
+    version = _version(table_of(Occurrence), table_of(Ritual), table_of(Team))
+    return targets.add_columns(type_coerce(found, JSON).label("people"), version.label("version"))
 
 
-def _answers() -> Any:
-    """The batch's answers (a JSON document) whose rounds are still open, held FOR SHARE."""
+def _answers() -> tuple[Any, Any]:
+    """(checked, answers): the batch's answers (a JSON document) whose rounds are still open,
+    held FOR SHARE, each with its member (if any) and whether it was decided on what still
+    holds (``fresh``); and of those the fresh ones."""
+    team_members = table_of(TeamMember)
+    occurrences, rituals, teams = table_of(Occurrence), table_of(Ritual), table_of(Team)
     given = select(
         func.json_to_recordset(bindparam("answers", type_=JSON))
         .table_valued(
@@ -143,16 +167,33 @@ def _answers() -> Any:
             column("updated_at", DateTime(timezone=True)),
             column("tag", String),
             column("sealed_at", Integer),  # an anonymous answer's place in the ``sealed`` array
+            column("seen", String),  # the round's version the answer was decided on (None: unchecked)
+            column("member_seen", BigInteger),  # the member the person was taken for in the team
         )
         .render_derived("a", with_types=True)
     ).cte("given")
     still_open = (
-        select(Occurrence.id)
-        .where(Occurrence.id.in_(select(given.c.occurrence_id)), Occurrence.status == "open")
-        .with_for_update(read=True)
+        select(occurrences.c.id, _version(occurrences, rituals, teams).label("version"))
+        .join(rituals, rituals.c.id == occurrences.c.ritual_id)
+        .join(teams, teams.c.id == rituals.c.team_id)
+        .where(occurrences.c.id.in_(select(given.c.occurrence_id)), occurrences.c.status == "open")
+        .with_for_update(read=True, of=occurrences)
         .cte("still_open")
     )
-    return select(given).where(given.c.occurrence_id.in_(select(still_open.c.id))).cte("answers")
+    g = given.c
+    member = _member_of(given)
+    in_team = exists().where(team_members.c.member_id == member.c.id, team_members.c.team_id == g.team_id)
+    fresh = g.seen.is_(None) | and_(
+        g.seen == still_open.c.version,
+        g.member_seen.is_not_distinct_from(case((in_team, member.c.id))),
+    )
+    checked = (
+        select(given, member.c.id.label("found_id"), member.c.display_name.label("found_name"), fresh.label("fresh"))
+        .join(still_open, still_open.c.id == g.occurrence_id)
+        .outerjoin(member, true())
+        .cte("checked")
+    )
+    return checked, select(checked).where(checked.c.fresh).cte("answers")
 
 
 def _member_ids(answers: Any) -> tuple[Any, Any]:
@@ -160,16 +201,16 @@ def _member_ids(answers: Any) -> tuple[Any, Any]:
     UPDATE that takes a new display name."""
     members = table_of(Member)
     a = answers.c
-    who = (
-        select(a.platform, a.workspace_id, a.user_id, func.max(a.name).label("name"))
-        .group_by(a.platform, a.workspace_id, a.user_id)
-        .subquery("who")
-    )
-    known_member = _member_of(who)
     known = (
-        select(who, known_member.c.id, known_member.c.display_name)
-        .select_from(who)
-        .outerjoin(known_member, true())
+        select(
+            a.platform,
+            a.workspace_id,
+            a.user_id,
+            func.max(a.name).label("name"),
+            func.max(a.found_id).label("id"),
+            func.max(a.found_name).label("display_name"),
+        )
+        .group_by(a.platform, a.workspace_id, a.user_id)
         .cte("known")
     )
     k = known.c
@@ -274,11 +315,12 @@ def _anonymous(rows: Any, stored: Any) -> tuple[Any, Any]:
 
 
 def _write() -> Any:
-    """The write: the answers of rounds still open, their members, team joins, named replies
-    and anonymous answers; returns per answer its member (None: made by a concurrent batch
-    meanwhile) and whether an anonymous one was taken."""
+    """The write: the answers of rounds still open, decided on what still holds, their
+    members, team joins, named replies and anonymous answers; returns per answer to a round
+    still open its member (None: not written, or made by a concurrent batch meanwhile),
+    whether an anonymous one was taken, and whether it was decided on what holds."""
     team_members = table_of(TeamMember)
-    answers = _answers()
+    checked, answers = _answers()
     a = answers.c
     ids, renamed = _member_ids(answers)
     rows = (
@@ -301,17 +343,41 @@ def _write() -> Any:
     )
     named = _named(r, stored)
     took_part, sealed = _anonymous(rows, stored)
+    c = checked.c
+    same_answer = and_(
+        r.platform == c.platform,
+        r.workspace_id == c.workspace_id,
+        r.user_id == c.user_id,
+        r.occurrence_id == c.occurrence_id,
+    )
     return (
-        select(r.platform, r.workspace_id, r.user_id, r.occurrence_id, r.member_id, took_part.c.member_id.is_not(None))
-        .outerjoin_from(
-            rows, took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id)
+        select(
+            c.platform,
+            c.workspace_id,
+            c.user_id,
+            c.occurrence_id,
+            r.member_id,
+            took_part.c.member_id.is_not(None),
+            c.fresh,
         )
+        .select_from(checked)
+        .outerjoin(rows, same_answer)
+        .outerjoin(took_part, and_(took_part.c.occurrence_id == r.occurrence_id, took_part.c.member_id == r.member_id))
         .add_cte(renamed, joined, named, sealed)
     )
 
 
-def saved(answer: NewAnswer, written: set[tuple[str, str, str, int]], taken: set[tuple[str, str, str, int]]) -> Saved:
+def saved(
+    answer: NewAnswer,
+    written: Collection[tuple[str, str, str, int]],
+    taken: Collection[tuple[str, str, str, int]],
+    changed: Collection[tuple[str, str, str, int]],
+) -> Saved:
+    """What the write did with ``answer``, from the keys (person, occurrence) it returned:
+    written, anonymous ones taken, decided on what no longer holds; none: its round closed."""
     key = (answer.actor.platform, answer.actor.workspace_id, answer.actor.user_id, answer.occurrence_id)
+    if key in changed:
+        return Saved.CHANGED
     if key not in written:
         return Saved.CLOSED
     return Saved.ANSWERED if answer.anonymous and key not in taken else Saved.STORED

@@ -10,7 +10,8 @@ Two paths, kept apart:
   transaction and random order. An anonymous answer is taken once.
 
 SQLite writes a batch in one transaction (``_save_in_one_transaction``); PostgreSQL in one
-read and one write statement (``storage.answers.postgres``). The engine reaches these
+read and one write statement (``storage.answers.postgres``), and in the write alone when the
+batch's rounds are remembered (``storage.answers.memory``). The engine reaches these
 through ``rituals.ports.Tx``; ``SqlTx`` (``storage.repo``) is built on ``AnswerRows``.
 """
 
@@ -20,6 +21,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -30,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from rituals.ports import NewAnswer, NewReply, OccurrenceView, RitualView, Saved, TeamView
 from rituals.types import Actor, ChannelRef
+from storage.answers.memory import AnswerMemory, InTeam, Target
 from storage.answers.postgres import postgres_statements, saved
 from storage.answers.seal import SealedAnswer as Sealed
 from storage.answers.seal import Sealer, UnsealError, person_key
@@ -44,12 +47,30 @@ log = logging.getLogger(__name__)
 _shuffle = random.SystemRandom().shuffle
 
 
-class AnswerRows:
-    """The answer operations of ``rituals.ports.Tx`` on one connection or session."""
+@dataclass(frozen=True, slots=True)
+class AnswerContext:
+    """What a batch's rules need: its rounds by occurrence id, and the member ids by
+    (platform, workspace, user, team id) of its people who are in the team of one of them;
+    ``remembered``: from ``AnswerMemory``, not read now."""
 
-    def __init__(self, session: AsyncSession | AsyncConnection | WriterConnection, sealer: Sealer) -> None:
+    targets: dict[int, Target]
+    in_team: dict[InTeam, int] = field(default_factory=dict)
+    remembered: bool = False
+
+
+class AnswerRows:
+    """The answer operations of ``rituals.ports.Tx`` on one connection or session.
+    ``memory``: the answer writer's on PostgreSQL (``answer_context``)."""
+
+    def __init__(
+        self,
+        session: AsyncSession | AsyncConnection | WriterConnection,
+        sealer: Sealer,
+        memory: AnswerMemory | None = None,
+    ) -> None:
         self.s: Any = session
         self.sealer = sealer
+        self.memory = memory
         dialect = session.get_bind().dialect if isinstance(session, AsyncSession) else session.dialect
         # PostgreSQL: a batch is one read and one write statement, each whole in itself.
         self.in_one_statement = dialect.name == "postgresql"
@@ -57,6 +78,9 @@ class AnswerRows:
         # Members read by ``members_in_teams`` in this transaction ((id, name), None: none),
         # so that ``ensure_members`` after it need not read them again.
         self._seen: dict[tuple[str, str, str], tuple[int, str] | None] = {}
+        # PostgreSQL: what the last ``answer_context`` gave, which ``save_answers`` checks.
+        self._versions: dict[int, str] = {}
+        self._in_team: dict[InTeam, int] = {}
 
     async def answer_targets(
         self, occurrence_ids: Sequence[int]
@@ -80,19 +104,26 @@ class AnswerRows:
         return occurrence_view(occ), ritual_view(ritual), team_view(team)  # type: ignore[arg-type]
 
     async def answer_context(
-        self, occurrence_ids: Sequence[int], people: Sequence[Actor]
-    ) -> tuple[dict[int, tuple[OccurrenceView, RitualView, TeamView]], dict[tuple[str, str, str, int], int]]:
-        """``answer_targets``, and the member ids by (platform, workspace, user, team id) of
-        the people who are in the team of one of the occurrences now."""
+        self, occurrence_ids: Sequence[int], people: Sequence[Actor], *, fresh: bool = False
+    ) -> AnswerContext:
+        """``answer_targets``, and who of ``people`` is in the team of one of the occurrences
+        now. On PostgreSQL from ``memory`` when it holds every round, unless ``fresh``; the
+        write checks that what it gave still holds (``save_answers``)."""
         if not self.in_one_statement:
             targets = await self.answer_targets(occurrence_ids)
             teams = {team.id for _occ, _ritual, team in targets.values()}
-            return targets, await self.members_in_teams([(actor, team) for actor in people for team in teams])
+            return AnswerContext(
+                targets, await self.members_in_teams([(actor, team) for actor in people for team in teams])
+            )
         if not occurrence_ids:
-            return {}, {}
+            return AnswerContext({})
+        if self.memory is not None and not fresh and (remembered := self.memory.recall(occurrence_ids, people)):
+            targets, self._versions, self._in_team = remembered
+            return AnswerContext(targets, self._in_team, remembered=True)
         keys = sorted({(a.platform, a.workspace_id, a.user_id) for a in people})
-        found: dict[int, tuple[OccurrenceView, RitualView, TeamView]] = {}
-        in_team: dict[tuple[str, str, str, int], int] = {}
+        found: dict[int, Target] = {}
+        versions: dict[int, str] = {}
+        in_team: dict[InTeam, int] = {}
         rows = await self.s.execute(
             postgres_statements()[0],
             {
@@ -103,10 +134,17 @@ class AnswerRows:
         for row in rows.mappings():
             occ, ritual, team = self._target(row)
             found[occ.id] = (occ, ritual, team)
+            versions[occ.id] = row["version"]
             in_team.update(
                 {(p, w, u, team.id): member_id for p, w, u, member_id, joined in row["people"] or () if joined}
             )
-        return found, in_team
+        if self.memory is not None:
+            for gone in set(occurrence_ids) - found.keys():
+                self.memory.forget_round(gone)
+            self.memory.learn_rounds(found, versions)
+            self.memory.learn_people(people, {team.id for _o, _r, team in found.values()}, in_team)
+        self._versions, self._in_team = versions, in_team
+        return AnswerContext(found, in_team)
 
     async def save_answers(self, answers: Sequence[NewAnswer], now: datetime) -> list[Saved]:
         """``ensure_members`` and ``save_replies`` for the answers whose round is still
@@ -150,52 +188,70 @@ class AnswerRows:
         ]
 
     async def _save_in_one_statement(self, answers: Sequence[NewAnswer], now: datetime) -> list[Saved]:
-        """PostgreSQL: the write of ``one_read_one_write``, again for the few answers whose
-        member a concurrent batch was creating."""
+        """PostgreSQL: the write of ``one_read_one_write``, checking what the last
+        ``answer_context`` gave (none given: only that each round is open); again for the few
+        answers whose member a concurrent batch was creating."""
         _read, write = postgres_statements()
         taken: set[tuple[str, str, str, int]] = set()
-        written: set[tuple[str, str, str, int]] = set()
+        written: dict[tuple[str, str, str, int], int] = {}  # the member of each answer written
+        changed: set[tuple[str, str, str, int]] = set()
         waiting = list(answers)
         for _attempt in range(3):
             sealed: list[bytes] = []
             rows = (
                 await self.s.execute(
-                    write,
-                    {
-                        "now": now,
-                        "answers": [
-                            {
-                                "platform": a.actor.platform,
-                                "workspace_id": a.actor.workspace_id,
-                                "user_id": a.actor.user_id,
-                                "name": (a.actor.display_name or "").replace("\x00", "")[
-                                    :200
-                                ],  # as the column's type (``Name``) does
-                                "team_id": a.team_id,
-                                "occurrence_id": a.occurrence_id,
-                                "anonymous": a.anonymous,
-                                "created_on": a.today.isoformat(),
-                                "updated_at": (a.sent_at or now).isoformat(),
-                            }
-                            | self._content(a, sealed)
-                            for a in waiting
-                        ],
-                        "sealed": sealed,
-                    },
+                    write, {"now": now, "answers": [self._written(a, now, sealed) for a in waiting], "sealed": sealed}
                 )
             ).all()
-            taken.update((p, w, u, occ) for p, w, u, occ, _member_id, was_taken in rows if was_taken)
-            written.update((p, w, u, occ) for p, w, u, occ, member_id, _taken in rows if member_id is not None)
+            for p, w, u, occ, member_id, was_taken, fresh in rows:
+                if not fresh:
+                    changed.add((p, w, u, occ))
+                elif member_id is not None:
+                    written[(p, w, u, occ)] = member_id
+                    if was_taken:
+                        taken.add((p, w, u, occ))
             # Members a concurrent batch created while this statement ran: not seen by it
             # (nothing was written for them); a new statement sees them. An answer the
             # statement did not return at all was for a round no longer open.
-            unseen = {(p, w, u) for p, w, u, _occ, member_id, _taken in rows if member_id is None}
+            unseen = {(p, w, u) for p, w, u, _occ, member_id, _taken, fresh in rows if fresh and member_id is None}
             waiting = [a for a in waiting if (a.actor.platform, a.actor.workspace_id, a.actor.user_id) in unseen]
             if not waiting:
                 break
         else:  # met a concurrent new member three times over: those few are asked to try again
             log.warning("%d answers not stored: their members were being created by other batches", len(waiting))
-        return [saved(a, written, taken) if a not in waiting else Saved.RETRY for a in answers]
+        outcomes = [saved(a, written, taken, changed) if a not in waiting else Saved.RETRY for a in answers]
+        if self.memory is not None:
+            self._remember(answers, outcomes, written)
+        return outcomes
+
+    def _written(self, answer: NewAnswer, now: datetime, sealed: list[bytes]) -> dict[str, Any]:
+        """An answer as the write statement takes it (one element of its JSON document)."""
+        actor = answer.actor
+        return {
+            "platform": actor.platform,
+            "workspace_id": actor.workspace_id,
+            "user_id": actor.user_id,
+            "name": (actor.display_name or "").replace("\x00", "")[:200],  # as the column's type (``Name``) does
+            "team_id": answer.team_id,
+            "occurrence_id": answer.occurrence_id,
+            "anonymous": answer.anonymous,
+            "created_on": answer.today.isoformat(),
+            "updated_at": (answer.sent_at or now).isoformat(),
+            "seen": self._versions.get(answer.occurrence_id),
+            "member_seen": self._in_team.get((actor.platform, actor.workspace_id, actor.user_id, answer.team_id)),
+        } | self._content(answer, sealed)
+
+    def _remember(
+        self, answers: Sequence[NewAnswer], outcomes: list[Saved], written: dict[tuple[str, str, str, int], int]
+    ) -> None:
+        """Who is in a team now that their answers are written, and which rounds closed."""
+        assert self.memory is not None
+        for answer, outcome in zip(answers, outcomes, strict=True):
+            actor = answer.actor
+            if outcome is Saved.CLOSED:
+                self.memory.forget_round(answer.occurrence_id)
+            elif member_id := written.get((actor.platform, actor.workspace_id, actor.user_id, answer.occurrence_id)):
+                self.memory.joined((actor.platform, actor.workspace_id, actor.user_id, answer.team_id), member_id)
 
     def _content(self, answer: NewAnswer, sealed: list[bytes]) -> dict[str, Any]:
         """What the write statement takes of an answer's content: a named answer's values;

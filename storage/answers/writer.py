@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import msgspec
 from sqlalchemy import Connection, Engine, Result, event
@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from rituals.ports import Accepted, AnswerIn, AnswerNotStored, AnswerRules, Outcome, SameAs
+from rituals.ports import Accepted, AnswerIn, AnswerNotStored, AnswerRules, Outcome, SameAs, Saved
 from storage.db import LOCK_WAIT_SECONDS, _sqlite_pragmas, autocommit_connection, create_engine
 
 if TYPE_CHECKING:
@@ -303,24 +303,49 @@ class AnswerWriter:
 
     async def _write(self, answers: list[AnswerIn], transaction: Transactions) -> list[Outcome | AnswerNotStored]:
         """One batch: the read, the rules, the write (on SQLite one transaction; on
-        PostgreSQL a read and a write statement, each committing on its own, the write
-        checking again that each round is open). Nothing is written for a refused answer,
-        not even its member."""
+        PostgreSQL a read and a write statement, each committing on its own, or the write
+        alone when the batch's rounds are remembered; the write checks what the batch was
+        decided on, and the answers decided on what changed are decided again on a fresh
+        read). Nothing is written for a refused answer, not even its member."""
         now = self._clock()
+        outcomes: list[Outcome | AnswerNotStored] = [AnswerNotStored() for _ in answers]
+        todo = list(range(len(answers)))
         async with transaction(autocommit=True) as tx:
-            targets, in_team = await tx.answer_context(
-                sorted({a.occurrence_id for a in answers}), [a.actor for a in answers]
-            )
-            decisions = self._rules.check(answers, targets, in_team, now)
-            accepted = [(i, d) for i, d in enumerate(decisions) if isinstance(d, Accepted)]
-            saved = await tx.save_answers([d.answer for _i, d in accepted], now) if accepted else []
-        outcomes: list[Outcome | AnswerNotStored | None] = [d if isinstance(d, Outcome) else None for d in decisions]
-        for (i, d), how in zip(accepted, saved, strict=True):
-            outcomes[i] = self._rules.outcome(d, how) or AnswerNotStored()
-        for i in reversed(range(len(decisions))):  # a later answer is decided before the one it replaced
-            if isinstance(same := decisions[i], SameAs):
-                outcomes[i] = outcomes[same.index]
+            for fresh in (False, True, True):
+                decided = await self._decide_and_save(tx, [answers[i] for i in todo], now, fresh=fresh)
+                again: list[int] = []
+                for i, outcome in zip(todo, decided, strict=True):
+                    if outcome is Saved.CHANGED:
+                        again.append(i)
+                    else:
+                        outcomes[i] = outcome
+                if not (todo := again):
+                    break
         stored = sum(1 for o in outcomes if isinstance(o, Outcome) and o.stored)
         # every batch at the peak is a log line on the writer's thread: only refusals at INFO
         (log.info if stored < len(answers) else log.debug)("answers stored: %d of %d", stored, len(answers))
+        return outcomes
+
+    async def _decide_and_save(
+        self, tx: AnswerRows, answers: list[AnswerIn], now: datetime, *, fresh: bool
+    ) -> list[Outcome | AnswerNotStored | Literal[Saved.CHANGED]]:
+        """The rules' decisions on the batch's context and the write of those accepted: per
+        answer its outcome, or ``Saved.CHANGED`` when what it was decided on changed. A
+        refusal decided on what was remembered is decided again on a fresh read."""
+        ids, people = sorted({a.occurrence_id for a in answers}), [a.actor for a in answers]
+        context = await tx.answer_context(ids, people, fresh=fresh)
+        decisions = self._rules.check(answers, context.targets, context.in_team, now)
+        if context.remembered and any(isinstance(d, Outcome) for d in decisions):
+            context = await tx.answer_context(ids, people, fresh=True)
+            decisions = self._rules.check(answers, context.targets, context.in_team, now)
+        accepted = [(i, d) for i, d in enumerate(decisions) if isinstance(d, Accepted)]
+        saved = await tx.save_answers([d.answer for _i, d in accepted], now) if accepted else []
+        outcomes: list[Outcome | AnswerNotStored | Literal[Saved.CHANGED] | None] = [
+            d if isinstance(d, Outcome) else None for d in decisions
+        ]
+        for (i, d), how in zip(accepted, saved, strict=True):
+            outcomes[i] = how if how is Saved.CHANGED else self._rules.outcome(d, how) or AnswerNotStored()
+        for i in reversed(range(len(decisions))):  # a later answer is decided before the one it replaced
+            if isinstance(same := decisions[i], SameAs):
+                outcomes[i] = outcomes[same.index]
         return [o if o is not None else AnswerNotStored() for o in outcomes]

@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from rituals.answers import NOT_IN_TEAM, SAVED
 from rituals.engine import Engine, EngineSettings
 from rituals.i18n import translator
+from rituals.kinds.appreciation import assign_colleagues, round_roster, round_seed
 from rituals.ports import AnswerNotStored, Saved
 from rituals.types import Actor, ChannelRef, DeliveryError
 from storage.db import create_engine
@@ -287,8 +289,8 @@ async def test_an_answer_whose_round_closes_between_the_read_and_the_write_is_re
     def close_after_the_read(tx: Any) -> None:
         context = tx.answer_context
 
-        async def read_then_close(occurrence_ids: Any, people: Any) -> Any:
-            found = await context(occurrence_ids, people)
+        async def read_then_close(occurrence_ids: Any, people: Any, **how: Any) -> Any:
+            found = await context(occurrence_ids, people, **how)
             await tx.s.execute(update(Occurrence).where(Occurrence.id == occ).values(status="closed"))
             return found
 
@@ -305,6 +307,65 @@ async def test_an_answer_whose_round_closes_between_the_read_and_the_write_is_re
     assert (
         await repo.replies_for(occ) == []
         and await repo.find_member(platform="test", workspace_id="w", user_id="new") is None
+    )
+
+
+async def test_an_answer_is_decided_on_its_team_as_the_write_finds_it(repo: Repo) -> None:
+    """What a batch is decided on (its round, its team, who is in the team) can change
+    between batches: on PostgreSQL the answer writer remembers it, and each write checks it
+    still holds. A team that switched to Dutch answers in Dutch; a member who left the team
+    is refused outside its channel; their earlier answer stays as it was."""
+    engine, occ = await one_open_reflection(repo)
+    channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
+    assert (await engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "first"}))[0]
+    async with repo.session() as s:
+        team = int(
+            await s.scalar(
+                select(Ritual.team_id).join(Occurrence, Occurrence.ritual_id == Ritual.id).where(Occurrence.id == occ)
+            )
+        )
+    dutch = translator("nl")
+    await repo.update_team(team, language="nl")  # as another replica's command would
+    assert await engine.submit(occurrence_id=occ, actor=user(7), values={"answer": "new"}, via=channel) == (
+        True,
+        dutch(SAVED),
+    )
+    assert await repo.keep_in_team(platform="test", workspace_id="w", channel_id="c", user_ids=["u7"]) == 1
+    assert await engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "again"}) == (
+        False,
+        dutch(NOT_IN_TEAM),
+    )
+    assert sorted(r.values["answer"] for r in await repo.replies_for(occ)) == ["first", "new"]
+
+
+async def test_an_appreciation_is_checked_against_the_round_assignment_of_a_member_not_seen_before(
+    repo: Repo,
+) -> None:
+    """The rules need to know who of the people is in the team (an appreciation goes to the
+    colleague the round assigned): a member the answer writer has not seen in this team yet
+    is not taken for an outsider, also when the round was read for someone else before."""
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    engine = make_engine(repo, clock, RecordingPlatform())
+    team = await setup_team(repo, clock, members=3)
+    occ = await engine.run_now(await add_weekly(repo, team, clock, kind="appreciation"))
+    assert occ is not None
+    async with repo.session() as s:
+        content = (await s.scalar(select(Occurrence.content).where(Occurrence.id == occ))) or {}
+    ids = {m: await repo.find_member(platform="test", workspace_id="w", user_id=f"u{m}") for m in range(3)}
+    assigned = assign_colleagues([member for member, _name in round_roster(content)], round_seed(content, occ))
+    channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
+
+    def appreciate(giver: int, colleague: int) -> Any:
+        values = {"colleague": str(colleague), "appreciation": "thanks"}
+        return engine.submit(occurrence_id=occ, actor=user(giver), values=values, via=channel)
+
+    assert (await appreciate(0, assigned[ids[0]]))[0]  # the round is read, and u0 seen in the team
+    other = next(m for m in ids.values() if m not in (ids[1], assigned[ids[1]]))
+    ok, message = await appreciate(1, other)
+    assert not ok and message.startswith("This round you appreciate")
+    assert (await appreciate(1, assigned[ids[1]]))[0]
+    assert sorted(r.values["colleague"] for r in await repo.replies_for(occ)) == sorted(
+        [str(assigned[ids[0]]), str(assigned[ids[1]])]
     )
 
 

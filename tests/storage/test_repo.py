@@ -290,7 +290,8 @@ async def test_a_batch_of_answers_makes_members_renames_joins_and_keeps_anonymit
 
     async def batch(transaction: Transactions) -> list[Saved]:
         async with transaction() as tx:
-            targets, in_team = await tx.answer_context([occ, anon, 999], [ann, cy, bob_actor])
+            context = await tx.answer_context([occ, anon, 999], [ann, cy, bob_actor])
+            targets, in_team = context.targets, context.in_team
             assert sorted(targets) == [occ, anon] and {t[2].id for t in targets.values()} == {team}
             assert in_team == {("p", "w", "ann", team): ids["ann"]}
             assert await tx.save_answers([], NOW) == []

@@ -2,6 +2,6 @@ SELECT occurrences.id AS o_id, occurrences.ritual_id AS o_ritual_id, occurrences
 FROM json_to_recordset(%(people)s::JSON) AS people(platform VARCHAR, workspace_id VARCHAR, user_id VARCHAR) JOIN LATERAL (SELECT members.id AS id, members.display_name AS display_name 
 FROM members 
 WHERE members.platform = people.platform AND members.workspace_id = people.workspace_id AND members.user_id = people.user_id 
- LIMIT %(param_1)s::INTEGER) AS anon_1 ON true LEFT OUTER JOIN team_members ON team_members.member_id = anon_1.id AND team_members.team_id = teams.id) AS people 
+ LIMIT %(param_1)s::INTEGER) AS anon_1 ON true LEFT OUTER JOIN team_members ON team_members.member_id = anon_1.id AND team_members.team_id = teams.id) AS people, concat_ws(%(concat_ws_1)s::VARCHAR, CAST(occurrences.xmin AS VARCHAR), CAST(rituals.xmin AS VARCHAR), CAST(teams.xmin AS VARCHAR)) AS version 
 FROM occurrences JOIN rituals ON rituals.id = occurrences.ritual_id JOIN teams ON teams.id = rituals.team_id 
 WHERE occurrences.id = ANY (%(ids)s::BIGINT[])
