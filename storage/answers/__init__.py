@@ -5,7 +5,10 @@
   round closes, then opened all at once. The named and the anonymous paths, and the SQLite
   and PostgreSQL ways of writing a batch, are described there.
 - ``statements``: the statements of both databases, built once per dialect.
-- ``postgres``: a batch on PostgreSQL as one read and one write statement.
+- ``postgres``: a batch on PostgreSQL as one read and one write statement, the write checking
+  what the batch was decided on.
+- ``memory``: the rounds and people the PostgreSQL writer remembers, so that most batches are
+  the write alone.
 - ``seal``: sealing anonymous answers with keys of their round.
 - ``writer``: ``AnswerWriter`` (answers in, outcomes out: the queue, the lanes, the batches
   and the futures), and where the batches are written: ``SqliteWriter`` on the server's loop
@@ -14,7 +17,8 @@
 
 The path of an answer: an adapter calls ``Engine.submit``; ``AnswerWriter.submit`` queues it;
 a lane takes it with the others waiting and, where its database is written best, reads the
-batch's rounds and people (``AnswerRows.answer_context``), asks the engine's rules
+batch's rounds and people (``AnswerRows.answer_context``; on PostgreSQL mostly remembered),
+asks the engine's rules
 (``rituals.answers.Rules``: pure, no I/O) what to accept, writes (``AnswerRows.save_answers``)
 and settles each member's future with an ``Outcome`` that ``Engine.submit`` translates.
 """

@@ -68,9 +68,9 @@ def postgres_statements() -> tuple[Any, Any]:
 
 def one_read_one_write(targets: Any) -> tuple[Any, Any]:
     """A batch of answers on PostgreSQL in two statements, a read and a write, each whole in
-    itself (two round trips, where the steps one by one took seven): under load each round
-    trip waited its turn for the machine's cores, and each statement cost the writer's
-    thread a third of a millisecond (bench/answers.py).
+    itself (two round trips, where the steps one by one took seven; the write alone when the
+    read is remembered): under load each round trip waited its turn for the machine's cores,
+    and each statement cost the writer's thread a third of a millisecond (bench/answers.py).
 
     The read: ``targets`` with each round's version (``version``) and, for each occurrence,
     the people of the batch who are members, and whether they are in its team (a JSON

@@ -72,7 +72,7 @@ class AnswerRows:
         self.sealer = sealer
         self.memory = memory
         dialect = session.get_bind().dialect if isinstance(session, AsyncSession) else session.dialect
-        # PostgreSQL: a batch is one read and one write statement, each whole in itself.
+        # PostgreSQL: a batch is a read (unless remembered) and a write statement, each whole in itself.
         self.in_one_statement = dialect.name == "postgresql"
         self.sql = answer_sql(self.in_one_statement)
         # Members read by ``members_in_teams`` in this transaction ((id, name), None: none),
