@@ -157,7 +157,7 @@ class Ritme:
             else:
                 language = await self._language_of_person(actor)
             _ = translator(language)
-            return error_notice(_, _(err.msgid, **err.params), err.example)
+            return error_notice(_, _(err.msgid, **err.params), err.example, err.example_params)
         if personal:
             if files:
                 cmd = Command(name=cmd.name, args={**cmd.args, "files": files})
@@ -175,7 +175,7 @@ class Ritme:
         try:
             result = await COMMANDS[cmd.name].handler(self, cmd, team, member_id, role, _)
         except CommandError as err:
-            return error_notice(_, _(err.msgid, **err.params), err.example)
+            return error_notice(_, _(err.msgid, **err.params), err.example, err.example_params)
         log.info("command %r by %s in team %s: done", cmd.name, actor.user_id, team.id, extra={"team_id": team.id})
         return result
 

@@ -38,12 +38,12 @@ E_BAD_DURATION = N_("Unknown duration: {text}")
 E_SHORT_DURATION = N_("A duration must be at least one minute.")
 E_LONG_DURATION = N_("A duration can be at most 365 days.")
 
-# Examples shown with an error: phrases that parse.
-EXAMPLE_WEEKLY = "every monday at 09:00"
-EXAMPLE_BIWEEKLY = "every 2 weeks on friday at 15:00"
-EXAMPLE_MONTHLY = "every month on the first tuesday at 09:00"
-EXAMPLE_CRON = 'cron "0 9 * * 1"'
-EXAMPLE_OPEN = "every monday at 09:00 open 2d"
+# Examples shown with an error: phrases that parse, in each language (a test reads both).
+EXAMPLE_WEEKLY = N_("every monday at 09:00")
+EXAMPLE_BIWEEKLY = N_("every 2 weeks on friday at 15:00")
+EXAMPLE_MONTHLY = N_("every month on the first tuesday at 09:00")
+EXAMPLE_CRON = N_('cron "0 9 * * 1"')
+EXAMPLE_OPEN = N_("every monday at 09:00 open 2d")
 
 # Words in descriptions.
 _DAY_NAMES = (
@@ -164,8 +164,8 @@ class ScheduleError(ValueError):
     """A schedule phrase or duration that cannot be used, explained for the person who typed it.
 
     ``msgid`` is an English message marked with ``N_``; translate it with
-    ``_(error.msgid, **error.params)``. ``example`` is an English phrase that does parse, to
-    show next to the message. ``str(error)`` is the English message.
+    ``_(error.msgid, **error.params)``. ``example`` is a phrase that does parse, to show next
+    to the message (a message id: ``_(error.example)`` in the person's language). ``str(error)`` is the English message.
     """
 
     msgid: str

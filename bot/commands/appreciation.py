@@ -41,7 +41,7 @@ async def do_appreciation_start(
         try:
             open_for = parse_duration(cmd.args["duration"])
         except ScheduleError as err:
-            raise CommandError(err.msgid, "appreciation start 3d", **err.params) from None
+            raise CommandError(err.msgid, "appreciation start 3d", example_params=None, **err.params) from None
     rituals = [r for r in await ritme.repo.rituals(team.id) if r.kind == "appreciation" and not r.schedule]
     now = ritme.clock()
     if rituals:

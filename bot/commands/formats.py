@@ -4,7 +4,7 @@ Slack home tab."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,8 +16,11 @@ from rituals.types import Notice
 from rituals.visibility import NAMES, Visibility, default_visibility
 
 
-def error_notice(_: Translator, reason: str, example: str) -> Notice:
-    footer = _("For example: /ritme {example}", example=_(example)) if example else ""  # prose in it translated
+def error_notice(
+    _: Translator, reason: str, example: str, example_params: Mapping[str, object] | None = None
+) -> Notice:
+    """Why a command did not work, and an example of what does (a message id, with its fields)."""
+    footer = _("For example: /ritme {example}", example=_(example, **(example_params or {}))) if example else ""
     return Notice(title=_("That did not work"), text=reason, footer=footer)
 
 

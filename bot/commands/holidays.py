@@ -156,7 +156,7 @@ async def personal_holiday_import(
         try:
             done = await do_holiday_import(ritme, cmd, team, member_id, "admin", _)
         except CommandError as err:
-            return error_notice(_, _(err.msgid, **err.params), err.example)
+            return error_notice(_, _(err.msgid, **err.params), err.example, err.example_params)
         return Notice(
             title=done.title,
             text=done.text,

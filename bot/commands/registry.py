@@ -9,7 +9,7 @@ and the Teams command list read it; nothing else keeps a list of commands.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,12 +32,16 @@ class Command:
 
 
 class CommandError(ValueError):
-    """A command that does not parse: ``msgid`` says why, ``example`` shows the right form."""
+    """A command that does not parse: ``msgid`` says why, ``example`` (a message id, with the
+    fields ``example_params``) shows the right form."""
 
-    def __init__(self, msgid: str, example: str = "", **params: object) -> None:
+    def __init__(
+        self, msgid: str, example: str = "", *, example_params: Mapping[str, object] | None = None, **params: object
+    ) -> None:
         super().__init__(msgid)
         self.msgid = msgid
         self.example = example
+        self.example_params = example_params or {}
         self.params = params
 
 

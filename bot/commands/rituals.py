@@ -123,11 +123,21 @@ async def ritual_of(ritme: Ritme, cmd: Command, team: TeamView) -> RitualView:
     return ritual
 
 
+ADD_EXAMPLE = N_("add {kind} {schedule}")
+
+
+def schedule_refused(err: ScheduleError, kind: str) -> CommandError:
+    """A schedule that does not parse, with an example of one that does for the same kind,
+    all of it in the team's language."""
+    example = {"kind": Words((KIND_WORDS_SHOWN.get(kind, kind),)), "schedule": Words((err.example,))}
+    return CommandError(err.msgid, ADD_EXAMPLE, example_params=example, **err.params)
+
+
 def _schedule(ritme: Ritme, text: str, kind: str, tz: ZoneInfo) -> Schedule:
     try:  # 'every 2 weeks' counts from the team's today, not the server's
         return parse_schedule(text, anchor=ritme.clock().astimezone(tz).date())
     except ScheduleError as err:
-        raise CommandError(err.msgid, f"add {kind} {err.example or 'every monday at 09:00'}", **err.params) from None
+        raise schedule_refused(err, kind) from None
 
 
 @command(
@@ -297,7 +307,7 @@ async def do_resume(ritme: Ritme, cmd: Command, team: TeamView, member_id: int, 
     try:
         next_due = parse_schedule(ritual.schedule).next_after(now, tz) if ritual.schedule else None
     except ScheduleError as err:  # stored before a stricter reader: it stays paused
-        raise CommandError(err.msgid, f"add {ritual.kind} {err.example}", **err.params) from None
+        raise schedule_refused(err, ritual.kind) from None
     await ritme.repo.set_ritual(ritual.id, paused=False, next_due_at=next_due)
     await ritme.repo.audit(team.id, member_id, "ritual.resume", {"ritual": ritual.id}, now)
     when = format_time(next_due, tz, _) if next_due else "-"

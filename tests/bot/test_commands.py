@@ -261,3 +261,33 @@ def test_forget_me_with_other_words_is_refused() -> None:
     with pytest.raises(CommandError):
         parse("forget-me x")
     assert parse("vergeet-mij").name == "forget-me"
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed", "example"),
+    [
+        ("en", 'add pulse cron "0 9 * *"', 'add pulse cron "0 9 * * 1"'),
+        ("nl", 'toevoegen pulse cron "0 9 * *"', 'toevoegen teampuls cron "0 9 * * 1"'),
+        ("nl", "toevoegen reflectie elke maandag om 25:00", "toevoegen reflectie elke maandag om 09:00"),
+        ("nl", "toevoegen check-out elke maandag open 0d", "toevoegen check-out elke maandag om 09:00 open 2d"),
+        ("nl", "toevoegen doel elke 0 weken op vrijdag", "toevoegen doel elke 2 weken op vrijdag om 15:00"),
+    ],
+)
+async def test_a_schedule_refused_is_answered_with_an_example_in_the_teams_words_that_works(
+    sqlite_url: str, lang: str, typed: str, example: str
+) -> None:
+    """The example under a refused schedule is the team's own command for the same kind, in
+    its language; typed as shown, it adds the ritual."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from tests.bot.test_review_page import Real, start_real
+
+    app, clock = await start_real(sqlite_url, language=lang)
+    async with TestClient(TestServer(app)) as client:
+        real = Real(client, app, clock)
+        refused = await real.command("anna", typed)
+        prefix = "Bijvoorbeeld: /ritme " if lang == "nl" else "For example: /ritme "
+        assert refused["footer"] == prefix + example, refused
+        added = await real.command("anna", example)
+        assert added["title"] != refused["title"], added
+        assert len((await real.command("anna", "lijst" if lang == "nl" else "list"))["fields"]) == 1
