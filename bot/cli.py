@@ -36,14 +36,14 @@ def _settings() -> Settings:
 
 
 async def _check_database(settings: Settings) -> str | None:
-    from storage.db import create_engine, ping
+    from storage.db import create_engine, unanswered
 
     engine = create_engine(settings.database_url)
     try:
-        ok = await ping(engine)
+        reason = await unanswered(engine)
     finally:
         await engine.dispose()
-    return None if ok else "RITME_DATABASE_URL: the database does not answer"
+    return None if reason is None else f"RITME_DATABASE_URL: the database does not answer ({reason})"
 
 
 def _stop_starting(signum: int, frame: object) -> None:

@@ -209,6 +209,13 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=60.0, validation_alias="RITME_LEASE_SECONDS", gt=0)  # outbox claim lease
     """Seconds a replica holds the outbox messages it claimed before another may send them."""
 
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        from storage.db import async_url
+
+        return async_url(value)
+
     @field_validator("secret_key")
     @classmethod
     def _secret(cls, value: str | None) -> str | None:

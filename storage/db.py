@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import CursorResult, Result, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -33,6 +33,30 @@ VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 T = TypeVar("T")
 
 LOCK_WAIT_SECONDS = 30  # how long a SQLite connection waits for another's write lock
+
+
+ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}  # the drivers Ritme carries
+URL_EXAMPLES = "sqlite+aiosqlite:///ritme.db, or postgresql+asyncpg://user:password@host/ritme for replicas"
+
+
+def async_url(url: str) -> str:
+    """``url`` with the driver Ritme talks to its database through: ``sqlite://…`` and
+    ``postgresql://…`` (also ``postgres://…``, as hosting providers write it) get it added. A
+    URL of another database or driver is refused (``ValueError``, saying what to write)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"not a database URL; write one such as {URL_EXAMPLES}") from None
+    scheme, _plus, given = parsed.drivername.partition("+")
+    backend = "postgresql" if scheme == "postgres" else scheme
+    driver = ASYNC_DRIVERS.get(backend)
+    if driver is None:
+        raise ValueError(f"Ritme runs on SQLite or PostgreSQL, not {scheme}; write a URL such as {URL_EXAMPLES}")
+    if given == driver:
+        return url
+    if given:
+        raise ValueError(f"Ritme talks to {backend} through {driver}, not {given}: write {backend}+{driver}://…")
+    return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
 
 
 def is_sqlite(url: str) -> bool:
@@ -253,15 +277,22 @@ async def upgrade_async(url: str) -> None:
     await asyncio.to_thread(upgrade, url)
 
 
-async def ping(engine: AsyncEngine) -> bool:
-    """True when the database answers a trivial query."""
+async def unanswered(engine: AsyncEngine) -> str | None:
+    """Why the database does not answer a trivial query (the driver's words); None when it does."""
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-        return True
+        return None
     except Exception as exc:  # any driver error means: not answering
-        log.warning("database ping failed: %s", exc)
-        return False
+        return str(exc) or type(exc).__name__
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    """True when the database answers a trivial query; why not is logged."""
+    reason = await unanswered(engine)
+    if reason is not None:
+        log.warning("database ping failed: %s", reason)
+    return reason is None
 
 
 def rowcount(result: Result[Any]) -> int:

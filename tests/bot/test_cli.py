@@ -171,3 +171,49 @@ def test_ritme_db_alone_prints_the_db_help(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert out.startswith("usage: ritme db [-h] TASK")
     assert "upgrade" in out and "slack-manifest" not in out
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        (
+            "postgresql://ritme:p%40ss@db.school.example/ritme",
+            "postgresql+asyncpg://ritme:p%40ss@db.school.example/ritme",
+        ),
+        ("postgres://ritme:pw@db:5433/ritme", "postgresql+asyncpg://ritme:pw@db:5433/ritme"),
+        ("postgresql+asyncpg://ritme@db/ritme", "postgresql+asyncpg://ritme@db/ritme"),
+        ("sqlite:///ritme.db", "sqlite+aiosqlite:///ritme.db"),
+        ("sqlite+aiosqlite:////var/lib/ritme/ritme.db", "sqlite+aiosqlite:////var/lib/ritme/ritme.db"),
+    ],
+)
+def test_database_urls_as_hosting_providers_write_them_are_taken(given: str, used: str) -> None:
+    """``postgresql://`` and ``postgres://`` (as a hosting provider's panel shows them) and
+    ``sqlite://`` get the driver Ritme carries; a password's escapes stay as they were."""
+    from bot.config import Settings
+
+    assert Settings(RITME_DATABASE_URL=given).database_url == used
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("mysql://ritme:pw@localhost/ritme", "Ritme runs on SQLite or PostgreSQL, not mysql; write a URL such as"),
+        ("postgresql+psycopg2://ritme@db/ritme", "Ritme talks to postgresql through asyncpg, not psycopg2"),
+        ("ritme.db", "not a database URL; write one such as sqlite+aiosqlite:///ritme.db"),
+        ("postgresql+asyncpg://ritme:pw@127.0.0.1:1/ritme", "the database does not answer ("),
+    ],
+)
+def test_serve_with_a_database_it_cannot_use_says_why_in_one_line(
+    url: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another database, a driver Ritme does not carry, no URL at all, or a database that
+    does not answer: one line that names the setting and says why (the driver's own words
+    when the database does not answer), exit 2, no warning before it."""
+    monkeypatch.chdir(tmp_path)
+    for name in PLATFORM_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RITME_DATABASE_URL", url)
+    assert main(["serve"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ritme: configuration error: RITME_DATABASE_URL: "), lines
+    assert said in lines[0] and "pw" not in lines[0], lines
