@@ -331,7 +331,9 @@ class AnswerWriter:
     ) -> list[Outcome | AnswerNotStored | Literal[Saved.CHANGED]]:
         """The rules' decisions on the batch's context and the write of those accepted: per
         answer its outcome, or ``Saved.CHANGED`` when what it was decided on changed. A
-        refusal decided on what was remembered is decided again on a fresh read."""
+        refusal decided on what was remembered, or an answer whose remembered round the write
+        found closed or gone, is decided again on a fresh read (the member is told why in the
+        team's words of now)."""
         ids, people = sorted({a.occurrence_id for a in answers}), [a.actor for a in answers]
         context = await tx.answer_context(ids, people, fresh=fresh)
         decisions = self._rules.check(answers, context.targets, context.in_team, now)
@@ -344,6 +346,8 @@ class AnswerWriter:
             d if isinstance(d, Outcome) else None for d in decisions
         ]
         for (i, d), how in zip(accepted, saved, strict=True):
+            if context.remembered and how is Saved.CLOSED:  # its round gone or closed: told as now
+                how = Saved.CHANGED
             outcomes[i] = how if how is Saved.CHANGED else self._rules.outcome(d, how) or AnswerNotStored()
         for i in reversed(range(len(decisions))):  # a later answer is decided before the one it replaced
             if isinstance(same := decisions[i], SameAs):

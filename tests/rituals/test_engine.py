@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from rituals.answers import NOT_IN_TEAM, SAVED
+from rituals.answers import CLOSED, GONE, NOT_IN_TEAM, SAVED
 from rituals.engine import Engine, EngineSettings
 from rituals.i18n import translator
 from rituals.kinds.appreciation import assign_colleagues, round_roster, round_seed
 from rituals.ports import AnswerNotStored, Saved
 from rituals.types import Actor, ChannelRef, DeliveryError
 from storage.db import create_engine
-from storage.models import Occurrence, OutboxMessage, Ritual
+from storage.models import Occurrence, OutboxMessage, Participation, Ritual, SealedAnswer
 from storage.repo import Repo
 from tests.fakes.clock import Clock
 from tests.fakes.platform import RecordingPlatform
@@ -255,8 +255,13 @@ async def test_answers_are_validated_stored_once_and_closed_rounds_refuse(repo: 
 async def one_open_reflection(repo: Repo) -> tuple[Engine, int]:
     """An engine and the open round of a team of one: (engine, occurrence id)."""
     clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    return await one_open_reflection_of(repo, await setup_team(repo, clock, members=1))
+
+
+async def one_open_reflection_of(repo: Repo, team: int) -> tuple[Engine, int]:
+    """An engine and the open round of a new reflection of ``team``: (engine, occurrence id)."""
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
     engine = make_engine(repo, clock, RecordingPlatform())
-    team = await setup_team(repo, clock, members=1)
     occ = await engine.run_now(await add_weekly(repo, team, clock, visibility="team"))
     assert occ is not None
     return engine, occ
@@ -367,6 +372,71 @@ async def test_an_appreciation_is_checked_against_the_round_assignment_of_a_memb
     assert sorted(r.values["colleague"] for r in await repo.replies_for(occ)) == sorted(
         [str(assigned[ids[0]]), str(assigned[ids[1]])]
     )
+
+
+async def test_an_answer_to_a_round_closed_or_removed_since_it_was_read_is_told_so_as_it_is_now(repo: Repo) -> None:
+    """The team switched to Dutch, then the round closed: the next answer hears that it
+    closed, in Dutch. The ritual removed (its rounds go with it): the answer hears that the
+    question no longer exists. On PostgreSQL the answer writer remembered the round as it
+    was; what the member is told is decided on the round as it is."""
+    engine, occ = await one_open_reflection(repo)
+    assert (await engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "first"}))[0]
+    async with repo.session() as s:
+        team, ritual = (
+            await s.execute(
+                select(Ritual.team_id, Ritual.id)
+                .join(Occurrence, Occurrence.ritual_id == Ritual.id)
+                .where(Occurrence.id == occ)
+            )
+        ).one()
+    await repo.update_team(team, language="nl")
+    async with repo.session() as s:
+        await s.execute(update(Occurrence).where(Occurrence.id == occ).values(status="closed"))
+    late = await engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "late"})
+    assert late == (False, translator("nl")(CLOSED))
+    engine, occ = await one_open_reflection_of(repo, team)
+    assert (await engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "first"}))[0]
+    async with repo.session() as s:
+        ritual = int(await s.scalar(select(Occurrence.ritual_id).where(Occurrence.id == occ)))
+    await repo.remove_ritual(ritual)
+    channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
+    gone = await engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "late"}, via=channel)
+    assert gone == (False, translator("nl")(GONE))
+
+
+async def test_an_anonymous_answer_after_forget_me_counts_once_also_through_another_replica(repo: Repo) -> None:
+    """A pulse: u0 answers (both replicas remember the round and u0 in the team), forgets
+    themselves on the other replica, answers again on each: one sealed answer for u0, and
+    the second replica's answer hears "answered already"."""
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock, members=3)
+    pulse = await engine.run_now(await add_weekly(repo, team, clock, kind="pulse"))
+    assert pulse is not None
+    await engine.dispatch()
+    scores = {
+        i.key: 3 for p in platform.prompts if p[1].occurrence_id == pulse for i in p[1].inputs if i.kind == "scale"
+    }
+    channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
+    other = Repo(create_engine(repo.engine.url.render_as_string(hide_password=False)), repo.sealer)
+    try:
+        engine_b = make_engine(other, clock, RecordingPlatform(), "b")
+        assert (await engine.submit(occurrence_id=pulse, actor=user(0), values=scores))[0]
+        assert not (await engine_b.submit(occurrence_id=pulse, actor=user(0), values=scores))[0]  # answered
+        assert (await engine_b.submit(occurrence_id=pulse, actor=user(1), values=scores))[0]
+        member = await repo.find_member(platform="test", workspace_id="w", user_id="u0")
+        assert member is not None
+        await other.forget_member(member)
+        assert (await engine.submit(occurrence_id=pulse, actor=user(0), values=scores, via=channel))[0]
+        again = await engine_b.submit(occurrence_id=pulse, actor=user(0), values=scores, via=channel)
+        assert not again[0] and "already" in again[1]
+        assert not (await engine.submit(occurrence_id=pulse, actor=user(0), values=scores))[0]
+    finally:
+        await other.dispose()
+    async with repo.session() as s:
+        assert len((await s.scalars(select(SealedAnswer).where(SealedAnswer.occurrence_id == pulse))).all()) == 2
+        assert len((await s.scalars(select(Participation).where(Participation.occurrence_id == pulse))).all()) == 2
 
 
 async def test_an_answer_the_store_could_not_take_asks_the_member_to_try_again(repo: Repo) -> None:
