@@ -31,7 +31,6 @@ from sqlalchemy import (
     case,
     cast,
     column,
-    exists,
     false,
     func,
     insert,
@@ -182,7 +181,15 @@ def _answers() -> tuple[Any, Any]:
     )
     g = given.c
     member = _member_of(given)
-    in_team = exists().where(team_members.c.member_id == member.c.id, team_members.c.team_id == g.team_id)
+    # The person's place in the team, held FOR KEY SHARE until the write commits (one probe of
+    # the key per answer): a leave under way is waited for and seen (the answer is decided
+    # again), a later one waits for the write.
+    in_team = (
+        select(team_members.c.member_id)
+        .where(team_members.c.member_id == member.c.id, team_members.c.team_id == g.team_id)
+        .with_for_update(read=True, key_share=True)
+        .exists()
+    )
     fresh = g.seen.is_(None) | and_(
         g.seen == still_open.c.version,
         g.member_seen.is_not_distinct_from(case((in_team, member.c.id))),

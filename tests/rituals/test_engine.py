@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from rituals.answers import CLOSED, GONE, NOT_IN_TEAM, SAVED
 from rituals.engine import Engine, EngineSettings
@@ -20,7 +20,7 @@ from rituals.kinds.appreciation import assign_colleagues, round_roster, round_se
 from rituals.ports import AnswerNotStored, Saved
 from rituals.types import Actor, ChannelRef, DeliveryError
 from storage.db import create_engine
-from storage.models import Occurrence, OutboxMessage, Participation, Ritual, SealedAnswer
+from storage.models import Occurrence, OutboxMessage, Participation, Ritual, SealedAnswer, TeamMember
 from storage.repo import Repo
 from tests.fakes.clock import Clock
 from tests.fakes.platform import RecordingPlatform
@@ -437,6 +437,41 @@ async def test_an_anonymous_answer_after_forget_me_counts_once_also_through_anot
     async with repo.session() as s:
         assert len((await s.scalars(select(SealedAnswer).where(SealedAnswer.occurrence_id == pulse))).all()) == 2
         assert len((await s.scalars(select(Participation).where(Participation.occurrence_id == pulse))).all()) == 2
+
+
+async def test_a_member_who_leaves_while_their_answer_is_written_stays_out_of_the_team(repo: Repo) -> None:
+    """A leave under way while the member's answer is written: the write waits for it, sees
+    it, and the answer (given outside the team's channel) is refused; the member is not
+    put back in the team by the write's own join."""
+    if repo.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite holds its write lock from the batch's read")
+    engine, occ = await one_open_reflection(repo)
+    assert (await engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "first"}))[0]
+    member = await repo.find_member(platform="test", workspace_id="w", user_id="u0")
+    async with repo.engine.connect() as leaving:
+        await leaving.execute(delete(TeamMember).where(TeamMember.member_id == member))
+        answer = asyncio.create_task(engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "after"}))
+        while not await waits_for_a_row_lock(repo):
+            assert not answer.done(), answer.result()
+            await asyncio.sleep(0.01)
+        await leaving.commit()
+    assert await asyncio.wait_for(answer, 30) == (False, translator("en")(NOT_IN_TEAM))
+    async with repo.session() as s:
+        assert await s.scalar(select(TeamMember.member_id).where(TeamMember.member_id == member)) is None
+    assert [r.values["answer"] for r in await repo.replies_for(occ)] == ["first"]
+
+
+async def waits_for_a_row_lock(repo: Repo) -> bool:
+    """Whether a connection to the database waits for a lock (PostgreSQL)."""
+    async with repo.session() as s:
+        return bool(
+            await s.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            )
+        )
 
 
 async def test_an_answer_the_store_could_not_take_asks_the_member_to_try_again(repo: Repo) -> None:

@@ -7,9 +7,9 @@ FROM occurrences JOIN rituals ON rituals.id = occurrences.ritual_id JOIN teams O
 WHERE occurrences.id IN (SELECT given.occurrence_id 
 FROM given) AND occurrences.status = %(status_1)s::VARCHAR FOR SHARE OF occurrences), 
 checked AS 
-(SELECT given.platform AS platform, given.workspace_id AS workspace_id, given.user_id AS user_id, given.name AS name, given.team_id AS team_id, given.occurrence_id AS occurrence_id, given.anonymous AS anonymous, given.values AS values, given.created_on AS created_on, given.updated_at AS updated_at, given.tag AS tag, given.sealed_at AS sealed_at, given.seen AS seen, given.member_seen AS member_seen, anon_1.id AS found_id, anon_1.display_name AS found_name, given.seen IS NULL OR given.seen = still_open.version AND given.member_seen IS NOT DISTINCT FROM CASE WHEN (EXISTS (SELECT * 
+(SELECT given.platform AS platform, given.workspace_id AS workspace_id, given.user_id AS user_id, given.name AS name, given.team_id AS team_id, given.occurrence_id AS occurrence_id, given.anonymous AS anonymous, given.values AS values, given.created_on AS created_on, given.updated_at AS updated_at, given.tag AS tag, given.sealed_at AS sealed_at, given.seen AS seen, given.member_seen AS member_seen, anon_1.id AS found_id, anon_1.display_name AS found_name, given.seen IS NULL OR given.seen = still_open.version AND given.member_seen IS NOT DISTINCT FROM CASE WHEN (EXISTS (SELECT team_members.member_id 
 FROM team_members 
-WHERE team_members.member_id = anon_1.id AND team_members.team_id = given.team_id)) THEN anon_1.id END AS fresh 
+WHERE team_members.member_id = anon_1.id AND team_members.team_id = given.team_id FOR KEY SHARE)) THEN anon_1.id END AS fresh 
 FROM given JOIN still_open ON still_open.id = given.occurrence_id LEFT OUTER JOIN LATERAL (SELECT members.id AS id, members.display_name AS display_name 
 FROM members 
 WHERE members.platform = given.platform AND members.workspace_id = given.workspace_id AND members.user_id = given.user_id 
