@@ -312,7 +312,15 @@ class AnswerWriter:
         todo = list(range(len(answers)))
         async with transaction(autocommit=True) as tx:
             for fresh in (False, True, True):
-                decided = await self._decide_and_save(tx, [answers[i] for i in todo], now, fresh=fresh)
+                try:
+                    decided = await self._decide_and_save(tx, [answers[i] for i in todo], now, fresh=fresh)
+                except Exception:
+                    if not fresh:  # the first pass: the batch is written again one by one (``_batch``)
+                        raise
+                    # The first pass's answers are written and settled as they are; these few
+                    # were not, and their members are asked to try again.
+                    log.exception("deciding %d answers again failed", len(todo))
+                    break
                 again: list[int] = []
                 for i, outcome in zip(todo, decided, strict=True):
                     if outcome is Saved.CHANGED:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from rituals.answers import CLOSED, GONE, NOT_IN_TEAM, SAVED
+from rituals.answers import CLOSED, GONE, NOT_IN_TEAM, SAVED, SAVED_ANONYMOUSLY
 from rituals.engine import Engine, EngineSettings
 from rituals.i18n import translator
 from rituals.kinds.appreciation import assign_colleagues, round_roster, round_seed
@@ -488,6 +488,51 @@ async def test_an_answer_the_store_could_not_take_asks_the_member_to_try_again(r
     on_each_answer_transaction(repo, not_taken)
     with pytest.raises(AnswerNotStored):
         await engine.submit(occurrence_id=occ, actor=user(0), values={"answer": "mine"})
+
+
+async def test_a_failure_deciding_a_changed_answer_again_leaves_the_written_ones_as_they_are(repo: Repo) -> None:
+    """Two pulse answers in one batch: the newcomer's is written at once, the other's was
+    decided on a team the writer remembered without that member (who joined meanwhile) and
+    is decided again, which fails. The newcomer hears that the answer was saved (written
+    again one by one, it would be "answered already"); the other is asked to try again."""
+    if repo.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite decides a batch once, in one transaction")
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock, members=1)
+    pulse = await engine.run_now(await add_weekly(repo, team, clock, kind="pulse"))
+    assert pulse is not None
+    await engine.dispatch()
+    scores = {
+        i.key: 4 for p in platform.prompts if p[1].occurrence_id == pulse for i in p[1].inputs if i.kind == "scale"
+    }
+    channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
+    assert (await engine.submit(occurrence_id=pulse, actor=user(5), values=scores, via=channel))[0]  # remembered
+    await repo.ensure_member(
+        platform="test", workspace_id="w", user_id="u9", display_name="U9", now=clock(), team_id=team
+    )
+
+    def second_write_fails(tx: Any) -> None:
+        save, calls = tx.save_answers, []
+
+        async def save_answers(answers: Any, now: datetime) -> list[Saved]:
+            calls.append(len(answers))
+            if len(calls) > 1:
+                raise RuntimeError("the database went away")
+            return list(await save(answers, now))
+
+        tx.save_answers = save_answers
+
+    on_each_answer_transaction(repo, second_write_fails)
+    newcomer, joined = await asyncio.gather(
+        engine.submit(occurrence_id=pulse, actor=user(7), values=scores, via=channel),
+        engine.submit(occurrence_id=pulse, actor=user(9), values=scores, via=channel),
+        return_exceptions=True,
+    )
+    assert newcomer == (True, translator("en")(SAVED_ANONYMOUSLY)) and isinstance(joined, AnswerNotStored)
+    async with repo.session() as s:
+        assert len((await s.scalars(select(SealedAnswer).where(SealedAnswer.occurrence_id == pulse))).all()) == 2
 
 
 async def test_answers_arriving_together_are_stored_together_each_with_its_own_outcome(repo: Repo) -> None:
