@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rituals.ports import (
     AnswerRules,
@@ -37,7 +37,7 @@ from storage import opening
 from storage.answers.memory import AnswerMemory
 from storage.answers.rows import AnswerRows
 from storage.answers.seal import Sealer
-from storage.answers.writer import AnswerWriter, SqliteWriter, Transactions, WriterConnection, WriterThread
+from storage.answers.writer import AnswerWriter, SqliteWriter, Transactions, WriterThread
 from storage.db import autocommit_connection, in_memory, sessionmaker, truncate_wal, vacuum
 from storage.models import (
     DELIVERED_NOTICE,
@@ -67,14 +67,10 @@ class SqlTx(AnswerRows):
     """The engine's operations inside one transaction (see ``rituals.ports.Tx``); those of
     answers are ``AnswerRows``'."""
 
-    def __init__(
-        self,
-        session: AsyncSession | AsyncConnection | WriterConnection,
-        sealer: Sealer,
-        memory: AnswerMemory | None = None,
-    ) -> None:
-        super().__init__(session, sealer, memory)
-        self.locking = self.in_one_statement  # row locks: FOR UPDATE SKIP LOCKED among replicas
+    @property
+    def locking(self) -> bool:
+        """Row locks (FOR UPDATE SKIP LOCKED among replicas): PostgreSQL's."""
+        return self.in_one_statement
 
     def _insert(self, table: Any) -> Any:
         """INSERT with the dialect's ON CONFLICT clauses."""

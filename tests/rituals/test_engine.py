@@ -267,6 +267,30 @@ async def one_open_reflection_of(repo: Repo, team: int) -> tuple[Engine, int]:
     return engine, occ
 
 
+def scale_answers(platform: RecordingPlatform, occurrence_id: int, score: int) -> dict[str, int]:
+    """``score`` for each scale item of the prompt the platform got for the round."""
+    return {
+        i.key: score
+        for p in platform.prompts
+        if p[1].occurrence_id == occurrence_id
+        for i in p[1].inputs
+        if i.kind == "scale"
+    }
+
+
+async def open_pulse(repo: Repo, members: int) -> tuple[Engine, Clock, int, int, dict[str, int]]:
+    """An engine and the open pulse of a new team of ``members``, its prompt sent: (engine,
+    clock, team id, occurrence id, an answer of 3s)."""
+    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    platform = RecordingPlatform()
+    engine = make_engine(repo, clock, platform)
+    team = await setup_team(repo, clock, members=members)
+    pulse = await engine.run_now(await add_weekly(repo, team, clock, kind="pulse"))
+    assert pulse is not None
+    await engine.dispatch()
+    return engine, clock, team, pulse, scale_answers(platform, pulse, 3)
+
+
 def on_each_answer_transaction(repo: Repo, change: Callable[[Any], None]) -> None:
     """``change`` alters each answer transaction's Tx before the answer writer uses it, on
     the server's loop and on the writer's thread."""
@@ -408,16 +432,7 @@ async def test_an_anonymous_answer_after_forget_me_counts_once_also_through_anot
     """A pulse: u0 answers (both replicas remember the round and u0 in the team), forgets
     themselves on the other replica, answers again on each: one sealed answer for u0, and
     the second replica's answer hears "answered already"."""
-    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
-    platform = RecordingPlatform()
-    engine = make_engine(repo, clock, platform)
-    team = await setup_team(repo, clock, members=3)
-    pulse = await engine.run_now(await add_weekly(repo, team, clock, kind="pulse"))
-    assert pulse is not None
-    await engine.dispatch()
-    scores = {
-        i.key: 3 for p in platform.prompts if p[1].occurrence_id == pulse for i in p[1].inputs if i.kind == "scale"
-    }
+    engine, clock, _team, pulse, scores = await open_pulse(repo, members=3)
     channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
     other = Repo(create_engine(repo.engine.url.render_as_string(hide_password=False)), repo.sealer)
     try:
@@ -497,16 +512,7 @@ async def test_a_failure_deciding_a_changed_answer_again_leaves_the_written_ones
     again one by one, it would be "answered already"); the other is asked to try again."""
     if repo.engine.dialect.name != "postgresql":
         pytest.skip("SQLite decides a batch once, in one transaction")
-    clock = Clock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
-    platform = RecordingPlatform()
-    engine = make_engine(repo, clock, platform)
-    team = await setup_team(repo, clock, members=1)
-    pulse = await engine.run_now(await add_weekly(repo, team, clock, kind="pulse"))
-    assert pulse is not None
-    await engine.dispatch()
-    scores = {
-        i.key: 4 for p in platform.prompts if p[1].occurrence_id == pulse for i in p[1].inputs if i.kind == "scale"
-    }
+    engine, clock, team, pulse, scores = await open_pulse(repo, members=1)
     channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")
     assert (await engine.submit(occurrence_id=pulse, actor=user(5), values=scores, via=channel))[0]  # remembered
     await repo.ensure_member(
@@ -544,9 +550,7 @@ async def test_answers_arriving_together_are_stored_together_each_with_its_own_o
     pulse = await engine.run_now(await add_weekly(repo, team, clock, kind="pulse"))
     assert checkout is not None and pulse is not None
     await engine.dispatch()
-    scores = {
-        i.key: 3 for p in platform.prompts if p[1].occurrence_id == pulse for i in p[1].inputs if i.kind == "scale"
-    }
+    scores = scale_answers(platform, pulse, 3)
     newcomer = Actor(platform="test", workspace_id="w", user_id="u9", display_name="Newcomer")
     stranger = Actor(platform="test", workspace_id="other", user_id="u7", display_name="Stranger")
     channel = ChannelRef(platform="test", workspace_id="w", channel_id="c")

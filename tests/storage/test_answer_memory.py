@@ -4,7 +4,6 @@ bounded. That the writes check what it gave is tested in ``tests/rituals/test_en
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,9 +16,8 @@ BOB = Actor(platform="p", workspace_id="w", user_id="bob")
 
 def target(occurrence_id: int, team_id: int) -> Any:
     """An (occurrence, ritual, team) with the ids the memory reads."""
-    when = datetime(2026, 12, 7, 9, tzinfo=UTC)
     return (
-        SimpleNamespace(id=occurrence_id, opened_at=when),
+        SimpleNamespace(id=occurrence_id),
         SimpleNamespace(id=occurrence_id * 10),
         SimpleNamespace(id=team_id),
     )
